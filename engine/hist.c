@@ -1,0 +1,174 @@
+// SPDX-License-Identifier: MIT
+/*
+ * Log-linear latency histogram (HdrHistogram's bucketing, simplified).
+ *
+ * With S = SALVO_HIST_SUB_BITS, values below 2^(S+1) get a bucket each
+ * (exact).  Above, every power of two [2^k, 2^(k+1)) is cut into 2^S equal
+ * sub-buckets of width 2^(k-S), so a bucket's width is at most 1/2^S of any
+ * value in it: reporting the upper edge is off by less than 1/2048.
+ *
+ * Index of v: let m be the top bit of (v | 2^S), shift = m - S; then
+ * index = shift * 2^S + (v >> shift).  For v < 2^(S+1) m == S, shift == 0
+ * and index == v; above, (v >> shift) lies in [2^S, 2^(S+1)) so consecutive
+ * octaves take consecutive runs of 2^S buckets.  No branch but the clamp,
+ * which compiles to a cmov.
+ */
+#include <errno.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include <salvo/hist.h>
+
+#define SUB_COUNT (1ULL << SALVO_HIST_SUB_BITS)
+/*
+ * shift 0 takes indices [0, 2^(S+1)); each shift up to the top octave's
+ * (MAX_BITS-1-S) adds 2^S more: (MAX_BITS - S + 1) * 2^S in all.
+ */
+#define NBUCKETS ((size_t)(SALVO_HIST_MAX_BITS - SALVO_HIST_SUB_BITS + 1) * SUB_COUNT)
+_Static_assert(SALVO_HIST_MAX_BITS > SALVO_HIST_SUB_BITS + 1, "histogram range");
+
+struct salvo_hist {
+	uint64_t count;
+	uint64_t min, max;
+	uint64_t clamped;
+	unsigned __int128 sum;	/* 2^40 ns values: a u64 sum could wrap */
+	uint64_t buckets[NBUCKETS];
+};
+
+static inline size_t bucket_of(uint64_t v)
+{
+	unsigned int shift = 63 - __builtin_clzll(v | SUB_COUNT) - SALVO_HIST_SUB_BITS;
+
+	return ((size_t)shift << SALVO_HIST_SUB_BITS) + (size_t)(v >> shift);
+}
+
+/* Highest value that lands in bucket i. */
+static uint64_t bucket_hi(size_t i)
+{
+	unsigned int shift;
+
+	if (i < 2 * SUB_COUNT)
+		return i;
+	shift = (unsigned int)(i >> SALVO_HIST_SUB_BITS) - 1;
+	return ((uint64_t)(i - ((size_t)shift << SALVO_HIST_SUB_BITS)) << shift) +
+	       ((1ULL << shift) - 1);
+}
+
+int salvo_hist_create(struct salvo_hist **out)
+{
+	struct salvo_hist *h = calloc(1, sizeof(*h));
+
+	if (!h)
+		return -ENOMEM;
+	h->min = UINT64_MAX;
+	*out = h;
+	return 0;
+}
+
+void salvo_hist_destroy(struct salvo_hist *h)
+{
+	free(h);
+}
+
+void salvo_hist_reset(struct salvo_hist *h)
+{
+	memset(h, 0, sizeof(*h));
+	h->min = UINT64_MAX;
+}
+
+void salvo_hist_record(struct salvo_hist *h, uint64_t v)
+{
+	uint64_t over = v > SALVO_HIST_MAX;
+
+	v = over ? SALVO_HIST_MAX : v;
+	h->clamped += over;
+	h->count++;
+	h->sum += v;
+	h->min = v < h->min ? v : h->min;
+	h->max = v > h->max ? v : h->max;
+	h->buckets[bucket_of(v)]++;
+}
+
+void salvo_hist_merge(struct salvo_hist *dst, const struct salvo_hist *src)
+{
+	if (!src->count)
+		return;
+	for (size_t i = 0; i < NBUCKETS; i++)
+		dst->buckets[i] += src->buckets[i];
+	dst->count += src->count;
+	dst->sum += src->sum;
+	dst->clamped += src->clamped;
+	if (src->min < dst->min)
+		dst->min = src->min;
+	if (src->max > dst->max)
+		dst->max = src->max;
+}
+
+uint64_t salvo_hist_count(const struct salvo_hist *h)
+{
+	return h->count;
+}
+
+uint64_t salvo_hist_clamped(const struct salvo_hist *h)
+{
+	return h->clamped;
+}
+
+uint64_t salvo_hist_min(const struct salvo_hist *h)
+{
+	return h->count ? h->min : 0;
+}
+
+uint64_t salvo_hist_max(const struct salvo_hist *h)
+{
+	return h->max;
+}
+
+double salvo_hist_mean(const struct salvo_hist *h)
+{
+	return h->count ? (double)h->sum / (double)h->count : 0.0;
+}
+
+/*
+ * The rank (1-based) of the sample at percentile p: ceil(p/100 * count).
+ * p/100*count is computed in doubles; a product that misses an integer
+ * by rounding noise (99.9% of 100000 = 99900.00000000001) is snapped to it
+ * so that the rank does not move up by one.
+ */
+static uint64_t rank_of(double p, uint64_t count)
+{
+	double r = p / 100.0 * (double)count;
+	double n = __builtin_nearbyint(r);
+	uint64_t rank;
+
+	if (__builtin_fabs(r - n) <= 1e-9 * (n > 1.0 ? n : 1.0))
+		r = n;
+	rank = (uint64_t)__builtin_ceil(r);
+	if (rank < 1)
+		rank = 1;
+	if (rank > count)
+		rank = count;
+	return rank;
+}
+
+uint64_t salvo_hist_percentile(const struct salvo_hist *h, double p)
+{
+	uint64_t rank, seen = 0;
+
+	if (!h->count)
+		return 0;
+	if (!(p > 0.0))	/* also NaN */
+		return h->min;
+	if (p >= 100.0)
+		return h->max;
+	rank = rank_of(p, h->count);
+	for (size_t i = bucket_of(h->min); i < NBUCKETS; i++) {
+		seen += h->buckets[i];
+		if (seen >= rank) {
+			uint64_t v = bucket_hi(i);
+
+			return v < h->max ? v : h->max;
+		}
+	}
+	return h->max;	/* not reached: the buckets sum to count */
+}
