@@ -137,13 +137,14 @@ double salvo_hist_mean(const struct salvo_hist *h)
  */
 static uint64_t rank_of(double p, uint64_t count)
 {
-	double r = p / 100.0 * (double)count;
-	double n = __builtin_nearbyint(r);
-	uint64_t rank;
+	double r = p / 100.0 * (double)count;	/* 0 < r < count here */
+	uint64_t n = (uint64_t)(r + 0.5), rank;
+	double dn = (double)n;
 
-	if (__builtin_fabs(r - n) <= 1e-9 * (n > 1.0 ? n : 1.0))
-		r = n;
-	rank = (uint64_t)__builtin_ceil(r);
+	if (__builtin_fabs(r - dn) <= 1e-9 * (dn > 1.0 ? dn : 1.0))
+		rank = n;
+	else
+		rank = (uint64_t)r + ((double)(uint64_t)r < r);	/* ceil, without libm */
 	if (rank < 1)
 		rank = 1;
 	if (rank > count)
