@@ -1,0 +1,51 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * io_uring backend internals that the unit tests reach: ring set-up with
+ * flag fallback, and the capability check behind probe().  The kernel
+ * calls go through a table so a test can play a kernel that refuses a flag,
+ * an op, or io_uring altogether.
+ */
+#ifndef SALVO_URING_INTERNAL_H
+#define SALVO_URING_INTERNAL_H
+
+#include <stddef.h>
+
+#include <liburing.h>
+
+#include <salvo/cfg.h>
+
+struct salvo__uring_sys {
+	const char *disabled_path;	/* /proc/sys/kernel/io_uring_disabled */
+	int (*queue_init)(unsigned int entries, struct io_uring *ring, struct io_uring_params *prm);
+	void (*queue_exit)(struct io_uring *ring);
+	struct io_uring_probe *(*get_probe)(struct io_uring *ring);
+	int (*register_buf_ring)(struct io_uring *ring, struct io_uring_buf_reg *reg,
+				 unsigned int flags);
+	int (*unregister_buf_ring)(struct io_uring *ring, int bgid);
+};
+
+extern const struct salvo__uring_sys salvo__uring_sys_default;
+
+/*
+ * Create a ring with sq entries and a CQ of cq entries, asking for
+ * SINGLE_ISSUER | DEFER_TASKRUN | R_DISABLED and dropping what the kernel
+ * refuses (EINVAL) one step at a time: DEFER_TASKRUN, then SINGLE_ISSUER
+ * (with COOP_TASKRUN instead), then everything but CQSIZE.  R_DISABLED is
+ * kept whenever SINGLE_ISSUER is: the ring is enabled by the worker thread
+ * that submits.  Flags obtained in *flags.  -errno from the last attempt.
+ */
+int salvo__uring_setup(const struct salvo__uring_sys *sys, struct io_uring *ring, unsigned int sq,
+		       unsigned int cq, unsigned int *flags);
+
+/*
+ * Can this machine run cfg on io_uring?  0, or -errno with one line in why:
+ * io_uring_disabled, setup refused (seccomp, EPERM), an op the kernel
+ * lacks, no provided buffer rings.
+ */
+int salvo__uring_check(const struct salvo__uring_sys *sys, const struct salvo_cfg *cfg, char *why,
+		       size_t len);
+
+/* "single_issuer,defer_taskrun" for p->info. */
+const char *salvo__uring_flags_str(unsigned int flags, char *buf, size_t len);
+
+#endif
