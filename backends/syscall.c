@@ -1,0 +1,386 @@
+// SPDX-License-Identifier: MIT
+/*
+ * The syscall backend: the reference every other backend is measured
+ * against, and the fallback where io_uring is disabled.  Datagrams go out in
+ * one sendmmsg per burst (per flow run) and come in through recvmmsg;
+ * --gso sets UDP_SEGMENT so one message carries up to 64 segments, --gro
+ * sets UDP_GRO and reads the segment size from the cmsg.
+ */
+#include <errno.h>
+#include <fcntl.h>
+#include <netinet/udp.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/socket.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include <salvo/backend.h>
+
+#include "syscall_internal.h"
+
+#ifndef UDP_SEGMENT
+#define UDP_SEGMENT 103
+#endif
+#ifndef UDP_GRO
+#define UDP_GRO 104
+#endif
+
+#define SYS_MAX_BURST 1024
+#define CMSG_SPACE_GRO CMSG_SPACE(sizeof(int))
+
+struct sys_port {
+	int *fds;			/* tx: one per local flow; rx: fds[0] */
+	unsigned int nfds;
+	bool rx;
+	struct mmsghdr msgs[SYS_MAX_BURST];
+	struct iovec iov[SYS_MAX_BURST];
+	struct salvo_addr names[SYS_MAX_BURST];
+	uint8_t (*ctrl)[CMSG_SPACE_GRO];	/* rx with --gro: one cmsg area per message */
+	struct salvo_pkt *tmp[SYS_MAX_BURST];
+};
+
+int salvo__sock_bufsize(int fd, int opt_force, int opt, unsigned int bytes)
+{
+	int v = (int)bytes;
+
+	/* FORCE needs CAP_NET_ADMIN and ignores rmem_max/wmem_max; fall back to the capped one. */
+	if (setsockopt(fd, SOL_SOCKET, opt_force, &v, sizeof(v)) == 0)
+		return 0;
+	return setsockopt(fd, SOL_SOCKET, opt, &v, sizeof(v)) ? -errno : 0;
+}
+
+static int unlink_stale_socket(const char *path)
+{
+	struct stat st;
+
+	/* Only ever remove a socket (a previous run's), never a file. */
+	if (lstat(path, &st) == 0 && S_ISSOCK(st.st_mode))
+		return unlink(path);
+	return 0;
+}
+
+int salvo__sock_open_udp(const struct salvo_cfg *cfg, bool rx, unsigned int local_flow,
+			 unsigned int nworkers, char *err, size_t errlen)
+{
+	const struct salvo_addr *peer = rx ? &cfg->local : &cfg->remote;
+	int fd, one = 1, rc;
+	char a[SALVO_ADDR_STRLEN];
+	struct timeval tv = {.tv_sec = 0, .tv_usec = 100000};
+
+	(void)local_flow;
+	fd = socket(peer->sa.sa_family, SOCK_DGRAM | SOCK_CLOEXEC, 0);
+	if (fd < 0) {
+		rc = -errno;
+		snprintf(err, errlen, "socket: %s", strerror(errno));
+		return rc;
+	}
+	/* Receivers wake up every 100 ms to notice the end of the run. */
+	setsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof(tv));
+	if (rx) {
+		if (cfg->local.sa.sa_family == AF_UNIX) {
+			unlink_stale_socket(cfg->local.un.sun_path);
+		} else {
+			setsockopt(fd, SOL_SOCKET, SO_REUSEADDR, &one, sizeof(one));
+			if (nworkers > 1 &&
+			    setsockopt(fd, SOL_SOCKET, SO_REUSEPORT, &one, sizeof(one))) {
+				rc = -errno;
+				snprintf(err, errlen, "SO_REUSEPORT: %s", strerror(errno));
+				goto fail;
+			}
+		}
+		if (bind(fd, &cfg->local.sa, cfg->local.len)) {
+			rc = -errno;
+			snprintf(err, errlen, "cannot bind %s: %s",
+				 salvo_addr_str(&cfg->local, a, sizeof(a)), strerror(errno));
+			goto fail;
+		}
+		/* A deep receive queue: bursts from a fast sender should not be dropped. */
+		salvo__sock_bufsize(fd, SO_RCVBUFFORCE, SO_RCVBUF, cfg->rcvbuf ? cfg->rcvbuf : 8 << 20);
+		if (cfg->gro && setsockopt(fd, IPPROTO_UDP, UDP_GRO, &one, sizeof(one))) {
+			rc = -errno;
+			snprintf(err, errlen, "UDP_GRO: %s", strerror(errno));
+			goto fail;
+		}
+		if (cfg->connect && cfg->remote.len &&
+		    connect(fd, &cfg->remote.sa, cfg->remote.len)) {
+			rc = -errno;
+			snprintf(err, errlen, "cannot connect to %s: %s",
+				 salvo_addr_str(&cfg->remote, a, sizeof(a)), strerror(errno));
+			goto fail;
+		}
+		return fd;
+	}
+	if (cfg->have_local) {
+		if (bind(fd, &cfg->local.sa, cfg->local.len)) {
+			rc = -errno;
+			snprintf(err, errlen, "cannot bind %s: %s",
+				 salvo_addr_str(&cfg->local, a, sizeof(a)), strerror(errno));
+			goto fail;
+		}
+	} else if (cfg->remote.sa.sa_family == AF_UNIX && (cfg->dir & SALVO_DIR_RX)) {
+		/* A unix sender that expects replies needs a name: autobind one. */
+		sa_family_t fam = AF_UNIX;
+
+		if (bind(fd, (struct sockaddr *)&fam, sizeof(fam))) {
+			rc = -errno;
+			snprintf(err, errlen, "unix autobind: %s", strerror(errno));
+			goto fail;
+		}
+	}
+	if (cfg->sndbuf)
+		salvo__sock_bufsize(fd, SO_SNDBUFFORCE, SO_SNDBUF, cfg->sndbuf);
+	if (connect(fd, &cfg->remote.sa, cfg->remote.len)) {
+		rc = -errno;
+		snprintf(err, errlen, "cannot connect to %s: %s",
+			 salvo_addr_str(&cfg->remote, a, sizeof(a)), strerror(errno));
+		goto fail;
+	}
+	if (cfg->gso) {
+		int seg = (int)cfg->size;
+
+		if (setsockopt(fd, IPPROTO_UDP, UDP_SEGMENT, &seg, sizeof(seg))) {
+			rc = -errno;
+			snprintf(err, errlen, "UDP_SEGMENT (--gso): %s", strerror(errno));
+			goto fail;
+		}
+	}
+	return fd;
+fail:
+	close(fd);
+	return rc;
+}
+
+static int sys_probe(const struct salvo_cfg *cfg, char *why, size_t len)
+{
+	(void)cfg;
+	(void)why;
+	(void)len;
+	return 0;	/* plain sockets work wherever salvo runs */
+}
+
+static void sys_close(struct salvo_port *p);
+
+static int sys_open(struct salvo_port *p, const struct salvo_cfg *cfg)
+{
+	struct sys_port *s;
+	unsigned int nbuf, bufsz, nflows;
+	bool rx_only = (cfg->dir & SALVO_DIR_RX) && !(cfg->dir & SALVO_DIR_TX);
+	bool rx = cfg->dir & SALVO_DIR_RX;
+	int rc;
+
+	if (cfg->proto != SALVO_PROTO_UDP) {
+		snprintf(p->err, sizeof(p->err), "syscall backend: this protocol is not supported");
+		return -EOPNOTSUPP;
+	}
+	if (cfg->listen && cfg->local.sa.sa_family == AF_UNIX && p->nworkers > 1) {
+		snprintf(p->err, sizeof(p->err), "a unix datagram receiver runs one thread (--threads 1)");
+		return -EINVAL;
+	}
+	s = calloc(1, sizeof(*s));
+	if (!s)
+		return -ENOMEM;
+	p->priv = s;
+	s->rx = rx;
+	/* Listening ports (receivers, echo servers) have one bound socket; senders one per flow. */
+	nflows = cfg->listen ? 1 : salvo_worker_nflows(cfg->flows, p->worker, p->nworkers);
+	if (!nflows)
+		nflows = 1;
+	s->fds = calloc(nflows, sizeof(int));
+	if (!s->fds) {
+		rc = -ENOMEM;
+		goto fail;
+	}
+	for (unsigned int i = 0; i < nflows; i++) {
+		int fd = salvo__sock_open_udp(cfg, cfg->listen, i, p->nworkers, p->err, sizeof(p->err));
+
+		if (fd < 0) {
+			rc = fd;
+			goto fail;
+		}
+		s->fds[s->nfds++] = fd;
+	}
+	/* Receive buffers must hold the largest datagram (64 KiB with GRO). */
+	if (rx)
+		bufsz = cfg->gro ? 65536 : SALVO_MAX(cfg->size, 65536u);
+	else
+		bufsz = cfg->gso ? 65536 : SALVO_MAX(cfg->size, cfg->message_len) + 1;
+	if (cfg->message_len > 65507) {
+		rc = -EMSGSIZE;
+		snprintf(p->err, sizeof(p->err), "message of %u bytes exceeds a datagram", cfg->message_len);
+		goto fail;
+	}
+	nbuf = SALVO_MAX(2 * cfg->burst, 64u);
+	if (!rx_only && rx)
+		nbuf *= 2;
+	rc = salvo_pool_create(&p->pool, nbuf, bufsz, NULL);
+	if (rc)
+		goto fail;
+	if (cfg->gro) {
+		s->ctrl = calloc(SYS_MAX_BURST, sizeof(*s->ctrl));
+		if (!s->ctrl) {
+			rc = -ENOMEM;
+			goto fail;
+		}
+	}
+	snprintf(p->info, sizeof(p->info), "%u socket%s%s%s", s->nfds, s->nfds == 1 ? "" : "s",
+		 cfg->gso ? ", UDP_SEGMENT" : "", cfg->gro ? ", UDP_GRO" : "");
+	return 0;
+fail:
+	sys_close(p);
+	return rc;
+}
+
+/* Send one run of descriptors through one socket.  Returns accepted count or -errno. */
+static int send_run(struct salvo_port *p, struct sys_port *s, int fd, struct salvo_pkt **v,
+		    unsigned int n)
+{
+	int rc;
+
+	for (unsigned int i = 0; i < n; i++) {
+		struct msghdr *m = &s->msgs[i].msg_hdr;
+
+		s->iov[i].iov_base = v[i]->data;
+		s->iov[i].iov_len = v[i]->len;
+		memset(m, 0, sizeof(*m));
+		m->msg_iov = &s->iov[i];
+		m->msg_iovlen = 1;
+		if (v[i]->flags & SALVO_PKT_F_PEER) {
+			m->msg_name = &v[i]->peer.sa;
+			m->msg_namelen = v[i]->peer.len;
+		}
+	}
+	rc = sendmmsg(fd, s->msgs, n, 0);
+	if (rc < 0) {
+		rc = -errno;
+		if (rc == -ECONNREFUSED)
+			p->stats.tx_refused++;
+		return rc;
+	}
+	return rc;
+}
+
+static int sys_tx(struct salvo_port *p, struct salvo_pkt **v, unsigned int n)
+{
+	struct sys_port *s = p->priv;
+	unsigned int done = 0;
+
+	if (n > SYS_MAX_BURST)
+		n = SYS_MAX_BURST;
+	while (done < n) {
+		unsigned int flow = v[done]->flow, run = 1;
+		int fd, rc;
+
+		while (done + run < n && v[done + run]->flow == flow)
+			run++;
+		fd = s->fds[flow < s->nfds ? flow : 0];
+		rc = send_run(p, s, fd, v + done, run);
+		if (rc < 0) {
+			if (done)
+				break;
+			return rc;
+		}
+		/* Synchronous: the kernel has copied the data, buffers go back at once. */
+		salvo_pool_put(p->pool, v + done, (unsigned int)rc);
+		done += (unsigned int)rc;
+		if ((unsigned int)rc < run)
+			break;
+	}
+	return (int)done;
+}
+
+static int sys_rx(struct salvo_port *p, struct salvo_pkt **v, unsigned int n)
+{
+	struct sys_port *s = p->priv;
+	unsigned int got;
+	int rc;
+
+	if (n > SYS_MAX_BURST)
+		n = SYS_MAX_BURST;
+	got = salvo_pool_get(p->pool, v, n);
+	if (!got)
+		return -ENOBUFS;
+	for (unsigned int i = 0; i < got; i++) {
+		struct msghdr *m = &s->msgs[i].msg_hdr;
+
+		s->iov[i].iov_base = v[i]->data;
+		s->iov[i].iov_len = v[i]->buf_len;
+		memset(m, 0, sizeof(*m));
+		m->msg_iov = &s->iov[i];
+		m->msg_iovlen = 1;
+		m->msg_name = &v[i]->peer.ss;
+		m->msg_namelen = sizeof(v[i]->peer.ss);
+		if (s->ctrl) {
+			m->msg_control = s->ctrl[i];
+			m->msg_controllen = sizeof(s->ctrl[i]);
+		}
+	}
+	/* Blocks until one datagram (or SO_RCVTIMEO), then takes what is queued. */
+	rc = recvmmsg(s->fds[0], s->msgs, got, MSG_WAITFORONE, NULL);
+	if (rc < 0) {
+		rc = -errno;
+		salvo_pool_put(p->pool, v, got);
+		if (rc == -EAGAIN || rc == -EWOULDBLOCK || rc == -EINTR)
+			return 0;
+		if (rc == -ECONNREFUSED) {
+			p->stats.tx_refused++;
+			return 0;
+		}
+		return rc;
+	}
+	for (int i = 0; i < rc; i++) {
+		struct msghdr *m = &s->msgs[i].msg_hdr;
+		struct salvo_pkt *k = v[i];
+
+		k->len = s->msgs[i].msg_len;
+		k->peer.len = m->msg_namelen;
+		k->gso_size = 0;
+		k->ts_ns = 0;
+		if (s->ctrl) {
+			for (struct cmsghdr *c = CMSG_FIRSTHDR(m); c; c = CMSG_NXTHDR(m, c)) {
+				if (c->cmsg_level == SOL_UDP && c->cmsg_type == UDP_GRO) {
+					int gs;
+
+					memcpy(&gs, CMSG_DATA(c), sizeof(gs));
+					k->gso_size = (uint16_t)gs;
+				}
+			}
+		}
+	}
+	if ((unsigned int)rc < got)
+		salvo_pool_put(p->pool, v + rc, got - (unsigned int)rc);
+	return rc;
+}
+
+static void sys_close(struct salvo_port *p)
+{
+	struct sys_port *s = p->priv;
+
+	if (!s)
+		return;
+	for (unsigned int i = 0; i < s->nfds; i++)
+		close(s->fds[i]);
+	if (s->rx && p->cfg->listen && p->cfg->local.sa.sa_family == AF_UNIX && p->worker == 0)
+		unlink_stale_socket(p->cfg->local.un.sun_path);
+	free(s->fds);
+	free(s->ctrl);
+	free(s);
+	p->priv = NULL;
+	salvo_pool_destroy(p->pool);
+	p->pool = NULL;
+}
+
+static const struct salvo_backend_ops syscall_ops = {
+	.name = "syscall",
+	.desc = "sendmmsg/recvmmsg sockets, UDP GSO/GRO (the reference)",
+	.caps = SALVO_CAP_UDP | SALVO_CAP_GSO | SALVO_CAP_GRO,
+	.prio = 10,
+	.probe = sys_probe,
+	.open = sys_open,
+	.tx_burst = sys_tx,
+	.rx_burst = sys_rx,
+	.close = sys_close,
+};
+
+SALVO_BACKEND_REGISTER(syscall_ops)

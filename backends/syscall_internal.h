@@ -1,0 +1,13 @@
+/* SPDX-License-Identifier: MIT */
+/* The syscall backend's private interface between its datagram part (syscall.c) and stream part. */
+#ifndef SALVO_SYSCALL_INTERNAL_H
+#define SALVO_SYSCALL_INTERNAL_H
+
+#include <salvo/backend.h>
+
+/* Socket helpers shared with the other socket backends. */
+int salvo__sock_bufsize(int fd, int opt_force, int opt, unsigned int bytes);
+int salvo__sock_open_udp(const struct salvo_cfg *cfg, bool rx, unsigned int local_flow,
+			 unsigned int nworkers, char *err, size_t errlen);
+
+#endif

@@ -1,0 +1,70 @@
+/* SPDX-License-Identifier: MIT */
+/* What the subcommands share: the run options table, the run driver and the reports. */
+#ifndef SALVO_CLI_H
+#define SALVO_CLI_H
+
+#include <stdbool.h>
+#include <stdio.h>
+
+#include <jansson.h>
+
+#include <salvo/cfg.h>
+#include <salvo/report.h>
+#include <salvo/run.h>
+
+#include "opt.h"
+
+/* Options every traffic command takes; embed first in a command's option struct. */
+struct salvo_cli_common {
+	const char *backend;
+	unsigned int threads;
+	unsigned int burst;
+	uint64_t count;
+	uint64_t duration_ns;
+	uint64_t interval_ns;
+	struct salvo_opt_rate rate;
+	bool json;
+	bool json_stream;
+	bool verbose;
+	bool quiet;
+	unsigned int clock;	/* 0 monotonic, 1 realtime */
+	unsigned int cpu;
+	uint64_t timeout_ns;
+	bool cpu_seen;
+};
+
+extern const struct salvo_opt salvo_cli_run_opts[];	/* backend, threads, burst, duration, -i, json... */
+extern const struct salvo_opt salvo_cli_count_opt[];	/* --count */
+extern const struct salvo_opt salvo_cli_rate_opt[];	/* --rate */
+void salvo_cli_common_defaults(struct salvo_cli_common *c);
+/* Copy the common options into cfg. */
+void salvo_cli_common_apply(const struct salvo_cli_common *c, struct salvo_cfg *cfg);
+
+/* Extra report pieces a command can add (ping's timeouts, tcp's retransmits...). */
+struct salvo_cli_extra {
+	const char *latency_label;	/* "one-way latency" (default) or "round-trip time" */
+	void (*text)(FILE *f, const struct salvo_report *rep, void *arg);
+	void (*json)(json_t *root, const struct salvo_report *rep, void *arg);
+	void *arg;
+};
+
+/*
+ * Pick the backend, start the run, report intervals (-i, --json-stream) or
+ * a live progress line (TTY), stop on count/duration/SIGINT/SIGTERM, print
+ * the final summary.  Returns the process exit code (0, or 1 with one line
+ * on stderr).  rep_out, when not NULL, receives the final report.
+ */
+int salvo_cli_run(const struct salvo_cli_common *c, struct salvo_cfg *cfg,
+		  const struct salvo_app *app, const struct salvo_cli_extra *extra,
+		  struct salvo_report *rep_out);
+
+/* Reports. */
+void salvo_report_text(FILE *f, const struct salvo_report *rep, const struct salvo_cli_extra *x);
+void salvo_report_interval_text(FILE *f, const struct salvo_report *rep);
+json_t *salvo_report_json(const struct salvo_report *rep, const struct salvo_cli_extra *x);
+void salvo_json_print(FILE *f, json_t *doc, bool pretty);
+
+/* Escape bytes for one printable line (\n, \xNN ...).  Returns out. */
+char *salvo_escape(const uint8_t *d, size_t len, char *out, size_t outlen);
+
+#endif

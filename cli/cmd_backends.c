@@ -1,0 +1,95 @@
+// SPDX-License-Identifier: MIT
+/* salvo backends: every backend, whether it works here, and if not, why. */
+#include <stdio.h>
+#include <string.h>
+
+#include <salvo/backend.h>
+
+#include "cli.h"
+
+struct backends_opts {
+	bool json;
+	const char *iface;
+};
+
+static const struct salvo_opt backends_table[] = {
+	{"json", 'J', SALVO_OPT_FLAG, offsetof(struct backends_opts, json), NULL, "print JSON"},
+	{"iface", 'I', SALVO_OPT_STR, offsetof(struct backends_opts, iface), "IF", "probe raw-frame backends on this interface (default lo)"},
+	SALVO_OPT_END,
+};
+
+static const struct salvo_opt *const backends_tables[] = {backends_table, NULL};
+
+static const char *caps_str(unsigned int caps, char *buf, size_t len)
+{
+	static const struct {
+		unsigned int bit;
+		const char *name;
+	} names[] = {
+		{SALVO_CAP_UDP, "udp"}, {SALVO_CAP_TCP, "tcp"}, {SALVO_CAP_L2, "raw"},
+		{SALVO_CAP_GSO, "gso"}, {SALVO_CAP_GRO, "gro"}, {SALVO_CAP_ZEROCOPY, "zerocopy"},
+		{SALVO_CAP_TEST, "test-only"},
+	};
+	size_t o = 0;
+
+	buf[0] = 0;
+	for (size_t i = 0; i < SALVO_ARRAY_SIZE(names); i++)
+		if (caps & names[i].bit)
+			o += (size_t)snprintf(buf + o, len - o, "%s%s", o ? "," : "", names[i].name);
+	return buf;
+}
+
+static int backends_run(void *o, int argc, char **argv)
+{
+	struct backends_opts *b = o;
+	const struct salvo_backend_ops *v[16];
+	unsigned int n = salvo_backend_list(v, 16);
+	json_t *arr = json_array();
+
+	(void)argc;
+	(void)argv;
+	if (!b->json)
+		printf("%-10s %-5s %-28s %s\n", "BACKEND", "OK", "CAPS", "NOTES");
+	for (unsigned int i = 0; i < n; i++) {
+		struct salvo_cfg cfg;
+		char why[256] = "", caps[96];
+		int rc;
+
+		salvo_cfg_init(&cfg);
+		cfg.proto = (v[i]->caps & SALVO_CAP_UDP) ? SALVO_PROTO_UDP :
+			    (v[i]->caps & SALVO_CAP_TCP) ? SALVO_PROTO_TCP : SALVO_PROTO_L2;
+		cfg.iface = b->iface ? b->iface : "lo";
+		cfg.dir = SALVO_DIR_TX | SALVO_DIR_RX;
+		rc = v[i]->probe ? v[i]->probe(&cfg, why, sizeof(why)) : 0;
+		caps_str(v[i]->caps, caps, sizeof(caps));
+		if (b->json) {
+			json_array_append_new(arr, json_pack("{s:s, s:b, s:s, s:s, s:s, s:i}", "name",
+							     v[i]->name, "available", rc == 0,
+							     "reason", rc ? why : "", "caps", caps,
+							     "description", v[i]->desc, "priority",
+							     v[i]->prio));
+		} else {
+			printf("%-10s %-5s %-28s %s\n", v[i]->name, rc ? "no" : "yes", caps,
+			       rc ? why : v[i]->desc);
+		}
+	}
+	if (b->json) {
+		json_t *root = json_pack("{s:i, s:o}", "schema", SALVO_JSON_SCHEMA, "backends", arr);
+
+		salvo_json_print(stdout, root, true);
+		json_decref(root);
+	} else {
+		json_decref(arr);
+	}
+	return 0;
+}
+
+static const struct salvo_cmd backends_cmd = {
+	.name = "backends",
+	.max_args = 0,
+	.summary = "list the backends, whether each works on this machine, and if not, why",
+	.tables = backends_tables,
+	.opts_size = sizeof(struct backends_opts),
+	.run = backends_run,
+};
+SALVO_COMMAND_REGISTER(backends_cmd)

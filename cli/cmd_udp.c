@@ -1,0 +1,236 @@
+// SPDX-License-Identifier: MIT
+/*
+ * salvo udp send / udp recv: the seed's UDP sender and receiver, grown into
+ * a traffic generator and a counting, stamp-checking receiver.
+ */
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include <salvo/units.h>
+
+#include "cli.h"
+
+struct udp_send_opts {
+	struct salvo_cli_common c;	/* first: the shared tables point into it */
+	const char *message;
+	uint64_t size;
+	unsigned int flows;
+	bool gso;
+	bool zerocopy;
+	bool expect_reply;
+	bool no_stamp;
+	const char *bind;
+	uint64_t sndbuf;
+	bool size_seen;
+};
+
+#define S(field) offsetof(struct udp_send_opts, field)
+
+static const struct salvo_opt udp_send_table[] = {
+	{"message", 'm', SALVO_OPT_STR, S(message), "TEXT", "send exactly TEXT (once, unless --count/--duration); like the seed's sender"},
+	{"size", 's', SALVO_OPT_SIZE, S(size), NULL, "payload bytes per datagram (default 64, max 65507)", NULL, 0, 65507, S(size_seen)},
+	{"flows", 'f', SALVO_OPT_UINT, S(flows), "N", "distinct flows (source ports), spread over the threads (default: one per thread)", NULL, 1, 65536},
+	{"gso", 0, SALVO_OPT_FLAG, S(gso), NULL, "UDP GSO: one send carries up to 64 datagrams, each stamped"},
+	{"zerocopy", 0, SALVO_OPT_FLAG, S(zerocopy), NULL, "zero-copy sends where the backend has them"},
+	{"expect-reply", 0, SALVO_OPT_FLAG, S(expect_reply), NULL, "with --message: wait for the reply and print it"},
+	{"no-stamp", 0, SALVO_OPT_FLAG, S(no_stamp), NULL, "do not put a salvo stamp in the payload"},
+	{"bind", 0, SALVO_OPT_STR, S(bind), "ADDR:PORT", "send from this source address"},
+	{"sndbuf", 0, SALVO_OPT_SIZE, S(sndbuf), NULL, "socket send buffer to ask for", NULL, 0, 1u << 30},
+	SALVO_OPT_END,
+};
+
+static const struct salvo_opt *const udp_send_tables[] = {
+	udp_send_table, salvo_cli_count_opt, salvo_cli_rate_opt, salvo_cli_run_opts, NULL,
+};
+
+static void udp_send_defaults(void *o)
+{
+	struct udp_send_opts *u = o;
+
+	salvo_cli_common_defaults(&u->c);
+	u->size = 64;
+}
+
+static void print_reply(const struct salvo_pkt *k, void *arg)
+{
+	char *buf = malloc((size_t)k->len * 4 + 1);
+
+	(void)arg;
+	if (!buf)
+		return;
+	salvo_escape(k->data, k->len, buf, (size_t)k->len * 4 + 1);
+	flockfile(stdout);
+	printf("%s\n", buf);
+	fflush(stdout);
+	funlockfile(stdout);
+	free(buf);
+}
+
+static int udp_send_run(void *o, int argc, char **argv)
+{
+	struct udp_send_opts *u = o;
+	struct salvo_cfg cfg;
+	struct salvo_app app;
+	struct salvo_sink_hooks hooks = {.on_packet = print_reply};
+	char err[256];
+
+	(void)argc;
+	salvo_cfg_init(&cfg);
+	salvo_cli_common_apply(&u->c, &cfg);
+	cfg.command = "udp send";
+	cfg.proto = SALVO_PROTO_UDP;
+	cfg.dir = SALVO_DIR_TX;
+	cfg.connect = true;
+	if (salvo_addr_parse(argv[0], &cfg.remote, err, sizeof(err)))
+		return salvo_usage_error(NULL, "udp send: %s", err);
+	if (u->bind) {
+		if (salvo_addr_parse_bind(u->bind, NULL, true, &cfg.local, err, sizeof(err)))
+			return salvo_usage_error(NULL, "udp send: --bind: %s", err);
+		if (cfg.local.sa.sa_family != cfg.remote.sa.sa_family)
+			return salvo_usage_error(NULL, "udp send: --bind and DEST are of different address families");
+		cfg.have_local = true;
+	}
+	cfg.size = (uint32_t)u->size;
+	cfg.flows = u->flows;
+	cfg.gso = u->gso;
+	cfg.zerocopy = u->zerocopy;
+	cfg.stamp = !u->no_stamp;
+	cfg.sndbuf = (unsigned int)u->sndbuf;
+	if (u->message) {
+		size_t n = strlen(u->message);
+
+		if (u->size_seen)
+			return salvo_usage_error(NULL, "udp send: --message and --size exclude each other");
+		if (n > 65507)
+			return salvo_usage_error(NULL, "udp send: a message of %zu bytes exceeds the UDP maximum of 65507", n);
+		if (u->gso)
+			return salvo_usage_error(NULL, "udp send: --gso does not apply to --message");
+		cfg.message = u->message;
+		cfg.message_len = (uint32_t)n;
+		cfg.size = (uint32_t)n;
+		/* Like the seed: one datagram, then exit. */
+		if (!cfg.count && !cfg.duration_ns)
+			cfg.count = 1;
+	} else if (u->expect_reply) {
+		return salvo_usage_error(NULL, "udp send: --expect-reply needs --message");
+	} else if (!cfg.size) {
+		return salvo_usage_error(NULL, "udp send: --size must be at least 1");
+	}
+	if (!cfg.count && !cfg.duration_ns)
+		cfg.duration_ns = 10 * NSEC_PER_SEC;	/* like iperf3: bounded unless asked */
+	if (u->expect_reply) {
+		cfg.dir |= SALVO_DIR_RX;
+		if (cfg.threads != 1)
+			return salvo_usage_error(NULL, "udp send: --expect-reply runs one thread");
+		app = salvo_app_request;
+		app.arg = &hooks;
+		u->c.quiet = true;
+		return salvo_cli_run(&u->c, &cfg, &app, NULL, NULL);
+	}
+	if (cfg.message && cfg.count == 1)
+		u->c.quiet = true;
+	return salvo_cli_run(&u->c, &cfg, &salvo_app_gen, NULL, NULL);
+}
+
+static const struct salvo_cmd udp_send_cmd = {
+	.name = "udp send",
+	.args = "DEST",
+	.min_args = 1,
+	.max_args = 1,
+	.summary = "send UDP datagrams: one message (the seed's sender) or paced, stamped traffic",
+	.description = "DEST is HOST:PORT, [IPV6]:PORT or unix:/path (datagram socket).\n"
+		       "Without --count or --duration a traffic run lasts 10 s; --message alone sends one datagram.",
+	.tables = udp_send_tables,
+	.opts_size = sizeof(struct udp_send_opts),
+	.defaults = udp_send_defaults,
+	.run = udp_send_run,
+};
+SALVO_COMMAND_REGISTER(udp_send_cmd)
+
+/* --- udp recv --------------------------------------------------------------- */
+
+struct udp_recv_opts {
+	struct salvo_cli_common c;
+	bool print;
+	bool gro;
+	uint64_t rcvbuf;
+};
+
+#define R(field) offsetof(struct udp_recv_opts, field)
+
+static const struct salvo_opt udp_recv_table[] = {
+	{"print", 'p', SALVO_OPT_FLAG, R(print), NULL, "print each datagram like the seed's receiver: Got message from ADDR:PORT: TEXT"},
+	{"gro", 0, SALVO_OPT_FLAG, R(gro), NULL, "UDP GRO: receive coalesced datagrams, count their segments"},
+	{"rcvbuf", 0, SALVO_OPT_SIZE, R(rcvbuf), NULL, "socket receive buffer to ask for (default 8 MiB)", NULL, 4096, 1u << 30},
+	SALVO_OPT_END,
+};
+
+static const struct salvo_opt *const udp_recv_tables[] = {
+	udp_recv_table, salvo_cli_count_opt, salvo_cli_run_opts, NULL,
+};
+
+static void udp_recv_defaults(void *o)
+{
+	struct udp_recv_opts *u = o;
+
+	salvo_cli_common_defaults(&u->c);
+}
+
+static void print_datagram(const struct salvo_pkt *k, void *arg)
+{
+	char from[SALVO_ADDR_STRLEN];
+	char *buf = malloc((size_t)k->len * 4 + 1);
+
+	(void)arg;
+	if (!buf)
+		return;
+	salvo_escape(k->data, k->len, buf, (size_t)k->len * 4 + 1);
+	flockfile(stdout);
+	printf("Got message from %s: %s\n", salvo_addr_str(&k->peer, from, sizeof(from)), buf);
+	fflush(stdout);
+	funlockfile(stdout);
+	free(buf);
+}
+
+static int udp_recv_run(void *o, int argc, char **argv)
+{
+	struct udp_recv_opts *u = o;
+	struct salvo_cfg cfg;
+	struct salvo_app app = salvo_app_sink;
+	struct salvo_sink_hooks hooks = {.on_packet = print_datagram};
+	char err[256];
+
+	salvo_cfg_init(&cfg);
+	salvo_cli_common_apply(&u->c, &cfg);
+	cfg.command = "udp recv";
+	cfg.proto = SALVO_PROTO_UDP;
+	cfg.dir = SALVO_DIR_RX;
+	cfg.listen = true;
+	cfg.gro = u->gro;
+	cfg.rcvbuf = (unsigned int)u->rcvbuf;
+	if (salvo_addr_parse_bind(argc ? argv[0] : "6667", "127.0.0.1", false, &cfg.local, err,
+				  sizeof(err)))
+		return salvo_usage_error(NULL, "udp recv: %s", err);
+	if (u->print) {
+		app.arg = &hooks;
+		u->c.quiet = true;
+	}
+	return salvo_cli_run(&u->c, &cfg, &app, NULL, NULL);
+}
+
+static const struct salvo_cmd udp_recv_cmd = {
+	.name = "udp recv",
+	.args = "[ADDR:]PORT",
+	.min_args = 0,
+	.max_args = 1,
+	.summary = "receive UDP datagrams: print them (the seed's receiver) or count loss, reordering, latency",
+	.description = "Binds 127.0.0.1 unless an address is given ([::1]:PORT, 0.0.0.0:PORT, unix:/path).\n"
+		       "Default port 6667, as in the seed. Runs until --count, --duration or Ctrl-C.",
+	.tables = udp_recv_tables,
+	.opts_size = sizeof(struct udp_recv_opts),
+	.defaults = udp_recv_defaults,
+	.run = udp_recv_run,
+};
+SALVO_COMMAND_REGISTER(udp_recv_cmd)

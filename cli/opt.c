@@ -1,0 +1,279 @@
+// SPDX-License-Identifier: MIT
+/* Option-table parsing and generated help. */
+#include <errno.h>
+#include <getopt.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include <salvo/units.h>
+
+#include "opt.h"
+
+#define MAX_CMDS 64
+#define MAX_OPTS 128
+
+static const struct salvo_cmd *cmds[MAX_CMDS];
+static unsigned int ncmds;
+
+int salvo_cmd_register(const struct salvo_cmd *cmd)
+{
+	unsigned int i;
+
+	if (ncmds == MAX_CMDS)
+		return -ENOSPC;
+	for (i = ncmds; i > 0 && strcmp(cmds[i - 1]->name, cmd->name) > 0; i--)
+		cmds[i] = cmds[i - 1];
+	cmds[i] = cmd;
+	ncmds++;
+	return 0;
+}
+
+const struct salvo_cmd *salvo_cmd_find(const char *w1, const char *w2, int *words)
+{
+	char two[128];
+
+	if (!w1)
+		return NULL;
+	if (w2) {
+		snprintf(two, sizeof(two), "%s %s", w1, w2);
+		for (unsigned int i = 0; i < ncmds; i++) {
+			if (strcmp(cmds[i]->name, two) == 0) {
+				*words = 2;
+				return cmds[i];
+			}
+		}
+	}
+	for (unsigned int i = 0; i < ncmds; i++) {
+		if (strcmp(cmds[i]->name, w1) == 0) {
+			*words = 1;
+			return cmds[i];
+		}
+	}
+	return NULL;
+}
+
+unsigned int salvo_cmd_list(const struct salvo_cmd **v, unsigned int max)
+{
+	unsigned int i;
+
+	for (i = 0; i < ncmds && i < max; i++)
+		v[i] = cmds[i];
+	return i;
+}
+
+int salvo_usage_error(const struct salvo_cmd *cmd, const char *fmt, ...)
+{
+	va_list ap;
+
+	fprintf(stderr, "salvo: %s%s", cmd ? cmd->name : "", cmd ? ": " : "");
+	va_start(ap, fmt);
+	vfprintf(stderr, fmt, ap);
+	va_end(ap);
+	fprintf(stderr, " (see 'salvo %s%s--help')\n", cmd ? cmd->name : "", cmd ? " " : "");
+	return 2;
+}
+
+int salvo_runtime_error(const char *cmd, const char *fmt, ...)
+{
+	va_list ap;
+
+	fprintf(stderr, "salvo: %s%s", cmd ? cmd : "", cmd ? ": " : "");
+	va_start(ap, fmt);
+	vfprintf(stderr, fmt, ap);
+	va_end(ap);
+	fputc('\n', stderr);
+	return 1;
+}
+
+static const char *type_metavar(const struct salvo_opt *o)
+{
+	if (o->metavar)
+		return o->metavar;
+	switch (o->type) {
+	case SALVO_OPT_FLAG: return NULL;
+	case SALVO_OPT_STR: return "TEXT";
+	case SALVO_OPT_UINT: return "N";
+	case SALVO_OPT_COUNT: return "N";
+	case SALVO_OPT_SIZE: return "BYTES";
+	case SALVO_OPT_RATE: return "RATE";
+	case SALVO_OPT_DURATION: return "SECONDS";
+	case SALVO_OPT_ENUM: return "CHOICE";
+	}
+	return "X";
+}
+
+void salvo_opt_help(const struct salvo_cmd *cmd, FILE *f)
+{
+	fprintf(f, "Usage: salvo %s [OPTIONS]%s%s\n\n%s\n", cmd->name, cmd->args ? " " : "",
+		cmd->args ? cmd->args : "", cmd->summary);
+	if (cmd->description)
+		fprintf(f, "\n%s\n", cmd->description);
+	fprintf(f, "\nOptions:\n");
+	for (const struct salvo_opt *const *t = cmd->tables; t && *t; t++) {
+		for (const struct salvo_opt *o = *t; o->name; o++) {
+			char left[64];
+			const char *mv = type_metavar(o);
+			int n;
+
+			if (o->short_name)
+				n = snprintf(left, sizeof(left), "  -%c, --%s%s%s", o->short_name, o->name,
+					     mv ? " " : "", mv ? mv : "");
+			else
+				n = snprintf(left, sizeof(left), "      --%s%s%s", o->name, mv ? " " : "",
+					     mv ? mv : "");
+			fprintf(f, "%-30s%s%s", left, n >= 30 ? "\n                              " : "",
+				o->help);
+			if (o->choices) {
+				fprintf(f, " (");
+				for (const char *const *c = o->choices; *c; c++)
+					fprintf(f, "%s%s", c == o->choices ? "" : ", ", *c);
+				fprintf(f, ")");
+			}
+			fputc('\n', f);
+		}
+	}
+	fprintf(f, "  -h, --help                  show this help\n");
+}
+
+static int set_value(const struct salvo_cmd *cmd, const struct salvo_opt *o, void *opts,
+		     const char *arg)
+{
+	char *base = opts, err[160];
+	uint64_t u;
+	int rc = 0;
+
+	err[0] = 0;
+	switch (o->type) {
+	case SALVO_OPT_FLAG:
+		*(bool *)(base + o->offset) = true;
+		break;
+	case SALVO_OPT_STR:
+		*(const char **)(base + o->offset) = arg;
+		break;
+	case SALVO_OPT_UINT:
+	case SALVO_OPT_SIZE:
+		rc = o->type == SALVO_OPT_UINT ? salvo_parse_count(arg, &u, err, sizeof(err))
+					       : salvo_parse_size(arg, &u, err, sizeof(err));
+		if (!rc && (o->min || o->max) && (u < o->min || u > o->max)) {
+			snprintf(err, sizeof(err), "%s must be %llu..%llu", arg,
+				 (unsigned long long)o->min, (unsigned long long)o->max);
+			rc = -ERANGE;
+		}
+		if (!rc && o->type == SALVO_OPT_UINT && u > UINT32_MAX) {
+			snprintf(err, sizeof(err), "%s is too large", arg);
+			rc = -ERANGE;
+		}
+		if (!rc) {
+			if (o->type == SALVO_OPT_UINT)
+				*(unsigned int *)(base + o->offset) = (unsigned int)u;
+			else
+				*(uint64_t *)(base + o->offset) = u;
+		}
+		break;
+	case SALVO_OPT_COUNT:
+		rc = salvo_parse_count(arg, (uint64_t *)(base + o->offset), err, sizeof(err));
+		break;
+	case SALVO_OPT_RATE: {
+		struct salvo_opt_rate *r = (struct salvo_opt_rate *)(base + o->offset);
+
+		rc = salvo_parse_rate(arg, &r->pps, &r->bps, err, sizeof(err));
+		break;
+	}
+	case SALVO_OPT_DURATION:
+		rc = salvo_parse_duration(arg, (uint64_t *)(base + o->offset), err, sizeof(err));
+		break;
+	case SALVO_OPT_ENUM:
+		rc = -EINVAL;
+		for (unsigned int i = 0; o->choices[i]; i++) {
+			if (strcmp(o->choices[i], arg) == 0) {
+				*(unsigned int *)(base + o->offset) = i;
+				rc = 0;
+			}
+		}
+		if (rc) {
+			int n = snprintf(err, sizeof(err), "'%s' is not one of", arg);
+
+			for (unsigned int i = 0; o->choices[i] && n < (int)sizeof(err); i++)
+				n += snprintf(err + n, sizeof(err) - (size_t)n, "%s %s", i ? "," : "",
+					      o->choices[i]);
+		}
+		break;
+	}
+	if (rc)
+		return salvo_usage_error(cmd, "--%s: %s", o->name, err);
+	if (o->seen_offset)
+		*(bool *)(base + o->seen_offset) = true;
+	return 0;
+}
+
+int salvo_opt_parse(const struct salvo_cmd *cmd, void *opts, int argc, char **argv,
+		    char **pos, int *npos)
+{
+	struct option lopts[MAX_OPTS + 2];
+	const struct salvo_opt *index[MAX_OPTS];
+	char shorts[MAX_OPTS * 2 + 4];
+	int n = 0, ns = 0, c, li;
+
+	shorts[ns++] = ':';	/* report a missing value as ':' (GNU getopt permutes positionals) */
+	for (const struct salvo_opt *const *t = cmd->tables; t && *t; t++) {
+		for (const struct salvo_opt *o = *t; o->name && n < MAX_OPTS; o++) {
+			lopts[n] = (struct option){o->name,
+						   o->type == SALVO_OPT_FLAG ? no_argument : required_argument,
+						   NULL, 256 + n};
+			index[n] = o;
+			if (o->short_name) {
+				shorts[ns++] = (char)o->short_name;
+				if (o->type != SALVO_OPT_FLAG)
+					shorts[ns++] = ':';
+			}
+			n++;
+		}
+	}
+	lopts[n++] = (struct option){"help", no_argument, NULL, 'h'};
+	lopts[n] = (struct option){NULL, 0, NULL, 0};
+	shorts[ns++] = 'h';
+	shorts[ns] = 0;
+
+	*npos = 0;
+	optind = 1;
+	opterr = 0;
+	for (;;) {
+		li = -1;
+		c = getopt_long(argc, argv, shorts, lopts, &li);
+		if (c == -1)
+			break;
+		if (c == 'h') {
+			salvo_opt_help(cmd, stdout);
+			return 1;
+		}
+		if (c == '?') {
+			if (optopt)
+				return salvo_usage_error(cmd, "unknown option -%c", optopt);
+			return salvo_usage_error(cmd, "unknown option '%s'", argv[optind - 1]);
+		}
+		if (c == ':')
+			return salvo_usage_error(cmd, "option '%s' needs a value", argv[optind - 1]);
+		if (c >= 256) {
+			if (set_value(cmd, index[c - 256], opts, optarg))
+				return 2;
+			continue;
+		}
+		for (int i = 0; i < n - 1; i++) {
+			if (index[i]->short_name == c) {
+				if (set_value(cmd, index[i], opts, optarg))
+					return 2;
+				break;
+			}
+		}
+	}
+	for (int i = optind; i < argc; i++) {
+		if ((unsigned int)*npos >= cmd->max_args)
+			return salvo_usage_error(cmd, "unexpected argument '%s'", argv[i]);
+		pos[(*npos)++] = argv[i];
+	}
+	if ((unsigned int)*npos < cmd->min_args)
+		return salvo_usage_error(cmd, "missing %s", cmd->args ? cmd->args : "argument");
+	return 0;
+}

@@ -1,0 +1,83 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * Option tables, in the manner of xdp-tools' DEFINE_OPTION: each subcommand
+ * declares one table of its options (plus shared tables such as the run
+ * options); parsing, validation and --help are all generated from the tables,
+ * so there is no second hand-kept list.
+ */
+#ifndef SALVO_CLI_OPT_H
+#define SALVO_CLI_OPT_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <stdio.h>
+
+enum salvo_opt_type {
+	SALVO_OPT_FLAG,		/* bool */
+	SALVO_OPT_STR,		/* const char * */
+	SALVO_OPT_UINT,		/* unsigned int, in [min, max] */
+	SALVO_OPT_COUNT,	/* uint64_t: 1000, 100k, 1.5M */
+	SALVO_OPT_SIZE,		/* uint64_t bytes: 64, 128KiB; in [min, max] */
+	SALVO_OPT_RATE,		/* struct salvo_opt_rate: 100k (pps), 800Mbit (bits) */
+	SALVO_OPT_DURATION,	/* uint64_t ns: 5, 5s, 250ms */
+	SALVO_OPT_ENUM,		/* unsigned int index into choices */
+};
+
+struct salvo_opt_rate {
+	double pps, bps;
+};
+
+struct salvo_opt {
+	const char *name;		/* long name, without "--" */
+	int short_name;			/* 0: none */
+	enum salvo_opt_type type;
+	size_t offset;			/* into the command's option struct */
+	const char *metavar;
+	const char *help;
+	const char *const *choices;	/* SALVO_OPT_ENUM, NULL-terminated */
+	uint64_t min, max;		/* SALVO_OPT_UINT / SALVO_OPT_SIZE; 0,0: no bound */
+	size_t seen_offset;		/* optional bool set when given (0: none) */
+};
+
+#define SALVO_OPT_END {NULL, 0, 0, 0, NULL, NULL, NULL, 0, 0, 0}
+
+struct salvo_cmd {
+	const char *name;		/* "udp send" */
+	const char *args;		/* positional arguments for the usage line: "DEST" */
+	unsigned int min_args, max_args;
+	const char *summary;		/* one line for `salvo --help` */
+	const char *description;	/* a paragraph for `salvo CMD --help`, may be NULL */
+	const struct salvo_opt *const *tables;	/* NULL-terminated list of option tables */
+	size_t opts_size;		/* sizeof the command's option struct */
+	void (*defaults)(void *opts);
+	/* Run with parsed options and the positional arguments; returns the exit code. */
+	int (*run)(void *opts, int argc, char **argv);
+};
+
+int salvo_cmd_register(const struct salvo_cmd *cmd);
+const struct salvo_cmd *salvo_cmd_find(const char *w1, const char *w2, int *words);
+unsigned int salvo_cmd_list(const struct salvo_cmd **v, unsigned int max);
+
+#define SALVO_COMMAND_REGISTER(cmd)                                                                \
+	static void __attribute__((constructor)) salvo__register_cmd_##cmd(void)                   \
+	{                                                                                          \
+		salvo_cmd_register(&(cmd));                                                        \
+	}
+
+/*
+ * Parse argv (after the command words) into opts.  Positional arguments are
+ * collected into pos (at most max_args).  Returns 0, 1 when --help was
+ * printed, or 2 after printing one line to stderr for bad input.
+ */
+int salvo_opt_parse(const struct salvo_cmd *cmd, void *opts, int argc, char **argv,
+		    char **pos, int *npos);
+void salvo_opt_help(const struct salvo_cmd *cmd, FILE *f);
+
+/* One line "salvo: CMD: message" on stderr; returns 2 (bad input) for `return salvo_usage_error(...)`. */
+int salvo_usage_error(const struct salvo_cmd *cmd, const char *fmt, ...)
+	__attribute__((format(printf, 2, 3)));
+/* One line on stderr; returns 1 (runtime failure). */
+int salvo_runtime_error(const char *cmd, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+
+#endif

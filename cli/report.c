@@ -1,0 +1,197 @@
+// SPDX-License-Identifier: MIT
+/* Turning report structs into text and JSON: the only place that formats them. */
+#include <inttypes.h>
+#include <math.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include <salvo/units.h>
+
+#include "cli.h"
+
+static const char *fmt_ns(uint64_t ns, char *buf, size_t len)
+{
+	if (ns >= 1000000000ULL)
+		snprintf(buf, len, "%.2f s", (double)ns / 1e9);
+	else if (ns >= 1000000ULL)
+		snprintf(buf, len, "%.2f ms", (double)ns / 1e6);
+	else if (ns >= 1000ULL)
+		snprintf(buf, len, "%.1f us", (double)ns / 1e3);
+	else
+		snprintf(buf, len, "%" PRIu64 " ns", ns);
+	return buf;
+}
+
+static void dir_text(FILE *f, const char *what, const struct salvo_report_dir *d)
+{
+	char a[32], b[32];
+
+	fprintf(f, "  %s: %" PRIu64 " packets, %" PRIu64 " bytes in %.3f s: %s pps, %s\n", what,
+		d->packets, d->bytes, d->active_s, salvo_fmt_si(d->pps, a, sizeof(a)),
+		salvo_fmt_bits(d->bits_per_second, b, sizeof(b)));
+}
+
+void salvo_report_text(FILE *f, const struct salvo_report *rep, const struct salvo_cli_extra *x)
+{
+	char a[32], b[32], c[32], d[32], e[32], g[32], h[32];
+
+	fprintf(f, "salvo %s: %s backend, %u thread%s, %.2f s%s\n", rep->command, rep->backend,
+		rep->threads, rep->threads == 1 ? "" : "s", rep->duration_s,
+		rep->interrupted ? " (interrupted)" : "");
+	if (rep->has_tx) {
+		dir_text(f, "tx", &rep->tx);
+		if (rep->tx_errors || rep->tx_refused)
+			fprintf(f, "  tx errors: %" PRIu64 " (%" PRIu64 " refused: nobody listening)\n",
+				rep->tx_errors, rep->tx_refused);
+	}
+	if (rep->has_pacing)
+		fprintf(f, "  pacing: target %s pps, achieved %s pps, departure error mean %s, p99 %s\n",
+			salvo_fmt_si(rep->target_pps, a, sizeof(a)),
+			salvo_fmt_si(rep->tx.pps, b, sizeof(b)),
+			fmt_ns((uint64_t)rep->pacing_err_mean_ns, c, sizeof(c)),
+			fmt_ns(rep->pacing_err_p99_ns, d, sizeof(d)));
+	if (rep->has_rx) {
+		uint64_t exp = rep->rx.packets - rep->unstamped - rep->duplicates + rep->lost;
+
+		dir_text(f, "rx", &rep->rx);
+		fprintf(f, "  lost %" PRIu64 " (%.3f%%), reordered %" PRIu64 ", duplicates %" PRIu64
+			   ", unstamped %" PRIu64 ", flows %" PRIu64 "\n",
+			rep->lost, exp ? 100.0 * (double)rep->lost / (double)exp : 0.0, rep->reordered,
+			rep->duplicates, rep->unstamped, rep->flows);
+	}
+	if (rep->has_latency) {
+		const struct salvo_report_latency *l = &rep->latency;
+
+		fprintf(f, "  %s: p50 %s, p90 %s, p99 %s, p99.9 %s, p99.99 %s, max %s\n",
+			x && x->latency_label ? x->latency_label : "one-way latency",
+			fmt_ns(l->p50, a, sizeof(a)), fmt_ns(l->p90, b, sizeof(b)),
+			fmt_ns(l->p99, c, sizeof(c)), fmt_ns(l->p999, d, sizeof(d)),
+			fmt_ns(l->p9999, e, sizeof(e)), fmt_ns(l->max, g, sizeof(g)));
+		(void)h;
+	}
+	if (x && x->text)
+		x->text(f, rep, x->arg);
+	if (rep->error[0])
+		fprintf(f, "  error: %s\n", rep->error);
+}
+
+void salvo_report_interval_text(FILE *f, const struct salvo_report *rep)
+{
+	char a[32], b[32];
+
+	fprintf(f, "[%7.2f-%7.2f s]", rep->t_start_s, rep->t_start_s + rep->duration_s);
+	if (rep->has_tx)
+		fprintf(f, " tx %9s pps %14s", salvo_fmt_si(rep->tx.pps, a, sizeof(a)),
+			salvo_fmt_bits(rep->tx.bits_per_second, b, sizeof(b)));
+	if (rep->has_rx)
+		fprintf(f, " rx %9s pps %14s  lost %" PRIu64 " reord %" PRIu64 " dup %" PRIu64,
+			salvo_fmt_si(rep->rx.pps, a, sizeof(a)),
+			salvo_fmt_bits(rep->rx.bits_per_second, b, sizeof(b)), rep->lost,
+			rep->reordered, rep->duplicates);
+	fputc('\n', f);
+}
+
+static json_t *dir_json(const struct salvo_report_dir *d)
+{
+	return json_pack("{s:I, s:I, s:f, s:f, s:f}", "packets", (json_int_t)d->packets, "bytes",
+			 (json_int_t)d->bytes, "pps", d->pps, "bits_per_second", d->bits_per_second,
+			 "active_s", d->active_s);
+}
+
+json_t *salvo_report_json(const struct salvo_report *rep, const struct salvo_cli_extra *x)
+{
+	json_t *root = json_object();
+
+	json_object_set_new(root, "schema", json_integer(SALVO_JSON_SCHEMA));
+	json_object_set_new(root, "type", json_string(rep->interval ? "interval" : "summary"));
+	json_object_set_new(root, "command", json_string(rep->command ? rep->command : ""));
+	json_object_set_new(root, "backend", json_string(rep->backend ? rep->backend : ""));
+	json_object_set_new(root, "threads", json_integer(rep->threads));
+	if (rep->interval)
+		json_object_set_new(root, "start_s", json_real(rep->t_start_s));
+	json_object_set_new(root, "duration_s", json_real(rep->duration_s));
+	if (!rep->interval)
+		json_object_set_new(root, "interrupted", json_boolean(rep->interrupted));
+	if (rep->has_tx) {
+		json_t *tx = dir_json(&rep->tx);
+
+		json_object_set_new(tx, "errors", json_integer((json_int_t)rep->tx_errors));
+		json_object_set_new(tx, "refused", json_integer((json_int_t)rep->tx_refused));
+		json_object_set_new(tx, "submissions", json_integer((json_int_t)rep->submissions));
+		json_object_set_new(root, "tx", tx);
+	}
+	if (rep->has_rx) {
+		json_t *rx = dir_json(&rep->rx);
+
+		json_object_set_new(rx, "lost", json_integer((json_int_t)rep->lost));
+		json_object_set_new(rx, "reordered", json_integer((json_int_t)rep->reordered));
+		json_object_set_new(rx, "duplicates", json_integer((json_int_t)rep->duplicates));
+		json_object_set_new(rx, "unstamped", json_integer((json_int_t)rep->unstamped));
+		json_object_set_new(rx, "flows", json_integer((json_int_t)rep->flows));
+		json_object_set_new(root, "rx", rx);
+	}
+	if (rep->has_latency) {
+		const struct salvo_report_latency *l = &rep->latency;
+
+		json_object_set_new(root, "latency_ns",
+				    json_pack("{s:I, s:I, s:f, s:I, s:I, s:I, s:I, s:I, s:I}",
+					      "count", (json_int_t)l->count, "min", (json_int_t)l->min,
+					      "mean", l->mean, "p50", (json_int_t)l->p50, "p90",
+					      (json_int_t)l->p90, "p99", (json_int_t)l->p99, "p999",
+					      (json_int_t)l->p999, "p9999", (json_int_t)l->p9999, "max",
+					      (json_int_t)l->max));
+	}
+	if (rep->has_pacing && !rep->interval)
+		json_object_set_new(root, "pacing",
+				    json_pack("{s:f, s:f, s:f, s:I}", "target_pps", rep->target_pps,
+					      "achieved_pps", rep->tx.pps, "error_mean_ns",
+					      rep->pacing_err_mean_ns, "error_p99_ns",
+					      (json_int_t)rep->pacing_err_p99_ns));
+	if (x && x->json)
+		x->json(root, rep, x->arg);
+	if (rep->error[0])
+		json_object_set_new(root, "error", json_string(rep->error));
+	return root;
+}
+
+void salvo_json_print(FILE *f, json_t *doc, bool pretty)
+{
+	char *s = json_dumps(doc, (pretty ? JSON_INDENT(2) : JSON_COMPACT) | JSON_PRESERVE_ORDER |
+					  JSON_REAL_PRECISION(10));
+
+	if (s) {
+		fprintf(f, "%s\n", s);
+		free(s);
+	}
+	fflush(f);
+}
+
+char *salvo_escape(const uint8_t *d, size_t len, char *out, size_t outlen)
+{
+	size_t o = 0;
+
+	for (size_t i = 0; i < len && o + 5 < outlen; i++) {
+		uint8_t ch = d[i];
+
+		if (ch == '\\') {
+			out[o++] = '\\';
+			out[o++] = '\\';
+		} else if (ch == '\n') {
+			out[o++] = '\\';
+			out[o++] = 'n';
+		} else if (ch == '\t') {
+			out[o++] = '\\';
+			out[o++] = 't';
+		} else if (ch == '\r') {
+			out[o++] = '\\';
+			out[o++] = 'r';
+		} else if (ch >= 0x20 && ch < 0x7f) {
+			out[o++] = (char)ch;
+		} else {
+			o += (size_t)snprintf(out + o, outlen - o, "\\x%02x", ch);
+		}
+	}
+	out[o] = 0;
+	return out;
+}

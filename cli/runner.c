@@ -1,0 +1,213 @@
+// SPDX-License-Identifier: MIT
+/* The run driver every traffic command shares: backend choice, signals, intervals, summary. */
+#include <errno.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include <salvo/units.h>
+
+#include "cli.h"
+
+#define C(field) offsetof(struct salvo_cli_common, field)
+
+static const char *const clock_choices[] = {"monotonic", "realtime", NULL};
+
+const struct salvo_opt salvo_cli_run_opts[] = {
+	{"backend", 'b', SALVO_OPT_STR, C(backend), "NAME", "backend to use (default: the fastest that works here; see 'salvo backends')"},
+	{"threads", 't', SALVO_OPT_UINT, C(threads), "N", "workers, one per core, each with its own socket/queue", NULL, 1, 256},
+	{"burst", 0, SALVO_OPT_UINT, C(burst), "N", "packets per submission (default 32)", NULL, 1, 1024},
+	{"duration", 'd', SALVO_OPT_DURATION, C(duration_ns), NULL, "stop after this long (5, 5s, 250ms, 2m)"},
+	{"interval", 'i', SALVO_OPT_DURATION, C(interval_ns), NULL, "print a report line every interval"},
+	{"json", 'J', SALVO_OPT_FLAG, C(json), NULL, "print the final summary as one JSON document (docs/json.md)"},
+	{"json-stream", 0, SALVO_OPT_FLAG, C(json_stream), NULL, "print one JSON object per interval and the summary (NDJSON)"},
+	{"clock", 0, SALVO_OPT_ENUM, C(clock), NULL, "clock of the send timestamp in stamps", clock_choices},
+	{"cpu", 'c', SALVO_OPT_UINT, C(cpu), "N", "pin worker i to CPU N+i (default: no pinning)", NULL, 0, 4095, C(cpu_seen)},
+	{"timeout", 0, SALVO_OPT_DURATION, C(timeout_ns), NULL, "longest single wait: connect, reply, drain (default 5s)"},
+	{"verbose", 'v', SALVO_OPT_FLAG, C(verbose), NULL, "say what the backend set up"},
+	{"quiet", 'q', SALVO_OPT_FLAG, C(quiet), NULL, "no progress line, only the summary"},
+	SALVO_OPT_END,
+};
+
+const struct salvo_opt salvo_cli_count_opt[] = {
+	{"count", 'n', SALVO_OPT_COUNT, C(count), NULL, "stop after N packets (1000, 100k, 1.5M)"},
+	SALVO_OPT_END,
+};
+
+const struct salvo_opt salvo_cli_rate_opt[] = {
+	{"rate", 'r', SALVO_OPT_RATE, C(rate), NULL, "pace to this rate: packets/s (100k, 1.5M) or bits/s (800Mbit, 10Gbit); default: as fast as possible"},
+	SALVO_OPT_END,
+};
+
+void salvo_cli_common_defaults(struct salvo_cli_common *c)
+{
+	memset(c, 0, sizeof(*c));
+	c->threads = 1;
+	c->burst = 32;
+	c->timeout_ns = 5 * 1000000000ULL;
+}
+
+void salvo_cli_common_apply(const struct salvo_cli_common *c, struct salvo_cfg *cfg)
+{
+	cfg->backend = c->backend;
+	cfg->threads = c->threads;
+	cfg->burst = c->burst;
+	cfg->count = c->count;
+	cfg->duration_ns = c->duration_ns;
+	cfg->rate_pps = c->rate.pps;
+	cfg->rate_bps = c->rate.bps;
+	cfg->verbose = c->verbose;
+	cfg->stamp_clock = c->clock == 1 ? CLOCK_REALTIME : CLOCK_MONOTONIC;
+	cfg->cpu_base = c->cpu_seen ? (int)c->cpu : -1;
+	cfg->timeout_ms = (uint32_t)(c->timeout_ns / 1000000ULL);
+	if (!cfg->timeout_ms)
+		cfg->timeout_ms = 1;
+}
+
+static struct salvo_run *volatile current_run;
+
+static void on_signal(int sig)
+{
+	(void)sig;
+	if (current_run)
+		salvo_run_interrupt(current_run);
+}
+
+/* Interval report = difference of two cumulative snapshots. */
+static void delta(struct salvo_report *d, const struct salvo_report *now,
+		  const struct salvo_report *prev, double t0, double t1)
+{
+	*d = *now;
+	d->interval = true;
+	d->t_start_s = t0;
+	d->duration_s = t1 - t0;
+	d->tx.packets = now->tx.packets - prev->tx.packets;
+	d->tx.bytes = now->tx.bytes - prev->tx.bytes;
+	d->rx.packets = now->rx.packets - prev->rx.packets;
+	d->rx.bytes = now->rx.bytes - prev->rx.bytes;
+	d->tx.active_s = d->rx.active_s = d->duration_s;
+	d->tx.pps = d->duration_s > 0 ? (double)d->tx.packets / d->duration_s : 0;
+	d->tx.bits_per_second = d->duration_s > 0 ? (double)d->tx.bytes * 8 / d->duration_s : 0;
+	d->rx.pps = d->duration_s > 0 ? (double)d->rx.packets / d->duration_s : 0;
+	d->rx.bits_per_second = d->duration_s > 0 ? (double)d->rx.bytes * 8 / d->duration_s : 0;
+	d->lost = now->lost - SALVO_MIN(now->lost, prev->lost);
+	d->reordered = now->reordered - prev->reordered;
+	d->duplicates = now->duplicates - prev->duplicates;
+	d->unstamped = now->unstamped - prev->unstamped;
+	d->has_latency = false;
+}
+
+static void progress(const struct salvo_cli_common *c, const struct salvo_cfg *cfg,
+		     const struct salvo_report *now, double t)
+{
+	char a[32], b[32], eta[48] = "";
+	const struct salvo_report_dir *d = now->has_tx ? &now->tx : &now->rx;
+	double inst = t > 0 ? (double)d->packets / t : 0;
+
+	(void)c;
+	if (cfg->duration_ns)
+		snprintf(eta, sizeof(eta), ", ETA %.0f s", (double)cfg->duration_ns / 1e9 - t);
+	else if (cfg->count && inst > 0 && d->packets < cfg->count)
+		snprintf(eta, sizeof(eta), ", ETA %.0f s", (double)(cfg->count - d->packets) / inst);
+	fprintf(stderr, "\r\033[K%s %s pps, %s %s, %.1f s%s", now->has_tx ? "sending" : "receiving",
+		salvo_fmt_si(inst, a, sizeof(a)), salvo_fmt_si((double)d->packets, b, sizeof(b)),
+		now->has_tx ? "sent" : "received", t, eta);
+	fflush(stderr);
+}
+
+int salvo_cli_run(const struct salvo_cli_common *c, struct salvo_cfg *cfg,
+		  const struct salvo_app *app, const struct salvo_cli_extra *extra,
+		  struct salvo_report *rep_out)
+{
+	const struct salvo_backend_ops *ops;
+	const char *skipped = NULL;
+	char err[320], why[256];
+	struct salvo_run *run = NULL;
+	struct salvo_report prev, now, rep;
+	struct sigaction sa = {.sa_handler = on_signal};
+	bool tty = !c->quiet && !c->json && !c->json_stream && !c->interval_ns && isatty(2);
+	uint64_t start, tick, next;
+	int rc;
+
+	if (salvo_cfg_finish(cfg, err, sizeof(err)))
+		return salvo_usage_error(NULL, "%s: %s", cfg->command, err);
+	if (salvo_backend_select(cfg, &ops, err, sizeof(err), &skipped, why, sizeof(why)))
+		return salvo_runtime_error(cfg->command, "%s", err);
+	if (skipped && !c->json && !c->quiet)
+		fprintf(stderr, "salvo: backend %s unavailable (%s); using %s\n", skipped, why, ops->name);
+	rc = salvo_run_create(&run, cfg, ops, app, err, sizeof(err));
+	if (rc)
+		return salvo_runtime_error(cfg->command, "%s", err);
+	sigemptyset(&sa.sa_mask);
+	current_run = run;
+	sigaction(SIGINT, &sa, NULL);
+	sigaction(SIGTERM, &sa, NULL);
+	rc = salvo_run_start(run, err, sizeof(err));
+	if (rc) {
+		current_run = NULL;
+		salvo_run_destroy(run);
+		return salvo_runtime_error(cfg->command, "%s", err);
+	}
+	if (c->verbose)
+		fprintf(stderr, "salvo: %s on %s backend, %u worker%s\n", cfg->command, ops->name,
+			cfg->threads, cfg->threads == 1 ? "" : "s");
+
+	start = salvo_run_start_ns(run);
+	tick = c->interval_ns ? c->interval_ns : (c->json_stream ? NSEC_PER_SEC : 200 * NSEC_PER_MSEC);
+	next = start + tick;
+	memset(&prev, 0, sizeof(prev));
+	for (;;) {
+		bool done = salvo_run_wait(run, next);
+		double t0 = (double)(next - tick - start) / 1e9, t1;
+
+		if (done)
+			break;
+		t1 = (double)(next - start) / 1e9;
+		salvo_run_snapshot(run, &now);
+		if (c->interval_ns || c->json_stream) {
+			struct salvo_report d;
+
+			delta(&d, &now, &prev, t0, t1);
+			if (c->json_stream) {
+				json_t *j = salvo_report_json(&d, extra);
+
+				salvo_json_print(stdout, j, false);
+				json_decref(j);
+			} else if (!c->json) {
+				salvo_report_interval_text(stdout, &d);
+				fflush(stdout);
+			}
+		} else if (tty) {
+			progress(c, cfg, &now, t1);
+		}
+		prev = now;
+		next += tick;
+	}
+	salvo_run_join(run);
+	current_run = NULL;
+	signal(SIGINT, SIG_DFL);
+	signal(SIGTERM, SIG_DFL);
+	if (tty)
+		fprintf(stderr, "\r\033[K");
+	salvo_run_report(run, &rep);
+	if (c->json || c->json_stream) {
+		json_t *j = salvo_report_json(&rep, extra);
+
+		salvo_json_print(stdout, j, c->json && !c->json_stream);
+		json_decref(j);
+	} else if (!(c->quiet && cfg->message)) {
+		salvo_report_text(stdout, &rep, extra);
+	}
+	fflush(stdout);
+	rc = 0;
+	if (rep.error[0]) {
+		salvo_runtime_error(cfg->command, "%s", rep.error);
+		rc = 1;
+	}
+	if (rep_out)
+		*rep_out = rep;
+	salvo_run_destroy(run);
+	return rc;
+}

@@ -1,0 +1,149 @@
+// SPDX-License-Identifier: MIT
+/* The backend registry: backends register by name at start-up; runs look them up. */
+#include <errno.h>
+#include <stdio.h>
+#include <string.h>
+
+#include <salvo/backend.h>
+
+#define MAX_BACKENDS 16
+
+static const struct salvo_backend_ops *backends[MAX_BACKENDS];
+static unsigned int nbackends;
+
+int salvo_backend_register(const struct salvo_backend_ops *ops)
+{
+	unsigned int i;
+
+	if (nbackends == MAX_BACKENDS || salvo_backend_find(ops->name))
+		return -EEXIST;
+	/* Keep sorted by prio, highest first (constructors run in link order). */
+	for (i = nbackends; i > 0 && backends[i - 1]->prio < ops->prio; i--)
+		backends[i] = backends[i - 1];
+	backends[i] = ops;
+	nbackends++;
+	return 0;
+}
+
+const struct salvo_backend_ops *salvo_backend_find(const char *name)
+{
+	for (unsigned int i = 0; i < nbackends; i++)
+		if (strcmp(backends[i]->name, name) == 0)
+			return backends[i];
+	return NULL;
+}
+
+unsigned int salvo_backend_list(const struct salvo_backend_ops **v, unsigned int max)
+{
+	unsigned int i;
+
+	for (i = 0; i < nbackends && i < max; i++)
+		v[i] = backends[i];
+	return i;
+}
+
+unsigned int salvo_backend_caps_needed(const struct salvo_cfg *cfg)
+{
+	unsigned int caps = 0;
+
+	if (cfg->proto == SALVO_PROTO_UDP)
+		caps |= SALVO_CAP_UDP;
+	else if (cfg->proto == SALVO_PROTO_TCP)
+		caps |= SALVO_CAP_TCP;
+	else if (cfg->proto == SALVO_PROTO_L2)
+		caps |= SALVO_CAP_L2;
+	if (cfg->gso)
+		caps |= SALVO_CAP_GSO;
+	if (cfg->gro)
+		caps |= SALVO_CAP_GRO;
+	if (cfg->zerocopy)
+		caps |= SALVO_CAP_ZEROCOPY;
+	return caps;
+}
+
+static const char *cap_name(unsigned int missing)
+{
+	if (missing & (SALVO_CAP_UDP | SALVO_CAP_TCP | SALVO_CAP_L2))
+		return missing & SALVO_CAP_L2 ? "raw frames" : missing & SALVO_CAP_TCP ? "streams (TCP)" : "datagrams (UDP)";
+	if (missing & SALVO_CAP_GSO)
+		return "--gso";
+	if (missing & SALVO_CAP_GRO)
+		return "--gro";
+	return "--zerocopy";
+}
+
+int salvo_backend_select(const struct salvo_cfg *cfg, const struct salvo_backend_ops **out,
+			 char *err, size_t errlen, const char **skipped, char *why, size_t whylen)
+{
+	unsigned int need = salvo_backend_caps_needed(cfg);
+	char reason[256];
+	int rc;
+
+	if (skipped)
+		*skipped = NULL;
+	if (cfg->backend) {
+		const struct salvo_backend_ops *ops = salvo_backend_find(cfg->backend);
+
+		if (!ops) {
+			snprintf(err, errlen, "unknown backend '%s' (see 'salvo backends')", cfg->backend);
+			return -ENOENT;
+		}
+		if ((ops->caps & need) != need) {
+			snprintf(err, errlen, "backend %s does not support %s", ops->name,
+				 cap_name(need & ~ops->caps));
+			return -EOPNOTSUPP;
+		}
+		reason[0] = 0;
+		rc = ops->probe ? ops->probe(cfg, reason, sizeof(reason)) : 0;
+		if (rc) {
+			snprintf(err, errlen, "backend %s unavailable: %s", ops->name,
+				 reason[0] ? reason : strerror(-rc));
+			return rc;
+		}
+		*out = ops;
+		return 0;
+	}
+	for (unsigned int i = 0; i < nbackends; i++) {
+		const struct salvo_backend_ops *ops = backends[i];
+
+		if (ops->prio < 0 || (ops->caps & need) != need)
+			continue;
+		reason[0] = 0;
+		rc = ops->probe ? ops->probe(cfg, reason, sizeof(reason)) : 0;
+		if (rc == 0) {
+			*out = ops;
+			return 0;
+		}
+		if (skipped && !*skipped) {
+			*skipped = ops->name;
+			snprintf(why, whylen, "%s", reason[0] ? reason : strerror(-rc));
+		}
+	}
+	snprintf(err, errlen, "no backend can run this here%s%s", skipped && *skipped ? ": " : "",
+		 skipped && *skipped ? why : "");
+	return -EOPNOTSUPP;
+}
+
+int salvo_port_open(struct salvo_port *p, const struct salvo_backend_ops *ops,
+		    const struct salvo_cfg *cfg, unsigned int worker, unsigned int nworkers)
+{
+	int rc;
+
+	memset(p, 0, sizeof(*p));
+	p->ops = ops;
+	p->cfg = cfg;
+	p->worker = worker;
+	p->nworkers = nworkers;
+	p->rx_timeout_ms = 100;
+	rc = ops->open(p, cfg);
+	if (rc && !p->err[0])
+		snprintf(p->err, sizeof(p->err), "%s: %s", ops->name, strerror(-rc));
+	return rc;
+}
+
+void salvo_port_close(struct salvo_port *p)
+{
+	if (p->ops && p->ops->close)
+		p->ops->close(p);
+	p->ops = NULL;
+}

@@ -1,0 +1,221 @@
+// SPDX-License-Identifier: MIT
+/*
+ * The traffic generator app: fill a burst of descriptors, pace it, hand it
+ * to the backend in one submission, reap completions in bulk.  Payloads are
+ * written once per buffer (pattern or --message); per packet only the
+ * stamp's flow, seq and timestamp are rewritten.
+ */
+#include <errno.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include <salvo/run.h>
+#include <salvo/stamp.h>
+
+#define GEN_MAX_BURST 1024
+#define GSO_MAX_SEGS 64
+
+struct gen_flow {
+	uint64_t seq;
+	uint32_t id;
+};
+
+struct gen {
+	struct salvo_pkt *v[GEN_MAX_BURST];
+	struct gen_flow *flows;
+	unsigned int nflows, cur;
+	unsigned int burst;		/* packets (segments) per submission */
+	unsigned int segs;		/* segments per descriptor (GSO), else 1 */
+	uint32_t size;
+	bool stamp;
+	uint8_t stamp_flags;
+	uint64_t sent;
+};
+
+static void prefill(struct salvo_pool *pool, const struct salvo_cfg *cfg)
+{
+	static const char pattern[] = "salvo-payload-";
+
+	for (uint32_t i = 0; i < pool->n; i++) {
+		uint8_t *d = pool->pkts[i].data;
+		uint32_t len = pool->pkts[i].buf_len;
+
+		if (cfg->message) {
+			memcpy(d, cfg->message, SALVO_MIN(len, cfg->message_len));
+			continue;
+		}
+		for (uint32_t j = 0; j < len; j++)
+			d[j] = (uint8_t)pattern[j % (sizeof(pattern) - 1)];
+	}
+}
+
+static int gen_init(struct salvo_worker *w)
+{
+	const struct salvo_cfg *cfg = w->cfg;
+	struct gen *g;
+
+	g = calloc(1, sizeof(*g));
+	if (!g)
+		return -ENOMEM;
+	g->nflows = salvo_worker_nflows(cfg->flows, w->id, w->port.nworkers);
+	if (!g->nflows) {
+		free(g);
+		return salvo_worker_fail(w, EINVAL, "--flows (%u) must be at least --threads (%u)",
+					 cfg->flows, w->port.nworkers);
+	}
+	g->flows = calloc(g->nflows, sizeof(*g->flows));
+	if (!g->flows) {
+		free(g);
+		return -ENOMEM;
+	}
+	for (unsigned int i = 0; i < g->nflows; i++)
+		g->flows[i].id = salvo_worker_flow_id(i, w->id, w->port.nworkers);
+	g->size = cfg->message ? cfg->message_len : cfg->size;
+	g->stamp = cfg->stamp && !cfg->message && g->size >= SALVO_STAMP_SIZE;
+	g->stamp_flags = cfg->stamp_clock == CLOCK_REALTIME ? SALVO_STAMP_F_REALTIME : 0;
+	g->segs = 1;
+	if (cfg->gso && g->size) {
+		g->segs = SALVO_MIN(GSO_MAX_SEGS, 65507 / g->size);
+		if (g->segs < 1)
+			g->segs = 1;
+	}
+	g->burst = cfg->burst;
+	if (w->pacer)
+		g->burst = salvo_pacer_burst(cfg->rate_pps, w->port.nworkers, cfg->burst * g->segs);
+	if (w->port.pool->buf_size < g->size * g->segs) {
+		uint32_t need = g->size * g->segs;
+
+		free(g->flows);
+		free(g);
+		return salvo_worker_fail(w, EINVAL, "backend buffers (%u B) are smaller than %u B",
+					 w->port.pool->buf_size, need);
+	}
+	prefill(w->port.pool, cfg);
+	w->app_priv = g;
+	return 0;
+}
+
+/* Stamp and size n descriptors for one flow, segs segments each (the last may be short). */
+static unsigned int fill(struct gen *g, struct gen_flow *f, unsigned int local, unsigned int n,
+			 uint64_t want, uint64_t ts)
+{
+	uint64_t left = want;
+
+	for (unsigned int i = 0; i < n && left; i++) {
+		struct salvo_pkt *k = g->v[i];
+		unsigned int s = (unsigned int)SALVO_MIN((uint64_t)g->segs, left);
+
+		k->flow = local;
+		k->len = g->size * s;
+		k->gso_size = g->segs > 1 ? (uint16_t)g->size : 0;
+		if (g->stamp) {
+			for (unsigned int j = 0; j < s; j++) {
+				struct salvo_stamp st = {
+					.version = SALVO_STAMP_VERSION,
+					.flags = g->stamp_flags,
+					.flow = f->id,
+					.len = g->size,
+					.seq = f->seq + j,
+					.ts_ns = ts,
+				};
+
+				salvo_stamp_encode(k->data + (size_t)j * g->size, &st);
+			}
+		}
+		f->seq += s;
+		left -= s;
+	}
+	return (unsigned int)(want - left);
+}
+
+static int gen_loop(struct salvo_worker *w)
+{
+	struct gen *g = w->app_priv;
+	struct salvo_port *p = &w->port;
+	const struct salvo_cfg *cfg = w->cfg;
+	clockid_t clk = cfg->stamp_clock;
+
+	while (!salvo_worker_stopping(w)) {
+		uint64_t want = g->burst, now, ts;
+		unsigned int ndesc, got, local, segs_in, accepted_segs = 0;
+		struct gen_flow *f;
+		int sent;
+
+		if (w->tx_quota) {
+			if (g->sent >= w->tx_quota)
+				break;
+			want = SALVO_MIN(want, w->tx_quota - g->sent);
+		}
+		if (w->pacer) {
+			uint64_t due = salvo_pacer_claim(w->pacer, (unsigned int)want);
+
+			now = salvo_pacer_wait(due);
+			salvo_hist_record(w->pace_err, now - due);
+		} else {
+			now = salvo_now_ns();
+		}
+		ndesc = (unsigned int)((want + g->segs - 1) / g->segs);
+		got = salvo_pool_get(p->pool, g->v, ndesc);
+		if (got < ndesc) {
+			/* Buffers are still in flight: reap, and try with what we have. */
+			salvo_port_reap(p);
+			got += salvo_pool_get(p->pool, g->v + got, ndesc - got);
+			if (!got)
+				continue;
+		}
+		local = g->cur;
+		f = &g->flows[local];
+		g->cur = (g->cur + 1) % g->nflows;
+		ts = clk == CLOCK_MONOTONIC ? now : salvo_clock_ns(clk);
+		segs_in = fill(g, f, local, got, want, ts);
+
+		sent = salvo_port_tx(p, g->v, got);
+		salvo_cnt_add(&w->cnt.submissions, 1);
+		if (sent < 0) {
+			salvo_pool_put(p->pool, g->v, got);
+			f->seq -= segs_in;	/* nothing left: the seqs are reused */
+			p->stats.tx_errors++;
+			if (sent != -EAGAIN && sent != -ENOBUFS && sent != -ECONNREFUSED &&
+			    sent != -EINTR)
+				return salvo_worker_fail(w, -sent, "send failed: %s", strerror(-sent));
+			continue;
+		}
+		/* Every segment is exactly g->size bytes. */
+		for (int i = 0; i < sent; i++)
+			accepted_segs += g->v[i]->gso_size ? g->v[i]->len / g->size : 1;
+		if ((unsigned int)sent < got) {
+			salvo_pool_put(p->pool, g->v + sent, got - (unsigned int)sent);
+			f->seq -= segs_in - accepted_segs;
+		}
+		g->sent += accepted_segs;
+		salvo_cnt_add(&w->cnt.tx_pkts, accepted_segs);
+		salvo_cnt_add(&w->cnt.tx_bytes, (uint64_t)accepted_segs * g->size);
+		if (!w->cnt.first_tx_ns)
+			salvo_cnt_add(&w->cnt.first_tx_ns, now);
+		__atomic_store_n(&w->cnt.last_tx_ns, salvo_now_ns(), __ATOMIC_RELAXED);
+		salvo_port_reap(p);
+	}
+	salvo_port_flush(p);
+	if (p->ops->drain)
+		p->ops->drain(p, cfg->timeout_ms);
+	__atomic_store_n(&w->cnt.last_tx_ns, salvo_now_ns(), __ATOMIC_RELAXED);
+	return 0;
+}
+
+static void gen_fini(struct salvo_worker *w)
+{
+	struct gen *g = w->app_priv;
+
+	if (g) {
+		free(g->flows);
+		free(g);
+		w->app_priv = NULL;
+	}
+}
+
+const struct salvo_app salvo_app_gen = {
+	.name = "generator",
+	.init = gen_init,
+	.loop = gen_loop,
+	.fini = gen_fini,
+};

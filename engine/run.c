@@ -1,0 +1,452 @@
+// SPDX-License-Identifier: MIT
+/*
+ * Runs and workers.  Each worker thread opens its own port (so rings and
+ * sockets are created, and io_uring's single issuer is, the thread that uses
+ * them), waits at a barrier until every worker opened, then runs the app's
+ * loop.  The main thread only watches the clock and reads counters.
+ */
+#include <errno.h>
+#include <pthread.h>
+#include <sched.h>
+#include <signal.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/prctl.h>
+#include <unistd.h>
+
+#include <salvo/run.h>
+
+struct salvo_run {
+	struct salvo_cfg cfg;
+	const struct salvo_backend_ops *ops;
+	const struct salvo_app *app;
+	unsigned int n;
+	struct salvo_worker *w;		/* n workers, each cache-line aligned */
+	pthread_t *tid;
+	bool *started;
+	pthread_barrier_t opened;	/* workers + main: every port is open (or failed) */
+	pthread_barrier_t go;		/* main has set the start time: run */
+	struct salvo_pacer *pacer;
+	uint64_t start_ns, deadline_ns, end_ns;
+	/* Set from signal handlers and any worker; read by every worker per burst. */
+	int stop;
+	int interrupted;
+	int open_failed;
+	bool barriers;
+	uint64_t rx_total __salvo_aligned;	/* run-wide receive count, for --count */
+	unsigned int running __salvo_aligned;
+};
+
+bool salvo_worker_stopping(const struct salvo_worker *w)
+{
+	/* Relaxed: a worker that sees the flag one burst late is fine. */
+	return __atomic_load_n(&w->run->stop, __ATOMIC_RELAXED);
+}
+
+void salvo_worker_stop_run(struct salvo_worker *w)
+{
+	salvo_run_stop(w->run);
+}
+
+bool salvo_worker_rx_goal(struct salvo_worker *w, uint64_t n)
+{
+	uint64_t total;
+
+	if (!w->cfg->count)
+		return false;
+	total = __atomic_add_fetch(&w->run->rx_total, n, __ATOMIC_RELAXED);
+	if (total >= w->cfg->count) {
+		salvo_run_stop(w->run);
+		return true;
+	}
+	return false;
+}
+
+int salvo_worker_fail(struct salvo_worker *w, int err, const char *fmt, ...)
+{
+	va_list ap;
+
+	va_start(ap, fmt);
+	vsnprintf(w->err, sizeof(w->err), fmt, ap);
+	va_end(ap);
+	return err > 0 ? -err : err;
+}
+
+void salvo_run_stop(struct salvo_run *r)
+{
+	__atomic_store_n(&r->stop, 1, __ATOMIC_RELAXED);
+}
+
+void salvo_run_interrupt(struct salvo_run *r)
+{
+	__atomic_store_n(&r->interrupted, 1, __ATOMIC_RELAXED);
+	salvo_run_stop(r);
+}
+
+static void pin(int cpu)
+{
+	cpu_set_t set;
+
+	CPU_ZERO(&set);
+	CPU_SET(cpu, &set);
+	/* Best effort: a restricted cpuset just leaves the thread unpinned. */
+	pthread_setaffinity_np(pthread_self(), sizeof(set), &set);
+}
+
+static void *worker_main(void *arg)
+{
+	struct salvo_worker *w = arg;
+	struct salvo_run *r = w->run;
+	sigset_t all;
+	int rc;
+
+	/* Signals go to the main thread, which turns them into salvo_run_stop(). */
+	sigfillset(&all);
+	pthread_sigmask(SIG_BLOCK, &all, NULL);
+	if (r->cfg.cpu_base >= 0) {
+		long ncpu = sysconf(_SC_NPROCESSORS_ONLN);
+
+		pin((int)((r->cfg.cpu_base + (int)w->id) % (ncpu > 0 ? ncpu : 1)));
+	}
+	prctl(PR_SET_TIMERSLACK, 1UL);	/* the pacer's sleeps should end on time */
+
+	rc = salvo_port_open(&w->port, r->ops, &r->cfg, w->id, r->n);
+	if (rc) {
+		snprintf(w->err, sizeof(w->err), "%s", w->port.err);
+		w->port.ops = NULL;
+	} else if (r->app->init) {
+		rc = r->app->init(w);
+		if (rc && !w->err[0])
+			snprintf(w->err, sizeof(w->err), "%s: %s", r->app->name, strerror(-rc));
+	}
+	if (rc)
+		__atomic_store_n(&r->open_failed, 1, __ATOMIC_RELAXED);
+	w->rc = rc;
+	pthread_barrier_wait(&r->opened);
+	pthread_barrier_wait(&r->go);	/* main read open_failed and set start_ns */
+
+	if (!rc && !__atomic_load_n(&r->open_failed, __ATOMIC_RELAXED)) {
+		rc = r->app->loop(w);
+		w->rc = rc;
+		if (rc)
+			salvo_run_stop(r);	/* one fatal error ends the run */
+	}
+	if (r->app->fini && w->port.ops)
+		r->app->fini(w);
+	/* Close where it was opened; stats stay readable in w->port for the report. */
+	if (w->port.ops)
+		salvo_port_close(&w->port);
+	/* Release pairs with the acquire in salvo_run_wait: counters are final. */
+	__atomic_sub_fetch(&r->running, 1, __ATOMIC_RELEASE);
+	return NULL;
+}
+
+int salvo_run_create(struct salvo_run **out, const struct salvo_cfg *cfg,
+		     const struct salvo_backend_ops *ops, const struct salvo_app *app,
+		     char *err, size_t errlen)
+{
+	struct salvo_run *r;
+	int rc = -ENOMEM;
+
+	r = aligned_alloc(SALVO_CACHELINE, sizeof(*r));
+	if (!r)
+		goto oom;
+	memset(r, 0, sizeof(*r));
+	r->cfg = *cfg;
+	r->ops = ops;
+	r->app = app;
+	r->n = cfg->threads;
+	r->w = aligned_alloc(SALVO_CACHELINE, sizeof(*r->w) * r->n);
+	r->tid = calloc(r->n, sizeof(*r->tid));
+	r->started = calloc(r->n, sizeof(*r->started));
+	if (!r->w || !r->tid || !r->started)
+		goto oom;
+	memset(r->w, 0, sizeof(*r->w) * r->n);
+	if (cfg->rate_pps > 0) {
+		rc = salvo_pacer_create(&r->pacer, cfg->rate_pps);
+		if (rc)
+			goto oom;
+	}
+	for (unsigned int i = 0; i < r->n; i++) {
+		struct salvo_worker *w = &r->w[i];
+		uint64_t share;
+
+		w->id = i;
+		w->run = r;
+		w->cfg = &r->cfg;
+		w->pacer = r->pacer;
+		if (salvo_hist_create(&w->lat) || salvo_hist_create(&w->pace_err) ||
+		    salvo_flowtab_create(&w->flows, 65536))
+			goto oom;
+		/* Split --count: the first (count % n) workers send one more. */
+		share = cfg->count / r->n + (i < cfg->count % r->n ? 1 : 0);
+		w->tx_quota = cfg->count ? share : 0;
+	}
+	*out = r;
+	return 0;
+oom:
+	snprintf(err, errlen, "out of memory setting up %u workers", cfg->threads);
+	salvo_run_destroy(r);
+	return rc;
+}
+
+int salvo_run_start(struct salvo_run *r, char *err, size_t errlen)
+{
+	unsigned int i;
+	int rc;
+
+	pthread_barrier_init(&r->opened, NULL, r->n + 1);
+	pthread_barrier_init(&r->go, NULL, r->n + 1);
+	r->barriers = true;
+	r->running = r->n;
+	for (i = 0; i < r->n; i++) {
+		rc = pthread_create(&r->tid[i], NULL, worker_main, &r->w[i]);
+		if (rc) {
+			/*
+			 * Cannot happen often (thread limit); the barriers expect
+			 * n threads, so fail hard rather than deadlock.
+			 */
+			snprintf(err, errlen, "cannot start worker thread: %s", strerror(rc));
+			abort();
+		}
+		r->started[i] = true;
+	}
+	pthread_barrier_wait(&r->opened);
+	r->start_ns = salvo_now_ns();
+	if (r->pacer)
+		salvo_pacer_start(r->pacer, r->start_ns);
+	if (r->cfg.duration_ns)
+		r->deadline_ns = r->start_ns + r->cfg.duration_ns;
+	pthread_barrier_wait(&r->go);
+	if (__atomic_load_n(&r->open_failed, __ATOMIC_RELAXED)) {
+		for (i = 0; i < r->n; i++) {
+			if (r->w[i].rc) {
+				snprintf(err, errlen, "%s", r->w[i].err[0] ? r->w[i].err : strerror(-r->w[i].rc));
+				break;
+			}
+		}
+		salvo_run_join(r);
+		return -EIO;
+	}
+	return 0;
+}
+
+bool salvo_run_wait(struct salvo_run *r, uint64_t until_ns)
+{
+	for (;;) {
+		uint64_t now = salvo_now_ns(), next = until_ns;
+		struct timespec ts;
+
+		if (__atomic_load_n(&r->running, __ATOMIC_ACQUIRE) == 0) {
+			if (!r->end_ns)
+				r->end_ns = now;
+			return true;
+		}
+		if (r->deadline_ns && now >= r->deadline_ns)
+			salvo_run_stop(r);
+		if (now >= until_ns)
+			return false;
+		if (r->deadline_ns && r->deadline_ns < next)
+			next = r->deadline_ns;
+		/* Short naps: notice finished workers and signals quickly. */
+		if (next > now + 10 * NSEC_PER_MSEC)
+			next = now + 10 * NSEC_PER_MSEC;
+		if (next <= now)
+			continue;
+		ts.tv_sec = 0;
+		ts.tv_nsec = (long)(next - now);
+		nanosleep(&ts, NULL);
+	}
+}
+
+void salvo_run_join(struct salvo_run *r)
+{
+	for (unsigned int i = 0; i < r->n; i++) {
+		if (r->started[i]) {
+			pthread_join(r->tid[i], NULL);
+			r->started[i] = false;
+		}
+	}
+	if (!r->end_ns)
+		r->end_ns = salvo_now_ns();
+}
+
+uint64_t salvo_run_start_ns(const struct salvo_run *r)
+{
+	return r->start_ns;
+}
+
+const struct salvo_app *salvo_run_app(const struct salvo_run *r)
+{
+	return r->app;
+}
+
+static double rate(uint64_t n, uint64_t t0, uint64_t t1)
+{
+	return t1 > t0 ? (double)n * 1e9 / (double)(t1 - t0) : 0;
+}
+
+static void sum_counters(struct salvo_run *r, struct salvo_report *rep, uint64_t now)
+{
+	uint64_t txp = 0, txb = 0, rxp = 0, rxb = 0, sub = 0, unst = 0, stamped = 0;
+	uint64_t lost = 0, reord = 0, dup = 0, flows = 0, conns = 0, tmo = 0;
+	uint64_t ftx = 0, ltx = 0, frx = 0, lrx = 0;
+	uint64_t txerr = 0, refused = 0, retrans = 0, drops = 0;
+
+	for (unsigned int i = 0; i < r->n; i++) {
+		const struct salvo_counters *c = &r->w[i].cnt;
+		const struct salvo_port_stats *s = &r->w[i].port.stats;
+		uint64_t v;
+
+		txp += salvo_cnt_read(&c->tx_pkts);
+		txb += salvo_cnt_read(&c->tx_bytes);
+		sub += salvo_cnt_read(&c->submissions);
+		rxp += salvo_cnt_read(&c->rx_pkts);
+		rxb += salvo_cnt_read(&c->rx_bytes);
+		stamped += salvo_cnt_read(&c->rx_stamped);
+		unst += salvo_cnt_read(&c->rx_unstamped);
+		lost += salvo_cnt_read(&c->lost);
+		reord += salvo_cnt_read(&c->reordered);
+		dup += salvo_cnt_read(&c->duplicates);
+		flows += salvo_cnt_read(&c->flows);
+		conns += salvo_cnt_read(&c->conns);
+		tmo += salvo_cnt_read(&c->timeouts);
+		txerr += salvo_cnt_read(&s->tx_errors);
+		refused += salvo_cnt_read(&s->tx_refused);
+		retrans += salvo_cnt_read(&s->tx_retrans);
+		drops += salvo_cnt_read(&s->rx_dropped);
+		if ((v = salvo_cnt_read(&c->first_tx_ns)) && (!ftx || v < ftx))
+			ftx = v;
+		if ((v = salvo_cnt_read(&c->last_tx_ns)) > ltx)
+			ltx = v;
+		if ((v = salvo_cnt_read(&c->first_rx_ns)) && (!frx || v < frx))
+			frx = v;
+		if ((v = salvo_cnt_read(&c->last_rx_ns)) > lrx)
+			lrx = v;
+	}
+	(void)stamped;
+	rep->backend = r->ops->name;
+	rep->command = r->cfg.command;
+	rep->threads = r->n;
+	rep->duration_s = (double)((r->end_ns ? r->end_ns : now) - r->start_ns) / 1e9;
+	rep->tx.packets = txp;
+	rep->tx.bytes = txb;
+	rep->submissions = sub;
+	rep->tx_errors = txerr;
+	rep->tx_refused = refused;
+	rep->tx_retrans = retrans;
+	/* Senders: from the start of the run to the last departure. */
+	rep->tx.active_s = ltx > r->start_ns ? (double)(ltx - r->start_ns) / 1e9 : 0;
+	rep->tx.pps = rate(txp, r->start_ns, ltx);
+	rep->tx.bits_per_second = rate(txb * 8, r->start_ns, ltx);
+	rep->rx.packets = rxp;
+	rep->rx.bytes = rxb;
+	/* Receivers: first to last arrival, so waiting for the sender does not count. */
+	rep->rx.active_s = lrx > frx ? (double)(lrx - frx) / 1e9 : 0;
+	rep->rx.pps = rate(rxp, frx, lrx);
+	rep->rx.bits_per_second = rate(rxb * 8, frx, lrx);
+	rep->lost = lost;
+	rep->reordered = reord;
+	rep->duplicates = dup;
+	rep->unstamped = unst;
+	rep->flows = flows;
+	rep->rx_dropped = drops;
+	rep->conns = conns;
+	rep->timeouts = tmo;
+	rep->has_tx = r->cfg.dir & SALVO_DIR_TX;
+	rep->has_rx = r->cfg.dir & SALVO_DIR_RX;
+	rep->interrupted = __atomic_load_n(&r->interrupted, __ATOMIC_RELAXED);
+	if (r->pacer) {
+		rep->has_pacing = true;
+		rep->target_pps = r->cfg.rate_pps;
+	}
+	(void)ftx;
+}
+
+void salvo_run_snapshot(struct salvo_run *r, struct salvo_report *rep)
+{
+	memset(rep, 0, sizeof(*rep));
+	sum_counters(r, rep, salvo_now_ns());
+}
+
+void salvo_run_report(struct salvo_run *r, struct salvo_report *rep)
+{
+	struct salvo_hist *lat = NULL, *pace = NULL;
+
+	memset(rep, 0, sizeof(*rep));
+	sum_counters(r, rep, salvo_now_ns());
+	for (unsigned int i = 0; i < r->n; i++) {
+		if (r->w[i].rc && r->w[i].err[0] && !rep->error[0])
+			snprintf(rep->error, sizeof(rep->error), "%s", r->w[i].err);
+	}
+	if (salvo_hist_create(&lat) == 0 && salvo_hist_create(&pace) == 0) {
+		for (unsigned int i = 0; i < r->n; i++) {
+			salvo_hist_merge(lat, r->w[i].lat);
+			salvo_hist_merge(pace, r->w[i].pace_err);
+		}
+		if (salvo_hist_count(lat)) {
+			struct salvo_report_latency *l = &rep->latency;
+
+			rep->has_latency = true;
+			l->count = salvo_hist_count(lat);
+			l->min = salvo_hist_min(lat);
+			l->mean = salvo_hist_mean(lat);
+			l->p50 = salvo_hist_percentile(lat, 50);
+			l->p90 = salvo_hist_percentile(lat, 90);
+			l->p99 = salvo_hist_percentile(lat, 99);
+			l->p999 = salvo_hist_percentile(lat, 99.9);
+			l->p9999 = salvo_hist_percentile(lat, 99.99);
+			l->max = salvo_hist_max(lat);
+		}
+		if (rep->has_pacing && salvo_hist_count(pace)) {
+			rep->pacing_err_mean_ns = salvo_hist_mean(pace);
+			rep->pacing_err_p99_ns = salvo_hist_percentile(pace, 99);
+		}
+	}
+	salvo_hist_destroy(lat);
+	salvo_hist_destroy(pace);
+	/* Exact per-flow merge (a flow split across workers still counts once). */
+	if (r->n > 1) {
+		struct salvo_flowtab *all = NULL;
+		struct salvo_flow_totals t;
+
+		if (salvo_flowtab_create(&all, 65536 * 2) == 0) {
+			for (unsigned int i = 0; i < r->n; i++)
+				salvo_flowtab_merge(all, r->w[i].flows);
+			salvo_flowtab_totals(all, &t);
+			rep->lost = t.lost;
+			rep->reordered = t.reordered;
+			rep->duplicates = t.duplicates;
+			rep->flows = t.flows;
+			salvo_flowtab_destroy(all);
+		}
+	}
+}
+
+void salvo_run_destroy(struct salvo_run *r)
+{
+	if (!r)
+		return;
+	if (r->w) {
+		salvo_run_stop(r);
+		salvo_run_join(r);
+		for (unsigned int i = 0; i < r->n; i++) {
+			if (r->w[i].port.ops)
+				salvo_port_close(&r->w[i].port);
+			salvo_hist_destroy(r->w[i].lat);
+			salvo_hist_destroy(r->w[i].pace_err);
+			salvo_flowtab_destroy(r->w[i].flows);
+		}
+	}
+	if (r->barriers) {
+		pthread_barrier_destroy(&r->opened);
+		pthread_barrier_destroy(&r->go);
+	}
+	salvo_pacer_destroy(r->pacer);
+	free(r->w);
+	free(r->tid);
+	free(r->started);
+	free(r);
+}

@@ -1,0 +1,144 @@
+// SPDX-License-Identifier: MIT
+/*
+ * The counting receiver app: receive bursts, split GRO super-packets into
+ * their segments, read each segment's stamp (per-flow loss, reordering,
+ * duplicates; one-way latency), hand packets back in bulk.
+ */
+#include <errno.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include <salvo/run.h>
+#include <salvo/stamp.h>
+
+#define SINK_MAX_BURST 1024
+
+struct sink {
+	struct salvo_pkt *v[SINK_MAX_BURST];
+	const struct salvo_sink_hooks *hooks;
+	unsigned int burst;
+};
+
+static int sink_init(struct salvo_worker *w)
+{
+	struct sink *s = calloc(1, sizeof(*s));
+
+	if (!s)
+		return -ENOMEM;
+	s->hooks = salvo_run_app(w->run)->arg;
+	s->burst = SALVO_MIN(w->cfg->burst, SINK_MAX_BURST);
+	w->app_priv = s;
+	return 0;
+}
+
+/* Account one segment; returns true when it carried a stamp. */
+static inline bool segment(struct salvo_worker *w, const uint8_t *d, uint32_t len,
+			   uint64_t now_mono, uint64_t *now_real)
+{
+	struct salvo_stamp st;
+	uint64_t now;
+
+	if (salvo_stamp_decode(d, len, &st))
+		return false;
+	salvo_flowtab_update(w->flows, st.flow, st.seq);
+	if (st.flags & SALVO_STAMP_F_REALTIME) {
+		if (!*now_real)
+			*now_real = salvo_clock_ns(CLOCK_REALTIME);
+		now = *now_real;
+	} else {
+		now = now_mono;
+	}
+	/* A stamp from the future (clocks apart, hostile sender) is not a latency. */
+	if (st.ts_ns && st.ts_ns <= now)
+		salvo_hist_record(w->lat, now - st.ts_ns);
+	return true;
+}
+
+static int sink_loop(struct salvo_worker *w)
+{
+	struct sink *s = w->app_priv;
+	struct salvo_port *p = &w->port;
+	const struct salvo_sink_hooks *h = s->hooks;
+	struct salvo_flow_totals t;
+
+	while (!salvo_worker_stopping(w)) {
+		uint64_t pkts = 0, bytes = 0, stamped = 0, now, now_real = 0;
+		int n = salvo_port_rx(p, s->v, s->burst);
+
+		if (n < 0) {
+			if (n == -EAGAIN || n == -EINTR || n == -ENOBUFS)
+				continue;
+			return salvo_worker_fail(w, -n, "receive failed: %s", strerror(-n));
+		}
+		if (n == 0)
+			continue;
+		now = salvo_now_ns();
+		for (int i = 0; i < n; i++) {
+			const struct salvo_pkt *k = s->v[i];
+			uint32_t off = 0, seg, len = k->len;
+			const uint8_t *d = k->data;
+
+			if (k->flags & (SALVO_PKT_F_CONN_OPEN | SALVO_PKT_F_CONN_CLOSE |
+					SALVO_PKT_F_CONN_ERROR)) {
+				if (k->flags & SALVO_PKT_F_CONN_OPEN)
+					salvo_cnt_add(&w->cnt.conns, 1);
+				continue;
+			}
+			if (h && h->on_packet)
+				h->on_packet(k, h->arg);
+			if (h && h->locate) {
+				int o = h->locate(d, len);
+
+				bytes += len;
+				pkts++;
+				if (o >= 0 && (uint32_t)o <= len &&
+				    segment(w, d + o, len - (uint32_t)o, now, &now_real))
+					stamped++;
+				continue;
+			}
+			seg = k->gso_size ? k->gso_size : (len ? len : 1);
+			do {
+				uint32_t sl = SALVO_MIN(seg, len - off);
+
+				if (segment(w, d + off, sl, now, &now_real))
+					stamped++;
+				pkts++;
+				bytes += sl;
+				off += sl;
+			} while (off < len);
+		}
+		salvo_port_release(p, s->v, (unsigned int)n);
+		if (!pkts)
+			continue;
+		salvo_cnt_add(&w->cnt.rx_pkts, pkts);
+		salvo_cnt_add(&w->cnt.rx_bytes, bytes);
+		salvo_cnt_add(&w->cnt.rx_stamped, stamped);
+		salvo_cnt_add(&w->cnt.rx_unstamped, pkts - stamped);
+		if (!w->cnt.first_rx_ns)
+			salvo_cnt_add(&w->cnt.first_rx_ns, now);
+		__atomic_store_n(&w->cnt.last_rx_ns, now, __ATOMIC_RELAXED);
+		if (stamped) {
+			salvo_flowtab_totals(w->flows, &t);
+			__atomic_store_n(&w->cnt.lost, t.lost, __ATOMIC_RELAXED);
+			__atomic_store_n(&w->cnt.reordered, t.reordered, __ATOMIC_RELAXED);
+			__atomic_store_n(&w->cnt.duplicates, t.duplicates, __ATOMIC_RELAXED);
+			__atomic_store_n(&w->cnt.flows, t.flows, __ATOMIC_RELAXED);
+		}
+		if (salvo_worker_rx_goal(w, pkts))
+			break;
+	}
+	return 0;
+}
+
+static void sink_fini(struct salvo_worker *w)
+{
+	free(w->app_priv);
+	w->app_priv = NULL;
+}
+
+const struct salvo_app salvo_app_sink = {
+	.name = "receiver",
+	.init = sink_init,
+	.loop = sink_loop,
+	.fini = sink_fini,
+};

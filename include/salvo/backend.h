@@ -1,0 +1,149 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * The backend interface: the only door into a backend.  Each backend is
+ * one file under backends/ that fills a struct salvo_backend_ops and
+ * registers it by name with SALVO_BACKEND_REGISTER(); the engine and the
+ * CLI look it up at run time and never ask which one is running.
+ *
+ * Ownership: tx_burst(p, v, n) returns how many of v[0..n) it accepted
+ * (or -errno when it accepted none); accepted packets belong to the backend
+ * until it returns them to p->pool (at once for synchronous backends, from
+ * reap() for asynchronous ones); the caller keeps the rest.  rx_burst fills
+ * v with received packets that the caller hands back with
+ * salvo_port_release() once it has read them.
+ */
+#ifndef SALVO_BACKEND_H
+#define SALVO_BACKEND_H
+
+#include <stddef.h>
+
+#include <salvo/cfg.h>
+#include <salvo/pkt.h>
+
+enum {
+	SALVO_CAP_UDP = 1 << 0,		/* datagram sockets (UDP, unix dgram) */
+	SALVO_CAP_TCP = 1 << 1,		/* stream sockets (TCP, unix stream) */
+	SALVO_CAP_L2 = 1 << 2,		/* raw Ethernet frames */
+	SALVO_CAP_GSO = 1 << 3,
+	SALVO_CAP_GRO = 1 << 4,
+	SALVO_CAP_ZEROCOPY = 1 << 5,
+	SALVO_CAP_TEST = 1 << 6,	/* not a real network path (null backend) */
+};
+
+/* Backend-side counters the engine merges into reports. */
+struct salvo_port_stats {
+	uint64_t tx_errors;	/* failed submissions */
+	uint64_t tx_refused;	/* ECONNREFUSED: nobody listening (UDP) */
+	uint64_t tx_retrans;	/* TCP retransmits, from TCP_INFO */
+	uint64_t rx_dropped;	/* kernel-reported drops (SO_RXQ_OVFL, ring drops) */
+	uint64_t rx_nobufs;	/* receive buffers exhausted */
+	uint64_t conns_opened;
+	uint64_t conns_closed;
+	uint64_t zc_copied;	/* zero-copy sends the kernel had to copy */
+};
+
+struct salvo_port {
+	const struct salvo_backend_ops *ops;
+	const struct salvo_cfg *cfg;
+	struct salvo_pool *pool;	/* created by ops->open */
+	unsigned int worker;		/* 0..nworkers-1 */
+	unsigned int nworkers;
+	unsigned int rx_timeout_ms;	/* how long rx_burst may block; 0: poll */
+	void *priv;			/* backend state */
+	struct salvo_port_stats stats;	/* written by the backend, one writer */
+	char info[128];			/* what open obtained ("copy mode", "ring: sqpoll"...) */
+	char err[256];			/* one-line reason when an op fails */
+};
+
+struct salvo_backend_ops {
+	const char *name;	/* "uring", "syscall", "af_packet", "af_xdp", "null" */
+	const char *desc;	/* one line for `salvo backends` */
+	unsigned int caps;	/* SALVO_CAP_* */
+	int prio;		/* default choice: the highest that probes OK; < 0 never default */
+	/* 0 if it can run cfg here, else -errno with a one-line reason in why. */
+	int (*probe)(const struct salvo_cfg *cfg, char *why, size_t len);
+	/* Open sockets/rings for one worker, create p->pool.  -errno + p->err on failure. */
+	int (*open)(struct salvo_port *p, const struct salvo_cfg *cfg);
+	int (*tx_burst)(struct salvo_port *p, struct salvo_pkt **v, unsigned int n);
+	/* Wait up to p->rx_timeout_ms for at least one packet; 0 on timeout. */
+	int (*rx_burst)(struct salvo_port *p, struct salvo_pkt **v, unsigned int n);
+	/* Give received packets back (to the pool or the kernel's ring).  NULL: pool put. */
+	void (*release)(struct salvo_port *p, struct salvo_pkt **v, unsigned int n);
+	/* Submit what tx_burst queued, kick the kernel.  NULL: tx_burst submits. */
+	int (*flush)(struct salvo_port *p);
+	/* Return completed tx buffers to the pool; returns how many.  NULL: nothing to reap. */
+	int (*reap)(struct salvo_port *p);
+	/* Wait until every accepted tx packet has completed (end of run), bounded by timeout. */
+	int (*drain)(struct salvo_port *p, unsigned int timeout_ms);
+	void (*close)(struct salvo_port *p);
+};
+
+int salvo_backend_register(const struct salvo_backend_ops *ops);
+const struct salvo_backend_ops *salvo_backend_find(const char *name);
+/* All registered backends, sorted by prio (highest first). Returns count. */
+unsigned int salvo_backend_list(const struct salvo_backend_ops **v, unsigned int max);
+/* Caps a cfg needs (proto, gso, gro, zerocopy). */
+unsigned int salvo_backend_caps_needed(const struct salvo_cfg *cfg);
+
+/*
+ * Pick the backend for cfg: cfg->backend if set (fails with its probe's
+ * reason), else the highest-priority one that has the caps and probes OK.
+ * When a higher-priority candidate was skipped, its name and reason are
+ * copied to skipped/why so the CLI can say so once.
+ */
+int salvo_backend_select(const struct salvo_cfg *cfg, const struct salvo_backend_ops **out,
+			 char *err, size_t errlen, const char **skipped, char *why, size_t whylen);
+
+#define SALVO_BACKEND_REGISTER(ops)                                                                \
+	static void __attribute__((constructor)) salvo__register_##ops(void)                       \
+	{                                                                                          \
+		salvo_backend_register(&(ops));                                                    \
+	}
+
+/* Port helpers: the engine's hot path calls these, never ops-> directly. */
+static inline int salvo_port_tx(struct salvo_port *p, struct salvo_pkt **v, unsigned int n)
+{
+	return p->ops->tx_burst(p, v, n);
+}
+
+static inline int salvo_port_rx(struct salvo_port *p, struct salvo_pkt **v, unsigned int n)
+{
+	return p->ops->rx_burst(p, v, n);
+}
+
+static inline void salvo_port_release(struct salvo_port *p, struct salvo_pkt **v, unsigned int n)
+{
+	if (p->ops->release)
+		p->ops->release(p, v, n);
+	else
+		salvo_pool_put(p->pool, v, n);
+}
+
+static inline int salvo_port_flush(struct salvo_port *p)
+{
+	return p->ops->flush ? p->ops->flush(p) : 0;
+}
+
+static inline int salvo_port_reap(struct salvo_port *p)
+{
+	return p->ops->reap ? p->ops->reap(p) : 0;
+}
+
+/* Worker w owns the flows w, w + n, w + 2n, ... of cfg->flows (n workers). */
+static inline unsigned int salvo_worker_nflows(unsigned int flows, unsigned int worker,
+					       unsigned int nworkers)
+{
+	return flows / nworkers + (worker < flows % nworkers ? 1 : 0);
+}
+
+static inline uint32_t salvo_worker_flow_id(unsigned int local, unsigned int worker,
+					    unsigned int nworkers)
+{
+	return worker + local * nworkers;
+}
+
+int salvo_port_open(struct salvo_port *p, const struct salvo_backend_ops *ops,
+		    const struct salvo_cfg *cfg, unsigned int worker, unsigned int nworkers);
+void salvo_port_close(struct salvo_port *p);
+
+#endif

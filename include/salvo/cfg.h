@@ -1,0 +1,77 @@
+/* SPDX-License-Identifier: MIT */
+/* What a run is asked to do: filled by cli/ from the command line, read by the engine and backends. */
+#ifndef SALVO_CFG_H
+#define SALVO_CFG_H
+
+#include <stdbool.h>
+#include <stdint.h>
+#include <time.h>
+
+#include <salvo/addr.h>
+
+enum salvo_proto {
+	SALVO_PROTO_UDP = 1,	/* datagrams: UDP, or AF_UNIX SOCK_DGRAM */
+	SALVO_PROTO_TCP,	/* streams: TCP, or AF_UNIX SOCK_STREAM */
+	SALVO_PROTO_L2,		/* raw Ethernet frames on cfg->iface */
+};
+
+/* Which directions a port needs: a sender, a receiver, or both (echo, ping). */
+enum {
+	SALVO_DIR_TX = 1 << 0,
+	SALVO_DIR_RX = 1 << 1,
+};
+
+struct salvo_l2_cfg;	/* raw frames: engine/pktgen.h */
+
+struct salvo_cfg {
+	const char *command;	/* "udp send", ... for reports */
+	const char *backend;	/* requested backend name, NULL: best available */
+	enum salvo_proto proto;
+	unsigned int dir;	/* SALVO_DIR_* */
+	bool listen;		/* bind to 'local' and receive/accept (servers, receivers) */
+	bool connect;		/* connect to 'remote' (senders, clients) */
+	struct salvo_addr remote;	/* destination for senders and clients */
+	struct salvo_addr local;	/* bind address for receivers and servers */
+	bool have_local;	/* a sender with a given source address */
+
+	const char *iface;	/* L2: interface name */
+	struct salvo_l2_cfg *l2;/* L2: frame template and variation */
+
+	unsigned int threads;	/* workers, >= 1 */
+	unsigned int burst;	/* max descriptors per submission, >= 1 */
+	unsigned int flows;	/* distinct flows (source ports), >= 1 */
+	unsigned int streams;	/* TCP: parallel connections */
+	uint32_t size;		/* payload (UDP/TCP message) or frame size in bytes */
+	uint64_t count;		/* packets (tx) / packets (rx) / connections; 0: unbounded */
+	uint64_t bytes;		/* stream senders: stop after this many bytes; 0: unbounded */
+	uint64_t duration_ns;	/* 0: unbounded */
+	double rate_pps;	/* 0: as fast as possible */
+	double rate_bps;	/* converted to rate_pps by salvo_cfg_finish() */
+	uint32_t timeout_ms;	/* how long one wait may block (connect, reply, idle) */
+
+	bool gso;		/* UDP_SEGMENT on send */
+	bool gro;		/* UDP_GRO on receive */
+	bool zerocopy;		/* MSG_ZEROCOPY / SEND_ZC where the backend has it */
+	bool stamp;		/* put a stamp in every payload that can hold one (default on) */
+	bool verbose;
+	clockid_t stamp_clock;	/* CLOCK_MONOTONIC (default) or CLOCK_REALTIME */
+
+	const void *message;	/* fixed payload (--message), or NULL for generated */
+	uint32_t message_len;
+	int cpu_base;		/* first CPU to pin to, -1: no pinning */
+	unsigned int queue;	/* L2: first queue (AF_XDP) */
+	unsigned int rcvbuf, sndbuf;	/* socket buffer sizes to ask for, 0: default */
+	void *ext;		/* command-specific extension, read by that command's app */
+};
+
+/* Defaults: one thread, burst 32, one flow, stamps on, 5 s timeout, loopback. */
+void salvo_cfg_init(struct salvo_cfg *cfg);
+
+/*
+ * Check the combination and derive what follows (rate_bps -> rate_pps from
+ * the payload size, flows >= threads, ...).  Returns 0 or -EINVAL with one
+ * line in err.
+ */
+int salvo_cfg_finish(struct salvo_cfg *cfg, char *err, size_t errlen);
+
+#endif

@@ -1,0 +1,57 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * Plain report structs the engine fills and cli/ prints (text or JSON).
+ * Field names match the JSON schema in docs/json.md.
+ */
+#ifndef SALVO_REPORT_H
+#define SALVO_REPORT_H
+
+#include <stdbool.h>
+#include <stdint.h>
+
+#define SALVO_JSON_SCHEMA 1
+
+struct salvo_report_dir {
+	uint64_t packets;	/* datagrams, segments, messages or frames */
+	uint64_t bytes;		/* payload bytes (UDP/TCP) or frame bytes (L2) */
+	double pps;
+	double bits_per_second;	/* bytes * 8 / active seconds */
+	double active_s;	/* first to last packet */
+};
+
+struct salvo_report_latency {
+	uint64_t count, min, p50, p90, p99, p999, p9999, max;
+	double mean;
+};
+
+struct salvo_report {
+	const char *command;
+	const char *backend;
+	double duration_s;	/* wall time of the run (or of the interval) */
+	double t_start_s;	/* intervals: start offset from the run's start */
+	unsigned int threads;
+	bool interval;		/* an interval line rather than the final summary */
+
+	bool has_tx;
+	struct salvo_report_dir tx;
+	uint64_t tx_errors, tx_refused, tx_retrans, submissions;
+
+	bool has_rx;
+	struct salvo_report_dir rx;
+	uint64_t lost, reordered, duplicates, unstamped, flows, rx_dropped;
+
+	bool has_latency;	/* one-way (receivers) or round-trip (ping) */
+	struct salvo_report_latency latency;
+
+	bool has_pacing;
+	double target_pps;
+	double pacing_err_mean_ns;	/* |actual - scheduled| departure, per burst */
+	uint64_t pacing_err_p99_ns;
+
+	uint64_t conns;		/* stream commands: connections opened */
+	uint64_t timeouts;	/* ping: requests without a reply */
+	bool interrupted;	/* ended by SIGINT/SIGTERM */
+	char error[256];	/* a worker's fatal error, "" if none */
+};
+
+#endif

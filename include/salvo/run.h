@@ -1,0 +1,128 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * Workers and runs.  A run starts cfg->threads workers, one per core,
+ * pinned, each with its own port (sockets/rings/pool), counters, latency
+ * histogram and flow table.  Each worker runs an app's loop (the traffic
+ * generator, the counting receiver, echo, ping, the registry server...)
+ * until the run stops: count reached, duration over, salvo_run_stop()
+ * (signal), or a fatal error.
+ */
+#ifndef SALVO_RUN_H
+#define SALVO_RUN_H
+
+#include <stdbool.h>
+#include <stdint.h>
+
+#include <salvo/backend.h>
+#include <salvo/cfg.h>
+#include <salvo/flowstat.h>
+#include <salvo/hist.h>
+#include <salvo/report.h>
+
+/* One writer (the worker); the reporting thread reads with salvo_cnt_read(). */
+struct salvo_counters {
+	uint64_t tx_pkts, tx_bytes, submissions;
+	uint64_t rx_pkts, rx_bytes, rx_stamped, rx_unstamped;
+	uint64_t lost, reordered, duplicates, flows;	/* mirrored from the flow table */
+	uint64_t conns, timeouts;
+	uint64_t first_tx_ns, last_tx_ns, first_rx_ns, last_rx_ns;
+} __salvo_aligned;
+
+struct salvo_run;
+struct salvo_pacer;
+
+struct salvo_worker {
+	unsigned int id;
+	struct salvo_run *run;
+	const struct salvo_cfg *cfg;
+	struct salvo_port port;
+	struct salvo_counters cnt;
+	struct salvo_hist *lat;		/* one-way or round-trip latency */
+	struct salvo_hist *pace_err;	/* departure error per burst */
+	struct salvo_flowtab *flows;
+	struct salvo_pacer *pacer;	/* shared by the run, NULL without --rate */
+	uint64_t tx_quota;		/* this worker's share of cfg->count (0: unbounded) */
+	void *app_priv;
+	char err[256];
+	int rc;
+};
+
+struct salvo_app {
+	const char *name;
+	/* Per worker, after the port opened. */
+	int (*init)(struct salvo_worker *w);
+	/* Runs until salvo_worker_stopping(w); returns 0 or -errno with w->err set. */
+	int (*loop)(struct salvo_worker *w);
+	void (*fini)(struct salvo_worker *w);
+	void *arg;	/* app-wide argument (cli callbacks, shared state) */
+};
+
+int salvo_run_create(struct salvo_run **out, const struct salvo_cfg *cfg,
+		     const struct salvo_backend_ops *ops, const struct salvo_app *app,
+		     char *err, size_t errlen);
+/* Open every worker's port, then start the workers.  -errno + err on failure. */
+int salvo_run_start(struct salvo_run *r, char *err, size_t errlen);
+/* Async-signal-safe: ask every worker to stop. */
+void salvo_run_stop(struct salvo_run *r);
+void salvo_run_interrupt(struct salvo_run *r);	/* stop, and mark the report interrupted */
+/*
+ * Wait until all workers finished or until now >= until_ns (monotonic);
+ * also stops the run at its duration.  Returns true when all finished.
+ */
+bool salvo_run_wait(struct salvo_run *r, uint64_t until_ns);
+/* Join workers (after salvo_run_wait returned true, or after stop). */
+void salvo_run_join(struct salvo_run *r);
+/* Cumulative counters now (any time), for interval reports and progress. */
+void salvo_run_snapshot(struct salvo_run *r, struct salvo_report *rep);
+/* Final report (after join): counters, merged histograms and flow tables. */
+void salvo_run_report(struct salvo_run *r, struct salvo_report *rep);
+uint64_t salvo_run_start_ns(const struct salvo_run *r);
+const struct salvo_app *salvo_run_app(const struct salvo_run *r);
+void salvo_run_destroy(struct salvo_run *r);
+
+/* For apps. */
+bool salvo_worker_stopping(const struct salvo_worker *w);
+/* The app has reached the run-wide goal (e.g. rx count): stop everybody. */
+void salvo_worker_stop_run(struct salvo_worker *w);
+/* Add n to the run-wide receive total; true when cfg->count is reached. */
+bool salvo_worker_rx_goal(struct salvo_worker *w, uint64_t n);
+/* Set w->err (printf-style) and return -err. */
+int salvo_worker_fail(struct salvo_worker *w, int err, const char *fmt, ...)
+	__attribute__((format(printf, 3, 4)));
+
+/* The engine's built-in apps: traffic generator and counting receiver (engine/gen.c, sink.c). */
+extern const struct salvo_app salvo_app_gen;
+/* Receiver; app.arg may point to a struct salvo_sink_hooks. */
+extern const struct salvo_app salvo_app_sink;
+
+/*
+ * Request/reply client (engine/request.c): sends cfg->message, waits for one
+ * reply per request (hooks->on_packet sees it); a missing reply is an error.
+ */
+extern const struct salvo_app salvo_app_request;
+
+struct salvo_sink_hooks {
+	/* Called for each received packet (from a worker thread), e.g. --print. */
+	void (*on_packet)(const struct salvo_pkt *pkt, void *arg);
+	void *arg;
+	/*
+	 * Where the stamp sits in each received packet: NULL means at the
+	 * start (UDP, unix).  Raw frames set it to the frame decoder, which
+	 * returns the L4 payload's offset, or -1 when the frame has none.
+	 */
+	int (*locate)(const uint8_t *data, uint32_t len);
+};
+
+
+/* Pacing: one budget shared by all workers (engine/pacer.c). */
+int salvo_pacer_create(struct salvo_pacer **out, double pps);
+void salvo_pacer_destroy(struct salvo_pacer *p);
+void salvo_pacer_start(struct salvo_pacer *p, uint64_t start_ns);
+/* Claim n departures; returns when the first of them is due (monotonic ns). */
+uint64_t salvo_pacer_claim(struct salvo_pacer *p, unsigned int n);
+/* Sleep (then spin briefly) until due; returns the departure time reached. */
+uint64_t salvo_pacer_wait(uint64_t due_ns);
+/* Largest burst that keeps departures smooth at this rate and worker count. */
+unsigned int salvo_pacer_burst(double pps, unsigned int workers, unsigned int max_burst);
+
+#endif

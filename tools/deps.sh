@@ -1,0 +1,19 @@
+#!/usr/bin/env bash
+# Install the Debian packages salvo needs, only those missing (a no-op when all
+# are there).  docs/dependencies.md says why each one is here.
+set -eu
+PKGS="build-essential pkg-config clang llvm lld libclang-rt-14-dev iproute2 python3
+liburing-dev libbpf-dev libxdp-dev xdp-tools libjansson-dev libcmocka-dev liburcu-dev
+libpcap-dev libcap-dev tcpdump ${EXTRA_PKGS:-}"
+missing=
+for p in $PKGS; do
+	dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q 'install ok installed' || missing="$missing $p"
+done
+[ -z "$missing" ] && exit 0
+echo "salvo: installing missing packages:$missing"
+SUDO=
+[ "$(id -u)" -eq 0 ] || SUDO=sudo
+export DEBIAN_FRONTEND=noninteractive
+$SUDO apt-get update -qq
+# shellcheck disable=SC2086
+$SUDO apt-get install -y -qq --no-install-recommends $missing >/dev/null
