@@ -64,7 +64,7 @@ BPF_EMBED   := $(if $(BPF_SRC),$(BUILD)/obj/bpf_embed.o)
 LIB_OBJ     := $(ENGINE_OBJ) $(BACKEND_OBJ) $(BPF_EMBED)
 UNIT_BIN    := $(patsubst tests/unit/%.c,$(BUILD)/tests/%,$(UNIT_SRC))
 
-.PHONY: all salvo unit-bins deps demo check check-fast asan tsan bench clean fuzz format
+.PHONY: all salvo unit-bins deps demo check check-fast asan tsan bench clean format
 
 all: $(BUILD)/salvo unit-bins
 ifeq ($(BUILD),build)
@@ -141,5 +141,8 @@ format:
 
 clean:
 	rm -rf build build-asan build-tsan build-fuzz salvo
+
+# Fuzz targets (libFuzzer) live with their own rules.
+-include tests/fuzz/fuzz.mk
 
 -include $(shell find $(BUILD)/obj -name '*.d' 2>/dev/null)
