@@ -79,7 +79,17 @@ static int resolve(const char *host, unsigned int port, struct salvo_addr *out, 
 		snprintf(err, errlen, "missing host");
 		return -EINVAL;
 	}
+	/*
+	 * getaddrinfo() takes inet_aton()'s shorthands ("1.2.3" is 1.2.0.3,
+	 * "127.1" is 127.0.0.1): a typo must not become another destination.
+	 * Anything that looks numeric has to be a full dotted quad.
+	 */
+	if (strspn(host, "0123456789.") == strlen(host) || strchr(host, ':')) {
+		snprintf(err, errlen, "malformed IP address '%s'", host);
+		return -EINVAL;
+	}
 	hints.ai_family = AF_UNSPEC;
+	hints.ai_flags = AI_ADDRCONFIG;
 	rc = getaddrinfo(host, NULL, &hints, &res);
 	if (rc || !res) {
 		snprintf(err, errlen, "cannot resolve host '%s': %s", host, gai_strerror(rc));
