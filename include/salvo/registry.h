@@ -1,0 +1,121 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * The client-list registry: the store behind `salvo registry serve`.
+ *
+ * A name (1..255 bytes of UTF-8, no NUL) maps to the address and port it
+ * last joined from.  The table is liburcu's lock-free hash table
+ * (cds_lfht): joins and lookups from any number of threads take no lock.
+ * The reply that clients receive - the whole list as one JSON object, the
+ * seed's format - is a refcounted, immutable text published with RCU and
+ * rebuilt only when the list has changed since it was built.  With a state
+ * file every join is journalled (appended and fdatasync'ed) before it is
+ * acknowledged.  Design and memory reclamation: docs/registry.md.
+ *
+ * Threads that call salvo_registry_join*() or salvo_registry_list() must be
+ * registered with salvo_registry_thread_enter() first (liburcu's reader
+ * registration; the urcu-memb flavour).
+ */
+#ifndef SALVO_REGISTRY_H
+#define SALVO_REGISTRY_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#define SALVO_REGISTRY_NAME_MAX 255
+#define SALVO_REGISTRY_HOST_MAX 127
+#define SALVO_REGISTRY_PORT 5000	/* the seed's */
+
+struct salvo_registry;
+struct salvo_registry_reply;
+
+struct salvo_registry_opts {
+	const char *state_path;	/* journal file; NULL: in memory only (the seed) */
+	uint32_t max_clients;	/* distinct names kept; 0: unbounded */
+	/* Compact when the journal holds more than compact_factor x live entries
+	 * (and at least compact_min records); 0: defaults 2 and 1024. */
+	uint32_t compact_factor;
+	uint32_t compact_min;
+};
+
+struct salvo_registry_stats {
+	uint64_t entries;	/* distinct names now */
+	uint64_t joins;		/* acknowledged joins (new + updates) */
+	uint64_t updates;	/* joins of a name already present */
+	uint64_t refused;	/* joins refused: invalid name, full, journal error */
+	uint64_t rebuilds;	/* reply texts built */
+	uint64_t recovered;	/* entries loaded from the journal at create */
+	uint64_t journal_records;	/* records in the journal file now */
+	uint64_t journal_dropped;	/* bytes of a torn tail cut off at create */
+	uint64_t compactions;
+};
+
+/*
+ * Create the store; with opts->state_path, replay (and if needed repair) the
+ * journal.  -errno with one line in err on failure (unreadable or corrupt
+ * state file, ...).
+ */
+int salvo_registry_create(struct salvo_registry **out, const struct salvo_registry_opts *opts,
+			  char *err, size_t errlen);
+/* No thread may use r any more. */
+void salvo_registry_destroy(struct salvo_registry *r);
+
+/* Register / unregister the calling thread as an RCU reader. */
+void salvo_registry_thread_enter(void);
+void salvo_registry_thread_leave(void);
+
+/*
+ * 0 if name can be stored; -EINVAL empty, -ENAMETOOLONG over 255 bytes,
+ * -EILSEQ not valid UTF-8 or contains NUL.
+ */
+int salvo_registry_name_check(const void *name, size_t len);
+
+struct salvo_registry_join {
+	const void *name;
+	size_t name_len;
+	const char *host;	/* peer address as text ("127.0.0.1", "::1", "") */
+	unsigned int port;
+	int rc;			/* out: 0, or -errno (name_check's, -ENOSPC max clients,
+				 * or the journal's write/fdatasync error) */
+	uint64_t gen;		/* out: any reply of generation >= gen contains this join */
+};
+
+/*
+ * Join n names at once: validate each, journal all valid ones with one
+ * append and one fdatasync, then insert or update them.  Each v[i].rc says
+ * how that one went.  Returns how many were acknowledged.
+ */
+int salvo_registry_join_batch(struct salvo_registry *r, struct salvo_registry_join *v, unsigned int n);
+/* One join; returns 0 or -errno as v.rc above, *gen (may be NULL) as v.gen. */
+int salvo_registry_join(struct salvo_registry *r, const void *name, size_t len, const char *host,
+			unsigned int port, uint64_t *gen);
+
+/* Current generation: every acknowledged join so far is <= it. */
+uint64_t salvo_registry_gen(struct salvo_registry *r);
+
+/*
+ * A reference to the list as JSON text containing at least every join of
+ * generation <= min_gen (pass salvo_registry_gen() for "now").  Cheap when
+ * the cached text is recent enough; otherwise it is rebuilt once and
+ * published for everyone.  Release with salvo_registry_reply_put().
+ */
+int salvo_registry_list(struct salvo_registry *r, uint64_t min_gen, struct salvo_registry_reply **out);
+const char *salvo_registry_reply_data(const struct salvo_registry_reply *rep, size_t *len);
+uint64_t salvo_registry_reply_gen(const struct salvo_registry_reply *rep);
+void salvo_registry_reply_get(struct salvo_registry_reply *rep);
+void salvo_registry_reply_put(struct salvo_registry_reply *rep);
+
+/*
+ * The error reply for a refused request: {"error": "<reason>"} (a string
+ * value, so it cannot be mistaken for a list, whose values are objects).
+ * Writes at most len bytes; returns the length (snprintf-like).
+ */
+int salvo_registry_error_json(int err, char *buf, size_t len);
+/* One-line reason for a join's -errno. */
+const char *salvo_registry_strerror(int err);
+
+/* Rewrite the journal as one record per live entry.  0 without a state file. */
+int salvo_registry_compact(struct salvo_registry *r);
+void salvo_registry_stats(struct salvo_registry *r, struct salvo_registry_stats *out);
+
+#endif
