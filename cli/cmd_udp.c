@@ -84,12 +84,12 @@ static int udp_send_run(void *o, int argc, char **argv)
 	cfg.dir = SALVO_DIR_TX;
 	cfg.connect = true;
 	if (salvo_addr_parse(argv[0], &cfg.remote, err, sizeof(err)))
-		return salvo_usage_error(NULL, "udp send: %s", err);
+		return salvo_usage_error(NULL, "%s", err);
 	if (u->bind) {
 		if (salvo_addr_parse_bind(u->bind, NULL, true, &cfg.local, err, sizeof(err)))
-			return salvo_usage_error(NULL, "udp send: --bind: %s", err);
+			return salvo_usage_error(NULL, "--bind: %s", err);
 		if (cfg.local.sa.sa_family != cfg.remote.sa.sa_family)
-			return salvo_usage_error(NULL, "udp send: --bind and DEST are of different address families");
+			return salvo_usage_error(NULL, "--bind and DEST are of different address families");
 		cfg.have_local = true;
 	}
 	cfg.size = (uint32_t)u->size;
@@ -102,11 +102,11 @@ static int udp_send_run(void *o, int argc, char **argv)
 		size_t n = strlen(u->message);
 
 		if (u->size_seen)
-			return salvo_usage_error(NULL, "udp send: --message and --size exclude each other");
+			return salvo_usage_error(NULL, "--message and --size exclude each other");
 		if (n > 65507)
-			return salvo_usage_error(NULL, "udp send: a message of %zu bytes exceeds the UDP maximum of 65507", n);
+			return salvo_usage_error(NULL, "a message of %zu bytes exceeds the UDP maximum of 65507", n);
 		if (u->gso)
-			return salvo_usage_error(NULL, "udp send: --gso does not apply to --message");
+			return salvo_usage_error(NULL, "--gso does not apply to --message");
 		cfg.message = u->message;
 		cfg.message_len = (uint32_t)n;
 		cfg.size = (uint32_t)n;
@@ -114,16 +114,16 @@ static int udp_send_run(void *o, int argc, char **argv)
 		if (!cfg.count && !cfg.duration_ns)
 			cfg.count = 1;
 	} else if (u->expect_reply) {
-		return salvo_usage_error(NULL, "udp send: --expect-reply needs --message");
+		return salvo_usage_error(NULL, "--expect-reply needs --message");
 	} else if (!cfg.size) {
-		return salvo_usage_error(NULL, "udp send: --size must be at least 1");
+		return salvo_usage_error(NULL, "--size must be at least 1");
 	}
 	if (!cfg.count && !cfg.duration_ns)
 		cfg.duration_ns = 10 * NSEC_PER_SEC;	/* like iperf3: bounded unless asked */
 	if (u->expect_reply) {
 		cfg.dir |= SALVO_DIR_RX;
 		if (cfg.threads != 1)
-			return salvo_usage_error(NULL, "udp send: --expect-reply runs one thread");
+			return salvo_usage_error(NULL, "--expect-reply runs one thread");
 		app = salvo_app_request;
 		app.arg = &hooks;
 		u->c.quiet = true;
@@ -212,7 +212,7 @@ static int udp_recv_run(void *o, int argc, char **argv)
 	cfg.rcvbuf = (unsigned int)u->rcvbuf;
 	if (salvo_addr_parse_bind(argc ? argv[0] : "6667", "127.0.0.1", false, &cfg.local, err,
 				  sizeof(err)))
-		return salvo_usage_error(NULL, "udp recv: %s", err);
+		return salvo_usage_error(NULL, "%s", err);
 	if (u->print) {
 		app.arg = &hooks;
 		u->c.quiet = true;

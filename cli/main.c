@@ -48,6 +48,7 @@ int main(int argc, char **argv)
 			argc > 2 && argv[2][0] != '-' ? argv[2] : "");
 		return 2;
 	}
+	salvo_current_cmd = cmd;
 	opts = calloc(1, cmd->opts_size ? cmd->opts_size : 1);
 	if (!opts)
 		return 1;

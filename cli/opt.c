@@ -63,10 +63,14 @@ unsigned int salvo_cmd_list(const struct salvo_cmd **v, unsigned int max)
 	return i;
 }
 
+const struct salvo_cmd *salvo_current_cmd;
+
 int salvo_usage_error(const struct salvo_cmd *cmd, const char *fmt, ...)
 {
 	va_list ap;
 
+	if (!cmd)
+		cmd = salvo_current_cmd;
 	fprintf(stderr, "salvo: %s%s", cmd ? cmd->name : "", cmd ? ": " : "");
 	va_start(ap, fmt);
 	vfprintf(stderr, fmt, ap);

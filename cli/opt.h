@@ -74,6 +74,9 @@ int salvo_opt_parse(const struct salvo_cmd *cmd, void *opts, int argc, char **ar
 		    char **pos, int *npos);
 void salvo_opt_help(const struct salvo_cmd *cmd, FILE *f);
 
+/* The command being run (set by main), for errors that do not name one. */
+extern const struct salvo_cmd *salvo_current_cmd;
+
 /* One line "salvo: CMD: message" on stderr; returns 2 (bad input) for `return salvo_usage_error(...)`. */
 int salvo_usage_error(const struct salvo_cmd *cmd, const char *fmt, ...)
 	__attribute__((format(printf, 2, 3)));

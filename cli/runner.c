@@ -132,7 +132,7 @@ int salvo_cli_run(const struct salvo_cli_common *c, struct salvo_cfg *cfg,
 	int rc;
 
 	if (salvo_cfg_finish(cfg, err, sizeof(err)))
-		return salvo_usage_error(NULL, "%s: %s", cfg->command, err);
+		return salvo_usage_error(NULL, "%s", err);
 	if (salvo_backend_select(cfg, &ops, err, sizeof(err), &skipped, why, sizeof(why)))
 		return salvo_runtime_error(cfg->command, "%s", err);
 	if (skipped && !c->json && !c->quiet)

@@ -84,10 +84,15 @@ static int resolve(const char *host, unsigned int port, struct salvo_addr *out, 
 	 * "127.1" is 127.0.0.1): a typo must not become another destination.
 	 * Anything that looks numeric has to be a full dotted quad.
 	 */
-	if (strspn(host, "0123456789.") == strlen(host) || strchr(host, ':')) {
+	hints.ai_flags = AI_NUMERICHOST;
+	if (strspn(host, "0123456789.") == strlen(host) || strchr(host, ':') ||
+	    getaddrinfo(host, NULL, &hints, &res) == 0) {
+		if (res)
+			freeaddrinfo(res);
 		snprintf(err, errlen, "malformed IP address '%s'", host);
 		return -EINVAL;
 	}
+	res = NULL;
 	hints.ai_family = AF_UNSPEC;
 	hints.ai_flags = AI_ADDRCONFIG;
 	rc = getaddrinfo(host, NULL, &hints, &res);
