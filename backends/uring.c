@@ -16,10 +16,9 @@
  * buffer fills, so later packets wait in a per-connection queue).
  * Connection life is reported as SALVO_PKT_F_CONN_* events in rx_burst.
  *
- * Threads: open() runs on the main thread, the worker thread submits.  The
- * ring is created R_DISABLED with SINGLE_ISSUER | DEFER_TASKRUN, everything
- * is registered from open(), and the worker enables the ring on its first
- * call, which makes it the ring's single issuer.
+ * Threads: each worker opens its own port (engine/run.c), so the ring is
+ * created by the thread that submits: SINGLE_ISSUER | DEFER_TASKRUN hold.
+ * Receives are armed and connects started on the worker's first call.
  */
 #include <errno.h>
 #include <fcntl.h>
@@ -188,10 +187,8 @@ int salvo__uring_setup(const struct salvo__uring_sys *sys, struct io_uring *ring
 		       unsigned int cq, unsigned int *flags)
 {
 	static const unsigned int tries[] = {
-		IORING_SETUP_SUBMIT_ALL | IORING_SETUP_SINGLE_ISSUER | IORING_SETUP_DEFER_TASKRUN |
-			IORING_SETUP_R_DISABLED,
-		IORING_SETUP_SUBMIT_ALL | IORING_SETUP_SINGLE_ISSUER | IORING_SETUP_COOP_TASKRUN |
-			IORING_SETUP_R_DISABLED,
+		IORING_SETUP_SUBMIT_ALL | IORING_SETUP_SINGLE_ISSUER | IORING_SETUP_DEFER_TASKRUN,
+		IORING_SETUP_SUBMIT_ALL | IORING_SETUP_SINGLE_ISSUER | IORING_SETUP_COOP_TASKRUN,
 		IORING_SETUP_SUBMIT_ALL | IORING_SETUP_COOP_TASKRUN,
 		0,
 	};
@@ -1079,18 +1076,10 @@ static int port_enable(struct salvo_port *p)
 {
 	struct uring_port *up = p->priv;
 	unsigned int i;
-	int ret;
 
 	if (salvo_likely(up->enabled))
 		return 0;
 	up->enabled = true;
-	if (up->ring_flags & IORING_SETUP_R_DISABLED) {
-		ret = io_uring_enable_rings(&up->ring);
-		if (ret < 0) {
-			up->fatal = ret;
-			return port_fail(p, ret, "io_uring_enable_rings", NULL);
-		}
-	}
 	up->fixed_send = probe_fixed_send(up);
 	rearm(up);
 	for (i = 0; i < up->nconnect; i++) {
@@ -1391,6 +1380,13 @@ static int open_dgram_socks(struct salvo_port *p, const struct salvo_cfg *cfg)
 			if (cfg->gro && !un && setsockopt(fd, SOL_UDP, UDP_GRO, &one, sizeof(one)))
 				return port_fail(p, -errno, "setsockopt UDP_GRO", NULL);
 			setsockopt(fd, SOL_SOCKET, SO_RXQ_OVFL, &one, sizeof(one));
+			if (!cfg->rcvbuf) {
+				/* As the syscall backend: a deep queue absorbs a fast sender's bursts. */
+				int rb = 8 << 20;
+
+				if (setsockopt(fd, SOL_SOCKET, SO_RCVBUFFORCE, &rb, sizeof(rb)))
+					setsockopt(fd, SOL_SOCKET, SO_RCVBUF, &rb, sizeof(rb));
+			}
 			s->rxmsg.msg_namelen = sizeof(struct sockaddr_storage);
 			s->rxmsg.msg_controllen = 2 * CMSG_SPACE(sizeof(int));
 		}

@@ -28,11 +28,11 @@ extern const struct salvo__uring_sys salvo__uring_sys_default;
 
 /*
  * Create a ring with sq entries and a CQ of cq entries, asking for
- * SINGLE_ISSUER | DEFER_TASKRUN | R_DISABLED and dropping what the kernel
- * refuses (EINVAL) one step at a time: DEFER_TASKRUN, then SINGLE_ISSUER
- * (with COOP_TASKRUN instead), then everything but CQSIZE.  R_DISABLED is
- * kept whenever SINGLE_ISSUER is: the ring is enabled by the worker thread
- * that submits.  Flags obtained in *flags.  -errno from the last attempt.
+ * SUBMIT_ALL | SINGLE_ISSUER | DEFER_TASKRUN and dropping what the kernel
+ * refuses (EINVAL) one step at a time: DEFER_TASKRUN (COOP_TASKRUN instead),
+ * then SINGLE_ISSUER, then everything but CQSIZE.  The calling thread must
+ * be the one that submits.  Flags obtained in *flags.  -errno from the last
+ * attempt (EPERM, ENOMEM... stop at once).
  */
 int salvo__uring_setup(const struct salvo__uring_sys *sys, struct io_uring *ring, unsigned int sq,
 		       unsigned int cq, unsigned int *flags);

@@ -1,0 +1,104 @@
+// SPDX-License-Identifier: MIT
+/*
+ * salvo udp echo: the seed's socketserver UDPServer ("Got your message!"),
+ * grown into an echo server for `udp ping` and load tests.
+ */
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "cli.h"
+#include "netapps.h"
+
+struct echo_opts {
+	struct salvo_cli_common c;	/* first: the shared tables point into it */
+	const char *reply;
+	bool print;
+	uint64_t rcvbuf;
+};
+
+#define E(field) offsetof(struct echo_opts, field)
+
+static const struct salvo_opt echo_table[] = {
+	{"reply", 0, SALVO_OPT_STR, E(reply), "TEXT", "answer every datagram with TEXT (the seed's server: \"Got your message!\") instead of its own bytes"},
+	{"print", 'p', SALVO_OPT_FLAG, E(print), NULL, "print each request like the seed's server: Got connection from: ADDR / It said: TEXT"},
+	{"rcvbuf", 0, SALVO_OPT_SIZE, E(rcvbuf), NULL, "socket receive buffer to ask for (default 8 MiB)", NULL, 4096, 1u << 30},
+	SALVO_OPT_END,
+};
+
+static const struct salvo_opt *const echo_tables[] = {
+	echo_table, salvo_cli_count_opt, salvo_cli_run_opts, NULL,
+};
+
+static void echo_defaults(void *o)
+{
+	struct echo_opts *e = o;
+
+	salvo_cli_common_defaults(&e->c);
+}
+
+static void print_request(const struct salvo_pkt *k, void *arg)
+{
+	char from[SALVO_ADDR_STRLEN];
+	char *buf = malloc((size_t)k->len * 4 + 1);
+
+	(void)arg;
+	if (!buf)
+		return;
+	salvo_escape(k->data, k->len, buf, (size_t)k->len * 4 + 1);
+	flockfile(stdout);
+	printf("Got connection from: %s\nIt said: %s\n", salvo_addr_str(&k->peer, from, sizeof(from)),
+	       buf);
+	fflush(stdout);
+	funlockfile(stdout);
+	free(buf);
+}
+
+static int echo_run(void *o, int argc, char **argv)
+{
+	struct echo_opts *e = o;
+	struct salvo_echo_arg ea = {0};
+	struct salvo_app app = salvo_app_echo;
+	struct salvo_cfg cfg;
+	char err[256];
+
+	salvo_cfg_init(&cfg);
+	salvo_cli_common_apply(&e->c, &cfg);
+	cfg.command = "udp echo";
+	cfg.proto = SALVO_PROTO_UDP;
+	cfg.dir = SALVO_DIR_RX | SALVO_DIR_TX;
+	cfg.listen = true;
+	cfg.rcvbuf = (unsigned int)e->rcvbuf;
+	if (salvo_addr_parse_bind(argc ? argv[0] : "6667", "127.0.0.1", false, &cfg.local, err,
+				  sizeof(err)))
+		return salvo_usage_error(NULL, "udp echo: %s", err);
+	if (e->reply) {
+		size_t n = strlen(e->reply);
+
+		if (n > 65507)
+			return salvo_usage_error(NULL, "udp echo: a reply of %zu bytes exceeds a datagram", n);
+		ea.reply = e->reply;
+		ea.reply_len = (uint32_t)n;
+	}
+	if (e->print) {
+		ea.on_packet = print_request;
+		e->c.quiet = true;
+	}
+	app.arg = &ea;
+	return salvo_cli_run(&e->c, &cfg, &app, NULL, NULL);
+}
+
+static const struct salvo_cmd echo_cmd = {
+	.name = "udp echo",
+	.args = "[ADDR:]PORT",
+	.min_args = 0,
+	.max_args = 1,
+	.summary = "UDP echo server: answer every datagram with its bytes or a fixed --reply (the seed's UDPServer)",
+	.description = "Binds 127.0.0.1 unless an address is given ([::1]:PORT, 0.0.0.0:PORT, unix:/path).\n"
+		       "Default port 6667, as in the seed. Runs until --count requests, --duration or Ctrl-C.",
+	.tables = echo_tables,
+	.opts_size = sizeof(struct echo_opts),
+	.defaults = echo_defaults,
+	.run = echo_run,
+};
+SALVO_COMMAND_REGISTER(echo_cmd)

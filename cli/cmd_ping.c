@@ -1,0 +1,96 @@
+// SPDX-License-Identifier: MIT
+/* salvo udp ping: round-trip latency against `udp echo`, from the HDR histogram. */
+#include <inttypes.h>
+#include <stdio.h>
+
+#include "cli.h"
+#include "netapps.h"
+
+struct ping_opts {
+	struct salvo_cli_common c;
+	uint64_t size;
+	bool size_seen;
+};
+
+#define P(field) offsetof(struct ping_opts, field)
+
+static const struct salvo_opt ping_table[] = {
+	{"size", 's', SALVO_OPT_SIZE, P(size), NULL, "request bytes, at least the 32-byte stamp (default 64)", NULL, 32, 65507, P(size_seen)},
+	SALVO_OPT_END,
+};
+
+static const struct salvo_opt *const ping_tables[] = {
+	ping_table, salvo_cli_count_opt, salvo_cli_rate_opt, salvo_cli_run_opts, NULL,
+};
+
+static void ping_defaults(void *o)
+{
+	struct ping_opts *p = o;
+
+	salvo_cli_common_defaults(&p->c);
+	p->size = 64;
+}
+
+static void ping_text(FILE *f, const struct salvo_report *rep, void *arg)
+{
+	uint64_t sent = rep->tx.packets, ok = rep->has_latency ? rep->latency.count : 0;
+
+	(void)arg;
+	fprintf(f, "  pings: %" PRIu64 " sent, %" PRIu64 " answered, %" PRIu64
+		   " timeouts (%.3f%% loss)\n",
+		sent, ok, rep->timeouts, sent ? 100.0 * (double)rep->timeouts / (double)sent : 0.0);
+}
+
+static void ping_json(json_t *root, const struct salvo_report *rep, void *arg)
+{
+	uint64_t sent = rep->tx.packets, ok = rep->has_latency ? rep->latency.count : 0;
+
+	(void)arg;
+	json_object_set_new(root, "ping",
+			    json_pack("{s:I, s:I, s:I, s:f}", "sent", (json_int_t)sent, "answered",
+				      (json_int_t)ok, "timeouts", (json_int_t)rep->timeouts,
+				      "loss_pct",
+				      sent ? 100.0 * (double)rep->timeouts / (double)sent : 0.0));
+}
+
+static int ping_run(void *o, int argc, char **argv)
+{
+	struct ping_opts *p = o;
+	struct salvo_cli_extra x = {
+		.latency_label = "round-trip time",
+		.text = ping_text,
+		.json = ping_json,
+	};
+	struct salvo_cfg cfg;
+	char err[256];
+
+	(void)argc;
+	salvo_cfg_init(&cfg);
+	salvo_cli_common_apply(&p->c, &cfg);
+	cfg.command = "udp ping";
+	cfg.proto = SALVO_PROTO_UDP;
+	cfg.dir = SALVO_DIR_TX | SALVO_DIR_RX;
+	cfg.connect = true;
+	cfg.size = (uint32_t)p->size;
+	if (salvo_addr_parse(argv[0], &cfg.remote, err, sizeof(err)))
+		return salvo_usage_error(NULL, "udp ping: %s", err);
+	if (!cfg.count && !cfg.duration_ns)
+		cfg.duration_ns = 10 * NSEC_PER_SEC;	/* bounded unless asked */
+	return salvo_cli_run(&p->c, &cfg, &salvo_app_ping, &x, NULL);
+}
+
+static const struct salvo_cmd ping_cmd = {
+	.name = "udp ping",
+	.args = "DEST",
+	.min_args = 1,
+	.max_args = 1,
+	.summary = "UDP ping-pong against `udp echo`: round-trip percentiles, loss, timeouts",
+	.description = "DEST is HOST:PORT, [IPV6]:PORT or unix:/path. One request is outstanding per thread:\n"
+		       "back to back, or spaced by --rate. A request without its reply within --timeout is a timeout.\n"
+		       "Without --count or --duration a run lasts 10 s.",
+	.tables = ping_tables,
+	.opts_size = sizeof(struct ping_opts),
+	.defaults = ping_defaults,
+	.run = ping_run,
+};
+SALVO_COMMAND_REGISTER(ping_cmd)

@@ -1,0 +1,296 @@
+// SPDX-License-Identifier: MIT
+/*
+ * salvo tcp send / tcp sink: the seed's TCP sender (connect, send, close)
+ * grown into a throughput client, and the server it talks to.
+ */
+#include <inttypes.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include <salvo/units.h>
+
+#include "cli.h"
+#include "netapps.h"
+
+#define MAX_CONN_LINES 32
+
+/* Per-connection lines (text) and array (JSON), shared by both commands. */
+static void conns_text(FILE *f, const struct salvo_report *rep, void *arg)
+{
+	struct salvo_stream_arg *a = arg;
+	char addr[SALVO_ADDR_STRLEN], b[32];
+
+	fprintf(f, "  connections: %" PRIu64 ", retransmits: %" PRIu64 "\n", rep->conns,
+		rep->tx_retrans);
+	for (unsigned int i = 0; i < a->nrecs && i < MAX_CONN_LINES; i++) {
+		const struct salvo_conn_rec *r = &a->recs[i];
+		double s = r->close_ns > r->open_ns ? (double)(r->close_ns - r->open_ns) / 1e9 : 0;
+
+		fprintf(f, "    %s: %" PRIu64 " bytes in %.3f s, %s%s%s\n",
+			salvo_addr_str(&r->peer, addr, sizeof(addr)), r->bytes, s,
+			salvo_fmt_bits(s > 0 ? (double)r->bytes * 8 / s : 0, b, sizeof(b)),
+			r->err ? ", " : "", r->err ? strerror(-r->err) : "");
+	}
+	if (a->nrecs > MAX_CONN_LINES)
+		fprintf(f, "    ... %u more (--json lists all)\n", a->nrecs - MAX_CONN_LINES);
+}
+
+static void conns_json(json_t *root, const struct salvo_report *rep, void *arg)
+{
+	struct salvo_stream_arg *a = arg;
+	json_t *arr = json_array();
+	char addr[SALVO_ADDR_STRLEN];
+
+	if (rep->interval) {
+		json_decref(arr);
+		json_object_set_new(root, "tcp", json_pack("{s:I, s:I}", "connections",
+							   (json_int_t)rep->conns, "retransmits",
+							   (json_int_t)rep->tx_retrans));
+		return;
+	}
+	for (unsigned int i = 0; i < a->nrecs; i++) {
+		const struct salvo_conn_rec *r = &a->recs[i];
+		double s = r->close_ns > r->open_ns ? (double)(r->close_ns - r->open_ns) / 1e9 : 0;
+
+		json_array_append_new(arr, json_pack("{s:s, s:i, s:I, s:f, s:f, s:s?}", "peer",
+						     salvo_addr_str(&r->peer, addr, sizeof(addr)),
+						     "worker", (int)r->worker, "bytes",
+						     (json_int_t)r->bytes, "duration_s", s,
+						     "bits_per_second",
+						     s > 0 ? (double)r->bytes * 8 / s : 0.0, "error",
+						     r->err ? strerror(-r->err) : NULL));
+	}
+	json_object_set_new(root, "tcp", json_pack("{s:I, s:I, s:o}", "connections",
+						   (json_int_t)rep->conns, "retransmits",
+						   (json_int_t)rep->tx_retrans, "per_connection", arr));
+}
+
+/* --- tcp send ------------------------------------------------------------------ */
+
+struct tcp_send_opts {
+	struct salvo_cli_common c;
+	const char *message;
+	uint64_t size;
+	uint64_t bytes;
+	unsigned int streams;
+	bool zerocopy;
+	const char *bind;
+	uint64_t sndbuf;
+	bool size_seen;
+};
+
+#define S(field) offsetof(struct tcp_send_opts, field)
+
+static const struct salvo_opt tcp_send_table[] = {
+	{"message", 'm', SALVO_OPT_STR, S(message), "TEXT", "send TEXT once on each connection and close (the seed's TCP sender)"},
+	{"size", 's', SALVO_OPT_SIZE, S(size), NULL, "bytes per send (default 128KiB)", NULL, 1, 64u << 20, S(size_seen)},
+	{"bytes", 0, SALVO_OPT_SIZE, S(bytes), NULL, "stop after sending this many bytes in total"},
+	{"streams", 'P', SALVO_OPT_UINT, S(streams), "N", "parallel connections, spread over the threads (default 1)", NULL, 1, 4096},
+	{"zerocopy", 0, SALVO_OPT_FLAG, S(zerocopy), NULL, "zero-copy sends where the backend has them"},
+	{"bind", 0, SALVO_OPT_STR, S(bind), "ADDR:PORT", "connect from this source address"},
+	{"sndbuf", 0, SALVO_OPT_SIZE, S(sndbuf), NULL, "socket send buffer to ask for", NULL, 0, 1u << 30},
+	SALVO_OPT_END,
+};
+
+static const struct salvo_opt *const tcp_send_tables[] = {
+	tcp_send_table, salvo_cli_run_opts, NULL,
+};
+
+static void tcp_send_defaults(void *o)
+{
+	struct tcp_send_opts *t = o;
+
+	salvo_cli_common_defaults(&t->c);
+	t->size = 128 * 1024;
+	t->streams = 1;
+}
+
+static int tcp_send_run(void *o, int argc, char **argv)
+{
+	struct tcp_send_opts *t = o;
+	struct salvo_stream_arg a;
+	struct salvo_app app = salvo_app_stream;
+	struct salvo_cli_extra x = {.text = conns_text, .json = conns_json, .arg = &a};
+	struct salvo_cfg cfg;
+	char err[256];
+	int rc;
+
+	(void)argc;
+	salvo_cfg_init(&cfg);
+	salvo_cli_common_apply(&t->c, &cfg);
+	cfg.command = "tcp send";
+	cfg.proto = SALVO_PROTO_TCP;
+	cfg.dir = SALVO_DIR_TX;
+	cfg.connect = true;
+	cfg.streams = t->streams;
+	cfg.size = (uint32_t)t->size;
+	cfg.bytes = t->bytes;
+	cfg.zerocopy = t->zerocopy;
+	cfg.sndbuf = (unsigned int)t->sndbuf;
+	cfg.stamp = false;
+	if (t->streams < cfg.threads)
+		return salvo_usage_error(NULL, "tcp send: --streams (%u) must be at least --threads (%u)",
+					 t->streams, cfg.threads);
+	if (salvo_addr_parse(argv[0], &cfg.remote, err, sizeof(err)))
+		return salvo_usage_error(NULL, "tcp send: %s", err);
+	if (t->bind) {
+		if (salvo_addr_parse_bind(t->bind, NULL, true, &cfg.local, err, sizeof(err)))
+			return salvo_usage_error(NULL, "tcp send: --bind: %s", err);
+		if (cfg.local.sa.sa_family != cfg.remote.sa.sa_family)
+			return salvo_usage_error(NULL, "tcp send: --bind and DEST are of different address families");
+		cfg.have_local = true;
+	}
+	if (t->message) {
+		size_t n = strlen(t->message);
+
+		if (t->size_seen || t->bytes || t->c.duration_ns)
+			return salvo_usage_error(NULL, "tcp send: --message excludes --size, --bytes and --duration");
+		cfg.message = t->message;
+		cfg.message_len = (uint32_t)n;
+		cfg.size = (uint32_t)n;
+		t->c.quiet = true;
+	} else if (!cfg.bytes && !cfg.duration_ns) {
+		cfg.duration_ns = 10 * NSEC_PER_SEC;	/* like iperf3: bounded unless asked */
+	}
+	salvo_stream_arg_init(&a);
+	app.arg = &a;
+	rc = salvo_cli_run(&t->c, &cfg, &app, &x, NULL);
+	salvo_stream_arg_fini(&a);
+	return rc;
+}
+
+static const struct salvo_cmd tcp_send_cmd = {
+	.name = "tcp send",
+	.args = "DEST",
+	.min_args = 1,
+	.max_args = 1,
+	.summary = "TCP sender: one --message (the seed's sender) or a throughput run over --streams connections",
+	.description = "DEST is HOST:PORT, [IPV6]:PORT or unix:/path (stream socket).\n"
+		       "Without --message, --bytes or --duration a run lasts 10 s. Retransmits come from TCP_INFO.",
+	.tables = tcp_send_tables,
+	.opts_size = sizeof(struct tcp_send_opts),
+	.defaults = tcp_send_defaults,
+	.run = tcp_send_run,
+};
+SALVO_COMMAND_REGISTER(tcp_send_cmd)
+
+/* --- tcp sink ------------------------------------------------------------------ */
+
+struct tcp_sink_opts {
+	struct salvo_cli_common c;
+	bool print;
+	uint64_t conns;
+	uint64_t rcvbuf;
+};
+
+#define K(field) offsetof(struct tcp_sink_opts, field)
+
+static const struct salvo_opt tcp_sink_table[] = {
+	{"print", 'p', SALVO_OPT_FLAG, K(print), NULL, "print connections and what arrives: Got connection from: ADDR / It said: TEXT"},
+	{"count", 'n', SALVO_OPT_COUNT, K(conns), NULL, "stop after N connections have closed"},
+	{"rcvbuf", 0, SALVO_OPT_SIZE, K(rcvbuf), NULL, "socket receive buffer to ask for", NULL, 0, 1u << 30},
+	SALVO_OPT_END,
+};
+
+static const struct salvo_opt *const tcp_sink_tables[] = {
+	tcp_sink_table, salvo_cli_run_opts, NULL,
+};
+
+static void tcp_sink_defaults(void *o)
+{
+	struct tcp_sink_opts *t = o;
+
+	salvo_cli_common_defaults(&t->c);
+}
+
+static void print_open(const struct salvo_conn_rec *c, void *arg)
+{
+	char a[SALVO_ADDR_STRLEN];
+
+	(void)arg;
+	flockfile(stdout);
+	printf("Got connection from: %s\n", salvo_addr_str(&c->peer, a, sizeof(a)));
+	fflush(stdout);
+	funlockfile(stdout);
+}
+
+static void print_data(const struct salvo_conn_rec *c, const struct salvo_pkt *k, void *arg)
+{
+	char *buf = malloc((size_t)k->len * 4 + 1);
+
+	(void)c;
+	(void)arg;
+	if (!buf)
+		return;
+	salvo_escape(k->data, k->len, buf, (size_t)k->len * 4 + 1);
+	flockfile(stdout);
+	printf("It said: %s\n", buf);
+	fflush(stdout);
+	funlockfile(stdout);
+	free(buf);
+}
+
+static void print_close(const struct salvo_conn_rec *c, void *arg)
+{
+	char a[SALVO_ADDR_STRLEN];
+
+	(void)arg;
+	flockfile(stdout);
+	printf("Connection closed: %s, %" PRIu64 " bytes%s%s\n", salvo_addr_str(&c->peer, a, sizeof(a)),
+	       c->bytes, c->err ? ", " : "", c->err ? strerror(-c->err) : "");
+	fflush(stdout);
+	funlockfile(stdout);
+}
+
+static int tcp_sink_run(void *o, int argc, char **argv)
+{
+	struct tcp_sink_opts *t = o;
+	struct salvo_stream_arg a;
+	struct salvo_app app = salvo_app_stream;
+	struct salvo_cli_extra x = {.text = conns_text, .json = conns_json, .arg = &a};
+	struct salvo_cfg cfg;
+	char err[256];
+	int rc;
+
+	salvo_cfg_init(&cfg);
+	salvo_cli_common_apply(&t->c, &cfg);
+	cfg.command = "tcp sink";
+	cfg.proto = SALVO_PROTO_TCP;
+	cfg.dir = SALVO_DIR_RX;
+	cfg.listen = true;
+	cfg.rcvbuf = (unsigned int)t->rcvbuf;
+	cfg.stamp = false;
+	cfg.size = 128 * 1024;
+	if (salvo_addr_parse_bind(argc ? argv[0] : "6667", "127.0.0.1", false, &cfg.local, err,
+				  sizeof(err)))
+		return salvo_usage_error(NULL, "tcp sink: %s", err);
+	salvo_stream_arg_init(&a);
+	a.server = true;
+	a.max_conns = t->conns;
+	if (t->print) {
+		a.on_open = print_open;
+		a.on_data = print_data;
+		a.on_close = print_close;
+		t->c.quiet = true;
+	}
+	app.arg = &a;
+	rc = salvo_cli_run(&t->c, &cfg, &app, &x, NULL);
+	salvo_stream_arg_fini(&a);
+	return rc;
+}
+
+static const struct salvo_cmd tcp_sink_cmd = {
+	.name = "tcp sink",
+	.args = "[ADDR:]PORT",
+	.min_args = 0,
+	.max_args = 1,
+	.summary = "TCP server: accept any number of connections, count bytes per connection and in total",
+	.description = "Binds 127.0.0.1 unless an address is given ([::1]:PORT, 0.0.0.0:PORT, unix:/path).\n"
+		       "Default port 6667. Runs until --count connections closed, --duration or Ctrl-C.",
+	.tables = tcp_sink_tables,
+	.opts_size = sizeof(struct tcp_sink_opts),
+	.defaults = tcp_sink_defaults,
+	.run = tcp_sink_run,
+};
+SALVO_COMMAND_REGISTER(tcp_sink_cmd)

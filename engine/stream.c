@@ -1,0 +1,427 @@
+// SPDX-License-Identifier: MIT
+/*
+ * The stream app (`tcp send`, `tcp sink`), over any backend with
+ * SALVO_CAP_TCP.  Connections show up as SALVO_PKT_F_CONN_* events in
+ * rx_burst; data goes to pkt->conn.
+ *
+ * Client: wait until this worker's connections (ids 0..n-1) are open, then
+ * either send cfg->message once on each and close (the seed's TCP sender),
+ * or keep every connection's queue fed with cfg->size messages until the
+ * duration or this worker's share of cfg->bytes; close them at the end.
+ * Server: count bytes per connection and in total; stop after max_conns
+ * connections closed.  Closed connections are kept for the report.
+ */
+#include <errno.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include <salvo/run.h>
+
+#include "netapps.h"
+
+#define STREAM_MAX_BURST 256
+
+struct sconn {
+	struct salvo_conn_rec rec;
+	bool open;
+	bool closed;
+};
+
+struct stream {
+	struct salvo_pkt *v[STREAM_MAX_BURST];
+	struct salvo_stream_arg *a;
+	struct sconn *c;
+	unsigned int nc, capc;
+	unsigned int nlocal;	/* client: this worker's connections */
+	unsigned int nopen, nfailed, rr;
+	unsigned int burst;
+	uint64_t quota, sent;
+};
+
+void salvo_stream_arg_init(struct salvo_stream_arg *a)
+{
+	memset(a, 0, sizeof(*a));
+	pthread_mutex_init(&a->lock, NULL);
+}
+
+void salvo_stream_arg_fini(struct salvo_stream_arg *a)
+{
+	free(a->recs);
+	a->recs = NULL;
+	pthread_mutex_destroy(&a->lock);
+}
+
+static struct sconn *conn_get(struct stream *s, uint32_t id)
+{
+	if (id >= s->capc) {
+		unsigned int cap = SALVO_MAX(s->capc * 2, id + 16);
+		struct sconn *c = realloc(s->c, cap * sizeof(*c));
+
+		if (!c)
+			return NULL;
+		memset(c + s->capc, 0, (cap - s->capc) * sizeof(*c));
+		s->c = c;
+		s->capc = cap;
+	}
+	if (id >= s->nc)
+		s->nc = id + 1;
+	return &s->c[id];
+}
+
+/* A connection ended: keep its record for the report; true when the run's goal is met. */
+static bool conn_done(struct salvo_worker *w, struct stream *s, struct sconn *c, int err)
+{
+	struct salvo_stream_arg *a = s->a;
+	bool goal = false;
+
+	if (c->closed)
+		return false;
+	c->closed = true;
+	if (c->open)
+		s->nopen--;
+	c->open = false;
+	c->rec.close_ns = salvo_now_ns();
+	c->rec.err = err;
+	if (a->on_close)
+		a->on_close(&c->rec, a->arg);
+	pthread_mutex_lock(&a->lock);
+	if (a->nrecs == a->caprecs) {
+		unsigned int cap = a->caprecs ? a->caprecs * 2 : 64;
+		struct salvo_conn_rec *r = realloc(a->recs, cap * sizeof(*r));
+
+		if (r) {
+			a->recs = r;
+			a->caprecs = cap;
+		}
+	}
+	if (a->nrecs < a->caprecs)
+		a->recs[a->nrecs++] = c->rec;
+	a->closed++;
+	goal = a->max_conns && a->closed >= a->max_conns;
+	pthread_mutex_unlock(&a->lock);
+	(void)w;
+	return goal;
+}
+
+static int stream_init(struct salvo_worker *w)
+{
+	struct stream *s = calloc(1, sizeof(*s));
+	const struct salvo_cfg *cfg = w->cfg;
+
+	if (!s)
+		return -ENOMEM;
+	s->a = salvo_run_app(w->run)->arg;
+	if (!s->a) {
+		free(s);
+		return salvo_worker_fail(w, EINVAL, "stream app without its argument");
+	}
+	s->burst = SALVO_MIN(cfg->burst, STREAM_MAX_BURST);
+	if (!s->a->server) {
+		unsigned int n = w->port.nworkers;
+		uint32_t len = cfg->message ? cfg->message_len : cfg->size;
+
+		s->nlocal = cfg->streams / n + (w->id < cfg->streams % n);
+		if (cfg->bytes)
+			s->quota = cfg->bytes / n + (w->id < cfg->bytes % n);
+		if (w->port.pool->buf_size < len) {
+			free(s);
+			return salvo_worker_fail(w, EINVAL, "backend buffers (%u B) are smaller than %u B",
+						 w->port.pool->buf_size, len);
+		}
+		/* Payload written once per buffer: a pattern, or the message. */
+		for (uint32_t i = 0; i < w->port.pool->n; i++) {
+			uint8_t *d = w->port.pool->pkts[i].data;
+
+			if (cfg->message)
+				memcpy(d, cfg->message, cfg->message_len);
+			else
+				for (uint32_t j = 0; j < len; j++)
+					d[j] = (uint8_t)("salvo-stream-"[j % 13]);
+		}
+	}
+	w->app_priv = s;
+	return 0;
+}
+
+/* Account one batch from rx_burst; returns true when the run's goal is met. */
+static bool handle_rx(struct salvo_worker *w, struct stream *s, unsigned int n)
+{
+	struct salvo_stream_arg *a = s->a;
+	uint64_t bytes = 0, pkts = 0, now = salvo_now_ns();
+	bool goal = false;
+
+	for (unsigned int i = 0; i < n; i++) {
+		const struct salvo_pkt *k = s->v[i];
+		struct sconn *c = conn_get(s, k->conn);
+
+		if (!c)
+			continue;
+		if (k->flags & SALVO_PKT_F_CONN_OPEN) {
+			memset(c, 0, sizeof(*c));
+			c->open = true;
+			c->rec.peer = k->peer;
+			c->rec.worker = w->id;
+			c->rec.conn = k->conn;
+			c->rec.open_ns = now;
+			s->nopen++;
+			salvo_cnt_add(&w->cnt.conns, 1);
+			if (a->on_open)
+				a->on_open(&c->rec, a->arg);
+		} else if (k->flags & (SALVO_PKT_F_CONN_CLOSE | SALVO_PKT_F_CONN_ERROR)) {
+			if (!c->open && !c->closed && (k->flags & SALVO_PKT_F_CONN_ERROR)) {
+				/* A connect that failed: never open. */
+				c->rec.peer = k->peer;
+				c->rec.worker = w->id;
+				c->rec.conn = k->conn;
+				c->rec.open_ns = now;
+				s->nfailed++;
+			}
+			goal |= conn_done(w, s, c, k->flags & SALVO_PKT_F_CONN_ERROR ? k->err : 0);
+		} else {
+			c->rec.bytes += k->len;
+			bytes += k->len;
+			pkts++;
+			if (a->on_data)
+				a->on_data(&c->rec, k, a->arg);
+		}
+	}
+	salvo_port_release(&w->port, s->v, n);
+	if (pkts) {
+		salvo_cnt_add(&w->cnt.rx_pkts, pkts);
+		salvo_cnt_add(&w->cnt.rx_bytes, bytes);
+		salvo_cnt_add(&w->cnt.rx_unstamped, pkts);
+		if (!w->cnt.first_rx_ns)
+			salvo_cnt_add(&w->cnt.first_rx_ns, now);
+		__atomic_store_n(&w->cnt.last_rx_ns, now, __ATOMIC_RELAXED);
+	}
+	return goal;
+}
+
+static int poll_rx(struct salvo_worker *w, struct stream *s, unsigned int timeout_ms, bool *goal)
+{
+	struct salvo_port *p = &w->port;
+	unsigned int saved = p->rx_timeout_ms;
+	int n;
+
+	p->rx_timeout_ms = timeout_ms;
+	n = salvo_port_rx(p, s->v, s->burst);
+	p->rx_timeout_ms = saved;
+	if (n < 0) {
+		if (n == -EAGAIN || n == -EINTR || n == -ENOBUFS)
+			return 0;
+		return salvo_worker_fail(w, -n, "receive failed: %s", strerror(-n));
+	}
+	if (n && handle_rx(w, s, (unsigned int)n) && goal)
+		*goal = true;
+	return 0;
+}
+
+static int server_loop(struct salvo_worker *w, struct stream *s)
+{
+	bool goal = false;
+	int rc;
+
+	while (!salvo_worker_stopping(w) && !goal) {
+		rc = poll_rx(w, s, w->port.rx_timeout_ms, &goal);
+		if (rc)
+			return rc;
+		salvo_port_reap(&w->port);
+	}
+	if (goal)
+		salvo_worker_stop_run(w);
+	return 0;
+}
+
+/* Next open connection, round robin; -1 when none. */
+static int next_conn(struct stream *s)
+{
+	for (unsigned int i = 0; i < s->nlocal; i++) {
+		unsigned int id = (s->rr + i) % s->nlocal;
+
+		if (id < s->nc && s->c[id].open) {
+			s->rr = id + 1;
+			return (int)id;
+		}
+	}
+	return -1;
+}
+
+static void count_tx(struct salvo_worker *w, struct stream *s, uint64_t bytes, uint64_t pkts)
+{
+	uint64_t now = salvo_now_ns();
+
+	s->sent += bytes;
+	salvo_cnt_add(&w->cnt.tx_pkts, pkts);
+	salvo_cnt_add(&w->cnt.tx_bytes, bytes);
+	if (!w->cnt.first_tx_ns)
+		salvo_cnt_add(&w->cnt.first_tx_ns, now);
+	__atomic_store_n(&w->cnt.last_tx_ns, now, __ATOMIC_RELAXED);
+}
+
+/* Queue one empty message with flags on each open connection (close / shut down). */
+static void close_all(struct salvo_worker *w, struct stream *s, uint16_t flags)
+{
+	struct salvo_port *p = &w->port;
+
+	for (unsigned int id = 0; id < s->nlocal && id < s->nc; id++) {
+		struct salvo_pkt *k;
+
+		if (!s->c[id].open)
+			continue;
+		if (salvo_pool_get(p->pool, &k, 1) != 1) {
+			salvo_port_reap(p);
+			if (salvo_pool_get(p->pool, &k, 1) != 1)
+				break;
+		}
+		k->len = 0;
+		k->conn = id;
+		k->flags = flags;
+		if (salvo_port_tx(p, &k, 1) != 1)
+			salvo_pool_put(p->pool, &k, 1);
+	}
+}
+
+static int client_loop(struct salvo_worker *w, struct stream *s)
+{
+	struct salvo_port *p = &w->port;
+	const struct salvo_cfg *cfg = w->cfg;
+	uint64_t deadline = salvo_now_ns() + (uint64_t)cfg->timeout_ms * NSEC_PER_MSEC;
+	uint32_t len = cfg->message ? cfg->message_len : cfg->size;
+	int rc;
+
+	if (!s->nlocal)
+		return 0;
+	/* Connections first: every one open, or failed. */
+	while (s->nopen + s->nfailed < s->nlocal && !salvo_worker_stopping(w)) {
+		if (salvo_now_ns() >= deadline + 500 * NSEC_PER_MSEC)
+			return salvo_worker_fail(w, ETIMEDOUT, "connect %s",
+						 "timed out");
+		rc = poll_rx(w, s, 100, NULL);
+		if (rc)
+			return rc;
+	}
+	if (s->nfailed) {
+		const struct salvo_conn_rec *r = NULL;
+
+		for (unsigned int i = 0; i < s->nc && !r; i++)
+			if (s->c[i].closed && s->c[i].rec.err)
+				r = &s->c[i].rec;
+		if (p->err[0])
+			return salvo_worker_fail(w, r ? -r->err : ECONNREFUSED, "%s", p->err);
+		return salvo_worker_fail(w, r ? -r->err : ECONNREFUSED, "connect failed: %s",
+					 strerror(r ? -r->err : ECONNREFUSED));
+	}
+	if (cfg->message) {
+		/* The seed's sender: send, close. */
+		for (unsigned int id = 0; id < s->nlocal; id++) {
+			struct salvo_pkt *k;
+
+			if (salvo_pool_get(p->pool, &k, 1) != 1)
+				return salvo_worker_fail(w, ENOBUFS, "no free buffer");
+			k->len = cfg->message_len;
+			k->conn = id;
+			k->flags = SALVO_PKT_F_CONN_CLOSE;
+			rc = salvo_port_tx(p, &k, 1);
+			if (rc != 1) {
+				salvo_pool_put(p->pool, &k, 1);
+				return salvo_worker_fail(w, rc < 0 ? -rc : EIO, "send failed: %s",
+							 strerror(rc < 0 ? -rc : EIO));
+			}
+			s->c[id].rec.bytes += cfg->message_len;
+			count_tx(w, s, cfg->message_len, 1);
+		}
+		salvo_cnt_add(&w->cnt.submissions, 1);
+	} else {
+		while (!salvo_worker_stopping(w) && (!s->quota || s->sent < s->quota)) {
+			unsigned int got, want = s->burst, i;
+			uint64_t bytes = 0;
+			int sent;
+
+			if (!s->nopen)
+				return salvo_worker_fail(w, ECONNRESET, "%s",
+							 p->err[0] ? p->err : "every connection was closed by the peer");
+			got = salvo_pool_get(p->pool, s->v, want);
+			if (!got) {
+				salvo_port_reap(p);
+				got = salvo_pool_get(p->pool, s->v, want);
+			}
+			if (!got) {
+				/* Every buffer is queued: wait for completions (and events). */
+				rc = poll_rx(w, s, 100, NULL);
+				if (rc)
+					return rc;
+				continue;
+			}
+			for (i = 0; i < got; i++) {
+				int id = next_conn(s);
+				uint64_t left = s->quota ? s->quota - s->sent - bytes : len;
+
+				if (id < 0 || !left)
+					break;
+				s->v[i]->len = (uint32_t)SALVO_MIN((uint64_t)len, left);
+				s->v[i]->conn = (uint32_t)id;
+				bytes += s->v[i]->len;
+			}
+			if (i < got)
+				salvo_pool_put(p->pool, s->v + i, got - i);
+			got = i;
+			if (!got)
+				continue;
+			sent = salvo_port_tx(p, s->v, got);
+			salvo_cnt_add(&w->cnt.submissions, 1);
+			if (sent < 0) {
+				salvo_pool_put(p->pool, s->v, got);
+				/* A connection went away: its event tells which. */
+				rc = poll_rx(w, s, 0, NULL);
+				if (rc)
+					return rc;
+				continue;
+			}
+			bytes = 0;
+			for (i = 0; i < (unsigned int)sent; i++) {
+				bytes += s->v[i]->len;
+				s->c[s->v[i]->conn].rec.bytes += s->v[i]->len;
+			}
+			if ((unsigned int)sent < got)
+				salvo_pool_put(p->pool, s->v + sent, got - (unsigned int)sent);
+			count_tx(w, s, bytes, (uint64_t)sent);
+			salvo_port_reap(p);
+		}
+		close_all(w, s, SALVO_PKT_F_CONN_CLOSE);
+	}
+	if (p->ops->drain)
+		p->ops->drain(p, cfg->timeout_ms);
+	__atomic_store_n(&w->cnt.last_tx_ns, salvo_now_ns(), __ATOMIC_RELAXED);
+	/* Take the last events (a reset during the drain). */
+	poll_rx(w, s, 0, NULL);
+	return 0;
+}
+
+static int stream_loop(struct salvo_worker *w)
+{
+	struct stream *s = w->app_priv;
+
+	return s->a->server ? server_loop(w, s) : client_loop(w, s);
+}
+
+static void stream_fini(struct salvo_worker *w)
+{
+	struct stream *s = w->app_priv;
+
+	if (!s)
+		return;
+	/* Connections still open at the end count too. */
+	for (unsigned int i = 0; i < s->nc; i++)
+		if (s->c[i].open)
+			conn_done(w, s, &s->c[i], 0);
+	free(s->c);
+	free(s);
+	w->app_priv = NULL;
+}
+
+const struct salvo_app salvo_app_stream = {
+	.name = "stream",
+	.init = stream_init,
+	.loop = stream_loop,
+	.fini = stream_fini,
+};
