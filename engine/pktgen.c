@@ -490,8 +490,13 @@ int salvo_l2_check(const struct salvo_l2_cfg *c, uint32_t mtu, char *err, size_t
 		}
 		return 0;
 	}
-	if (c->src == SALVO_FRAMES_PCAP)
-		return c->pcap_path ? 0 : -EINVAL;
+	if (c->src == SALVO_FRAMES_PCAP) {
+		if (!c->pcap_path && !c->pcap) {
+			snprintf(err, errlen, "--pcap: no capture file");
+			return -EINVAL;
+		}
+		return 0;
+	}
 	if (!c->dst_ip.set) {
 		snprintf(err, errlen, "no destination: give --dst IP (raw frames are never "
 			 "sent to a default address)");
@@ -568,7 +573,8 @@ struct salvo_pktgen {
 	/* hex / pcap */
 	const uint8_t *frame;
 	uint32_t frame_len;
-	struct salvo_pcap *pcap;
+	const struct salvo_pcap *pcap;
+	struct salvo_pcap *own_pcap;	/* loaded here, freed with the generator */
 	bool timed;
 	uint32_t pj;
 	uint64_t loop, loop_ns;
@@ -936,9 +942,16 @@ int salvo_pktgen_create(struct salvo_pktgen **out, const struct salvo_l2_cfg *c,
 		g->max_len = c->frame_len;
 		break;
 	case SALVO_FRAMES_PCAP:
-		rc = salvo_pcap_load(&g->pcap, c->pcap_path, err, errlen);
-		if (rc)
-			break;
+		if (c->pcap) {
+			g->pcap = c->pcap;
+		} else {
+			struct salvo_pcap *own = NULL;
+
+			rc = salvo_pcap_load(&own, c->pcap_path, err, errlen);
+			if (rc)
+				break;
+			g->pcap = g->own_pcap = own;
+		}
 		for (uint32_t i = 0; i < g->pcap->n; i++)
 			g->max_len = SALVO_MAX(g->max_len, g->pcap->lens[i]);
 		g->timed = c->pcap_timing;
@@ -972,7 +985,7 @@ void salvo_pktgen_destroy(struct salvo_pktgen *g)
 	free(g->ip_csum);
 	free(g->l4_csum);
 	free(g->size_seq);
-	salvo_pcap_free(g->pcap);
+	salvo_pcap_free(g->own_pcap);
 	free(g);
 }
 

@@ -90,6 +90,8 @@ enum salvo_frame_src {
 	SALVO_FRAMES_PCAP,	/* frames of pcap_path, in a loop */
 };
 
+struct salvo_pcap;
+
 struct salvo_l2_cfg {
 	enum salvo_frame_src src;
 	struct salvo_field src_mac, dst_mac;
@@ -106,10 +108,12 @@ struct salvo_l2_cfg {
 	bool stamp;		/* stamp every payload that holds one */
 	clockid_t stamp_clock;
 	uint64_t seed;		/* random fields and sizes; 0: a fixed default */
+	bool qdisc;		/* af_packet: go through the qdisc (default: PACKET_QDISC_BYPASS) */
 
 	uint8_t *frame;		/* SALVO_FRAMES_HEX: malloc'd */
 	uint32_t frame_len;
 	const char *pcap_path;	/* SALVO_FRAMES_PCAP */
+	const struct salvo_pcap *pcap;	/* already loaded (shared, not owned); NULL: load pcap_path */
 	bool pcap_timing;	/* replay at the capture's pace (else as fast as paced) */
 };
 
@@ -212,6 +216,7 @@ int salvo_frame_format(const struct salvo_frame_info *fi, const uint8_t *f, char
 
 /* Captures (libpcap), whole in memory: for --pcap replay and for tests. */
 struct salvo_pcap {
+	/* frames[i] / lens[i] / ts_ns[i], i < n */
 	uint32_t n;
 	uint8_t **frames;
 	uint32_t *lens;

@@ -1,0 +1,379 @@
+// SPDX-License-Identifier: MIT
+/*
+ * salvo raw send / raw recv: raw Ethernet frames on an interface, built from
+ * fields (docs/raw.md), given in hex, or replayed from a capture; and a
+ * receiver that counts frames and salvo stamps off a packet ring.
+ */
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/capability.h>
+
+#include <salvo/pktgen.h>
+#include <salvo/stamp.h>
+
+#include "cli.h"
+#include "cmd_raw.h"
+
+struct raw_send_opts {
+	struct salvo_cli_common c;	/* first: the shared tables point into it */
+	const char *iface;
+	const char *dst, *src, *dst_mac, *src_mac, *dport, *sport;
+	const char *size;
+	unsigned int flows;
+	unsigned int vlan, vlan_prio, ttl, tos;
+	bool tcp_syn;
+	const char *frame_hex;
+	const char *pcap;
+	bool pcap_timing;
+	bool qdisc;
+	bool no_stamp;
+	uint64_t seed;
+	bool ttl_seen;
+};
+
+#define S(field) offsetof(struct raw_send_opts, field)
+
+static const struct salvo_opt raw_send_table[] = {
+	{"iface", 'I', SALVO_OPT_STR, S(iface), "IF", "interface to send on (required)"},
+	{"dst", 0, SALVO_OPT_STR, S(dst), "IP", "destination address(es): IP, A-B[+STEP], rand:A-B, A,B,C (required for built frames)"},
+	{"src", 0, SALVO_OPT_STR, S(src), "IP", "source address(es), same forms (default: the interface's address)"},
+	{"dst-mac", 0, SALVO_OPT_STR, S(dst_mac), "MAC", "destination MAC(s) (default: the neighbour entry of the first --dst)"},
+	{"src-mac", 0, SALVO_OPT_STR, S(src_mac), "MAC", "source MAC(s) (default: the interface's)"},
+	{"dport", 0, SALVO_OPT_STR, S(dport), "PORT", "destination port(s), same forms (default 9)"},
+	{"sport", 0, SALVO_OPT_STR, S(sport), "PORT", "source port(s), same forms (default 9, or 9.. with --flows)"},
+	{"flows", 'f', SALVO_OPT_UINT, S(flows), "N", "N flows: source ports SPORT..SPORT+N-1 (when --sport is a single port)", NULL, 1, 65535},
+	{"size", 's', SALVO_OPT_STR, S(size), "SPEC", "frame bytes without FCS: N, LO-HI (random), imix (64:7,576:4,1500:1) or SIZE:WEIGHT,... (default 60)"},
+	{"vlan", 0, SALVO_OPT_UINT, S(vlan), "ID", "add an 802.1Q tag with this VLAN id", NULL, 1, 4094},
+	{"vlan-prio", 0, SALVO_OPT_UINT, S(vlan_prio), "PCP", "802.1Q priority (0..7)", NULL, 0, 7},
+	{"ttl", 0, SALVO_OPT_UINT, S(ttl), "N", "IPv4 TTL / IPv6 hop limit (default 64)", NULL, 1, 255, S(ttl_seen)},
+	{"tos", 0, SALVO_OPT_UINT, S(tos), "N", "IPv4 TOS / IPv6 traffic class", NULL, 0, 255},
+	{"tcp-syn", 0, SALVO_OPT_FLAG, S(tcp_syn), NULL, "send TCP SYNs instead of UDP (stateless load; no handshake)"},
+	{"frame-hex", 0, SALVO_OPT_STR, S(frame_hex), "HEX", "send exactly this frame (hex bytes, from the destination MAC on)"},
+	{"pcap", 0, SALVO_OPT_STR, S(pcap), "FILE", "replay the Ethernet frames of a capture, in a loop"},
+	{"pcap-timing", 0, SALVO_OPT_FLAG, S(pcap_timing), NULL, "with --pcap: keep the capture's timing (else as fast as --rate allows)"},
+	{"qdisc", 0, SALVO_OPT_FLAG, S(qdisc), NULL, "go through the interface's qdisc (default: bypass it)"},
+	{"no-stamp", 0, SALVO_OPT_FLAG, S(no_stamp), NULL, "do not put a salvo stamp in the payload"},
+	{"seed", 0, SALVO_OPT_COUNT, S(seed), "N", "seed for random fields and sizes (default: fixed)"},
+	SALVO_OPT_END,
+};
+
+static const struct salvo_opt *const raw_send_tables[] = {
+	raw_send_table, salvo_cli_count_opt, salvo_cli_rate_opt, salvo_cli_run_opts, NULL,
+};
+
+static void raw_send_defaults(void *o)
+{
+	struct raw_send_opts *r = o;
+
+	salvo_cli_common_defaults(&r->c);
+	r->flows = 1;
+	r->ttl = 64;
+}
+
+/*
+ * Keep only CAP_NET_RAW in this (the main) thread before the workers are
+ * started: they inherit it, open their rings, and drop it too (backend).
+ */
+int salvo__raw_caps_narrow(bool verbose, const char *cmd)
+{
+	cap_value_t keep = CAP_NET_RAW;
+	cap_flag_value_t have = CAP_CLEAR;
+	cap_t c = cap_get_proc();
+	int rc = 0;
+
+	if (!c)
+		return 0;
+	cap_get_flag(c, CAP_NET_RAW, CAP_PERMITTED, &have);
+	cap_free(c);
+	c = cap_init();
+	if (!c)
+		return 0;
+	if (have == CAP_SET) {
+		cap_set_flag(c, CAP_PERMITTED, 1, &keep, CAP_SET);
+		cap_set_flag(c, CAP_EFFECTIVE, 1, &keep, CAP_SET);
+	}
+	rc = cap_set_proc(c);
+	cap_free(c);
+	if (verbose && !rc)
+		fprintf(stderr, "salvo: %s: capabilities narrowed to %s; each worker drops "
+			"every capability once its ring is set up\n", cmd,
+			have == CAP_SET ? "cap_net_raw" : "none");
+	return rc;
+}
+
+static int size_mean(const struct salvo_size_spec *s)
+{
+	uint64_t sum = 0, w = 0;
+
+	if (s->mode == SALVO_SIZE_FIXED)
+		return (int)s->lo;
+	if (s->mode == SALVO_SIZE_RANGE)
+		return (int)((s->lo + s->hi) / 2);
+	for (unsigned int i = 0; i < s->n; i++) {
+		sum += (uint64_t)s->sizes[i] * s->weights[i];
+		w += s->weights[i];
+	}
+	return w ? (int)(sum / w) : 60;
+}
+
+int salvo__raw_l2_fields(struct salvo_l2_cfg *l2, const struct salvo__raw_fields *f, char *err,
+			 size_t errlen)
+{
+	int rc;
+
+	l2->family = 0;
+#define FIELD(str, fld, kind, fam)                                                         \
+	do {                                                                               \
+		if ((str) && (rc = salvo_field_parse(&l2->fld, kind, str, fam, err, errlen))) \
+			return rc;                                                         \
+	} while (0)
+	FIELD(f->dst, dst_ip, SALVO_FK_IP4, &l2->family);
+	FIELD(f->src, src_ip, SALVO_FK_IP4, &l2->family);
+	FIELD(f->dst_mac, dst_mac, SALVO_FK_MAC, NULL);
+	FIELD(f->src_mac, src_mac, SALVO_FK_MAC, NULL);
+	FIELD(f->dport, dst_port, SALVO_FK_PORT, NULL);
+	FIELD(f->sport, src_port, SALVO_FK_PORT, NULL);
+#undef FIELD
+	if (f->size && (rc = salvo_size_parse(&l2->size, f->size, err, errlen)))
+		return rc;
+	if (f->sport && f->flows > 1 && l2->src_port.mode == SALVO_FIELD_FIXED) {
+		/* --sport P --flows N: the easy form starting at P */
+		l2->src_port.set = false;
+	} else if (f->sport && f->flows > 1) {
+		snprintf(err, errlen, "--flows with a varying --sport: say one or the other");
+		return -EINVAL;
+	}
+	l2->flows = f->flows ? f->flows : 1;
+	return 0;
+}
+
+/* Fill cfg + l2 for one stream of raw frames; also used by `salvo run`. */
+int salvo__raw_setup(struct salvo_cfg *cfg, struct salvo_l2_cfg *l2, struct salvo_pcap **pcap,
+		     char *err, size_t errlen)
+{
+	int rc;
+
+	if (!cfg->iface) {
+		snprintf(err, errlen, "--iface IF is required");
+		return -EINVAL;
+	}
+	if (l2->src == SALVO_FRAMES_PCAP) {
+		rc = salvo_pcap_load(pcap, l2->pcap_path, err, errlen);
+		if (rc)
+			return rc;
+		l2->pcap = *pcap;
+	}
+	rc = salvo_l2_resolve(l2, cfg->iface, err, errlen);
+	if (rc)
+		return rc;
+	cfg->proto = SALVO_PROTO_L2;
+	cfg->dir = SALVO_DIR_TX;
+	cfg->l2 = l2;
+	cfg->stamp = l2->stamp;
+	/* cfg->size: the mean frame, for turning --rate bits/s into frames/s */
+	if (l2->src == SALVO_FRAMES_HEX) {
+		cfg->size = l2->frame_len;
+	} else if (l2->src == SALVO_FRAMES_PCAP) {
+		uint64_t sum = 0;
+
+		for (uint32_t i = 0; i < (*pcap)->n; i++)
+			sum += (*pcap)->lens[i];
+		cfg->size = (uint32_t)(sum / (*pcap)->n);
+	} else {
+		cfg->size = (uint32_t)size_mean(&l2->size);
+	}
+	if (!cfg->count && !cfg->duration_ns)
+		cfg->duration_ns = 10 * NSEC_PER_SEC;	/* bounded unless asked, like udp send */
+	return 0;
+}
+
+static int raw_send_run(void *o, int argc, char **argv)
+{
+	struct raw_send_opts *r = o;
+	struct salvo_cfg cfg;
+	struct salvo_l2_cfg l2;
+	struct salvo_pcap *pcap = NULL;
+	struct salvo__raw_fields f = {
+		.dst = r->dst, .src = r->src, .dst_mac = r->dst_mac, .src_mac = r->src_mac,
+		.dport = r->dport, .sport = r->sport, .size = r->size, .flows = r->flows,
+	};
+	char err[512];
+	int rc, modes;
+
+	(void)argc;
+	(void)argv;
+	salvo_cfg_init(&cfg);
+	salvo_cli_common_apply(&r->c, &cfg);
+	cfg.command = "raw send";
+	cfg.iface = r->iface;
+	salvo_l2_cfg_init(&l2);
+	modes = !!r->frame_hex + !!r->pcap;
+	if (modes > 1)
+		return salvo_usage_error(NULL, "raw send: --frame-hex and --pcap exclude each other");
+	if (modes && (r->dst || r->src || r->dst_mac || r->src_mac || r->dport || r->sport ||
+		      r->size || r->vlan || r->tcp_syn))
+		return salvo_usage_error(NULL, "raw send: --frame-hex/--pcap send frames as they are; "
+					 "header and size options do not apply");
+	if (r->pcap_timing && !r->pcap)
+		return salvo_usage_error(NULL, "raw send: --pcap-timing needs --pcap");
+	if (!r->iface)
+		return salvo_usage_error(NULL, "raw send: --iface IF is required");
+	if (!modes && !r->dst)
+		return salvo_usage_error(NULL, "raw send: no destination: give --dst IP (raw frames "
+					 "are never sent to a default address)");
+	if (r->frame_hex) {
+		l2.src = SALVO_FRAMES_HEX;
+		rc = salvo_hex_parse(r->frame_hex, &l2.frame, &l2.frame_len, err, sizeof(err));
+	} else if (r->pcap) {
+		l2.src = SALVO_FRAMES_PCAP;
+		l2.pcap_path = r->pcap;
+		l2.pcap_timing = r->pcap_timing;
+		rc = 0;
+	} else {
+		rc = salvo__raw_l2_fields(&l2, &f, err, sizeof(err));
+	}
+	if (rc) {
+		salvo_l2_cfg_free(&l2);
+		return salvo_usage_error(NULL, "raw send: %s", err);
+	}
+	l2.vlan = (uint16_t)r->vlan;
+	l2.vlan_prio = (uint8_t)r->vlan_prio;
+	l2.ttl = (uint8_t)r->ttl;
+	l2.tos = (uint8_t)r->tos;
+	l2.l4 = r->tcp_syn ? SALVO_L4_TCP_SYN : SALVO_L4_UDP;
+	l2.qdisc = r->qdisc;
+	l2.stamp = !r->no_stamp;
+	l2.stamp_clock = cfg.stamp_clock;
+	l2.seed = r->seed;
+	rc = salvo__raw_setup(&cfg, &l2, &pcap, err, sizeof(err));
+	if (rc) {
+		salvo_l2_cfg_free(&l2);
+		salvo_pcap_free(pcap);
+		if (rc == -EINVAL || rc == -EDESTADDRREQ || rc == -EMSGSIZE)
+			return salvo_usage_error(NULL, "raw send: %s", err);
+		return salvo_runtime_error("raw send", "%s", err);
+	}
+	if (!cfg.backend)
+		cfg.backend = "af_packet";	/* the only L2 backend that needs no XDP program */
+	salvo__raw_caps_narrow(r->c.verbose, "raw send");
+	rc = salvo_cli_run(&r->c, &cfg, &salvo_app_rawgen, NULL, NULL);
+	salvo_l2_cfg_free(&l2);
+	salvo_pcap_free(pcap);
+	return rc;
+}
+
+static const struct salvo_cmd raw_send_cmd = {
+	.name = "raw send",
+	.args = "",
+	.min_args = 0,
+	.max_args = 0,
+	.summary = "send raw Ethernet frames (UDP or TCP SYN, VLAN, field variation, imix, hex, pcap replay)",
+	.description = "Needs CAP_NET_RAW. Frames go out of --iface to --dst; the destination MAC comes\n"
+		       "from the neighbour table unless --dst-mac is given. Without --count or\n"
+		       "--duration a run lasts 10 s. Field forms: V, A-B, A-B+STEP, rand:A-B, A,B,C.\n"
+		       "See docs/raw.md.",
+	.tables = raw_send_tables,
+	.opts_size = sizeof(struct raw_send_opts),
+	.defaults = raw_send_defaults,
+	.run = raw_send_run,
+};
+SALVO_COMMAND_REGISTER(raw_send_cmd)
+
+/* --- raw recv --------------------------------------------------------------- */
+
+struct raw_recv_opts {
+	struct salvo_cli_common c;
+	const char *iface;
+	bool print;
+};
+
+#define R(field) offsetof(struct raw_recv_opts, field)
+
+static const struct salvo_opt raw_recv_table[] = {
+	{"iface", 'I', SALVO_OPT_STR, R(iface), "IF", "interface to receive on (required)"},
+	{"print", 'p', SALVO_OPT_FLAG, R(print), NULL, "print one line per frame: MACs, VLAN, IP, ports, stamp"},
+	SALVO_OPT_END,
+};
+
+static const struct salvo_opt *const raw_recv_tables[] = {
+	raw_recv_table, salvo_cli_count_opt, salvo_cli_run_opts, NULL,
+};
+
+static void raw_recv_defaults(void *o)
+{
+	salvo_cli_common_defaults(&((struct raw_recv_opts *)o)->c);
+}
+
+int salvo__raw_locate(const uint8_t *d, uint32_t len)
+{
+	struct salvo_frame_info fi;
+
+	if (salvo_frame_decode(d, len, &fi) || !fi.payload_off)
+		return -1;
+	return (int)fi.payload_off;
+}
+
+static void print_frame(const struct salvo_pkt *k, void *arg)
+{
+	struct salvo_frame_info fi;
+	char line[512];
+
+	(void)arg;
+	if (salvo_frame_decode(k->data, k->len, &fi)) {
+		snprintf(line, sizeof(line), "runt frame, %u bytes", k->len);
+	} else {
+		salvo_frame_format(&fi, k->data, line, sizeof(line));
+	}
+	flockfile(stdout);
+	printf("%s\n", line);
+	fflush(stdout);
+	funlockfile(stdout);
+}
+
+static int raw_recv_run(void *o, int argc, char **argv)
+{
+	struct raw_recv_opts *r = o;
+	struct salvo_cfg cfg;
+	struct salvo_app app = salvo_app_sink;
+	struct salvo_sink_hooks hooks = { .locate = salvo__raw_locate };
+
+	(void)argc;
+	(void)argv;
+	if (!r->iface)
+		return salvo_usage_error(NULL, "raw recv: --iface IF is required");
+	salvo_cfg_init(&cfg);
+	salvo_cli_common_apply(&r->c, &cfg);
+	cfg.command = "raw recv";
+	cfg.proto = SALVO_PROTO_L2;
+	cfg.dir = SALVO_DIR_RX;
+	cfg.listen = true;
+	cfg.iface = r->iface;
+	cfg.size = 60;
+	if (!cfg.backend)
+		cfg.backend = "af_packet";
+	if (r->print) {
+		hooks.on_packet = print_frame;
+		r->c.quiet = true;
+	}
+	app.arg = &hooks;
+	salvo__raw_caps_narrow(r->c.verbose, "raw recv");
+	return salvo_cli_run(&r->c, &cfg, &app, NULL, NULL);
+}
+
+static const struct salvo_cmd raw_recv_cmd = {
+	.name = "raw recv",
+	.args = "",
+	.min_args = 0,
+	.max_args = 0,
+	.summary = "receive raw frames off a packet ring: count frames, bytes, salvo stamps (loss, latency)",
+	.description = "Needs CAP_NET_RAW. Counts every frame arriving on --iface (not the ones this\n"
+		       "host sends); frames carrying a salvo stamp are checked per flow. With\n"
+		       "--threads N the workers share the traffic through PACKET_FANOUT.",
+	.tables = raw_recv_tables,
+	.opts_size = sizeof(struct raw_recv_opts),
+	.defaults = raw_recv_defaults,
+	.run = raw_recv_run,
+};
+SALVO_COMMAND_REGISTER(raw_recv_cmd)
