@@ -170,6 +170,8 @@ static int sys_open(struct salvo_port *p, const struct salvo_cfg *cfg)
 	bool rx = cfg->dir & SALVO_DIR_RX;
 	int rc;
 
+	if (cfg->proto == SALVO_PROTO_TCP)
+		return salvo__sys_stream_open(p, cfg);
 	if (cfg->proto != SALVO_PROTO_UDP) {
 		snprintf(p->err, sizeof(p->err), "syscall backend: this protocol is not supported");
 		return -EOPNOTSUPP;
@@ -266,6 +268,8 @@ static int sys_tx(struct salvo_port *p, struct salvo_pkt **v, unsigned int n)
 	struct sys_port *s = p->priv;
 	unsigned int done = 0;
 
+	if (p->cfg->proto == SALVO_PROTO_TCP)
+		return salvo__sys_stream_tx(p, v, n);
 	if (n > SYS_MAX_BURST)
 		n = SYS_MAX_BURST;
 	while (done < n) {
@@ -296,6 +300,8 @@ static int sys_rx(struct salvo_port *p, struct salvo_pkt **v, unsigned int n)
 	unsigned int got;
 	int rc;
 
+	if (p->cfg->proto == SALVO_PROTO_TCP)
+		return salvo__sys_stream_rx(p, v, n);
 	if (n > SYS_MAX_BURST)
 		n = SYS_MAX_BURST;
 	got = salvo_pool_get(p->pool, v, n);
@@ -357,6 +363,10 @@ static void sys_close(struct salvo_port *p)
 {
 	struct sys_port *s = p->priv;
 
+	if (p->cfg->proto == SALVO_PROTO_TCP) {
+		salvo__sys_stream_close(p);
+		return;
+	}
 	if (!s)
 		return;
 	for (unsigned int i = 0; i < s->nfds; i++)
@@ -374,7 +384,7 @@ static void sys_close(struct salvo_port *p)
 static const struct salvo_backend_ops syscall_ops = {
 	.name = "syscall",
 	.desc = "sendmmsg/recvmmsg sockets, UDP GSO/GRO (the reference)",
-	.caps = SALVO_CAP_UDP | SALVO_CAP_GSO | SALVO_CAP_GRO,
+	.caps = SALVO_CAP_UDP | SALVO_CAP_TCP | SALVO_CAP_GSO | SALVO_CAP_GRO,
 	.prio = 10,
 	.probe = sys_probe,
 	.open = sys_open,

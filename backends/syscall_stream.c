@@ -1,0 +1,462 @@
+// SPDX-License-Identifier: MIT
+/*
+ * The syscall backend's stream half (TCP, unix stream): the reference the
+ * io_uring stream path is measured against.
+ *
+ * Clients connect their share of --streams in open() (non-blocking connect,
+ * poll bounded by --timeout) and report each as CONN_OPEN on the first
+ * rx_burst.  Sends are blocking send() loops of whole buffers, bounded by
+ * SO_SNDTIMEO.  Servers and clients receive through one epoll set
+ * (level-triggered): the listener accepts, each ready connection gives one
+ * recv() per call.  A peer's FIN is reported as CONN_CLOSE and our side is
+ * closed on the next rx_burst, after the app had the chance to reply.
+ */
+#include <errno.h>
+#include <fcntl.h>
+#include <netinet/in.h>
+#include <netinet/tcp.h>
+#include <poll.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/epoll.h>
+#include <sys/resource.h>
+#include <sys/socket.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include <salvo/backend.h>
+
+#include "syscall_internal.h"
+
+#define SS_MAX_CONNS 4096
+#define SS_NEV 64
+
+enum { SC_FREE, SC_OPEN, SC_EOF };
+
+struct ss_conn {
+	int fd;
+	uint8_t state;
+	struct salvo_addr peer;
+};
+
+struct ss_event {
+	uint16_t flags;
+	uint32_t conn;
+	int err;
+};
+
+struct sys_stream {
+	int ep;
+	int lfd;
+	bool unlink_path;
+	struct ss_conn *c;
+	unsigned int nc;
+	struct ss_event *evq;	/* pending events, ring */
+	unsigned int evcap, evhead, evn;
+	uint64_t retrans_closed, retrans_next_ns;
+};
+
+static int ss_fail(struct salvo_port *p, int err, const char *what, const struct salvo_addr *a)
+{
+	char b[SALVO_ADDR_STRLEN];
+
+	if (a)
+		snprintf(p->err, sizeof(p->err), "%s %s: %s", what, salvo_addr_str(a, b, sizeof(b)),
+			 strerror(-err));
+	else
+		snprintf(p->err, sizeof(p->err), "%s: %s", what, strerror(-err));
+	return err;
+}
+
+static void ev_add(struct sys_stream *s, uint16_t flags, uint32_t conn, int err)
+{
+	if (s->evn == s->evcap)
+		return;	/* cannot happen: two events per connection slot at most */
+	s->evq[(s->evhead + s->evn) % s->evcap] = (struct ss_event){flags, conn, err};
+	s->evn++;
+}
+
+static uint64_t conn_retrans(const struct ss_conn *c)
+{
+	struct tcp_info ti;
+	socklen_t l = sizeof(ti);
+
+	if (c->peer.sa.sa_family != AF_INET && c->peer.sa.sa_family != AF_INET6)
+		return 0;
+	if (getsockopt(c->fd, IPPROTO_TCP, TCP_INFO, &ti, &l))
+		return 0;
+	return ti.tcpi_total_retrans;
+}
+
+static void update_retrans(struct salvo_port *p, struct sys_stream *s)
+{
+	uint64_t t = s->retrans_closed;
+
+	for (unsigned int i = 0; i < s->nc; i++)
+		if (s->c[i].state != SC_FREE)
+			t += conn_retrans(&s->c[i]);
+	p->stats.tx_retrans = t;
+}
+
+static void conn_close(struct salvo_port *p, struct sys_stream *s, uint32_t id)
+{
+	struct ss_conn *c = &s->c[id];
+
+	if (c->state == SC_FREE)
+		return;
+	s->retrans_closed += conn_retrans(c);
+	epoll_ctl(s->ep, EPOLL_CTL_DEL, c->fd, NULL);
+	close(c->fd);
+	c->fd = -1;
+	c->state = SC_FREE;
+	p->stats.conns_closed++;
+}
+
+static int conn_add(struct salvo_port *p, struct sys_stream *s, uint32_t id, int fd)
+{
+	struct epoll_event e = {.events = EPOLLIN, .data.u32 = id + 1};
+	struct timeval tv = {
+		.tv_sec = p->cfg->timeout_ms / 1000,
+		.tv_usec = (long)(p->cfg->timeout_ms % 1000) * 1000,
+	};
+
+	/* A blocked send gives up after --timeout rather than hang the run. */
+	setsockopt(fd, SOL_SOCKET, SO_SNDTIMEO, &tv, sizeof(tv));
+	if (epoll_ctl(s->ep, EPOLL_CTL_ADD, fd, &e))
+		return -errno;
+	s->c[id].fd = fd;
+	s->c[id].state = SC_OPEN;
+	p->stats.conns_opened++;
+	return 0;
+}
+
+static int set_blocking(int fd)
+{
+	int fl = fcntl(fd, F_GETFL);
+
+	return fl < 0 || fcntl(fd, F_SETFL, fl & ~O_NONBLOCK) ? -errno : 0;
+}
+
+/* Non-blocking connect bounded by timeout_ms; the socket is blocking afterwards. */
+static int connect_timed(int fd, const struct salvo_addr *a, unsigned int timeout_ms)
+{
+	struct pollfd pfd = {.fd = fd, .events = POLLOUT};
+	socklen_t l = sizeof(int);
+	int err = 0, r;
+
+	if (connect(fd, &a->sa, a->len) == 0)
+		return set_blocking(fd);
+	if (errno != EINPROGRESS && errno != EAGAIN)
+		return -errno;
+	do
+		r = poll(&pfd, 1, (int)timeout_ms);
+	while (r < 0 && errno == EINTR);
+	if (r == 0)
+		return -ETIMEDOUT;
+	if (r < 0)
+		return -errno;
+	if (getsockopt(fd, SOL_SOCKET, SO_ERROR, &err, &l))
+		return -errno;
+	if (err)
+		return -err;
+	return set_blocking(fd);
+}
+
+static int open_listener(struct salvo_port *p, struct sys_stream *s, const struct salvo_cfg *cfg)
+{
+	bool un = cfg->local.sa.sa_family == AF_UNIX;
+	struct epoll_event e = {.events = EPOLLIN, .data.u32 = 0};
+	int one = 1, fd;
+
+	if (un && p->worker)
+		return 0;	/* a unix path has one listener: worker 0 */
+	fd = socket(cfg->local.sa.sa_family, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
+	if (fd < 0)
+		return ss_fail(p, -errno, "socket", NULL);
+	s->lfd = fd;
+	if (un) {
+		struct stat st;
+
+		/* Only ever remove a socket (a previous run's), never a file. */
+		if (lstat(cfg->local.un.sun_path, &st) == 0 && S_ISSOCK(st.st_mode)) {
+			int t = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
+
+			if (t >= 0 && connect(t, &cfg->local.sa, cfg->local.len) && errno == ECONNREFUSED)
+				unlink(cfg->local.un.sun_path);
+			if (t >= 0)
+				close(t);
+		}
+	} else {
+		setsockopt(fd, SOL_SOCKET, SO_REUSEADDR, &one, sizeof(one));
+		if (p->nworkers > 1)
+			setsockopt(fd, SOL_SOCKET, SO_REUSEPORT, &one, sizeof(one));
+	}
+	if (cfg->rcvbuf)
+		salvo__sock_bufsize(fd, SO_RCVBUFFORCE, SO_RCVBUF, cfg->rcvbuf);
+	if (bind(fd, &cfg->local.sa, cfg->local.len))
+		return ss_fail(p, -errno, "bind", &cfg->local);
+	s->unlink_path = un;
+	if (listen(fd, 4096))
+		return ss_fail(p, -errno, "listen", &cfg->local);
+	if (epoll_ctl(s->ep, EPOLL_CTL_ADD, fd, &e))
+		return ss_fail(p, -errno, "epoll_ctl", NULL);
+	return 0;
+}
+
+static int open_clients(struct salvo_port *p, struct sys_stream *s, const struct salvo_cfg *cfg)
+{
+	unsigned int n = salvo_worker_nflows(SALVO_MAX(cfg->streams, 1u), p->worker, p->nworkers);
+
+	for (unsigned int i = 0; i < n; i++) {
+		int fd = socket(cfg->remote.sa.sa_family, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
+		int rc;
+
+		if (fd < 0)
+			return ss_fail(p, -errno, "socket", NULL);
+		if (cfg->sndbuf)
+			salvo__sock_bufsize(fd, SO_SNDBUFFORCE, SO_SNDBUF, cfg->sndbuf);
+		if (cfg->have_local && bind(fd, &cfg->local.sa, cfg->local.len)) {
+			rc = -errno;
+			close(fd);
+			return ss_fail(p, rc, "bind", &cfg->local);
+		}
+		rc = connect_timed(fd, &cfg->remote, cfg->timeout_ms ? cfg->timeout_ms : 5000);
+		if (rc == 0) {
+			s->c[i].peer = cfg->remote;
+			rc = conn_add(p, s, i, fd);
+		}
+		if (rc) {
+			close(fd);
+			return ss_fail(p, rc, "connect", &cfg->remote);
+		}
+		ev_add(s, SALVO_PKT_F_CONN_OPEN, i, 0);
+	}
+	return 0;
+}
+
+int salvo__sys_stream_open(struct salvo_port *p, const struct salvo_cfg *cfg)
+{
+	struct sys_stream *s;
+	struct rlimit rl;
+	uint32_t bufsz;
+	int rc;
+
+	s = calloc(1, sizeof(*s));
+	if (!s)
+		return -ENOMEM;
+	p->priv = s;
+	s->lfd = -1;
+	s->ep = epoll_create1(EPOLL_CLOEXEC);
+	if (s->ep < 0) {
+		rc = ss_fail(p, -errno, "epoll_create1", NULL);
+		goto fail;
+	}
+	s->nc = cfg->listen ? SS_MAX_CONNS :
+			      SALVO_MAX(salvo_worker_nflows(SALVO_MAX(cfg->streams, 1u), p->worker,
+							    p->nworkers), 1u);
+	if (cfg->listen && !getrlimit(RLIMIT_NOFILE, &rl) && rl.rlim_cur != RLIM_INFINITY &&
+	    s->nc + 64 > rl.rlim_cur)
+		s->nc = rl.rlim_cur > 128 ? (unsigned int)rl.rlim_cur - 64 : 64;
+	s->c = calloc(s->nc, sizeof(*s->c));
+	s->evcap = 2 * s->nc + 16;
+	s->evq = calloc(s->evcap, sizeof(*s->evq));
+	if (!s->c || !s->evq) {
+		rc = -ENOMEM;
+		goto fail;
+	}
+	for (unsigned int i = 0; i < s->nc; i++)
+		s->c[i].fd = -1;
+	bufsz = SALVO_MAX(SALVO_MAX(cfg->size, cfg->message_len), 65536u);
+	rc = salvo_pool_create(&p->pool, 128, bufsz, NULL);
+	if (rc) {
+		ss_fail(p, rc, "pool", NULL);
+		goto fail;
+	}
+	rc = cfg->listen ? open_listener(p, s, cfg) : open_clients(p, s, cfg);
+	if (rc)
+		goto fail;
+	snprintf(p->info, sizeof(p->info), "%s, blocking send, epoll receive",
+		 cfg->listen ? "listener" : "connected streams");
+	return 0;
+fail:
+	salvo__sys_stream_close(p);
+	return rc;
+}
+
+int salvo__sys_stream_tx(struct salvo_port *p, struct salvo_pkt **v, unsigned int n)
+{
+	struct sys_stream *s = p->priv;
+	unsigned int i;
+
+	for (i = 0; i < n; i++) {
+		struct salvo_pkt *k = v[i];
+		struct ss_conn *c = k->conn < s->nc ? &s->c[k->conn] : NULL;
+		uint32_t off = 0;
+
+		if (!c || c->state != SC_OPEN) {
+			if (i)
+				break;
+			return -ENOTCONN;
+		}
+		while (off < k->len) {
+			ssize_t r = send(c->fd, k->data + off, k->len - off, MSG_NOSIGNAL);
+
+			if (r < 0) {
+				int err = errno == EAGAIN ? -ETIMEDOUT : -errno;
+
+				if (errno == EINTR)
+					continue;
+				p->stats.tx_errors++;
+				ev_add(s, SALVO_PKT_F_CONN_ERROR, k->conn, err);
+				conn_close(p, s, k->conn);
+				break;
+			}
+			off += (uint32_t)r;
+		}
+		if (c->state == SC_OPEN && (k->flags & SALVO_PKT_F_SHUT_WR))
+			shutdown(c->fd, SHUT_WR);
+		if (c->state == SC_OPEN && (k->flags & SALVO_PKT_F_CONN_CLOSE))
+			conn_close(p, s, k->conn);
+	}
+	/* Synchronous: the kernel has the bytes, buffers go back at once. */
+	salvo_pool_put(p->pool, v, i);
+	if (salvo_now_ns() >= s->retrans_next_ns) {
+		update_retrans(p, s);
+		s->retrans_next_ns = salvo_now_ns() + 200 * NSEC_PER_MSEC;
+	}
+	return (int)i;
+}
+
+static unsigned int take_events(struct salvo_port *p, struct sys_stream *s, struct salvo_pkt **v,
+				unsigned int n)
+{
+	unsigned int out = 0;
+
+	while (s->evn && out < n) {
+		struct ss_event *e = &s->evq[s->evhead];
+		struct salvo_pkt *k;
+
+		if (salvo_pool_get(p->pool, &k, 1) != 1)
+			break;
+		k->len = 0;
+		k->flags = e->flags;
+		k->conn = e->conn;
+		k->err = e->err;
+		k->peer = s->c[e->conn].peer;
+		k->ts_ns = 0;
+		v[out++] = k;
+		s->evhead = (s->evhead + 1) % s->evcap;
+		s->evn--;
+	}
+	return out;
+}
+
+static void accept_all(struct salvo_port *p, struct sys_stream *s)
+{
+	for (;;) {
+		struct salvo_addr a;
+		socklen_t l = sizeof(a.ss);
+		unsigned int id;
+		int fd = accept4(s->lfd, &a.sa, &l, SOCK_CLOEXEC);
+
+		if (fd < 0) {
+			if (errno != EAGAIN && errno != EINTR && errno != ECONNABORTED)
+				ss_fail(p, -errno, "accept", NULL);
+			return;
+		}
+		a.len = l;
+		for (id = 0; id < s->nc && s->c[id].state != SC_FREE; id++)
+			;
+		if (id == s->nc || conn_add(p, s, id, fd)) {
+			close(fd);
+			p->stats.rx_dropped++;
+			snprintf(p->err, sizeof(p->err), "accept: more than %u connections on one worker",
+				 s->nc);
+			continue;
+		}
+		s->c[id].peer = a;
+		ev_add(s, SALVO_PKT_F_CONN_OPEN, id, 0);
+	}
+}
+
+int salvo__sys_stream_rx(struct salvo_port *p, struct salvo_pkt **v, unsigned int n)
+{
+	struct sys_stream *s = p->priv;
+	struct epoll_event evs[SS_NEV];
+	unsigned int out;
+	int ne;
+
+	/* The app has handled the FIN we reported last time: close our side. */
+	for (unsigned int i = 0; i < s->nc; i++)
+		if (s->c[i].state == SC_EOF)
+			conn_close(p, s, i);
+	out = take_events(p, s, v, n);
+	if (out)
+		return (int)out;
+	ne = epoll_wait(s->ep, evs, SS_NEV, (int)p->rx_timeout_ms);
+	if (ne < 0)
+		return errno == EINTR ? 0 : -errno;
+	for (int i = 0; i < ne; i++) {
+		uint32_t id;
+		struct salvo_pkt *k;
+		ssize_t r;
+
+		if (evs[i].data.u32 == 0) {
+			accept_all(p, s);
+			continue;
+		}
+		id = evs[i].data.u32 - 1;
+		if (id >= s->nc || s->c[id].state != SC_OPEN || out >= n)
+			continue;
+		if (salvo_pool_get(p->pool, &k, 1) != 1)
+			break;
+		r = recv(s->c[id].fd, k->data, k->buf_len, MSG_DONTWAIT);
+		if (r > 0) {
+			k->len = (uint32_t)r;
+			k->conn = id;
+			k->flags = 0;
+			k->err = 0;
+			k->peer.len = 0;
+			k->ts_ns = 0;
+			v[out++] = k;
+			continue;
+		}
+		salvo_pool_put(p->pool, &k, 1);
+		if (r < 0 && (errno == EAGAIN || errno == EINTR))
+			continue;
+		if (r == 0) {
+			s->c[id].state = SC_EOF;
+			epoll_ctl(s->ep, EPOLL_CTL_DEL, s->c[id].fd, NULL);
+			ev_add(s, SALVO_PKT_F_CONN_CLOSE, id, 0);
+		} else {
+			ev_add(s, SALVO_PKT_F_CONN_ERROR, id, -errno);
+			conn_close(p, s, id);
+		}
+	}
+	out += take_events(p, s, v + out, n - out);
+	return (int)out;
+}
+
+void salvo__sys_stream_close(struct salvo_port *p)
+{
+	struct sys_stream *s = p->priv;
+
+	if (!s)
+		return;
+	for (unsigned int i = 0; s->c && i < s->nc; i++)
+		if (s->c[i].fd >= 0)
+			close(s->c[i].fd);
+	if (s->lfd >= 0)
+		close(s->lfd);
+	if (s->unlink_path && p->cfg->listen)
+		unlink(p->cfg->local.un.sun_path);
+	if (s->ep >= 0)
+		close(s->ep);
+	free(s->c);
+	free(s->evq);
+	free(s);
+	p->priv = NULL;
+	salvo_pool_destroy(p->pool);
+	p->pool = NULL;
+}
