@@ -118,4 +118,67 @@ const char *salvo_registry_strerror(int err);
 int salvo_registry_compact(struct salvo_registry *r);
 void salvo_registry_stats(struct salvo_registry *r, struct salvo_registry_stats *out);
 
+/* ---- the server app and the load generator (engine/registry_srv.c) ------ */
+
+#include <salvo/addr.h>
+#include <salvo/run.h>
+
+/*
+ * `registry serve`: app.arg points to one of these, shared by the workers.
+ * Runs on any backend with SALVO_CAP_TCP: accepts, takes each connection's
+ * first chunk as its name, joins it (a connection that half-closes without
+ * sending anything asks for the list), sends the list and closes.
+ */
+struct salvo_registry_srv {
+	struct salvo_registry *reg;
+	uint32_t max_conns;	/* concurrent connections over all workers; 0: 1024 */
+	uint32_t timeout_ms;	/* from accept to the request; 0: cfg->timeout_ms */
+	/* counters, relaxed atomics, read any time */
+	uint64_t conns;		/* accepted */
+	uint64_t refused_conns;	/* over max_conns: error reply and close */
+	uint64_t timeouts;	/* no request within timeout_ms */
+	uint64_t lists;		/* list requests answered */
+	uint64_t join_errors;	/* joins answered with an error */
+	uint64_t reply_bytes;
+	uint32_t active;	/* connections open now */
+};
+
+extern const struct salvo_app salvo_app_registry;
+
+/*
+ * One request as a client: connect to dest, send name (name_len 0: a list
+ * request, which half-closes without sending anything), read the reply to
+ * EOF.  *reply is malloc'ed (caller frees), NUL-terminated.  Every wait is
+ * bounded by timeout_ms.  -errno with one line in err.
+ */
+int salvo_registry_request(const struct salvo_addr *dest, const void *name, size_t name_len,
+			   uint32_t timeout_ms, char **reply, size_t *reply_len, char *err,
+			   size_t errlen);
+
+/* `registry bench`: concurrent short connections, each one join. */
+struct salvo_registry_bench_cfg {
+	struct salvo_addr dest;
+	unsigned int connections;	/* in flight, over all threads */
+	unsigned int threads;
+	uint64_t duration_ns;		/* 0: until count */
+	uint64_t count;			/* joins to complete; 0: until duration */
+	unsigned int names;		/* distinct names cycled through (default 1000) */
+	const char *prefix;		/* name prefix, default "bench-" */
+	uint32_t timeout_ms;		/* per connection */
+	int *stop;			/* set (atomically) to stop early, e.g. from SIGINT */
+};
+
+struct salvo_registry_bench_result {
+	uint64_t joins;		/* replies that were a whole JSON list */
+	uint64_t error_replies;	/* replies that were {"error": ...} */
+	uint64_t failed;	/* connect/read errors, timeouts, short replies */
+	uint64_t reply_bytes;
+	double seconds;
+	struct salvo_hist *lat;	/* join latency, connect to EOF, ns; caller destroys */
+	char first_error[256];
+};
+
+int salvo_registry_bench(const struct salvo_registry_bench_cfg *cfg,
+			 struct salvo_registry_bench_result *res, char *err, size_t errlen);
+
 #endif

@@ -1,0 +1,453 @@
+// SPDX-License-Identifier: MIT
+/*
+ * salvo registry serve | join | list | bench: the seed's client-list server
+ * and client (client_list.py), grown into a lock-free, journalled server on
+ * the engine's workers and a load generator.  docs/registry.md.
+ */
+#include <ctype.h>
+#include <errno.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include <salvo/hist.h>
+#include <salvo/registry.h>
+#include <salvo/units.h>
+
+#include "cli.h"
+
+#define DEFAULT_ADDR "127.0.0.1:5000"
+
+/* "PORT" alone means 127.0.0.1:PORT, like the seed's fixed address. */
+static int parse_dest(const char *s, struct salvo_addr *a, char *err, size_t errlen)
+{
+	char buf[64];
+	const char *p;
+
+	if (!s)
+		s = DEFAULT_ADDR;
+	for (p = s; *p && isdigit((unsigned char)*p); p++)
+		;
+	if (!*p && p != s) {
+		snprintf(buf, sizeof(buf), "127.0.0.1:%s", s);
+		s = buf;
+	}
+	return salvo_addr_parse(s, a, err, errlen);
+}
+
+/* ---- serve ------------------------------------------------------------------ */
+
+struct serve_opts {
+	struct salvo_cli_common c;	/* first: the shared tables point into it */
+	const char *state;
+	unsigned int max_clients;
+	unsigned int max_conns;
+};
+
+#define SV(field) offsetof(struct serve_opts, field)
+
+static const struct salvo_opt serve_table[] = {
+	{"state", 's', SALVO_OPT_STR, SV(state), "FILE", "journal every join to FILE (fdatasync before the reply) and reload it at start; default: in memory, like the seed"},
+	{"max-clients", 0, SALVO_OPT_UINT, SV(max_clients), "N", "keep at most N names; a new name beyond that gets an error reply (default: no limit)", NULL, 1, 4000000000U},
+	{"max-conns", 0, SALVO_OPT_UINT, SV(max_conns), "N", "concurrent connections over all threads; more get an error reply and are closed (default 1024)", NULL, 1, 1000000},
+	SALVO_OPT_END,
+};
+
+static const struct salvo_opt *const serve_tables[] = {serve_table, salvo_cli_run_opts, NULL};
+
+static void serve_defaults(void *o)
+{
+	struct serve_opts *s = o;
+
+	salvo_cli_common_defaults(&s->c);
+	s->max_conns = 1024;
+}
+
+static void serve_text(FILE *f, const struct salvo_report *rep, void *arg)
+{
+	struct salvo_registry_srv *a = arg;
+	struct salvo_registry_stats st;
+
+	(void)rep;
+	salvo_registry_stats(a->reg, &st);
+	fprintf(f, "registry: %llu names, %llu joins (%llu updates), %llu lists, %llu refused joins\n",
+		(unsigned long long)st.entries, (unsigned long long)st.joins,
+		(unsigned long long)st.updates, (unsigned long long)a->lists,
+		(unsigned long long)st.refused);
+	fprintf(f, "connections: %llu accepted, %llu over --max-conns, %llu timed out; %llu list rebuilds\n",
+		(unsigned long long)a->conns, (unsigned long long)a->refused_conns,
+		(unsigned long long)a->timeouts, (unsigned long long)st.rebuilds);
+	if (st.journal_records || st.compactions)
+		fprintf(f, "journal: %llu records, %llu compactions\n",
+			(unsigned long long)st.journal_records, (unsigned long long)st.compactions);
+}
+
+static void serve_json(json_t *root, const struct salvo_report *rep, void *arg)
+{
+	struct salvo_registry_srv *a = arg;
+	struct salvo_registry_stats st;
+
+	(void)rep;
+	salvo_registry_stats(a->reg, &st);
+	json_object_set_new(root, "registry",
+			    json_pack("{s:I, s:I, s:I, s:I, s:I, s:I, s:I, s:I, s:I, s:I}",
+				      "names", (json_int_t)st.entries, "joins", (json_int_t)st.joins,
+				      "updates", (json_int_t)st.updates, "lists", (json_int_t)a->lists,
+				      "refused_joins", (json_int_t)st.refused,
+				      "connections", (json_int_t)a->conns,
+				      "refused_connections", (json_int_t)a->refused_conns,
+				      "timeouts", (json_int_t)a->timeouts,
+				      "rebuilds", (json_int_t)st.rebuilds,
+				      "journal_records", (json_int_t)st.journal_records));
+}
+
+static int serve_run(void *o, int argc, char **argv)
+{
+	struct serve_opts *s = o;
+	struct salvo_registry_opts ro = {0};
+	struct salvo_registry_srv srv = {0};
+	struct salvo_cli_extra extra = {.text = serve_text, .json = serve_json, .arg = &srv};
+	struct salvo_registry_stats st;
+	struct salvo_app app = salvo_app_registry;
+	struct salvo_cfg cfg;
+	char err[320];
+	int rc;
+
+	salvo_cfg_init(&cfg);
+	salvo_cli_common_apply(&s->c, &cfg);
+	cfg.command = "registry serve";
+	cfg.proto = SALVO_PROTO_TCP;
+	cfg.dir = SALVO_DIR_RX | SALVO_DIR_TX;
+	cfg.listen = true;
+	/* One tx buffer carries 64 KiB of a reply; a longer list goes in several. */
+	cfg.size = 65536;
+	cfg.stamp = false;
+	if (salvo_addr_parse_bind(argc ? argv[0] : "5000", "127.0.0.1", false, &cfg.local, err,
+				  sizeof(err)))
+		return salvo_usage_error(NULL, "%s", err);
+
+	ro.state_path = s->state;
+	ro.max_clients = s->max_clients;
+	rc = salvo_registry_create(&srv.reg, &ro, err, sizeof(err));
+	if (rc)
+		return salvo_runtime_error(cfg.command, "%s", err);
+	salvo_registry_stats(srv.reg, &st);
+	if (s->state && st.journal_dropped)
+		fprintf(stderr, "salvo: registry serve: %s: cut %llu bytes of a torn last record (never acknowledged)\n",
+			s->state, (unsigned long long)st.journal_dropped);
+	if (s->state && s->c.verbose)
+		fprintf(stderr, "salvo: registry serve: %llu names recovered from %s\n",
+			(unsigned long long)st.recovered, s->state);
+	srv.max_conns = s->max_conns;
+	srv.timeout_ms = cfg.timeout_ms;
+	app.arg = &srv;
+	/* The seed's first line, before it binds. */
+	if (!s->c.json && !s->c.json_stream) {
+		printf("Starting server...\n");
+		fflush(stdout);
+	}
+	/* A server: no progress line, the summary when it stops. */
+	s->c.quiet = true;
+	rc = salvo_cli_run(&s->c, &cfg, &app, &extra, NULL);
+	salvo_registry_destroy(srv.reg);
+	return rc;
+}
+
+static const struct salvo_cmd serve_cmd = {
+	.name = "registry serve",
+	.args = "[[ADDR:]PORT]",
+	.min_args = 0,
+	.max_args = 1,
+	.summary = "the seed's client-list server: lock-free, journalled, on the engine's workers",
+	.description = "Listens on ADDR:PORT (default 127.0.0.1:5000) and prints 'Starting server...'. "
+		       "Each connection's first chunk is the client's name (1..255 bytes of UTF-8, no NUL); "
+		       "the reply is every client as one JSON object {name: {name, address, port}}, then the "
+		       "connection is closed.  A connection that half-closes without sending anything gets "
+		       "the list without joining.  Refusals are {\"error\": \"...\"}.  --timeout is the "
+		       "per-connection wait for the request (default 5s).  Serves until SIGINT/SIGTERM or "
+		       "--duration.",
+	.tables = serve_tables,
+	.opts_size = sizeof(struct serve_opts),
+	.defaults = serve_defaults,
+	.run = serve_run,
+};
+
+SALVO_COMMAND_REGISTER(serve_cmd)
+
+/* ---- join / list -------------------------------------------------------------- */
+
+struct join_opts {
+	const char *name;
+	uint64_t timeout_ns;
+	bool raw;
+};
+
+#define JO(field) offsetof(struct join_opts, field)
+
+static const struct salvo_opt join_table[] = {
+	{"name", 'n', SALVO_OPT_STR, JO(name), "NAME", "the name to register (default \"name\", like the seed)"},
+	{"timeout", 0, SALVO_OPT_DURATION, JO(timeout_ns), NULL, "longest wait for connect and each read (default 5s)"},
+	{"raw", 0, SALVO_OPT_FLAG, JO(raw), NULL, "print the reply's bytes as received instead of indented"},
+	SALVO_OPT_END,
+};
+
+static const struct salvo_opt list_table[] = {
+	{"timeout", 0, SALVO_OPT_DURATION, JO(timeout_ns), NULL, "longest wait for connect and each read (default 5s)"},
+	{"raw", 0, SALVO_OPT_FLAG, JO(raw), NULL, "print the reply's bytes as received instead of indented"},
+	SALVO_OPT_END,
+};
+
+static const struct salvo_opt *const join_tables[] = {join_table, NULL};
+static const struct salvo_opt *const list_tables[] = {list_table, NULL};
+
+static void join_defaults(void *o)
+{
+	struct join_opts *j = o;
+
+	j->name = "name";
+	j->timeout_ns = 5 * NSEC_PER_SEC;
+}
+
+/* Print a reply like the seed's client: json.dumps(result, indent=4). */
+static int print_reply(const char *cmd, const char *reply, size_t len, bool raw)
+{
+	json_error_t jerr;
+	json_t *j, *e;
+	char *out;
+
+	j = json_loadb(reply, len, 0, &jerr);
+	if (!j || !json_is_object(j)) {
+		json_decref(j);
+		return salvo_runtime_error(cmd, "the reply (%zu bytes) is not a JSON object: %s", len,
+					   j ? "another JSON value" : jerr.text);
+	}
+	e = json_object_get(j, "error");
+	if (json_is_string(e) && json_object_size(j) == 1) {
+		salvo_runtime_error(cmd, "server refused: %s", json_string_value(e));
+		json_decref(j);
+		return 1;
+	}
+	if (raw) {
+		fwrite(reply, 1, len, stdout);
+		putchar('\n');
+	} else {
+		out = json_dumps(j, JSON_INDENT(4) | JSON_ENSURE_ASCII | JSON_PRESERVE_ORDER);
+		if (!out) {
+			json_decref(j);
+			return salvo_runtime_error(cmd, "out of memory");
+		}
+		puts(out);
+		free(out);
+	}
+	json_decref(j);
+	return fflush(stdout) ? 1 : 0;
+}
+
+static int request(const char *cmd, struct join_opts *j, const char *dest, const char *name)
+{
+	struct salvo_addr a;
+	char err[320], *reply = NULL;
+	size_t len = 0, nlen = name ? strlen(name) : 0;
+	uint32_t tmo = (uint32_t)(j->timeout_ns / NSEC_PER_MSEC);
+	int rc;
+
+	if (parse_dest(dest, &a, err, sizeof(err)))
+		return salvo_usage_error(NULL, "%s", err);
+	if (name) {
+		/* Checked here too: a clear message instead of the server's refusal. */
+		rc = salvo_registry_name_check(name, nlen);
+		if (rc)
+			return salvo_usage_error(NULL, "--name: %s", salvo_registry_strerror(rc));
+	}
+	rc = salvo_registry_request(&a, name, nlen, tmo ? tmo : 1, &reply, &len, err, sizeof(err));
+	if (rc)
+		return salvo_runtime_error(cmd, "%s", err);
+	rc = print_reply(cmd, reply, len, j->raw);
+	free(reply);
+	return rc;
+}
+
+static int join_run(void *o, int argc, char **argv)
+{
+	struct join_opts *j = o;
+
+	return request("registry join", j, argc ? argv[0] : NULL, j->name);
+}
+
+static int list_run(void *o, int argc, char **argv)
+{
+	return request("registry list", o, argc ? argv[0] : NULL, NULL);
+}
+
+static const struct salvo_cmd join_cmd = {
+	.name = "registry join",
+	.args = "[HOST:PORT]",
+	.min_args = 0,
+	.max_args = 1,
+	.summary = "the seed's client (-c -n NAME): register NAME and print the client list",
+	.description = "Connects to HOST:PORT (default 127.0.0.1:5000; a bare number is a port on "
+		       "127.0.0.1), sends NAME, reads the reply to EOF (a list of any size arrives whole) "
+		       "and prints it with 4-space indentation, like the seed.  Exits 1 with the server's "
+		       "reason when the join is refused.",
+	.tables = join_tables,
+	.opts_size = sizeof(struct join_opts),
+	.defaults = join_defaults,
+	.run = join_run,
+};
+
+static const struct salvo_cmd list_cmd = {
+	.name = "registry list",
+	.args = "[HOST:PORT]",
+	.min_args = 0,
+	.max_args = 1,
+	.summary = "print the client list without joining",
+	.description = "Connects, sends nothing and half-closes (a request no name can collide with: "
+		       "names are at least one byte), then prints the list like 'registry join'.",
+	.tables = list_tables,
+	.opts_size = sizeof(struct join_opts),
+	.defaults = join_defaults,
+	.run = list_run,
+};
+
+SALVO_COMMAND_REGISTER(join_cmd)
+SALVO_COMMAND_REGISTER(list_cmd)
+
+/* ---- bench ------------------------------------------------------------------ */
+
+struct bench_opts {
+	unsigned int connections;
+	unsigned int threads;
+	uint64_t duration_ns;
+	uint64_t count;
+	unsigned int names;
+	const char *prefix;
+	uint64_t timeout_ns;
+	bool json;
+};
+
+#define BO(field) offsetof(struct bench_opts, field)
+
+static const struct salvo_opt bench_table[] = {
+	{"connections", 'C', SALVO_OPT_UINT, BO(connections), "N", "connections in flight (default 64); each is one join, then a new one", NULL, 1, 100000},
+	{"threads", 't', SALVO_OPT_UINT, BO(threads), "N", "load generator threads (default 1)", NULL, 1, 256},
+	{"duration", 'd', SALVO_OPT_DURATION, BO(duration_ns), NULL, "run this long (default 5s unless --count)"},
+	{"count", 'n', SALVO_OPT_COUNT, BO(count), NULL, "stop after N joins were started and answered"},
+	{"names", 0, SALVO_OPT_UINT, BO(names), "N", "distinct names to cycle through (default 1000)", NULL, 1, 100000000},
+	{"prefix", 0, SALVO_OPT_STR, BO(prefix), "TEXT", "name prefix (default \"bench-\")"},
+	{"timeout", 0, SALVO_OPT_DURATION, BO(timeout_ns), NULL, "a join without a whole reply after this long fails (default 5s)"},
+	{"json", 'J', SALVO_OPT_FLAG, BO(json), NULL, "print the result as JSON"},
+	SALVO_OPT_END,
+};
+
+static const struct salvo_opt *const bench_tables[] = {bench_table, NULL};
+
+static void bench_defaults(void *o)
+{
+	struct bench_opts *b = o;
+
+	b->connections = 64;
+	b->threads = 1;
+	b->names = 1000;
+	b->timeout_ns = 5 * NSEC_PER_SEC;
+}
+
+static int bench_stop_flag;
+
+static void bench_signal(int sig)
+{
+	(void)sig;
+	__atomic_store_n(&bench_stop_flag, 1, __ATOMIC_RELAXED);
+}
+
+static int bench_run(void *o, int argc, char **argv)
+{
+	struct bench_opts *b = o;
+	struct salvo_registry_bench_cfg cfg = {0};
+	struct salvo_registry_bench_result res;
+	struct sigaction sa = {.sa_handler = bench_signal};
+	char err[320];
+	double rate;
+	int rc;
+
+	if (parse_dest(argc ? argv[0] : NULL, &cfg.dest, err, sizeof(err)))
+		return salvo_usage_error(NULL, "%s", err);
+	cfg.connections = b->connections;
+	cfg.threads = b->threads;
+	cfg.duration_ns = b->duration_ns;
+	cfg.count = b->count;
+	if (!cfg.duration_ns && !cfg.count)
+		cfg.duration_ns = 5 * NSEC_PER_SEC;
+	cfg.names = b->names;
+	cfg.prefix = b->prefix;
+	cfg.timeout_ms = (uint32_t)(b->timeout_ns / NSEC_PER_MSEC);
+	cfg.stop = &bench_stop_flag;
+	sigemptyset(&sa.sa_mask);
+	sigaction(SIGINT, &sa, NULL);
+	sigaction(SIGTERM, &sa, NULL);
+	rc = salvo_registry_bench(&cfg, &res, err, sizeof(err));
+	signal(SIGINT, SIG_DFL);
+	signal(SIGTERM, SIG_DFL);
+	if (rc)
+		return salvo_runtime_error("registry bench", "%s", err);
+	rate = res.seconds > 0 ? (double)res.joins / res.seconds : 0;
+	if (b->json) {
+		json_t *j = json_pack("{s:i, s:s, s:I, s:I, s:I, s:I, s:f, s:f, s:{s:I, s:I, s:I, s:I, s:I, s:I, s:I, s:f}}",
+				      "schema", SALVO_JSON_SCHEMA, "command", "registry bench",
+				      "joins", (json_int_t)res.joins,
+				      "error_replies", (json_int_t)res.error_replies,
+				      "failed", (json_int_t)res.failed,
+				      "reply_bytes", (json_int_t)res.reply_bytes,
+				      "seconds", res.seconds, "joins_per_second", rate,
+				      "latency_ns",
+				      "count", (json_int_t)salvo_hist_count(res.lat),
+				      "min", (json_int_t)salvo_hist_min(res.lat),
+				      "p50", (json_int_t)salvo_hist_percentile(res.lat, 50),
+				      "p90", (json_int_t)salvo_hist_percentile(res.lat, 90),
+				      "p99", (json_int_t)salvo_hist_percentile(res.lat, 99),
+				      "p999", (json_int_t)salvo_hist_percentile(res.lat, 99.9),
+				      "max", (json_int_t)salvo_hist_max(res.lat),
+				      "mean", salvo_hist_mean(res.lat));
+
+		if (res.first_error[0])
+			json_object_set_new(j, "first_error", json_string(res.first_error));
+		salvo_json_print(stdout, j, true);
+		json_decref(j);
+	} else {
+		printf("joins: %llu in %.2f s = %.0f joins/s (%llu error replies, %llu failed)\n",
+		       (unsigned long long)res.joins, res.seconds, rate,
+		       (unsigned long long)res.error_replies, (unsigned long long)res.failed);
+		printf("latency (connect to EOF): p50 %.1f us, p90 %.1f us, p99 %.1f us, p99.9 %.1f us, max %.1f us\n",
+		       salvo_hist_percentile(res.lat, 50) / 1e3, salvo_hist_percentile(res.lat, 90) / 1e3,
+		       salvo_hist_percentile(res.lat, 99) / 1e3,
+		       salvo_hist_percentile(res.lat, 99.9) / 1e3, salvo_hist_max(res.lat) / 1e3);
+		printf("replies: %.1f MB\n", (double)res.reply_bytes / 1e6);
+		if (res.first_error[0])
+			printf("first failure: %s\n", res.first_error);
+	}
+	fflush(stdout);
+	salvo_hist_destroy(res.lat);
+	if (!res.joins)
+		return salvo_runtime_error("registry bench", "no join completed%s%s",
+					   res.first_error[0] ? ": " : "", res.first_error);
+	return 0;
+}
+
+static const struct salvo_cmd bench_cmd = {
+	.name = "registry bench",
+	.args = "[HOST:PORT]",
+	.min_args = 0,
+	.max_args = 1,
+	.summary = "load a registry server: concurrent short connections, one join each",
+	.description = "Keeps --connections connections in flight; each connects, sends a name "
+		       "(PREFIX + sequence modulo --names), reads the whole reply to EOF and closes, and a "
+		       "new one takes its place.  Reports joins/s and the latency (connect to EOF) "
+		       "percentiles from an HDR histogram.  Works against any server speaking the seed's "
+		       "protocol (the Python seed too).",
+	.tables = bench_tables,
+	.opts_size = sizeof(struct bench_opts),
+	.defaults = bench_defaults,
+	.run = bench_run,
+};
+
+SALVO_COMMAND_REGISTER(bench_cmd)

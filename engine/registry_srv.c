@@ -1,0 +1,921 @@
+// SPDX-License-Identifier: MIT
+/*
+ * The registry server app (`salvo registry serve`) on the engine's workers,
+ * plus the two client sides: one request (`join`, `list`) and the load
+ * generator (`registry bench`).
+ *
+ * The server speaks only through the backend ops' stream path: CONN_OPEN
+ * events carry the peer, data packets carry pkt->conn, a CONN_CLOSE event
+ * is the peer's FIN, and a tx packet flagged SALVO_PKT_F_CONN_CLOSE closes
+ * the connection once sent.  Per worker and per loop iteration, every name
+ * that arrived is joined in one salvo_registry_join_batch() (one journal
+ * append + fdatasync with --state) and every reply of that iteration shares
+ * one reference to the list text, so a burst of joins costs one rebuild.
+ */
+#include <errno.h>
+#include <fcntl.h>
+#include <netinet/in.h>
+#include <netinet/tcp.h>
+#include <poll.h>
+#include <pthread.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/epoll.h>
+#include <sys/resource.h>
+#include <sys/socket.h>
+#include <sys/time.h>
+#include <unistd.h>
+
+#include <salvo/backend.h>
+#include <salvo/common.h>
+#include <salvo/hist.h>
+#include <salvo/registry.h>
+#include <salvo/run.h>
+
+#define SRV_BURST 64
+#define DEFAULT_MAX_CONNS 1024
+
+enum {
+	RC_WAIT = 1,	/* accepted, waiting for the name (or a FIN: list) */
+	RC_REPLY,	/* reply being handed to the backend */
+};
+
+struct rconn {
+	uint32_t id;
+	uint8_t state;
+	bool queued;			/* on the send queue */
+	uint64_t deadline;		/* RC_WAIT: monotonic ns */
+	struct salvo_pkt *hold_ev;	/* the peer's CONN_CLOSE, released once the reply is queued */
+	char host[SALVO_REGISTRY_HOST_MAX + 1];
+	unsigned int port;
+	struct salvo_registry_reply *rep;	/* shared list text, or NULL: errbuf */
+	const char *data;
+	size_t len, off;		/* off: bytes handed to the backend */
+	char errbuf[224];
+	struct rconn *tprev, *tnext;	/* RC_WAIT, in deadline order (one timeout: FIFO) */
+	struct rconn *snext;		/* send queue */
+	struct rconn *fnext;		/* free list */
+};
+
+/* conn id -> rconn: open addressing, linear probing, backward-shift delete. */
+struct cmap {
+	uint32_t *ids;
+	struct rconn **v;
+	uint32_t cap, n;
+};
+
+struct srv {
+	struct salvo_registry_srv *a;
+	struct salvo_registry *reg;
+	struct cmap map;
+	struct rconn *free;
+	struct rconn *whead, *wtail;	/* waiting for a request */
+	struct rconn *shead, *stail;	/* replies to hand to the backend */
+	uint64_t timeout_ns;
+	uint32_t max_conns;
+	unsigned int burst;
+	struct salvo_pkt *rx[SRV_BURST];
+	struct salvo_pkt *rel[SRV_BURST];
+	struct salvo_pkt *tx[SRV_BURST];
+	struct rconn *owner[SRV_BURST];
+	struct salvo_registry_join jv[SRV_BURST];
+	struct rconn *jc[SRV_BURST];
+	struct rconn *lc[SRV_BURST];
+};
+
+/* ---- connection map --------------------------------------------------------- */
+
+static uint32_t id_slot(uint32_t id, uint32_t cap)
+{
+	return (id * 2654435761U) & (cap - 1);
+}
+
+static int cmap_grow(struct cmap *m)
+{
+	uint32_t ncap = m->cap ? m->cap * 2 : 256, i;
+	uint32_t *ids = calloc(ncap, sizeof(*ids));
+	struct rconn **v = calloc(ncap, sizeof(*v));
+
+	if (!ids || !v) {
+		free(ids);
+		free(v);
+		return -ENOMEM;
+	}
+	for (i = 0; i < m->cap; i++) {
+		uint32_t s;
+
+		if (!m->v[i])
+			continue;
+		for (s = id_slot(m->ids[i], ncap); v[s]; s = (s + 1) & (ncap - 1))
+			;
+		ids[s] = m->ids[i];
+		v[s] = m->v[i];
+	}
+	free(m->ids);
+	free(m->v);
+	m->ids = ids;
+	m->v = v;
+	m->cap = ncap;
+	return 0;
+}
+
+static struct rconn *cmap_get(struct cmap *m, uint32_t id)
+{
+	uint32_t s;
+
+	if (!m->cap)
+		return NULL;
+	for (s = id_slot(id, m->cap); m->v[s]; s = (s + 1) & (m->cap - 1))
+		if (m->ids[s] == id)
+			return m->v[s];
+	return NULL;
+}
+
+static int cmap_put(struct cmap *m, uint32_t id, struct rconn *c)
+{
+	uint32_t s;
+
+	if ((m->n + 1) * 2 > m->cap && cmap_grow(m))
+		return -ENOMEM;
+	for (s = id_slot(id, m->cap); m->v[s]; s = (s + 1) & (m->cap - 1))
+		;
+	m->ids[s] = id;
+	m->v[s] = c;
+	m->n++;
+	return 0;
+}
+
+static void cmap_del(struct cmap *m, uint32_t id)
+{
+	uint32_t s, j, h;
+
+	if (!m->cap)
+		return;
+	for (s = id_slot(id, m->cap); m->v[s]; s = (s + 1) & (m->cap - 1))
+		if (m->ids[s] == id)
+			break;
+	if (!m->v[s])
+		return;
+	m->v[s] = NULL;
+	m->n--;
+	/* Backward shift: move later members of the run into the hole when allowed. */
+	for (j = (s + 1) & (m->cap - 1); m->v[j]; j = (j + 1) & (m->cap - 1)) {
+		h = id_slot(m->ids[j], m->cap);
+		if (((j - h) & (m->cap - 1)) >= ((j - s) & (m->cap - 1))) {
+			m->ids[s] = m->ids[j];
+			m->v[s] = m->v[j];
+			m->v[j] = NULL;
+			s = j;
+		}
+	}
+}
+
+/* ---- connection state ------------------------------------------------------- */
+
+static void wait_unlink(struct srv *s, struct rconn *c)
+{
+	if (c->state != RC_WAIT)
+		return;
+	if (c->tprev)
+		c->tprev->tnext = c->tnext;
+	else
+		s->whead = c->tnext;
+	if (c->tnext)
+		c->tnext->tprev = c->tprev;
+	else
+		s->wtail = c->tprev;
+	c->tprev = c->tnext = NULL;
+}
+
+static void conn_free(struct salvo_worker *w, struct srv *s, struct rconn *c)
+{
+	wait_unlink(s, c);
+	cmap_del(&s->map, c->id);
+	if (c->hold_ev)
+		salvo_port_release(&w->port, &c->hold_ev, 1);
+	salvo_registry_reply_put(c->rep);
+	memset(c, 0, sizeof(*c));
+	c->fnext = s->free;
+	s->free = c;
+	/* Relaxed: a count for the max_conns limit and the report, no ordering. */
+	__atomic_fetch_sub(&s->a->active, 1, __ATOMIC_RELAXED);
+}
+
+static struct rconn *conn_new(struct srv *s, const struct salvo_pkt *k, uint64_t now)
+{
+	struct rconn *c = s->free;
+	char host[SALVO_ADDR_STRLEN];
+
+	if (c)
+		s->free = c->fnext;
+	else
+		c = malloc(sizeof(*c));
+	if (!c)
+		return NULL;
+	memset(c, 0, sizeof(*c));
+	if (cmap_put(&s->map, k->conn, c)) {
+		free(c);
+		return NULL;
+	}
+	c->id = k->conn;
+	c->state = RC_WAIT;
+	c->deadline = now + s->timeout_ns;
+	if (k->peer.len) {
+		salvo_addr_host(&k->peer, host, sizeof(host));
+		snprintf(c->host, sizeof(c->host), "%s", host);
+		c->port = salvo_addr_port(&k->peer);
+	}
+	c->tprev = s->wtail;
+	if (s->wtail)
+		s->wtail->tnext = c;
+	else
+		s->whead = c;
+	s->wtail = c;
+	__atomic_fetch_add(&s->a->active, 1, __ATOMIC_RELAXED);
+	return c;
+}
+
+static void send_enqueue(struct srv *s, struct rconn *c)
+{
+	wait_unlink(s, c);
+	c->state = RC_REPLY;
+	c->off = 0;
+	c->snext = NULL;
+	c->queued = true;
+	if (s->stail)
+		s->stail->snext = c;
+	else
+		s->shead = c;
+	s->stail = c;
+}
+
+static void reply_list(struct srv *s, struct rconn *c, struct salvo_registry_reply *rep)
+{
+	salvo_registry_reply_get(rep);
+	c->rep = rep;
+	c->data = salvo_registry_reply_data(rep, &c->len);
+	send_enqueue(s, c);
+}
+
+static void reply_error(struct srv *s, struct rconn *c, int err)
+{
+	int n = salvo_registry_error_json(err, c->errbuf, sizeof(c->errbuf));
+
+	if (n <= 0 || (size_t)n >= sizeof(c->errbuf))
+		n = snprintf(c->errbuf, sizeof(c->errbuf), "{\"error\": \"internal error\"}");
+	c->data = c->errbuf;
+	c->len = (size_t)n;
+	send_enqueue(s, c);
+}
+
+/* Remove c from the send queue (it is anywhere in it). */
+static void send_unlink(struct srv *s, struct rconn *c)
+{
+	struct rconn **pp, *prev = NULL;
+
+	for (pp = &s->shead; *pp; prev = *pp, pp = &(*pp)->snext) {
+		if (*pp == c) {
+			*pp = c->snext;
+			if (s->stail == c)
+				s->stail = prev;
+			c->queued = false;
+			return;
+		}
+	}
+}
+
+static struct salvo_pkt *tx_get(struct salvo_port *p)
+{
+	struct salvo_pkt *k;
+
+	if (salvo_pool_get(p->pool, &k, 1))
+		return k;
+	salvo_port_reap(p);
+	return salvo_pool_get(p->pool, &k, 1) ? k : NULL;
+}
+
+/* Hand queued reply bytes to the backend; the last chunk closes the connection. */
+static void send_pending(struct salvo_worker *w, struct srv *s)
+{
+	struct salvo_port *p = &w->port;
+	struct rconn *c;
+	unsigned int k = 0, i;
+	uint64_t bytes = 0;
+	int sent;
+
+	for (c = s->shead; c && k < s->burst; c = c->snext) {
+		while (c->off < c->len && k < s->burst) {
+			struct salvo_pkt *t = tx_get(p);
+			size_t chunk;
+
+			if (!t)
+				goto built;
+			chunk = SALVO_MIN((size_t)t->buf_len, c->len - c->off);
+			memcpy(t->data, c->data + c->off, chunk);
+			t->len = (uint32_t)chunk;
+			t->conn = c->id;
+			t->flow = 0;
+			c->off += chunk;
+			t->flags = c->off == c->len ? SALVO_PKT_F_CONN_CLOSE : 0;
+			s->tx[k] = t;
+			s->owner[k++] = c;
+		}
+		if (c->off < c->len)
+			break;
+	}
+built:
+	if (!k)
+		return;
+	sent = salvo_port_tx(p, s->tx, k);
+	salvo_cnt_add(&w->cnt.submissions, 1);
+	if (sent < 0) {
+		/* v[0]'s connection is gone (reset by the peer): forget it. */
+		struct rconn *gone = s->owner[0];
+
+		for (i = 0; i < k; i++)
+			s->owner[i]->off -= s->tx[i]->len;
+		salvo_pool_put(p->pool, s->tx, k);
+		send_unlink(s, gone);
+		conn_free(w, s, gone);
+		return;
+	}
+	for (i = (unsigned int)sent; i < k; i++)
+		s->owner[i]->off -= s->tx[i]->len;
+	if ((unsigned int)sent < k)
+		salvo_pool_put(p->pool, s->tx + sent, k - (unsigned int)sent);
+	for (i = 0; i < (unsigned int)sent; i++)
+		bytes += s->tx[i]->len;
+	salvo_cnt_add(&w->cnt.tx_pkts, (uint64_t)sent);
+	salvo_cnt_add(&w->cnt.tx_bytes, bytes);
+	__atomic_fetch_add(&s->a->reply_bytes, bytes, __ATOMIC_RELAXED);
+	/* Fully handed over: the backend sends and closes; our part is done. */
+	while ((c = s->shead) && c->off == c->len) {
+		s->shead = c->snext;
+		if (!s->shead)
+			s->stail = NULL;
+		c->queued = false;
+		conn_free(w, s, c);
+	}
+}
+
+static int srv_init(struct salvo_worker *w)
+{
+	struct salvo_registry_srv *a = salvo_run_app(w->run)->arg;
+	struct srv *s;
+
+	if (!a || !a->reg)
+		return salvo_worker_fail(w, EINVAL, "registry: no store");
+	s = calloc(1, sizeof(*s));
+	if (!s)
+		return -ENOMEM;
+	s->a = a;
+	s->reg = a->reg;
+	s->timeout_ns = (uint64_t)(a->timeout_ms ? a->timeout_ms : w->cfg->timeout_ms) * NSEC_PER_MSEC;
+	s->max_conns = a->max_conns ? a->max_conns : DEFAULT_MAX_CONNS;
+	s->burst = SALVO_MIN(SALVO_MAX(w->cfg->burst, 1U), SRV_BURST);
+	w->app_priv = s;
+	salvo_registry_thread_enter();
+	return 0;
+}
+
+static void handle_rx(struct salvo_worker *w, struct srv *s, unsigned int n, uint64_t now)
+{
+	struct salvo_registry_reply *rep = NULL;
+	unsigned int i, nj = 0, nl = 0, nrel = 0;
+	uint64_t gen = 0, bytes = 0, data = 0;
+	int rc = 0;
+
+	for (i = 0; i < n; i++) {
+		struct salvo_pkt *k = s->rx[i];
+		struct rconn *c = cmap_get(&s->map, k->conn);
+
+		if (k->flags & SALVO_PKT_F_CONN_OPEN) {
+			if (c)	/* a stale one under a reused id */
+				conn_free(w, s, c);
+			c = conn_new(s, k, now);
+			salvo_cnt_add(&w->cnt.conns, 1);
+			__atomic_fetch_add(&s->a->conns, 1, __ATOMIC_RELAXED);
+			if (c && __atomic_load_n(&s->a->active, __ATOMIC_RELAXED) > s->max_conns) {
+				__atomic_fetch_add(&s->a->refused_conns, 1, __ATOMIC_RELAXED);
+				reply_error(s, c, -EMFILE);
+			}
+			/* Without state (no memory) the connection idles until the peer goes. */
+			s->rel[nrel++] = k;
+		} else if (k->flags & SALVO_PKT_F_CONN_ERROR) {
+			if (c) {
+				if (c->queued)
+					send_unlink(s, c);
+				conn_free(w, s, c);
+			}
+			s->rel[nrel++] = k;
+		} else if (k->flags & SALVO_PKT_F_CONN_CLOSE) {
+			if (c && !c->hold_ev && (c->state == RC_WAIT || c->off < c->len)) {
+				/*
+				 * Keep the FIN event until the reply is queued: releasing
+				 * it lets the backend close a connection with nothing queued.
+				 */
+				c->hold_ev = k;
+				if (c->state == RC_WAIT)
+					s->lc[nl++] = c;	/* nothing sent, half-closed: a list request */
+			} else {
+				s->rel[nrel++] = k;
+			}
+		} else {
+			data++;
+			bytes += k->len;
+			if (c && c->state == RC_WAIT) {
+				/* The seed's server: the first chunk is the name. */
+				wait_unlink(s, c);
+				c->state = RC_REPLY;	/* not queued yet: joined below */
+				s->jv[nj] = (struct salvo_registry_join){
+					.name = k->data, .name_len = k->len,
+					.host = c->host, .port = c->port,
+				};
+				s->jc[nj++] = c;
+			}
+			/* Later chunks of a connection that has its reply are ignored. */
+			s->rel[nrel++] = k;
+		}
+	}
+	if (nj)
+		salvo_registry_join_batch(s->reg, s->jv, nj);
+	/* The names are copied into the store: the receive buffers can go back. */
+	if (nrel)
+		salvo_port_release(&w->port, s->rel, nrel);
+	salvo_cnt_add(&w->cnt.rx_pkts, data);
+	salvo_cnt_add(&w->cnt.rx_bytes, bytes);
+	if (data) {
+		if (!w->cnt.first_rx_ns)
+			salvo_cnt_add(&w->cnt.first_rx_ns, now);
+		__atomic_store_n(&w->cnt.last_rx_ns, now, __ATOMIC_RELAXED);
+	}
+	for (i = 0; i < nj; i++)
+		if (!s->jv[i].rc && s->jv[i].gen > gen)
+			gen = s->jv[i].gen;
+	if (nl)
+		gen = SALVO_MAX(gen, salvo_registry_gen(s->reg));
+	if (gen || nl)
+		rc = salvo_registry_list(s->reg, gen, &rep);
+	for (i = 0; i < nj; i++) {
+		if (s->jv[i].rc) {
+			__atomic_fetch_add(&s->a->join_errors, 1, __ATOMIC_RELAXED);
+			reply_error(s, s->jc[i], s->jv[i].rc);
+		} else if (rc) {
+			reply_error(s, s->jc[i], rc);
+		} else {
+			reply_list(s, s->jc[i], rep);
+		}
+	}
+	for (i = 0; i < nl; i++) {
+		if (rc) {
+			reply_error(s, s->lc[i], rc);
+		} else {
+			reply_list(s, s->lc[i], rep);
+			__atomic_fetch_add(&s->a->lists, 1, __ATOMIC_RELAXED);
+		}
+	}
+	if (rep)
+		salvo_registry_reply_put(rep);
+}
+
+static int srv_loop(struct salvo_worker *w)
+{
+	struct srv *s = w->app_priv;
+	struct salvo_port *p = &w->port;
+
+	while (!salvo_worker_stopping(w)) {
+		uint64_t now;
+		int n;
+
+		/* Poll while replies wait for buffers; otherwise wake for the next deadline. */
+		if (s->shead)
+			p->rx_timeout_ms = 0;
+		else if (s->whead)
+			p->rx_timeout_ms = 10;
+		else
+			p->rx_timeout_ms = 100;
+		n = salvo_port_rx(p, s->rx, s->burst);
+		if (n < 0) {
+			if (n == -EAGAIN || n == -EINTR || n == -ENOBUFS)
+				continue;
+			return salvo_worker_fail(w, -n, "receive failed: %s%s%s", strerror(-n),
+						 p->err[0] ? ": " : "", p->err);
+		}
+		now = salvo_now_ns();
+		if (n)
+			handle_rx(w, s, (unsigned int)n, now);
+		/* Silent or slow clients: an error reply and close, nobody else waits. */
+		while (s->whead && s->whead->deadline <= now) {
+			__atomic_fetch_add(&s->a->timeouts, 1, __ATOMIC_RELAXED);
+			salvo_cnt_add(&w->cnt.timeouts, 1);
+			reply_error(s, s->whead, -ETIMEDOUT);
+		}
+		if (s->shead)
+			send_pending(w, s);
+		salvo_port_reap(p);
+	}
+	/* Let replies already handed over go out, bounded. */
+	if (p->ops->drain)
+		p->ops->drain(p, SALVO_MIN(w->cfg->timeout_ms, 1000U));
+	return 0;
+}
+
+static void srv_fini(struct salvo_worker *w)
+{
+	struct srv *s = w->app_priv;
+	struct rconn *c;
+	uint32_t i;
+
+	if (!s)
+		return;
+	for (i = 0; i < s->map.cap; i++) {
+		while ((c = s->map.v[i])) {
+			if (c->queued)
+				send_unlink(s, c);
+			conn_free(w, s, c);	/* shifts the next one into slot i */
+		}
+	}
+	while ((c = s->free)) {
+		s->free = c->fnext;
+		free(c);
+	}
+	free(s->map.ids);
+	free(s->map.v);
+	free(s);
+	w->app_priv = NULL;
+	salvo_registry_thread_leave();
+}
+
+const struct salvo_app salvo_app_registry = {
+	.name = "registry",
+	.init = srv_init,
+	.loop = srv_loop,
+	.fini = srv_fini,
+};
+
+/* ---- one request (join / list) --------------------------------------------- */
+
+int salvo_registry_request(const struct salvo_addr *dest, const void *name, size_t name_len,
+			   uint32_t timeout_ms, char **reply, size_t *reply_len, char *err,
+			   size_t errlen)
+{
+	struct timeval tv = { .tv_sec = timeout_ms / 1000, .tv_usec = (timeout_ms % 1000) * 1000 };
+	char *buf = NULL, *nb, addr[SALVO_ADDR_STRLEN];
+	size_t len = 0, cap = 0;
+	int fd, rc;
+
+	salvo_addr_str(dest, addr, sizeof(addr));
+	fd = socket(dest->sa.sa_family, SOCK_STREAM | SOCK_CLOEXEC, 0);
+	if (fd < 0) {
+		rc = -errno;
+		snprintf(err, errlen, "socket: %s", strerror(errno));
+		return rc;
+	}
+	/* SO_SNDTIMEO bounds connect() too (Linux). */
+	setsockopt(fd, SOL_SOCKET, SO_SNDTIMEO, &tv, sizeof(tv));
+	setsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof(tv));
+	if (connect(fd, &dest->sa, dest->len)) {
+		rc = errno == EINPROGRESS ? -ETIMEDOUT : -errno;
+		snprintf(err, errlen, "connect to %s: %s", addr, strerror(-rc));
+		goto fail;
+	}
+	if (name_len) {
+		/* Like the seed's client: one send, no half-close. */
+		ssize_t n = send(fd, name, name_len, MSG_NOSIGNAL);
+
+		if (n != (ssize_t)name_len) {
+			rc = n < 0 ? -errno : -EIO;
+			snprintf(err, errlen, "send to %s: %s", addr, strerror(-rc));
+			goto fail;
+		}
+	} else if (shutdown(fd, SHUT_WR)) {
+		/* A list request: nothing, then FIN. */
+		rc = -errno;
+		snprintf(err, errlen, "shutdown: %s", strerror(errno));
+		goto fail;
+	}
+	for (;;) {
+		ssize_t n;
+
+		if (cap - len < 65536 + 1) {
+			cap = cap ? 2 * cap : 65536 * 2;
+			nb = realloc(buf, cap);
+			if (!nb) {
+				rc = -ENOMEM;
+				snprintf(err, errlen, "out of memory for a %zu-byte reply", len);
+				goto fail;
+			}
+			buf = nb;
+		}
+		n = recv(fd, buf + len, cap - len - 1, 0);
+		if (n == 0)
+			break;
+		if (n < 0) {
+			if (errno == EINTR)
+				continue;
+			rc = errno == EAGAIN ? -ETIMEDOUT : -errno;
+			snprintf(err, errlen, "reading the reply from %s after %zu bytes: %s", addr, len,
+				 errno == EAGAIN ? "timed out" : strerror(errno));
+			goto fail;
+		}
+		len += (size_t)n;
+	}
+	close(fd);
+	buf[len] = 0;
+	*reply = buf;
+	*reply_len = len;
+	return 0;
+fail:
+	free(buf);
+	close(fd);
+	return rc;
+}
+
+/* ---- the load generator ----------------------------------------------------- */
+
+enum { B_IDLE, B_CONNECTING, B_READING };
+
+struct bconn {
+	int fd;
+	uint8_t state;
+	uint64_t t0;
+	size_t got;
+	char head[10];		/* enough to tell {"error" from a list */
+	char last;
+};
+
+struct bshared {
+	const struct salvo_registry_bench_cfg *cfg;
+	uint64_t started;	/* atomic: joins claimed (count mode) */
+	uint64_t seq;		/* atomic: name sequence */
+	uint64_t end_ns;
+	pthread_mutex_t lock;	/* first_error only */
+	char first_error[256];
+};
+
+struct bthread {
+	pthread_t tid;
+	struct bshared *sh;
+	unsigned int nconns;
+	struct salvo_hist *lat;
+	uint64_t joins, error_replies, failed, bytes;
+	int rc;
+};
+
+static void bench_note(struct bshared *sh, const char *what, int err)
+{
+	pthread_mutex_lock(&sh->lock);
+	if (!sh->first_error[0])
+		snprintf(sh->first_error, sizeof(sh->first_error), "%s: %s", what, strerror(err));
+	pthread_mutex_unlock(&sh->lock);
+}
+
+static bool bench_stopping(struct bshared *sh, uint64_t now)
+{
+	const struct salvo_registry_bench_cfg *cfg = sh->cfg;
+
+	if (cfg->stop && __atomic_load_n(cfg->stop, __ATOMIC_RELAXED))
+		return true;
+	return sh->end_ns && now >= sh->end_ns;
+}
+
+static void bench_close(int ep, struct bconn *c)
+{
+	if (c->fd >= 0) {
+		epoll_ctl(ep, EPOLL_CTL_DEL, c->fd, NULL);
+		close(c->fd);
+	}
+	c->fd = -1;
+	c->state = B_IDLE;
+}
+
+static void bench_start(struct bthread *t, int ep, struct bconn *c, uint64_t now)
+{
+	struct bshared *sh = t->sh;
+	const struct salvo_registry_bench_cfg *cfg = sh->cfg;
+	struct epoll_event ev = { .events = EPOLLOUT, .data.ptr = c };
+
+	if (bench_stopping(sh, now))
+		return;
+	if (cfg->count && __atomic_fetch_add(&sh->started, 1, __ATOMIC_RELAXED) >= cfg->count)
+		return;
+	c->fd = socket(cfg->dest.sa.sa_family, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
+	if (c->fd < 0) {
+		t->failed++;
+		bench_note(sh, "socket", errno);
+		return;
+	}
+	c->t0 = now;
+	c->got = 0;
+	c->state = B_CONNECTING;
+	if (connect(c->fd, &cfg->dest.sa, cfg->dest.len) && errno != EINPROGRESS) {
+		t->failed++;
+		bench_note(sh, "connect", errno);
+		close(c->fd);
+		c->fd = -1;
+		c->state = B_IDLE;
+		return;
+	}
+	epoll_ctl(ep, EPOLL_CTL_ADD, c->fd, &ev);
+}
+
+static void bench_event(struct bthread *t, int ep, struct bconn *c, uint32_t evs, uint8_t *buf,
+			size_t buflen)
+{
+	struct bshared *sh = t->sh;
+	const struct salvo_registry_bench_cfg *cfg = sh->cfg;
+
+	if (c->state == B_CONNECTING) {
+		struct epoll_event ev = { .events = EPOLLIN, .data.ptr = c };
+		char name[300];
+		socklen_t l = sizeof(int);
+		int e = 0, n;
+		uint64_t seq;
+
+		getsockopt(c->fd, SOL_SOCKET, SO_ERROR, &e, &l);
+		if (e || (evs & EPOLLERR)) {
+			t->failed++;
+			bench_note(sh, "connect", e ? e : ECONNREFUSED);
+			bench_close(ep, c);
+			return;
+		}
+		seq = __atomic_fetch_add(&sh->seq, 1, __ATOMIC_RELAXED);
+		n = snprintf(name, sizeof(name), "%s%llu", cfg->prefix ? cfg->prefix : "bench-",
+			     (unsigned long long)(seq % (cfg->names ? cfg->names : 1000)));
+		if (send(c->fd, name, (size_t)n, MSG_NOSIGNAL) != n) {
+			t->failed++;
+			bench_note(sh, "send", errno);
+			bench_close(ep, c);
+			return;
+		}
+		c->state = B_READING;
+		epoll_ctl(ep, EPOLL_CTL_MOD, c->fd, &ev);
+		return;
+	}
+	for (;;) {
+		ssize_t n = read(c->fd, buf, buflen);
+
+		if (n > 0) {
+			if (c->got < sizeof(c->head))
+				memcpy(c->head + c->got, buf,
+				       SALVO_MIN((size_t)n, sizeof(c->head) - c->got));
+			c->got += (size_t)n;
+			c->last = (char)buf[n - 1];
+			t->bytes += (size_t)n;
+			continue;
+		}
+		if (n < 0 && errno == EINTR)
+			continue;
+		if (n < 0 && errno == EAGAIN)
+			return;
+		if (n == 0 && c->got >= 2 && c->head[0] == '{' && c->last == '}') {
+			if (c->got >= 9 && !memcmp(c->head, "{\"error\"", 8)) {
+				t->error_replies++;
+			} else {
+				t->joins++;
+				salvo_hist_record(t->lat, salvo_now_ns() - c->t0);
+			}
+		} else {
+			t->failed++;
+			bench_note(sh, n == 0 ? "short reply" : "read", n == 0 ? EPROTO : errno);
+		}
+		bench_close(ep, c);
+		return;
+	}
+}
+
+static void *bench_thread(void *arg)
+{
+	struct bthread *t = arg;
+	struct bshared *sh = t->sh;
+	uint64_t tmo = (uint64_t)(sh->cfg->timeout_ms ? sh->cfg->timeout_ms : 5000) * NSEC_PER_MSEC;
+	struct epoll_event evs[256];
+	struct bconn *conns;
+	uint64_t next_scan = 0;
+	uint8_t *buf;
+	unsigned int i;
+	int ep;
+
+	conns = calloc(t->nconns, sizeof(*conns));
+	buf = malloc(1 << 16);
+	ep = epoll_create1(EPOLL_CLOEXEC);
+	if (!conns || !buf || ep < 0) {
+		t->rc = -ENOMEM;
+		goto out;
+	}
+	for (i = 0; i < t->nconns; i++) {
+		conns[i].fd = -1;
+		bench_start(t, ep, &conns[i], salvo_now_ns());
+	}
+	for (;;) {
+		uint64_t now;
+		bool busy = false;
+		int n, k;
+
+		n = epoll_wait(ep, evs, 256, 20);
+		now = salvo_now_ns();
+		for (k = 0; k < n; k++)
+			bench_event(t, ep, evs[k].data.ptr, evs[k].events, buf, 1 << 16);
+		if (now >= next_scan) {
+			/* A connection without an answer in time counts as failed. */
+			for (i = 0; i < t->nconns; i++) {
+				if (conns[i].state != B_IDLE && now - conns[i].t0 > tmo) {
+					t->failed++;
+					bench_note(sh, "no reply", ETIMEDOUT);
+					bench_close(ep, &conns[i]);
+				}
+			}
+			next_scan = now + 100 * NSEC_PER_MSEC;
+		}
+		for (i = 0; i < t->nconns; i++) {
+			if (conns[i].state == B_IDLE)
+				bench_start(t, ep, &conns[i], now);
+			busy |= conns[i].state != B_IDLE;
+		}
+		if (!busy)
+			break;	/* stopping, or the count is reached and all answered */
+		if (bench_stopping(sh, now)) {
+			for (i = 0; i < t->nconns; i++)
+				bench_close(ep, &conns[i]);	/* cut off in flight: not counted */
+			break;
+		}
+	}
+out:
+	if (ep >= 0)
+		close(ep);
+	free(conns);
+	free(buf);
+	return NULL;
+}
+
+int salvo_registry_bench(const struct salvo_registry_bench_cfg *cfg,
+			 struct salvo_registry_bench_result *res, char *err, size_t errlen)
+{
+	unsigned int nt = SALVO_MAX(cfg->threads, 1U), nc = SALVO_MAX(cfg->connections, 1U), i;
+	struct bshared sh = { .cfg = cfg };
+	struct bthread *t;
+	struct rlimit rl;
+	uint64_t t0;
+	int rc = 0;
+
+	memset(res, 0, sizeof(*res));
+	if (!cfg->duration_ns && !cfg->count) {
+		snprintf(err, errlen, "needs a duration or a count");
+		return -EINVAL;
+	}
+	nt = SALVO_MIN(nt, nc);
+	/* Each connection is a descriptor: lift the soft limit to the hard one. */
+	if (!getrlimit(RLIMIT_NOFILE, &rl) && rl.rlim_cur < rl.rlim_max) {
+		rl.rlim_cur = rl.rlim_max;
+		setrlimit(RLIMIT_NOFILE, &rl);
+	}
+	if (!getrlimit(RLIMIT_NOFILE, &rl) && rl.rlim_cur != RLIM_INFINITY && nc + 64 > rl.rlim_cur) {
+		snprintf(err, errlen, "%u connections need more descriptors than RLIMIT_NOFILE (%llu)", nc,
+			 (unsigned long long)rl.rlim_cur);
+		return -EMFILE;
+	}
+	t = calloc(nt, sizeof(*t));
+	if (!t || salvo_hist_create(&res->lat)) {
+		free(t);
+		snprintf(err, errlen, "out of memory");
+		return -ENOMEM;
+	}
+	pthread_mutex_init(&sh.lock, NULL);
+	t0 = salvo_now_ns();
+	sh.end_ns = cfg->duration_ns ? t0 + cfg->duration_ns : 0;
+	for (i = 0; i < nt; i++) {
+		t[i].sh = &sh;
+		t[i].nconns = nc / nt + (i < nc % nt);
+		if (salvo_hist_create(&t[i].lat) ||
+		    pthread_create(&t[i].tid, NULL, bench_thread, &t[i])) {
+			rc = -ENOMEM;
+			snprintf(err, errlen, "cannot start bench thread %u", i);
+			salvo_hist_destroy(t[i].lat);
+			nt = i;
+			break;
+		}
+	}
+	for (i = 0; i < nt; i++) {
+		pthread_join(t[i].tid, NULL);
+		res->joins += t[i].joins;
+		res->error_replies += t[i].error_replies;
+		res->failed += t[i].failed;
+		res->reply_bytes += t[i].bytes;
+		salvo_hist_merge(res->lat, t[i].lat);
+		salvo_hist_destroy(t[i].lat);
+		if (t[i].rc && !rc) {
+			rc = t[i].rc;
+			snprintf(err, errlen, "bench thread: %s", strerror(-rc));
+		}
+	}
+	res->seconds = (double)(salvo_now_ns() - t0) / 1e9;
+	snprintf(res->first_error, sizeof(res->first_error), "%s", sh.first_error);
+	pthread_mutex_destroy(&sh.lock);
+	free(t);
+	if (rc) {
+		salvo_hist_destroy(res->lat);
+		res->lat = NULL;
+	}
+	return rc;
+}
