@@ -1,0 +1,327 @@
+// SPDX-License-Identifier: MIT
+/*
+ * Unit tests for option tables (cli/opt.c): every option type, the exit
+ * codes (0 parsed, 1 --help, 2 bad input) and the generated help.  cli/ is
+ * not part of the library the unit tests link, so opt.c is compiled in.
+ */
+#include <errno.h>
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include <cmocka.h>
+
+#include "../../cli/opt.c"
+
+struct t_opts {
+	bool flag, quiet;
+	const char *str;
+	unsigned int uint, bounded, choice;
+	uint64_t count, size, dur;
+	struct salvo_opt_rate rate;
+	bool size_seen;
+};
+
+#define O(f) offsetof(struct t_opts, f)
+
+static const char *const colours[] = {"red", "green", "blue", NULL};
+
+static const struct salvo_opt t_table[] = {
+	{"flag", 'f', SALVO_OPT_FLAG, O(flag), NULL, "a flag"},
+	{"quiet", 'q', SALVO_OPT_FLAG, O(quiet), NULL, "another flag"},
+	{"str", 's', SALVO_OPT_STR, O(str), "TEXT", "a string"},
+	{"uint", 'u', SALVO_OPT_UINT, O(uint), "N", "any unsigned int"},
+	{"bounded", 0, SALVO_OPT_UINT, O(bounded), "N", "1..256", NULL, 1, 256},
+	SALVO_OPT_END,
+};
+
+static const struct salvo_opt t_table2[] = {
+	{"count", 'n', SALVO_OPT_COUNT, O(count), NULL, "a count"},
+	{"size", 'S', SALVO_OPT_SIZE, O(size), NULL, "a size", NULL, 1, 65507, O(size_seen)},
+	{"rate", 'r', SALVO_OPT_RATE, O(rate), NULL, "a rate"},
+	{"duration", 'd', SALVO_OPT_DURATION, O(dur), NULL, "a duration"},
+	{"colour", 0, SALVO_OPT_ENUM, O(choice), NULL, "a choice", colours},
+	{"a-very-long-option-name-for-wrapping", 0, SALVO_OPT_STR, O(str), "SOMETHING-LONG",
+	 "wraps to the next line"},
+	SALVO_OPT_END,
+};
+
+static const struct salvo_opt *const t_tables[] = {t_table, t_table2, NULL};
+
+static const struct salvo_cmd t_cmd = {
+	.name = "test cmd",
+	.args = "DEST",
+	.min_args = 1,
+	.max_args = 2,
+	.summary = "a command for tests",
+	.description = "It tests.",
+	.tables = t_tables,
+	.opts_size = sizeof(struct t_opts),
+};
+
+/* What the last parse wrote to stderr. */
+static char errtext[1024];
+static size_t errlen;
+
+/* Parse a NULL-terminated argument list (argv[0] is the command). */
+static int parse_v(struct t_opts *o, char **pos, int *npos, ...)
+{
+	char *argv[64];
+	int argc = 0;
+	va_list ap;
+	int rc, saved = dup(1), saved_err = dup(2);
+	FILE *tmp = tmpfile();
+
+	va_start(ap, npos);
+	argv[argc++] = "test";
+	while ((argv[argc] = va_arg(ap, char *)) != NULL)
+		argc++;
+	va_end(ap);
+	memset(o, 0, sizeof(*o));
+	/* --help writes to stdout: keep the TAP stream clean. */
+	fflush(stdout);
+	freopen("/dev/null", "w", stdout);
+	fflush(stderr);
+	dup2(fileno(tmp), 2);
+	rc = salvo_opt_parse(&t_cmd, o, argc, argv, pos, npos);
+	fflush(stdout);
+	fflush(stderr);
+	dup2(saved, 1);
+	dup2(saved_err, 2);
+	close(saved);
+	close(saved_err);
+	rewind(tmp);
+	errlen = fread(errtext, 1, sizeof(errtext) - 1, tmp);
+	errtext[errlen] = 0;
+	fclose(tmp);
+	return rc;
+}
+
+#define PARSE(...) parse_v(&o, pos, &npos, __VA_ARGS__, (char *)NULL)
+
+static void test_every_type(void **state)
+{
+	struct t_opts o;
+	char *pos[4];
+	int npos;
+
+	(void)state;
+	assert_int_equal(PARSE("--flag", "--str", "hello", "--uint", "4000000000", "--bounded", "256",
+			       "--count", "1.5k", "--size", "1.5k", "--rate", "800Mbit",
+			       "--duration", "250ms", "--colour", "blue", "1.2.3.4:5"), 0);
+	assert_true(o.flag);
+	assert_false(o.quiet);
+	assert_string_equal(o.str, "hello");
+	assert_int_equal(o.uint, 4000000000u);
+	assert_int_equal(o.bounded, 256);
+	assert_true(o.count == 1500);
+	assert_true(o.size == 1536);
+	assert_true(o.size_seen);
+	assert_true(o.rate.bps == 8e8 && o.rate.pps == 0);
+	assert_true(o.dur == 250000000ULL);
+	assert_int_equal(o.choice, 2);
+	assert_int_equal(npos, 1);
+	assert_string_equal(pos[0], "1.2.3.4:5");
+
+	/* Short forms, attached values, --name=value, and options after positionals. */
+	assert_int_equal(PARSE("A", "-fq", "-sworld", "-n", "7", "-r100k", "--duration=5", "B",
+			       "--colour=red", "-d", "1m"), 0);
+	assert_true(o.flag && o.quiet);
+	assert_string_equal(o.str, "world");
+	assert_true(o.count == 7);
+	assert_true(o.rate.pps == 1e5 && o.rate.bps == 0);
+	assert_true(o.dur == 60 * 1000000000ULL);
+	assert_int_equal(o.choice, 0);
+	assert_false(o.size_seen);
+	assert_int_equal(npos, 2);
+	assert_string_equal(pos[0], "A");
+	assert_string_equal(pos[1], "B");
+
+	/* "--" ends the options: what follows is positional even if it looks like one. */
+	assert_int_equal(PARSE("--", "--flag"), 0);
+	assert_false(o.flag);
+	assert_int_equal(npos, 1);
+	assert_string_equal(pos[0], "--flag");
+}
+
+static void test_bad_input_is_2(void **state)
+{
+	struct t_opts o;
+	char *pos[4];
+	int npos;
+
+	(void)state;
+	assert_int_equal(PARSE("--nope", "X"), 2);		/* unknown long */
+	/* One line on stderr: "salvo: CMD: ...". */
+	assert_non_null(strstr(errtext, "salvo: test cmd: "));
+	assert_non_null(strstr(errtext, "--nope"));
+	assert_ptr_equal(strchr(errtext, '\n'), errtext + errlen - 1);
+	assert_int_equal(PARSE("-z", "X"), 2);			/* unknown short */
+	assert_int_equal(PARSE("X", "--str"), 2);		/* missing value, long */
+	assert_int_equal(PARSE("X", "-s"), 2);			/* missing value, short */
+	assert_int_equal(PARSE("X", "--flag=yes"), 2);		/* a flag takes no value */
+	assert_int_equal(PARSE("X", "--bounded", "0"), 2);	/* below min */
+	assert_int_equal(PARSE("X", "--bounded", "257"), 2);	/* above max */
+	assert_int_equal(PARSE("X", "--uint", "4294967296"), 2);	/* above UINT_MAX */
+	assert_int_equal(PARSE("X", "--uint", "-1"), 2);
+	assert_int_equal(PARSE("X", "--size", "0"), 2);
+	assert_int_equal(PARSE("X", "--size", "65508"), 2);
+	assert_int_equal(PARSE("X", "--count", "1.5"), 2);
+	assert_int_equal(PARSE("X", "--rate", "0"), 2);
+	assert_int_equal(PARSE("X", "--duration", "0"), 2);
+	assert_int_equal(PARSE("X", "--colour", "purple"), 2);	/* not a choice */
+	assert_int_equal(PARSE("X", "--colour", "RED"), 2);	/* choices are exact */
+	assert_int_equal(PARSE("X", "--colour", ""), 2);
+	assert_int_equal(PARSE(NULL), 2);			/* too few positionals */
+	assert_int_equal(PARSE("A", "B", "C"), 2);		/* too many */
+	/* Ambiguous abbreviation (--qu is quiet, --s... is str or size). */
+	assert_int_equal(PARSE("X", "--s", "1"), 2);
+}
+
+/* A value given to a flag is refused with a message that names the flag. */
+static void test_flag_value_message(void **state)
+{
+	struct t_opts o;
+	char *pos[4];
+	int npos;
+
+	(void)state;
+	assert_int_equal(PARSE("X", "--flag=yes"), 2);
+	/* One line of text: no NUL byte, no garbage character for the option. */
+	if (strlen(errtext) != errlen || !strstr(errtext, "--flag"))
+		fail_msg("message for --flag=yes: '%s' (%zu bytes, strlen %zu)", errtext, errlen,
+			 strlen(errtext));
+}
+
+static void test_help_is_1(void **state)
+{
+	struct t_opts o;
+	char *pos[4];
+	int npos;
+
+	(void)state;
+	assert_int_equal(PARSE("--help"), 1);
+	assert_int_equal(PARSE("-h"), 1);
+	assert_int_equal(PARSE("X", "--flag", "-h"), 1);
+}
+
+/*
+ * Parsing twice in one process (tests, fuzzers, a future shell mode) must
+ * not carry getopt's state over: a failed parse that stopped inside a
+ * cluster of short options ("-zq") must not leak "q" into the next parse.
+ */
+static void test_reparse_is_clean(void **state)
+{
+	struct t_opts o;
+	char *pos[4];
+	int npos;
+	char *a1[] = {"test", "-zq", "X", NULL};
+	char *a2[] = {"test", "Y", NULL};
+
+	(void)state;
+	{
+		char *argv[4];
+
+		memcpy(argv, a1, sizeof(a1));
+		memset(&o, 0, sizeof(o));
+		assert_int_equal(salvo_opt_parse(&t_cmd, &o, 3, argv, pos, &npos), 2);
+	}
+	{
+		char *argv[3];
+
+		memcpy(argv, a2, sizeof(a2));
+		memset(&o, 0, sizeof(o));
+		assert_int_equal(salvo_opt_parse(&t_cmd, &o, 2, argv, pos, &npos), 0);
+		assert_false(o.quiet);
+		assert_int_equal(npos, 1);
+		assert_string_equal(pos[0], "Y");
+	}
+}
+
+/* The help is generated from the tables: every option, its short form, metavar and choices. */
+static void test_help_lists_every_option(void **state)
+{
+	char *text = NULL;
+	size_t len = 0;
+	FILE *f = open_memstream(&text, &len);
+
+	(void)state;
+	assert_non_null(f);
+	salvo_opt_help(&t_cmd, f);
+	fclose(f);
+	assert_non_null(strstr(text, "Usage: salvo test cmd [OPTIONS] DEST"));
+	assert_non_null(strstr(text, "a command for tests"));
+	assert_non_null(strstr(text, "It tests."));
+	for (const struct salvo_opt *const *t = t_tables; *t; t++) {
+		for (const struct salvo_opt *opt = *t; opt->name; opt++) {
+			char want[96];
+
+			snprintf(want, sizeof(want), "--%s", opt->name);
+			if (!strstr(text, want))
+				fail_msg("help lacks %s", want);
+			if (opt->short_name) {
+				snprintf(want, sizeof(want), "-%c, --%s", opt->short_name, opt->name);
+				if (!strstr(text, want))
+					fail_msg("help lacks %s", want);
+			}
+			if (!strstr(text, opt->help))
+				fail_msg("help lacks the text of --%s", opt->name);
+			if (opt->metavar) {
+				snprintf(want, sizeof(want), "--%s %s", opt->name, opt->metavar);
+				if (!strstr(text, want))
+					fail_msg("help lacks %s", want);
+			}
+		}
+	}
+	assert_non_null(strstr(text, "(red, green, blue)"));
+	assert_non_null(strstr(text, "--help"));
+	/* Default metavars by type. */
+	assert_non_null(strstr(text, "--rate RATE"));
+	assert_non_null(strstr(text, "--duration SECONDS"));
+	assert_non_null(strstr(text, "--size BYTES"));
+	free(text);
+}
+
+static void test_commands(void **state)
+{
+	static const struct salvo_cmd one = {.name = "zzone", .summary = "one word"};
+	static const struct salvo_cmd two = {.name = "zzone two", .summary = "two words"};
+	const struct salvo_cmd *v[MAX_CMDS];
+	int words = 0;
+	unsigned int n;
+
+	(void)state;
+	assert_int_equal(salvo_cmd_register(&two), 0);
+	assert_int_equal(salvo_cmd_register(&one), 0);
+	assert_ptr_equal(salvo_cmd_find("zzone", "two", &words), &two);
+	assert_int_equal(words, 2);
+	assert_ptr_equal(salvo_cmd_find("zzone", "other", &words), &one);
+	assert_int_equal(words, 1);
+	assert_ptr_equal(salvo_cmd_find("zzone", NULL, &words), &one);
+	assert_null(salvo_cmd_find("nope", NULL, &words));
+	assert_null(salvo_cmd_find(NULL, NULL, &words));
+	n = salvo_cmd_list(v, MAX_CMDS);
+	assert_true(n >= 2);
+	for (unsigned int i = 1; i < n; i++)	/* sorted, for `salvo --help` */
+		assert_true(strcmp(v[i - 1]->name, v[i]->name) <= 0);
+}
+
+int main(void)
+{
+	const struct CMUnitTest tests[] = {
+		cmocka_unit_test(test_every_type),
+		cmocka_unit_test(test_bad_input_is_2),
+		cmocka_unit_test(test_flag_value_message),
+		cmocka_unit_test(test_help_is_1),
+		cmocka_unit_test(test_reparse_is_clean),
+		cmocka_unit_test(test_help_lists_every_option),
+		cmocka_unit_test(test_commands),
+	};
+
+	return cmocka_run_group_tests_name("opt", tests, NULL, NULL);
+}
