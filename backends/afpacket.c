@@ -52,7 +52,7 @@
 #define RX_BLOCK (1u << 20)	/* TPACKET_V3 block */
 #define RX_BLOCKS 16
 #define RX_DESCS 8192		/* descriptors handed out at once */
-#define RX_RETIRE_MS 10		/* a part-filled block is handed over after this long */
+#define RX_RETIRE_MS 1		/* a part-filled block is handed over after this long */
 /* tx data begins where the kernel looks without PACKET_TX_HAS_OFF */
 #define TX_DATA_OFF (TPACKET2_HDRLEN - sizeof(struct sockaddr_ll))
 
