@@ -1,0 +1,296 @@
+# SPDX-License-Identifier: MIT
+# Shared helpers for tests/integ/test_*.sh, after the kernel selftests' lib.sh.
+#
+# A script sources this file, defines test_* functions, lists them and hands
+# each to run_test, then exits with $RET:
+#
+#	. "$(dirname "$0")/lib.sh"
+#	test_foo() { ...; [ "$x" = 1 ] || { fail "x is $x"; return; }; }
+#	TESTS="test_foo"
+#	for t in $TESTS; do run_test "$t"; done
+#	exit "$RET"
+#
+# A test function returns 0 (pass), $ksft_skip (skip) or anything else (fail);
+# `fail WHY` / `skip WHY` set the reason and return 1 / $ksft_skip, so
+# `cond || { fail "why"; return; }` ends a test with that reason.
+#
+# Everything a test starts is recorded and torn down after it (and on EXIT):
+# namespaces from setup_ns, pids from salvo_bg / bg, files under $TMP.
+#
+# Environment: SALVO (binary, default build/salvo), SALVO_BACKEND (passed as
+# -b to every traffic command when set), SALVO_ASAN=1 (ASan build: slower),
+# CI=true (privileged tests fail instead of skipping when not root).
+
+set -u
+
+ksft_skip=4
+LIB_DIR=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
+TOP=$(cd "$LIB_DIR/../.." && pwd)
+SEED=$TOP/tests/seed
+SALVO=${SALVO:-$TOP/build/salvo}
+SALVO_BACKEND=${SALVO_BACKEND:-}
+SALVO_ASAN=${SALVO_ASAN:-0}
+RET=0
+TEST_MSG=
+NS_LIST=()
+BG_PIDS=()
+TMP=$(mktemp -d /tmp/salvo-integ.XXXXXX)
+
+# The one trap: anything a script or test started goes away with it.
+cleanup() {
+	cleanup_test
+	rm -rf "$TMP"
+}
+trap cleanup EXIT
+
+# Per test: kill what was started in the background, delete the namespaces.
+cleanup_test() {
+	local p ns
+	for p in "${BG_PIDS[@]}"; do
+		kill -0 "$p" 2>/dev/null || continue
+		kill -TERM "$p" 2>/dev/null
+		busywait 2000 pid_gone "$p" || kill -KILL "$p" 2>/dev/null
+	done
+	for p in "${BG_PIDS[@]}"; do wait "$p" 2>/dev/null; done
+	BG_PIDS=()
+	for ns in "${NS_LIST[@]}"; do ip netns del "$ns" 2>/dev/null; done
+	NS_LIST=()
+}
+
+fail() { TEST_MSG="$*"; return 1; }
+skip() { TEST_MSG="$*"; return "$ksft_skip"; }
+
+# require_root: skip the test when not root, fail it when CI=true.
+#	require_root || return
+require_root() {
+	[ "$(id -u)" -eq 0 ] && return 0
+	if [ "${CI:-}" = true ]; then
+		fail "needs root (CI=true: not skipping)"
+		return
+	fi
+	skip "needs root"
+}
+
+# run_test test_fn: runs it, prints PASS/FAIL/SKIP, tears down after it.
+run_test() {
+	local name=$1 rc
+	TEST_MSG=
+	"$name"
+	rc=$?
+	cleanup_test
+	case $rc in
+	0)		echo "PASS: $name" ;;
+	"$ksft_skip")	echo "SKIP: $name ${TEST_MSG:-}" ;;
+	*)		echo "FAIL: $name ${TEST_MSG:-exit $rc}"; RET=1 ;;
+	esac
+}
+
+# busywait TIMEOUT_MS cmd...: retry cmd every 20 ms until it succeeds or the
+# time is up; returns cmd's last status.
+busywait() {
+	local timeout_ms=$1 start now rc
+	shift
+	start=$(date +%s%3N)
+	while :; do
+		"$@" && return 0
+		rc=$?
+		now=$(date +%s%3N)
+		[ $((now - start)) -ge "$timeout_ms" ] && return "$rc"
+		sleep 0.02
+	done
+}
+
+pid_gone() { ! kill -0 "$1" 2>/dev/null; }
+
+# wait_pid PID TIMEOUT_MS: waits for a background child; returns its exit
+# status, or 124 (and kills it) when it outlives the timeout.
+wait_pid() {
+	local pid=$1 timeout_ms=$2
+	if ! busywait "$timeout_ms" pid_gone "$pid"; then
+		kill -KILL "$pid" 2>/dev/null
+		wait "$pid" 2>/dev/null
+		return 124
+	fi
+	wait "$pid"
+}
+
+# random_port: a random port in 20000..59999 that nothing here listens on.
+random_port() {
+	local p i
+	for i in $(seq 50); do
+		p=$((20000 + (RANDOM * 32768 + RANDOM) % 40000))
+		ss -Hantu "sport = :$p" 2>/dev/null | grep -q . || { echo "$p"; return 0; }
+	done
+	echo "$p"
+}
+
+rand_suffix() { printf '%04x%04x' "$RANDOM" "$RANDOM"; }
+
+# setup_ns VAR...: one namespace per name, "VAR-<random>", exported as $VAR,
+# with lo up.  Recorded for cleanup.
+setup_ns() {
+	local var ns
+	for var in "$@"; do
+		ns="salvo-$var-$(rand_suffix)"
+		ip netns add "$ns" || { fail "ip netns add $ns"; return; }
+		NS_LIST+=("$ns")
+		ip -n "$ns" link set lo up || { fail "lo up in $ns"; return; }
+		eval "export $var=$ns"
+	done
+}
+
+# setup_veth NS_A NS_B ADDR_A ADDR_B: a veth pair, "veth-a" in NS_A with
+# ADDR_A and "veth-b" in NS_B with ADDR_B (CIDR, e.g. 10.1.2.1/24), both up,
+# lo up in each.  IPv6 DAD is off so addresses are usable at once.
+setup_veth() {
+	local a=$1 b=$2 addr_a=$3 addr_b=$4 ns
+	# Created inside the namespaces: names in the root namespace could clash
+	# with other tests running at the same time.
+	ip -n "$a" link add veth-a type veth peer name veth-b netns "$b" || {
+		fail "veth pair $a/$b"
+		return
+	}
+	for ns in "$a" "$b"; do
+		ip netns exec "$ns" sysctl -qw net.ipv6.conf.all.accept_dad=0 net.ipv6.conf.default.accept_dad=0 2>/dev/null
+		ip -n "$ns" link set lo up
+	done
+	ip -n "$a" addr add "$addr_a" dev veth-a nodad 2>/dev/null || ip -n "$a" addr add "$addr_a" dev veth-a
+	ip -n "$b" addr add "$addr_b" dev veth-b nodad 2>/dev/null || ip -n "$b" addr add "$addr_b" dev veth-b
+	ip -n "$a" link set veth-a up && ip -n "$b" link set veth-b up || { fail "veth up"; return; }
+	busywait 5000 veth_up "$a" veth-a && busywait 5000 veth_up "$b" veth-b || fail "veth not up"
+}
+
+veth_up() { ip -n "$1" -br link show dev "$2" | grep -qw UP; }
+
+# in_ns NS cmd...: run cmd in NS ("" = this namespace).
+in_ns() {
+	local ns=$1
+	shift
+	if [ -n "$ns" ]; then ip netns exec "$ns" "$@"; else "$@"; fi
+}
+
+# salvo_cmd ARGS...: the salvo command line for ARGS, with -b $SALVO_BACKEND
+# after the subcommand when set ("udp send" -> "udp send -b B").
+salvo_cmd() {
+	SALVO_ARGV=("$SALVO")
+	if [ $# -ge 2 ] && [ -n "$SALVO_BACKEND" ]; then
+		SALVO_ARGV+=("$1" "$2" -b "$SALVO_BACKEND")
+		shift 2
+	fi
+	SALVO_ARGV+=("$@")
+}
+
+# salvo_run [-n NS] OUT ARGS...: salvo in the foreground (60 s cap), stdout
+# to OUT, stderr to OUT.err; returns salvo's status.
+salvo_run() {
+	local ns=
+	[ "$1" = -n ] && { ns=$2; shift 2; }
+	local out=$1
+	shift
+	salvo_cmd "$@"
+	in_ns "$ns" timeout -s KILL 60 "${SALVO_ARGV[@]}" >"$out" 2>"$out.err"
+}
+
+# salvo_bg [-n NS] OUT ARGS...: salvo in the background, stdout to OUT,
+# stderr to OUT.err; its pid in $SALVO_PID and recorded for cleanup.
+salvo_bg() {
+	local ns=
+	[ "$1" = -n ] && { ns=$2; shift 2; }
+	local out=$1
+	shift
+	salvo_cmd "$@"
+	# A plain command with & (not a function, which would fork a subshell) and
+	# ip netns exec, which execs in place: $! is salvo itself, so signals
+	# reach it.  (Bash starts it with SIGINT ignored; salvo installs its own.)
+	if [ -n "$ns" ]; then
+		ip netns exec "$ns" "${SALVO_ARGV[@]}" >"$out" 2>"$out.err" &
+	else
+		"${SALVO_ARGV[@]}" >"$out" 2>"$out.err" &
+	fi
+	SALVO_PID=$!
+	BG_PIDS+=("$SALVO_PID")
+}
+
+# bg [-n NS] OUT cmd...: any command in the background, as salvo_bg; pid in $BG_PID.
+bg() {
+	local ns=
+	[ "$1" = -n ] && { ns=$2; shift 2; }
+	local out=$1
+	shift
+	if [ -n "$ns" ]; then
+		ip netns exec "$ns" "$@" >"$out" 2>"$out.err" &
+	else
+		"$@" >"$out" 2>"$out.err" &
+	fi
+	BG_PID=$!
+	BG_PIDS+=("$BG_PID")
+}
+
+# wait_udp_bound PORT [NS] [TIMEOUT_MS]: until a UDP socket is bound to PORT.
+wait_udp_bound() {
+	busywait "${3:-10000}" udp_bound "$1" "${2:-}"
+}
+udp_bound() { in_ns "${2:-}" ss -Hlun "sport = :$1" | grep -q .; }
+
+# wait_unix_bound PATH [TIMEOUT_MS]: until the socket file exists.
+wait_unix_bound() { busywait "${2:-10000}" test -S "$1"; }
+
+# json_get FILE PATH: the value at a dotted PATH ("tx.packets") of the JSON
+# document in FILE, printed as JSON (strings bare); fails if absent or not JSON.
+json_get() {
+	python3 - "$1" "$2" <<'EOF'
+import json, sys
+try:
+    v = json.load(open(sys.argv[1]))
+    for k in sys.argv[2].split('.'):
+        v = v[int(k)] if isinstance(v, list) else v[k]
+except Exception as e:
+    sys.stderr.write("json_get %s %s: %r\n" % (sys.argv[1], sys.argv[2], e))
+    sys.exit(1)
+print(v if isinstance(v, str) else json.dumps(v))
+EOF
+}
+
+# json_ok FILE: the file holds exactly one JSON document.
+json_ok() { python3 -c 'import json,sys; json.load(open(sys.argv[1]))' "$1" 2>/dev/null; }
+
+# snmp_udp FIELD [NS]: a Udp counter of /proc/net/snmp (InDatagrams,
+# OutDatagrams, RcvbufErrors, NoPorts, ...) in NS.
+snmp_udp() {
+	in_ns "${2:-}" cat /proc/net/snmp | awk -v f="$1" '
+		$1 == "Udp:" && !hdr { for (i = 2; i <= NF; i++) col[$i] = i; hdr = 1; next }
+		$1 == "Udp:" && hdr { if (f in col) { print $(col[f]); found = 1 } exit }
+		END { if (!found) exit 1 }'
+}
+
+# snmp6_udp FIELD [NS]: a Udp6 counter of /proc/net/snmp6 (Udp6InDatagrams ...).
+snmp6_udp() { in_ns "${2:-}" awk -v f="$1" '$1 == f { print $2; found = 1 } END { exit !found }' /proc/net/snmp6; }
+
+# link_stat IF STAT [NS]: a counter of `ip -s -j link`: rx_packets, tx_bytes,
+# rx_dropped ... (direction_field of stats64).
+link_stat() {
+	in_ns "${3:-}" ip -s -j link show dev "$1" | python3 -c '
+import json, sys
+d, f = sys.argv[1].split("_", 1)
+print(json.load(sys.stdin)[0]["stats64"][d][f])' "$2"
+}
+
+# py_cmp A OP B: compares two python expressions, e.g. py_cmp "abs($x - 1)" "<=" 0.01
+py_cmp() { python3 -c "import sys; sys.exit(0 if ($1) $2 ($3) else 1)"; }
+
+# py_eval EXPR: prints the value of a python expression.
+py_eval() { python3 -c "print($1)"; }
+
+# count_lines FILE: number of lines (0 for an empty file).
+count_lines() { wc -l <"$1" | tr -d ' '; }
+
+# show FILE...: the files, for a failure's context (into the log, not counted).
+show() {
+	local f
+	for f in "$@"; do
+		[ -s "$f" ] || continue
+		echo "--- $(basename "$f")"
+		head -c 3000 "$f"
+		echo
+	done
+}

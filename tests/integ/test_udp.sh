@@ -1,0 +1,380 @@
+#!/usr/bin/env bash
+# SPDX-License-Identifier: MIT
+# asan: yes
+#
+# salvo udp send / udp recv end to end: counts against the kernel's own
+# counters (/proc/net/snmp, ip -s link) in throw-away namespaces, pacing
+# accuracy, IPv6 and unix datagram paths, GSO/GRO, threads and flows, stamp
+# accounting, interop with the Python seed programs, bad input, --count,
+# SIGINT and a sender with nobody listening.
+#
+#	sudo SALVO=build/salvo tests/integ/test_udp.sh [test_name...]
+. "$(dirname "$0")/lib.sh"
+
+TESTS="
+	test_loopback_snmp
+	test_veth
+	test_rate_accuracy
+	test_ipv6
+	test_unix
+	test_gso_gro
+	test_threads_flows
+	test_stamp_accounting
+	test_interop_seed_sender
+	test_interop_seed_receiver
+	test_expect_reply
+	test_bad_input
+	test_recv_count_ends
+	test_sigint_summary
+	test_refused
+	test_refused_unpaced
+	test_recv_rcvbuf
+"
+
+N=20000		# packets per transfer
+RATE=20k	# moderate: a loaded 2-core machine keeps up, even under ASan
+
+# stop PID TIMEOUT_MS: wait for a background salvo; if it is still running
+# then, SIGINT it (its summary still comes out) and give it 10 s more.
+# Returns its exit status; STOPPED=1 when it needed the SIGINT.
+stop() {
+	local pid=$1
+	STOPPED=0
+	if ! busywait "$2" pid_gone "$pid"; then
+		STOPPED=1
+		kill -INT "$pid" 2>/dev/null
+		wait_pid "$pid" 10000
+		return
+	fi
+	wait "$pid"
+}
+
+# transfer NS RECV_ARG DEST WAIT N: `udp recv RECV_ARG --count N` in the
+# background, `udp send DEST --count N` once it is bound (WAIT is its port or
+# unix path), both --json into $TMP/recv.json and $TMP/send.json, with the
+# extra options in the arrays RECV_OPTS and SEND_OPTS.  Fails unless both
+# exit 0 and both count N packets.
+RECV_OPTS=()
+SEND_OPTS=()
+transfer() {
+	local ns=$1 rarg=$2 dest=$3 wait_for=$4 n=$5 rpid rc tx rx
+	salvo_bg -n "$ns" "$TMP/recv.json" udp recv "$rarg" --count "$n" --json -q "${RECV_OPTS[@]}"
+	rpid=$SALVO_PID
+	case $wait_for in
+	/*)	wait_unix_bound "$wait_for" ;;
+	*)	wait_udp_bound "$wait_for" "$ns" ;;
+	esac || { show "$TMP/recv.json.err"; fail "receiver never bound $rarg"; return; }
+	salvo_run -n "$ns" "$TMP/send.json" udp send "$dest" --count "$n" --json -q "${SEND_OPTS[@]}"
+	rc=$?
+	[ "$rc" -eq 0 ] || { show "$TMP/send.json" "$TMP/send.json.err"; fail "udp send exited $rc"; return; }
+	stop "$rpid" 15000
+	rc=$?
+	[ "$rc" -eq 0 ] || { show "$TMP/recv.json" "$TMP/recv.json.err"; fail "udp recv exited $rc"; return; }
+	tx=$(json_get "$TMP/send.json" tx.packets) || { fail "sender JSON unreadable"; return; }
+	rx=$(json_get "$TMP/recv.json" rx.packets) || { fail "receiver JSON unreadable"; return; }
+	[ "$tx" -eq "$n" ] || { fail "sender counted $tx packets, asked for $n"; return; }
+	[ "$rx" -eq "$tx" ] || { fail "received $rx of $tx sent (receiver stopped by SIGINT: $STOPPED)"; return; }
+}
+
+# Loopback in a fresh namespace, where only this traffic moves the counters:
+# salvo's counts equal each other and the kernel's Udp In/OutDatagrams deltas.
+test_loopback_snmp() {
+	require_root || return
+	setup_ns NS || return
+	local p in0 out0 err0 in1 out1 err1
+	p=$(random_port)
+	in0=$(snmp_udp InDatagrams "$NS") out0=$(snmp_udp OutDatagrams "$NS") err0=$(snmp_udp RcvbufErrors "$NS")
+	RECV_OPTS=() SEND_OPTS=(--rate "$RATE")
+	transfer "$NS" "127.0.0.1:$p" "127.0.0.1:$p" "$p" "$N" || return
+	in1=$(snmp_udp InDatagrams "$NS") out1=$(snmp_udp OutDatagrams "$NS") err1=$(snmp_udp RcvbufErrors "$NS")
+	[ $((out1 - out0)) -eq "$N" ] || { fail "kernel OutDatagrams grew by $((out1 - out0)), salvo sent $N"; return; }
+	[ $((in1 - in0)) -eq "$N" ] || { fail "kernel InDatagrams grew by $((in1 - in0)), salvo received $N"; return; }
+	[ $((err1 - err0)) -eq 0 ] || fail "RcvbufErrors grew by $((err1 - err0))"
+}
+
+# Across a veth pair between two namespaces: counts equal and the peer's
+# rx_packets (ip -s link) grew by at least that many.
+test_veth() {
+	require_root || return
+	setup_ns NSA NSB || return
+	local net="10.$((RANDOM % 250 + 1)).$((RANDOM % 250 + 1))" p rx0 rx1
+	setup_veth "$NSA" "$NSB" "$net.1/24" "$net.2/24" || return
+	p=$(random_port)
+	rx0=$(link_stat veth-b rx_packets "$NSB")
+	salvo_bg -n "$NSB" "$TMP/recv.json" udp recv "$net.2:$p" --count "$N" --json -q
+	local rpid=$SALVO_PID rc
+	wait_udp_bound "$p" "$NSB" || { show "$TMP/recv.json.err"; fail "receiver never bound"; return; }
+	salvo_run -n "$NSA" "$TMP/send.json" udp send "$net.2:$p" --count "$N" --rate "$RATE" --json -q
+	rc=$?
+	[ "$rc" -eq 0 ] || { show "$TMP/send.json" "$TMP/send.json.err"; fail "udp send exited $rc"; return; }
+	stop "$rpid" 15000
+	rc=$?
+	[ "$rc" -eq 0 ] || { show "$TMP/recv.json" "$TMP/recv.json.err"; fail "udp recv exited $rc"; return; }
+	local tx rx
+	tx=$(json_get "$TMP/send.json" tx.packets) && rx=$(json_get "$TMP/recv.json" rx.packets) ||
+		{ fail "JSON unreadable"; return; }
+	[ "$tx" -eq "$N" ] || { fail "sender counted $tx, asked for $N"; return; }
+	[ "$rx" -eq "$tx" ] || { fail "received $rx of $tx"; return; }
+	rx1=$(link_stat veth-b rx_packets "$NSB")
+	[ $((rx1 - rx0)) -ge "$N" ] || fail "veth-b rx_packets grew by $((rx1 - rx0)) < $N"
+}
+
+# --rate 50k for 3 s: the sender's achieved rate within 1% of the target;
+# the receiver sees them all at about that rate (5%: its clock starts late).
+test_rate_accuracy() {
+	local p rpid rc ach tx rx act
+	p=$(random_port)
+	salvo_bg "$TMP/recv.json" udp recv "127.0.0.1:$p" --duration 60 --json -q
+	rpid=$SALVO_PID
+	wait_udp_bound "$p" || { fail "receiver never bound"; return; }
+	salvo_run "$TMP/send.json" udp send "127.0.0.1:$p" --rate 50k --duration 3 --json -q
+	rc=$?
+	[ "$rc" -eq 0 ] || { show "$TMP/send.json" "$TMP/send.json.err"; fail "udp send exited $rc"; return; }
+	sleep 0.5
+	stop "$rpid" 0
+	rc=$?
+	[ "$rc" -eq 0 ] || { show "$TMP/recv.json.err"; fail "udp recv exited $rc after SIGINT"; return; }
+	ach=$(json_get "$TMP/send.json" pacing.achieved_pps) || { fail "no pacing.achieved_pps"; return; }
+	tx=$(json_get "$TMP/send.json" tx.packets)
+	rx=$(json_get "$TMP/recv.json" rx.packets) && act=$(json_get "$TMP/recv.json" rx.active_s) ||
+		{ fail "receiver JSON unreadable"; return; }
+	py_cmp "abs($ach - 50000) / 50000" "<=" 0.01 ||
+		{ show "$TMP/send.json"; fail "achieved $ach pps, target 50000 (more than 1% off)"; return; }
+	py_cmp "abs($tx / 3.0 - 50000) / 50000" "<=" 0.01 ||
+		{ fail "sent $tx packets in a 3 s run: $(py_eval "$tx / 3.0") pps"; return; }
+	# Exact counts are the other tests' business; here only the rate.
+	py_cmp "$rx" ">=" "0.995 * $tx" || { fail "received $rx of $tx"; return; }
+	py_cmp "abs($rx / $act - 50000) / 50000" "<=" 0.05 ||
+		fail "receiver saw $(py_eval "round($rx / $act)") pps over ${act}s"
+}
+
+test_ipv6() {
+	local p
+	p=$(random_port)
+	[ -n "$(ip -6 addr show dev lo 2>/dev/null)" ] || { skip "no ::1 here (IPv6 disabled)"; return; }
+	RECV_OPTS=() SEND_OPTS=(--rate "$RATE")
+	transfer "" "[::1]:$p" "[::1]:$p" "$p" 5000
+}
+
+test_unix() {
+	local path=$TMP/udp.sock
+	RECV_OPTS=() SEND_OPTS=(--rate "$RATE")
+	transfer "" "unix:$path" "unix:$path" "$path" 5000
+}
+
+test_gso_gro() {
+	local p
+	p=$(random_port)
+	RECV_OPTS=(--gro) SEND_OPTS=(--gso --rate "$RATE")
+	transfer "" "127.0.0.1:$p" "127.0.0.1:$p" "$p" "$N"
+}
+
+test_threads_flows() {
+	local p flows
+	p=$(random_port)
+	RECV_OPTS=() SEND_OPTS=(--threads 2 --flows 4 --rate "$RATE")
+	transfer "" "127.0.0.1:$p" "127.0.0.1:$p" "$p" "$N" || return
+	flows=$(json_get "$TMP/recv.json" rx.flows) || { fail "no rx.flows"; return; }
+	[ "$flows" -eq 4 ] || fail "receiver saw $flows flows, sender made 4"
+}
+
+# Stamps on loopback: nothing lost, reordered, duplicated or unstamped.
+test_stamp_accounting() {
+	local p k v
+	p=$(random_port)
+	RECV_OPTS=() SEND_OPTS=(--rate "$RATE")
+	transfer "" "127.0.0.1:$p" "127.0.0.1:$p" "$p" "$N" || return
+	for k in lost reordered duplicates unstamped; do
+		v=$(json_get "$TMP/recv.json" "rx.$k") || { fail "no rx.$k"; return; }
+		[ "$v" -eq 0 ] || { show "$TMP/recv.json"; fail "rx.$k = $v on loopback"; return; }
+	done
+	v=$(json_get "$TMP/recv.json" latency_ns.count) || { fail "no latency_ns.count"; return; }
+	[ "$v" -eq "$N" ] || fail "latency_ns.count $v, $N stamped packets received"
+}
+
+# The seed's sender -> salvo udp recv --print: the seed receiver's line.
+test_interop_seed_sender() {
+	local p rc
+	p=$(random_port)
+	salvo_bg "$TMP/recv.txt" udp recv "$p" --print --count 1
+	local rpid=$SALVO_PID
+	wait_udp_bound "$p" || { fail "receiver never bound"; return; }
+	timeout 10 python3 "$SEED/udp_sender.py" --port "$p" || { fail "udp_sender.py failed"; return; }
+	stop "$rpid" 10000
+	rc=$?
+	[ "$rc" -eq 0 ] || { show "$TMP/recv.txt" "$TMP/recv.txt.err"; fail "udp recv --print exited $rc (stopped: $STOPPED)"; return; }
+	# The summary may follow; the datagram is one line, exactly the seed's.
+	[ "$(grep -c '^Got message from' "$TMP/recv.txt")" -eq 1 ] &&
+		grep -qxE "Got message from 127\.0\.0\.1:[0-9]+: Hello you there!" "$TMP/recv.txt" ||
+		{ show "$TMP/recv.txt"; fail "not the seed's line: $(head -c 200 "$TMP/recv.txt")"; return; }
+}
+
+# salvo udp send --message -> the seed's receiver prints it.
+test_interop_seed_receiver() {
+	local p rc msg="salvo says: hola, ¿qué tal?"
+	p=$(random_port)
+	bg "$TMP/py.txt" timeout 20 python3 "$SEED/udp_receiver.py" --port "$p" --count 1 --timeout 15
+	local ppid=$BG_PID
+	wait_udp_bound "$p" || { show "$TMP/py.txt.err"; fail "udp_receiver.py never bound"; return; }
+	salvo_run "$TMP/send.txt" udp send "127.0.0.1:$p" --message "$msg"
+	rc=$?
+	[ "$rc" -eq 0 ] || { show "$TMP/send.txt.err"; fail "udp send --message exited $rc"; return; }
+	wait_pid "$ppid" 15000
+	rc=$?
+	[ "$rc" -eq 0 ] || { show "$TMP/py.txt.err"; fail "udp_receiver.py exited $rc"; return; }
+	grep -qxF "Got message from ('127.0.0.1', $(sed -n "s/^Got message from ('127.0.0.1', \([0-9]*\)).*/\1/p" "$TMP/py.txt")): $msg" "$TMP/py.txt" ||
+		{ show "$TMP/py.txt"; fail "the seed receiver printed: $(head -c 200 "$TMP/py.txt")"; return; }
+	[ ! -s "$TMP/send.txt.err" ] || { show "$TMP/send.txt.err"; fail "udp send --message wrote to stderr"; }
+}
+
+# udp send --message X --expect-reply against the seed's UDPServer.
+test_expect_reply() {
+	local p rc
+	p=$(random_port)
+	bg "$TMP/srv.txt" timeout 20 python3 "$SEED/udp_server.py" --port "$p" --count 1 --timeout 15
+	local spid=$BG_PID
+	wait_udp_bound "$p" || { show "$TMP/srv.txt.err"; fail "udp_server.py never bound"; return; }
+	salvo_run "$TMP/send.txt" udp send "127.0.0.1:$p" --message Hello --expect-reply --timeout 10
+	rc=$?
+	[ "$rc" -eq 0 ] || { show "$TMP/send.txt" "$TMP/send.txt.err"; fail "udp send --expect-reply exited $rc"; return; }
+	grep -qxF "Got your message!" "$TMP/send.txt" ||
+		{ show "$TMP/send.txt"; fail "no reply printed: $(head -c 200 "$TMP/send.txt")"; return; }
+	wait_pid "$spid" 10000
+	grep -qxF "It said: Hello" "$TMP/srv.txt" || { show "$TMP/srv.txt" "$TMP/srv.txt.err"; fail "server did not get Hello"; }
+}
+
+# Each bad input: exit 2, exactly one line on stderr, nothing on stdout.
+test_bad_input() {
+	local p long107 long108 rc errs=0 i
+	p=$(random_port)
+	long107=$TMP/$(printf 'x%.0s' $(seq $((107 - ${#TMP} - 1))))
+	long108=${long107}y
+	[ ${#long107} -eq 107 ] || { fail "test bug: path of ${#long107} bytes"; return; }
+	local cases=(
+		"udp send 127.0.0.1:notaport --count 1"
+		"udp send [::1:$p --count 1"
+		"udp send 127.0.0.1: --count 1"
+		"udp recv 127.0.0.1:xyz --count 1"
+		"udp send 127.0.0.1:0 --count 1"
+		"udp send 127.0.0.1:65536 --count 1"
+		"udp recv 65536 --count 1"
+		"udp send --bogus 127.0.0.1:$p --count 1"
+		"udp recv --bogus $p --count 1"
+		"udp send 127.0.0.1:$p --count 1 --rate 0"
+		"udp send 127.0.0.1:$p --count 1 --rate -5"
+		"udp send 127.0.0.1:$p --count 1 --size 65508"
+		"udp send unix:$long108 --count 1"
+		"udp recv unix:$long108 --count 1"
+		"udp send 127.0.0.1:$p --count 1 --threads 0"
+		"udp recv $p --count 1 --threads 0"
+	)
+	for i in "${cases[@]}"; do
+		# shellcheck disable=SC2086 # the case is a word list on purpose
+		timeout -s KILL 20 "$SALVO" $i >"$TMP/bad.out" 2>"$TMP/bad.err"
+		rc=$?
+		if [ "$rc" -ne 2 ] || [ "$(count_lines "$TMP/bad.err")" -ne 1 ] || [ -s "$TMP/bad.out" ]; then
+			echo "salvo ${i/$TMP/\$TMP}: exit $rc, stderr $(count_lines "$TMP/bad.err") lines, stdout $(wc -c <"$TMP/bad.out") bytes"
+			head -c 600 "$TMP/bad.err"
+			errs=$((errs + 1))
+		fi
+	done
+	# The boundaries are not errors: a 107-byte unix path binds, so does 65535.
+	salvo_run "$TMP/ok.out" udp recv "unix:$long107" --duration 200ms
+	rc=$?
+	[ "$rc" -eq 0 ] || { echo "107-byte unix path: exit $rc"; show "$TMP/ok.out.err"; errs=$((errs + 1)); }
+	[ "$errs" -eq 0 ] || fail "$errs bad-input case(s) misbehaved (listed above)"
+}
+
+# --count on the receiver ends it while the sender keeps going.
+test_recv_count_ends() {
+	local p rpid spid rc rx
+	p=$(random_port)
+	salvo_bg "$TMP/recv.json" udp recv "$p" --count 500 --json -q
+	rpid=$SALVO_PID
+	wait_udp_bound "$p" || { fail "receiver never bound"; return; }
+	salvo_bg "$TMP/send.json" udp send "127.0.0.1:$p" --rate 5k --duration 30 --json -q
+	spid=$SALVO_PID
+	stop "$rpid" 15000
+	rc=$?
+	[ "$STOPPED" -eq 0 ] || { show "$TMP/recv.json"; fail "udp recv --count 500 still ran after 15 s"; return; }
+	[ "$rc" -eq 0 ] || { show "$TMP/recv.json.err"; fail "udp recv exited $rc"; return; }
+	rx=$(json_get "$TMP/recv.json" rx.packets) || { fail "receiver JSON unreadable"; return; }
+	[ "$rx" -eq 500 ] || { fail "udp recv --count 500 counted $rx"; return; }
+	kill -0 "$spid" 2>/dev/null || { show "$TMP/send.json.err"; fail "the sender ended before the receiver"; return; }
+	kill -INT "$spid"
+	wait_pid "$spid" 10000 || fail "udp send exited $? after SIGINT"
+}
+
+# SIGINT mid-run: both print a parseable summary with interrupted=true and exit 0 promptly.
+test_sigint_summary() {
+	local p rpid spid rc who
+	p=$(random_port)
+	salvo_bg "$TMP/recv.json" udp recv "$p" --duration 60 --json -q
+	rpid=$SALVO_PID
+	wait_udp_bound "$p" || { fail "receiver never bound"; return; }
+	salvo_bg "$TMP/send.json" udp send "127.0.0.1:$p" --rate 5k --duration 60 --json -q
+	spid=$SALVO_PID
+	sleep 1.5
+	kill -INT "$spid" "$rpid"
+	for who in send recv; do
+		if [ $who = send ]; then wait_pid "$spid" 5000; else wait_pid "$rpid" 5000; fi
+		rc=$?
+		[ "$rc" -ne 124 ] || { fail "udp $who still running 5 s after SIGINT"; return; }
+		[ "$rc" -eq 0 ] || { show "$TMP/$who.json.err"; fail "udp $who exited $rc after SIGINT"; return; }
+		json_ok "$TMP/$who.json" || { show "$TMP/$who.json"; fail "udp $who: summary is not JSON"; return; }
+		[ "$(json_get "$TMP/$who.json" interrupted)" = true ] || { fail "udp $who: interrupted is not true"; return; }
+	done
+	[ "$(json_get "$TMP/send.json" tx.packets)" -gt 0 ] && [ "$(json_get "$TMP/recv.json" rx.packets)" -gt 0 ] ||
+		fail "no traffic counted before the SIGINT"
+}
+
+# Nobody listening: the sender counts refused sends, ends on its own, and
+# its tx.packets is what the kernel sent (OutDatagrams, fresh namespace).
+test_refused() { refused --rate 10k; }
+
+# The same as fast as the sender goes (a burst per submission).
+test_refused_unpaced() { refused; }
+
+refused() {
+	require_root || return
+	setup_ns NS || return
+	local p rc ref tx out0 out1
+	p=$(random_port)
+	out0=$(snmp_udp OutDatagrams "$NS")
+	salvo_bg -n "$NS" "$TMP/send.json" udp send "127.0.0.1:$p" --count 2000 --json -q "$@"
+	wait_pid "$SALVO_PID" 30000
+	rc=$?
+	[ "$rc" -ne 124 ] || { fail "udp send to a closed port still running after 30 s"; return; }
+	[ "$rc" -eq 0 ] || { show "$TMP/send.json" "$TMP/send.json.err"; fail "udp send exited $rc"; return; }
+	ref=$(json_get "$TMP/send.json" tx.refused) && tx=$(json_get "$TMP/send.json" tx.packets) ||
+		{ show "$TMP/send.json"; fail "sender JSON unreadable"; return; }
+	[ "$ref" -gt 0 ] || { show "$TMP/send.json"; fail "no refused sends reported"; return; }
+	out1=$(snmp_udp OutDatagrams "$NS")
+	[ $((out1 - out0)) -eq "$tx" ] ||
+		{ show "$TMP/send.json"; fail "tx.packets $tx but the kernel sent $((out1 - out0)) (tx.refused $ref)"; }
+}
+
+# The receive buffer is what --help promises: 8 MiB by default, --rcvbuf
+# otherwise (ss -m shows the kernel's doubled value).
+test_recv_rcvbuf() {
+	require_root || return	# SO_RCVBUFFORCE beyond rmem_max
+	local p rb want arg
+	for want in 8388608 1048576; do
+		p=$(random_port)
+		arg=()
+		[ "$want" -eq 8388608 ] || arg=(--rcvbuf "$want")
+		salvo_bg "$TMP/recv.txt" udp recv "$p" --duration 30 -q "${arg[@]}"
+		wait_udp_bound "$p" || { fail "receiver never bound"; return; }
+		rb=$(ss -Huanm "sport = :$p" | grep -o 'rb[0-9]*' | head -n1)
+		rb=${rb#rb}
+		kill -INT "$SALVO_PID"
+		wait_pid "$SALVO_PID" 10000
+		[ -n "$rb" ] && [ "$rb" -ge "$want" ] ||
+			{ fail "udp recv ${arg[*]:-(default)}: receive buffer ${rb:-?} bytes, want >= $want"; return; }
+	done
+}
+
+[ -x "$SALVO" ] || { echo "FAIL: setup no salvo binary at $SALVO"; exit 1; }
+ulimit -c 0
+for t in ${*:-$TESTS}; do run_test "$t"; done
+exit "$RET"
