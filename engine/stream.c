@@ -337,9 +337,16 @@ static int client_loop(struct salvo_worker *w, struct stream *s)
 			uint64_t bytes = 0;
 			int sent;
 
-			if (!s->nopen)
-				return salvo_worker_fail(w, ECONNRESET, "%s",
-							 p->err[0] ? p->err : "every connection was closed by the peer");
+			if (!s->nopen) {
+				int err = 0;
+
+				for (unsigned int i = 0; i < s->nc && !err; i++)
+					err = s->c[i].rec.err;
+				if (err)
+					return salvo_worker_fail(w, -err, "connection to the peer failed: %s",
+								 strerror(-err));
+				return salvo_worker_fail(w, ECONNRESET, "every connection was closed by the peer");
+			}
 			got = salvo_pool_get(p->pool, s->v, want);
 			if (!got) {
 				salvo_port_reap(p);

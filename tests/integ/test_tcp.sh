@@ -1,0 +1,213 @@
+#!/usr/bin/env bash
+# SPDX-License-Identifier: MIT
+# asan: yes
+#
+# salvo tcp send / tcp sink on both stream backends (uring, syscall): byte
+# counts equal on both ends over IPv4, IPv6, unix stream and a veth pair
+# between two namespaces; the seed's TCP sender; several streams; refused
+# connect, port in use, peer reset and SIGINT.
+#
+#	sudo SALVO=build/salvo tests/integ/test_tcp.sh [test_name...]
+. "$(dirname "$0")/lib.sh"
+
+TESTS="
+	test_loopback_v4
+	test_loopback_v6
+	test_unix_stream
+	test_veth
+	test_streams_threads
+	test_seed_sender
+	test_message
+	test_refused
+	test_port_in_use
+	test_peer_reset
+	test_sigint_summary
+"
+BACKENDS=${BACKENDS:-"uring syscall"}
+BYTES=64M
+
+# pair NS SINK_ADDR DEST BACKEND [send opts...]: sink --count 1 and a --bytes send; equal bytes.
+pair() {
+	local ns=$1 laddr=$2 dest=$3 b=$4 rpid tx rx
+	shift 4
+	SALVO_BACKEND=$b salvo_bg -n "$ns" "$TMP/sink.json" tcp sink "$laddr" --count 1 --json -d 30
+	rpid=$SALVO_PID
+	case $laddr in
+	unix:*) wait_unix_bound "${laddr#unix:}" || { fail "$b: sink not bound"; return; } ;;
+	*) busywait 10000 tcp_listening "${laddr##*:}" "$ns" || { fail "$b: sink not listening"; return; } ;;
+	esac
+	SALVO_BACKEND=$b salvo_run -n "$ns" "$TMP/send.json" tcp send "$dest" --bytes $BYTES --json "$@" ||
+		{ show "$TMP/send.json" "$TMP/send.json.err"; fail "$b: send failed"; return; }
+	wait_pid "$rpid" 20000 || { show "$TMP/sink.json.err"; fail "$b: sink did not end"; return; }
+	tx=$(json_get "$TMP/send.json" tx.bytes) && rx=$(json_get "$TMP/sink.json" rx.bytes) ||
+		{ fail "$b: no byte counts"; return; }
+	[ "$tx" -gt 0 ] && [ "$tx" = "$rx" ] || { fail "$b: sent $tx, received $rx"; return; }
+	echo "  $b: $tx bytes both ends"
+}
+tcp_listening() { in_ns "${2:-}" ss -Hltn "sport = :$1" | grep -q .; }
+
+test_loopback_v4() {
+	local b p
+	for b in $BACKENDS; do
+		p=$(random_port)
+		pair "" "127.0.0.1:$p" "127.0.0.1:$p" "$b" || return
+	done
+}
+
+test_loopback_v6() {
+	local b p
+	for b in $BACKENDS; do
+		p=$(random_port)
+		pair "" "[::1]:$p" "[::1]:$p" "$b" || return
+	done
+}
+
+test_unix_stream() {
+	local b
+	for b in $BACKENDS; do
+		pair "" "unix:$TMP/s-$b.sock" "unix:$TMP/s-$b.sock" "$b" || return
+	done
+}
+
+test_veth() {
+	require_root || return
+	setup_ns A B || return
+	setup_veth "$A" "$B" 10.77.1.1/24 10.77.1.2/24 || return
+	local b p rpid tx rx
+	for b in $BACKENDS; do
+		p=$(random_port)
+		SALVO_BACKEND=$b salvo_bg -n "$B" "$TMP/sink.json" tcp sink "10.77.1.2:$p" --count 1 --json -d 30
+		rpid=$SALVO_PID
+		busywait 10000 tcp_listening "$p" "$B" || { fail "$b: sink not listening"; return; }
+		SALVO_BACKEND=$b salvo_run -n "$A" "$TMP/send.json" tcp send "10.77.1.2:$p" --bytes 32M --json ||
+			{ show "$TMP/send.json.err"; fail "$b: send failed"; return; }
+		wait_pid "$rpid" 20000 || { fail "$b: sink did not end"; return; }
+		tx=$(json_get "$TMP/send.json" tx.bytes); rx=$(json_get "$TMP/sink.json" rx.bytes)
+		[ "$tx" -gt 0 ] && [ "$tx" = "$rx" ] || { fail "$b: sent $tx, received $rx"; return; }
+		# The veth saw at least the payload (independent witness).
+		py_cmp "$(link_stat veth-b rx_bytes "$B")" ">=" "$tx" || { fail "$b: veth counted fewer bytes"; return; }
+	done
+}
+
+test_streams_threads() {
+	local b p rpid n
+	for b in $BACKENDS; do
+		p=$(random_port)
+		SALVO_BACKEND=$b salvo_bg "$TMP/sink.json" tcp sink "127.0.0.1:$p" --count 4 --json -d 30
+		rpid=$SALVO_PID
+		busywait 10000 tcp_listening "$p" || { fail "$b: sink not listening"; return; }
+		SALVO_BACKEND=$b salvo_run "$TMP/send.json" tcp send "127.0.0.1:$p" --streams 4 --threads 2 --bytes 64M --json ||
+			{ show "$TMP/send.json.err"; fail "$b: send failed"; return; }
+		wait_pid "$rpid" 20000 || { fail "$b: sink did not end"; return; }
+		n=$(json_get "$TMP/sink.json" tcp.connections)
+		[ "$n" = 4 ] || { fail "$b: sink saw $n connections"; return; }
+		[ "$(json_get "$TMP/send.json" tx.bytes)" = "$(json_get "$TMP/sink.json" rx.bytes)" ] ||
+			{ fail "$b: byte counts differ"; return; }
+		python3 -c "import json,sys; d=json.load(open(sys.argv[1])); c=d['tcp']['per_connection']; sys.exit(0 if len(c)==4 and sum(x['bytes'] for x in c)==d['rx']['bytes'] else 1)" "$TMP/sink.json" ||
+			{ fail "$b: per-connection bytes do not add up"; return; }
+	done
+}
+
+test_seed_sender() {
+	local b p rpid
+	for b in $BACKENDS; do
+		p=$(random_port)
+		SALVO_BACKEND=$b salvo_bg "$TMP/sink.txt" tcp sink "127.0.0.1:$p" --print --count 1 -d 20
+		rpid=$SALVO_PID
+		busywait 10000 tcp_listening "$p" || { fail "$b: sink not listening"; return; }
+		timeout 10 python3 "$SEED/tcp_sender.py" --host 127.0.0.1 --port "$p" || { fail "$b: seed sender failed"; return; }
+		wait_pid "$rpid" 10000 || { fail "$b: sink did not end"; return; }
+		grep -qx "It said: Hello" "$TMP/sink.txt" || { show "$TMP/sink.txt"; fail "$b: no 'It said: Hello'"; return; }
+		grep -q "^Got connection from: 127.0.0.1:" "$TMP/sink.txt" || { fail "$b: no connection line"; return; }
+	done
+}
+
+# Our sender against a plain Python server: the bytes arrive, the connection closes.
+test_message() {
+	local b p pid
+	for b in $BACKENDS; do
+		p=$(random_port)
+		bg "$TMP/py.txt" timeout 10 python3 -c '
+import socket, sys
+s = socket.socket(); s.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+s.bind(("127.0.0.1", int(sys.argv[1]))); s.listen(1); print("ready", flush=True)
+c, _ = s.accept(); d = b""
+while True:
+    x = c.recv(100)
+    if not x: break
+    d += x
+print(d.decode())' "$p"
+		pid=$BG_PID
+		busywait 5000 tcp_listening "$p" || { fail "$b: python server"; return; }
+		SALVO_BACKEND=$b salvo_run "$TMP/send.txt" tcp send "127.0.0.1:$p" --message "Hello from salvo" ||
+			{ show "$TMP/send.txt.err"; fail "$b: send failed"; return; }
+		wait_pid "$pid" 5000 || { fail "$b: server saw no close"; return; }
+		grep -qx "Hello from salvo" "$TMP/py.txt" || { show "$TMP/py.txt"; fail "$b: message did not arrive"; return; }
+	done
+}
+
+test_refused() {
+	local b p
+	for b in $BACKENDS; do
+		p=$(random_port)
+		SALVO_BACKEND=$b salvo_run "$TMP/r.txt" tcp send "127.0.0.1:$p" --bytes 1M --timeout 2s && { fail "$b: succeeded"; return; }
+		[ "$(count_lines "$TMP/r.txt.err")" = 1 ] && grep -q "Connection refused" "$TMP/r.txt.err" ||
+			{ show "$TMP/r.txt.err"; fail "$b: not one 'Connection refused' line"; return; }
+	done
+}
+
+test_port_in_use() {
+	local b p
+	for b in $BACKENDS; do
+		p=$(random_port)
+		SALVO_BACKEND=$b salvo_bg "$TMP/a.txt" tcp sink "127.0.0.1:$p" -d 10
+		busywait 10000 tcp_listening "$p" || { fail "$b: first sink"; return; }
+		SALVO_BACKEND=$b salvo_run "$TMP/b.txt" tcp sink "127.0.0.1:$p" -d 2 && { fail "$b: second sink bound"; return; }
+		grep -q "Address already in use" "$TMP/b.txt.err" || { show "$TMP/b.txt.err"; fail "$b: no 'in use' line"; return; }
+		cleanup_test
+	done
+}
+
+# A server that resets every connection: the sender ends with one error line, no hang.
+test_peer_reset() {
+	local b p pid
+	for b in $BACKENDS; do
+		p=$(random_port)
+		bg "$TMP/py.txt" timeout 20 python3 -c '
+import socket, struct, sys, time
+s = socket.socket(); s.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+s.bind(("127.0.0.1", int(sys.argv[1]))); s.listen(4)
+while True:
+    c, _ = s.accept(); c.recv(65536); time.sleep(0.2)
+    c.setsockopt(socket.SOL_SOCKET, socket.SO_LINGER, struct.pack("ii", 1, 0)); c.close()' "$p"
+		busywait 5000 tcp_listening "$p" || { fail "$b: python server"; return; }
+		SALVO_BACKEND=$b salvo_run "$TMP/r.json" tcp send "127.0.0.1:$p" -d 10 --json --timeout 3s && { fail "$b: succeeded"; return; }
+		grep -qiE "reset|broken pipe" "$TMP/r.json.err" || { show "$TMP/r.json.err"; fail "$b: no reset line"; return; }
+		json_ok "$TMP/r.json" || { fail "$b: no JSON summary"; return; }
+		cleanup_test
+	done
+}
+
+test_sigint_summary() {
+	local b p spid rpid
+	for b in $BACKENDS; do
+		p=$(random_port)
+		SALVO_BACKEND=$b salvo_bg "$TMP/sink.txt" tcp sink "127.0.0.1:$p" -d 30
+		rpid=$SALVO_PID
+		busywait 10000 tcp_listening "$p" || { fail "$b: sink"; return; }
+		SALVO_BACKEND=$b salvo_bg "$TMP/send.txt" tcp send "127.0.0.1:$p" -d 30
+		spid=$SALVO_PID
+		sleep 1
+		kill -INT "$spid"
+		wait_pid "$spid" 10000 || { fail "$b: sender did not stop on SIGINT"; return; }
+		grep -q "(interrupted)" "$TMP/send.txt" && grep -q "^  tx: " "$TMP/send.txt" ||
+			{ show "$TMP/send.txt" "$TMP/send.txt.err"; fail "$b: no interrupted summary"; return; }
+		kill -INT "$rpid"
+		wait_pid "$rpid" 10000 || { fail "$b: sink did not stop on SIGINT"; return; }
+		grep -q "connections: 1" "$TMP/sink.txt" || { show "$TMP/sink.txt"; fail "$b: sink summary"; return; }
+	done
+}
+
+[ $# -gt 0 ] && TESTS="$*"
+for t in $TESTS; do run_test "$t"; done
+exit "$RET"
