@@ -1,0 +1,165 @@
+#!/usr/bin/env bash
+# SPDX-License-Identifier: MIT
+# asan: yes
+#
+# salvo udp echo / udp ping on both datagram backends (uring, syscall):
+# every ping answered over IPv4, IPv6, unix datagram and a veth pair; the
+# seed's UDP server answers `udp send --expect-reply`; `udp echo --reply`
+# answers a Python client like the seed's server; pings with nobody
+# listening time out without hanging.
+#
+#	sudo SALVO=build/salvo tests/integ/test_echo_ping.sh [test_name...]
+. "$(dirname "$0")/lib.sh"
+
+TESTS="
+	test_ping_v4
+	test_ping_v6
+	test_ping_unix
+	test_ping_veth
+	test_echo_reply_python_client
+	test_expect_reply_seed_server
+	test_echo_print
+	test_ping_timeouts
+	test_echo_port_in_use
+"
+BACKENDS=${BACKENDS:-"uring syscall"}
+N=2000
+
+# ping_pair NS ECHO_ARG WAIT DEST BACKEND: echo in the background, N pings, all answered.
+ping_pair() {
+	local ns=$1 earg=$2 wait_for=$3 dest=$4 b=$5 sent ok tmo ercv
+	SALVO_BACKEND=$b salvo_bg -n "$ns" "$TMP/echo.json" udp echo "$earg" --json -d 30
+	case $wait_for in
+	/*) wait_unix_bound "$wait_for" ;;
+	*) wait_udp_bound "$wait_for" "$ns" ;;
+	esac || { fail "$b: echo not bound"; return; }
+	SALVO_BACKEND=$b salvo_run -n "$ns" "$TMP/ping.json" udp ping "$dest" --count $N --json --timeout 2s ||
+		{ show "$TMP/ping.json.err"; fail "$b: ping failed"; return; }
+	sent=$(json_get "$TMP/ping.json" ping.sent) && ok=$(json_get "$TMP/ping.json" ping.answered) &&
+		tmo=$(json_get "$TMP/ping.json" ping.timeouts) || { fail "$b: no ping counts"; return; }
+	[ "$sent" = $N ] && [ "$ok" = $N ] && [ "$tmo" = 0 ] || { fail "$b: sent $sent answered $ok timeouts $tmo"; return; }
+	json_get "$TMP/ping.json" latency_ns.p99 >/dev/null || { fail "$b: no RTT percentiles"; return; }
+	kill -INT "$SALVO_PID"
+	wait_pid "$SALVO_PID" 10000 || { fail "$b: echo did not stop"; return; }
+	ercv=$(json_get "$TMP/echo.json" rx.packets)
+	[ "$ercv" = $N ] || { fail "$b: echo counted $ercv requests"; return; }
+	[ "$(json_get "$TMP/echo.json" tx.packets)" = $N ] || { fail "$b: echo sent a different count"; return; }
+	echo "  $b: $N/$N answered, p50 $(json_get "$TMP/ping.json" latency_ns.p50) ns"
+}
+
+test_ping_v4() {
+	local b p
+	for b in $BACKENDS; do p=$(random_port); ping_pair "" "127.0.0.1:$p" "$p" "127.0.0.1:$p" "$b" || return; done
+}
+
+test_ping_v6() {
+	local b p
+	for b in $BACKENDS; do p=$(random_port); ping_pair "" "[::1]:$p" "$p" "[::1]:$p" "$b" || return; done
+}
+
+test_ping_unix() {
+	local b
+	for b in $BACKENDS; do ping_pair "" "unix:$TMP/e-$b.sock" "$TMP/e-$b.sock" "unix:$TMP/e-$b.sock" "$b" || return; done
+}
+
+test_ping_veth() {
+	require_root || return
+	setup_ns A B || return
+	setup_veth "$A" "$B" 10.77.2.1/24 10.77.2.2/24 || return
+	ip -n "$A" addr add fd77:2::1/64 dev veth-a nodad && ip -n "$B" addr add fd77:2::2/64 dev veth-b nodad || { fail "v6 addresses"; return; }
+	local b p pid
+	for b in $BACKENDS; do
+		p=$(random_port)
+		SALVO_BACKEND=$b salvo_bg -n "$B" "$TMP/echo.json" udp echo "10.77.2.2:$p" --json -d 30
+		pid=$SALVO_PID
+		wait_udp_bound "$p" "$B" || { fail "$b: echo"; return; }
+		SALVO_BACKEND=$b salvo_run -n "$A" "$TMP/ping.json" udp ping "10.77.2.2:$p" --count $N --json ||
+			{ fail "$b: v4 ping failed"; return; }
+		[ "$(json_get "$TMP/ping.json" ping.answered)" = $N ] || { fail "$b: v4 not all answered"; return; }
+		kill -INT "$pid"; wait_pid "$pid" 10000
+		p=$(random_port)
+		SALVO_BACKEND=$b salvo_bg -n "$B" "$TMP/echo.json" udp echo "[fd77:2::2]:$p" --json -d 30
+		wait_udp_bound "$p" "$B" || { fail "$b: echo v6"; return; }
+		SALVO_BACKEND=$b salvo_run -n "$A" "$TMP/ping.json" udp ping "[fd77:2::2]:$p" --count $N --json ||
+			{ fail "$b: v6 ping failed"; return; }
+		[ "$(json_get "$TMP/ping.json" ping.answered)" = $N ] || { fail "$b: v6 not all answered"; return; }
+		cleanup_test
+		setup_ns A B && setup_veth "$A" "$B" 10.77.2.1/24 10.77.2.2/24 || return
+		ip -n "$A" addr add fd77:2::1/64 dev veth-a nodad && ip -n "$B" addr add fd77:2::2/64 dev veth-b nodad
+	done
+}
+
+test_echo_reply_python_client() {
+	local b p
+	for b in $BACKENDS; do
+		p=$(random_port)
+		SALVO_BACKEND=$b salvo_bg "$TMP/echo.txt" udp echo "127.0.0.1:$p" --reply "Got your message!" -d 20
+		wait_udp_bound "$p" || { fail "$b: echo"; return; }
+		timeout 5 python3 -c '
+import socket, sys
+s = socket.socket(socket.AF_INET, socket.SOCK_DGRAM); s.settimeout(3)
+s.sendto("Hello you there!".encode("utf-8"), ("localhost", int(sys.argv[1])))
+print(s.recvfrom(8192)[0].decode())' "$p" >"$TMP/py.txt" || { fail "$b: no reply"; return; }
+		grep -qx "Got your message!" "$TMP/py.txt" || { show "$TMP/py.txt"; fail "$b: wrong reply"; return; }
+		cleanup_test
+	done
+}
+
+test_expect_reply_seed_server() {
+	local b p
+	for b in $BACKENDS; do
+		p=$(random_port)
+		bg "$TMP/srv.txt" timeout 20 python3 "$SEED/udp_server.py" --host 127.0.0.1 --port "$p" --count 1
+		wait_udp_bound "$p" || { fail "$b: seed server"; return; }
+		SALVO_BACKEND=$b salvo_run "$TMP/out.txt" udp send "127.0.0.1:$p" --message "Hello" --expect-reply ||
+			{ show "$TMP/out.txt.err"; fail "$b: no reply"; return; }
+		grep -qx "Got your message!" "$TMP/out.txt" || { show "$TMP/out.txt"; fail "$b: reply text"; return; }
+		wait_pid "$BG_PID" 5000
+		grep -qx "It said: Hello" "$TMP/srv.txt" || { show "$TMP/srv.txt"; fail "$b: server output"; return; }
+	done
+}
+
+test_echo_print() {
+	local b p
+	for b in $BACKENDS; do
+		p=$(random_port)
+		SALVO_BACKEND=$b salvo_bg "$TMP/echo.txt" udp echo "127.0.0.1:$p" --print --count 1 -d 20
+		wait_udp_bound "$p" || { fail "$b: echo"; return; }
+		python3 "$SEED/udp_sender.py" --host 127.0.0.1 --port "$p" >/dev/null 2>&1 ||
+			python3 -c 'import socket,sys; socket.socket(socket.AF_INET,socket.SOCK_DGRAM).sendto(b"Hello you there!",("127.0.0.1",int(sys.argv[1])))' "$p"
+		wait_pid "$SALVO_PID" 10000 || { fail "$b: echo did not end after --count 1"; return; }
+		grep -q "^Got connection from: 127.0.0.1:" "$TMP/echo.txt" && grep -q "^It said: Hello you there!" "$TMP/echo.txt" ||
+			{ show "$TMP/echo.txt"; fail "$b: print format"; return; }
+	done
+}
+
+test_ping_timeouts() {
+	local b p start end
+	for b in $BACKENDS; do
+		p=$(random_port)
+		start=$(date +%s)
+		SALVO_BACKEND=$b salvo_run "$TMP/ping.json" udp ping "127.0.0.1:$p" --count 5 --timeout 200ms --json ||
+			{ show "$TMP/ping.json.err"; fail "$b: ping exit"; return; }
+		end=$(date +%s)
+		[ "$(json_get "$TMP/ping.json" ping.timeouts)" = 5 ] || { fail "$b: timeouts != 5"; return; }
+		[ "$(json_get "$TMP/ping.json" ping.answered)" = 0 ] || { fail "$b: answered"; return; }
+		[ $((end - start)) -le 5 ] || { fail "$b: took $((end - start)) s"; return; }
+	done
+}
+
+test_echo_port_in_use() {
+	local b p
+	for b in $BACKENDS; do
+		p=$(random_port)
+		bg "$TMP/py.txt" timeout 10 python3 -c 'import socket,sys,time; s=socket.socket(socket.AF_INET,socket.SOCK_DGRAM); s.bind(("127.0.0.1",int(sys.argv[1]))); time.sleep(8)' "$p"
+		wait_udp_bound "$p" || { fail "$b: python socket"; return; }
+		SALVO_BACKEND=$b salvo_run "$TMP/e.txt" udp echo "127.0.0.1:$p" -d 2 && { fail "$b: bound a used port"; return; }
+		[ "$(count_lines "$TMP/e.txt.err")" = 1 ] && grep -q "Address already in use" "$TMP/e.txt.err" ||
+			{ show "$TMP/e.txt.err"; fail "$b: not one 'in use' line"; return; }
+		cleanup_test
+	done
+}
+
+[ $# -gt 0 ] && TESTS="$*"
+for t in $TESTS; do run_test "$t"; done
+exit "$RET"
