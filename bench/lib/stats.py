@@ -1,0 +1,118 @@
+# SPDX-License-Identifier: MIT
+"""Medians, ranges and pair-by-pair ratios over the harness's run records.
+
+A record is one run: scenario, case (e.g. "64 B"), tool, variant (backend and
+options), repetition, status and metrics.  A row is every repetition of one
+(scenario, case, tool, variant).  Ratios compare salvo with each reference
+tool of the same case repetition by repetition (runs were interleaved A B A B,
+so repetition r of both saw the same machine state), and are summarised by
+their own median and range: never a ratio of medians.
+"""
+
+# Primary metric of each scenario and which direction is better.
+PRIMARY = {
+    "udp64": ("pps", "higher"),
+    "udp_sweep": ("gbps", "higher"),
+    "tcp": ("gbps", "higher"),
+    "ping": ("rtt_p50_us", "lower"),
+    "pacing": ("rate_err_pct", "lower"),
+    "raw_veth": ("pps", "higher"),
+    "registry": ("joins_per_s", "higher"),
+    "smoke": ("pps", "higher"),
+}
+
+SALVO = "salvo"
+
+
+def median(xs):
+    xs = sorted(xs)
+    n = len(xs)
+    if n == 0:
+        raise ValueError("median of nothing")
+    mid = n // 2
+    return xs[mid] if n % 2 else (xs[mid - 1] + xs[mid]) / 2.0
+
+
+def summary(xs):
+    """{'median', 'min', 'max', 'n'} of a non-empty list of numbers."""
+    return {"median": median(xs), "min": min(xs), "max": max(xs), "n": len(xs)}
+
+
+def row_key(r):
+    return (r["scenario"], r.get("case", ""), r["tool"], r.get("variant", ""))
+
+
+def group_rows(records):
+    """Ordered dict: row key -> its records (in first-seen order)."""
+    rows = {}
+    for r in records:
+        rows.setdefault(row_key(r), []).append(r)
+    return rows
+
+
+def summarize_row(recs):
+    """Summary of one row: per-metric median/min/max over the ok repetitions,
+    and the status that explains a row without numbers."""
+    ok = [r for r in recs if r.get("status") == "ok"]
+    out = {"n_ok": len(ok), "n_total": len(recs), "metrics": {}}
+    names = []
+    for r in ok:
+        for k in r.get("metrics", {}):
+            if k not in names:
+                names.append(k)
+    for k in names:
+        vals = [r["metrics"][k] for r in ok if isinstance(r["metrics"].get(k), (int, float))]
+        if vals:
+            out["metrics"][k] = summary(vals)
+    if ok:
+        out["status"] = "ok" if len(ok) == len(recs) else "partial"
+    else:
+        out["status"] = recs[0].get("status", "failed") if recs else "failed"
+    reasons = []
+    for r in recs:
+        why = r.get("reason")
+        if r.get("status") != "ok" and why and why not in reasons:
+            reasons.append(why)
+    out["reason"] = "; ".join(reasons)
+    return out
+
+
+def pair_ratios(salvo_recs, ref_recs, metric):
+    """salvo / reference of `metric`, repetition by repetition, over the
+    repetitions where both runs are ok and the reference is non-zero."""
+    by_rep = {r["rep"]: r for r in ref_recs if r.get("status") == "ok"}
+    out = []
+    for s in salvo_recs:
+        if s.get("status") != "ok":
+            continue
+        ref = by_rep.get(s["rep"])
+        if ref is None:
+            continue
+        a, b = s["metrics"].get(metric), ref["metrics"].get(metric)
+        if isinstance(a, (int, float)) and isinstance(b, (int, float)) and b != 0:
+            out.append(a / b)
+    return out
+
+
+def summarize(records):
+    """One entry per row, in first-seen order, with ratios on salvo rows."""
+    rows = group_rows(records)
+    result = []
+    for key, recs in rows.items():
+        scen, case, tool, variant = key
+        e = {"scenario": scen, "case": case, "tool": tool, "variant": variant}
+        e.update(summarize_row(recs))
+        prim = PRIMARY.get(scen, (None, None))
+        e["primary"], e["better"] = prim
+        e["ratios"] = []
+        if tool == SALVO and prim[0]:
+            for okey, orecs in rows.items():
+                if okey[0] != scen or okey[1] != case or okey[2] == SALVO:
+                    continue
+                rs = pair_ratios(recs, orecs, prim[0])
+                if rs:
+                    s = summary(rs)
+                    s.update({"ref_tool": okey[2], "ref_variant": okey[3], "metric": prim[0]})
+                    e["ratios"].append(s)
+        result.append(e)
+    return result
