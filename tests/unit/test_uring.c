@@ -1,0 +1,373 @@
+// SPDX-License-Identifier: MIT
+/*
+ * io_uring backend: ring set-up flag fallback and the capability check,
+ * against a scripted kernel (salvo__uring_sys), plus one real loopback
+ * datagram round through the ops when this machine has io_uring.
+ */
+#include <errno.h>
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include <cmocka.h>
+
+#include <salvo/backend.h>
+#include <salvo/cfg.h>
+
+#include "uring_internal.h"
+
+/* The scripted kernel. */
+static unsigned int refuse_flags;	/* setup with any of these: EINVAL */
+static int setup_err;			/* every setup fails with this when non-zero */
+static unsigned int calls, last_flags;
+static int missing_op = -1;		/* probe says this op is absent */
+static int bufring_err;
+
+static int fake_init(unsigned int entries, struct io_uring *ring, struct io_uring_params *prm)
+{
+	(void)entries;
+	calls++;
+	last_flags = prm->flags;
+	if (setup_err)
+		return setup_err;
+	if (prm->flags & refuse_flags)
+		return -EINVAL;
+	memset(ring, 0, sizeof(*ring));
+	return 0;
+}
+
+static void fake_exit(struct io_uring *ring)
+{
+	(void)ring;
+}
+
+static struct io_uring_probe *fake_probe(struct io_uring *ring)
+{
+	struct io_uring_probe *p;
+
+	(void)ring;
+	p = calloc(1, sizeof(*p) + 256 * sizeof(struct io_uring_probe_op));
+	if (!p)
+		return NULL;
+	p->last_op = IORING_OP_LAST - 1;
+	for (int i = 0; i < IORING_OP_LAST; i++)
+		p->ops[i].flags = i == missing_op ? 0 : IO_URING_OP_SUPPORTED;
+	return p;
+}
+
+static int fake_bufring(struct io_uring *ring, struct io_uring_buf_reg *reg, unsigned int flags)
+{
+	(void)ring;
+	(void)reg;
+	(void)flags;
+	return bufring_err;
+}
+
+static int fake_unbufring(struct io_uring *ring, int bgid)
+{
+	(void)ring;
+	(void)bgid;
+	return 0;
+}
+
+static char disabled_file[64];
+
+static struct salvo__uring_sys sys = {
+	.disabled_path = disabled_file,
+	.queue_init = fake_init,
+	.queue_exit = fake_exit,
+	.get_probe = fake_probe,
+	.register_buf_ring = fake_bufring,
+	.unregister_buf_ring = fake_unbufring,
+};
+
+static void write_disabled(const char *v)
+{
+	FILE *f = fopen(disabled_file, "w");
+
+	assert_non_null(f);
+	fputs(v, f);
+	fclose(f);
+}
+
+static int reset(void **state)
+{
+	(void)state;
+	refuse_flags = 0;
+	setup_err = 0;
+	calls = 0;
+	last_flags = 0;
+	missing_op = -1;
+	bufring_err = 0;
+	snprintf(disabled_file, sizeof(disabled_file), "/tmp/salvo-uring-test-%d", (int)getpid());
+	write_disabled("0\n");
+	return 0;
+}
+
+static int cleanup(void **state)
+{
+	(void)state;
+	unlink(disabled_file);
+	return 0;
+}
+
+static void cfg_udp(struct salvo_cfg *c)
+{
+	memset(c, 0, sizeof(*c));
+	c->proto = SALVO_PROTO_UDP;
+}
+
+static void test_setup_best_flags(void **state)
+{
+	struct io_uring r;
+	unsigned int fl;
+
+	(void)state;
+	assert_int_equal(salvo__uring_setup(&sys, &r, 64, 256, &fl), 0);
+	assert_int_equal(calls, 1);
+	assert_true(fl & IORING_SETUP_SINGLE_ISSUER);
+	assert_true(fl & IORING_SETUP_DEFER_TASKRUN);
+	assert_true(fl & IORING_SETUP_CQSIZE);
+}
+
+static void test_setup_drops_defer_taskrun(void **state)
+{
+	struct io_uring r;
+	unsigned int fl;
+
+	(void)state;
+	refuse_flags = IORING_SETUP_DEFER_TASKRUN;
+	assert_int_equal(salvo__uring_setup(&sys, &r, 64, 256, &fl), 0);
+	assert_int_equal(calls, 2);
+	assert_true(fl & IORING_SETUP_SINGLE_ISSUER);
+	assert_false(fl & IORING_SETUP_DEFER_TASKRUN);
+	assert_true(fl & IORING_SETUP_COOP_TASKRUN);
+}
+
+static void test_setup_old_kernel_plain(void **state)
+{
+	struct io_uring r;
+	unsigned int fl;
+
+	(void)state;
+	/* A 5.10-ish kernel: none of the newer flags. */
+	refuse_flags = IORING_SETUP_SINGLE_ISSUER | IORING_SETUP_DEFER_TASKRUN |
+		       IORING_SETUP_COOP_TASKRUN | IORING_SETUP_SUBMIT_ALL;
+	assert_int_equal(salvo__uring_setup(&sys, &r, 64, 256, &fl), 0);
+	assert_int_equal(calls, 4);
+	assert_int_equal(fl, IORING_SETUP_CQSIZE);
+}
+
+static void test_setup_eperm_stops(void **state)
+{
+	struct io_uring r;
+	unsigned int fl;
+
+	(void)state;
+	setup_err = -EPERM;
+	assert_int_equal(salvo__uring_setup(&sys, &r, 64, 256, &fl), -EPERM);
+	assert_int_equal(calls, 1);	/* no point retrying a refusal */
+}
+
+static void test_check_ok(void **state)
+{
+	struct salvo_cfg c;
+	char why[256] = "";
+
+	(void)state;
+	cfg_udp(&c);
+	assert_int_equal(salvo__uring_check(&sys, &c, why, sizeof(why)), 0);
+}
+
+static void test_check_disabled_sysctl(void **state)
+{
+	struct salvo_cfg c;
+	char why[256] = "";
+
+	(void)state;
+	cfg_udp(&c);
+	write_disabled("2\n");
+	assert_int_equal(salvo__uring_check(&sys, &c, why, sizeof(why)), -EPERM);
+	assert_non_null(strstr(why, "io_uring_disabled=2"));
+	assert_int_equal(calls, 0);	/* said without trying */
+}
+
+static void test_check_seccomp(void **state)
+{
+	struct salvo_cfg c;
+	char why[256] = "";
+
+	(void)state;
+	cfg_udp(&c);
+	setup_err = -EPERM;
+	assert_int_equal(salvo__uring_check(&sys, &c, why, sizeof(why)), -EPERM);
+	assert_non_null(strstr(why, "io_uring_setup failed: Operation not permitted"));
+	assert_non_null(strstr(why, "seccomp"));
+	assert_null(strchr(why, '\n'));
+}
+
+static void test_check_restricted_sysctl(void **state)
+{
+	struct salvo_cfg c;
+	char why[256] = "";
+
+	(void)state;
+	cfg_udp(&c);
+	write_disabled("1\n");
+	setup_err = -EPERM;
+	assert_int_equal(salvo__uring_check(&sys, &c, why, sizeof(why)), -EPERM);
+	assert_non_null(strstr(why, "io_uring_disabled=1"));
+}
+
+static void test_check_missing_zc_only_for_zerocopy(void **state)
+{
+	struct salvo_cfg c;
+	char why[256] = "";
+
+	(void)state;
+	cfg_udp(&c);
+	missing_op = IORING_OP_SENDMSG_ZC;
+	assert_int_equal(salvo__uring_check(&sys, &c, why, sizeof(why)), 0);
+	c.zerocopy = true;
+	assert_int_equal(salvo__uring_check(&sys, &c, why, sizeof(why)), -EOPNOTSUPP);
+	assert_non_null(strstr(why, "IORING_OP_SENDMSG_ZC"));
+}
+
+static void test_check_missing_accept_for_tcp(void **state)
+{
+	struct salvo_cfg c;
+	char why[256] = "";
+
+	(void)state;
+	cfg_udp(&c);
+	missing_op = IORING_OP_ACCEPT;
+	assert_int_equal(salvo__uring_check(&sys, &c, why, sizeof(why)), 0);
+	c.proto = SALVO_PROTO_TCP;
+	assert_int_equal(salvo__uring_check(&sys, &c, why, sizeof(why)), -EOPNOTSUPP);
+	assert_non_null(strstr(why, "IORING_OP_ACCEPT"));
+}
+
+static void test_check_no_buf_ring(void **state)
+{
+	struct salvo_cfg c;
+	char why[256] = "";
+
+	(void)state;
+	cfg_udp(&c);
+	bufring_err = -EINVAL;
+	assert_int_equal(salvo__uring_check(&sys, &c, why, sizeof(why)), -EOPNOTSUPP);
+	assert_non_null(strstr(why, "provided buffer rings"));
+}
+
+static void test_check_l2_refused(void **state)
+{
+	struct salvo_cfg c;
+	char why[256] = "";
+
+	(void)state;
+	cfg_udp(&c);
+	c.proto = SALVO_PROTO_L2;
+	assert_int_equal(salvo__uring_check(&sys, &c, why, sizeof(why)), -EOPNOTSUPP);
+}
+
+static void test_flags_str(void **state)
+{
+	char b[96];
+
+	(void)state;
+	assert_string_equal(salvo__uring_flags_str(0, b, sizeof(b)), "plain");
+	assert_string_equal(salvo__uring_flags_str(IORING_SETUP_SINGLE_ISSUER |
+							   IORING_SETUP_DEFER_TASKRUN,
+						   b, sizeof(b)),
+			    "single_issuer,defer_taskrun");
+}
+
+/* The real thing: 64 datagrams through two uring ports on loopback. */
+static void test_real_loopback(void **state)
+{
+	const struct salvo_backend_ops *ops = salvo_backend_find("uring");
+	struct salvo_port tx, rx;
+	struct salvo_cfg ct, cr;
+	struct salvo_pkt *v[64];
+	char why[256];
+	unsigned int got = 0, port = 20000 + (unsigned int)getpid() % 30000, i;
+	uint64_t end;
+
+	(void)state;
+	assert_non_null(ops);
+	salvo_cfg_init(&cr);
+	cr.proto = SALVO_PROTO_UDP;
+	cr.dir = SALVO_DIR_RX;
+	cr.listen = true;
+	cr.size = 64;
+	if (ops->probe(&cr, why, sizeof(why)))
+		skip();
+	assert_int_equal(salvo_addr_parse_bind("127.0.0.1:0", NULL, true, &cr.local, why, sizeof(why)), 0);
+	salvo_addr_set_port(&cr.local, port);
+	if (salvo_port_open(&rx, ops, &cr, 0, 1)) {
+		print_message("receiver: %s\n", rx.err);
+		skip();
+	}
+	ct = cr;
+	ct.dir = SALVO_DIR_TX;
+	ct.listen = false;
+	ct.connect = true;
+	ct.flows = 1;
+	ct.remote = cr.local;
+	assert_int_equal(salvo_port_open(&tx, ops, &ct, 0, 1), 0);
+	/* Arm the receiver before anything is sent. */
+	rx.rx_timeout_ms = 0;
+	assert_int_equal(salvo_port_rx(&rx, v, 64), 0);
+	assert_int_equal(salvo_pool_get(tx.pool, v, 64), 64);
+	for (i = 0; i < 64; i++) {
+		memset(v[i]->data, (int)i, 64);
+		v[i]->len = 64;
+		v[i]->flow = 0;
+	}
+	assert_int_equal(salvo_port_tx(&tx, v, 64), 64);
+	assert_int_equal(tx.ops->drain(&tx, 2000), 0);
+	assert_int_equal(tx.pool->nfree, tx.pool->n);	/* every buffer back */
+	rx.rx_timeout_ms = 100;
+	end = salvo_now_ns() + 3 * NSEC_PER_SEC;
+	while (got < 64 && salvo_now_ns() < end) {
+		int n = salvo_port_rx(&rx, v, 64);
+
+		assert_true(n >= 0);
+		for (int j = 0; j < n; j++) {
+			assert_int_equal(v[j]->len, 64);
+			assert_int_equal(v[j]->data[0], (uint8_t)(got + (unsigned int)j));
+		}
+		salvo_port_release(&rx, v, (unsigned int)n);
+		got += (unsigned int)n;
+	}
+	assert_int_equal(got, 64);
+	assert_int_equal(rx.stats.rx_nobufs, 0);
+	salvo_port_close(&tx);
+	salvo_port_close(&rx);
+}
+
+int main(void)
+{
+	const struct CMUnitTest tests[] = {
+		cmocka_unit_test_setup_teardown(test_setup_best_flags, reset, cleanup),
+		cmocka_unit_test_setup_teardown(test_setup_drops_defer_taskrun, reset, cleanup),
+		cmocka_unit_test_setup_teardown(test_setup_old_kernel_plain, reset, cleanup),
+		cmocka_unit_test_setup_teardown(test_setup_eperm_stops, reset, cleanup),
+		cmocka_unit_test_setup_teardown(test_check_ok, reset, cleanup),
+		cmocka_unit_test_setup_teardown(test_check_disabled_sysctl, reset, cleanup),
+		cmocka_unit_test_setup_teardown(test_check_seccomp, reset, cleanup),
+		cmocka_unit_test_setup_teardown(test_check_restricted_sysctl, reset, cleanup),
+		cmocka_unit_test_setup_teardown(test_check_missing_zc_only_for_zerocopy, reset, cleanup),
+		cmocka_unit_test_setup_teardown(test_check_missing_accept_for_tcp, reset, cleanup),
+		cmocka_unit_test_setup_teardown(test_check_no_buf_ring, reset, cleanup),
+		cmocka_unit_test_setup_teardown(test_check_l2_refused, reset, cleanup),
+		cmocka_unit_test(test_flags_str),
+		cmocka_unit_test(test_real_loopback),
+	};
+
+	return cmocka_run_group_tests(tests, NULL, NULL);
+}
