@@ -41,6 +41,7 @@ static const struct salvo_opt *const run_tables[] = { run_table, NULL };
 
 struct stream {
 	const char *name;
+	char namebuf[32];
 	struct salvo_cfg cfg;
 	struct salvo_l2_cfg l2;
 	struct salvo_pcap *pcap;
@@ -282,7 +283,7 @@ static int run_run(void *o, int argc, char **argv)
 	struct stream *s = NULL;
 	json_error_t jerr;
 	json_t *doc, *streams;
-	char err[512], why[256], name[32];
+	char err[512], why[256];
 	uint64_t dur = ro->duration_ns;
 	unsigned int n = 0, i;
 	struct sigaction sa = { .sa_handler = on_signal };
@@ -319,8 +320,8 @@ static int run_run(void *o, int argc, char **argv)
 
 		r = parse_stream(&s[i], json_array_get(streams, i), dur, err, sizeof(err));
 		if (!s[i].name) {
-			snprintf(name, sizeof(name), "stream%u", i);
-			s[i].name = strdup(name);	/* leaked on purpose: lives until exit */
+			snprintf(s[i].namebuf, sizeof(s[i].namebuf), "stream%u", i);
+			s[i].name = s[i].namebuf;
 		}
 		if (r) {
 			rc = r == -EINVAL || r == -EDESTADDRREQ || r == -EMSGSIZE ?
