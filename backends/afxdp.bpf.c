@@ -15,6 +15,7 @@
 #include <linux/ip.h>
 #include <linux/ipv6.h>
 #include <linux/udp.h>
+#include <stddef.h>
 #include <bpf/bpf_endian.h>
 #include <bpf/bpf_helpers.h>
 
@@ -52,49 +53,58 @@ struct vlan_hdr {
 	__be16 proto;
 };
 
-/* Is this a UDP datagram (first fragment or unfragmented) to port (network order)? */
-static __always_inline int udp_to(void *data, void *end, __u16 port)
+/*
+ * Is this a UDP datagram (first fragment or unfragmented) to port (network
+ * order)?  Headers are read at constant offsets or with bpf_xdp_load_bytes:
+ * without CAP_PERFMON the verifier refuses packet pointer + variable offset
+ * (IPv4 options), and salvo runs its workers with CAP_BPF + CAP_NET_ADMIN only.
+ */
+static __always_inline int udp_to(struct xdp_md *ctx, void *data, void *end, __u16 port)
 {
 	struct ethhdr *eth = data;
-	void *l3 = eth + 1;
-	__u16 proto;
-	struct udphdr *udp;
+	__u32 off = sizeof(*eth);
+	__u16 proto, dport;
 
-	if (l3 > end)
+	if ((void *)(eth + 1) > end)
 		return 0;
 	proto = eth->h_proto;
-#pragma unroll
-	for (int i = 0; i < 2; i++) {	/* up to two tags (QinQ) */
-		struct vlan_hdr *vh = l3;
+	if (proto == bpf_htons(ETH_P_8021Q) || proto == bpf_htons(ETH_P_8021AD)) {
+		struct vlan_hdr *vh = (void *)(eth + 1);
 
-		if (proto != bpf_htons(ETH_P_8021Q) && proto != bpf_htons(ETH_P_8021AD))
-			break;
 		if ((void *)(vh + 1) > end)
 			return 0;
 		proto = vh->proto;
-		l3 = vh + 1;
+		off += sizeof(*vh);
+		if (proto == bpf_htons(ETH_P_8021Q)) {	/* QinQ: the inner tag */
+			vh++;
+			if ((void *)(vh + 1) > end)
+				return 0;
+			proto = vh->proto;
+			off += sizeof(*vh);
+		}
 	}
 	if (proto == bpf_htons(ETH_P_IP)) {
-		struct iphdr *ip = l3;
+		struct iphdr ip;
 
-		if ((void *)(ip + 1) > end || ip->protocol != IPPROTO_UDP || ip->ihl < 5)
+		if (bpf_xdp_load_bytes(ctx, off, &ip, sizeof(ip)) || ip.protocol != IPPROTO_UDP ||
+		    ip.ihl < 5)
 			return 0;
-		if (ip->frag_off & bpf_htons(0x1fff))	/* not the first fragment: no UDP header */
+		if (ip.frag_off & bpf_htons(0x1fff))	/* not the first fragment: no UDP header */
 			return 0;
-		udp = (void *)ip + ip->ihl * 4;
+		off += ip.ihl * 4;
 	} else if (proto == bpf_htons(ETH_P_IPV6)) {
-		struct ipv6hdr *ip6 = l3;
+		struct ipv6hdr ip6;
 
 		/* Extension headers are not walked: such frames go to the stack. */
-		if ((void *)(ip6 + 1) > end || ip6->nexthdr != IPPROTO_UDP)
+		if (bpf_xdp_load_bytes(ctx, off, &ip6, sizeof(ip6)) || ip6.nexthdr != IPPROTO_UDP)
 			return 0;
-		udp = (void *)(ip6 + 1);
+		off += sizeof(ip6);
 	} else {
 		return 0;
 	}
-	if ((void *)(udp + 1) > end)
+	if (bpf_xdp_load_bytes(ctx, off + offsetof(struct udphdr, dest), &dport, sizeof(dport)))
 		return 0;
-	return udp->dest == port;
+	return dport == port;
 }
 
 static __always_inline void count(__u32 k)
@@ -113,7 +123,7 @@ int salvo_xsk_redirect(struct xdp_md *ctx)
 	struct salvo_xdp_conf *conf = bpf_map_lookup_elem(&salvo_conf, &zero);
 	long act;
 
-	if (conf && conf->udp_port && !udp_to(data, end, conf->udp_port)) {
+	if (conf && conf->udp_port && !udp_to(ctx, data, end, conf->udp_port)) {
 		count(1);
 		return XDP_PASS;
 	}

@@ -143,16 +143,31 @@ struct xdp_attach {
 static struct xdp_attach attaches[8];	/* under xdp_lock */
 static char libbpf_last[256];		/* libbpf's last warning, for error lines */
 
+static char libbpf_verifier[160];	/* the verifier's reason, when it refused the program */
+
+/* libbpf speaks only through err lines: keep its last warning and the verifier's verdict. */
 static int libbpf_quiet(enum libbpf_print_level level, const char *fmt, va_list ap)
 {
-	if (level != LIBBPF_DEBUG) {
-		size_t n;
+	char msg[4096], *l, *save = NULL;
+	size_t n;
 
-		vsnprintf(libbpf_last, sizeof(libbpf_last), fmt, ap);
-		n = strlen(libbpf_last);
-		while (n && libbpf_last[n - 1] == '\n')
-			libbpf_last[--n] = 0;
+	if (level == LIBBPF_DEBUG)
+		return 0;
+	vsnprintf(msg, sizeof(msg), fmt, ap);
+	if (strstr(msg, "PROG LOAD LOG")) {
+		/* The verdict is the last line before "processed N insns". */
+		for (l = strtok_r(msg, "\n", &save); l; l = strtok_r(NULL, "\n", &save)) {
+			if (!strncmp(l, "processed ", 10))
+				break;
+			if (l[0] && strncmp(l, "--", 2))
+				strncpy(libbpf_verifier, l, sizeof(libbpf_verifier) - 1);
+		}
+		return 0;
 	}
+	memcpy(libbpf_last, msg, sizeof(libbpf_last) - 1);
+	n = strlen(libbpf_last);
+	while (n && libbpf_last[n - 1] == '\n')
+		libbpf_last[--n] = 0;
 	return 0;
 }
 
@@ -248,9 +263,12 @@ static int load_prog(struct salvo_port *p, struct xdp_attach *a, const struct sa
 	}
 	rc = bpf_object__load(a->obj);
 	if (rc) {
-		if (rc == -EPERM || rc == -EACCES)
+		if (rc == -EPERM)
 			port_err(p, 0, "af_xdp: loading the XDP program needs "
 				 "CAP_BPF and CAP_NET_ADMIN (run as root)");
+		else if (rc == -EACCES && libbpf_verifier[0])
+			port_err(p, 0, "af_xdp: the kernel's verifier refused the XDP program: %s",
+				 libbpf_verifier);
 		else
 			port_err(p, 0, "af_xdp: loading the XDP program: %s%s%s",
 				 strerror(-rc), libbpf_last[0] ? ": " : "", libbpf_last);
