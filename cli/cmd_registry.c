@@ -43,6 +43,7 @@ struct serve_opts {
 	const char *state;
 	unsigned int max_clients;
 	unsigned int max_conns;
+	uint64_t sndbuf;
 };
 
 #define SV(field) offsetof(struct serve_opts, field)
@@ -51,6 +52,7 @@ static const struct salvo_opt serve_table[] = {
 	{"state", 's', SALVO_OPT_STR, SV(state), "FILE", "journal every join to FILE (fdatasync before the reply) and reload it at start; default: in memory, like the seed"},
 	{"max-clients", 0, SALVO_OPT_UINT, SV(max_clients), "N", "keep at most N names; a new name beyond that gets an error reply (default: no limit)", NULL, 1, 4000000000U},
 	{"max-conns", 0, SALVO_OPT_UINT, SV(max_conns), "N", "concurrent connections over all threads; more get an error reply and are closed (default 1024)", NULL, 1, 1000000},
+	{"sndbuf", 0, SALVO_OPT_SIZE, SV(sndbuf), NULL, "send buffer of each accepted connection, so a whole list fits at once (default: kernel autotuning, which measured fastest on loopback)", NULL, 0, 1u << 30},
 	SALVO_OPT_END,
 };
 
@@ -123,6 +125,7 @@ static int serve_run(void *o, int argc, char **argv)
 	/* One tx buffer carries 64 KiB of a reply; a longer list goes in several. */
 	cfg.size = 65536;
 	cfg.stamp = false;
+	cfg.sndbuf = (unsigned int)s->sndbuf;
 	if (salvo_addr_parse_bind(argc ? argv[0] : "5000", "127.0.0.1", false, &cfg.local, err,
 				  sizeof(err)))
 		return salvo_usage_error(NULL, "%s", err);

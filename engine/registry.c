@@ -570,6 +570,16 @@ static int journal_open(struct salvo_registry *r, char *err, size_t errlen)
 	int fd, rc = 0;
 
 	fd = open(r->path, O_RDWR | O_CREAT | O_CLOEXEC, 0644);
+	if (fd < 0 && (errno == EROFS || errno == EACCES || errno == EPERM)) {
+		/*
+		 * A read-only journal: serve what it holds, refuse every join
+		 * with this error (nothing could be made durable).
+		 */
+		r->jbroken = -errno;
+		fd = open(r->path, O_RDONLY | O_CLOEXEC);
+		if (fd < 0 && errno == ENOENT)
+			errno = -r->jbroken;
+	}
 	if (fd < 0) {
 		rc = -errno;
 		snprintf(err, errlen, "state file %s: %s", r->path, strerror(errno));
@@ -580,6 +590,10 @@ static int journal_open(struct salvo_registry *r, char *err, size_t errlen)
 		goto fail;
 	}
 	size = st.st_size;
+	if (size == 0 && r->jbroken) {
+		r->jfd = fd;
+		return 0;
+	}
 	if (size == 0) {
 		rc = write_all(fd, J_FILE_MAGIC, J_FILE_HDR);
 		if (!rc && fdatasync(fd))
@@ -631,7 +645,9 @@ static int journal_open(struct salvo_registry *r, char *err, size_t errlen)
 		off += total;
 		r->jrecords++;
 	}
-	if (off < size) {
+	if (off < size && r->jbroken) {
+		r->jdropped = size - off;	/* read-only: ignore the tail, cannot cut it */
+	} else if (off < size) {
 		/* A torn or corrupt tail (crash mid-append): nothing after it was acknowledged. */
 		if (ftruncate(fd, off)) {
 			rc = -errno;

@@ -1,0 +1,352 @@
+#!/usr/bin/env bash
+# End-to-end tests of `salvo registry` (serve, join, list, bench) against the
+# Python 3 port of the seed (tests/seed/client_list.py) and against itself.
+# Loopback only, random high ports, every server bounded by --duration.
+# asan: yes
+set -u
+SALVO=${SALVO:-./build/salvo}
+top=$(cd "$(dirname "$0")/../.." && pwd)
+SEED="$top/tests/seed/client_list.py"
+tmp=$(mktemp -d /tmp/salvo-registry-XXXXXX)
+pids=()
+failed=0
+
+cleanup() {
+	local p
+	for p in "${pids[@]}"; do kill "$p" 2>/dev/null; done
+	for p in "${pids[@]}"; do wait "$p" 2>/dev/null; done
+	rm -rf "$tmp"
+}
+trap cleanup EXIT
+
+pass() { echo "PASS: $1"; }
+fail() { echo "FAIL: $1 $2"; failed=1; }
+skip() { echo "SKIP: $1 $2"; }
+
+free_port() {
+	python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])'
+}
+
+busywait() {	# timeout_ms cmd...
+	local end=$((SECONDS * 1000 + $1)); shift
+	while ! "$@" >/dev/null 2>&1; do
+		[ $((SECONDS * 1000)) -gt "$end" ] && return 1
+		sleep 0.05
+	done
+}
+
+# start_server PORT [options...]: salvo registry serve in the background, ready when it lists.
+start_server() {
+	local port=$1; shift
+	"$SALVO" registry serve "$port" --duration 120 "$@" >"$tmp/serve.$port.out" 2>&1 &
+	srv_pid=$!
+	pids+=("$srv_pid")
+	busywait 5000 "$SALVO" registry list "$port" --timeout 1s
+}
+
+stop_server() {
+	kill -INT "$srv_pid" 2>/dev/null
+	wait "$srv_pid" 2>/dev/null
+}
+
+count_keys() {	# JSON on stdin -> number of top-level keys
+	python3 -c 'import json,sys; print(len(json.load(sys.stdin)))'
+}
+
+test_seed_client_against_salvo() {
+	local port out
+	port=$(free_port)
+	start_server "$port" || { fail seed_client_against_salvo "server did not start"; return; }
+	head -n1 "$tmp/serve.$port.out" | grep -qx 'Starting server...' ||
+		{ fail seed_client_against_salvo "no 'Starting server...' line"; stop_server; return; }
+	out=$(python3 "$SEED" -c -n pyclient --port "$port" 2>&1)
+	if echo "$out" | python3 -c '
+import json, sys
+d = json.load(sys.stdin)
+e = d["pyclient"]
+assert set(e) == {"name", "address", "port"}, e
+assert e["name"] == "pyclient" and e["address"] == "127.0.0.1" and 0 < e["port"] < 65536
+'; then pass seed_client_against_salvo; else fail seed_client_against_salvo "output: $out"; fi
+	stop_server
+}
+
+test_salvo_join_against_seed_server() {
+	local port out py
+	port=$(free_port)
+	python3 "$SEED" --port "$port" >"$tmp/seed.out" 2>&1 &
+	py=$!
+	pids+=("$py")
+	if ! busywait 5000 grep -q 'Starting server' "$tmp/seed.out"; then
+		fail salvo_join_against_seed_server "seed server did not start"; return
+	fi
+	sleep 0.2
+	"$SALVO" registry join "$port" -n first >/dev/null 2>&1
+	out=$("$SALVO" registry join "$port" -n second 2>&1)
+	if echo "$out" | python3 -c '
+import json, sys
+d = json.load(sys.stdin)
+assert d["second"]["name"] == "second" and d["first"]["address"] == "127.0.0.1", d
+' && echo "$out" | grep -q '^    "second": {$'; then
+		pass salvo_join_against_seed_server
+	else
+		fail salvo_join_against_seed_server "output: $out"
+	fi
+	kill "$py"; wait "$py" 2>/dev/null
+}
+
+# 20 clients with 40-character names: the list is ~2.4 kB, more than the seed's recv(1024).
+test_twenty_long_names() {
+	local port i out n seed_rc
+	port=$(free_port)
+	start_server "$port" || { fail twenty_long_names "server did not start"; return; }
+	for i in $(seq 1 20); do
+		out=$("$SALVO" registry join "$port" -n "$(printf 'client-%02d-%030d' "$i" 0)" 2>&1) ||
+			{ fail twenty_long_names "join $i: $out"; stop_server; return; }
+	done
+	n=$(echo "$out" | count_keys)
+	python3 "$SEED" -c -n "$(printf 'seed-client-%028d' 0)" --port "$port" >"$tmp/seed20.out" 2>&1
+	seed_rc=$?
+	if [ "$n" = 20 ] && [ "$seed_rc" != 0 ] && grep -q 'JSONDecodeError\|Unterminated' "$tmp/seed20.out"; then
+		pass twenty_long_names
+	else
+		fail twenty_long_names "salvo printed $n entries, seed client rc=$seed_rc: $(tail -n1 "$tmp/seed20.out")"
+	fi
+	stop_server
+}
+
+test_hostile_names() {
+	local port out
+	port=$(free_port)
+	start_server "$port" || { fail hostile_names "server did not start"; return; }
+	out=$(python3 - "$port" <<'EOF' 2>&1
+import json, socket, sys
+port = int(sys.argv[1])
+def ask(b):
+    s = socket.create_connection(("127.0.0.1", port), timeout=5)
+    s.sendall(b)
+    data = b""
+    while True:
+        c = s.recv(65536)
+        if not c:
+            break
+        data += c
+    s.close()
+    return json.loads(data.decode("ascii"))   # the reply is pure ASCII
+names = ['q"uote', 'back\\slash', 'ctl\x01\x1f\n\t', 'caf\u00e9', '\U0001F600', '</script>', '{"error": 1}', 'x' * 255]
+for n in names:
+    d = ask(n.encode("utf-8"))
+    assert d[n]["name"] == n, (n, d.get(n))
+for bad, why in [(b"\xff\xfe", "UTF-8"), (b"a\x00b", "NUL"), (b"y" * 256, "too long")]:
+    d = ask(bad)
+    assert list(d) == ["error"] and why in d["error"], d
+print("ok", len(ask("last".encode())))
+EOF
+)
+	if [ "$out" = "ok 9" ]; then pass hostile_names; else fail hostile_names "$out"; fi
+	stop_server
+}
+
+test_ten_thousand_joins() {
+	local port out n
+	port=$(free_port)
+	start_server "$port" --threads 2 || { fail ten_thousand_joins "server did not start"; return; }
+	out=$("$SALVO" registry bench "$port" --count 10000 --names 10000 --prefix u- \
+		--connections 100 --threads 2 --timeout 20s --json 2>&1)
+	n=$("$SALVO" registry list "$port" --raw --timeout 10s | count_keys)
+	if echo "$out" | python3 -c '
+import json, sys
+d = json.load(sys.stdin)
+assert d["joins"] == 10000 and d["failed"] == 0 and d["error_replies"] == 0, d
+' && [ "$n" = 10000 ]; then
+		pass ten_thousand_joins
+	else
+		fail ten_thousand_joins "list has $n names; bench: $(echo "$out" | tr -d '\n' | head -c 300)"
+	fi
+	stop_server
+}
+
+test_kill9_keeps_acknowledged() {
+	local port i acked=0 missing=0 bench list
+	port=$(free_port)
+	start_server "$port" --state "$tmp/state" --threads 2 ||
+		{ fail kill9_keeps_acknowledged "server did not start"; return; }
+	# Background load on the journal while acknowledged joins are recorded one by one.
+	"$SALVO" registry bench "$port" --duration 10 --connections 16 --names 500 --prefix load- \
+		--timeout 2s >/dev/null 2>&1 &
+	bench=$!
+	pids+=("$bench")
+	: >"$tmp/acked"
+	for i in $(seq 1 60); do
+		if "$SALVO" registry join "$port" -n "k9-$i" --timeout 2s >/dev/null 2>&1; then
+			echo "k9-$i" >>"$tmp/acked"
+		fi
+		[ "$i" = 40 ] && kill -9 "$srv_pid"
+	done
+	wait "$srv_pid" 2>/dev/null
+	wait "$bench" 2>/dev/null
+	acked=$(wc -l <"$tmp/acked")
+	start_server "$port" --state "$tmp/state" ||
+		{ fail kill9_keeps_acknowledged "restart failed: $(cat "$tmp/serve.$port.out")"; return; }
+	list=$("$SALVO" registry list "$port" --raw)
+	while read -r n; do
+		echo "$list" | python3 -c 'import json,sys; sys.exit(0 if sys.argv[1] in json.load(sys.stdin) else 1)' "$n" ||
+			missing=$((missing + 1))
+	done <"$tmp/acked"
+	if [ "$acked" -ge 40 ] && [ "$missing" = 0 ]; then
+		pass kill9_keeps_acknowledged
+	else
+		fail kill9_keeps_acknowledged "$acked acknowledged, $missing missing after restart"
+	fi
+	stop_server
+}
+
+# A silent client and a trickling one are cut off by --timeout while others are served.
+test_timeouts() {
+	local port out
+	port=$(free_port)
+	start_server "$port" --timeout 1s || { fail timeouts "server did not start"; return; }
+	out=$(python3 - "$port" "$SALVO" <<'EOF' 2>&1
+import socket, subprocess, sys, threading, time
+port, salvo = int(sys.argv[1]), sys.argv[2]
+res = {}
+def silent():
+    s = socket.create_connection(("127.0.0.1", port))
+    t0 = time.monotonic(); data = b""
+    s.settimeout(5)
+    while True:
+        c = s.recv(4096)
+        if not c:
+            break
+        data += c
+    res["silent"] = (time.monotonic() - t0, data)
+def trickle():
+    s = socket.create_connection(("127.0.0.1", port))
+    t0 = time.monotonic(); closed = None
+    s.setblocking(False)
+    for i in range(40):          # a byte every 100 ms for up to 4 s
+        try:
+            s.send(b"t")
+        except OSError:
+            closed = time.monotonic() - t0; break
+        time.sleep(0.1)
+        try:
+            if s.recv(4096) == b"":
+                closed = time.monotonic() - t0; break
+        except BlockingIOError:
+            pass
+        except OSError:
+            closed = time.monotonic() - t0; break
+    res["trickle"] = closed
+ts = [threading.Thread(target=f) for f in (silent, trickle)]
+for t in ts: t.start()
+time.sleep(0.2)
+t0 = time.monotonic()
+for i in range(5):
+    subprocess.run([salvo, "registry", "join", str(port), "-n", "other%d" % i], check=True, stdout=subprocess.DEVNULL)
+others = time.monotonic() - t0
+for t in ts: t.join()
+el, data = res["silent"]
+assert 0.8 <= el <= 2.5 and b"timed out" in data, res["silent"]
+assert res["trickle"] is not None and res["trickle"] <= 2.5, res["trickle"]
+assert others < 0.9, others
+print("ok silent %.2fs trickle %.2fs others %.3fs" % (el, res["trickle"], others))
+EOF
+)
+	case $out in
+	ok*) pass "timeouts ($out)" ;;
+	*) fail timeouts "$out" ;;
+	esac
+	stop_server
+}
+
+test_limits() {
+	local port out py
+	port=$(free_port)
+	start_server "$port" --max-clients 2 --max-conns 3 ||
+		{ fail limits "server did not start"; return; }
+	"$SALVO" registry join "$port" -n a >/dev/null && "$SALVO" registry join "$port" -n b >/dev/null ||
+		{ fail limits "first joins failed"; stop_server; return; }
+	out=$("$SALVO" registry join "$port" -n c 2>&1)
+	if [ $? != 1 ] || ! echo "$out" | grep -q 'registry full'; then
+		fail limits "third name: $out"; stop_server; return
+	fi
+	"$SALVO" registry join "$port" -n a >/dev/null || { fail limits "update refused"; stop_server; return; }
+	out=$(python3 - "$port" <<'EOF' 2>&1
+import socket, sys, time
+port = int(sys.argv[1])
+held = [socket.create_connection(("127.0.0.1", port)) for i in range(3)]
+time.sleep(0.3)
+s = socket.create_connection(("127.0.0.1", port), timeout=5)
+s.sendall(b"d")
+data = b""
+while True:
+    c = s.recv(4096)
+    if not c:
+        break
+    data += c
+print(data.decode())
+EOF
+)
+	if echo "$out" | grep -q 'too many connections'; then pass limits; else fail limits "4th connection: $out"; fi
+	stop_server
+}
+
+# Disk full and read-only journal: a tiny tmpfs in a private mount namespace.
+test_journal_full_and_readonly() {
+	local port
+	if ! unshare -m true 2>/dev/null; then
+		skip journal_full_and_readonly "needs unshare -m (root)"; return
+	fi
+	port=$(free_port)
+	out=$(unshare -m --propagation private bash -s "$SALVO" "$port" "$tmp" <<'EOF' 2>&1
+set -u
+SALVO=$1 port=$2 tmp=$3 mnt=$tmp/mnt
+mkdir -p "$mnt" && mount -t tmpfs -o size=64k tmpfs "$mnt" || { echo "mount failed"; exit 1; }
+"$SALVO" registry serve "$port" --state "$mnt/state" --duration 60 >"$tmp/jserve.out" 2>&1 &
+srv=$!
+for i in $(seq 50); do "$SALVO" registry list "$port" --timeout 1s >/dev/null 2>&1 && break; sleep 0.1; done
+"$SALVO" registry join "$port" -n before >/dev/null || { echo "first join failed"; exit 1; }
+dd if=/dev/zero of="$mnt/fill" bs=1k count=1000 2>/dev/null
+# Appends inside the journal's last page need no new block: join long names until one does.
+: >"$tmp/full.acked"; refused=0
+for i in $(seq 30); do
+	n=$(printf 'full-%02d-%0240d' "$i" 0)
+	if out=$("$SALVO" registry join "$port" -n "$n" 2>&1); then
+		echo "$n" >>"$tmp/full.acked"
+	else
+		echo "$out" | grep -q 'No space left' || { echo "full: $out"; exit 1; }
+		refused=$((refused + 1))
+	fi
+done
+[ "$refused" -gt 0 ] || { echo "no join refused on a full disk"; exit 1; }
+rm -f "$mnt/fill"
+"$SALVO" registry join "$port" -n after-space >/dev/null || { echo "join after freeing space failed"; exit 1; }
+kill -9 $srv; wait $srv 2>/dev/null
+# Read-only journal: serves what it holds, refuses joins.
+mount -o remount,ro "$mnt" || { echo "remount ro failed"; exit 1; }
+"$SALVO" registry serve "$port" --state "$mnt/state" --duration 60 >"$tmp/jserve2.out" 2>&1 &
+srv=$!
+for i in $(seq 50); do "$SALVO" registry list "$port" --timeout 1s >/dev/null 2>&1 && break; sleep 0.1; done
+out=$("$SALVO" registry join "$port" -n while-ro 2>&1) && { echo "join on a read-only journal acknowledged"; exit 1; }
+echo "$out" | grep -q 'Read-only' || { echo "ro: $out"; exit 1; }
+keys=$("$SALVO" registry list "$port" --raw | python3 -c 'import json,sys; print("\n".join(sorted(json.load(sys.stdin))))')
+kill $srv; wait $srv 2>/dev/null
+umount "$mnt"
+want=$( (echo after-space; echo before; cat "$tmp/full.acked") | sort)
+[ "$keys" = "$want" ] || { echo "after restart: $(echo "$keys" | wc -l) names, want $(echo "$want" | wc -l)"; exit 1; }
+echo ok
+EOF
+)
+	if [ "$out" = ok ]; then pass journal_full_and_readonly; else fail journal_full_and_readonly "$out"; fi
+}
+
+test_seed_client_against_salvo
+test_salvo_join_against_seed_server
+test_twenty_long_names
+test_hostile_names
+test_ten_thousand_joins
+test_kill9_keeps_acknowledged
+test_timeouts
+test_limits
+test_journal_full_and_readonly
+exit $failed
