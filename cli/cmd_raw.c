@@ -73,34 +73,24 @@ static void raw_send_defaults(void *o)
 }
 
 /*
- * Keep only CAP_NET_RAW in this (the main) thread before the workers are
- * started: they inherit it, open their rings, and drop it too (backend).
+ * Once every worker has opened its socket and ring, the main thread needs no
+ * privilege at all: drop every capability here.  Capabilities are per
+ * thread, so the workers keep what their backend still needs (af_packet
+ * workers drop theirs after ring setup; af_xdp keeps what detaching needs).
  */
-int salvo__raw_caps_narrow(bool verbose, const char *cmd)
+void salvo__raw_caps_drop(void *arg)
 {
-	cap_value_t keep = CAP_NET_RAW;
-	cap_flag_value_t have = CAP_CLEAR;
-	cap_t c = cap_get_proc();
-	int rc = 0;
+	const struct salvo_cli_common *c = arg;
+	cap_t none = cap_init();
+	int rc;
 
-	if (!c)
-		return 0;
-	cap_get_flag(c, CAP_NET_RAW, CAP_PERMITTED, &have);
-	cap_free(c);
-	c = cap_init();
-	if (!c)
-		return 0;
-	if (have == CAP_SET) {
-		cap_set_flag(c, CAP_PERMITTED, 1, &keep, CAP_SET);
-		cap_set_flag(c, CAP_EFFECTIVE, 1, &keep, CAP_SET);
-	}
-	rc = cap_set_proc(c);
-	cap_free(c);
-	if (verbose && !rc)
-		fprintf(stderr, "salvo: %s: capabilities narrowed to %s; each worker drops "
-			"every capability once its ring is set up\n", cmd,
-			have == CAP_SET ? "cap_net_raw" : "none");
-	return rc;
+	if (!none)
+		return;
+	rc = cap_set_proc(none);
+	cap_free(none);
+	if (c && c->verbose)
+		fprintf(stderr, "salvo: main thread %s\n",
+			rc ? "could not drop its capabilities" : "dropped every capability");
 }
 
 static int size_mean(const struct salvo_size_spec *s)
@@ -257,8 +247,8 @@ static int raw_send_run(void *o, int argc, char **argv)
 	}
 	if (!cfg.backend)
 		cfg.backend = "af_packet";	/* the only L2 backend that needs no XDP program */
-	salvo__raw_caps_narrow(r->c.verbose, "raw send");
-	rc = salvo_cli_run(&r->c, &cfg, &salvo_app_rawgen, NULL, NULL);
+	rc = salvo_cli_run(&r->c, &cfg, &salvo_app_rawgen,
+			   &(struct salvo_cli_extra){.started = salvo__raw_caps_drop, .arg = &r->c}, NULL);
 	salvo_l2_cfg_free(&l2);
 	salvo_pcap_free(pcap);
 	return rc;
@@ -358,8 +348,8 @@ static int raw_recv_run(void *o, int argc, char **argv)
 		r->c.quiet = true;
 	}
 	app.arg = &hooks;
-	salvo__raw_caps_narrow(r->c.verbose, "raw recv");
-	return salvo_cli_run(&r->c, &cfg, &app, NULL, NULL);
+	return salvo_cli_run(&r->c, &cfg, &app,
+			     &(struct salvo_cli_extra){.started = salvo__raw_caps_drop, .arg = &r->c}, NULL);
 }
 
 static const struct salvo_cmd raw_recv_cmd = {

@@ -21,7 +21,8 @@ int salvo__raw_l2_fields(struct salvo_l2_cfg *l2, const struct salvo__raw_fields
 int salvo__raw_setup(struct salvo_cfg *cfg, struct salvo_l2_cfg *l2, struct salvo_pcap **pcap,
 		     char *err, size_t errlen);
 /* Main thread: keep only CAP_NET_RAW before the workers start. */
-int salvo__raw_caps_narrow(bool verbose, const char *cmd);
+/* salvo_cli_extra.started hook: drop the main thread's capabilities (arg: salvo_cli_common). */
+void salvo__raw_caps_drop(void *arg);
 /* Stamp offset in a frame for the sink, -1 when none. */
 int salvo__raw_locate(const uint8_t *d, uint32_t len);
 

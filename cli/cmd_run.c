@@ -345,7 +345,6 @@ static int run_run(void *o, int argc, char **argv)
 			goto out;
 		}
 	}
-	salvo__raw_caps_narrow(ro->verbose, "run");
 	g_streams = s;
 	g_nstreams = n;
 	sigemptyset(&sa.sa_mask);
@@ -368,6 +367,11 @@ static int run_run(void *o, int argc, char **argv)
 			fprintf(stderr, "salvo: run: stream %s: %s on %s backend, %u worker%s\n",
 				s[i].name, s[i].cfg.command, s[i].ops->name, s[i].cfg.threads,
 				s[i].cfg.threads == 1 ? "" : "s");
+	}
+	{
+		struct salvo_cli_common vc = {.verbose = ro->verbose};
+
+		salvo__raw_caps_drop(&vc);
 	}
 	do {
 		uint64_t until = salvo_now_ns() + 50 * NSEC_PER_MSEC;

@@ -150,9 +150,15 @@ int salvo_cli_run(const struct salvo_cli_common *c, struct salvo_cfg *cfg,
 		salvo_run_destroy(run);
 		return salvo_runtime_error(cfg->command, "%s", err);
 	}
-	if (c->verbose)
+	if (c->verbose) {
 		fprintf(stderr, "salvo: %s on %s backend, %u worker%s\n", cfg->command, ops->name,
 			cfg->threads, cfg->threads == 1 ? "" : "s");
+		for (unsigned int i = 0; i < cfg->threads; i++)
+			if (salvo_run_port_info(run, i)[0])
+				fprintf(stderr, "salvo: worker %u: %s\n", i, salvo_run_port_info(run, i));
+	}
+	if (extra && extra->started)
+		extra->started(extra->arg);
 
 	start = salvo_run_start_ns(run);
 	tick = c->interval_ns ? c->interval_ns : (c->json_stream ? NSEC_PER_SEC : 200 * NSEC_PER_MSEC);

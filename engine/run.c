@@ -283,6 +283,11 @@ const struct salvo_app *salvo_run_app(const struct salvo_run *r)
 	return r->app;
 }
 
+const char *salvo_run_port_info(const struct salvo_run *r, unsigned int i)
+{
+	return i < r->n ? r->w[i].port.info : "";
+}
+
 static double rate(uint64_t n, uint64_t t0, uint64_t t1)
 {
 	return t1 > t0 ? (double)n * 1e9 / (double)(t1 - t0) : 0;

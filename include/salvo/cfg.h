@@ -21,7 +21,7 @@ enum {
 	SALVO_DIR_RX = 1 << 1,
 };
 
-struct salvo_l2_cfg;	/* raw frames: engine/pktgen.h */
+struct salvo_l2_cfg;	/* raw frames: salvo/pktgen.h */
 
 struct salvo_cfg {
 	const char *command;	/* "udp send", ... for reports */

@@ -78,6 +78,8 @@ void salvo_run_snapshot(struct salvo_run *r, struct salvo_report *rep);
 void salvo_run_report(struct salvo_run *r, struct salvo_report *rep);
 uint64_t salvo_run_start_ns(const struct salvo_run *r);
 const struct salvo_app *salvo_run_app(const struct salvo_run *r);
+/* What worker i's port obtained at open (ops->open filled port.info), "" if nothing. */
+const char *salvo_run_port_info(const struct salvo_run *r, unsigned int i);
 void salvo_run_destroy(struct salvo_run *r);
 
 /* For apps. */
