@@ -221,9 +221,10 @@ static int check_existing(struct salvo_port *p, const char *iface, int ifindex, 
 		return 0;
 	prog_name(id, name, sizeof(name));
 	if (!force) {
-		port_err(p, 0,
-			 "af_xdp: %s already has an XDP program (id %u, \"%s\"): not replacing it "
-			 "(--force to detach it)", iface, id, name);
+		/* The name needs CAP_SYS_ADMIN (prog_get_fd_by_id), which salvo does not keep. */
+		port_err(p, 0, "af_xdp: %s already has an XDP program (id %u%s%s%s): not replacing "
+			 "it (--force to detach it)", iface, id, name[0] != '?' ? ", \"" : "",
+			 name[0] != '?' ? name : "", name[0] != '?' ? "\"" : "");
 		return -EBUSY;
 	}
 	flags = q.drv_prog_id ? XDP_FLAGS_DRV_MODE : q.skb_prog_id ? XDP_FLAGS_SKB_MODE :
