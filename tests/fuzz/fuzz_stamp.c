@@ -1,0 +1,108 @@
+// SPDX-License-Identifier: MIT
+/*
+ * Fuzz stamp decoding and the flow table: any bytes decode or are refused;
+ * a stream of (flow, seq) updates keeps the totals' invariants (unique +
+ * duplicates = received, lost = expected - unique, per-flow sums equal the
+ * totals), and merging two halves agrees with one table that saw it all.
+ */
+#include <errno.h>
+#include <stdint.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include <salvo/flowstat.h>
+#include <salvo/stamp.h>
+
+static void check(const struct salvo_flowtab *t, uint64_t fed)
+{
+	struct salvo_flow_totals tot;
+	struct salvo_flow_info fi;
+	uint64_t rec = 0, uni = 0, exp = 0, lost = 0, reo = 0, dup = 0;
+	uint32_t n = salvo_flowtab_count(t);
+
+	salvo_flowtab_totals(t, &tot);
+	if (tot.flows != n || tot.unique + tot.duplicates != tot.received)
+		abort();
+	if (tot.unique > tot.expected || tot.lost != tot.expected - tot.unique)
+		abort();
+	if (fed && tot.received + salvo_flowtab_overflow(t) != fed)
+		abort();
+	for (uint32_t i = 0; i < n; i++) {
+		if (salvo_flowtab_flow(t, i, &fi))
+			abort();
+		if (fi.unique + fi.duplicates != fi.received || fi.lost != fi.expected - fi.unique ||
+		    fi.unique > fi.expected || fi.expected != fi.highest - fi.first + 1)
+			abort();
+		rec += fi.received, uni += fi.unique, exp += fi.expected;
+		lost += fi.lost, reo += fi.reordered, dup += fi.duplicates;
+	}
+	if (rec != tot.received || uni != tot.unique || exp != tot.expected || lost != tot.lost ||
+	    reo != tot.reordered || dup != tot.duplicates)
+		abort();
+	if (salvo_flowtab_flow(t, n, &fi) != -ENOENT)
+		abort();
+}
+
+int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
+{
+	struct salvo_stamp st, st2;
+	uint8_t enc[SALVO_STAMP_SIZE];
+	struct salvo_flowtab *all, *a, *b, *m;
+	struct salvo_flow_totals ta, tm;
+	uint64_t base = 0, fed = 0, fa = 0, fb = 0;
+
+	/* Decode: whatever is accepted re-encodes to the same bytes (but reserved). */
+	if (salvo_stamp_decode(data, size, &st) == 0) {
+		salvo_stamp_encode(enc, &st);
+		if (salvo_stamp_decode(enc, sizeof(enc), &st2) || memcmp(enc, data, 6) ||
+		    memcmp(enc + 8, data + 8, SALVO_STAMP_SIZE - 8))
+			abort();
+	}
+	if (size < 1)
+		return 0;
+	if (salvo_flowtab_create(&all, 8) || salvo_flowtab_create(&a, 8) ||
+	    salvo_flowtab_create(&b, 8) || salvo_flowtab_create(&m, 16))
+		abort();
+	/* Byte 0: seq base high bits; then 4-byte records: flow, which table, seq delta. */
+	base = (uint64_t)data[0] << 56;
+	for (size_t i = 1; i + 4 <= size; i += 4) {
+		uint32_t flow = data[i] & 15;	/* up to 16 flows into 8 slots: overflow too */
+		int16_t delta;
+		uint64_t seq;
+
+		memcpy(&delta, data + i + 2, 2);
+		seq = base + (uint64_t)(int64_t)delta * ((data[i + 1] & 0x80) ? 1000 : 1);
+		salvo_flowtab_update(all, flow, seq);
+		if (data[i + 1] & 1) {
+			salvo_flowtab_update(a, flow, seq);
+			fa++;
+		} else {
+			salvo_flowtab_update(b, flow, seq);
+			fb++;
+		}
+		fed++;
+	}
+	check(all, fed);
+	check(a, fa);
+	check(b, fb);
+	if (salvo_flowtab_merge(m, m) != -EINVAL)
+		abort();
+	salvo_flowtab_merge(m, a);
+	salvo_flowtab_merge(m, b);
+	check(m, 0);
+	salvo_flowtab_totals(all, &ta);
+	salvo_flowtab_totals(m, &tm);
+	/* Everything a and b accounted is in m; m never claims more than was received. */
+	if (tm.received + salvo_flowtab_overflow(m) != fa + fb)
+		abort();
+	if (tm.lost > tm.expected)
+		abort();
+	(void)ta;
+	salvo_flowtab_reset(all);
+	check(all, 0);
+	salvo_flowtab_destroy(all);
+	salvo_flowtab_destroy(a);
+	salvo_flowtab_destroy(b);
+	salvo_flowtab_destroy(m);
+	return 0;
+}
