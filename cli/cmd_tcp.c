@@ -78,13 +78,15 @@ struct tcp_send_opts {
 	const char *bind;
 	uint64_t sndbuf;
 	bool size_seen;
+	bool no_stamp;
 };
 
 #define S(field) offsetof(struct tcp_send_opts, field)
 
 static const struct salvo_opt tcp_send_table[] = {
 	{"message", 'm', SALVO_OPT_STR, S(message), "TEXT", "send TEXT once on each connection and close (the seed's TCP sender)"},
-	{"size", 's', SALVO_OPT_SIZE, S(size), NULL, "bytes per send (default 128KiB)", NULL, 1, 64u << 20, S(size_seen)},
+	{"size", 's', SALVO_OPT_SIZE, S(size), NULL, "bytes per message (default 128KiB); each starts with a stamp", NULL, 1, 64u << 20, S(size_seen)},
+	{"no-stamp", 0, SALVO_OPT_FLAG, S(no_stamp), NULL, "do not start messages with a salvo stamp"},
 	{"bytes", 0, SALVO_OPT_SIZE, S(bytes), NULL, "stop after sending this many bytes in total"},
 	{"streams", 'P', SALVO_OPT_UINT, S(streams), "N", "parallel connections, spread over the threads (default 1)", NULL, 1, 4096},
 	{"zerocopy", 0, SALVO_OPT_FLAG, S(zerocopy), NULL, "zero-copy sends where the backend has them"},
@@ -128,7 +130,7 @@ static int tcp_send_run(void *o, int argc, char **argv)
 	cfg.bytes = t->bytes;
 	cfg.zerocopy = t->zerocopy;
 	cfg.sndbuf = (unsigned int)t->sndbuf;
-	cfg.stamp = false;
+	cfg.stamp = !t->no_stamp;
 	if (t->streams < cfg.threads)
 		return salvo_usage_error(NULL, "tcp send: --streams (%u) must be at least --threads (%u)",
 					 t->streams, cfg.threads);

@@ -10,12 +10,20 @@
  * duration or this worker's share of cfg->bytes; close them at the end.
  * Server: count bytes per connection and in total; stop after max_conns
  * connections closed.  Closed connections are kept for the report.
+ *
+ * Stamps: a generated message of cfg->size bytes starts with a salvo stamp
+ * (flow = the connection's run-wide id, seq per connection, len = the
+ * message's length), so the sink can cut the byte stream back into
+ * messages and account loss, reordering and latency as for datagrams.  A
+ * connection whose stream does not start with a stamp (the seed's sender,
+ * --message, --no-stamp) is counted as unstamped, chunk by chunk.
  */
 #include <errno.h>
 #include <stdlib.h>
 #include <string.h>
 
 #include <salvo/run.h>
+#include <salvo/stamp.h>
 
 #include "netapps.h"
 
@@ -25,6 +33,13 @@ struct sconn {
 	struct salvo_conn_rec rec;
 	bool open;
 	bool closed;
+	/* client: next sequence number on this connection */
+	uint64_t seq;
+	/* server: stream framing */
+	bool unframed;		/* the stream carries no stamps */
+	uint8_t hdr_have;	/* bytes of the next stamp collected so far */
+	uint32_t msg_left;	/* bytes of the current message still to skip */
+	uint8_t hdr[SALVO_STAMP_SIZE];
 };
 
 struct stream {
@@ -36,6 +51,8 @@ struct stream {
 	unsigned int nopen, nfailed, rr;
 	unsigned int burst;
 	uint64_t quota, sent;
+	bool stamp;		/* client: stamp every message */
+	uint8_t stamp_flags;
 };
 
 void salvo_stream_arg_init(struct salvo_stream_arg *a)
@@ -116,6 +133,8 @@ static int stream_init(struct salvo_worker *w)
 		return salvo_worker_fail(w, EINVAL, "stream app without its argument");
 	}
 	s->burst = SALVO_MIN(cfg->burst, STREAM_MAX_BURST);
+	s->stamp = cfg->stamp && !cfg->message;
+	s->stamp_flags = cfg->stamp_clock == CLOCK_REALTIME ? SALVO_STAMP_F_REALTIME : 0;
 	if (!s->a->server) {
 		unsigned int n = w->port.nworkers;
 		uint32_t len = cfg->message ? cfg->message_len : cfg->size;
@@ -143,11 +162,74 @@ static int stream_init(struct salvo_worker *w)
 	return 0;
 }
 
+struct rx_tally {
+	uint64_t msgs, stamped, unstamped, now, now_real;
+};
+
+/* Account one stamp read off a stream. */
+static void account_stamp(struct salvo_worker *w, const struct salvo_stamp *st, struct rx_tally *t)
+{
+	uint64_t now = t->now;
+
+	salvo_flowtab_update(w->flows, st->flow, st->seq);
+	if (st->flags & SALVO_STAMP_F_REALTIME) {
+		if (!t->now_real)
+			t->now_real = salvo_clock_ns(CLOCK_REALTIME);
+		now = t->now_real;
+	}
+	if (st->ts_ns && st->ts_ns <= now)
+		salvo_hist_record(w->lat, now - st->ts_ns);
+	t->stamped++;
+	t->msgs++;
+}
+
+/*
+ * Cut a connection's bytes into messages: at each message boundary collect
+ * the 32-byte stamp (it may straddle reads), then skip len - 32 bytes.
+ */
+static void frame_stream(struct salvo_worker *w, struct sconn *c, const uint8_t *d, uint32_t len,
+			 struct rx_tally *t)
+{
+	uint32_t off = 0;
+
+	if (c->unframed) {
+		t->unstamped++;
+		return;
+	}
+	while (off < len) {
+		if (c->msg_left) {
+			uint32_t skip = SALVO_MIN(c->msg_left, len - off);
+
+			c->msg_left -= skip;
+			off += skip;
+			continue;
+		}
+		uint32_t take = SALVO_MIN((uint32_t)(SALVO_STAMP_SIZE - c->hdr_have), len - off);
+		struct salvo_stamp st;
+
+		memcpy(c->hdr + c->hdr_have, d + off, take);
+		c->hdr_have = (uint8_t)(c->hdr_have + take);
+		off += take;
+		if (c->hdr_have < SALVO_STAMP_SIZE)
+			break;
+		c->hdr_have = 0;
+		if (salvo_stamp_decode(c->hdr, SALVO_STAMP_SIZE, &st) || st.len < SALVO_STAMP_SIZE) {
+			/* Not (or no longer) a salvo stream: count the rest by chunks. */
+			c->unframed = true;
+			t->unstamped++;
+			return;
+		}
+		account_stamp(w, &st, t);
+		c->msg_left = st.len - SALVO_STAMP_SIZE;
+	}
+}
+
 /* Account one batch from rx_burst; returns true when the run's goal is met. */
 static bool handle_rx(struct salvo_worker *w, struct stream *s, unsigned int n)
 {
 	struct salvo_stream_arg *a = s->a;
 	uint64_t bytes = 0, pkts = 0, now = salvo_now_ns();
+	struct rx_tally t = {.now = now};
 	bool goal = false;
 
 	for (unsigned int i = 0; i < n; i++) {
@@ -181,15 +263,27 @@ static bool handle_rx(struct salvo_worker *w, struct stream *s, unsigned int n)
 			c->rec.bytes += k->len;
 			bytes += k->len;
 			pkts++;
+			frame_stream(w, c, k->data, k->len, &t);
 			if (a->on_data)
 				a->on_data(&c->rec, k, a->arg);
 		}
 	}
 	salvo_port_release(&w->port, s->v, n);
 	if (pkts) {
-		salvo_cnt_add(&w->cnt.rx_pkts, pkts);
+		struct salvo_flow_totals ft;
+
+		/* Packets are messages where the stream is stamped, else chunks read. */
+		salvo_cnt_add(&w->cnt.rx_pkts, t.msgs + t.unstamped);
 		salvo_cnt_add(&w->cnt.rx_bytes, bytes);
-		salvo_cnt_add(&w->cnt.rx_unstamped, pkts);
+		salvo_cnt_add(&w->cnt.rx_stamped, t.stamped);
+		salvo_cnt_add(&w->cnt.rx_unstamped, t.unstamped);
+		if (t.stamped) {
+			salvo_flowtab_totals(w->flows, &ft);
+			__atomic_store_n(&w->cnt.lost, ft.lost, __ATOMIC_RELAXED);
+			__atomic_store_n(&w->cnt.reordered, ft.reordered, __ATOMIC_RELAXED);
+			__atomic_store_n(&w->cnt.duplicates, ft.duplicates, __ATOMIC_RELAXED);
+			__atomic_store_n(&w->cnt.flows, ft.flows, __ATOMIC_RELAXED);
+		}
 		if (!w->cnt.first_rx_ns)
 			salvo_cnt_add(&w->cnt.first_rx_ns, now);
 		__atomic_store_n(&w->cnt.last_rx_ns, now, __ATOMIC_RELAXED);
@@ -359,15 +453,30 @@ static int client_loop(struct salvo_worker *w, struct stream *s)
 					return rc;
 				continue;
 			}
+			uint64_t ts = salvo_clock_ns(cfg->stamp_clock);
+
 			for (i = 0; i < got; i++) {
 				int id = next_conn(s);
 				uint64_t left = s->quota ? s->quota - s->sent - bytes : len;
+				struct salvo_pkt *k = s->v[i];
 
 				if (id < 0 || !left)
 					break;
-				s->v[i]->len = (uint32_t)SALVO_MIN((uint64_t)len, left);
-				s->v[i]->conn = (uint32_t)id;
-				bytes += s->v[i]->len;
+				k->len = (uint32_t)SALVO_MIN((uint64_t)len, left);
+				k->conn = (uint32_t)id;
+				bytes += k->len;
+				if (s->stamp && k->len >= SALVO_STAMP_SIZE) {
+					struct salvo_stamp st = {
+						.flags = s->stamp_flags,
+						.flow = salvo_worker_flow_id((unsigned int)id, w->id,
+									     p->nworkers),
+						.len = k->len,
+						.seq = s->c[id].seq++,
+						.ts_ns = ts,
+					};
+
+					salvo_stamp_encode(k->data, &st);
+				}
 			}
 			if (i < got)
 				salvo_pool_put(p->pool, s->v + i, got - i);
@@ -377,6 +486,9 @@ static int client_loop(struct salvo_worker *w, struct stream *s)
 			sent = salvo_port_tx(p, s->v, got);
 			salvo_cnt_add(&w->cnt.submissions, 1);
 			if (sent < 0) {
+				for (i = 0; i < got; i++)
+					if (s->stamp && s->v[i]->len >= SALVO_STAMP_SIZE)
+						s->c[s->v[i]->conn].seq--;
 				salvo_pool_put(p->pool, s->v, got);
 				/* A connection went away: its event tells which. */
 				rc = poll_rx(w, s, 0, NULL);
@@ -389,8 +501,13 @@ static int client_loop(struct salvo_worker *w, struct stream *s)
 				bytes += s->v[i]->len;
 				s->c[s->v[i]->conn].rec.bytes += s->v[i]->len;
 			}
-			if ((unsigned int)sent < got)
+			if ((unsigned int)sent < got) {
+				/* Refused tail: its sequence numbers are given out again. */
+				for (i = (unsigned int)sent; i < got; i++)
+					if (s->stamp && s->v[i]->len >= SALVO_STAMP_SIZE)
+						s->c[s->v[i]->conn].seq--;
 				salvo_pool_put(p->pool, s->v + sent, got - (unsigned int)sent);
+			}
 			count_tx(w, s, bytes, (uint64_t)sent);
 			salvo_port_reap(p);
 		}
