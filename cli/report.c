@@ -171,26 +171,30 @@ char *salvo_escape(const uint8_t *d, size_t len, char *out, size_t outlen)
 {
 	size_t o = 0;
 
-	for (size_t i = 0; i < len && o + 5 < outlen; i++) {
+	if (!outlen)
+		return out;
+	for (size_t i = 0; i < len; i++) {
 		uint8_t ch = d[i];
+		char tmp[5];
+		size_t n;
 
-		if (ch == '\\') {
-			out[o++] = '\\';
-			out[o++] = '\\';
-		} else if (ch == '\n') {
-			out[o++] = '\\';
-			out[o++] = 'n';
-		} else if (ch == '\t') {
-			out[o++] = '\\';
-			out[o++] = 't';
-		} else if (ch == '\r') {
-			out[o++] = '\\';
-			out[o++] = 'r';
-		} else if (ch >= 0x20 && ch < 0x7f) {
-			out[o++] = (char)ch;
-		} else {
-			o += (size_t)snprintf(out + o, outlen - o, "\\x%02x", ch);
-		}
+		if (ch == '\\')
+			n = (size_t)snprintf(tmp, sizeof(tmp), "\\\\");
+		else if (ch == '\n')
+			n = (size_t)snprintf(tmp, sizeof(tmp), "\\n");
+		else if (ch == '\t')
+			n = (size_t)snprintf(tmp, sizeof(tmp), "\\t");
+		else if (ch == '\r')
+			n = (size_t)snprintf(tmp, sizeof(tmp), "\\r");
+		else if (ch >= 0x20 && ch < 0x7f)
+			tmp[0] = (char)ch, tmp[1] = 0, n = 1;
+		else
+			n = (size_t)snprintf(tmp, sizeof(tmp), "\\x%02x", ch);
+		/* Whole escapes only, and always room for the NUL: 4 * len + 1 always fits. */
+		if (o + n >= outlen)
+			break;
+		memcpy(out + o, tmp, n);
+		o += n;
 	}
 	out[o] = 0;
 	return out;

@@ -94,6 +94,12 @@ static bool conn_done(struct salvo_worker *w, struct stream *s, struct sconn *c,
 	if (c->closed)
 		return false;
 	c->closed = true;
+	if (c->hdr_have && !c->unframed) {
+		/* The stream ended inside what could have been a stamp. */
+		salvo_cnt_add(&w->cnt.rx_pkts, 1);
+		salvo_cnt_add(&w->cnt.rx_unstamped, 1);
+		c->hdr_have = 0;
+	}
 	if (c->open)
 		s->nopen--;
 	c->open = false;
@@ -116,7 +122,6 @@ static bool conn_done(struct salvo_worker *w, struct stream *s, struct sconn *c,
 	a->closed++;
 	goal = a->max_conns && a->closed >= a->max_conns;
 	pthread_mutex_unlock(&a->lock);
-	(void)w;
 	return goal;
 }
 
@@ -210,8 +215,17 @@ static void frame_stream(struct salvo_worker *w, struct sconn *c, const uint8_t 
 		memcpy(c->hdr + c->hdr_have, d + off, take);
 		c->hdr_have = (uint8_t)(c->hdr_have + take);
 		off += take;
-		if (c->hdr_have < SALVO_STAMP_SIZE)
+		if (c->hdr_have < SALVO_STAMP_SIZE) {
+			/* Tell a foreign stream as soon as its first bytes differ from the magic. */
+			static const uint8_t magic[4] = {0x53, 0x56, 0x4c, 0x4f};
+
+			if (memcmp(c->hdr, magic, SALVO_MIN((uint32_t)c->hdr_have, 4u))) {
+				c->unframed = true;
+				c->hdr_have = 0;
+				t->unstamped++;
+			}
 			break;
+		}
 		c->hdr_have = 0;
 		if (salvo_stamp_decode(c->hdr, SALVO_STAMP_SIZE, &st) || st.len < SALVO_STAMP_SIZE) {
 			/* Not (or no longer) a salvo stream: count the rest by chunks. */
