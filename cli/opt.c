@@ -241,7 +241,7 @@ int salvo_opt_parse(const struct salvo_cmd *cmd, void *opts, int argc, char **ar
 	shorts[ns] = 0;
 
 	*npos = 0;
-	optind = 1;
+	optind = 0;	/* 0, not 1: GNU getopt then forgets a previous parse's state */
 	opterr = 0;
 	for (;;) {
 		li = -1;
@@ -253,9 +253,14 @@ int salvo_opt_parse(const struct salvo_cmd *cmd, void *opts, int argc, char **ar
 			return 1;
 		}
 		if (c == '?') {
-			if (optopt)
+			const char *arg = argv[optind - 1];
+
+			if (optopt >= 256 || (arg[0] == '-' && arg[1] == '-' && strchr(arg, '=')))
+				return salvo_usage_error(cmd, "option '%.*s' takes no value",
+							 (int)strcspn(arg, "="), arg);
+			if (optopt > ' ' && optopt < 127)
 				return salvo_usage_error(cmd, "unknown option -%c", optopt);
-			return salvo_usage_error(cmd, "unknown option '%s'", argv[optind - 1]);
+			return salvo_usage_error(cmd, "unknown option '%s'", arg);
 		}
 		if (c == ':')
 			return salvo_usage_error(cmd, "option '%s' needs a value", argv[optind - 1]);

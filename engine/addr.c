@@ -14,8 +14,8 @@ static int parse_port(const char *s, bool allow0, unsigned int *port, char *err,
 	char *end;
 	unsigned long v;
 
-	if (!*s || *s == '-' || *s == '+') {
-		snprintf(err, errlen, "missing or malformed port in '%s'", s);
+	if (!*s || strspn(s, "0123456789") != strlen(s)) {
+		snprintf(err, errlen, "port '%s' is not a number in 1..65535", s);
 		return -EINVAL;
 	}
 	errno = 0;

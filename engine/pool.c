@@ -15,11 +15,14 @@ uint32_t salvo_pool_stride(uint32_t buf_size)
 int salvo_pool_create(struct salvo_pool **out, uint32_t n, uint32_t buf_size, void *mem)
 {
 	struct salvo_pool *p;
-	uint32_t stride = salvo_pool_stride(buf_size ? buf_size : 1);
-	size_t bytes = (size_t)n * stride;
+	uint32_t stride;
+	size_t bytes;
 
-	if (!n || !buf_size)
+	/* 1 GiB per buffer is far past any packet; it also keeps the stride from wrapping. */
+	if (!n || !buf_size || buf_size > (1u << 30) || n > (1u << 24))
 		return -EINVAL;
+	stride = salvo_pool_stride(buf_size);
+	bytes = (size_t)n * stride;
 	p = calloc(1, sizeof(*p));
 	if (!p)
 		return -ENOMEM;

@@ -1,6 +1,7 @@
 // SPDX-License-Identifier: MIT
 /* Numbers with units, as users write them on the command line. */
 #include <errno.h>
+#include <stdbool.h>
 #include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -28,6 +29,43 @@ static int parse_number(const char *s, double *v, const char **end)
 	return 0;
 }
 
+/*
+ * Exact decimal: "D[.D]" times an integer multiplier, refused unless the
+ * result is a whole number that fits 64 bits ("1.005k" is exactly 1005, not
+ * 1004.999...; "9007199254740993" is not rounded through a double).
+ */
+static int parse_exact(const char *s, size_t n, uint64_t mult, uint64_t *out)
+{
+	unsigned __int128 mant = 0, div = 1, v;
+	size_t i = 0;
+	bool dot = false, digits = false;
+
+	for (; i < n; i++) {
+		if (s[i] == '.' && !dot) {
+			dot = true;
+			continue;
+		}
+		if (s[i] < '0' || s[i] > '9')
+			return -EINVAL;
+		digits = true;
+		mant = mant * 10 + (unsigned)(s[i] - '0');
+		if (dot)
+			div *= 10;
+		if (mant > ((unsigned __int128)1 << 100) || div > ((unsigned __int128)1 << 100))
+			return -ERANGE;
+	}
+	if (!digits)
+		return -EINVAL;
+	v = mant * mult;
+	if (v % div)
+		return -ERANGE;
+	v /= div;
+	if (v > UINT64_MAX)
+		return -ERANGE;
+	*out = (uint64_t)v;
+	return 0;
+}
+
 static double si_mult(const char *u, size_t n)
 {
 	if (n == 0)
@@ -47,11 +85,10 @@ int salvo_parse_count(const char *s, uint64_t *out, char *err, size_t errlen)
 	double v, m;
 
 	if (parse_number(s, &v, &end) || strlen(end) > 1 || !(m = si_mult(end, strlen(end))) ||
-	    v * m > 1.8e19 || v * m != floor(v * m)) {
+	    parse_exact(s, (size_t)(end - s), (uint64_t)m, out)) {
 		snprintf(err, errlen, "'%s' is not a count (e.g. 1000, 100k, 1.5M)", s ? s : "");
 		return -EINVAL;
 	}
-	*out = (uint64_t)(v * m);
 	return 0;
 }
 
@@ -71,11 +108,9 @@ int salvo_parse_size(const char *s, uint64_t *out, char *err, size_t errlen)
 
 	if (parse_number(s, &v, &end) == 0) {
 		for (size_t i = 0; i < sizeof(units) / sizeof(units[0]); i++) {
-			if (strcmp(end, units[i].u) == 0 && v * units[i].m < 1.8e19 &&
-			    v * units[i].m == floor(v * units[i].m)) {
-				*out = (uint64_t)(v * units[i].m);
+			if (strcmp(end, units[i].u) == 0 &&
+			    parse_exact(s, (size_t)(end - s), (uint64_t)units[i].m, out) == 0)
 				return 0;
-			}
 		}
 	}
 	snprintf(err, errlen, "'%s' is not a size (e.g. 64, 1500, 128KiB, 1M)", s ? s : "");
