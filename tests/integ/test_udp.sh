@@ -25,6 +25,7 @@ TESTS="
 	test_expect_reply
 	test_bad_input
 	test_recv_count_ends
+	test_recv_count_exact
 	test_sigint_summary
 	test_refused
 	test_refused_unpaced
@@ -337,6 +338,24 @@ test_recv_count_ends() {
 	kill -0 "$spid" 2>/dev/null || { show "$TMP/send.json.err"; fail "the sender ended before the receiver"; return; }
 	kill -INT "$spid"
 	wait_pid "$spid" 10000 || fail "udp send exited $? after SIGINT"
+}
+
+# Datagrams arriving in bursts (unpaced sender): --count 500 still stops at
+# exactly 500, not at the end of the burst that crossed it.
+test_recv_count_exact() {
+	local p rpid rc rx
+	p=$(random_port)
+	salvo_bg "$TMP/recv.json" udp recv "$p" --count 500 --json -q
+	rpid=$SALVO_PID
+	wait_udp_bound "$p" || { fail "receiver never bound"; return; }
+	salvo_run "$TMP/send.json" udp send "127.0.0.1:$p" --count 2000 -q ||
+		{ show "$TMP/send.json.err"; fail "udp send exited $?"; return; }
+	stop "$rpid" 15000
+	rc=$?
+	[ "$STOPPED" -eq 0 ] || { fail "udp recv --count 500 did not end (2000 sent)"; return; }
+	[ "$rc" -eq 0 ] || { show "$TMP/recv.json.err"; fail "udp recv exited $rc"; return; }
+	rx=$(json_get "$TMP/recv.json" rx.packets) || { fail "receiver JSON unreadable"; return; }
+	[ "$rx" -eq 500 ] || fail "udp recv --count 500 counted $rx"
 }
 
 # SIGINT mid-run: both print a parseable summary with interrupted=true and exit 0 promptly.
