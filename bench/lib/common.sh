@@ -73,6 +73,12 @@ tool_state() {	# binary -> "ok" or "not available: <binary> not installed"
 }
 
 # --- processes ------------------------------------------------------------------
+# Background tools run under TO_BG: timeout makes its own process group and
+# forwards SIGINT to the whole group, so forking tools (trafgen, testpmd) stop
+# too; stop() falls back to SIGKILL on that group.  Foreground runs use TO_FG,
+# which stays in the terminal's group so Ctrl-C reaches the tool at once.
+TO_BG="timeout -s INT -k 3"
+TO_FG="timeout --foreground -s INT -k 3"
 # Every background process is listed in $WORK/pids, so the EXIT trap (here
 # and in run.sh) can stop what is still running after a failure or Ctrl-C.
 bg() {	# name cmd... -> starts cmd in the background, stdout/err to $WORK/name.{out,err}; sets BG_PID
@@ -91,7 +97,9 @@ stop() {	# pid [signal] -> signal, wait up to 3 s, then SIGKILL
 		kill -0 "$pid" 2>/dev/null || break
 		sleep 0.1
 	done
-	kill -0 "$pid" 2>/dev/null && kill -KILL "$pid" 2>/dev/null
+	if kill -0 "$pid" 2>/dev/null; then
+		kill -KILL -- "-$pid" 2>/dev/null || kill -KILL "$pid" 2>/dev/null
+	fi
 	wait "$pid" 2>/dev/null
 	return 0
 }
@@ -118,6 +126,7 @@ cleanup_common() {
 		done <"$WORK/pids"
 		sleep 0.3
 		while read -r pid; do
+			kill -KILL -- "-$pid" 2>/dev/null
 			kill -0 "$pid" 2>/dev/null && kill -KILL "$pid" 2>/dev/null
 		done <"$WORK/pids"
 		: >"$WORK/pids"
@@ -138,7 +147,8 @@ netns_create() {	# -> sets NS_A NS_B VETH_A VETH_B MAC_A MAC_B IP_A IP_B
 	echo "$NS_A" >>"$WORK/netns"
 	echo "$NS_B" >>"$WORK/netns"
 	ip netns add "$NS_A" && ip netns add "$NS_B" &&
-		ip link add "$VETH_A" netns "$NS_A" type veth peer name "$VETH_B" netns "$NS_B" &&
+		ip link add "$VETH_A" numtxqueues 2 numrxqueues 2 netns "$NS_A" type veth \
+			peer name "$VETH_B" numtxqueues 2 numrxqueues 2 netns "$NS_B" &&
 		ip -n "$NS_A" addr add "$IP_A/24" dev "$VETH_A" &&
 		ip -n "$NS_B" addr add "$IP_B/24" dev "$VETH_B" &&
 		ip -n "$NS_A" link set "$VETH_A" up && ip -n "$NS_B" link set "$VETH_B" up &&
@@ -159,10 +169,12 @@ netns_cleanup() {
 	: >"$WORK/netns"
 }
 
-rx_count() {	# netns dev -> prints "t_seconds rx_packets"
-	local n
-	n=$(ip -n "$1" -s -j link show dev "$2" | "$PY" -c 'import json,sys; print(json.load(sys.stdin)[0]["stats64"]["rx"]["packets"])')
-	printf '%s %s\n' "$(date +%s.%N)" "$n"
+rx_count() {	# netns dev -> prints "t_seconds rx_packets" (no fork but ip: sampling under load)
+	local j t re='"rx":[{]"bytes":[0-9]+,"packets":([0-9]+)'
+	j=$(ip -n "$1" -s -j link show dev "$2")
+	t=$EPOCHREALTIME
+	[[ $j =~ $re ]] || return 1
+	printf '%s %s\n' "$t" "${BASH_REMATCH[1]}"
 }
 
 # --- records ----------------------------------------------------------------------

@@ -298,9 +298,11 @@ def salvo_registry(path):
         for src in (sect, doc):
             if isinstance(src.get(key), (int, float)) and src[key] > 0:
                 m = {"joins_per_s": float(src[key])}
-                for k in ("joins", "errors", "timeouts"):
-                    if isinstance(sect.get(k), (int, float)):
-                        m[k] = sect[k]
+                for k in ("joins", "failed", "error_replies", "errors", "timeouts"):
+                    for src2 in (sect, doc):
+                        if isinstance(src2.get(k), (int, float)):
+                            m[k] = src2[k]
+                            break
                 lat = doc.get("latency_ns") or {}
                 if lat.get("count"):
                     m["lat_p50_us"] = lat["p50"] / 1e3

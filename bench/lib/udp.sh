@@ -16,7 +16,7 @@ salvo_udp() {
 	txc=(taskset -c "$TX_CPU" "$SALVO" udp send "127.0.0.1:$p" -b "$be" -q --json -s "$size" -d "$DUR")
 	[ "$gso" = 1 ] && rxc+=(--gro) && txc+=(--gso)
 	[ -n "$rate" ] && txc+=(-r "$rate")
-	bg "$tag.rx" timeout --foreground -s INT -k 2 "$((DUR + 12))" "${rxc[@]}"
+	bg "$tag.rx" $TO_BG "$((DUR + 12))" "${rxc[@]}"
 	rxpid=$BG_PID
 	if ! wait_listen udp "$p"; then
 		stop "$rxpid"
@@ -25,7 +25,7 @@ salvo_udp() {
 			--cmd "$(q "${rxc[@]}")"
 		return
 	fi
-	timeout --foreground -s INT -k 2 "$((DUR + 10))" "${txc[@]}" >"$WORK/$tag.tx.out" 2>"$WORK/$tag.tx.err" </dev/null
+	$TO_FG "$((DUR + 10))" "${txc[@]}" >"$WORK/$tag.tx.out" 2>"$WORK/$tag.tx.err" </dev/null
 	sleep 0.3	# let the receiver drain its socket before it stops
 	stop "$rxpid"
 	record --scenario "$s" --case "$c" --tool salvo --variant "$v" --backend "$be" --rep "$rep" \
@@ -45,7 +45,7 @@ iperf3_udp() {
 	[ -n "$rate" ] && bw=$((rate * size * 8))
 	sc=(taskset -c "$RX_CPU" iperf3 -s -p "$p" -1 --json -i "$IVL")
 	cc=(taskset -c "$TX_CPU" iperf3 -c 127.0.0.1 -p "$p" -u -b "$bw" -l "$size" -t "$DUR" --json)
-	bg "$tag.srv" timeout --foreground -s INT -k 2 "$((DUR + 15))" "${sc[@]}"
+	bg "$tag.srv" $TO_BG "$((DUR + 15))" "${sc[@]}"
 	spid=$BG_PID
 	if ! wait_listen tcp "$p"; then
 		stop "$spid"
@@ -53,7 +53,7 @@ iperf3_udp() {
 			--reason "iperf3 server did not listen" --stderr "$WORK/$tag.srv.err" --cmd "$(q "${sc[@]}")"
 		return
 	fi
-	timeout --foreground -s INT -k 2 "$((DUR + 10))" "${cc[@]}" >"$WORK/$tag.cli.out" 2>"$WORK/$tag.cli.err" </dev/null
+	$TO_FG "$((DUR + 10))" "${cc[@]}" >"$WORK/$tag.cli.out" 2>"$WORK/$tag.cli.err" </dev/null
 	# the one-off server (-1) exits by itself once it has written its report
 	local i
 	for i in $(seq 30); do kill -0 "$spid" 2>/dev/null || break; sleep 0.1; done
@@ -73,7 +73,7 @@ sockperf_tp() {
 	sc=(taskset -c "$RX_CPU" sockperf sr -i 127.0.0.1 -p "$p")
 	cc=(taskset -c "$TX_CPU" sockperf tp -i 127.0.0.1 -p "$p" -m "$size" -t "$DUR")
 	# sockperf prints its report partly on stderr: keep both in one file
-	bg "$tag.srv" bash -c 'exec "$@" 2>&1' _ timeout --foreground -s INT -k 2 "$((DUR + 15))" "${sc[@]}"
+	bg "$tag.srv" bash -c 'exec "$@" 2>&1' _ $TO_BG "$((DUR + 15))" "${sc[@]}"
 	spid=$BG_PID
 	if ! wait_listen udp "$p"; then
 		stop "$spid"
@@ -81,7 +81,7 @@ sockperf_tp() {
 			--reason "sockperf server did not bind" --stderr "$WORK/$tag.srv.err" --cmd "$(q "${sc[@]}")"
 		return
 	fi
-	timeout --foreground -s INT -k 2 "$((DUR + 10))" "${cc[@]}" >"$WORK/$tag.cli.out" 2>&1 </dev/null
+	$TO_FG "$((DUR + 10))" "${cc[@]}" >"$WORK/$tag.cli.out" 2>&1 </dev/null
 	sleep 0.3
 	stop "$spid"	# sockperf sr prints its received total when interrupted
 	record --scenario "$s" --case "$c" --tool sockperf --rep "$rep" --size "$size" --param "size=$size" \

@@ -1,0 +1,96 @@
+#!/usr/bin/env bash
+# SPDX-License-Identifier: MIT
+# TCP over loopback, 1 and 2 streams: salvo tcp send/sink against iperf3,
+# Gbit/s as the receiver counted it (sink JSON rx; iperf3 server sum_received).
+set -u
+. "$(dirname "$0")/../lib/common.sh"
+trap cleanup_common EXIT
+trap 'exit 130' INT TERM
+
+S=tcp
+runs=()
+if want_tool salvo; then
+	st=ok
+	salvo_has "tcp send" && salvo_has "tcp sink" || st="not available: this salvo has no tcp send/sink"
+	if [ "$st" = ok ]; then
+		be=$(salvo_backends_json | "$PY" -c '
+import json, sys
+d = json.load(sys.stdin)
+ok = [b for b in d.get("backends", []) if b.get("available") and "tcp" in b.get("caps", "").split(",") and "test-only" not in b.get("caps", "")]
+ok.sort(key=lambda b: -b.get("priority", 0))
+print(" ".join(b["name"] for b in ok))' 2>/dev/null)
+		[ -n "$be" ] || st="not available: no backend with TCP"
+	fi
+	if [ "$st" = ok ]; then
+		for b in $be; do runs+=("salvo $b"); done
+	else
+		for n in 1 2; do unavailable $S "$n stream(s)" salvo salvo "$st"; done
+	fi
+fi
+if want_tool iperf3; then
+	st=$(tool_state iperf3)
+	if [ "$st" = ok ]; then runs+=("iperf3 iperf3"); else
+		for n in 1 2; do unavailable $S "$n stream(s)" iperf3 iperf3 "$st"; done
+	fi
+fi
+
+salvo_tcp() {	# rep streams backend
+	local rep=$1 n=$2 be=$3 p kc sc kpid tag
+	port_next
+	p=$BENCH_PORT
+	tag=tcp-salvo-$be-$n-$rep
+	kc=(taskset -c "$RX_CPU" "$SALVO" tcp sink "127.0.0.1:$p" -b "$be" -n "$n" -q --json -d "$((DUR + 10))")
+	sc=(taskset -c "$TX_CPU" "$SALVO" tcp send "127.0.0.1:$p" -b "$be" -P "$n" -d "$DUR" -q --json)
+	bg "$tag.sink" $TO_BG "$((DUR + 12))" "${kc[@]}"
+	kpid=$BG_PID
+	if ! wait_listen tcp "$p"; then
+		stop "$kpid"
+		record --scenario $S --case "$n stream(s)" --tool salvo --variant "$be" --backend "$be" --rep "$rep" \
+			--status failed --reason "sink did not listen" --stderr "$WORK/$tag.sink.err" --cmd "$(q "${kc[@]}")"
+		return
+	fi
+	$TO_FG "$((DUR + 10))" "${sc[@]}" >"$WORK/$tag.send.out" 2>"$WORK/$tag.send.err" </dev/null
+	# the sink stops by itself once its -n connections have closed
+	local i
+	for i in $(seq 30); do kill -0 "$kpid" 2>/dev/null || break; sleep 0.1; done
+	stop "$kpid"
+	record --scenario $S --case "$n stream(s)" --tool salvo --variant "$be" --backend "$be" --rep "$rep" \
+		--param "streams=$n" --parser salvo-tcp --file "a=$WORK/$tag.sink.out" --file "b=$WORK/$tag.send.out" \
+		--stderr "$WORK/$tag.sink.err" --stderr "$WORK/$tag.send.err" --cmd "$(q "${kc[@]}")" --cmd "$(q "${sc[@]}")"
+}
+
+iperf3_tcp() {	# rep streams
+	local rep=$1 n=$2 p sv cc spid tag
+	port_next
+	p=$BENCH_PORT
+	tag=tcp-iperf3-$n-$rep
+	sv=(taskset -c "$RX_CPU" iperf3 -s -p "$p" -1 --json)
+	cc=(taskset -c "$TX_CPU" iperf3 -c 127.0.0.1 -p "$p" -P "$n" -t "$DUR" --json)
+	bg "$tag.srv" $TO_BG "$((DUR + 15))" "${sv[@]}"
+	spid=$BG_PID
+	if ! wait_listen tcp "$p"; then
+		stop "$spid"
+		record --scenario $S --case "$n stream(s)" --tool iperf3 --rep "$rep" --status failed \
+			--reason "iperf3 server did not listen" --stderr "$WORK/$tag.srv.err" --cmd "$(q "${sv[@]}")"
+		return
+	fi
+	$TO_FG "$((DUR + 10))" "${cc[@]}" >"$WORK/$tag.cli.out" 2>"$WORK/$tag.cli.err" </dev/null
+	local i
+	for i in $(seq 30); do kill -0 "$spid" 2>/dev/null || break; sleep 0.1; done
+	stop "$spid"
+	record --scenario $S --case "$n stream(s)" --tool iperf3 --rep "$rep" --param "streams=$n" \
+		--parser iperf3-tcp --file "a=$WORK/$tag.srv.out" --stderr "$WORK/$tag.cli.out" \
+		--cmd "$(q "${sv[@]}")" --cmd "$(q "${cc[@]}")"
+}
+
+for rep in $(seq "$REPS"); do
+	for n in 1 2; do
+		for r in "${runs[@]}"; do
+			set -- $r
+			case $1 in
+			salvo) salvo_tcp "$rep" "$n" "$2" ;;
+			iperf3) iperf3_tcp "$rep" "$n" ;;
+			esac
+		done
+	done
+done
