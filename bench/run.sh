@@ -100,14 +100,20 @@ else
 	setup+=("no install step (--no-install)")
 fi
 
-ver() { "$@" 2>&1 | grep -m1 -oE '[0-9]+\.[0-9]+(\.[0-9]+)?' || echo missing; }
+ver() { "$@" 2>&1 | grep -m1 -oE '[0-9]+\.[0-9]+(\.[0-9]+)?' | head -n 1; }
 tools=(--tool "salvo=$("$SALVO" --version 2>/dev/null | awk '{print $2}') ($(git -C "$TOP" rev-parse --short HEAD 2>/dev/null)$(git -C "$TOP" diff --quiet HEAD -- 2>/dev/null || echo +uncommitted))")
 command -v iperf3 >/dev/null && tools+=(--tool "iperf3=$(ver iperf3 --version)")
 command -v sockperf >/dev/null && tools+=(--tool "sockperf=$(ver sockperf --version)")
 command -v trafgen >/dev/null && tools+=(--tool "trafgen=$(ver trafgen -v)")
 command -v dpdk-testpmd >/dev/null && tools+=(--tool "dpdk-testpmd=$(dpkg-query -W -f='${Version}' dpdk-dev 2>/dev/null)")
 command -v gnuplot >/dev/null && tools+=(--tool "gnuplot=$(ver gnuplot --version)")
-"$PY" "$BENCH_DIR/lib/bench.py" machine "${tools[@]}" --note "${BENCH_NOTE:-}" >"$WORK/machine.json"
+# A loaded machine is said so next to its numbers.
+note=${BENCH_NOTE:-}
+load=$(cut -d' ' -f1 /proc/loadavg)
+if awk -v l="$load" -v n="$(nproc)" 'BEGIN { exit !(l >= n / 2) }'; then
+	note="${note:+$note; }load average $load on $(nproc) CPUs when the run started: other work shared the machine, figures are noisy"
+fi
+"$PY" "$BENCH_DIR/lib/bench.py" machine "${tools[@]}" --note "$note" >"$WORK/machine.json"
 
 setup+=("pinning: receivers/servers on CPU $RX_CPU, senders/clients on CPU $TX_CPU (taskset, every tool); raw-frame senders on CPU 0 (1 thread) or 0-1 (2), as trafgen pins itself")
 setup+=("$REPS repetition(s), interleaved: every tool of a scenario runs once before any runs again; ratios are taken repetition by repetition")

@@ -122,9 +122,15 @@ def machine():
                     m["os"] = line.split("=", 1)[1].strip().strip('"')
     except OSError:
         pass
-    v = _sh(["systemd-detect-virt"])
-    if v:
-        m["virt"] = v
+    virt = []
+    for line in _sh(["lscpu"]).splitlines():
+        if line.startswith("Hypervisor vendor:"):
+            virt.append(line.split(":", 1)[1].strip() + " virtual machine")
+    v = _sh(["systemd-detect-virt", "--container"])
+    if v and v != "none":
+        virt.append(f"inside a {v} container")
+    if virt:
+        m["virt"] = ", ".join(virt)
     try:
         with open("/proc/loadavg", encoding="utf-8") as f:
             m["load_before"] = " ".join(f.read().split()[:3])

@@ -1,0 +1,273 @@
+#!/usr/bin/env python3
+# SPDX-License-Identifier: MIT
+"""Checks of the harness's Python side: parsers against captured tool output
+(bench/tests/fixtures, taken from real runs), median/min/max, pair-by-pair
+ratios, and the JSON and Markdown writers.  Prints one line per check in the
+suite protocol: "PASS: name" or "FAIL: name [why]"."""
+import json
+import os
+import sys
+import tempfile
+import traceback
+
+HERE = os.path.dirname(os.path.abspath(__file__))
+sys.path.insert(0, os.path.join(HERE, "..", "lib"))
+import bench  # noqa: E402
+import parse  # noqa: E402
+import report  # noqa: E402
+import stats  # noqa: E402
+
+FX = os.path.join(HERE, "fixtures")
+failed = 0
+
+
+class Skip(Exception):
+    pass
+
+
+def fx(name):
+    return os.path.join(FX, name)
+
+
+def check(name):
+    def deco(fn):
+        global failed
+        try:
+            fn()
+            print(f"PASS: {name}")
+        except Skip as e:
+            print(f"SKIP: {name} [{e}]")
+        except Exception as e:  # noqa: BLE001 - any failure is a FAIL line
+            failed += 1
+            where = traceback.extract_tb(e.__traceback__)[-1]
+            print(f"FAIL: {name} [{type(e).__name__}: {e} at line {where.lineno}]")
+        return fn
+    return deco
+
+
+def near(a, b, rel=1e-9):
+    assert abs(a - b) <= rel * max(1.0, abs(b)), f"{a} != {b}"
+
+
+# --- parsers ------------------------------------------------------------------
+@check("parse salvo udp recv (NDJSON) + send: receiver count over receiver time")
+def _():
+    m = parse.salvo_udp(fx("salvo_udp_recv.ndjson"), fx("salvo_udp_send.json"))
+    assert m["rx_packets"] == 113184
+    near(m["pps"], 113184 / 2.044135545)
+    near(m["gbps"], 7243776 * 8 / 2.044135545 / 1e9)
+    assert m["tx_packets"] == 113184 and m["loss_pct"] == 0.0
+    assert "interval_cov_pct" in m and m["interval_cov_pct"] > 0
+
+
+@check("parse salvo udp: loss from sender's count, receiver error is a failure")
+def _():
+    with tempfile.TemporaryDirectory() as d:
+        rx, tx = os.path.join(d, "rx"), os.path.join(d, "tx")
+        with open(rx, "w") as f:
+            json.dump({"type": "summary", "rx": {"packets": 750, "bytes": 48000, "active_s": 0.5}}, f)
+        with open(tx, "w") as f:
+            json.dump({"type": "summary", "tx": {"packets": 1000}}, f)
+        m = parse.salvo_udp(rx, tx)
+        near(m["pps"], 1500.0)
+        near(m["loss_pct"], 25.0)
+        with open(rx, "w") as f:
+            json.dump({"type": "summary", "rx": {"packets": 0, "active_s": 0}}, f)
+        try:
+            parse.salvo_udp(rx, tx)
+            raise AssertionError("0 received packets must not parse as a result")
+        except parse.ParseError:
+            pass
+
+
+@check("parse iperf3 UDP server JSON: received = packets - lost_packets")
+def _():
+    m = parse.iperf3_udp(fx("iperf3_udp_server.json"), fx("iperf3_udp_client.json"), size=64)
+    assert m["rx_packets"] == 165873 - 88236
+    near(m["pps"], (165873 - 88236) / 2.012339)
+    near(m["loss_pct"], 53.1949141813315)
+    near(m["jitter_us"], 2.8584433606661784)
+    # bytes come from the intervals (3.12 writes 0 in end.sum): 64 B each
+    near(m["gbps"], m["pps"] * 64 * 8 / 1e9, rel=1e-3)
+    assert m["tx_packets"] > m["rx_packets"]
+
+
+@check("parse iperf3 TCP server JSON: sum_received")
+def _():
+    m = parse.iperf3_tcp(fx("iperf3_tcp_server.json"))
+    with open(fx("iperf3_tcp_server.json")) as f:
+        r = json.load(f)["end"]["sum_received"]
+    near(m["gbps"], r["bytes"] * 8 / r["seconds"] / 1e9)
+
+
+@check("parse sockperf sr/tp: server's received count over client's send time")
+def _():
+    m = parse.sockperf_tp(fx("sockperf_sr.txt"), fx("sockperf_tp.txt"), size=64)
+    assert m["rx_packets"] == 29278
+    with open(fx("sockperf_tp.txt")) as f:
+        sent, secs = parse._SP_SENT.findall(f.read())[-1]
+    near(m["pps"], 29278 / float(secs))
+    near(m["loss_pct"], 100 * (1 - 29278 / int(sent)))
+
+
+@check("parse sockperf ping-pong (--full-rtt): p50/p99/p99.9 in µs")
+def _():
+    m = parse.sockperf_pp(fx("sockperf_pp.txt"))
+    with open(fx("sockperf_pp.txt")) as f:
+        t = f.read()
+    pct = {float(p): float(v) for p, v in parse._SP_PCT.findall(t)}
+    near(m["rtt_p50_us"], pct[50.0])
+    near(m["rtt_p99_us"], pct[99.0])
+    near(m["rtt_p999_us"], pct[99.9])
+    assert m["rtt_p50_us"] <= m["rtt_p99_us"] <= m["rtt_p999_us"]
+
+
+@check("parse sockperf ping-pong refuses half-RTT output")
+def _():
+    with tempfile.NamedTemporaryFile("w", suffix=".txt", delete=False) as f:
+        f.write("sockperf: Summary: Latency is 5.0 usec\n---> percentile 50.000 = 5.0\n")
+    try:
+        parse.sockperf_pp(f.name)
+        raise AssertionError("half round trips accepted")
+    except parse.ParseError:
+        pass
+    finally:
+        os.unlink(f.name)
+
+
+@check("parse salvo udp ping, tcp sink, registry bench")
+def _():
+    p = parse.salvo_ping(fx("salvo_ping.json"))
+    with open(fx("salvo_ping.json")) as f:
+        lat = json.load(f)["latency_ns"]
+    near(p["rtt_p50_us"], lat["p50"] / 1e3)
+    near(p["rtt_p999_us"], lat["p999"] / 1e3)
+    t = parse.salvo_tcp(fx("salvo_tcp_sink.json"))
+    assert t["gbps"] > 0
+    r = parse.salvo_registry(fx("salvo_registry_bench.json"))
+    with open(fx("salvo_registry_bench.json")) as f:
+        near(r["joins_per_s"], json.load(f)["joins_per_second"])
+
+
+@check("parse witness samples: delta over the window")
+def _():
+    m = parse.witness(fx("witness.txt"))
+    assert m["rx_packets"] == 686056 - 506310
+    near(m["pps"], (686056 - 506310) / (1795752231.064742 - 1795752229.053819))
+
+
+@check("interval CoV drops edge intervals and needs 3 inner ones")
+def _():
+    assert parse.interval_cov([0, 5, 10, 10, 10, 3, 0]) == 0.0
+    assert parse.interval_cov([0, 5, 10, 10, 3]) is None
+    near(parse.interval_cov([1, 10, 20, 30, 1]), 100 * 10 / 20)
+
+
+# --- statistics ----------------------------------------------------------------
+@check("median/min/max: odd, even, single")
+def _():
+    assert stats.summary([3, 1, 2]) == {"median": 2, "min": 1, "max": 3, "n": 3}
+    assert stats.summary([4, 1, 3, 2])["median"] == 2.5
+    assert stats.summary([7.5]) == {"median": 7.5, "min": 7.5, "max": 7.5, "n": 1}
+
+
+def rec(scen, case, tool, variant, rep, status="ok", **metrics):
+    return {"scenario": scen, "case": case, "tool": tool, "variant": variant, "rep": rep,
+            "status": status, "metrics": metrics, "reason": "" if status == "ok" else "broke"}
+
+
+@check("ratios are pair by pair, not a ratio of medians")
+def _():
+    recs = []
+    # salvo 100, 200, 300; iperf3 50, 400, 100: pairwise 2.0, 0.5, 3.0
+    for r, (a, b) in enumerate([(100, 50), (200, 400), (300, 100)], 1):
+        recs += [rec("udp64", "64 B", "salvo", "syscall", r, pps=a),
+                 rec("udp64", "64 B", "iperf3", "iperf3", r, pps=b)]
+    s = stats.summarize(recs)
+    salvo = [e for e in s if e["tool"] == "salvo"][0]
+    assert len(salvo["ratios"]) == 1
+    r = salvo["ratios"][0]
+    assert (r["median"], r["min"], r["max"], r["n"]) == (2.0, 0.5, 3.0, 3)
+    # the ratio of medians would be 200/100 = 2.0 too; check a case where it differs
+    recs2 = [rec("tcp", "1", "salvo", "u", 1, gbps=1.0), rec("tcp", "1", "iperf3", "i", 1, gbps=4.0),
+             rec("tcp", "1", "salvo", "u", 2, gbps=3.0), rec("tcp", "1", "iperf3", "i", 2, gbps=1.0)]
+    r2 = [e for e in stats.summarize(recs2) if e["tool"] == "salvo"][0]["ratios"][0]
+    near(r2["median"], (0.25 + 3.0) / 2)
+
+
+@check("failed repetitions drop out of the pairs and the row says why")
+def _():
+    recs = [rec("udp64", "64 B", "salvo", "s", 1, pps=10), rec("udp64", "64 B", "iperf3", "i", 1, pps=5),
+            rec("udp64", "64 B", "salvo", "s", 2, pps=30), rec("udp64", "64 B", "iperf3", "i", 2, status="failed"),
+            rec("udp64", "64 B", "sockperf", "k", 1, status="unavailable"),
+            rec("udp64", "64 B", "sockperf", "k", 2, status="unavailable")]
+    s = {e["tool"]: e for e in stats.summarize(recs)}
+    assert s["salvo"]["ratios"][0]["n"] == 1 and s["salvo"]["ratios"][0]["median"] == 2.0
+    assert s["iperf3"]["status"] == "partial" and s["iperf3"]["n_ok"] == 1
+    assert s["sockperf"]["status"] == "unavailable" and s["sockperf"]["reason"] == "broke"
+    assert s["salvo"]["metrics"]["pps"] == {"median": 20.0, "min": 10, "max": 30, "n": 2}
+
+
+# --- writers ------------------------------------------------------------------
+@check("bench.py record appends one parsed record; a parse failure is recorded as failed")
+def _():
+    with tempfile.TemporaryDirectory() as d:
+        out = os.path.join(d, "r.jsonl")
+        bench.main(["record", "--out", out, "--scenario", "raw_veth", "--case", "1 thread(s)",
+                    "--tool", "trafgen", "--rep", "1", "--param", "threads=1", "--parser", "witness",
+                    "--file", "a=" + fx("witness.txt"), "--cmd", "trafgen -o x"])
+        bench.main(["record", "--out", out, "--scenario", "raw_veth", "--case", "1 thread(s)",
+                    "--tool", "salvo", "--variant", "af_xdp", "--rep", "1", "--parser", "witness",
+                    "--file", "a=" + os.path.join(d, "missing")])
+        recs = bench.load_records(out)
+        assert len(recs) == 2
+        assert recs[0]["status"] == "ok" and recs[0]["params"] == {"threads": 1}
+        assert recs[0]["cmd"] == ["trafgen -o x"] and recs[0]["metrics"]["rx_packets"] == 179746
+        assert recs[1]["status"] == "failed" and "cannot read" in recs[1]["reason"]
+
+
+@check("report writes results.json and a Markdown table with every row, failed ones included")
+def _():
+    recs = [rec("udp64", "64 B", "salvo", "syscall", 1, pps=2000.0, gbps=0.001, loss_pct=0.0),
+            rec("udp64", "64 B", "iperf3", "iperf3", 1, pps=1000.0, gbps=0.0005, loss_pct=1.0),
+            dict(rec("udp64", "64 B", "salvo", "af_xdp", 1, status="unavailable"), reason="no libxdp"),
+            rec("ping", "64 B", "salvo", "syscall", 1, rtt_p50_us=10.0, rtt_p99_us=20.0, rtt_p999_us=30.0),
+            rec("ping", "64 B", "sockperf", "sockperf", 1, rtt_p50_us=12.0, rtt_p99_us=25.0, rtt_p999_us=40.0)]
+    with tempfile.TemporaryDirectory() as d:
+        doc = {"date": "2000-01-01", "mode": "quick", "reps": 1, "duration_s": 1,
+               "machine": {"cpu": "Test CPU", "cores": 2, "kernel": "6.0"}, "records": recs}
+        report.write_all(d, doc)
+        with open(os.path.join(d, "results.json")) as f:
+            j = json.load(f)
+        assert len(j["records"]) == 5 and len(j["summary"]) == 5
+        assert j["machine"]["cpu"] == "Test CPU"
+        with open(os.path.join(d, "results.md")) as f:
+            md = f.read()
+        assert "| 64 B | salvo | syscall | 2,000 |" in md, md
+        assert "vs iperf3: 2.00×" in md
+        assert "not available: no libxdp" in md
+        assert "vs sockperf: 0.83×" in md      # 10 / 12, lower is better
+        assert "lower is better for salvo" in md
+        assert "Test CPU" in md
+        lines = [l for l in md.splitlines() if l.startswith("| 64 B")]
+        assert len(lines) == 5
+        cols = {l.count("|") for l in lines if "salvo | syscall | 2,000" in l or "iperf3" in l or "af_xdp" in l}
+        assert len(cols) == 1, "rows of one table have different column counts"
+
+
+@check("plots: gnuplot writes SVGs when installed")
+def _():
+    import shutil
+    if not shutil.which("gnuplot"):
+        raise Skip("gnuplot not installed")
+    recs = [rec("udp_sweep", f"{s} B", t, t, 1, gbps=g, pps=1.0)
+            for s in (64, 1472) for t, g in (("salvo", s / 100), ("iperf3", s / 300))]
+    recs += [rec("udp64", "64 B", "salvo", "s", 1, pps=5.0), rec("udp64", "64 B", "iperf3", "i", 1, pps=2.0)]
+    with tempfile.TemporaryDirectory() as d:
+        made = report.write_all(d, {"records": recs})
+        assert "gbps_by_size.svg" in made and "pps_udp64.svg" in made, made
+        with open(os.path.join(d, "gbps_by_size.svg")) as f:
+            assert "<svg" in f.read(2000)
+
+
+sys.exit(1 if failed else 0)
