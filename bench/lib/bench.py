@@ -141,7 +141,7 @@ def machine():
 
 def cmd_machine(a):
     m = machine()
-    m["tools"] = kv(a.tool)
+    m["tools"] = dict(t.partition("=")[::2] for t in a.tool or [])
     if a.note:
         m["note"] = a.note
     json.dump(m, sys.stdout, indent=1)
