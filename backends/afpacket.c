@@ -360,7 +360,7 @@ static inline void kick(struct salvo_port *p, struct afp_port *a)
 	 */
 	if (sendto(a->txfd, NULL, 0, MSG_DONTWAIT, NULL, 0) < 0 && errno != EAGAIN &&
 	    errno != ENOBUFS && errno != EINTR)
-		p->stats.tx_errors++;
+		salvo_cnt_add(&p->stats.tx_errors, 1);
 }
 
 static int afp_tx(struct salvo_port *p, struct salvo_pkt **v, unsigned int n)
@@ -472,7 +472,7 @@ static void rx_stats(struct salvo_port *p, struct afp_port *a)
 
 	/* Reading clears the kernel's counters: add them up here. */
 	if (!getsockopt(a->rxfd, SOL_PACKET, PACKET_STATISTICS, &st, &len))
-		p->stats.rx_dropped += st.tp_drops;
+		salvo_cnt_add(&p->stats.rx_dropped, st.tp_drops);
 }
 
 static inline void block_done(struct afp_port *a, uint32_t b)
@@ -518,7 +518,7 @@ static int afp_rx(struct salvo_port *p, struct salvo_pkt **v, unsigned int n)
 			struct salvo_pkt *k;
 
 			if (!salvo_pool_get(pool, &k, 1)) {
-				p->stats.rx_nobufs++;
+				salvo_cnt_add(&p->stats.rx_nobufs, 1);
 				return (int)got;
 			}
 			k->data = (uint8_t *)h + h->tp_mac;

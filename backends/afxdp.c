@@ -783,7 +783,7 @@ static void tx_kick(struct salvo_port *p, struct xsk_port *x)
 			continue;
 		}
 		if (errno != ENOBUFS && errno != EBUSY && errno != ENETDOWN && errno != EINTR)
-			p->stats.tx_errors++;
+			salvo_cnt_add(&p->stats.tx_errors, 1);
 		return;
 	}
 }

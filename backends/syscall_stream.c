@@ -110,7 +110,7 @@ static void conn_close(struct salvo_port *p, struct sys_stream *s, uint32_t id)
 	close(c->fd);
 	c->fd = -1;
 	c->state = SC_FREE;
-	p->stats.conns_closed++;
+	salvo_cnt_add(&p->stats.conns_closed, 1);
 }
 
 static int conn_add(struct salvo_port *p, struct sys_stream *s, uint32_t id, int fd)
@@ -127,7 +127,7 @@ static int conn_add(struct salvo_port *p, struct sys_stream *s, uint32_t id, int
 		return -errno;
 	s->c[id].fd = fd;
 	s->c[id].state = SC_OPEN;
-	p->stats.conns_opened++;
+	salvo_cnt_add(&p->stats.conns_opened, 1);
 	return 0;
 }
 
@@ -307,7 +307,7 @@ int salvo__sys_stream_tx(struct salvo_port *p, struct salvo_pkt **v, unsigned in
 
 				if (errno == EINTR)
 					continue;
-				p->stats.tx_errors++;
+				salvo_cnt_add(&p->stats.tx_errors, 1);
 				ev_add(s, SALVO_PKT_F_CONN_ERROR, k->conn, err);
 				conn_close(p, s, k->conn);
 				break;
@@ -370,7 +370,7 @@ static void accept_all(struct salvo_port *p, struct sys_stream *s)
 			;
 		if (id == s->nc || conn_add(p, s, id, fd)) {
 			close(fd);
-			p->stats.rx_dropped++;
+			salvo_cnt_add(&p->stats.rx_dropped, 1);
 			snprintf(p->err, sizeof(p->err), "accept: more than %u connections on one worker",
 				 s->nc);
 			continue;

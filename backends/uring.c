@@ -496,15 +496,21 @@ static bool fatal_errno(int err)
 	return false;
 }
 
-static void tx_error(struct salvo_port *p, int res)
+static void tx_error(struct salvo_port *p, int res, const struct salvo_pkt *k)
 {
 	struct uring_port *up = p->priv;
 
+	/* Counted as sent when submitted: take it back (empty close markers never were). */
+	if (k->len) {
+		salvo_cnt_add(&p->stats.tx_failed,
+			      k->gso_size ? (k->len + k->gso_size - 1) / k->gso_size : 1);
+		salvo_cnt_add(&p->stats.tx_failed_bytes, k->len);
+	}
+	salvo_cnt_add(&p->stats.tx_errors, 1);
 	if (res == -ECONNREFUSED) {
-		p->stats.tx_refused++;
+		salvo_cnt_add(&p->stats.tx_refused, 1);
 		return;
 	}
-	p->stats.tx_errors++;
 	if (fatal_errno(res) && !up->fatal) {
 		up->fatal = res;
 		port_fail(p, res, "send", p->cfg->connect ? &p->cfg->remote : NULL);
@@ -531,7 +537,7 @@ static void ev_push(struct salvo_port *p, uint16_t flags, uint32_t conn, int err
 	struct salvo_pkt *k;
 
 	if (!up->evfree_n) {
-		p->stats.rx_dropped++;
+		salvo_cnt_add(&p->stats.rx_dropped, 1);
 		return;
 	}
 	k = up->evfree[--up->evfree_n];
@@ -627,9 +633,9 @@ static void on_recvmsg(struct salvo_port *p, struct io_uring_cqe *cqe, uint32_t 
 		s->armed = false;
 	if (cqe->res < 0) {
 		if (cqe->res == -ENOBUFS)
-			p->stats.rx_nobufs++;
+			salvo_cnt_add(&p->stats.rx_nobufs, 1);
 		else if (cqe->res == -ECONNREFUSED)
-			p->stats.tx_refused++;	/* ICMP port unreachable for our sends */
+			salvo_cnt_add(&p->stats.tx_refused, 1);	/* ICMP port unreachable for our sends */
 		return;
 	}
 	if (!(cqe->flags & IORING_CQE_F_BUFFER))
@@ -640,7 +646,7 @@ static void on_recvmsg(struct salvo_port *p, struct io_uring_cqe *cqe, uint32_t 
 	k = &up->rxd[bid];
 	o = io_uring_recvmsg_validate(buf, cqe->res, &s->rxmsg);
 	if (!o) {
-		p->stats.rx_dropped++;
+		salvo_cnt_add(&p->stats.rx_dropped, 1);
 		salvo_port_release(p, &k, 1);
 		return;
 	}
@@ -666,7 +672,7 @@ static void on_recvmsg(struct salvo_port *p, struct io_uring_cqe *cqe, uint32_t 
 			uint32_t d;
 
 			memcpy(&d, CMSG_DATA(cm), sizeof(d));
-			p->stats.rx_dropped += d - s->ovfl;
+			salvo_cnt_add(&p->stats.rx_dropped, d - s->ovfl);
 			s->ovfl = d;
 		}
 	}
@@ -731,7 +737,7 @@ static void conn_finalize(struct salvo_port *p, uint32_t id)
 	c->fd = -1;
 	c->state = C_FREE;
 	c->qhead = c->qtail = NO_IDX;
-	p->stats.conns_closed++;
+	salvo_cnt_add(&p->stats.conns_closed, 1);
 }
 
 static void conn_maybe_finalize(struct salvo_port *p, uint32_t id)
@@ -781,7 +787,7 @@ static void conn_open(struct salvo_port *p, uint32_t id)
 	struct uconn *c = &up->conns[id];
 
 	c->state = C_OPEN;
-	p->stats.conns_opened++;
+	salvo_cnt_add(&p->stats.conns_opened, 1);
 	ev_push(p, SALVO_PKT_F_CONN_OPEN, id, 0);
 	if (up->rx_out < up->br_entries)
 		arm_recv(up, id);
@@ -856,7 +862,7 @@ static void on_send(struct salvo_port *p, struct io_uring_cqe *cqe, struct salvo
 
 	if (cqe->flags & IORING_CQE_F_NOTIF) {
 		if (cqe->res & ZC_USAGE_COPIED)
-			p->stats.zc_copied++;
+			salvo_cnt_add(&p->stats.zc_copied, 1);
 		tx_unhold(p, k);
 		return;
 	}
@@ -864,7 +870,7 @@ static void on_send(struct salvo_port *p, struct io_uring_cqe *cqe, struct salvo
 		up->hold[k->idx]--;	/* no notification will follow */
 	c->sending = false;
 	if (cqe->res < 0) {
-		p->stats.tx_errors++;
+		salvo_cnt_add(&p->stats.tx_errors, 1);
 		tx_unhold(p, k);
 		conn_fail(p, id, cqe->res);	/* drops the queue, k's entry with it */
 		return;
@@ -919,7 +925,7 @@ static void on_recv(struct salvo_port *p, struct io_uring_cqe *cqe, uint32_t id)
 		return;
 	}
 	if (cqe->res == -ENOBUFS) {
-		p->stats.rx_nobufs++;
+		salvo_cnt_add(&p->stats.rx_nobufs, 1);
 		return;
 	}
 	if (cqe->res < 0)
@@ -955,7 +961,7 @@ static void on_accept(struct salvo_port *p, struct io_uring_cqe *cqe, uint32_t i
 	if (id < 0 || reg_file(up, up->conn_base + (unsigned int)id, fd) < 0) {
 		/* Table full: refuse by closing, say so once. */
 		close(fd);
-		p->stats.rx_dropped++;
+		salvo_cnt_add(&p->stats.rx_dropped, 1);
 		snprintf(p->err, sizeof(p->err), "accept: more than %u connections on one worker",
 			 up->nconns);
 		return;
@@ -992,12 +998,12 @@ static void on_tx(struct salvo_port *p, struct io_uring_cqe *cqe, struct salvo_p
 
 	if (cqe->flags & IORING_CQE_F_NOTIF) {
 		if (cqe->res & ZC_USAGE_COPIED)
-			p->stats.zc_copied++;
+			salvo_cnt_add(&p->stats.zc_copied, 1);
 		tx_unhold(p, k);
 		return;
 	}
 	if (cqe->res < 0)
-		tx_error(p, cqe->res);
+		tx_error(p, cqe->res, k);
 	if (!(cqe->flags & IORING_CQE_F_MORE) && up->zc && up->hold[k->idx] > 1)
 		up->hold[k->idx]--;	/* failed: no notification will follow */
 	tx_unhold(p, k);

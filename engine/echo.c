@@ -110,7 +110,7 @@ static int echo_loop(struct salvo_worker *w)
 			salvo_cnt_add(&w->cnt.submissions, 1);
 			if (sent < 0) {
 				salvo_pool_put(p->pool, e->tx, ntx);
-				p->stats.tx_errors++;
+				salvo_cnt_add(&p->stats.tx_errors, 1);
 				sent = 0;
 			} else if ((unsigned int)sent < ntx) {
 				salvo_pool_put(p->pool, e->tx + sent, ntx - (unsigned int)sent);

@@ -174,7 +174,7 @@ static int gen_loop(struct salvo_worker *w)
 		if (sent < 0) {
 			salvo_pool_put(p->pool, g->v, got);
 			f->seq -= segs_in;	/* nothing left: the seqs are reused */
-			p->stats.tx_errors++;
+			salvo_cnt_add(&p->stats.tx_errors, 1);
 			if (sent != -EAGAIN && sent != -ENOBUFS && sent != -ECONNREFUSED &&
 			    sent != -EINTR)
 				return salvo_worker_fail(w, -sent, "send failed: %s", strerror(-sent));

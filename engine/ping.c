@@ -131,7 +131,7 @@ static int ping_loop(struct salvo_worker *w)
 			if (n == 0 || n == -EAGAIN || n == -ENOBUFS || n == -ECONNREFUSED ||
 			    n == -EINTR) {
 				/* Counted as a timeout: the request never left. */
-				p->stats.tx_errors++;
+				salvo_cnt_add(&p->stats.tx_errors, 1);
 				salvo_cnt_add(&w->cnt.timeouts, 1);
 				g->seq++;
 				done++;

@@ -28,8 +28,9 @@ int salvo_pool_create(struct salvo_pool **out, uint32_t n, uint32_t buf_size, vo
 		return -ENOMEM;
 	p->n = n;
 	p->buf_size = stride;
-	p->pkts = aligned_alloc(SALVO_CACHELINE,
-				salvo_pool_stride((uint32_t)(n * sizeof(struct salvo_pkt))));
+	/* n <= 2^24 above, so this size cannot overflow; round up to the alignment. */
+	p->pkts = aligned_alloc(SALVO_CACHELINE, ((size_t)n * sizeof(struct salvo_pkt) + SALVO_CACHELINE - 1) &
+						 ~(size_t)(SALVO_CACHELINE - 1));
 	p->free = calloc(n, sizeof(*p->free));
 	if (!p->pkts || !p->free)
 		goto fail;

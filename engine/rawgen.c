@@ -120,7 +120,7 @@ static int rawgen_loop(struct salvo_worker *w)
 		if (sent < 0) {
 			/* The frames' sequence numbers are spent: a receiver counts them lost. */
 			salvo_pool_put(p->pool, r->v, (unsigned int)n);
-			p->stats.tx_errors++;
+			salvo_cnt_add(&p->stats.tx_errors, 1);
 			if (sent != -EAGAIN && sent != -ENOBUFS && sent != -EINTR)
 				return salvo_worker_fail(w, -sent, "send failed: %s", strerror(-sent));
 			continue;

@@ -50,6 +50,25 @@ void salvo_worker_stop_run(struct salvo_worker *w)
 	salvo_run_stop(w->run);
 }
 
+uint64_t salvo_worker_rx_claim(struct salvo_worker *w, uint64_t n)
+{
+	uint64_t cur, grant;
+
+	if (!w->cfg->count)
+		return n;
+	cur = __atomic_load_n(&w->run->rx_total, __ATOMIC_RELAXED);
+	do {
+		if (cur >= w->cfg->count)
+			return 0;
+		grant = SALVO_MIN(n, w->cfg->count - cur);
+		/* Relaxed: only the total matters; nothing is published with it. */
+	} while (!__atomic_compare_exchange_n(&w->run->rx_total, &cur, cur + grant, false,
+					      __ATOMIC_RELAXED, __ATOMIC_RELAXED));
+	if (cur + grant >= w->cfg->count)
+		salvo_run_stop(w->run);
+	return grant;
+}
+
 bool salvo_worker_rx_goal(struct salvo_worker *w, uint64_t n)
 {
 	uint64_t total;
@@ -298,7 +317,7 @@ static void sum_counters(struct salvo_run *r, struct salvo_report *rep, uint64_t
 	uint64_t txp = 0, txb = 0, rxp = 0, rxb = 0, sub = 0, unst = 0, stamped = 0;
 	uint64_t lost = 0, reord = 0, dup = 0, flows = 0, conns = 0, tmo = 0;
 	uint64_t ftx = 0, ltx = 0, frx = 0, lrx = 0;
-	uint64_t txerr = 0, refused = 0, retrans = 0, drops = 0;
+	uint64_t txerr = 0, refused = 0, retrans = 0, drops = 0, failed = 0, failed_b = 0;
 
 	for (unsigned int i = 0; i < r->n; i++) {
 		const struct salvo_counters *c = &r->w[i].cnt;
@@ -322,6 +341,8 @@ static void sum_counters(struct salvo_run *r, struct salvo_report *rep, uint64_t
 		refused += salvo_cnt_read(&s->tx_refused);
 		retrans += salvo_cnt_read(&s->tx_retrans);
 		drops += salvo_cnt_read(&s->rx_dropped);
+		failed += salvo_cnt_read(&s->tx_failed);
+		failed_b += salvo_cnt_read(&s->tx_failed_bytes);
 		if ((v = salvo_cnt_read(&c->first_tx_ns)) && (!ftx || v < ftx))
 			ftx = v;
 		if ((v = salvo_cnt_read(&c->last_tx_ns)) > ltx)
@@ -332,6 +353,9 @@ static void sum_counters(struct salvo_run *r, struct salvo_report *rep, uint64_t
 			lrx = v;
 	}
 	(void)stamped;
+	/* Counted when submitted; take back what failed at completion. */
+	txp -= SALVO_MIN(txp, failed);
+	txb -= SALVO_MIN(txb, failed_b);
 	rep->backend = r->ops->name;
 	rep->command = r->cfg.command;
 	rep->threads = r->n;

@@ -62,7 +62,7 @@ static int sink_loop(struct salvo_worker *w)
 	struct salvo_flow_totals t;
 
 	while (!salvo_worker_stopping(w)) {
-		uint64_t pkts = 0, bytes = 0, stamped = 0, now, now_real = 0;
+		uint64_t pkts = 0, bytes = 0, stamped = 0, now, now_real = 0, budget;
 		int n = salvo_port_rx(p, s->v, s->burst);
 
 		if (n < 0) {
@@ -73,7 +73,23 @@ static int sink_loop(struct salvo_worker *w)
 		if (n == 0)
 			continue;
 		now = salvo_now_ns();
-		for (int i = 0; i < n; i++) {
+		/* With --count, claim what this burst may count, so the run stops exactly at N. */
+		budget = UINT64_MAX;
+		if (w->cfg->count) {
+			uint64_t segs = 0;
+
+			for (int i = 0; i < n; i++) {
+				const struct salvo_pkt *k = s->v[i];
+
+				if (k->flags & (SALVO_PKT_F_CONN_OPEN | SALVO_PKT_F_CONN_CLOSE |
+						SALVO_PKT_F_CONN_ERROR))
+					continue;
+				segs += (h && h->locate) || !k->gso_size || !k->len ? 1 :
+					(k->len + k->gso_size - 1) / k->gso_size;
+			}
+			budget = salvo_worker_rx_claim(w, segs);
+		}
+		for (int i = 0; i < n && pkts < budget; i++) {
 			const struct salvo_pkt *k = s->v[i];
 			uint32_t off = 0, seg, len = k->len;
 			const uint8_t *d = k->data;
@@ -105,7 +121,7 @@ static int sink_loop(struct salvo_worker *w)
 				pkts++;
 				bytes += sl;
 				off += sl;
-			} while (off < len);
+			} while (off < len && pkts < budget);
 		}
 		salvo_port_release(p, s->v, (unsigned int)n);
 		if (!pkts)
@@ -124,8 +140,6 @@ static int sink_loop(struct salvo_worker *w)
 			__atomic_store_n(&w->cnt.duplicates, t.duplicates, __ATOMIC_RELAXED);
 			__atomic_store_n(&w->cnt.flows, t.flows, __ATOMIC_RELAXED);
 		}
-		if (salvo_worker_rx_goal(w, pkts))
-			break;
 	}
 	return 0;
 }

@@ -30,10 +30,16 @@ enum {
 	SALVO_CAP_TEST = 1 << 6,	/* not a real network path (null backend) */
 };
 
-/* Backend-side counters the engine merges into reports. */
+/* Backend-side counters the engine merges into reports (one writer: salvo_cnt_add). */
 struct salvo_port_stats {
-	uint64_t tx_errors;	/* failed submissions */
+	uint64_t tx_errors;	/* failed submissions or completions (refused ones included) */
 	uint64_t tx_refused;	/* ECONNREFUSED: nobody listening (UDP) */
+	/*
+	 * Asynchronous backends: packets (and bytes) tx_burst accepted whose
+	 * completion then failed, so they were never sent.  The report
+	 * subtracts them from what the generator counted at submission.
+	 */
+	uint64_t tx_failed, tx_failed_bytes;
 	uint64_t tx_retrans;	/* TCP retransmits, from TCP_INFO */
 	uint64_t rx_dropped;	/* kernel-reported drops (SO_RXQ_OVFL, ring drops) */
 	uint64_t rx_nobufs;	/* receive buffers exhausted */

@@ -86,6 +86,13 @@ void salvo_run_destroy(struct salvo_run *r);
 bool salvo_worker_stopping(const struct salvo_worker *w);
 /* The app has reached the run-wide goal (e.g. rx count): stop everybody. */
 void salvo_worker_stop_run(struct salvo_worker *w);
+/*
+ * Claim up to n of the run-wide receive budget (cfg->count): returns how
+ * many of the n the caller may count (all of them without --count); the
+ * claim that reaches the count stops the run.  Receivers that must stop
+ * exactly at N use this; salvo_worker_rx_goal() is for approximate goals.
+ */
+uint64_t salvo_worker_rx_claim(struct salvo_worker *w, uint64_t n);
 /* Add n to the run-wide receive total; true when cfg->count is reached. */
 bool salvo_worker_rx_goal(struct salvo_worker *w, uint64_t n);
 /* Set w->err (printf-style) and return -err. */
