@@ -66,44 +66,16 @@
 
 extern const char salvo_bpf_afxdp[], salvo_bpf_afxdp_end[];
 
-const char *const salvo_afxdp_mode_names[] = {"auto", "native", "skb", NULL};
-const char *const salvo_afxdp_zc_names[] = {"auto", "on", "off", NULL};
-
 static pthread_mutex_t xdp_lock = PTHREAD_MUTEX_INITIALIZER;
-static struct salvo_afxdp_opts g_opts = {.ring_size = XSK_RING_DEFAULT};
 
-void salvo_afxdp_opts_init(struct salvo_afxdp_opts *o)
+void salvo_afxdp_opts_from_cfg(struct salvo_afxdp_opts *o, const struct salvo_cfg *cfg)
 {
 	memset(o, 0, sizeof(*o));
 	o->ring_size = XSK_RING_DEFAULT;
-}
-
-int salvo_afxdp_filter_parse(struct salvo_afxdp_opts *o, const char *s, char *err, size_t errlen)
-{
-	char *end;
-	unsigned long v;
-
-	if (strncmp(s, "udp-port=", 9)) {
-		snprintf(err, errlen, "filter \"%s\": the one filter is udp-port=N", s);
-		return -EINVAL;
-	}
-	errno = 0;
-	v = strtoul(s + 9, &end, 10);
-	if (errno || end == s + 9 || *end || v < 1 || v > 65535) {
-		snprintf(err, errlen, "filter \"%s\": port must be 1..65535", s);
-		return -EINVAL;
-	}
-	o->udp_port = (uint16_t)v;
-	return 0;
-}
-
-void salvo_afxdp_set_opts(const struct salvo_afxdp_opts *o)
-{
-	pthread_mutex_lock(&xdp_lock);
-	g_opts = *o;
-	if (!g_opts.ring_size)
-		g_opts.ring_size = XSK_RING_DEFAULT;
-	pthread_mutex_unlock(&xdp_lock);
+	o->mode = cfg->xdp_mode;
+	o->zc = cfg->zerocopy ? SALVO_ZC_ON : cfg->zc_mode;
+	o->force = cfg->force;
+	o->udp_port = cfg->filter_udp_port;
 }
 
 /* One line in p->err (vsnprintf: a long interface or driver name is cut, never overflows). */
@@ -589,11 +561,7 @@ static int afxdp_open(struct salvo_port *p, const struct salvo_cfg *cfg)
 	short flags = 0;
 	uint32_t nfill = 0, idx;
 
-	pthread_mutex_lock(&xdp_lock);
-	o = g_opts;
-	pthread_mutex_unlock(&xdp_lock);
-	if (cfg->zerocopy)
-		o.zc = SALVO_ZC_ON;
+	salvo_afxdp_opts_from_cfg(&o, cfg);
 	if (!cfg->iface) {
 		port_err(p, 0, "af_xdp: no interface (--iface)");
 		return -EINVAL;
@@ -972,7 +940,7 @@ static void afxdp_close(struct salvo_port *p)
 static const struct salvo_backend_ops afxdp_ops = {
 	.name = "af_xdp",
 	.desc = "raw frames through AF_XDP sockets (UMEM rings, XDP redirect; zero-copy where the driver has it)",
-	.caps = SALVO_CAP_L2 | SALVO_CAP_ZEROCOPY,
+	.caps = SALVO_CAP_L2 | SALVO_CAP_ZEROCOPY | SALVO_CAP_XDP | SALVO_CAP_RXFILTER,
 	.prio = 5,
 	.probe = afxdp_probe,
 	.open = afxdp_open,

@@ -16,6 +16,39 @@
 #include "cli.h"
 #include "cmd_raw.h"
 
+/* Kernel-bypass knobs: which queues, how XDP attaches, zero-copy, takeover, receive filter. */
+struct raw_xdp_opts {
+	unsigned int queue, queues, xdp_mode, zc_mode;
+	bool force;
+	const char *filter;
+};
+
+#define XDP_OPTS(OFF)                                                                              \
+	{"queue", 0, SALVO_OPT_UINT, OFF(x.queue), "Q", "first queue; worker i binds queue Q+i (af_xdp; default 0)", NULL, 0, 255}, \
+	{"queues", 0, SALVO_OPT_UINT, OFF(x.queues), "N", "use N queues, one worker each (same as --threads N)", NULL, 1, 256}, \
+	{"xdp-mode", 0, SALVO_OPT_ENUM, OFF(x.xdp_mode), NULL, "attach XDP natively (driver) or in skb (generic) mode; auto: native, else skb", salvo_xdp_mode_names}, \
+	{"zerocopy", 0, SALVO_OPT_ENUM, OFF(x.zc_mode), NULL, "zero-copy sockets: on (fail without), off (copy mode), auto", salvo_zc_names}, \
+	{"force", 0, SALVO_OPT_FLAG, OFF(x.force), NULL, "replace an XDP program already on the interface"}
+
+/* Copy the kernel-bypass options into cfg; backend selection then honours them (caps). */
+static int raw_xdp_apply(const struct raw_xdp_opts *x, struct salvo_cli_common *c,
+			 struct salvo_cfg *cfg)
+{
+	char err[256];
+
+	cfg->xdp_mode = (enum salvo_xdp_mode)x->xdp_mode;
+	cfg->zc_mode = (enum salvo_zc)x->zc_mode;
+	cfg->force = x->force;
+	if (x->filter && salvo_filter_parse(x->filter, &cfg->filter_udp_port, err, sizeof(err)))
+		return salvo_usage_error(NULL, "--filter: %s", err);
+	if (x->queues) {
+		c->threads = x->queues;
+		cfg->threads = x->queues;
+	}
+	cfg->queue = x->queue;
+	return 0;
+}
+
 struct raw_send_opts {
 	struct salvo_cli_common c;	/* first: the shared tables point into it */
 	const char *iface;
@@ -31,6 +64,7 @@ struct raw_send_opts {
 	bool no_stamp;
 	uint64_t seed;
 	bool ttl_seen;
+	struct raw_xdp_opts x;
 };
 
 #define S(field) offsetof(struct raw_send_opts, field)
@@ -56,6 +90,7 @@ static const struct salvo_opt raw_send_table[] = {
 	{"qdisc", 0, SALVO_OPT_FLAG, S(qdisc), NULL, "go through the interface's qdisc (default: bypass it)"},
 	{"no-stamp", 0, SALVO_OPT_FLAG, S(no_stamp), NULL, "do not put a salvo stamp in the payload"},
 	{"seed", 0, SALVO_OPT_COUNT, S(seed), "N", "seed for random fields and sizes (default: fixed)"},
+	XDP_OPTS(S),
 	SALVO_OPT_END,
 };
 
@@ -245,8 +280,12 @@ static int raw_send_run(void *o, int argc, char **argv)
 			return salvo_usage_error(NULL, "raw send: %s", err);
 		return salvo_runtime_error("raw send", "%s", err);
 	}
-	if (!cfg.backend)
-		cfg.backend = "af_packet";	/* the only L2 backend that needs no XDP program */
+	rc = raw_xdp_apply(&r->x, &r->c, &cfg);
+	if (rc) {
+		salvo_l2_cfg_free(&l2);
+		salvo_pcap_free(pcap);
+		return rc;
+	}
 	rc = salvo_cli_run(&r->c, &cfg, &salvo_app_rawgen,
 			   &(struct salvo_cli_extra){.started = salvo__raw_caps_drop, .arg = &r->c}, NULL);
 	salvo_l2_cfg_free(&l2);
@@ -277,6 +316,7 @@ struct raw_recv_opts {
 	struct salvo_cli_common c;
 	const char *iface;
 	bool print;
+	struct raw_xdp_opts x;
 };
 
 #define R(field) offsetof(struct raw_recv_opts, field)
@@ -284,6 +324,8 @@ struct raw_recv_opts {
 static const struct salvo_opt raw_recv_table[] = {
 	{"iface", 'I', SALVO_OPT_STR, R(iface), "IF", "interface to receive on (required)"},
 	{"print", 'p', SALVO_OPT_FLAG, R(print), NULL, "print one line per frame: MACs, VLAN, IP, ports, stamp"},
+	XDP_OPTS(R),
+	{"filter", 0, SALVO_OPT_STR, R(x.filter), "udp-port=N", "take only UDP frames to port N, the rest go to the kernel (af_xdp)"},
 	SALVO_OPT_END,
 };
 
@@ -341,8 +383,12 @@ static int raw_recv_run(void *o, int argc, char **argv)
 	cfg.listen = true;
 	cfg.iface = r->iface;
 	cfg.size = 60;
-	if (!cfg.backend)
-		cfg.backend = "af_packet";
+	{
+		int rc = raw_xdp_apply(&r->x, &r->c, &cfg);
+
+		if (rc)
+			return rc;
+	}
 	if (r->print) {
 		hooks.on_packet = print_frame;
 		r->c.quiet = true;

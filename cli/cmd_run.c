@@ -253,11 +253,7 @@ static int parse_stream(struct stream *s, json_t *o, uint64_t duration_ns, char 
 	if ((v = text(o, "seed", b[3], sizeof(b[3]))))
 		s->l2.seed = strtoull(v, NULL, 0);
 	rc = salvo__raw_setup(&s->cfg, &s->l2, &s->pcap, err, errlen);
-	if (rc)
-		return rc;
-	if (!s->cfg.backend)
-		s->cfg.backend = "af_packet";
-	return 0;
+	return rc;
 }
 
 static json_t *profile_json(struct stream *s, unsigned int n)

@@ -56,8 +56,12 @@ unsigned int salvo_backend_caps_needed(const struct salvo_cfg *cfg)
 		caps |= SALVO_CAP_GSO;
 	if (cfg->gro)
 		caps |= SALVO_CAP_GRO;
-	if (cfg->zerocopy)
+	if (cfg->zerocopy || cfg->zc_mode == SALVO_ZC_ON)
 		caps |= SALVO_CAP_ZEROCOPY;
+	if (cfg->xdp_mode != SALVO_XDP_MODE_AUTO || cfg->force)
+		caps |= SALVO_CAP_XDP;
+	if (cfg->filter_udp_port)
+		caps |= SALVO_CAP_RXFILTER;
 	return caps;
 }
 
@@ -69,6 +73,10 @@ static const char *cap_name(unsigned int missing)
 		return "--gso";
 	if (missing & SALVO_CAP_GRO)
 		return "--gro";
+	if (missing & SALVO_CAP_XDP)
+		return "--xdp-mode/--force";
+	if (missing & SALVO_CAP_RXFILTER)
+		return "--filter";
 	return "--zerocopy";
 }
 

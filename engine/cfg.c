@@ -1,10 +1,32 @@
 // SPDX-License-Identifier: MIT
 #include <errno.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 
 #include <salvo/cfg.h>
 #include <salvo/stamp.h>
+
+const char *const salvo_xdp_mode_names[] = {"auto", "native", "skb", NULL};
+const char *const salvo_zc_names[] = {"auto", "on", "off", NULL};
+
+int salvo_filter_parse(const char *s, uint16_t *udp_port, char *err, size_t errlen)
+{
+	size_t n = strlen("udp-port=");
+	const char *d = s + n;
+
+	if (strncmp(s, "udp-port=", n)) {
+		snprintf(err, errlen, "filter \"%s\": the one filter is udp-port=N", s);
+		return -EINVAL;
+	}
+	if (!*d || strspn(d, "0123456789") != strlen(d) || strlen(d) > 5 || atoi(d) < 1 ||
+	    atoi(d) > 65535) {
+		snprintf(err, errlen, "filter \"%s\": port must be 1..65535", s);
+		return -EINVAL;
+	}
+	*udp_port = (uint16_t)atoi(d);
+	return 0;
+}
 
 void salvo_cfg_init(struct salvo_cfg *cfg)
 {

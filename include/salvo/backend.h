@@ -28,6 +28,8 @@ enum {
 	SALVO_CAP_GRO = 1 << 4,
 	SALVO_CAP_ZEROCOPY = 1 << 5,
 	SALVO_CAP_TEST = 1 << 6,	/* not a real network path (null backend) */
+	SALVO_CAP_XDP = 1 << 7,		/* attaches XDP programs: --xdp-mode, --force */
+	SALVO_CAP_RXFILTER = 1 << 8,	/* filters received frames itself: --filter */
 };
 
 /* Backend-side counters the engine merges into reports (one writer: salvo_cnt_add). */

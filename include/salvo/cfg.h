@@ -23,6 +23,24 @@ enum {
 
 struct salvo_l2_cfg;	/* raw frames: salvo/pktgen.h */
 
+/* Raw-frame kernel bypass: how an XDP program is attached (backends with SALVO_CAP_XDP). */
+enum salvo_xdp_mode {
+	SALVO_XDP_MODE_AUTO = 0,	/* native when the driver has it, else skb */
+	SALVO_XDP_MODE_NATIVE,		/* driver mode, or fail */
+	SALVO_XDP_MODE_SKB,		/* generic mode, any interface */
+};
+
+/* Zero-copy for raw-frame sockets. */
+enum salvo_zc {
+	SALVO_ZC_AUTO = 0,		/* zero-copy when the driver offers it, else copy */
+	SALVO_ZC_ON,			/* zero-copy, or fail */
+	SALVO_ZC_OFF,			/* copy mode */
+};
+
+/* Option-table names, index = enum value, NULL-terminated. */
+extern const char *const salvo_xdp_mode_names[];	/* "auto", "native", "skb" */
+extern const char *const salvo_zc_names[];		/* "auto", "on", "off" */
+
 struct salvo_cfg {
 	const char *command;	/* "udp send", ... for reports */
 	const char *backend;	/* requested backend name, NULL: best available */
@@ -60,6 +78,10 @@ struct salvo_cfg {
 	uint32_t message_len;
 	int cpu_base;		/* first CPU to pin to, -1: no pinning */
 	unsigned int queue;	/* L2: first queue (AF_XDP) */
+	enum salvo_xdp_mode xdp_mode;	/* L2: XDP attach mode (SALVO_CAP_XDP backends) */
+	enum salvo_zc zc_mode;	/* L2: zero-copy sockets */
+	bool force;		/* L2: take over an interface another XDP program holds */
+	uint16_t filter_udp_port;	/* L2 receive: only UDP to this port (0: every frame) */
 	unsigned int rcvbuf, sndbuf;	/* socket buffer sizes to ask for, 0: default */
 	void *ext;		/* command-specific extension, read by that command's app */
 };
@@ -73,5 +95,8 @@ void salvo_cfg_init(struct salvo_cfg *cfg);
  * line in err.
  */
 int salvo_cfg_finish(struct salvo_cfg *cfg, char *err, size_t errlen);
+
+/* A receive filter: "udp-port=N".  0, or -EINVAL with one line in err. */
+int salvo_filter_parse(const char *s, uint16_t *udp_port, char *err, size_t errlen);
 
 #endif

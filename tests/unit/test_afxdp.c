@@ -26,37 +26,50 @@ extern const char salvo_bpf_afxdp[], salvo_bpf_afxdp_end[];
 static void test_filter_parse(void **state)
 {
 	struct salvo_afxdp_opts o;
+	struct salvo_cfg cfg;
+	uint16_t port = 0;
 	char err[128];
 
 	(void)state;
-	salvo_afxdp_opts_init(&o);
+	salvo_cfg_init(&cfg);
+	salvo_afxdp_opts_from_cfg(&o, &cfg);
 	assert_int_equal(o.mode, SALVO_XDP_MODE_AUTO);
 	assert_int_equal(o.zc, SALVO_ZC_AUTO);
 	assert_int_equal(o.ring_size, 4096);
 	assert_int_equal(o.udp_port, 0);
-	assert_int_equal(salvo_afxdp_filter_parse(&o, "udp-port=9000", err, sizeof(err)), 0);
-	assert_int_equal(o.udp_port, 9000);
-	assert_int_equal(salvo_afxdp_filter_parse(&o, "udp-port=65535", err, sizeof(err)), 0);
-	assert_int_equal(o.udp_port, 65535);
+	assert_int_equal(salvo_filter_parse("udp-port=9000", &port, err, sizeof(err)), 0);
+	assert_int_equal(port, 9000);
+	assert_int_equal(salvo_filter_parse("udp-port=65535", &port, err, sizeof(err)), 0);
+	assert_int_equal(port, 65535);
 	static const char *const bad[] = {"udp-port=0", "udp-port=65536", "udp-port=", "udp-port=9x",
-					  "tcp-port=80", "udp-port=-1", "9000", ""};
+					  "tcp-port=80", "udp-port=-1", "9000", "", "udp-port=099999"};
 	for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
 		err[0] = 0;
-		assert_int_equal(salvo_afxdp_filter_parse(&o, bad[i], err, sizeof(err)), -EINVAL);
+		assert_int_equal(salvo_filter_parse(bad[i], &port, err, sizeof(err)), -EINVAL);
 		assert_true(strlen(err) > 0);
-		assert_int_equal(o.udp_port, 65535);	/* unchanged on error */
+		assert_int_equal(port, 65535);	/* unchanged on error */
 	}
+	/* cfg's choices reach the backend's options; --zerocopy forces zero-copy on. */
+	cfg.xdp_mode = SALVO_XDP_MODE_SKB;
+	cfg.force = true;
+	cfg.filter_udp_port = 7;
+	cfg.zerocopy = true;
+	salvo_afxdp_opts_from_cfg(&o, &cfg);
+	assert_int_equal(o.mode, SALVO_XDP_MODE_SKB);
+	assert_true(o.force);
+	assert_int_equal(o.udp_port, 7);
+	assert_int_equal(o.zc, SALVO_ZC_ON);
 }
 
 static void test_choice_names(void **state)
 {
 	(void)state;
-	assert_string_equal(salvo_afxdp_mode_names[SALVO_XDP_MODE_NATIVE], "native");
-	assert_string_equal(salvo_afxdp_mode_names[SALVO_XDP_MODE_SKB], "skb");
-	assert_null(salvo_afxdp_mode_names[3]);
-	assert_string_equal(salvo_afxdp_zc_names[SALVO_ZC_ON], "on");
-	assert_string_equal(salvo_afxdp_zc_names[SALVO_ZC_OFF], "off");
-	assert_null(salvo_afxdp_zc_names[3]);
+	assert_string_equal(salvo_xdp_mode_names[SALVO_XDP_MODE_NATIVE], "native");
+	assert_string_equal(salvo_xdp_mode_names[SALVO_XDP_MODE_SKB], "skb");
+	assert_null(salvo_xdp_mode_names[3]);
+	assert_string_equal(salvo_zc_names[SALVO_ZC_ON], "on");
+	assert_string_equal(salvo_zc_names[SALVO_ZC_OFF], "off");
+	assert_null(salvo_zc_names[3]);
 }
 
 static int quiet(enum libbpf_print_level l, const char *f, va_list ap)
