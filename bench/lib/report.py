@@ -161,6 +161,14 @@ def _q(s):
     return '"' + str(s).replace('"', "'") + '"'
 
 
+MTITLE = {"rtt_p50_us": "p50", "rtt_p99_us": "p99", "rtt_p999_us": "p99.9", "pps": "packets/s",
+          "gbps": "Gbit/s", "joins_per_s": "joins/s"}
+GP_HEAD = """set terminal svg size 900,500 dynamic font 'sans,11'
+set encoding utf8
+set termoption noenhanced
+"""
+
+
 def _bars(outdir, name, title, ylabel, ents, metrics):
     """Clustered bars: one cluster per entry, one bar per metric; error bars min–max."""
     ents = [e for e in ents if all(m in e["metrics"] for m in metrics)]
@@ -169,23 +177,24 @@ def _bars(outdir, name, title, ylabel, ents, metrics):
     dat = os.path.join(outdir, name + ".dat")
     with open(dat, "w", encoding="utf-8") as f:
         for e in ents:
-            lab = _label(e) + (f" {e['case']}" if len({x['case'] for x in ents}) > 1 else "")
+            lab = _label(e).replace(" ", "\\n", 1) + (f"\\n{e['case']}" if len({x['case'] for x in ents}) > 1 else "")
             vals = []
             for m in metrics:
                 s = e["metrics"][m]
                 vals += [s["median"], s["min"], s["max"]]
             f.write(_q(lab) + " " + " ".join(f"{v:.6g}" for v in vals) + "\n")
     cols = ", ".join(
-        f"'{name}.dat' using {2 + 3 * i}:{3 + 3 * i}:{4 + 3 * i}{':xtic(1)' if i == 0 else ''} title {_q(m)}"
+        f"'{name}.dat' using {2 + 3 * i}:{3 + 3 * i}:{4 + 3 * i}{':xtic(1)' if i == 0 else ''} title {_q(MTITLE.get(m, m))}"
         for i, m in enumerate(metrics))
-    script = f"""set terminal svg size 900,480 dynamic font 'sans,11'
-set output '{name}.svg'
+    script = GP_HEAD + f"""set output '{name}.svg'
 set title {_q(title)}
 set ylabel {_q(ylabel)}
+set format y '%.1s%c'
+set bmargin 5
 set style data histograms
 set style histogram errorbars gap 1 lw 1
 set style fill solid 0.8 border -1
-set xtics rotate by -30 left
+set xtics nomirror
 set yrange [0:*]
 set grid ytics
 set key {'off' if len(metrics) == 1 else 'top left'}
@@ -215,10 +224,13 @@ def _lines(outdir, name, title, xlabel, ylabel, ents, metric, xkey, logx=False):
                 f.write(f"{x:.6g} {s['median']:.6g} {s['min']:.6g} {s['max']:.6g}\n")
             f.write("\n\n")
             plots.append(f"'{name}.dat' index {idx} using 1:2:3:4 with yerrorlines title {_q(lab)}")
-    script = f"""set terminal svg size 900,480 dynamic font 'sans,11'
-set output '{name}.svg'
+    xs = sorted({x for pts in series.values() for x, _ in pts})
+    script = GP_HEAD + f"""set output '{name}.svg'
 set title {_q(title)}
 set xlabel {_q(xlabel)}
+set xtics ({', '.join(f'{x:g}' for x in xs)})
+set xrange [{xs[0] * 0.8:g}:{xs[-1] * 1.25:g}]
+set format y '%.1s%c'
 set ylabel {_q(ylabel)}
 {'set logscale x' if logx else ''}
 set grid
@@ -252,7 +264,7 @@ def plots(outdir, summ):
               by("raw_veth"), ["pps"]),
         _lines(outdir, "gbps_by_size", "UDP payload sweep, received Gbit/s", "payload bytes", "Gbit/s",
                by("udp_sweep"), "gbps", "case", logx=True),
-        _bars(outdir, "latency", "UDP ping-pong round trip (median over runs; bars min-max)", "µs",
+        _bars(outdir, "latency", "UDP ping-pong round trip (median over runs; bars min-max)", "microseconds",
               by("ping"), ["rtt_p50_us", "rtt_p99_us", "rtt_p999_us"]),
         _lines(outdir, "pacing_error", "Pacing: |achieved - target| / target at the receiver",
                "target packets/s", "rate error %", by("pacing"), "rate_err_pct", "case", logx=True),
