@@ -44,7 +44,7 @@ STAMP=$(date +%Y-%m-%dT%H%M%S)
 OUT=${OUT:-$BENCH_DIR/results/$STAMP}
 mkdir -p "$OUT"
 OUT=$(cd "$OUT" && pwd)
-WORK=$OUT/work
+WORK=$OUT/raw	# every tool's own output, kept for checking (git-ignored)
 rm -rf "$WORK"
 mkdir -p "$WORK"
 RECORDS=$OUT/records.jsonl
@@ -86,7 +86,7 @@ if [ "$INSTALL" = 1 ] && command -v dpkg-query >/dev/null; then
 	m=$(pkg_missing $REQ)
 	if [ -n "$m" ]; then
 		log "installing:$m"
-		apt_install $m && setup+=("installed:$m") || setup+=("could not install:$m (see work/apt.log)")
+		apt_install $m && setup+=("installed:$m") || setup+=("could not install:$m (see raw/apt.log)")
 	fi
 	m=$(pkg_missing $OPT)
 	if [ -n "$m" ]; then

@@ -20,7 +20,7 @@ RX_CPU=${RX_CPU:-0}
 TX_CPU=${TX_CPU:-1}
 OUT=${OUT:-$(mktemp -d /tmp/salvo-bench.XXXXXX)}
 RECORDS=${RECORDS:-$OUT/records.jsonl}
-WORK=${WORK:-$OUT/work}
+WORK=${WORK:-$OUT/raw}
 TOOLS=${TOOLS:-}
 mkdir -p "$WORK"
 : "${BENCH_PORT:=$((20000 + RANDOM % 20000))}"
