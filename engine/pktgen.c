@@ -69,16 +69,6 @@ void salvo_csum_replace16(uint16_t *hc, uint16_t m, uint16_t m1)
 	*hc = htons((uint16_t)~fold16(s));
 }
 
-/* Sum of n (even) bytes as 16-bit big-endian words, unfolded. */
-static inline uint32_t sum_words(const uint8_t *p, unsigned int n)
-{
-	uint32_t s = 0;
-
-	for (unsigned int i = 0; i < n; i += 2)
-		s += (uint32_t)p[i] << 8 | p[i + 1];
-	return s;
-}
-
 static inline void put16(uint8_t *p, uint16_t v)
 {
 	p[0] = v >> 8;
@@ -568,6 +558,7 @@ struct salvo_pktgen {
 	/* flows */
 	uint32_t cycle, k, flow_base;
 	uint64_t round;
+	uint64_t *fseq;		/* per flow of the cycle: next sequence (stamped frames only) */
 	uint64_t rng;
 	uint64_t count;
 	/* hex / pcap */
@@ -890,6 +881,13 @@ static int create_build(struct salvo_pktgen *g, const struct salvo_l2_cfg *c,
 	/* A cycle too long to name flows by: one flow per worker, still sequenced. */
 	g->cycle = cycle ? (uint32_t)cycle : 1;
 	g->flow_base = worker * g->cycle;
+	/*
+	 * Sequences count stamped frames per flow: with mixed sizes a frame too
+	 * short for a stamp must not use up a number the receiver would miss.
+	 */
+	g->fseq = calloc(g->cycle, sizeof(*g->fseq));
+	if (!g->fseq)
+		return -ENOMEM;
 
 	rc = build_sizes(g, &c->size);
 	if (rc)
@@ -985,6 +983,7 @@ void salvo_pktgen_destroy(struct salvo_pktgen *g)
 	free(g->ip_csum);
 	free(g->l4_csum);
 	free(g->size_seq);
+	free(g->fseq);
 	salvo_pcap_free(g->own_pcap);
 	free(g);
 }
@@ -1032,7 +1031,7 @@ static inline void fill_one_build(struct salvo_pktgen *g, uint8_t *d, uint32_t l
 	if (st) {
 		uint8_t sv[24];
 		uint32_t fl = htonl(g->flow_base + g->k);
-		uint64_t sq = __builtin_bswap64(g->round), ts = __builtin_bswap64(now_ns);
+		uint64_t sq = __builtin_bswap64(g->fseq[g->k]++), ts = __builtin_bswap64(now_ns);
 
 		memcpy(sv, &fl, 4);
 		memset(sv + 4, 0, 4);	/* len: 0, datagrams carry their own length */
