@@ -12,12 +12,12 @@
 # Traffic goes only to loopback or between two network namespaces this script
 # creates (random names, deleted on exit, Ctrl-C included).
 set -u
-cd "$(dirname "$0")/.."
+cd "$(dirname "$0")/.." || exit 1
 TOP=$PWD
 BENCH_DIR=$TOP/bench
 ALL="udp64 udp_sweep tcp ping pacing raw_veth registry"
 
-QUICK=0 REPS= DUR= ONLY= TOOLS= OUT= INSTALL=1
+QUICK=0 REPS="" DUR="" ONLY="" TOOLS="" OUT="" INSTALL=1
 usage() { sed -n '2,13p' "$0" | sed 's/^# \{0,1\}//'; }
 while [ $# -gt 0 ]; do
 	case $1 in

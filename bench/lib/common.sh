@@ -1,3 +1,4 @@
+# shellcheck shell=bash disable=SC2034
 # SPDX-License-Identifier: MIT
 # Shell library for bench/run.sh and bench/scenarios/*.sh (sourced).
 #

@@ -1,3 +1,4 @@
+# shellcheck shell=bash disable=SC2034
 # SPDX-License-Identifier: MIT
 # UDP runs shared by the udp64, udp_sweep and pacing scenarios (sourced after
 # common.sh).  Each function runs one bounded run over loopback and appends

@@ -4,7 +4,7 @@
 # parsers, statistics and writers (bench/tests/test_lib.py), then one smoke
 # run of a few seconds through bench/run.sh.  PASS/FAIL/SKIP lines.
 set -u
-cd "$(dirname "$0")/../.."
+cd "$(dirname "$0")/../.." || exit 1
 top=$PWD
 python3 bench/tests/test_lib.py
 SALVO=${SALVO:-$top/build/salvo}
