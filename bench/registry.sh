@@ -62,7 +62,8 @@ run() {
 	timeout 120 "$SALVO" registry bench "$port" --count 1000 --connections 4 --timeout 10s >/dev/null 2>&1
 	timeout $((dur + 30)) "$SALVO" registry bench "$port" --duration "$dur" --connections "$conns" \
 		--timeout 10s --json >"$tmp/$label.json" 2>"$tmp/$label.err"
-	kill -INT "$srv" 2>/dev/null
+	# TERM, not INT: a background job of a script starts with SIGINT ignored.
+	kill -TERM "$srv" 2>/dev/null
 	wait "$srv" 2>/dev/null
 	srv=
 	python3 - "$tmp/$label.json" "$label" <<'EOF'
