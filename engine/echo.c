@@ -117,20 +117,14 @@ static int echo_loop(struct salvo_worker *w)
 			}
 			for (i = (unsigned int)sent; i < ntx; i++)
 				txb -= e->tx[i]->len;
-			salvo_cnt_add(&w->cnt.tx_pkts, (uint64_t)sent);
-			salvo_cnt_add(&w->cnt.tx_bytes, txb);
-			if (sent) {
-				if (!w->cnt.first_tx_ns)
-					salvo_cnt_add(&w->cnt.first_tx_ns, now);
-				__atomic_store_n(&w->cnt.last_tx_ns, salvo_now_ns(), __ATOMIC_RELAXED);
-			}
+			if (sent > 0)
+				salvo_worker_count_tx(w, (uint64_t)sent, txb, now);
 		}
 		salvo_port_reap(p);
 		if (salvo_worker_rx_goal(w, (uint64_t)n))
 			break;
 	}
-	if (p->ops->drain)
-		p->ops->drain(p, w->cfg->timeout_ms);
+	salvo_worker_tx_drain(w);
 	return 0;
 }
 

@@ -188,17 +188,10 @@ static int gen_loop(struct salvo_worker *w)
 			f->seq -= segs_in - accepted_segs;
 		}
 		g->sent += accepted_segs;
-		salvo_cnt_add(&w->cnt.tx_pkts, accepted_segs);
-		salvo_cnt_add(&w->cnt.tx_bytes, (uint64_t)accepted_segs * g->size);
-		if (!w->cnt.first_tx_ns)
-			salvo_cnt_add(&w->cnt.first_tx_ns, now);
-		__atomic_store_n(&w->cnt.last_tx_ns, salvo_now_ns(), __ATOMIC_RELAXED);
+		salvo_worker_count_tx(w, accepted_segs, (uint64_t)accepted_segs * g->size, now);
 		salvo_port_reap(p);
 	}
-	salvo_port_flush(p);
-	if (p->ops->drain)
-		p->ops->drain(p, cfg->timeout_ms);
-	__atomic_store_n(&w->cnt.last_tx_ns, salvo_now_ns(), __ATOMIC_RELAXED);
+	salvo_worker_tx_drain(w);
 	return 0;
 }
 

@@ -141,11 +141,7 @@ static int ping_loop(struct salvo_worker *w)
 			return salvo_worker_fail(w, -n, "send failed: %s", strerror(-n));
 		}
 		salvo_port_flush(p);
-		salvo_cnt_add(&w->cnt.tx_pkts, 1);
-		salvo_cnt_add(&w->cnt.tx_bytes, cfg->size);
-		if (!w->cnt.first_tx_ns)
-			salvo_cnt_add(&w->cnt.first_tx_ns, now);
-		__atomic_store_n(&w->cnt.last_tx_ns, now, __ATOMIC_RELAXED);
+		salvo_worker_count_tx(w, 1, cfg->size, now);
 		rc = wait_reply(w, g, g->seq, now, now + (uint64_t)cfg->timeout_ms * NSEC_PER_MSEC,
 				&got);
 		if (rc)
@@ -156,8 +152,7 @@ static int ping_loop(struct salvo_worker *w)
 		done++;
 		salvo_port_reap(p);
 	}
-	if (p->ops->drain)
-		p->ops->drain(p, cfg->timeout_ms);
+	salvo_worker_tx_drain(w);
 	return 0;
 }
 

@@ -130,17 +130,10 @@ static int rawgen_loop(struct salvo_worker *w)
 		for (int i = 0; i < sent; i++)
 			bytes += r->v[i]->len;
 		r->sent += (unsigned int)sent;
-		salvo_cnt_add(&w->cnt.tx_pkts, (uint64_t)sent);
-		salvo_cnt_add(&w->cnt.tx_bytes, bytes);
-		if (!w->cnt.first_tx_ns)
-			salvo_cnt_add(&w->cnt.first_tx_ns, now);
-		__atomic_store_n(&w->cnt.last_tx_ns, salvo_now_ns(), __ATOMIC_RELAXED);
+		salvo_worker_count_tx(w, (uint64_t)sent, bytes, now);
 		salvo_port_reap(p);
 	}
-	salvo_port_flush(p);
-	if (p->ops->drain)
-		p->ops->drain(p, cfg->timeout_ms);
-	__atomic_store_n(&w->cnt.last_tx_ns, salvo_now_ns(), __ATOMIC_RELAXED);
+	salvo_worker_tx_drain(w);
 	return 0;
 }
 

@@ -34,9 +34,7 @@ static int request_loop(struct salvo_worker *w)
 		}
 		salvo_port_flush(p);
 		salvo_cnt_add(&w->cnt.submissions, 1);
-		salvo_cnt_add(&w->cnt.tx_pkts, 1);
-		salvo_cnt_add(&w->cnt.tx_bytes, w->cfg->message_len);
-		__atomic_store_n(&w->cnt.last_tx_ns, salvo_now_ns(), __ATOMIC_RELAXED);
+		salvo_worker_count_tx(w, 1, w->cfg->message_len, salvo_now_ns());
 		deadline = salvo_now_ns() + (uint64_t)w->cfg->timeout_ms * NSEC_PER_MSEC;
 		while (!answered && !salvo_worker_stopping(w) && salvo_now_ns() < deadline) {
 			uint64_t refused = p->stats.tx_refused;

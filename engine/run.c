@@ -83,6 +83,28 @@ bool salvo_worker_rx_goal(struct salvo_worker *w, uint64_t n)
 	return false;
 }
 
+void salvo_worker_count_tx(struct salvo_worker *w, uint64_t pkts, uint64_t bytes, uint64_t now)
+{
+	if (!pkts && !bytes)
+		return;
+	salvo_cnt_add(&w->cnt.tx_pkts, pkts);
+	salvo_cnt_add(&w->cnt.tx_bytes, bytes);
+	if (!w->cnt.first_tx_ns)
+		salvo_cnt_add(&w->cnt.first_tx_ns, now);
+	__atomic_store_n(&w->cnt.last_tx_ns, now, __ATOMIC_RELAXED);
+}
+
+void salvo_worker_tx_drain(struct salvo_worker *w)
+{
+	struct salvo_port *p = &w->port;
+
+	salvo_port_flush(p);
+	if (p->ops->drain)
+		p->ops->drain(p, w->cfg->timeout_ms);
+	if (salvo_cnt_read(&w->cnt.tx_pkts))
+		__atomic_store_n(&w->cnt.last_tx_ns, salvo_now_ns(), __ATOMIC_RELAXED);
+}
+
 int salvo_worker_fail(struct salvo_worker *w, int err, const char *fmt, ...)
 {
 	va_list ap;

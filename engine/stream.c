@@ -356,14 +356,8 @@ static int next_conn(struct stream *s)
 
 static void count_tx(struct salvo_worker *w, struct stream *s, uint64_t bytes, uint64_t pkts)
 {
-	uint64_t now = salvo_now_ns();
-
 	s->sent += bytes;
-	salvo_cnt_add(&w->cnt.tx_pkts, pkts);
-	salvo_cnt_add(&w->cnt.tx_bytes, bytes);
-	if (!w->cnt.first_tx_ns)
-		salvo_cnt_add(&w->cnt.first_tx_ns, now);
-	__atomic_store_n(&w->cnt.last_tx_ns, now, __ATOMIC_RELAXED);
+	salvo_worker_count_tx(w, pkts, bytes, salvo_now_ns());
 }
 
 /* Queue one empty message with flags on each open connection (close / shut down). */
@@ -527,9 +521,7 @@ static int client_loop(struct salvo_worker *w, struct stream *s)
 		}
 		close_all(w, s, SALVO_PKT_F_CONN_CLOSE);
 	}
-	if (p->ops->drain)
-		p->ops->drain(p, cfg->timeout_ms);
-	__atomic_store_n(&w->cnt.last_tx_ns, salvo_now_ns(), __ATOMIC_RELAXED);
+	salvo_worker_tx_drain(w);
 	/* Take the last events (a reset during the drain). */
 	poll_rx(w, s, 0, NULL);
 	return 0;

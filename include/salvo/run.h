@@ -95,6 +95,13 @@ void salvo_worker_stop_run(struct salvo_worker *w);
 uint64_t salvo_worker_rx_claim(struct salvo_worker *w, uint64_t n);
 /* Add n to the run-wide receive total; true when cfg->count is reached. */
 bool salvo_worker_rx_goal(struct salvo_worker *w, uint64_t n);
+/* Count pkts/bytes as sent (after tx_burst accepted them); now: departure time. */
+void salvo_worker_count_tx(struct salvo_worker *w, uint64_t pkts, uint64_t bytes, uint64_t now);
+/*
+ * End of a sender's loop: flush, wait for outstanding completions (bounded
+ * by cfg->timeout_ms), and mark the last departure.
+ */
+void salvo_worker_tx_drain(struct salvo_worker *w);
 /* Set w->err (printf-style) and return -err. */
 int salvo_worker_fail(struct salvo_worker *w, int err, const char *fmt, ...)
 	__attribute__((format(printf, 3, 4)));
