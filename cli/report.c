@@ -55,10 +55,12 @@ void salvo_report_text(FILE *f, const struct salvo_report *rep, const struct sal
 		uint64_t exp = rep->rx.packets - rep->unstamped - rep->duplicates + rep->lost;
 
 		dir_text(f, "rx", &rep->rx);
-		fprintf(f, "  lost %" PRIu64 " (%.3f%%), reordered %" PRIu64 ", duplicates %" PRIu64
-			   ", unstamped %" PRIu64 ", flows %" PRIu64 "\n",
-			rep->lost, exp ? 100.0 * (double)rep->lost / (double)exp : 0.0, rep->reordered,
-			rep->duplicates, rep->unstamped, rep->flows);
+		/* Stamp accounting, where the receiver looked for stamps at all. */
+		if (rep->flows || rep->unstamped)
+			fprintf(f, "  lost %" PRIu64 " (%.3f%%), reordered %" PRIu64 ", duplicates %" PRIu64
+				   ", unstamped %" PRIu64 ", flows %" PRIu64 "\n",
+				rep->lost, exp ? 100.0 * (double)rep->lost / (double)exp : 0.0,
+				rep->reordered, rep->duplicates, rep->unstamped, rep->flows);
 	}
 	if (rep->has_latency) {
 		const struct salvo_report_latency *l = &rep->latency;
