@@ -443,6 +443,24 @@ static int bind_server(int fd, const struct salvo_addr *a, int type)
 
 	if (bind(fd, &a->sa, a->len) == 0)
 		return 0;
+	if (errno == EADDRINUSE && !salvo_addr_is_unix(a)) {
+		/*
+		 * A process killed with its ring open releases its sockets only
+		 * when the kernel's deferred ring teardown runs (tens of ms).  A
+		 * server restarted right after a crash waits that out, briefly,
+		 * before calling the port in use.
+		 */
+		for (int i = 0; i < 20; i++) {
+			struct timespec ts = {.tv_nsec = 25 * 1000 * 1000};
+
+			nanosleep(&ts, NULL);
+			if (bind(fd, &a->sa, a->len) == 0)
+				return 0;
+			if (errno != EADDRINUSE)
+				break;
+		}
+		return -errno;
+	}
 	if (errno != EADDRINUSE || !salvo_addr_is_unix(a) || a->un.sun_path[0] == 0)
 		return -errno;
 	s = socket(AF_UNIX, type | SOCK_CLOEXEC, 0);

@@ -322,6 +322,8 @@ done
 rm -f "$mnt/fill"
 "$SALVO" registry join "$port" -n after-space >/dev/null || { echo "join after freeing space failed"; exit 1; }
 kill -9 $srv; wait $srv 2>/dev/null
+# The restart comes at once: a killed server's listener outlives it by the ring's
+# deferred teardown, which the new server must wait out by itself.
 # Read-only journal: serves what it holds, refuses joins.
 mount -o remount,ro "$mnt" || { echo "remount ro failed"; exit 1; }
 "$SALVO" registry serve "$port" --state "$mnt/state" --duration 60 >"$tmp/jserve2.out" 2>&1 &
