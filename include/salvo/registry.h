@@ -75,7 +75,7 @@ struct salvo_registry_join {
 	size_t name_len;
 	const char *host;	/* peer address as text ("127.0.0.1", "::1", "") */
 	unsigned int port;
-	int rc;			/* out: 0, or -errno (name_check's, -ENOSPC max clients,
+	int rc;			/* out: 0, or -errno (name_check's, -EUSERS max clients,
 				 * or the journal's write/fdatasync error) */
 	uint64_t gen;		/* out: any reply of generation >= gen contains this join */
 };

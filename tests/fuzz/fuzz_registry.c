@@ -63,7 +63,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 		free(copy);
 		if (check && rc[i] != check)
 			abort();	/* join refuses what name_check refuses, for the same reason */
-		/* Full: registry.h says -ENOSPC, registry.c returns -EUSERS; either is "full". */
+		/* Full (--max-clients) is -EUSERS; a full journal disk would be -ENOSPC. */
 		if (!check && rc[i] && rc[i] != -ENOSPC && rc[i] != -EUSERS)
 			abort();
 		if (len[i] > SALVO_REGISTRY_NAME_MAX && !rc[i])
