@@ -43,7 +43,8 @@ NOTES = {
     "pacing": "Rate error = |achieved - target| / target at the receiver. "
               "100 ms rate CoV: spread of the receiver's 100 ms interval rates (same method for both tools). "
               "Tool's jitter: iperf3's RFC 3550 inter-arrival jitter; salvo's one-way latency p99 - p50. "
-              "The two are different measures and are not compared by ratio.",
+              "The two are different measures and are not compared. "
+              "The comparison column is the difference of rate errors, repetition by repetition.",
     "ping": "Round trip, request and reply 64 B; sockperf runs with --full-rtt (it halves RTT otherwise).",
     "udp64": "Receiver-side rate: received packets over the receiver's first-to-last-arrival time "
              "(salvo), server-side received datagrams over the test time (iperf3), server's "
@@ -73,9 +74,14 @@ def ratio_text(e):
     parts = []
     for r in e.get("ratios", []):
         ref = r["ref_tool"] + (f" {r['ref_variant']}" if r["ref_variant"] and r["ref_variant"] != r["ref_tool"] else "")
-        t = f"{r['median']:.2f}×"
-        if r["n"] > 1:
-            t += f" ({r['min']:.2f}–{r['max']:.2f})"
+        if r.get("kind") == "difference":
+            t = f"{r['median']:+.2f} pp"
+            if r["n"] > 1:
+                t += f" ({r['min']:+.2f} – {r['max']:+.2f})"
+        else:
+            t = f"{r['median']:.2f}×"
+            if r["n"] > 1:
+                t += f" ({r['min']:.2f}–{r['max']:.2f})"
         parts.append(f"vs {ref}: {t}")
     return "<br>".join(parts) if parts else ""
 
@@ -86,7 +92,11 @@ def scenario_table(entries):
     better = entries[0]["better"] or "higher"
     cols = COLUMNS.get(scen, [])
     head = ["case", "tool", "variant", f"{HEADERS.get(prim, prim)} median (min–max)"]
-    head += [h for _, h, _ in cols] + ["runs", f"salvo ÷ reference ({better} is better for salvo)"]
+    if scen in stats.DIFF:
+        vs = "salvo − reference, percentage points (negative is better for salvo)"
+    else:
+        vs = f"salvo ÷ reference ({better} is better for salvo)"
+    head += [h for _, h, _ in cols] + ["runs", vs]
     lines = ["| " + " | ".join(head) + " |", "|" + "---|" * len(head)]
     for e in entries:
         if e["n_ok"] == 0:

@@ -9,7 +9,10 @@ so repetition r of both saw the same machine state), and are summarised by
 their own median and range: never a ratio of medians.
 """
 
-# Primary metric of each scenario and which direction is better.
+# Primary metric of each scenario and which direction is better.  Ratios
+# compare salvo with a reference; for pacing, whose primary metric is an error
+# near zero, a ratio is meaningless (0.01% / 0.02% = 0.5), so its comparison
+# is the difference in percentage points (DIFF).
 PRIMARY = {
     "udp64": ("pps", "higher"),
     "udp_sweep": ("gbps", "higher"),
@@ -20,6 +23,8 @@ PRIMARY = {
     "registry": ("joins_per_s", "higher"),
     "smoke": ("pps", "higher"),
 }
+
+DIFF = {"pacing"}
 
 SALVO = "salvo"
 
@@ -77,9 +82,10 @@ def summarize_row(recs):
     return out
 
 
-def pair_ratios(salvo_recs, ref_recs, metric):
-    """salvo / reference of `metric`, repetition by repetition, over the
-    repetitions where both runs are ok and the reference is non-zero."""
+def pair_ratios(salvo_recs, ref_recs, metric, diff=False):
+    """salvo / reference of `metric` (salvo - reference with diff), repetition
+    by repetition, over the repetitions where both runs are ok and (for a
+    ratio) the reference is non-zero."""
     by_rep = {r["rep"]: r for r in ref_recs if r.get("status") == "ok"}
     out = []
     for s in salvo_recs:
@@ -89,7 +95,11 @@ def pair_ratios(salvo_recs, ref_recs, metric):
         if ref is None:
             continue
         a, b = s["metrics"].get(metric), ref["metrics"].get(metric)
-        if isinstance(a, (int, float)) and isinstance(b, (int, float)) and b != 0:
+        if not (isinstance(a, (int, float)) and isinstance(b, (int, float))):
+            continue
+        if diff:
+            out.append(a - b)
+        elif b != 0:
             out.append(a / b)
     return out
 
@@ -109,10 +119,12 @@ def summarize(records):
             for okey, orecs in rows.items():
                 if okey[0] != scen or okey[1] != case or okey[2] == SALVO:
                     continue
-                rs = pair_ratios(recs, orecs, prim[0])
+                diff = scen in DIFF
+                rs = pair_ratios(recs, orecs, prim[0], diff)
                 if rs:
                     s = summary(rs)
-                    s.update({"ref_tool": okey[2], "ref_variant": okey[3], "metric": prim[0]})
+                    s.update({"ref_tool": okey[2], "ref_variant": okey[3], "metric": prim[0],
+                              "kind": "difference" if diff else "ratio"})
                     e["ratios"].append(s)
         result.append(e)
     return result

@@ -208,6 +208,23 @@ def _():
     assert s["salvo"]["metrics"]["pps"] == {"median": 20.0, "min": 10, "max": 30, "n": 2}
 
 
+@check("pacing compares error by difference (percentage points), not ratio")
+def _():
+    recs = [rec("pacing", "10k pps", "salvo", "u", 1, rate_err_pct=0.01),
+            rec("pacing", "10k pps", "iperf3", "i", 1, rate_err_pct=0.05),
+            rec("pacing", "10k pps", "salvo", "u", 2, rate_err_pct=0.30),
+            rec("pacing", "10k pps", "iperf3", "i", 2, rate_err_pct=0.10)]
+    r = [e for e in stats.summarize(recs) if e["tool"] == "salvo"][0]["ratios"][0]
+    assert r["kind"] == "difference"
+    near(r["min"], -0.04)
+    near(r["max"], 0.20)
+    with tempfile.TemporaryDirectory() as d:
+        report.write_all(d, {"records": recs})
+        with open(os.path.join(d, "results.md")) as f:
+            md = f.read()
+        assert "vs iperf3 i: +0.08 pp (-0.04 – +0.20)" in md, md
+
+
 # --- writers ------------------------------------------------------------------
 @check("bench.py record appends one parsed record; a parse failure is recorded as failed")
 def _():
