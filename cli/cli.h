@@ -45,8 +45,11 @@ struct salvo_cli_extra {
 	const char *latency_label;	/* "one-way latency" (default) or "round-trip time" */
 	void (*text)(FILE *f, const struct salvo_report *rep, void *arg);
 	void (*json)(json_t *root, const struct salvo_report *rep, void *arg);
-	/* Called once every worker's port is open (e.g. to drop privileges). */
-	void (*started)(void *arg);
+	/*
+	 * Called once every worker's port is open (e.g. to drop privileges).
+	 * Non-zero: it printed why; the run is stopped and the command exits 1.
+	 */
+	int (*started)(void *arg);
 	void *arg;
 };
 

@@ -5,10 +5,13 @@
  * receiver that counts frames and salvo stamps off a packet ring.
  */
 #include <errno.h>
+#include <grp.h>
+#include <pwd.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/capability.h>
+#include <unistd.h>
 
 #include <salvo/pktgen.h>
 #include <salvo/stamp.h>
@@ -49,6 +52,66 @@ static int raw_xdp_apply(const struct raw_xdp_opts *x, struct salvo_cli_common *
 	return 0;
 }
 
+/* --user: who the process becomes once every worker's socket and ring is open. */
+struct raw_user {
+	const char *name;
+	uid_t uid;
+	gid_t gid;
+	const char *command;
+	const struct salvo_cli_common *c;
+};
+
+#define USER_OPT(OFF) \
+	{"user", 0, SALVO_OPT_STR, OFF(u.name), "NAME", "once the sockets and rings are open, run as user NAME (uid, gid, no supplementary groups)"}
+
+/* Look the user up before anything opens: an unknown name is a usage error. */
+static int raw_user_resolve(struct raw_user *u, const char *command,
+			    const struct salvo_cli_common *c, struct salvo_cfg *cfg)
+{
+	struct passwd *pw;
+
+	u->command = command;
+	u->c = c;
+	if (!u->name)
+		return 0;
+	errno = 0;
+	pw = getpwnam(u->name);
+	if (!pw)
+		return salvo_usage_error(NULL, "--user %s: %s", u->name,
+					 errno ? strerror(errno) : "no such user");
+	u->uid = pw->pw_uid;
+	u->gid = pw->pw_gid;
+	cfg->keep_setid = true;
+	return 0;
+}
+
+/*
+ * The started hook: every port is open.  Switch to --user first (the main
+ * thread still holds CAP_SETUID/CAP_SETGID, the workers kept just those:
+ * glibc applies each call to every thread of the process and aborts when a
+ * thread may not), which clears every thread's capabilities; then drop
+ * whatever the main thread still has.
+ */
+static int raw_started(void *arg)
+{
+	const struct raw_user *u = arg;
+
+	if (u->name) {
+		if (setgroups(1, &u->gid) || setresgid(u->gid, u->gid, u->gid) ||
+		    setresuid(u->uid, u->uid, u->uid)) {
+			salvo_runtime_error(u->command, "--user %s: cannot switch to uid %u gid %u: %s",
+					    u->name, (unsigned int)u->uid, (unsigned int)u->gid,
+					    strerror(errno));
+			return 1;
+		}
+		if (u->c->verbose)
+			fprintf(stderr, "salvo: now running as %s (uid %u, gid %u)\n", u->name,
+				(unsigned int)u->uid, (unsigned int)u->gid);
+	}
+	salvo__raw_caps_drop((void *)u->c);
+	return 0;
+}
+
 struct raw_send_opts {
 	struct salvo_cli_common c;	/* first: the shared tables point into it */
 	const char *iface;
@@ -65,6 +128,7 @@ struct raw_send_opts {
 	uint64_t seed;
 	bool ttl_seen;
 	struct raw_xdp_opts x;
+	struct raw_user u;
 };
 
 #define S(field) offsetof(struct raw_send_opts, field)
@@ -91,6 +155,7 @@ static const struct salvo_opt raw_send_table[] = {
 	{"no-stamp", 0, SALVO_OPT_FLAG, S(no_stamp), NULL, "do not put a salvo stamp in the payload"},
 	{"seed", 0, SALVO_OPT_COUNT, S(seed), "N", "seed for random fields and sizes (default: fixed)"},
 	XDP_OPTS(S),
+	USER_OPT(S),
 	SALVO_OPT_END,
 };
 
@@ -248,6 +313,9 @@ static int raw_send_run(void *o, int argc, char **argv)
 	if (!modes && !r->dst)
 		return salvo_usage_error(NULL, "raw send: no destination: give --dst IP (raw frames "
 					 "are never sent to a default address)");
+	rc = raw_user_resolve(&r->u, cfg.command, &r->c, &cfg);
+	if (rc)
+		return rc;
 	if (r->frame_hex) {
 		l2.src = SALVO_FRAMES_HEX;
 		rc = salvo_hex_parse(r->frame_hex, &l2.frame, &l2.frame_len, err, sizeof(err));
@@ -287,7 +355,7 @@ static int raw_send_run(void *o, int argc, char **argv)
 		return rc;
 	}
 	rc = salvo_cli_run(&r->c, &cfg, &salvo_app_rawgen,
-			   &(struct salvo_cli_extra){.started = salvo__raw_caps_drop, .arg = &r->c}, NULL);
+			   &(struct salvo_cli_extra){.started = raw_started, .arg = &r->u}, NULL);
 	salvo_l2_cfg_free(&l2);
 	salvo_pcap_free(pcap);
 	return rc;
@@ -317,6 +385,7 @@ struct raw_recv_opts {
 	const char *iface;
 	bool print;
 	struct raw_xdp_opts x;
+	struct raw_user u;
 };
 
 #define R(field) offsetof(struct raw_recv_opts, field)
@@ -326,6 +395,7 @@ static const struct salvo_opt raw_recv_table[] = {
 	{"print", 'p', SALVO_OPT_FLAG, R(print), NULL, "print one line per frame: MACs, VLAN, IP, ports, stamp"},
 	XDP_OPTS(R),
 	{"filter", 0, SALVO_OPT_STR, R(x.filter), "udp-port=N", "take only UDP frames to port N, the rest go to the kernel (af_xdp)"},
+	USER_OPT(R),
 	SALVO_OPT_END,
 };
 
@@ -386,6 +456,8 @@ static int raw_recv_run(void *o, int argc, char **argv)
 	{
 		int rc = raw_xdp_apply(&r->x, &r->c, &cfg);
 
+		if (!rc)
+			rc = raw_user_resolve(&r->u, cfg.command, &r->c, &cfg);
 		if (rc)
 			return rc;
 	}
@@ -395,7 +467,7 @@ static int raw_recv_run(void *o, int argc, char **argv)
 	}
 	app.arg = &hooks;
 	return salvo_cli_run(&r->c, &cfg, &app,
-			     &(struct salvo_cli_extra){.started = salvo__raw_caps_drop, .arg = &r->c}, NULL);
+			     &(struct salvo_cli_extra){.started = raw_started, .arg = &r->u}, NULL);
 }
 
 static const struct salvo_cmd raw_recv_cmd = {

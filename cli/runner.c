@@ -157,8 +157,17 @@ int salvo_cli_run(const struct salvo_cli_common *c, struct salvo_cfg *cfg,
 			if (salvo_run_port_info(run, i)[0])
 				fprintf(stderr, "salvo: worker %u: %s\n", i, salvo_run_port_info(run, i));
 	}
-	if (extra && extra->started)
-		extra->started(extra->arg);
+	if (extra && extra->started && extra->started(extra->arg)) {
+		/* No traffic under credentials the user did not ask for. */
+		salvo_run_stop(run);
+		salvo_run_wait(run, UINT64_MAX);
+		salvo_run_join(run);
+		current_run = NULL;
+		signal(SIGINT, SIG_DFL);
+		signal(SIGTERM, SIG_DFL);
+		salvo_run_destroy(run);
+		return 1;
+	}
 
 	start = salvo_run_start_ns(run);
 	tick = c->interval_ns ? c->interval_ns : (c->json_stream ? NSEC_PER_SEC : 200 * NSEC_PER_MSEC);

@@ -81,6 +81,9 @@ struct salvo_cfg {
 	enum salvo_xdp_mode xdp_mode;	/* L2: XDP attach mode (SALVO_CAP_XDP backends) */
 	enum salvo_zc zc_mode;	/* L2: zero-copy sockets */
 	bool force;		/* L2: take over an interface another XDP program holds */
+	bool keep_setid;	/* L2: workers keep CAP_SETUID/CAP_SETGID after setup, for the
+				 * cli's switch to --user once every port is open (glibc
+				 * changes the ids of every thread; one that may not aborts) */
 	uint16_t filter_udp_port;	/* L2 receive: only UDP to this port (0: every frame) */
 	unsigned int rcvbuf, sndbuf;	/* socket buffer sizes to ask for, 0: default */
 	void *ext;		/* command-specific extension, read by that command's app */
