@@ -67,6 +67,7 @@ struct afp_port {
 	uint32_t reap_idx;	/* next slot to complete, in ring order */
 	uint32_t ninflight;
 	unsigned int reap_low;	/* reap when fewer free slots than this */
+	int down;		/* -ENETDOWN/-ENXIO: the interface went down or away */
 	/* rx */
 	int rxfd;
 	uint8_t *rxring;
@@ -291,13 +292,23 @@ fail_errno:
 static void afp_close(struct salvo_port *p);
 
 /* Capabilities are per thread: this drops the worker's, which opened the rings. */
-static int drop_caps(void)
+static int drop_caps(const struct salvo_cfg *cfg)
 {
 	cap_t c = cap_init();
 	int rc;
 
 	if (!c)
 		return -errno;
+	/*
+	 * --user: the cli changes every thread's ids once all ports are open;
+	 * this thread needs the right to, and loses it (and these two) then.
+	 */
+	if (cfg->keep_setid) {
+		const cap_value_t keep[] = {CAP_SETUID, CAP_SETGID};
+
+		cap_set_flag(c, CAP_PERMITTED, 2, keep, CAP_SET);
+		cap_set_flag(c, CAP_EFFECTIVE, 2, keep, CAP_SET);
+	}
 	rc = cap_set_proc(c) ? -errno : 0;
 	cap_free(c);
 	return rc;
@@ -337,14 +348,16 @@ static int afp_open(struct salvo_port *p, const struct salvo_cfg *cfg)
 			a->rxpool = NULL;
 		}
 	}
-	rc = drop_caps();
+	rc = drop_caps(cfg);
 	snprintf(p->info, sizeof(p->info), "%s%s%s%s; %s", cfg->dir & SALVO_DIR_TX ?
 		 "tx ring TPACKET_V2 " : "", cfg->dir & SALVO_DIR_TX ?
 		 (cfg->l2 && cfg->l2->qdisc ? "via qdisc" : "qdisc bypass") : "",
 		 cfg->dir & SALVO_DIR_RX ? (cfg->dir & SALVO_DIR_TX ? ", " : "") : "",
 		 cfg->dir & SALVO_DIR_RX ? (p->nworkers > 1 ? "rx ring TPACKET_V3, fanout hash" :
 					   "rx ring TPACKET_V3") : "",
-		 rc ? "capabilities NOT dropped" : "all capabilities dropped");
+		 rc ? "capabilities NOT dropped" : cfg->keep_setid ?
+		 "capabilities dropped but CAP_SETUID/CAP_SETGID (for --user)" :
+		 "all capabilities dropped");
 	return 0;
 fail:
 	afp_close(p);
@@ -359,14 +372,21 @@ static inline void kick(struct salvo_port *p, struct afp_port *a)
 	 * full; the slots stay requested and go out with the next kick.
 	 */
 	if (sendto(a->txfd, NULL, 0, MSG_DONTWAIT, NULL, 0) < 0 && errno != EAGAIN &&
-	    errno != ENOBUFS && errno != EINTR)
+	    errno != ENOBUFS && errno != EINTR) {
 		salvo_cnt_add(&p->stats.tx_errors, 1);
+		/* Down (or gone): nothing requested goes out until it is up again. */
+		if (errno == ENETDOWN || errno == ENXIO || errno == ENODEV)
+			a->down = -errno;
+	}
 }
 
 static int afp_tx(struct salvo_port *p, struct salvo_pkt **v, unsigned int n)
 {
 	struct afp_port *a = p->priv;
 	unsigned int i;
+
+	if (a->down)
+		return a->down;	/* before taking any slot: the caller keeps all n */
 
 	for (i = 0; i < n; i++) {
 		struct salvo_pkt *k = v[i];
@@ -458,6 +478,8 @@ static int afp_drain(struct salvo_port *p, unsigned int timeout_ms)
 			;
 		if (!a->ninflight)
 			break;
+		if (a->down)
+			return a->down;	/* the rest will not go out: no use waiting */
 		if (salvo_now_ns() > end)
 			return -ETIMEDOUT;
 		usleep(200);

@@ -384,6 +384,8 @@ struct xsk_port {
 	bool txq, rxq;
 	struct xdp_attach *att;
 	uint64_t kicks;
+	const char *iface;
+	int down;		/* -ENETDOWN/-ENXIO: the interface went down or away */
 };
 
 static unsigned int count_queues(const char *iface, const char *prefix)
@@ -509,13 +511,23 @@ static int memlock_fit(struct salvo_port *p, size_t bytes)
 	return -ENOBUFS;
 }
 
-static int drop_caps(void)
+static int drop_caps(const struct salvo_cfg *cfg)
 {
 	cap_t c = cap_init();
 	int rc;
 
 	if (!c)
 		return -errno;
+	/*
+	 * --user: the cli changes every thread's ids once all ports are open;
+	 * this thread needs the right to, and loses it (and these two) then.
+	 */
+	if (cfg->keep_setid) {
+		const cap_value_t keep[] = {CAP_SETUID, CAP_SETGID};
+
+		cap_set_flag(c, CAP_PERMITTED, 2, keep, CAP_SET);
+		cap_set_flag(c, CAP_EFFECTIVE, 2, keep, CAP_SET);
+	}
 	rc = cap_set_proc(c) ? -errno : 0;
 	cap_free(c);
 	return rc;
@@ -587,6 +599,7 @@ static int afxdp_open(struct salvo_port *p, const struct salvo_cfg *cfg)
 		return -ENOMEM;
 	p->priv = x;
 	x->fd = -1;
+	x->iface = cfg->iface;
 	x->queue = cfg->queue + p->worker;
 	x->txq = cfg->dir & SALVO_DIR_TX;
 	x->rxq = cfg->dir & SALVO_DIR_RX;
@@ -711,7 +724,7 @@ static int afxdp_open(struct salvo_port *p, const struct salvo_cfg *cfg)
 			goto fail;
 		}
 	}
-	caps = drop_caps();
+	caps = drop_caps(cfg);
 	{
 		char filt[32] = "";
 
@@ -750,6 +763,15 @@ static void tx_kick(struct salvo_port *p, struct xsk_port *x)
 				return;
 			continue;
 		}
+		if (errno == ENXIO) {
+			x->down = -ENXIO;	/* unbound: the device went away */
+		} else if (errno == ENETDOWN) {
+			short flags = 0;
+
+			/* Only a device that is really down ends the run, not a busy one. */
+			if (!iface_flags(x->iface, &flags) && !(flags & IFF_UP))
+				x->down = -ENETDOWN;
+		}
 		if (errno != ENOBUFS && errno != EBUSY && errno != ENETDOWN && errno != EINTR)
 			salvo_cnt_add(&p->stats.tx_errors, 1);
 		return;
@@ -761,6 +783,8 @@ static int afxdp_tx(struct salvo_port *p, struct salvo_pkt **v, unsigned int n)
 	struct xsk_port *x = p->priv;
 	uint32_t idx, got;
 
+	if (x->down)
+		return x->down;	/* before reserving: the caller keeps all n */
 	got = xsk_ring_prod__reserve(&x->tx, n, &idx);
 	if (!got) {
 		tx_kick(p, x);
@@ -837,6 +861,8 @@ static int afxdp_drain(struct salvo_port *p, unsigned int timeout_ms)
 			;
 		if (!x->tx_outstanding)
 			break;
+		if (x->down)
+			return x->down;	/* the rest will not go out: no use waiting */
 		if (salvo_now_ns() > end)
 			return -ETIMEDOUT;
 		usleep(100);

@@ -121,6 +121,9 @@ static int rawgen_loop(struct salvo_worker *w)
 			/* The frames' sequence numbers are spent: a receiver counts them lost. */
 			salvo_pool_put(p->pool, r->v, (unsigned int)n);
 			salvo_cnt_add(&p->stats.tx_errors, 1);
+			if (sent == -ENETDOWN || sent == -ENXIO || sent == -ENODEV)
+				return salvo_worker_fail(w, -sent, "%s went down (%s): stopped sending",
+							 w->cfg->iface, strerror(-sent));
 			if (sent != -EAGAIN && sent != -ENOBUFS && sent != -EINTR)
 				return salvo_worker_fail(w, -sent, "send failed: %s", strerror(-sent));
 			continue;
