@@ -67,10 +67,13 @@ void salvo_cli_common_apply(const struct salvo_cli_common *c, struct salvo_cfg *
 }
 
 static struct salvo_run *volatile current_run;
+/* A signal that came while the run was being set up: it ends the run once it exists. */
+static volatile sig_atomic_t stop_pending;
 
 static void on_signal(int sig)
 {
 	(void)sig;
+	stop_pending = 1;
 	if (current_run)
 		salvo_run_interrupt(current_run);
 }
@@ -131,24 +134,40 @@ int salvo_cli_run(const struct salvo_cli_common *c, struct salvo_cfg *cfg,
 	uint64_t start, tick, next;
 	int rc;
 
-	if (salvo_cfg_finish(cfg, err, sizeof(err)))
-		return salvo_usage_error(NULL, "%s", err);
-	if (salvo_backend_select(cfg, &ops, err, sizeof(err), &skipped, why, sizeof(why)))
-		return salvo_runtime_error(cfg->command, "%s", err);
+	/*
+	 * Catch SIGINT/SIGTERM from here on, before the (slow) backend probes and
+	 * port setup: a signal then still ends in an interrupted run with its
+	 * summary, not in the default action.
+	 */
+	sigemptyset(&sa.sa_mask);
+	stop_pending = 0;
+	sigaction(SIGINT, &sa, NULL);
+	sigaction(SIGTERM, &sa, NULL);
+	if (salvo_cfg_finish(cfg, err, sizeof(err))) {
+		rc = salvo_usage_error(NULL, "%s", err);
+		goto out_signals;
+	}
+	if (salvo_backend_select(cfg, &ops, err, sizeof(err), &skipped, why, sizeof(why))) {
+		rc = salvo_runtime_error(cfg->command, "%s", err);
+		goto out_signals;
+	}
 	if (skipped && !c->json && !c->quiet)
 		fprintf(stderr, "salvo: backend %s unavailable (%s); using %s\n", skipped, why, ops->name);
 	rc = salvo_run_create(&run, cfg, ops, app, err, sizeof(err));
-	if (rc)
-		return salvo_runtime_error(cfg->command, "%s", err);
-	sigemptyset(&sa.sa_mask);
+	if (rc) {
+		rc = salvo_runtime_error(cfg->command, "%s", err);
+		goto out_signals;
+	}
 	current_run = run;
-	sigaction(SIGINT, &sa, NULL);
-	sigaction(SIGTERM, &sa, NULL);
+	/* After publishing current_run: a signal before it set stop_pending. */
+	if (stop_pending)
+		salvo_run_interrupt(run);
 	rc = salvo_run_start(run, err, sizeof(err));
 	if (rc) {
 		current_run = NULL;
 		salvo_run_destroy(run);
-		return salvo_runtime_error(cfg->command, "%s", err);
+		rc = salvo_runtime_error(cfg->command, "%s", err);
+		goto out_signals;
 	}
 	if (c->verbose) {
 		fprintf(stderr, "salvo: %s on %s backend, %u worker%s\n", cfg->command, ops->name,
@@ -224,5 +243,9 @@ int salvo_cli_run(const struct salvo_cli_common *c, struct salvo_cfg *cfg,
 	if (rep_out)
 		*rep_out = rep;
 	salvo_run_destroy(run);
+	return rc;
+out_signals:
+	signal(SIGINT, SIG_DFL);
+	signal(SIGTERM, SIG_DFL);
 	return rc;
 }
