@@ -32,7 +32,15 @@ count_lines() {	# suite log -> adds to totals
 	fi
 	pass=$((pass + p)) fail=$((fail + f)) skip=$((skip + s))
 	while IFS= read -r l; do failed_names+=("$suite ${l#FAIL: }"); done < <(grep -E '^FAIL: ' "$log")
-	printf '%-12s %s: %d passed, %d failed, %d skipped\n' "$suite" "$(basename "$4")" "$p" "$f" "$s"
+	printf '%-12s %s: %d passed, %d failed, %d skipped\n' "$suite" "$(name_of "$4")" "$p" "$f" "$s"
+}
+
+# tests/bench/suite.sh -> bench/suite.sh; build/tests/test_x -> test_x
+name_of() {
+	case $1 in
+	*/suite.sh) echo "$(basename "$(dirname "$1")")/suite.sh" ;;
+	*) basename "$1" ;;
+	esac
 }
 
 # cmocka TAP -> PASS/FAIL/SKIP lines
@@ -52,7 +60,7 @@ run_cmocka() {	# suite binary
 run_script() {	# suite script [env...]
 	local suite=$1 script=$2 log rc
 	shift 2
-	log=$logdir/$suite-$(basename "$script").log
+	log=$logdir/$suite-$(name_of "$script" | tr / -).log
 	env "$@" timeout 600 bash "$script" >"$log" 2>&1 </dev/null
 	rc=$?
 	count_lines "$suite" "$log" "$rc" "$script"
