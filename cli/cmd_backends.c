@@ -28,7 +28,7 @@ static const char *caps_str(unsigned int caps, char *buf, size_t len)
 	} names[] = {
 		{SALVO_CAP_UDP, "udp"}, {SALVO_CAP_TCP, "tcp"}, {SALVO_CAP_L2, "raw"},
 		{SALVO_CAP_GSO, "gso"}, {SALVO_CAP_GRO, "gro"}, {SALVO_CAP_ZEROCOPY, "zerocopy"},
-		{SALVO_CAP_TEST, "test-only"},
+		{SALVO_CAP_XDP, "xdp"}, {SALVO_CAP_RXFILTER, "filter"}, {SALVO_CAP_TEST, "test-only"},
 	};
 	size_t o = 0;
 
@@ -49,7 +49,7 @@ static int backends_run(void *o, int argc, char **argv)
 	(void)argc;
 	(void)argv;
 	if (!b->json)
-		printf("%-10s %-5s %-28s %s\n", "BACKEND", "OK", "CAPS", "NOTES");
+		printf("%-10s %-4s %-30s %s\n", "BACKEND", "OK", "CAPS", "NOTES");
 	for (unsigned int i = 0; i < n; i++) {
 		struct salvo_cfg cfg;
 		char why[256] = "", caps[96];
@@ -69,7 +69,7 @@ static int backends_run(void *o, int argc, char **argv)
 							     "description", v[i]->desc, "priority",
 							     v[i]->prio));
 		} else {
-			printf("%-10s %-5s %-28s %s\n", v[i]->name, rc ? "no" : "yes", caps,
+			printf("%-10s %-4s %-30s %s\n", v[i]->name, rc ? "no" : "yes", caps,
 			       rc ? why : v[i]->desc);
 		}
 	}
