@@ -102,18 +102,20 @@ static void delta(struct salvo_report *d, const struct salvo_report *now,
 	d->has_latency = false;
 }
 
-static void progress(const struct salvo_cli_common *c, const struct salvo_cfg *cfg,
-		     const struct salvo_report *now, double t)
+static void progress(const struct salvo_cfg *cfg, const struct salvo_report *now,
+		     const struct salvo_report *prev, double t, double dt)
 {
 	char a[32], b[32], eta[48] = "";
 	const struct salvo_report_dir *d = now->has_tx ? &now->tx : &now->rx;
-	double inst = t > 0 ? (double)d->packets / t : 0;
+	const struct salvo_report_dir *pd = now->has_tx ? &prev->tx : &prev->rx;
+	/* The rate since the last tick, not the run's average. */
+	double inst = dt > 0 ? (double)(d->packets - pd->packets) / dt : 0;
+	double avg = t > 0 ? (double)d->packets / t : 0;
 
-	(void)c;
 	if (cfg->duration_ns)
 		snprintf(eta, sizeof(eta), ", ETA %.0f s", (double)cfg->duration_ns / 1e9 - t);
-	else if (cfg->count && inst > 0 && d->packets < cfg->count)
-		snprintf(eta, sizeof(eta), ", ETA %.0f s", (double)(cfg->count - d->packets) / inst);
+	else if (cfg->count && avg > 0 && d->packets < cfg->count)
+		snprintf(eta, sizeof(eta), ", ETA %.0f s", (double)(cfg->count - d->packets) / avg);
 	fprintf(stderr, "\r\033[K%s %s pps, %s %s, %.1f s%s", now->has_tx ? "sending" : "receiving",
 		salvo_fmt_si(inst, a, sizeof(a)), salvo_fmt_si((double)d->packets, b, sizeof(b)),
 		now->has_tx ? "sent" : "received", t, eta);
@@ -214,7 +216,7 @@ int salvo_cli_run(const struct salvo_cli_common *c, struct salvo_cfg *cfg,
 				fflush(stdout);
 			}
 		} else if (tty) {
-			progress(c, cfg, &now, t1);
+			progress(cfg, &now, &prev, t1, (double)tick / 1e9);
 		}
 		prev = now;
 		next += tick;
