@@ -100,6 +100,7 @@ struct uconn {
 	bool close_after;	/* close once the queue is sent */
 	bool failed;		/* CONN_ERROR reported */
 	bool eof;
+	bool fixed;		/* registered at conn_base + id (connects); accepted ones use fd */
 	uint32_t qhead, qtail;	/* queued tx pkts (pool idx, linked by txnext) */
 	struct salvo_addr peer;
 };
@@ -159,6 +160,7 @@ struct uring_port {
 	unsigned int conn_base;	/* fixed file index of conns[0] */
 	unsigned int nconnect;	/* client conns to start on enable */
 	bool listen_stream;
+	bool conn_rearm;	/* some open connection has no receive armed: rearm() scans */
 
 	struct __kernel_timespec conn_ts;
 	uint64_t retrans_closed;
@@ -392,6 +394,24 @@ static struct io_uring_sqe *get_sqe(struct uring_port *up)
 	return sqe;
 }
 
+/*
+ * Point sqe at connection id.  Accepted connections are not registered: a
+ * files-update syscall per accept and per close cost more than the file
+ * reference each request takes on a plain descriptor.
+ */
+static void sqe_conn(struct uring_port *up, struct io_uring_sqe *sqe, uint32_t id)
+{
+	struct uconn *c = &up->conns[id];
+
+	if (c->fixed) {
+		sqe->fd = (int)(up->conn_base + id);
+		sqe->flags |= IOSQE_FIXED_FILE;
+	} else {
+		sqe->fd = c->fd;
+		sqe->flags &= (uint8_t)~IOSQE_FIXED_FILE;
+	}
+}
+
 static const char *astr(const struct salvo_addr *a, char *b, size_t n)
 {
 	return salvo_addr_str(a, b, n);
@@ -602,10 +622,13 @@ static void arm_recv(struct uring_port *up, uint32_t id)
 	struct uconn *c = &up->conns[id];
 	struct io_uring_sqe *sqe = get_sqe(up);
 
-	if (!sqe)
+	if (!sqe) {
+		up->conn_rearm = true;
 		return;
-	io_uring_prep_recv_multishot(sqe, (int)(up->conn_base + id), NULL, 0, 0);
-	sqe->flags |= IOSQE_FIXED_FILE | IOSQE_BUFFER_SELECT;
+	}
+	io_uring_prep_recv_multishot(sqe, 0, NULL, 0, 0);
+	sqe_conn(up, sqe, id);
+	sqe->flags |= IOSQE_BUFFER_SELECT;
 	sqe->buf_group = BGID;
 	io_uring_sqe_set_data64(sqe, ud_make(UD_RECV, id));
 	c->recv_armed = true;
@@ -627,8 +650,9 @@ static void rearm(struct uring_port *up)
 		else if (s->rx && bufs)
 			arm_recvmsg(up, i);
 	}
-	if (!up->stream || !bufs)
+	if (!up->stream || !bufs || !up->conn_rearm)
 		return;
+	up->conn_rearm = false;	/* arm_recv() sets it again if it cannot */
 	for (i = 0; i < up->nconns; i++) {
 		struct uconn *c = &up->conns[i];
 
@@ -744,7 +768,8 @@ static void conn_finalize(struct salvo_port *p, uint32_t id)
 	struct io_uring_sqe *sqe;
 
 	up->retrans_closed += conn_retrans(c);
-	reg_file(up, up->conn_base + id, -1);
+	if (c->fixed)
+		reg_file(up, up->conn_base + id, -1);
 	sqe = get_sqe(up);
 	if (sqe) {
 		io_uring_prep_close(sqe, c->fd);
@@ -809,11 +834,13 @@ static void conn_open(struct salvo_port *p, uint32_t id)
 	ev_push(p, SALVO_PKT_F_CONN_OPEN, id, 0);
 	if (up->rx_out < up->br_entries)
 		arm_recv(up, id);
+	else
+		up->conn_rearm = true;
 	stream_start(p, id);
 }
 
-static void prep_send(struct uring_port *up, int slot, struct salvo_pkt *k, uint32_t off,
-		      unsigned int kind, int flags)
+static struct io_uring_sqe *prep_send(struct uring_port *up, int slot, struct salvo_pkt *k,
+				      uint32_t off, unsigned int kind, int flags)
 {
 	struct io_uring_sqe *sqe = get_sqe(up);
 	uint8_t *d = k->data + off;
@@ -835,6 +862,7 @@ static void prep_send(struct uring_port *up, int slot, struct salvo_pkt *k, uint
 	}
 	sqe->flags |= IOSQE_FIXED_FILE;
 	io_uring_sqe_set_data64(sqe, ud_make(kind, k->idx));
+	return sqe;
 }
 
 /* Send the head of c's queue, or act on the close it asked for. */
@@ -851,8 +879,9 @@ static void stream_start(struct salvo_port *p, uint32_t id)
 		if (k->len > k->bid) {
 			/* unsent bytes left (a new message or the rest of a short send) */
 			c->sending = true;
-			prep_send(up, (int)(up->conn_base + id), k, k->bid, UD_SEND,
-				  MSG_WAITALL | MSG_NOSIGNAL);
+			sqe = prep_send(up, (int)(up->conn_base + id), k, k->bid, UD_SEND,
+					MSG_WAITALL | MSG_NOSIGNAL);
+			sqe_conn(up, sqe, id);
 			return;
 		}
 		/* Sent (or empty): pop it, then its flags act. */
@@ -861,8 +890,8 @@ static void stream_start(struct salvo_port *p, uint32_t id)
 			c->qtail = NO_IDX;
 		tx_unhold(p, k);
 		if ((fl & SALVO_PKT_F_SHUT_WR) && (sqe = get_sqe(up))) {
-			io_uring_prep_shutdown(sqe, (int)(up->conn_base + id), SHUT_WR);
-			sqe->flags |= IOSQE_FIXED_FILE;
+			io_uring_prep_shutdown(sqe, 0, SHUT_WR);
+			sqe_conn(up, sqe, id);
 			io_uring_sqe_set_data64(sqe, ud_make(UD_IGNORE, 0));
 		}
 		if (fl & SALVO_PKT_F_CONN_CLOSE)
@@ -929,6 +958,8 @@ static void on_recv(struct salvo_port *p, struct io_uring_cqe *cqe, uint32_t id)
 		fifo_push(up, k);
 		if (c->state == C_CLOSING)
 			conn_maybe_finalize(p, id);
+		else if (!c->recv_armed && c->state == C_OPEN)
+			up->conn_rearm = true;	/* ended early (no buffer left): again */
 		return;
 	}
 	if (c->state == C_CLOSING) {
@@ -944,6 +975,7 @@ static void on_recv(struct salvo_port *p, struct io_uring_cqe *cqe, uint32_t id)
 	}
 	if (cqe->res == -ENOBUFS) {
 		salvo_cnt_add(&p->stats.rx_nobufs, 1);
+		up->conn_rearm = true;
 		return;
 	}
 	if (cqe->res < 0)
@@ -976,7 +1008,7 @@ static void on_accept(struct salvo_port *p, struct io_uring_cqe *cqe, uint32_t i
 		return;
 	}
 	id = conn_alloc(up);
-	if (id < 0 || reg_file(up, up->conn_base + (unsigned int)id, fd) < 0) {
+	if (id < 0) {
 		/* Table full: refuse by closing, say so once. */
 		close(fd);
 		salvo_cnt_add(&p->stats.rx_dropped, 1);
@@ -1462,6 +1494,7 @@ static int open_stream_socks(struct salvo_port *p, const struct salvo_cfg *cfg)
 		if (fd < 0)
 			return port_fail(p, -errno, "socket", NULL);
 		c->fd = fd;
+		c->fixed = true;
 		c->state = C_CONNECTING;
 		c->peer = cfg->remote;
 		set_bufs(fd, cfg);
