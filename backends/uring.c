@@ -847,14 +847,14 @@ static struct io_uring_sqe *prep_send(struct uring_port *up, int slot, struct sa
 	uint32_t n = k->len - off;
 
 	if (up->zc) {
-		if (up->fixed_bufs)
+		if (up->fixed_bufs && !(k->flags & SALVO_PKT_F_EXTERN))
 			io_uring_prep_send_zc_fixed(sqe, slot, d, n, flags, ZC_REPORT_USAGE, 0);
 		else
 			io_uring_prep_send_zc(sqe, slot, d, n, flags, ZC_REPORT_USAGE);
 		up->hold[k->idx] += 2;
 	} else {
 		io_uring_prep_send(sqe, slot, d, n, flags);
-		if (up->fixed_send) {
+		if (up->fixed_send && !(k->flags & SALVO_PKT_F_EXTERN)) {
 			sqe->ioprio |= IORING_RECVSEND_FIXED_BUF;
 			sqe->buf_index = 0;
 		}

@@ -123,11 +123,10 @@ static int serve_run(void *o, int argc, char **argv)
 	cfg.dir = SALVO_DIR_RX | SALVO_DIR_TX;
 	cfg.listen = true;
 	/*
-	 * One tx buffer carries 256 KiB of a reply, so a list of up to ~3500
-	 * entries goes out in one send (one SQE, one completion); a longer one
-	 * goes in several.
+	 * tx buffers carry error replies; a list is sent straight from the
+	 * shared text in one send (SALVO_PKT_F_EXTERN), whatever its size.
 	 */
-	cfg.size = 256 * 1024;
+	cfg.size = 65536;
 	cfg.stamp = false;
 	cfg.sndbuf = (unsigned int)s->sndbuf;
 	if (salvo_addr_parse_bind(argc ? argv[0] : "5000", "127.0.0.1", false, &cfg.local, err,

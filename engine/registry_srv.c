@@ -85,6 +85,14 @@ struct srv {
 	struct salvo_registry_join jv[SRV_BURST];
 	struct rconn *jc[SRV_BURST];
 	struct rconn *lc[SRV_BURST];
+	/*
+	 * Per tx descriptor: the list its last send pointed into.  A list reply
+	 * is sent straight from the shared text (SALVO_PKT_F_EXTERN), no copy;
+	 * the text stays referenced until the descriptor is ours again (the
+	 * backend is then done with it) or the worker ends.
+	 */
+	struct salvo_registry_reply **txrep;
+	uint32_t ntxrep;
 };
 
 /* ---- connection map --------------------------------------------------------- */
@@ -288,14 +296,21 @@ static void send_unlink(struct srv *s, struct rconn *c)
 	}
 }
 
-static struct salvo_pkt *tx_get(struct salvo_port *p)
+static struct salvo_pkt *tx_get(struct srv *s, struct salvo_port *p)
 {
 	struct salvo_pkt *k;
 
-	if (salvo_pool_get(p->pool, &k, 1))
-		return k;
-	salvo_port_reap(p);
-	return salvo_pool_get(p->pool, &k, 1) ? k : NULL;
+	if (!salvo_pool_get(p->pool, &k, 1)) {
+		salvo_port_reap(p);
+		if (!salvo_pool_get(p->pool, &k, 1))
+			return NULL;
+	}
+	/* Back from the backend: the list its last send read can go. */
+	if (k->idx < s->ntxrep && s->txrep[k->idx]) {
+		salvo_registry_reply_put(s->txrep[k->idx]);
+		s->txrep[k->idx] = NULL;
+	}
+	return k;
 }
 
 /* Hand queued reply bytes to the backend; the last chunk closes the connection. */
@@ -309,18 +324,29 @@ static void send_pending(struct salvo_worker *w, struct srv *s)
 
 	for (c = s->shead; c && k < s->burst; c = c->snext) {
 		while (c->off < c->len && k < s->burst) {
-			struct salvo_pkt *t = tx_get(p);
+			struct salvo_pkt *t = tx_get(s, p);
+			bool ext = false;
 			size_t chunk;
 
 			if (!t)
 				goto built;
-			chunk = SALVO_MIN((size_t)t->buf_len, c->len - c->off);
-			memcpy(t->data, c->data + c->off, chunk);
+			if (c->rep && t->idx < s->ntxrep) {
+				/* The whole rest of the list, from the shared text. */
+				chunk = SALVO_MIN(c->len - c->off, (size_t)UINT32_MAX);
+				t->data = (uint8_t *)c->data + c->off;
+				salvo_registry_reply_get(c->rep);
+				s->txrep[t->idx] = c->rep;
+				ext = true;
+			} else {
+				chunk = SALVO_MIN((size_t)t->buf_len, c->len - c->off);
+				memcpy(t->data, c->data + c->off, chunk);
+			}
 			t->len = (uint32_t)chunk;
 			t->conn = c->id;
 			t->flow = 0;
 			c->off += chunk;
-			t->flags = c->off == c->len ? SALVO_PKT_F_CONN_CLOSE : 0;
+			t->flags = (c->off == c->len ? SALVO_PKT_F_CONN_CLOSE : 0) |
+				   (ext ? SALVO_PKT_F_EXTERN : 0);
 			s->tx[k] = t;
 			s->owner[k++] = c;
 		}
@@ -377,6 +403,12 @@ static int srv_init(struct salvo_worker *w)
 	s->timeout_ns = (uint64_t)(a->timeout_ms ? a->timeout_ms : w->cfg->timeout_ms) * NSEC_PER_MSEC;
 	s->max_conns = a->max_conns ? a->max_conns : DEFAULT_MAX_CONNS;
 	s->burst = SALVO_MIN(SALVO_MAX(w->cfg->burst, 1U), SRV_BURST);
+	s->ntxrep = w->port.pool ? w->port.pool->n : 0;
+	s->txrep = calloc(s->ntxrep ? s->ntxrep : 1, sizeof(*s->txrep));
+	if (!s->txrep) {
+		free(s);
+		return -ENOMEM;
+	}
 	w->app_priv = s;
 	salvo_registry_thread_enter();
 	return 0;
@@ -543,6 +575,9 @@ static void srv_fini(struct salvo_worker *w)
 		s->free = c->fnext;
 		free(c);
 	}
+	for (i = 0; i < s->ntxrep; i++)
+		salvo_registry_reply_put(s->txrep[i]);
+	free(s->txrep);
 	free(s->map.ids);
 	free(s->map.v);
 	free(s);

@@ -24,6 +24,13 @@ enum {
 	SALVO_PKT_F_CONN_CLOSE = 1 << 2,/* rx (stream): peer closed conn; tx: close after send */
 	SALVO_PKT_F_CONN_ERROR = 1 << 3,/* rx (stream): conn failed, -errno in pkt->err */
 	SALVO_PKT_F_SHUT_WR = 1 << 4,	/* tx (stream): shutdown(SHUT_WR) after this send */
+	/*
+	 * tx: data points outside the pool (memory the caller keeps alive until
+	 * it gets this descriptor back from the pool); sent without the
+	 * registered-buffer path, and salvo_pool_put() points data back at the
+	 * descriptor's own buffer.
+	 */
+	SALVO_PKT_F_EXTERN = 1 << 5,
 };
 
 struct salvo_pkt {
@@ -84,8 +91,13 @@ static inline void salvo_pool_put(struct salvo_pool *p, struct salvo_pkt **v, un
 {
 	unsigned int i;
 
-	for (i = 0; i < n; i++)
+	for (i = 0; i < n; i++) {
+		if (salvo_unlikely(v[i]->flags & SALVO_PKT_F_EXTERN)) {
+			v[i]->data = p->mem + (size_t)v[i]->idx * p->buf_size;
+			v[i]->flags &= (uint16_t)~SALVO_PKT_F_EXTERN;
+		}
 		p->free[p->nfree++] = v[i];
+	}
 }
 
 static inline struct salvo_pkt *salvo_pool_pkt(struct salvo_pool *p, uint32_t idx)
