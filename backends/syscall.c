@@ -380,6 +380,14 @@ static int sys_rx(struct salvo_port *p, struct salvo_pkt **v, unsigned int n)
 	return rc;
 }
 
+static void sys_release(struct salvo_port *p, struct salvo_pkt **v, unsigned int n)
+{
+	if (p->cfg->proto == SALVO_PROTO_TCP)
+		salvo__sys_stream_release(p, v, n);
+	else
+		salvo_pool_put(p->pool, v, n);
+}
+
 static void sys_close(struct salvo_port *p)
 {
 	struct sys_port *s = p->priv;
@@ -411,6 +419,7 @@ static const struct salvo_backend_ops syscall_ops = {
 	.open = sys_open,
 	.tx_burst = sys_tx,
 	.rx_burst = sys_rx,
+	.release = sys_release,
 	.close = sys_close,
 };
 

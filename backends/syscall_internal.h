@@ -16,4 +16,6 @@ int salvo__sys_stream_tx(struct salvo_port *p, struct salvo_pkt **v, unsigned in
 int salvo__sys_stream_rx(struct salvo_port *p, struct salvo_pkt **v, unsigned int n);
 void salvo__sys_stream_close(struct salvo_port *p);
 
+void salvo__sys_stream_release(struct salvo_port *p, struct salvo_pkt **v, unsigned int n);
+
 #endif

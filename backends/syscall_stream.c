@@ -8,8 +8,9 @@
  * rx_burst.  Sends are blocking send() loops of whole buffers, bounded by
  * SO_SNDTIMEO.  Servers and clients receive through one epoll set
  * (level-triggered): the listener accepts, each ready connection gives one
- * recv() per call.  A peer's FIN is reported as CONN_CLOSE and our side is
- * closed on the next rx_burst, after the app had the chance to reply.
+ * recv() per call.  A peer's FIN is reported as CONN_CLOSE; our side stays
+ * writable (a half-closed client may wait for a reply) and is closed when
+ * the app releases that event, as the io_uring backend does.
  */
 #include <errno.h>
 #include <fcntl.h>
@@ -294,7 +295,8 @@ int salvo__sys_stream_tx(struct salvo_port *p, struct salvo_pkt **v, unsigned in
 		struct ss_conn *c = k->conn < s->nc ? &s->c[k->conn] : NULL;
 		uint32_t off = 0;
 
-		if (!c || c->state != SC_OPEN) {
+		/* SC_EOF: the peer shut its side; ours still takes the reply. */
+		if (!c || (c->state != SC_OPEN && c->state != SC_EOF)) {
 			if (i)
 				break;
 			return -ENOTCONN;
@@ -314,9 +316,9 @@ int salvo__sys_stream_tx(struct salvo_port *p, struct salvo_pkt **v, unsigned in
 			}
 			off += (uint32_t)r;
 		}
-		if (c->state == SC_OPEN && (k->flags & SALVO_PKT_F_SHUT_WR))
+		if ((c->state == SC_OPEN || c->state == SC_EOF) && (k->flags & SALVO_PKT_F_SHUT_WR))
 			shutdown(c->fd, SHUT_WR);
-		if (c->state == SC_OPEN && (k->flags & SALVO_PKT_F_CONN_CLOSE))
+		if ((c->state == SC_OPEN || c->state == SC_EOF) && (k->flags & SALVO_PKT_F_CONN_CLOSE))
 			conn_close(p, s, k->conn);
 	}
 	/* Synchronous: the kernel has the bytes, buffers go back at once. */
@@ -387,10 +389,6 @@ int salvo__sys_stream_rx(struct salvo_port *p, struct salvo_pkt **v, unsigned in
 	unsigned int out;
 	int ne;
 
-	/* The app has handled the FIN we reported last time: close our side. */
-	for (unsigned int i = 0; i < s->nc; i++)
-		if (s->c[i].state == SC_EOF)
-			conn_close(p, s, i);
 	out = take_events(p, s, v, n);
 	if (out)
 		return (int)out;
@@ -436,6 +434,18 @@ int salvo__sys_stream_rx(struct salvo_port *p, struct salvo_pkt **v, unsigned in
 	}
 	out += take_events(p, s, v + out, n - out);
 	return (int)out;
+}
+
+void salvo__sys_stream_release(struct salvo_port *p, struct salvo_pkt **v, unsigned int n)
+{
+	struct sys_stream *s = p->priv;
+
+	/* A released FIN: the app has replied (or will not): close our side now. */
+	for (unsigned int i = 0; i < n; i++)
+		if ((v[i]->flags & SALVO_PKT_F_CONN_CLOSE) && v[i]->conn < s->nc &&
+		    s->c[v[i]->conn].state == SC_EOF)
+			conn_close(p, s, v[i]->conn);
+	salvo_pool_put(p->pool, v, n);
 }
 
 void salvo__sys_stream_close(struct salvo_port *p)

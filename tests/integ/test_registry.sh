@@ -70,6 +70,24 @@ assert e["name"] == "pyclient" and e["address"] == "127.0.0.1" and 0 < e["port"]
 	stop_server
 }
 
+# Both stream backends serve the same protocol: join, then a list request (a
+# connection that sends nothing and half-closes) answered on the half-closed socket.
+test_every_backend() {
+	local port b out
+	for b in syscall uring; do
+		port=$(free_port)
+		start_server "$port" --backend "$b" ||
+			{ fail every_backend "$b: server did not start"; return; }
+		"$SALVO" registry join "$port" -n "via-$b" >/dev/null ||
+			{ fail every_backend "$b: join failed"; stop_server; return; }
+		out=$("$SALVO" registry list "$port" --raw 2>&1)
+		stop_server
+		echo "$out" | python3 -c 'import json,sys; d=json.load(sys.stdin); assert "via-'"$b"'" in d, d' 2>/dev/null ||
+			{ fail every_backend "$b: list gave '$out'"; return; }
+	done
+	pass every_backend
+}
+
 test_salvo_join_against_seed_server() {
 	local port out py
 	port=$(free_port)
@@ -343,6 +361,7 @@ EOF
 }
 
 test_seed_client_against_salvo
+test_every_backend
 test_salvo_join_against_seed_server
 test_twenty_long_names
 test_hostile_names
