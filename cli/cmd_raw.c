@@ -301,17 +301,17 @@ static int raw_send_run(void *o, int argc, char **argv)
 	salvo_l2_cfg_init(&l2);
 	modes = !!r->frame_hex + !!r->pcap;
 	if (modes > 1)
-		return salvo_usage_error(NULL, "raw send: --frame-hex and --pcap exclude each other");
+		return salvo_usage_error(NULL, "--frame-hex and --pcap exclude each other");
 	if (modes && (r->dst || r->src || r->dst_mac || r->src_mac || r->dport || r->sport ||
 		      r->size || r->vlan || r->tcp_syn))
-		return salvo_usage_error(NULL, "raw send: --frame-hex/--pcap send frames as they are; "
+		return salvo_usage_error(NULL, "--frame-hex/--pcap send frames as they are; "
 					 "header and size options do not apply");
 	if (r->pcap_timing && !r->pcap)
-		return salvo_usage_error(NULL, "raw send: --pcap-timing needs --pcap");
+		return salvo_usage_error(NULL, "--pcap-timing needs --pcap");
 	if (!r->iface)
-		return salvo_usage_error(NULL, "raw send: --iface IF is required");
+		return salvo_usage_error(NULL, "--iface IF is required");
 	if (!modes && !r->dst)
-		return salvo_usage_error(NULL, "raw send: no destination: give --dst IP (raw frames "
+		return salvo_usage_error(NULL, "no destination: give --dst IP (raw frames "
 					 "are never sent to a default address)");
 	rc = raw_user_resolve(&r->u, cfg.command, &r->c, &cfg);
 	if (rc)
@@ -329,7 +329,7 @@ static int raw_send_run(void *o, int argc, char **argv)
 	}
 	if (rc) {
 		salvo_l2_cfg_free(&l2);
-		return salvo_usage_error(NULL, "raw send: %s", err);
+		return salvo_usage_error(NULL, "%s", err);
 	}
 	l2.vlan = (uint16_t)r->vlan;
 	l2.vlan_prio = (uint8_t)r->vlan_prio;
@@ -345,7 +345,7 @@ static int raw_send_run(void *o, int argc, char **argv)
 		salvo_l2_cfg_free(&l2);
 		salvo_pcap_free(pcap);
 		if (rc == -EINVAL || rc == -EDESTADDRREQ || rc == -EMSGSIZE)
-			return salvo_usage_error(NULL, "raw send: %s", err);
+			return salvo_usage_error(NULL, "%s", err);
 		return salvo_runtime_error("raw send", "%s", err);
 	}
 	rc = raw_xdp_apply(&r->x, &r->c, &cfg);
@@ -444,7 +444,7 @@ static int raw_recv_run(void *o, int argc, char **argv)
 	(void)argc;
 	(void)argv;
 	if (!r->iface)
-		return salvo_usage_error(NULL, "raw recv: --iface IF is required");
+		return salvo_usage_error(NULL, "--iface IF is required");
 	salvo_cfg_init(&cfg);
 	salvo_cli_common_apply(&r->c, &cfg);
 	cfg.command = "raw recv";

@@ -289,11 +289,11 @@ static int run_run(void *o, int argc, char **argv)
 	(void)argc;
 	doc = json_load_file(argv[0], 0, &jerr);
 	if (!doc)
-		return salvo_usage_error(NULL, "run: %s:%d: %s", argv[0], jerr.line, jerr.text);
+		return salvo_usage_error(NULL, "%s:%d: %s", argv[0], jerr.line, jerr.text);
 	if (!json_is_object(doc) || !json_is_array(streams = json_object_get(doc, "streams")) ||
 	    !(n = (unsigned int)json_array_size(streams)) || n > MAX_STREAMS) {
 		json_decref(doc);
-		return salvo_usage_error(NULL, "run: %s: needs \"streams\": [ 1..%d stream objects ]",
+		return salvo_usage_error(NULL, "%s: needs \"streams\": [ 1..%d stream objects ]",
 					 argv[0], MAX_STREAMS);
 	}
 	if (!dur && json_object_get(doc, "duration")) {
@@ -301,7 +301,7 @@ static int run_run(void *o, int argc, char **argv)
 
 		if (!d || salvo_parse_duration(d, &dur, err, sizeof(err))) {
 			json_decref(doc);
-			return salvo_usage_error(NULL, "run: %s: \"duration\": a string like \"5s\"",
+			return salvo_usage_error(NULL, "%s: \"duration\": a string like \"5s\"",
 						 argv[0]);
 		}
 	}
@@ -321,12 +321,12 @@ static int run_run(void *o, int argc, char **argv)
 		}
 		if (r) {
 			rc = r == -EINVAL || r == -EDESTADDRREQ || r == -EMSGSIZE ?
-				salvo_usage_error(NULL, "run: stream %s: %s", s[i].name, err) :
+				salvo_usage_error(NULL, "stream %s: %s", s[i].name, err) :
 				salvo_runtime_error("run", "stream %s: %s", s[i].name, err);
 			goto out;
 		}
 		if (salvo_cfg_finish(&s[i].cfg, err, sizeof(err))) {
-			rc = salvo_usage_error(NULL, "run: stream %s: %s", s[i].name, err);
+			rc = salvo_usage_error(NULL, "stream %s: %s", s[i].name, err);
 			goto out;
 		}
 		if (salvo_backend_select(&s[i].cfg, &s[i].ops, err, sizeof(err), &skipped, why,
