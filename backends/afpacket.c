@@ -30,7 +30,6 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/capability.h>
 #include <sys/ioctl.h>
 #include <sys/mman.h>
 #include <sys/socket.h>
@@ -38,6 +37,7 @@
 #include <unistd.h>
 
 #include <salvo/backend.h>
+#include <salvo/caps.h>
 #include <salvo/pktgen.h>
 
 #ifndef PACKET_QDISC_BYPASS
@@ -291,29 +291,6 @@ fail_errno:
 
 static void afp_close(struct salvo_port *p);
 
-/* Capabilities are per thread: this drops the worker's, which opened the rings. */
-static int drop_caps(const struct salvo_cfg *cfg)
-{
-	cap_t c = cap_init();
-	int rc;
-
-	if (!c)
-		return -errno;
-	/*
-	 * --user: the cli changes every thread's ids once all ports are open;
-	 * this thread needs the right to, and loses it (and these two) then.
-	 */
-	if (cfg->keep_setid) {
-		const cap_value_t keep[] = {CAP_SETUID, CAP_SETGID};
-
-		cap_set_flag(c, CAP_PERMITTED, 2, keep, CAP_SET);
-		cap_set_flag(c, CAP_EFFECTIVE, 2, keep, CAP_SET);
-	}
-	rc = cap_set_proc(c) ? -errno : 0;
-	cap_free(c);
-	return rc;
-}
-
 static int afp_open(struct salvo_port *p, const struct salvo_cfg *cfg)
 {
 	struct afp_port *a;
@@ -348,7 +325,7 @@ static int afp_open(struct salvo_port *p, const struct salvo_cfg *cfg)
 			a->rxpool = NULL;
 		}
 	}
-	rc = drop_caps(cfg);
+	rc = salvo_caps_drop_thread(cfg->keep_setid);
 	snprintf(p->info, sizeof(p->info), "%s%s%s%s; %s", cfg->dir & SALVO_DIR_TX ?
 		 "tx ring TPACKET_V2 " : "", cfg->dir & SALVO_DIR_TX ?
 		 (cfg->l2 && cfg->l2->qdisc ? "via qdisc" : "qdisc bypass") : "",

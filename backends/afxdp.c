@@ -50,6 +50,7 @@
 #include <xdp/xsk.h>
 
 #include <salvo/backend.h>
+#include <salvo/caps.h>
 
 #include "afxdp_internal.h"
 
@@ -511,28 +512,6 @@ static int memlock_fit(struct salvo_port *p, size_t bytes)
 	return -ENOBUFS;
 }
 
-static int drop_caps(const struct salvo_cfg *cfg)
-{
-	cap_t c = cap_init();
-	int rc;
-
-	if (!c)
-		return -errno;
-	/*
-	 * --user: the cli changes every thread's ids once all ports are open;
-	 * this thread needs the right to, and loses it (and these two) then.
-	 */
-	if (cfg->keep_setid) {
-		const cap_value_t keep[] = {CAP_SETUID, CAP_SETGID};
-
-		cap_set_flag(c, CAP_PERMITTED, 2, keep, CAP_SET);
-		cap_set_flag(c, CAP_EFFECTIVE, 2, keep, CAP_SET);
-	}
-	rc = cap_set_proc(c) ? -errno : 0;
-	cap_free(c);
-	return rc;
-}
-
 static void afxdp_close(struct salvo_port *p);
 
 static int socket_error(struct salvo_port *p, const struct salvo_cfg *cfg, struct xsk_port *x,
@@ -724,7 +703,7 @@ static int afxdp_open(struct salvo_port *p, const struct salvo_cfg *cfg)
 			goto fail;
 		}
 	}
-	caps = drop_caps(cfg);
+	caps = salvo_caps_drop_thread(cfg->keep_setid);
 	{
 		char filt[32] = "";
 

@@ -58,18 +58,6 @@ struct sys_stream {
 	uint64_t retrans_closed, retrans_next_ns;
 };
 
-static int ss_fail(struct salvo_port *p, int err, const char *what, const struct salvo_addr *a)
-{
-	char b[SALVO_ADDR_STRLEN];
-
-	if (a)
-		snprintf(p->err, sizeof(p->err), "%s %s: %s", what, salvo_addr_str(a, b, sizeof(b)),
-			 strerror(-err));
-	else
-		snprintf(p->err, sizeof(p->err), "%s: %s", what, strerror(-err));
-	return err;
-}
-
 static void ev_add(struct sys_stream *s, uint16_t flags, uint32_t conn, int err)
 {
 	if (s->evn == s->evcap)
@@ -174,7 +162,7 @@ static int open_listener(struct salvo_port *p, struct sys_stream *s, const struc
 		return 0;	/* a unix path has one listener: worker 0 */
 	fd = socket(cfg->local.sa.sa_family, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
 	if (fd < 0)
-		return ss_fail(p, -errno, "socket", NULL);
+		return salvo_port_fail(p, -errno, "socket", NULL);
 	s->lfd = fd;
 	if (un) {
 		struct stat st;
@@ -196,12 +184,12 @@ static int open_listener(struct salvo_port *p, struct sys_stream *s, const struc
 	if (cfg->rcvbuf)
 		salvo__sock_bufsize(fd, SO_RCVBUFFORCE, SO_RCVBUF, cfg->rcvbuf);
 	if (bind(fd, &cfg->local.sa, cfg->local.len))
-		return ss_fail(p, -errno, "bind", &cfg->local);
+		return salvo_port_fail(p, -errno, "bind", &cfg->local);
 	s->unlink_path = un;
 	if (listen(fd, 4096))
-		return ss_fail(p, -errno, "listen", &cfg->local);
+		return salvo_port_fail(p, -errno, "listen", &cfg->local);
 	if (epoll_ctl(s->ep, EPOLL_CTL_ADD, fd, &e))
-		return ss_fail(p, -errno, "epoll_ctl", NULL);
+		return salvo_port_fail(p, -errno, "epoll_ctl", NULL);
 	return 0;
 }
 
@@ -214,13 +202,13 @@ static int open_clients(struct salvo_port *p, struct sys_stream *s, const struct
 		int rc;
 
 		if (fd < 0)
-			return ss_fail(p, -errno, "socket", NULL);
+			return salvo_port_fail(p, -errno, "socket", NULL);
 		if (cfg->sndbuf)
 			salvo__sock_bufsize(fd, SO_SNDBUFFORCE, SO_SNDBUF, cfg->sndbuf);
 		if (cfg->have_local && bind(fd, &cfg->local.sa, cfg->local.len)) {
 			rc = -errno;
 			close(fd);
-			return ss_fail(p, rc, "bind", &cfg->local);
+			return salvo_port_fail(p, rc, "bind", &cfg->local);
 		}
 		rc = connect_timed(fd, &cfg->remote, cfg->timeout_ms ? cfg->timeout_ms : 5000);
 		if (rc == 0) {
@@ -229,7 +217,7 @@ static int open_clients(struct salvo_port *p, struct sys_stream *s, const struct
 		}
 		if (rc) {
 			close(fd);
-			return ss_fail(p, rc, "connect", &cfg->remote);
+			return salvo_port_fail(p, rc, "connect", &cfg->remote);
 		}
 		ev_add(s, SALVO_PKT_F_CONN_OPEN, i, 0);
 	}
@@ -250,7 +238,7 @@ int salvo__sys_stream_open(struct salvo_port *p, const struct salvo_cfg *cfg)
 	s->lfd = -1;
 	s->ep = epoll_create1(EPOLL_CLOEXEC);
 	if (s->ep < 0) {
-		rc = ss_fail(p, -errno, "epoll_create1", NULL);
+		rc = salvo_port_fail(p, -errno, "epoll_create1", NULL);
 		goto fail;
 	}
 	s->nc = cfg->listen ? SS_MAX_CONNS :
@@ -271,7 +259,7 @@ int salvo__sys_stream_open(struct salvo_port *p, const struct salvo_cfg *cfg)
 	bufsz = SALVO_MAX(SALVO_MAX(cfg->size, cfg->message_len), 65536u);
 	rc = salvo_pool_create(&p->pool, 128, bufsz, NULL);
 	if (rc) {
-		ss_fail(p, rc, "pool", NULL);
+		salvo_port_fail(p, rc, "pool", NULL);
 		goto fail;
 	}
 	rc = cfg->listen ? open_listener(p, s, cfg) : open_clients(p, s, cfg);
@@ -364,7 +352,7 @@ static void accept_all(struct salvo_port *p, struct sys_stream *s)
 
 		if (fd < 0) {
 			if (errno != EAGAIN && errno != EINTR && errno != ECONNABORTED)
-				ss_fail(p, -errno, "accept", NULL);
+				salvo_port_fail(p, -errno, "accept", NULL);
 			return;
 		}
 		a.len = l;

@@ -412,23 +412,6 @@ static void sqe_conn(struct uring_port *up, struct io_uring_sqe *sqe, uint32_t i
 	}
 }
 
-static const char *astr(const struct salvo_addr *a, char *b, size_t n)
-{
-	return salvo_addr_str(a, b, n);
-}
-
-static int port_fail(struct salvo_port *p, int err, const char *what, const struct salvo_addr *a)
-{
-	char b[SALVO_ADDR_STRLEN];
-
-	if (a)
-		snprintf(p->err, sizeof(p->err), "%s %s: %s", what, astr(a, b, sizeof(b)),
-			 strerror(-err));
-	else
-		snprintf(p->err, sizeof(p->err), "%s: %s", what, strerror(-err));
-	return err;
-}
-
 static void set_bufs(int fd, const struct salvo_cfg *cfg)
 {
 	int v;
@@ -551,7 +534,7 @@ static void tx_error(struct salvo_port *p, int res, const struct salvo_pkt *k)
 	}
 	if (fatal_errno(res) && !up->fatal) {
 		up->fatal = res;
-		port_fail(p, res, "send", p->cfg->connect ? &p->cfg->remote : NULL);
+		salvo_port_fail(p, res, "send", p->cfg->connect ? &p->cfg->remote : NULL);
 	}
 }
 
@@ -1004,7 +987,7 @@ static void on_accept(struct salvo_port *p, struct io_uring_cqe *cqe, uint32_t i
 		s->armed = false;
 	if (fd < 0) {
 		if (fd != -ECANCELED)
-			port_fail(p, fd, "accept", NULL);
+			salvo_port_fail(p, fd, "accept", NULL);
 		return;
 	}
 	id = conn_alloc(up);
@@ -1033,7 +1016,7 @@ static void on_connect(struct salvo_port *p, struct io_uring_cqe *cqe, uint32_t 
 	int res = cqe->res == -ECANCELED ? -ETIMEDOUT : cqe->res;
 
 	if (res < 0) {
-		port_fail(p, res, "connect", &up->conns[id].peer);
+		salvo_port_fail(p, res, "connect", &up->conns[id].peer);
 		conn_fail(p, id, res);
 		return;
 	}
@@ -1302,7 +1285,7 @@ static int uring_rx_burst(struct salvo_port *p, struct salvo_pkt **v, unsigned i
 			ret = io_uring_submit_and_wait_timeout(&up->ring, &cqe, 1, &ts, NULL);
 			if (ret < 0 && ret != -ETIME && ret != -EINTR && ret != -EAGAIN &&
 			    ret != -EBUSY)
-				return port_fail(p, ret, "io_uring_enter", NULL);
+				return salvo_port_fail(p, ret, "io_uring_enter", NULL);
 		} else {
 			io_uring_get_events(&up->ring);
 		}
@@ -1399,7 +1382,7 @@ static int open_dgram_socks(struct salvo_port *p, const struct salvo_cfg *cfg)
 
 		fd = socket(a->sa.sa_family, SOCK_DGRAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
 		if (fd < 0)
-			return port_fail(p, -errno, "socket", NULL);
+			return salvo_port_fail(p, -errno, "socket", NULL);
 		s->fd = fd;
 		s->slot = up->nsocks++;
 		set_bufs(fd, cfg);
@@ -1408,7 +1391,7 @@ static int open_dgram_socks(struct salvo_port *p, const struct salvo_cfg *cfg)
 				setsockopt(fd, SOL_SOCKET, SO_REUSEPORT, &one, sizeof(one));
 			ret = bind_server(fd, &cfg->local, SOCK_DGRAM);
 			if (ret)
-				return port_fail(p, ret, "bind", &cfg->local);
+				return salvo_port_fail(p, ret, "bind", &cfg->local);
 			if (un)
 				snprintf(up->unix_path, sizeof(up->unix_path), "%s",
 					 cfg->local.un.sun_path);
@@ -1418,7 +1401,7 @@ static int open_dgram_socks(struct salvo_port *p, const struct salvo_cfg *cfg)
 				sa_family_t fam = AF_UNIX;
 
 				if ((cfg->dir & SALVO_DIR_RX) && bind(fd, (struct sockaddr *)&fam, sizeof(fam)))
-					return port_fail(p, -errno, "bind unix autobind", NULL);
+					return salvo_port_fail(p, -errno, "bind unix autobind", NULL);
 			} else if (cfg->have_local) {
 				struct salvo_addr l = cfg->local;
 				unsigned int port = salvo_addr_port(&l);
@@ -1426,15 +1409,15 @@ static int open_dgram_socks(struct salvo_port *p, const struct salvo_cfg *cfg)
 				if (port)
 					salvo_addr_set_port(&l, port + p->worker * n + i);
 				if (bind(fd, &l.sa, l.len))
-					return port_fail(p, -errno, "bind", &l);
+					return salvo_port_fail(p, -errno, "bind", &l);
 			}
 			if (connect(fd, &cfg->remote.sa, cfg->remote.len))
-				return port_fail(p, -errno, "connect", &cfg->remote);
+				return salvo_port_fail(p, -errno, "connect", &cfg->remote);
 		}
 		s->rx = cfg->listen || (cfg->dir & SALVO_DIR_RX);
 		if (s->rx) {
 			if (cfg->gro && !un && setsockopt(fd, SOL_UDP, UDP_GRO, &one, sizeof(one)))
-				return port_fail(p, -errno, "setsockopt UDP_GRO", NULL);
+				return salvo_port_fail(p, -errno, "setsockopt UDP_GRO", NULL);
 			setsockopt(fd, SOL_SOCKET, SO_RXQ_OVFL, &one, sizeof(one));
 			if (!cfg->rcvbuf) {
 				/* As the syscall backend: a deep queue absorbs a fast sender's bursts. */
@@ -1467,7 +1450,7 @@ static int open_stream_socks(struct salvo_port *p, const struct salvo_cfg *cfg)
 			return 0;
 		fd = socket(cfg->local.sa.sa_family, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
 		if (fd < 0)
-			return port_fail(p, -errno, "socket", NULL);
+			return salvo_port_fail(p, -errno, "socket", NULL);
 		up->socks[0].fd = fd;
 		up->socks[0].slot = 0;
 		up->nsocks = 1;
@@ -1479,11 +1462,11 @@ static int open_stream_socks(struct salvo_port *p, const struct salvo_cfg *cfg)
 		set_bufs(fd, cfg);
 		ret = bind_server(fd, &cfg->local, SOCK_STREAM);
 		if (ret)
-			return port_fail(p, ret, "bind", &cfg->local);
+			return salvo_port_fail(p, ret, "bind", &cfg->local);
 		if (un)
 			snprintf(up->unix_path, sizeof(up->unix_path), "%s", cfg->local.un.sun_path);
 		if (listen(fd, 4096))
-			return port_fail(p, -errno, "listen", &cfg->local);
+			return salvo_port_fail(p, -errno, "listen", &cfg->local);
 		return 0;
 	}
 	up->nconnect = share(SALVO_MAX(cfg->streams, 1), p->worker, p->nworkers);
@@ -1492,14 +1475,14 @@ static int open_stream_socks(struct salvo_port *p, const struct salvo_cfg *cfg)
 
 		fd = socket(cfg->remote.sa.sa_family, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
 		if (fd < 0)
-			return port_fail(p, -errno, "socket", NULL);
+			return salvo_port_fail(p, -errno, "socket", NULL);
 		c->fd = fd;
 		c->fixed = true;
 		c->state = C_CONNECTING;
 		c->peer = cfg->remote;
 		set_bufs(fd, cfg);
 		if (cfg->have_local && bind(fd, &cfg->local.sa, cfg->local.len))
-			return port_fail(p, -errno, "bind", &cfg->local);
+			return salvo_port_fail(p, -errno, "bind", &cfg->local);
 	}
 	return 0;
 }
@@ -1526,7 +1509,7 @@ static int uring_open(struct salvo_port *p, const struct salvo_cfg *cfg)
 	ret = salvo__uring_setup(&salvo__uring_sys_default, &up->ring, SQ_ENTRIES, CQ_ENTRIES,
 				 &up->ring_flags);
 	if (ret) {
-		port_fail(p, ret, "io_uring_setup", NULL);
+		salvo_port_fail(p, ret, "io_uring_setup", NULL);
 		goto fail;
 	}
 	up->ring_ok = true;
@@ -1544,19 +1527,19 @@ static int uring_open(struct salvo_port *p, const struct salvo_cfg *cfg)
 	up->txmem_len = (size_t)npool * stride;
 	up->txmem = map_mem(up->txmem_len);
 	if (!up->txmem) {
-		ret = port_fail(p, -ENOMEM, "mmap tx buffers", NULL);
+		ret = salvo_port_fail(p, -ENOMEM, "mmap tx buffers", NULL);
 		goto fail;
 	}
 	ret = salvo_pool_create(&p->pool, npool, bufsz, up->txmem);
 	if (ret) {
-		port_fail(p, ret, "pool", NULL);
+		salvo_port_fail(p, ret, "pool", NULL);
 		goto fail;
 	}
 	up->txs = calloc(npool, sizeof(*up->txs));
 	up->txnext = calloc(npool, sizeof(*up->txnext));
 	up->hold = calloc(npool, sizeof(*up->hold));
 	if (!up->txs || !up->txnext || !up->hold) {
-		ret = port_fail(p, -ENOMEM, "alloc", NULL);
+		ret = salvo_port_fail(p, -ENOMEM, "alloc", NULL);
 		goto fail;
 	}
 	{
@@ -1585,7 +1568,7 @@ static int uring_open(struct salvo_port *p, const struct salvo_cfg *cfg)
 	up->br = map_mem(up->br_len);
 	up->rxd = calloc(up->br_entries, sizeof(*up->rxd));
 	if (!up->rxmem || !up->br || !up->rxd) {
-		ret = port_fail(p, -ENOMEM, "rx buffers", NULL);
+		ret = salvo_port_fail(p, -ENOMEM, "rx buffers", NULL);
 		goto fail;
 	}
 	memset(&reg, 0, sizeof(reg));
@@ -1594,7 +1577,7 @@ static int uring_open(struct salvo_port *p, const struct salvo_cfg *cfg)
 	reg.bgid = BGID;
 	ret = io_uring_register_buf_ring(&up->ring, &reg, 0);
 	if (ret) {
-		port_fail(p, ret, "io_uring_register_buf_ring", NULL);
+		salvo_port_fail(p, ret, "io_uring_register_buf_ring", NULL);
 		goto fail;
 	}
 	up->br_registered = true;
@@ -1617,7 +1600,7 @@ static int uring_open(struct salvo_port *p, const struct salvo_cfg *cfg)
 			up->nconns = rl.rlim_cur > 128 ? (unsigned int)rl.rlim_cur - 64 : 64;
 		up->conns = calloc(up->nconns, sizeof(*up->conns));
 		if (!up->conns) {
-			ret = port_fail(p, -ENOMEM, "alloc", NULL);
+			ret = salvo_port_fail(p, -ENOMEM, "alloc", NULL);
 			goto fail;
 		}
 		for (i = 0; i < up->nconns; i++) {
@@ -1631,7 +1614,7 @@ static int uring_open(struct salvo_port *p, const struct salvo_cfg *cfg)
 	}
 	ret = io_uring_register_files_sparse(&up->ring, nfiles);
 	if (ret) {
-		port_fail(p, ret, "io_uring_register_files_sparse", NULL);
+		salvo_port_fail(p, ret, "io_uring_register_files_sparse", NULL);
 		goto fail;
 	}
 	up->nev = up->stream ? 4 * up->nconns + 64 : 1;
@@ -1640,7 +1623,7 @@ static int uring_open(struct salvo_port *p, const struct salvo_cfg *cfg)
 	up->fifo_cap = up->br_entries + up->nev;
 	up->fifo = calloc(up->fifo_cap, sizeof(*up->fifo));
 	if (!up->evd || !up->evfree || !up->fifo) {
-		ret = port_fail(p, -ENOMEM, "alloc", NULL);
+		ret = salvo_port_fail(p, -ENOMEM, "alloc", NULL);
 		goto fail;
 	}
 	for (i = 0; i < up->nev; i++) {
@@ -1658,14 +1641,14 @@ static int uring_open(struct salvo_port *p, const struct salvo_cfg *cfg)
 	for (i = 0; i < up->nsocks; i++) {
 		ret = reg_file(up, up->socks[i].slot, up->socks[i].fd);
 		if (ret) {
-			port_fail(p, ret, "io_uring_register_files_update", NULL);
+			salvo_port_fail(p, ret, "io_uring_register_files_update", NULL);
 			goto fail;
 		}
 	}
 	for (i = 0; i < up->nconnect; i++) {
 		ret = reg_file(up, up->conn_base + i, up->conns[i].fd);
 		if (ret) {
-			port_fail(p, ret, "io_uring_register_files_update", NULL);
+			salvo_port_fail(p, ret, "io_uring_register_files_update", NULL);
 			goto fail;
 		}
 	}

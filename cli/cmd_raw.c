@@ -10,9 +10,9 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/capability.h>
 #include <unistd.h>
 
+#include <salvo/caps.h>
 #include <salvo/pktgen.h>
 #include <salvo/stamp.h>
 
@@ -181,13 +181,8 @@ static void raw_send_defaults(void *o)
 void salvo__raw_caps_drop(void *arg)
 {
 	const struct salvo_cli_common *c = arg;
-	cap_t none = cap_init();
-	int rc;
+	int rc = salvo_caps_drop_thread(false);
 
-	if (!none)
-		return;
-	rc = cap_set_proc(none);
-	cap_free(none);
 	if (c && c->verbose)
 		fprintf(stderr, "salvo: main thread %s\n",
 			rc ? "could not drop its capabilities" : "dropped every capability");

@@ -149,6 +149,18 @@ int salvo_port_open(struct salvo_port *p, const struct salvo_backend_ops *ops,
 	return rc;
 }
 
+int salvo_port_fail(struct salvo_port *p, int err, const char *what, const struct salvo_addr *a)
+{
+	char b[SALVO_ADDR_STRLEN];
+
+	if (a)
+		snprintf(p->err, sizeof(p->err), "%s %s: %s", what, salvo_addr_str(a, b, sizeof(b)),
+			 strerror(-err));
+	else
+		snprintf(p->err, sizeof(p->err), "%s: %s", what, strerror(-err));
+	return err;
+}
+
 void salvo_port_close(struct salvo_port *p)
 {
 	if (p->ops && p->ops->close)

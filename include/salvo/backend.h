@@ -150,6 +150,12 @@ static inline uint32_t salvo_worker_flow_id(unsigned int local, unsigned int wor
 	return worker + local * nworkers;
 }
 
+/*
+ * Fill p->err with one line, "WHAT ADDR: strerror" (or "WHAT: strerror"
+ * without an address), and return err (a -errno): `return salvo_port_fail(...)`.
+ */
+int salvo_port_fail(struct salvo_port *p, int err, const char *what, const struct salvo_addr *a);
+
 int salvo_port_open(struct salvo_port *p, const struct salvo_backend_ops *ops,
 		    const struct salvo_cfg *cfg, unsigned int worker, unsigned int nworkers);
 void salvo_port_close(struct salvo_port *p);
