@@ -248,7 +248,7 @@ static void test_layout_fixed(void **state)
 	char line[256];
 
 	(void)state;
-	base_cfg(&c, "192.168.7.1", "192.168.7.2");
+	base_cfg(&c, "198.51.100.1", "198.51.100.2");
 	set(&c.src_port, SALVO_FK_PORT, "4000", NULL);
 	set(&c.dst_port, SALVO_FK_PORT, "5000", NULL);
 	c.size.lo = c.size.hi = 128;
@@ -261,7 +261,7 @@ static void test_layout_fixed(void **state)
 		assert_memory_equal(f, "\x02\0\0\0\0\x02\x02\0\0\0\0\x01\x08\x00", 14);
 		assert_int_equal(salvo_frame_decode(f, 128, &fi), 0);
 		assert_int_equal(fi.family, AF_INET);
-		assert_memory_equal(fi.src_ip, "\xc0\xa8\x07\x01", 4);
+		assert_memory_equal(fi.src_ip, "\xc6\x33\x64\x01", 4);
 		assert_int_equal(fi.src_port, 4000);
 		assert_int_equal(fi.dst_port, 5000);
 		assert_int_equal(fi.ttl, 64);
@@ -276,8 +276,8 @@ static void test_layout_fixed(void **state)
 		check_frame_csums(f, 128);
 	}
 	salvo_frame_format(&fi, b->pk[2].data, line, sizeof(line));
-	assert_string_equal(line, "02:00:00:00:00:01 > 02:00:00:00:00:02 IPv4 192.168.7.1:4000 > "
-				  "192.168.7.2:5000 UDP len 86 ttl 64 stamp flow 0 seq 2");
+	assert_string_equal(line, "02:00:00:00:00:01 > 02:00:00:00:00:02 IPv4 198.51.100.1:4000 > "
+				  "198.51.100.2:5000 UDP len 86 ttl 64 stamp flow 0 seq 2");
 	salvo_pktgen_destroy(g);
 	salvo_l2_cfg_free(&c);
 	free(b);
