@@ -69,6 +69,13 @@ void salvo_report_interval_text(FILE *f, const struct salvo_report *rep);
 json_t *salvo_report_json(const struct salvo_report *rep, const struct salvo_cli_extra *x);
 void salvo_json_print(FILE *f, json_t *doc, bool pretty);
 
+/*
+ * Print one received payload for --print: "<before><escaped payload>\n",
+ * where before may name the peer ("%p" is replaced by the peer's address).
+ * One locked, flushed write, so worker threads do not interleave lines.
+ */
+void salvo_print_payload(const char *before, const struct salvo_pkt *k);
+
 /* Escape bytes for one printable line (\n, \xNN ...).  Returns out. */
 char *salvo_escape(const uint8_t *d, size_t len, char *out, size_t outlen);
 

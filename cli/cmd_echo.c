@@ -39,19 +39,8 @@ static void echo_defaults(void *o)
 
 static void print_request(const struct salvo_pkt *k, void *arg)
 {
-	char from[SALVO_ADDR_STRLEN];
-	char *buf = malloc((size_t)k->len * 4 + 1);
-
 	(void)arg;
-	if (!buf)
-		return;
-	salvo_escape(k->data, k->len, buf, (size_t)k->len * 4 + 1);
-	flockfile(stdout);
-	printf("Got connection from: %s\nIt said: %s\n", salvo_addr_str(&k->peer, from, sizeof(from)),
-	       buf);
-	fflush(stdout);
-	funlockfile(stdout);
-	free(buf);
+	salvo_print_payload("Got connection from: %p\nIt said: ", k);
 }
 
 static int echo_run(void *o, int argc, char **argv)

@@ -219,18 +219,9 @@ static void print_open(const struct salvo_conn_rec *c, void *arg)
 
 static void print_data(const struct salvo_conn_rec *c, const struct salvo_pkt *k, void *arg)
 {
-	char *buf = malloc((size_t)k->len * 4 + 1);
-
 	(void)c;
 	(void)arg;
-	if (!buf)
-		return;
-	salvo_escape(k->data, k->len, buf, (size_t)k->len * 4 + 1);
-	flockfile(stdout);
-	printf("It said: %s\n", buf);
-	fflush(stdout);
-	funlockfile(stdout);
-	free(buf);
+	salvo_print_payload("It said: ", k);
 }
 
 static void print_close(const struct salvo_conn_rec *c, void *arg)

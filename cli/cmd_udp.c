@@ -55,17 +55,8 @@ static void udp_send_defaults(void *o)
 
 static void print_reply(const struct salvo_pkt *k, void *arg)
 {
-	char *buf = malloc((size_t)k->len * 4 + 1);
-
 	(void)arg;
-	if (!buf)
-		return;
-	salvo_escape(k->data, k->len, buf, (size_t)k->len * 4 + 1);
-	flockfile(stdout);
-	printf("%s\n", buf);
-	fflush(stdout);
-	funlockfile(stdout);
-	free(buf);
+	salvo_print_payload("", k);
 }
 
 static int udp_send_run(void *o, int argc, char **argv)
@@ -180,18 +171,8 @@ static void udp_recv_defaults(void *o)
 
 static void print_datagram(const struct salvo_pkt *k, void *arg)
 {
-	char from[SALVO_ADDR_STRLEN];
-	char *buf = malloc((size_t)k->len * 4 + 1);
-
 	(void)arg;
-	if (!buf)
-		return;
-	salvo_escape(k->data, k->len, buf, (size_t)k->len * 4 + 1);
-	flockfile(stdout);
-	printf("Got message from %s: %s\n", salvo_addr_str(&k->peer, from, sizeof(from)), buf);
-	fflush(stdout);
-	funlockfile(stdout);
-	free(buf);
+	salvo_print_payload("Got message from %p: ", k);
 }
 
 static int udp_recv_run(void *o, int argc, char **argv)

@@ -169,6 +169,27 @@ void salvo_json_print(FILE *f, json_t *doc, bool pretty)
 	fflush(f);
 }
 
+void salvo_print_payload(const char *before, const struct salvo_pkt *k)
+{
+	char from[SALVO_ADDR_STRLEN];
+	const char *mark = strstr(before, "%p");
+	size_t n = (size_t)k->len * 4 + 1;	/* every byte escapes to at most 4 */
+	char *buf = malloc(n);
+
+	if (!buf)
+		return;
+	salvo_escape(k->data, k->len, buf, n);
+	flockfile(stdout);
+	if (mark)
+		printf("%.*s%s%s%s\n", (int)(mark - before), before,
+		       salvo_addr_str(&k->peer, from, sizeof(from)), mark + 2, buf);
+	else
+		printf("%s%s\n", before, buf);
+	fflush(stdout);
+	funlockfile(stdout);
+	free(buf);
+}
+
 char *salvo_escape(const uint8_t *d, size_t len, char *out, size_t outlen)
 {
 	size_t o = 0;
