@@ -152,7 +152,12 @@ static int split(const char *s, char *host, size_t hostlen, const char **port, c
 	return 0;
 }
 
-int salvo_addr_parse(const char *s, struct salvo_addr *out, char *err, size_t errlen)
+/*
+ * Both forms: a destination needs a host; a bind address may omit it
+ * (default_host then, 127.0.0.1 when NULL) and may allow port 0.
+ */
+static int parse(const char *s, bool need_host, const char *default_host, bool allow_port0,
+		 struct salvo_addr *out, char *err, size_t errlen)
 {
 	char host[256];
 	const char *port_s;
@@ -169,38 +174,28 @@ int salvo_addr_parse(const char *s, struct salvo_addr *out, char *err, size_t er
 	if (rc < 0)
 		return rc;
 	if (rc == 1 || !host[0]) {
-		snprintf(err, errlen, "address '%s' needs a host: HOST:PORT, [V6]:PORT or unix:/path", s);
-		return -EINVAL;
+		if (need_host) {
+			snprintf(err, errlen,
+				 "address '%s' needs a host: HOST:PORT, [V6]:PORT or unix:/path", s);
+			return -EINVAL;
+		}
+		snprintf(host, sizeof(host), "%s", default_host ? default_host : "127.0.0.1");
 	}
-	rc = parse_port(port_s, false, &port, err, errlen);
+	rc = parse_port(port_s, allow_port0, &port, err, errlen);
 	if (rc)
 		return rc;
 	return resolve(host, port, out, err, errlen);
 }
 
+int salvo_addr_parse(const char *s, struct salvo_addr *out, char *err, size_t errlen)
+{
+	return parse(s, true, NULL, false, out, err, errlen);
+}
+
 int salvo_addr_parse_bind(const char *s, const char *default_host, bool allow_port0,
 			  struct salvo_addr *out, char *err, size_t errlen)
 {
-	char host[256];
-	const char *port_s;
-	unsigned int port;
-	int rc;
-
-	if (!s || !*s) {
-		snprintf(err, errlen, "empty address");
-		return -EINVAL;
-	}
-	if (strncmp(s, "unix:", 5) == 0)
-		return parse_unix(s + 5, out, err, errlen);
-	rc = split(s, host, sizeof(host), &port_s, err, errlen);
-	if (rc < 0)
-		return rc;
-	if (rc == 1 || !host[0])
-		snprintf(host, sizeof(host), "%s", default_host ? default_host : "127.0.0.1");
-	rc = parse_port(port_s, allow_port0, &port, err, errlen);
-	if (rc)
-		return rc;
-	return resolve(host, port, out, err, errlen);
+	return parse(s, false, default_host, allow_port0, out, err, errlen);
 }
 
 const char *salvo_addr_host(const struct salvo_addr *a, char *buf, size_t len)
