@@ -142,6 +142,23 @@ setup_ns() {
 # setup_veth NS_A NS_B ADDR_A ADDR_B: a veth pair, "veth-a" in NS_A with
 # ADDR_A and "veth-b" in NS_B with ADDR_B (CIDR, e.g. 10.1.2.1/24), both up,
 # lo up in each.  IPv6 DAD is off so addresses are usable at once.
+# quiet_pair NS_A NS_B IP_A IP_B: make a veth-a/veth-b pair from setup_veth
+# silent, so the peer's counters see only what a test sends: IPv6 off (no
+# ND/MLD frames) and permanent neighbour entries (no ARP). Sets MAC_A, MAC_B.
+mac_of() { ip -n "$1" -j link show dev "$2" | python3 -c 'import json,sys; print(json.load(sys.stdin)[0]["address"])'; }
+quiet_pair() {
+	local na=$1 nb=$2 ip_a=$3 ip_b=$4 ns
+	for ns in "$na" "$nb"; do
+		ip netns exec "$ns" sysctl -qw net.ipv6.conf.all.disable_ipv6=1 \
+			net.ipv6.conf.default.disable_ipv6=1 net.ipv6.conf.veth-a.disable_ipv6=1 \
+			net.ipv6.conf.veth-b.disable_ipv6=1 2>/dev/null
+	done
+	MAC_A=$(mac_of "$na" veth-a)
+	MAC_B=$(mac_of "$nb" veth-b)
+	ip -n "$na" neigh replace "$ip_b" lladdr "$MAC_B" dev veth-a nud permanent || { fail "neigh A"; return 1; }
+	ip -n "$nb" neigh replace "$ip_a" lladdr "$MAC_A" dev veth-b nud permanent || { fail "neigh B"; return 1; }
+}
+
 setup_veth() {
 	local a=$1 b=$2 addr_a=$3 addr_b=$4 ns
 	# Created inside the namespaces: names in the root namespace could clash

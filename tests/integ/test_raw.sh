@@ -32,19 +32,9 @@ RATE=20k	# a loaded 2-core machine (or ASan) keeps up with this
 setup_pair() {
 	setup_ns NA NB || return
 	setup_veth "$NA" "$NB" 10.77.0.1/24 10.77.0.2/24 || return
-	local ns
-	for ns in "$NA" "$NB"; do
-		ip netns exec "$ns" sysctl -qw net.ipv6.conf.all.disable_ipv6=1 \
-			net.ipv6.conf.default.disable_ipv6=1 net.ipv6.conf.veth-a.disable_ipv6=1 \
-			net.ipv6.conf.veth-b.disable_ipv6=1 2>/dev/null
-	done
-	MAC_A=$(mac_of "$NA" veth-a)
-	MAC_B=$(mac_of "$NB" veth-b)
-	ip -n "$NA" neigh replace 10.77.0.2 lladdr "$MAC_B" dev veth-a nud permanent || { fail "neigh A"; return; }
-	ip -n "$NB" neigh replace 10.77.0.1 lladdr "$MAC_A" dev veth-b nud permanent || { fail "neigh B"; return; }
+	quiet_pair "$NA" "$NB" 10.77.0.1 10.77.0.2
 }
 
-mac_of() { ip -n "$1" -j link show dev "$2" | python3 -c 'import json,sys; print(json.load(sys.stdin)[0]["address"])'; }
 
 # The peer's received-frame counter.
 rx_b() { link_stat veth-b rx_packets "$NB"; }
