@@ -44,19 +44,14 @@ setup_pair() {
 			ip -n "$NA" link set veth-a up && ip -n "$NB" link set veth-b up || { fail "veth up"; return; }
 		busywait 5000 veth_up "$NA" veth-a && busywait 5000 veth_up "$NB" veth-b || { fail "veth not up"; return; }
 	fi
-	for ns in "$NA" "$NB"; do
-		ip netns exec "$ns" sysctl -qw net.ipv6.conf.all.disable_ipv6=1 \
-			net.ipv6.conf.default.disable_ipv6=1 net.ipv6.conf.veth-a.disable_ipv6=1 \
-			net.ipv6.conf.veth-b.disable_ipv6=1 2>/dev/null
-	done
-	MAC_A=$(mac_of "$NA" veth-a)
-	MAC_B=$(mac_of "$NB" veth-b)
-	ip -n "$NA" neigh replace 10.79.0.2 lladdr "$MAC_B" dev veth-a nud permanent || { fail "neigh A"; return; }
-	ip -n "$NB" neigh replace 10.79.0.1 lladdr "$MAC_A" dev veth-b nud permanent || { fail "neigh B"; return; }
+	quiet_pair "$NA" "$NB" 10.79.0.1 10.79.0.2
 }
 
-mac_of() { ip -n "$1" -j link show dev "$2" | python3 -c 'import json,sys; print(json.load(sys.stdin)[0]["address"])'; }
 rx_b() { link_stat veth-b rx_packets "$NB"; }
+
+# xdp_id NS IF: the id of the XDP program attached to IF, "" if none.
+xdp_id() { ip -n "$1" -d link show dev "$2" | grep -oE 'prog/xdp id [0-9]+' | head -1 | grep -oE '[0-9]+$'; }
+xdp_changed() { [ -n "$(xdp_id "$1" "$2")" ] && [ "$(xdp_id "$1" "$2")" != "$3" ]; }
 
 # xdp_on NS IF: "xdp" (native), "xdpgeneric" (skb) or "" (none), from `ip link show`.
 xdp_on() { ip -n "$1" link show dev "$2" | grep -oE '\b(xdpgeneric|xdpdrv|xdpoffload|xdp)\b' | head -1; }
@@ -205,7 +200,12 @@ test_force_replaces() {
 		{ fail "foreign program was not refused"; return; }
 	grep -q "already has an XDP program" "$TMP/r.out.err" || { show "$TMP/r.out.err"; fail "refusal line"; return; }
 	[ "$(xdp_on "$NB" veth-b)" = xdpgeneric ] || { fail "foreign program touched without --force"; return; }
+	local foreign
+	foreign=$(xdp_id "$NB" veth-b)
 	start_recv "$TMP/f.json" --force --count 1000 --json -q -d 30 || return
+	# has_xdp was already true (the foreign program): wait until salvo's replaced it.
+	busywait 10000 xdp_changed "$NB" veth-b "$foreign" ||
+		{ show "$TMP/f.json.err"; fail "--force did not replace program $foreign"; return; }
 	salvo_run -n "$NA" "$TMP/s" raw send --backend af_packet -I veth-a --dst 10.79.0.2 --size 100 \
 		-n 1000 --rate "$RATE" -q || { fail "send"; return; }
 	wait_pid "$RPID" 20000 || { show "$TMP/f.json.err"; fail "raw recv --force did not finish"; return; }
