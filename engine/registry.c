@@ -742,19 +742,29 @@ void salvo_registry_destroy(struct salvo_registry *r)
 	if (!r)
 		return;
 	salvo_registry_thread_enter();
-	/* Let pending callbacks (old entries, old replies) run first. */
+	/*
+	 * No caller is left, but liburcu may still be growing the table in its
+	 * own worker thread (a lazy resize launched by the last joins), and
+	 * that thread walks the node list inside a read-side section.  So the
+	 * nodes are freed after a grace period like any other, never directly:
+	 * a node freed under the resize walk is a use-after-free in a thread
+	 * with every signal blocked, which kills the process without a report.
+	 */
+	read_lock();
+	cds_lfht_for_each_entry(r->ht, &it, e, node) {
+		ann_acquire(e);
+		if (!cds_lfht_del(r->ht, &e->node))
+			call_rcu(&e->rcu, entry_free_rcu);
+	}
+	read_unlock();
+	/* Every queued callback (these nodes, old entries, old replies) has run. */
 	rcu_barrier();
 	ann_acquire(&rcu_gp_ann);
 	if (r->cache)
 		salvo_registry_reply_put(r->cache);
-	/* No other user is left: free nodes directly. */
-	cds_lfht_for_each_entry(r->ht, &it, e, node) {
-		ann_acquire(e);
-		cds_lfht_del(r->ht, &e->node);
-		free(e);
-	}
-	salvo_registry_thread_leave();
+	/* Registered and outside a read-side section, as liburcu requires. */
 	cds_lfht_destroy(r->ht, NULL);
+	salvo_registry_thread_leave();
 	if (r->jfd >= 0)
 		close(r->jfd);
 	pthread_mutex_destroy(&r->jlock);
