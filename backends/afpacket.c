@@ -23,7 +23,9 @@
  */
 #include <arpa/inet.h>
 #include <errno.h>
+#include <endian.h>
 #include <linux/if_packet.h>
+#include <linux/virtio_net.h>
 #include <net/ethernet.h>
 #include <net/if.h>
 #include <poll.h>
@@ -55,6 +57,19 @@
 #define RX_RETIRE_MS 1		/* a part-filled block is handed over after this long */
 /* tx data begins where the kernel looks without PACKET_TX_HAS_OFF */
 #define TX_DATA_OFF (TPACKET2_HDRLEN - sizeof(struct sockaddr_ll))
+/*
+ * Each tx slot carries a struct virtio_net_hdr (PACKET_VNET_HDR) in front of
+ * its frame, with no offload requested: only hdr_len is set, which tells
+ * tpacket_snd how many bytes to copy into the skb's linear area.  Without
+ * it the kernel copies the 14-byte Ethernet header and attaches the rest as
+ * fragments of the ring's pages; on veth and loopback those fragments are
+ * then copied again into fresh pages on delivery (skb_copy_ubufs), and the
+ * stack pulls the headers out of them.  Copying the whole frame once is
+ * cheaper: measured on veth, 60 B frames 1.17-1.19x and 1500 B frames 1.1-1.5x
+ * the fragment path.  Past LINEAR_MAX the rest stays zero-copy fragments, so
+ * a jumbo frame does not need a high-order linear allocation.
+ */
+#define LINEAR_MAX 2048u
 
 struct afp_port {
 	int ifindex;
@@ -63,6 +78,7 @@ struct afp_port {
 	uint8_t *txring;
 	size_t txring_len;
 	uint32_t frame_size, nframes;
+	uint32_t vnet;		/* sizeof(struct virtio_net_hdr) in front of each frame, or 0 */
 	uint8_t *inflight;	/* per slot: handed to the kernel, not reaped yet */
 	uint32_t reap_idx;	/* next slot to complete, in ring order */
 	uint32_t ninflight;
@@ -183,6 +199,9 @@ static int open_tx(struct salvo_port *p, struct afp_port *a, const struct salvo_
 	if (!(cfg->l2 && cfg->l2->qdisc) &&
 	    setsockopt(a->txfd, SOL_PACKET, PACKET_QDISC_BYPASS, &one, sizeof(one)))
 		goto fail_errno;
+	/* Kernels without it (or refusing it) get the fragment path: same frames, slower. */
+	if (!setsockopt(a->txfd, SOL_PACKET, PACKET_VNET_HDR, &one, sizeof(one)))
+		a->vnet = sizeof(struct virtio_net_hdr);
 	req.tp_block_size = TX_BLOCK;
 	req.tp_frame_size = a->frame_size;
 	req.tp_frame_nr = a->nframes;
@@ -215,8 +234,8 @@ static int open_tx(struct salvo_port *p, struct afp_port *a, const struct salvo_
 	for (uint32_t i = 0; i < a->nframes; i++) {
 		struct salvo_pkt *k = &p->pool->pkts[i];
 
-		k->data += TX_DATA_OFF;
-		k->buf_len = a->frame_size - (uint32_t)TX_DATA_OFF;
+		k->data += TX_DATA_OFF + a->vnet;
+		k->buf_len = a->frame_size - (uint32_t)TX_DATA_OFF - a->vnet;
 		k->bid = i;
 	}
 	a->inflight = calloc(a->nframes, 1);
@@ -326,9 +345,10 @@ static int afp_open(struct salvo_port *p, const struct salvo_cfg *cfg)
 		}
 	}
 	rc = salvo_caps_drop_thread(cfg->keep_setid);
-	snprintf(p->info, sizeof(p->info), "%s%s%s%s; %s", cfg->dir & SALVO_DIR_TX ?
+	snprintf(p->info, sizeof(p->info), "%s%s%s%s%s; %s", cfg->dir & SALVO_DIR_TX ?
 		 "tx ring TPACKET_V2 " : "", cfg->dir & SALVO_DIR_TX ?
 		 (cfg->l2 && cfg->l2->qdisc ? "via qdisc" : "qdisc bypass") : "",
+		 cfg->dir & SALVO_DIR_TX ? (a->vnet ? ", linear copy" : ", page fragments") : "",
 		 cfg->dir & SALVO_DIR_RX ? (cfg->dir & SALVO_DIR_TX ? ", " : "") : "",
 		 cfg->dir & SALVO_DIR_RX ? (p->nworkers > 1 ? "rx ring TPACKET_V3, fanout hash" :
 					   "rx ring TPACKET_V3") : "",
@@ -373,8 +393,14 @@ static int afp_tx(struct salvo_port *p, struct salvo_pkt **v, unsigned int n)
 		if (__atomic_load_n(&h->tp_status, __ATOMIC_ACQUIRE) != TP_STATUS_AVAILABLE ||
 		    a->inflight[k->bid])
 			break;
-		h->tp_len = k->len;
-		h->tp_snaplen = k->len;
+		if (a->vnet) {
+			struct virtio_net_hdr *vh = (void *)(k->data - a->vnet);
+
+			memset(vh, 0, sizeof(*vh));
+			vh->hdr_len = htole16((uint16_t)SALVO_MIN(k->len, LINEAR_MAX));
+		}
+		h->tp_len = k->len + a->vnet;
+		h->tp_snaplen = k->len + a->vnet;
 		/* Release: the frame bytes are written before the kernel sees the request. */
 		__atomic_store_n(&h->tp_status, TP_STATUS_SEND_REQUEST, __ATOMIC_RELEASE);
 		a->inflight[k->bid] = 1;

@@ -59,7 +59,7 @@ struct salvo_port {
 	unsigned int rx_timeout_ms;	/* how long rx_burst may block; 0: poll */
 	void *priv;			/* backend state */
 	struct salvo_port_stats stats;	/* written by the backend, one writer */
-	char info[128];			/* what open obtained ("copy mode", "ring: sqpoll"...) */
+	char info[160];			/* what open obtained ("copy mode", "ring: sqpoll"...) */
 	char err[256];			/* one-line reason when an op fails */
 };
 
