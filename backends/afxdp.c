@@ -664,8 +664,20 @@ static int afxdp_open(struct salvo_port *p, const struct salvo_cfg *cfg)
 	else if (o.zc == SALVO_ZC_OFF)
 		sc.bind_flags |= XDP_COPY;
 	/* Neither flag: the kernel tries zero-copy and falls back to copy mode by itself. */
-	rc = xsk_socket__create(&x->xsk, cfg->iface, x->queue, x->umem, x->rxq ? &x->rx : NULL,
-				x->txq ? &x->tx : NULL, &sc);
+	/*
+	 * EBUSY: the queue has a socket.  It may be one that is just going
+	 * away: the kernel releases a closed socket's buffer pool, and with it
+	 * the queue, from a workqueue after close() returned, so a salvo started
+	 * right after another exited finds the queue busy for a few ms.  Wait
+	 * for that, briefly, before calling the queue taken.
+	 */
+	for (int tries = 0;; tries++) {
+		rc = xsk_socket__create(&x->xsk, cfg->iface, x->queue, x->umem,
+					x->rxq ? &x->rx : NULL, x->txq ? &x->tx : NULL, &sc);
+		if (rc != -EBUSY || tries >= 50)
+			break;
+		usleep(20 * 1000);
+	}
 	if (rc) {
 		x->xsk = NULL;
 		socket_error(p, cfg, x, rc, drv, &o);

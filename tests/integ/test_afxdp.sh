@@ -20,6 +20,7 @@ TESTS="
 	test_recv_filter_passes_rest
 	test_sigint_detaches
 	test_second_salvo_refused
+	test_back_to_back
 	test_force_replaces
 	test_two_queues
 	test_clear_errors
@@ -185,6 +186,22 @@ test_second_salvo_refused() {
 	kill -INT "$RPID"
 	wait_pid "$RPID" 10000 || { fail "first salvo exit"; return; }
 	no_xdp "$NB" veth-b || fail "XDP program left on veth-b"
+}
+
+# Runs started right after one another: the kernel frees a closed socket's
+# queue from a workqueue a little after the process exits, and the next run
+# used to find the queue "already used by another AF_XDP socket".
+test_back_to_back() {
+	require_root || return
+	setup_pair || return
+	local i before seen
+	before=$(rx_b)
+	for i in 1 2 3 4 5 6 7 8; do
+		salvo_run -n "$NA" "$TMP/b2b.$i" raw send --backend af_xdp -I veth-a --dst 10.79.0.2 \
+			--size 60 -n 5000 -q || { show "$TMP/b2b.$i.err"; fail "run $i of 8 back to back failed"; return; }
+	done
+	seen=$(($(rx_b) - before))
+	[ "$seen" -eq 40000 ] || fail "peer counted $seen frames of 8 x 5000"
 }
 
 # Someone else's program (attached by ip over netlink): refused, then replaced with --force.
