@@ -50,7 +50,11 @@ NOTES = {
              "(salvo), server-side received datagrams over the test time (iperf3), server's "
              "received count over the client's send time (sockperf). Loss = 1 - received/sent.",
     "raw_veth": "Frames counted by the kernel on the receiving veth (ip -s -j link rx_packets) "
-                "over a fixed window after a warm-up; the same window for every tool.",
+                "over a fixed window after a warm-up; the same window for every tool. "
+                "The thread(s) cases address a MAC that is not the peer's, so the peer drops "
+                "each frame at IP's first check; \"to the peer's stack\" sends to the peer's "
+                "MAC, whose UDP answers every frame with an ICMP attempt on the sender's CPU "
+                "(veth delivers in the sender's syscall), which costs every tool alike.",
 }
 
 

@@ -8,28 +8,40 @@
 #
 # CPUs: trafgen pins its i-th process to CPU i, so every sender here uses
 # CPU 0 for one thread and CPUs 0-1 for two.
+#
+# Where the frames end: veth hands each frame to the peer's stack in the
+# sender's own syscall, on the sender's CPU.  Frames for the peer's MAC and
+# address go up to UDP, find no socket and make the peer build an ICMP port
+# unreachable (route lookups and all, before the rate limit drops it): that
+# work is about half of every tool's CPU and hides what the generators
+# themselves cost.  So the main cases address frames to a MAC that is not the
+# peer's (SINK_MAC): the peer counts them in rx_packets like any other and
+# drops them at IP's first check, as a switch port counter would count them.
+# The "to the peer's stack" case keeps the old full delivery for one thread.
 set -u
 . "$(dirname "$0")/../lib/common.sh"
 trap cleanup_common EXIT
 trap 'exit 130' INT TERM
 
 S=raw_veth SIZE=60
+SINK_MAC=02:5a:00:00:00:01	# locally administered, on no interface
+CASES=("1 thread(s)" "2 thread(s)" "1 thread(s), to the peer's stack")
 WARM=${WARM:-1}
 [ "$QUICK" = 1 ] && WARM=0.3
 cpus_of() { [ "$1" = 1 ] && echo 0 || echo 0,1; }
 
 if [ "$(id -u)" -ne 0 ]; then
-	for n in 1 2; do
+	for c in "${CASES[@]}"; do
 		for tv in "salvo af_packet" "salvo af_xdp" "trafgen trafgen"; do
 			set -- $tv
-			want_tool "$1" && unavailable $S "$n thread(s)" "$1" "$2" "needs root (namespaces, raw sockets)"
+			want_tool "$1" && unavailable $S "$c" "$1" "$2" "needs root (namespaces, raw sockets)"
 		done
 	done
 	exit 0
 fi
 if ! netns_create; then
 	log "cannot create namespaces / veth pair"
-	for n in 1 2; do unavailable $S "$n thread(s)" salvo af_packet "could not create the veth pair"; done
+	for c in "${CASES[@]}"; do unavailable $S "$c" salvo af_packet "could not create the veth pair"; done
 	exit 0
 fi
 log "veth $VETH_A ($NS_A, $MAC_A) -> $VETH_B ($NS_B, $MAC_B)"
@@ -40,14 +52,14 @@ if want_tool salvo; then
 		st=$(backend_state "$be")
 		salvo_has "raw send" || st="not available: this salvo has no raw send"
 		if [ "$st" = ok ]; then runs+=("salvo $be"); else
-			for n in 1 2; do unavailable $S "$n thread(s)" salvo "$be" "$st"; done
+			for c in "${CASES[@]}"; do unavailable $S "$c" salvo "$be" "$st"; done
 		fi
 	done
 fi
 if want_tool trafgen; then
 	st=$(tool_state trafgen)
 	if [ "$st" = ok ]; then runs+=("trafgen trafgen"); else
-		for n in 1 2; do unavailable $S "$n thread(s)" trafgen trafgen "$st"; done
+		for c in "${CASES[@]}"; do unavailable $S "$c" trafgen trafgen "$st"; done
 	fi
 fi
 if want_tool testpmd; then
@@ -58,16 +70,17 @@ if want_tool testpmd; then
 			s2="not available: DPDK net_$pmd driver not installed"
 		fi
 		if [ "$s2" = ok ]; then runs+=("testpmd $pmd"); else
-			for n in 1 2; do unavailable $S "$n thread(s)" testpmd "$pmd" "$s2"; done
+			for c in "${CASES[@]}"; do unavailable $S "$c" testpmd "$pmd" "$s2"; done
 		fi
 	done
 fi
 
 # trafgen's frame: Ethernet + IPv4 + UDP 9 -> 9 + 18 bytes of zeros = 60 B
-TCFG=$WORK/trafgen.cfg
-cat >"$TCFG" <<CFG
-{ eth(da=$MAC_B, sa=$MAC_A, type=0x0800), ipv4(saddr=$IP_A, daddr=$IP_B, proto=17, ttl=64), udp(sp=9, dp=9), fill(0x00, 18) }
+for dst in "$SINK_MAC" "$MAC_B"; do
+	cat >"$WORK/trafgen-$dst.cfg" <<CFG
+{ eth(da=$dst, sa=$MAC_A, type=0x0800), ipv4(saddr=$IP_A, daddr=$IP_B, proto=17, ttl=64), udp(sp=9, dp=9), fill(0x00, 18) }
 CFG
+done
 
 # measure tag sender-pid: wait until frames reach the peer (DPDK and AF_XDP
 # set-up takes seconds here), warm up, sample the peer, wait DUR, sample again
@@ -87,17 +100,17 @@ measure() {
 	kill -0 "$pid" 2>/dev/null	# still sending at the end of the window?
 }
 
-one() {	# rep threads tool variant
-	local rep=$1 n=$2 tool=$3 v=$4 cmd tag pid alive bound
-	tag=raw-$tool-$v-$n-$rep
+one() {	# rep threads tool variant dst-mac case
+	local rep=$1 n=$2 tool=$3 v=$4 dmac=$5 case=$6 cmd tag pid alive bound
+	tag=raw-$tool-$v-$n-${dmac//:/}-$rep
 	bound=$(awk -v w="$WARM" -v d="$DUR" 'BEGIN { printf "%d", w + d + 25 }')	# stopped by SIGINT well before
 	case $tool in
 	salvo)
 		cmd=(ip netns exec "$NS_A" taskset -c "$(cpus_of "$n")" "$SALVO" raw send -b "$v" -I "$VETH_A"
-			--dst "$IP_B" --dst-mac "$MAC_B" --size "$SIZE" -t "$n" -d "$bound" -q)
+			--dst "$IP_B" --dst-mac "$dmac" --size "$SIZE" -t "$n" -d "$bound" -q)
 		;;
 	trafgen)
-		cmd=(ip netns exec "$NS_A" trafgen -o "$VETH_A" -i "$TCFG" -P "$n" -C -Q)
+		cmd=(ip netns exec "$NS_A" trafgen -o "$VETH_A" -i "$WORK/trafgen-$dmac.cfg" -P "$n" -C -Q)
 		;;
 	testpmd)
 		local vdev lc
@@ -108,7 +121,7 @@ one() {	# rep threads tool variant
 		cmd=(ip netns exec "$NS_A" dpdk-testpmd --lcores "$lc" --no-huge -m 512 --no-pci
 			--file-prefix "sbench$$" --vdev "$vdev" -- --forward-mode=txonly --txpkts="$SIZE"
 			--total-num-mbufs=16384 --nb-cores="$n" --txq="$n" --rxq="$n"
-			--eth-peer="0,$MAC_B" --tx-ip="$IP_A,$IP_B" --stats-period=1 -a)
+			--eth-peer="0,$dmac" --tx-ip="$IP_A,$IP_B" --stats-period=1 -a)
 		cmd=(stdbuf -oL "${cmd[@]}")	# its report survives SIGINT
 		;;
 	esac
@@ -117,21 +130,23 @@ one() {	# rep threads tool variant
 	if measure "$tag" "$pid"; then alive=1; else alive=0; fi
 	stop "$pid"
 	if [ "$alive" = 0 ]; then
-		record --scenario $S --case "$n thread(s)" --tool "$tool" --variant "$v" --backend "$v" --rep "$rep" \
+		record --scenario $S --case "$case" --tool "$tool" --variant "$v" --backend "$v" --rep "$rep" \
 			--status failed --reason "sender exited before the end of the window" \
 			--stderr "$WORK/$tag.err" --stderr "$WORK/$tag.out" --cmd "$(q "${cmd[@]}")"
 		return
 	fi
-	record --scenario $S --case "$n thread(s)" --tool "$tool" --variant "$v" --backend "$v" --rep "$rep" \
-		--param "threads=$n" --param "size=$SIZE" --param "cpus=$(cpus_of "$n")" \
+	record --scenario $S --case "$case" --tool "$tool" --variant "$v" --backend "$v" --rep "$rep" \
+		--param "threads=$n" --param "size=$SIZE" --param "cpus=$(cpus_of "$n")" --param "dst_mac=$dmac" \
 		--parser witness --file "a=$WORK/$tag.win" --stderr "$WORK/$tag.err" --cmd "$(q "${cmd[@]}")"
 }
 
 for rep in $(seq "$REPS"); do
-	for n in 1 2; do
+	for c in "${CASES[@]}"; do
+		n=${c%% *}
+		case $c in *peer*) dmac=$MAC_B ;; *) dmac=$SINK_MAC ;; esac
 		for r in "${runs[@]}"; do
 			set -- $r
-			one "$rep" "$n" "$1" "$2"
+			one "$rep" "$n" "$1" "$2" "$dmac" "$c"
 		done
 	done
 done
