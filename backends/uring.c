@@ -100,6 +100,7 @@ struct uconn {
 	bool close_after;	/* close once the queue is sent */
 	bool failed;		/* CONN_ERROR reported */
 	bool eof;
+	bool eof_pending;	/* EOF seen while a send was in flight: its result decides */
 	bool fixed;		/* registered at conn_base + id (connects); accepted ones use fd */
 	uint32_t qhead, qtail;	/* queued tx pkts (pool idx, linked by txnext) */
 	struct salvo_addr peer;
@@ -796,8 +797,9 @@ static void conn_fail(struct salvo_port *p, uint32_t id, int err)
 	struct uring_port *up = p->priv;
 	struct uconn *c = &up->conns[id];
 
-	if (!c->failed && !c->eof) {
+	if (!c->failed && (!c->eof || c->eof_pending)) {
 		c->failed = true;
+		c->eof_pending = false;
 		ev_push(p, SALVO_PKT_F_CONN_ERROR, id, err);
 	}
 	conn_drop_queue(p, c);
@@ -907,6 +909,11 @@ static void on_send(struct salvo_port *p, struct io_uring_cqe *cqe, struct salvo
 	}
 	k->bid += (uint32_t)cqe->res;
 	tx_unhold(p, k);	/* the queue's reference keeps k */
+	if (c->eof_pending) {
+		/* The send went through: the EOF was a plain close after all. */
+		c->eof_pending = false;
+		ev_push(p, SALVO_PKT_F_CONN_CLOSE, id, 0);
+	}
 	if (c->state == C_OPEN) {
 		/* Resends the rest, or pops k and acts on its SHUT_WR / CONN_CLOSE. */
 		stream_start(p, id);
@@ -953,7 +960,16 @@ static void on_recv(struct salvo_port *p, struct io_uring_cqe *cqe, uint32_t id)
 		/* Peer's FIN: we close our side when the app releases this event. */
 		c->eof = true;
 		c->recv_armed = false;
-		ev_push(p, SALVO_PKT_F_CONN_CLOSE, id, 0);
+		/*
+		 * A reset wakes a pending send and this recv together, and
+		 * whichever runs first takes the socket's error: the recv may
+		 * see a plain EOF while the send's CQE, still to come, carries
+		 * ECONNRESET.  With a send in flight, let its result say which.
+		 */
+		if (c->sending)
+			c->eof_pending = true;
+		else
+			ev_push(p, SALVO_PKT_F_CONN_CLOSE, id, 0);
 		return;
 	}
 	if (cqe->res == -ENOBUFS) {
