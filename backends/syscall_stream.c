@@ -96,6 +96,7 @@ static void conn_close(struct salvo_port *p, struct sys_stream *s, uint32_t id)
 		return;
 	s->retrans_closed += conn_retrans(c);
 	epoll_ctl(s->ep, EPOLL_CTL_DEL, c->fd, NULL);
+	salvo_stream_discard_unread(c->fd);	/* a close, not a reset */
 	close(c->fd);
 	c->fd = -1;
 	c->state = SC_FREE;

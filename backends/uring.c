@@ -754,6 +754,7 @@ static void conn_finalize(struct salvo_port *p, uint32_t id)
 	up->retrans_closed += conn_retrans(c);
 	if (c->fixed)
 		reg_file(up, up->conn_base + id, -1);
+	salvo_stream_discard_unread(c->fd);	/* a close, not a reset */
 	sqe = get_sqe(up);
 	if (sqe) {
 		io_uring_prep_close(sqe, c->fd);
