@@ -236,6 +236,8 @@ static int open_tx(struct salvo_port *p, struct afp_port *a, const struct salvo_
 
 		k->data += TX_DATA_OFF + a->vnet;
 		k->buf_len = a->frame_size - (uint32_t)TX_DATA_OFF - a->vnet;
+		if (a->vnet)
+			memset(k->data - a->vnet, 0, a->vnet);
 		k->bid = i;
 	}
 	a->inflight = calloc(a->nframes, 1);
@@ -393,12 +395,10 @@ static int afp_tx(struct salvo_port *p, struct salvo_pkt **v, unsigned int n)
 		if (__atomic_load_n(&h->tp_status, __ATOMIC_ACQUIRE) != TP_STATUS_AVAILABLE ||
 		    a->inflight[k->bid])
 			break;
-		if (a->vnet) {
-			struct virtio_net_hdr *vh = (void *)(k->data - a->vnet);
-
-			memset(vh, 0, sizeof(*vh));
-			vh->hdr_len = htole16((uint16_t)SALVO_MIN(k->len, LINEAR_MAX));
-		}
+		/* The rest of the header stays as open_tx zeroed it (no offload). */
+		if (a->vnet)
+			((struct virtio_net_hdr *)(k->data - a->vnet))->hdr_len =
+				htole16((uint16_t)SALVO_MIN(k->len, LINEAR_MAX));
 		h->tp_len = k->len + a->vnet;
 		h->tp_snaplen = k->len + a->vnet;
 		/* Release: the frame bytes are written before the kernel sees the request. */
