@@ -95,8 +95,11 @@ test_jumbo_frames() {
 	local rpid=$SALVO_PID
 	wait_udp_bound "$port" "$NB" || { fail "receiver not bound"; return; }
 	salvo_run -n "$NA" "$TMP/jsend.json" raw send -I veth-a --dst 10.77.0.2 --dport "$port" \
-		--size 60-9000 -n 3000 --rate 10k --json ||
+		--size 60-9000 -n 3000 --rate 10k --json -v ||
 		{ show "$TMP/jsend.json.err"; fail "raw send exit $?"; return; }
+	# This kernel takes PACKET_VNET_HDR: the faster path must be the one in use.
+	grep -q "linear copy" "$TMP/jsend.json.err" ||
+		{ show "$TMP/jsend.json.err"; fail "af_packet did not report its linear-copy tx path"; return; }
 	wait_pid "$rpid" 20000 || { show "$TMP/jrecv.json.err"; fail "udp recv did not finish"; return; }
 	tx=$(json_get "$TMP/jsend.json" tx.packets)
 	bytes=$(json_get "$TMP/jsend.json" tx.bytes)
