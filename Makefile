@@ -3,6 +3,7 @@
 #   make            build ./salvo
 #   make demo       install missing packages, build, 5 s loopback UDP throughput run
 #   make check      install, build, run every test suite (ends with "N passed, N failed")
+#   make fresh-check  the same on a pristine Debian 12 root (debootstrap; root)
 #   make asan       build under ASan+UBSan into build-asan/
 #   make tsan       build under TSan into build-tsan/
 #   make bench      run the comparative benchmarks (bench/run.sh)
@@ -64,7 +65,7 @@ BPF_EMBED   := $(if $(BPF_SRC),$(BUILD)/obj/bpf_embed.o)
 LIB_OBJ     := $(ENGINE_OBJ) $(BACKEND_OBJ) $(BPF_EMBED)
 UNIT_BIN    := $(patsubst tests/unit/%.c,$(BUILD)/tests/%,$(UNIT_SRC))
 
-.PHONY: all salvo unit-bins deps demo check check-fast asan tsan bench clean format
+.PHONY: all salvo unit-bins deps demo check check-fast fresh-check asan tsan bench clean format
 
 all: $(BUILD)/salvo unit-bins
 ifeq ($(BUILD),build)
@@ -121,6 +122,11 @@ check: deps
 	@$(MAKE) --no-print-directory BUILD=build-asan SAN=asan all
 	@$(MAKE) --no-print-directory BUILD=build-tsan SAN=tsan all
 	@tests/run.sh
+
+# make check in a minimal Debian 12 root built by debootstrap, on a clone of
+# HEAD: proves tools/deps.sh installs everything the tests call.
+fresh-check:
+	@tools/fresh-check.sh
 
 # Unit tests only, no install step: for a quick loop while editing.
 check-fast:

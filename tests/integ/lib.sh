@@ -34,6 +34,7 @@ RET=0
 TEST_MSG=
 NS_LIST=()
 BG_PIDS=()
+declare -A SALVO_BG_OUT=()
 TMP=$(mktemp -d /tmp/salvo-integ.XXXXXX)
 
 # The one trap: anything a script or test started goes away with it.
@@ -43,18 +44,47 @@ cleanup() {
 }
 trap cleanup EXIT
 
-# Per test: kill what was started in the background, delete the namespaces.
+# Per test: stop what was started in the background, delete the namespaces.
+# A salvo from salvo_bg that the test did not wait for itself must stop on
+# SIGTERM within 5 s and exit 0 (it prints its summary and ends cleanly), and
+# its stderr must hold no sanitizer report; otherwise cleanup_test says why in
+# BG_PROBLEM and returns 1, and run_test fails the test.  (The runner also
+# fails any sanitizer report written to a file: tests/run.sh.)
+BG_PROBLEM=
 cleanup_test() {
-	local p ns
+	local p ns rc killed out
+	local -A term=()
+	BG_PROBLEM=
 	for p in "${BG_PIDS[@]}"; do
 		kill -0 "$p" 2>/dev/null || continue
 		kill -TERM "$p" 2>/dev/null
-		busywait 2000 pid_gone "$p" || kill -KILL "$p" 2>/dev/null
+		term[$p]=1
 	done
-	for p in "${BG_PIDS[@]}"; do wait "$p" 2>/dev/null; done
+	for p in "${BG_PIDS[@]}"; do
+		killed=
+		if [ -n "${term[$p]:-}" ] && ! busywait 5000 pid_gone "$p"; then
+			kill -KILL "$p" 2>/dev/null
+			killed=1
+		fi
+		wait "$p" 2>/dev/null
+		rc=$?
+		out=${SALVO_BG_OUT[$p]:-}
+		[ -n "$out" ] || continue
+		# 127: the test waited for it and judged its status itself.
+		if [ -n "$killed" ]; then
+			BG_PROBLEM+="background salvo $p did not stop within 5 s of SIGTERM; "
+		elif [ "$rc" -ne 0 ] && [ "$rc" -ne 127 ]; then
+			BG_PROBLEM+="background salvo $p exited $rc: $(head -c 300 "$out.err" 2>/dev/null | tr '\n' ' '); "
+		fi
+		if grep -qE 'ERROR: (AddressSanitizer|LeakSanitizer)|runtime error:|WARNING: ThreadSanitizer' "$out.err" 2>/dev/null; then
+			BG_PROBLEM+="sanitizer report in the stderr of background salvo $p ($(grep -m1 -E 'ERROR|runtime error|WARNING' "$out.err" | head -c 200)); "
+		fi
+	done
 	BG_PIDS=()
+	SALVO_BG_OUT=()
 	for ns in "${NS_LIST[@]}"; do ip netns del "$ns" 2>/dev/null; done
 	NS_LIST=()
+	[ -z "$BG_PROBLEM" ]
 }
 
 fail() { TEST_MSG="$*"; return 1; }
@@ -72,12 +102,31 @@ require_root() {
 }
 
 # run_test test_fn: runs it, prints PASS/FAIL/SKIP, tears down after it.
+# The directory tests/run.sh gives the sanitizers for their reports (log_path),
+# if any: a report that appears there during a test fails that test.
+SAN_DIR=
+[[ ${ASAN_OPTIONS:-} =~ log_path=([^:]*) ]] && SAN_DIR=$(dirname "${BASH_REMATCH[1]}")
+san_reports() { [ -n "$SAN_DIR" ] && find "$SAN_DIR" -type f -size +0 2>/dev/null | sort; }
+
 run_test() {
-	local name=$1 rc
+	local name=$1 rc san_before san_new
 	TEST_MSG=
+	san_before=$(san_reports)
 	"$name"
 	rc=$?
-	cleanup_test
+	if ! cleanup_test; then
+		if [ "$rc" -eq 0 ] || [ "$rc" -eq "$ksft_skip" ]; then
+			rc=1
+			TEST_MSG=$BG_PROBLEM
+		else
+			TEST_MSG="${TEST_MSG:-exit $rc}; $BG_PROBLEM"
+		fi
+	fi
+	san_new=$(comm -13 <(echo "$san_before") <(san_reports) | grep .)
+	if [ -n "$san_new" ]; then
+		rc=1
+		TEST_MSG="sanitizer report $(echo "$san_new" | head -n 1): $(grep -m1 -hE 'ERROR|runtime error|WARNING' $san_new | head -c 200) ${TEST_MSG:-}"
+	fi
 	case $rc in
 	0)		echo "PASS: $name" ;;
 	"$ksft_skip")	echo "SKIP: $name ${TEST_MSG:-}" ;;
@@ -145,14 +194,26 @@ setup_ns() {
 # quiet_pair NS_A NS_B IP_A IP_B: make a veth-a/veth-b pair from setup_veth
 # silent, so the peer's counters see only what a test sends: IPv6 off (no
 # ND/MLD frames) and permanent neighbour entries (no ARP). Sets MAC_A, MAC_B.
+# sysctl_ns NS KEY=VALUE...: write /proc/sys/KEY in NS (keys with slashes);
+# fails the test, naming the key, when a write fails.
+sysctl_ns() {
+	local ns=$1 kv
+	shift
+	for kv in "$@"; do
+		in_ns "$ns" sh -c 'echo "$2" >"/proc/sys/$1"' sh "${kv%%=*}" "${kv#*=}" 2>/dev/null ||
+			{ fail "cannot set ${kv%%=*} in ${ns:-this namespace}"; return 1; }
+	done
+}
+
 mac_of() { ip -n "$1" -j link show dev "$2" | python3 -c 'import json,sys; print(json.load(sys.stdin)[0]["address"])'; }
 quiet_pair() {
 	local na=$1 nb=$2 ip_a=$3 ip_b=$4 ns
-	for ns in "$na" "$nb"; do
-		ip netns exec "$ns" sysctl -qw net.ipv6.conf.all.disable_ipv6=1 \
-			net.ipv6.conf.default.disable_ipv6=1 net.ipv6.conf.veth-a.disable_ipv6=1 \
-			net.ipv6.conf.veth-b.disable_ipv6=1 2>/dev/null
-	done
+	# Written to /proc/sys directly, and checked: when this silently failed
+	# (no sysctl on a fresh machine) the peers' ND/MLD frames were counted.
+	sysctl_ns "$na" net/ipv6/conf/all/disable_ipv6=1 net/ipv6/conf/default/disable_ipv6=1 \
+		net/ipv6/conf/veth-a/disable_ipv6=1 || return 1
+	sysctl_ns "$nb" net/ipv6/conf/all/disable_ipv6=1 net/ipv6/conf/default/disable_ipv6=1 \
+		net/ipv6/conf/veth-b/disable_ipv6=1 || return 1
 	MAC_A=$(mac_of "$na" veth-a)
 	MAC_B=$(mac_of "$nb" veth-b)
 	ip -n "$na" neigh replace "$ip_b" lladdr "$MAC_B" dev veth-a nud permanent || { fail "neigh A"; return 1; }
@@ -168,7 +229,8 @@ setup_veth() {
 		return
 	}
 	for ns in "$a" "$b"; do
-		ip netns exec "$ns" sysctl -qw net.ipv6.conf.all.accept_dad=0 net.ipv6.conf.default.accept_dad=0 2>/dev/null
+		[ -e /proc/sys/net/ipv6 ] && { sysctl_ns "$ns" net/ipv6/conf/all/accept_dad=0 \
+			net/ipv6/conf/default/accept_dad=0 || return 1; }
 		ip -n "$ns" link set lo up
 	done
 	ip -n "$a" addr add "$addr_a" dev veth-a nodad 2>/dev/null || ip -n "$a" addr add "$addr_a" dev veth-a
@@ -226,6 +288,7 @@ salvo_bg() {
 	fi
 	SALVO_PID=$!
 	BG_PIDS+=("$SALVO_PID")
+	SALVO_BG_OUT[$SALVO_PID]=$out
 }
 
 # bg [-n NS] OUT cmd...: any command in the background, as salvo_bg; pid in $BG_PID.

@@ -45,7 +45,7 @@ setup_pair() {
 			ip -n "$NA" link set veth-a up && ip -n "$NB" link set veth-b up || { fail "veth up"; return; }
 		busywait 5000 veth_up "$NA" veth-a && busywait 5000 veth_up "$NB" veth-b || { fail "veth not up"; return; }
 	fi
-	quiet_pair "$NA" "$NB" 10.79.0.1 10.79.0.2
+	quiet_pair "$NA" "$NB" 10.79.0.1 10.79.0.2 || return
 }
 
 rx_b() { link_stat veth-b rx_packets "$NB"; }

@@ -33,7 +33,7 @@ RATE=20k	# a loaded 2-core machine (or ASan) keeps up with this
 setup_pair() {
 	setup_ns NA NB || return
 	setup_veth "$NA" "$NB" 10.77.0.1/24 10.77.0.2/24 || return
-	quiet_pair "$NA" "$NB" 10.77.0.1 10.77.0.2
+	quiet_pair "$NA" "$NB" 10.77.0.1 10.77.0.2 || return
 }
 
 
