@@ -34,7 +34,7 @@ RET=0
 TEST_MSG=
 NS_LIST=()
 BG_PIDS=()
-declare -A SALVO_BG_OUT=()
+declare -A SALVO_BG_OUT=() BG_JUDGED=()
 TMP=$(mktemp -d /tmp/salvo-integ.XXXXXX)
 
 # The one trap: anything a script or test started goes away with it.
@@ -46,8 +46,9 @@ trap cleanup EXIT
 
 # Per test: stop what was started in the background, delete the namespaces.
 # A salvo from salvo_bg that the test did not wait for itself must stop on
-# SIGTERM within 5 s and exit 0 (it prints its summary and ends cleanly), and
-# its stderr must hold no sanitizer report; otherwise cleanup_test says why in
+# SIGTERM within 5 s and exit 0 (it prints its summary and ends cleanly), one
+# that ended before must have exited 0 unless the test judged its status with
+# wait_pid, and its stderr must hold no sanitizer report; otherwise cleanup_test says why in
 # BG_PROBLEM and returns 1, and run_test fails the test.  (The runner also
 # fails any sanitizer report written to a file: tests/run.sh.)
 BG_PROBLEM=
@@ -70,10 +71,9 @@ cleanup_test() {
 		rc=$?
 		out=${SALVO_BG_OUT[$p]:-}
 		[ -n "$out" ] || continue
-		# 127: the test waited for it and judged its status itself.
 		if [ -n "$killed" ]; then
 			BG_PROBLEM+="background salvo $p did not stop within 5 s of SIGTERM; "
-		elif [ "$rc" -ne 0 ] && [ "$rc" -ne 127 ]; then
+		elif [ "$rc" -ne 0 ] && [ -z "${BG_JUDGED[$p]:-}" ]; then
 			BG_PROBLEM+="background salvo $p exited $rc: $(head -c 300 "$out.err" 2>/dev/null | tr '\n' ' '); "
 		fi
 		if grep -qE 'ERROR: (AddressSanitizer|LeakSanitizer)|runtime error:|WARNING: ThreadSanitizer' "$out.err" 2>/dev/null; then
@@ -82,6 +82,7 @@ cleanup_test() {
 	done
 	BG_PIDS=()
 	SALVO_BG_OUT=()
+	BG_JUDGED=()
 	for ns in "${NS_LIST[@]}"; do ip netns del "$ns" 2>/dev/null; done
 	NS_LIST=()
 	[ -z "$BG_PROBLEM" ]
@@ -152,9 +153,11 @@ busywait() {
 pid_gone() { ! kill -0 "$1" 2>/dev/null; }
 
 # wait_pid PID TIMEOUT_MS: waits for a background child; returns its exit
-# status, or 124 (and kills it) when it outlives the timeout.
+# status, or 124 (and kills it) when it outlives the timeout.  The caller
+# judges that status, so cleanup_test does not.
 wait_pid() {
 	local pid=$1 timeout_ms=$2
+	BG_JUDGED[$pid]=1
 	if ! busywait "$timeout_ms" pid_gone "$pid"; then
 		kill -KILL "$pid" 2>/dev/null
 		wait "$pid" 2>/dev/null

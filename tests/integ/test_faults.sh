@@ -76,7 +76,7 @@ test_signals_random() {
 	local sink=$TMP/sink.sock sinkpid i k sig json out rc t0 t1 port cmd sock
 	local names=("udp send" "udp recv" "tcp send" "tcp sink" "raw send" "registry serve")
 	# the peer of tcp send: a sink that outlives every run
-	salvo_bg -n "$NA" "$TMP/longsink.out" tcp sink "unix:$sink" -d 120 -q
+	salvo_bg -n "$NA" "$TMP/longsink.out" tcp sink "unix:$sink" -d 300 -q
 	sinkpid=$SALVO_PID
 	wait_unix_bound "$sink" || { fail "tcp sink did not bind"; return; }
 	for ((i = 0; i < SIGNAL_RUNS; i++)); do
@@ -204,7 +204,7 @@ test_udp_receiver_killed() {
 		local spid=$SALVO_PID
 		sleep 1
 		kill -KILL "$rpid"
-		wait "$rpid" 2>/dev/null
+		wait_pid "$rpid" 5000
 		wait_pid "$spid" 15000
 		rc=$?
 		[ "$rc" -eq 0 ] || { show "$TMP/send.$b.err"; fail "$b: udp send exit $rc"; return; }
@@ -234,7 +234,7 @@ test_tcp_sink_killed() {
 		local spid=$SALVO_PID
 		sleep 1
 		kill -KILL "$kpid"
-		wait "$kpid" 2>/dev/null
+		wait_pid "$kpid" 5000
 		wait_pid "$spid" 15000
 		rc=$?
 		[ "$rc" -eq 1 ] || { show "$TMP/send.$b.err"; fail "$b: tcp send exit $rc (want 1)"; return; }

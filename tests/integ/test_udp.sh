@@ -47,7 +47,7 @@ stop() {
 		wait_pid "$pid" 10000
 		return
 	fi
-	wait "$pid"
+	wait_pid "$pid" 1000
 }
 
 # transfer NS RECV_ARG DEST WAIT N: `udp recv RECV_ARG --count N` in the
