@@ -51,7 +51,11 @@ cleanup() {
 }
 trap cleanup EXIT
 tar -C "$root" -xf "$base"
+# What the Debian installer writes and debootstrap does not: name resolution
+# for localhost (the seed's programs use it), and a resolver for apt.
 cp /etc/resolv.conf "$root/etc/resolv.conf"
+printf '127.0.0.1\tlocalhost\n127.0.1.1\tsalvo-fresh\n::1\tlocalhost ip6-localhost ip6-loopback\n' >"$root/etc/hosts"
+echo salvo-fresh >"$root/etc/hostname"
 git clone -q --no-local --no-hardlinks "$top" "$root/salvo"
 git -C "$root/salvo" checkout -q "$commit"
 echo "fresh-check: make check at $(git -C "$root/salvo" log -1 --format='%h %s' | cut -c1-70)"
@@ -64,6 +68,9 @@ set +e
 unshare --mount --propagation private bash -c '
 	set -e
 	r=$1
+	# The root is a mount point of its own, as / is on a machine: ip netns
+	# exec and unshare -m change the propagation of /, which needs one.
+	mount --bind "$r" "$r"
 	mount -t proc proc "$r/proc"
 	mount -t sysfs sysfs "$r/sys"
 	mount -t bpf bpf "$r/sys/fs/bpf" 2>/dev/null || true
