@@ -260,8 +260,8 @@ test_expect_reply_no_server() {
 	ERRS=0
 	p=$(random_port)
 	refuse 1 "no reply" udp send "127.0.0.1:$p" --message hi --expect-reply --timeout 2s
-	bg "$TMP/py.txt" timeout 20 python3 -c 'import socket,sys,time; s=socket.socket(socket.AF_INET,socket.SOCK_DGRAM); s.bind(("127.0.0.1",int(sys.argv[1]))); time.sleep(15)' "$p"
-	wait_udp_bound "$p" || { show "$TMP/py.txt.err"; fail "python listener never bound"; return; }
+	bg "$TMP/py.txt" timeout 40 python3 -c 'import socket,sys,time; s=socket.socket(socket.AF_INET,socket.SOCK_DGRAM); s.bind(("127.0.0.1",int(sys.argv[1]))); time.sleep(35)' "$p"
+	wait_udp_bound "$p" "" 30000 || { show "$TMP/py.txt.err"; fail "python listener never bound"; return; }
 	t0=$(date +%s%3N)
 	refuse 1 "no reply" udp send "127.0.0.1:$p" --message hi --expect-reply --timeout 500ms
 	t1=$(date +%s%3N)
@@ -276,8 +276,8 @@ test_runtime_refusals() {
 	for b in uring syscall; do
 		p=$(random_port)
 		refuse 1 "Connection refused" tcp send "127.0.0.1:$p" --bytes 1M --timeout 2s -b "$b"
-		bg "$TMP/py.txt" timeout 20 python3 -c 'import socket,sys,time; u=socket.socket(socket.AF_INET,socket.SOCK_DGRAM); u.bind(("127.0.0.1",int(sys.argv[1]))); t=socket.socket(); t.bind(("127.0.0.1",int(sys.argv[1]))); t.listen(); time.sleep(15)' "$p"
-		busywait 10000 udp_bound "$p" || { fail "python listener never bound"; return; }
+		bg "$TMP/py.txt" timeout 40 python3 -c 'import socket,sys,time; u=socket.socket(socket.AF_INET,socket.SOCK_DGRAM); u.bind(("127.0.0.1",int(sys.argv[1]))); t=socket.socket(); t.bind(("127.0.0.1",int(sys.argv[1]))); t.listen(); time.sleep(35)' "$p"
+		busywait 30000 udp_bound "$p" || { show "$TMP/py.txt.err"; fail "python listener never bound"; return; }
 		refuse 1 "Address already in use" udp echo "127.0.0.1:$p" -d 2 -b "$b"
 		refuse 1 "Address already in use" udp recv "127.0.0.1:$p" -d 2 -b "$b"
 		refuse 1 "Address already in use" tcp sink "127.0.0.1:$p" -d 2 -b "$b"
