@@ -9,7 +9,8 @@
 # raw, registry, profiles), the shared options (--count 0, --cpu, --backend,
 # --json with --json-stream), command groups ("salvo udp"), absurdly long
 # or multi-line arguments, and runtime refusals: nobody answering
-# --expect-reply, a refused connect, a port in use, io_uring forbidden.
+# --expect-reply, a refused connect, a port in use, io_uring forbidden, no
+# CAP_NET_RAW, no neighbour entry, an interface that has an XDP program.
 #
 #	sudo SALVO=build/salvo tests/integ/test_cli.sh [test_name...]
 . "$(dirname "$0")/lib.sh"
@@ -28,6 +29,7 @@ TESTS="
 	test_expect_reply_no_server
 	test_runtime_refusals
 	test_uring_forbidden
+	test_raw_runtime_refusals
 "
 
 # refuse RC NEEDLE ARGS...: `salvo ARGS` exits RC with exactly one line on
@@ -37,7 +39,7 @@ ERRS=0
 refuse() {
 	local want=$1 needle=$2 rc lines bytes
 	shift 2
-	timeout -s KILL 30 "$SALVO" "$@" >"$TMP/r.out" 2>"$TMP/r.err" </dev/null
+	in_ns "${REFUSE_NS:-}" timeout -s KILL 30 "$SALVO" "$@" >"$TMP/r.out" 2>"$TMP/r.err" </dev/null
 	rc=$?
 	lines=$(count_lines "$TMP/r.err")
 	bytes=$(wc -c <"$TMP/r.err")
@@ -313,6 +315,36 @@ PY
 	[ "$rc" -eq 1 ] && [ "$(count_lines "$TMP/f.err")" -eq 1 ] && grep -q "Operation not permitted" "$TMP/f.err" ||
 		{ show "$TMP/f.err"; fail "--backend uring without io_uring: exit $rc (want 1), not one reason line"; }
 }
+
+# refuse_in NS RC NEEDLE ARGS...: refuse, with salvo run inside namespace NS.
+refuse_in() {
+	local ns=$1
+	shift
+	REFUSE_NS=$ns refuse "$@"
+}
+
+# Raw and AF_XDP refusals on a veth pair, exit codes pinned: no CAP_NET_RAW,
+# no neighbour entry, an interface that already has an XDP program.
+test_raw_runtime_refusals() {
+	require_root || return
+	command -v capsh >/dev/null || { fail "capsh (libcap2-bin) not installed"; return; }
+	setup_ns NA NB || return
+	setup_veth "$NA" "$NB" 10.78.0.1/24 10.78.0.2/24 || return
+	ERRS=0
+	ip netns exec "$NA" capsh --drop=cap_net_raw -- -c \
+		"exec $SALVO raw send -I veth-a --dst 10.78.0.2 --dst-mac 02:00:00:00:00:02 -n 1" >"$TMP/c.out" 2>"$TMP/c.err"
+	local rc=$?
+	[ "$rc" -eq 1 ] && [ "$(count_lines "$TMP/c.err")" -eq 1 ] && grep -q CAP_NET_RAW "$TMP/c.err" ||
+		{ show "$TMP/c.err"; echo "without CAP_NET_RAW: exit $rc (want 1)"; ERRS=$((ERRS + 1)); }
+	refuse_in "$NA" 1 "no neighbour entry for 10.78.0.99 on veth-a" raw send -I veth-a --dst 10.78.0.99 -n 1
+	if "$SALVO" backends 2>/dev/null | grep -qE '^af_xdp +yes'; then
+		salvo_bg -n "$NB" "$TMP/x.out" raw recv --backend af_xdp -I veth-b -d 30 -q
+		busywait 15000 has_xdp_prog "$NB" veth-b || { show "$TMP/x.out.err"; fail "no XDP program attached to veth-b"; return; }
+		refuse_in "$NB" 1 "already has an XDP program" raw recv --backend af_xdp -I veth-b -d 2 -q
+	fi
+	verdict
+}
+has_xdp_prog() { ip -n "$1" -d link show dev "$2" | grep -q 'prog/xdp'; }
 
 [ $# -gt 0 ] && TESTS="$*"
 for t in $TESTS; do run_test "$t"; done
