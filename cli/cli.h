@@ -37,6 +37,19 @@ extern const struct salvo_opt salvo_cli_run_opts[];	/* backend, threads, burst, 
 extern const struct salvo_opt salvo_cli_count_opt[];	/* --count */
 extern const struct salvo_opt salvo_cli_rate_opt[];	/* --rate */
 void salvo_cli_common_defaults(struct salvo_cli_common *c);
+/*
+ * Refuse what the parser alone cannot see: --json with --json-stream, an
+ * unknown --backend, --cpu naming CPUs this process cannot use.  Returns 0,
+ * or 2 after one line on stderr.  main calls it for every command whose
+ * tables hold salvo_cli_run_opts (salvo_cli_has_common): their option
+ * struct starts with struct salvo_cli_common.
+ */
+int salvo_cli_common_check(const struct salvo_cli_common *c);
+bool salvo_cli_has_common(const struct salvo_cmd *cmd);
+/* -ENOENT with "unknown backend 'x'; known: a, b" in err, or 0 (also for NULL). */
+int salvo_cli_backend_check(const char *name, char *err, size_t errlen);
+/* -EINVAL with the reason in err when CPUs cpu..cpu+threads-1 are not all usable here. */
+int salvo_cli_cpu_check(unsigned int cpu, unsigned int threads, char *err, size_t errlen);
 /* Copy the common options into cfg. */
 void salvo_cli_common_apply(const struct salvo_cli_common *c, struct salvo_cfg *cfg);
 

@@ -60,12 +60,12 @@ static int echo_run(void *o, int argc, char **argv)
 	cfg.rcvbuf = (unsigned int)e->rcvbuf;
 	if (salvo_addr_parse_bind(argc ? argv[0] : "6667", "127.0.0.1", false, &cfg.local, err,
 				  sizeof(err)))
-		return salvo_usage_error(NULL, "udp echo: %s", err);
+		return salvo_usage_error(NULL, "%s", err);
 	if (e->reply) {
 		size_t n = strlen(e->reply);
 
 		if (n > 65507)
-			return salvo_usage_error(NULL, "udp echo: a reply of %zu bytes exceeds a datagram", n);
+			return salvo_usage_error(NULL, "a reply of %zu bytes exceeds a datagram", n);
 		ea.reply = e->reply;
 		ea.reply_len = (uint32_t)n;
 	}

@@ -73,7 +73,7 @@ static int ping_run(void *o, int argc, char **argv)
 	cfg.connect = true;
 	cfg.size = (uint32_t)p->size;
 	if (salvo_addr_parse(argv[0], &cfg.remote, err, sizeof(err)))
-		return salvo_usage_error(NULL, "udp ping: %s", err);
+		return salvo_usage_error(NULL, "%s", err);
 	if (!cfg.count && !cfg.duration_ns)
 		cfg.duration_ns = 10 * NSEC_PER_SEC;	/* bounded unless asked */
 	return salvo_cli_run(&p->c, &cfg, &salvo_app_ping, &x, NULL);

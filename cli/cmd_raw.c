@@ -153,7 +153,7 @@ static const struct salvo_opt raw_send_table[] = {
 	{"pcap-timing", 0, SALVO_OPT_FLAG, S(pcap_timing), NULL, "with --pcap: keep the capture's timing (else as fast as --rate allows)"},
 	{"qdisc", 0, SALVO_OPT_FLAG, S(qdisc), NULL, "go through the interface's qdisc (default: bypass it)"},
 	{"no-stamp", 0, SALVO_OPT_FLAG, S(no_stamp), NULL, "do not put a salvo stamp in the payload"},
-	{"seed", 0, SALVO_OPT_COUNT, S(seed), "N", "seed for random fields and sizes (default: fixed)"},
+	{"seed", 0, SALVO_OPT_U64, S(seed), "N", "seed for random fields and sizes (default: fixed)"},
 	XDP_OPTS(S),
 	USER_OPT(S),
 	SALVO_OPT_END,

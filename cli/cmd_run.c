@@ -10,6 +10,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 
 #include <jansson.h>
 
@@ -151,6 +152,12 @@ static int parse_stream(struct stream *s, json_t *o, uint64_t duration_ns, char 
 		type = "raw";
 	salvo_cfg_init(&s->cfg);
 	s->cfg.backend = json_string_value(json_object_get(o, "backend"));
+	if (json_object_get(o, "backend") && !s->cfg.backend) {
+		snprintf(err, errlen, "\"backend\" must be a string");
+		return -EINVAL;
+	}
+	if ((rc = salvo_cli_backend_check(s->cfg.backend, err, errlen)))
+		return -EINVAL;
 	s->cfg.duration_ns = duration_ns;
 	if ((rc = uint_of(o, "threads", 256, &threads, err, errlen)) ||
 	    (rc = uint_of(o, "burst", 1024, &burst, err, errlen)) ||
@@ -170,9 +177,15 @@ static int parse_stream(struct stream *s, json_t *o, uint64_t duration_ns, char 
 	if ((v = text(o, "rate", b[3], sizeof(b[3]))) &&
 	    salvo_parse_rate(v, &s->cfg.rate_pps, &s->cfg.rate_bps, err, errlen))
 		return -EINVAL;
-	if ((v = text(o, "count", b[4], sizeof(b[4]))) &&
-	    salvo_parse_count(v, &s->cfg.count, err, errlen))
-		return -EINVAL;
+	if ((v = text(o, "count", b[4], sizeof(b[4])))) {
+		if (salvo_parse_count(v, &s->cfg.count, err, errlen))
+			return -EINVAL;
+		if (!s->cfg.count) {
+			/* as --count 0: refused, not read as "no limit" */
+			snprintf(err, errlen, "\"count\": 0 is not a count: give 1 or more, or leave it out");
+			return -EINVAL;
+		}
+	}
 	if ((v = text(o, "duration", b[5], sizeof(b[5]))) &&
 	    salvo_parse_duration(v, &s->cfg.duration_ns, err, errlen))
 		return -EINVAL;
@@ -287,9 +300,22 @@ static int run_run(void *o, int argc, char **argv)
 	bool all;
 
 	(void)argc;
-	doc = json_load_file(argv[0], 0, &jerr);
+	{
+		struct stat st;
+
+		/* jansson would say "'[' or '{' expected near end of file" for a directory. */
+		if (stat(argv[0], &st) == 0 && S_ISDIR(st.st_mode))
+			return salvo_usage_error(NULL, "%s is a directory, not a profile", argv[0]);
+	}
+	/*
+	 * A key given twice is a mistake jansson would otherwise settle silently
+	 * (the last one wins): refused, with the key and its line and column.
+	 */
+	doc = json_load_file(argv[0], JSON_REJECT_DUPLICATES, &jerr);
 	if (!doc)
-		return salvo_usage_error(NULL, "%s:%d: %s", argv[0], jerr.line, jerr.text);
+		return jerr.line > 0 ?
+			salvo_usage_error(NULL, "%s:%d:%d: %s", argv[0], jerr.line, jerr.column, jerr.text) :
+			salvo_usage_error(NULL, "%s: %s", argv[0], jerr.text);
 	if (!json_is_object(doc) || !json_is_array(streams = json_object_get(doc, "streams")) ||
 	    !(n = (unsigned int)json_array_size(streams)) || n > MAX_STREAMS) {
 		json_decref(doc);

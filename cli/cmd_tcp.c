@@ -132,22 +132,22 @@ static int tcp_send_run(void *o, int argc, char **argv)
 	cfg.sndbuf = (unsigned int)t->sndbuf;
 	cfg.stamp = !t->no_stamp;
 	if (t->streams < cfg.threads)
-		return salvo_usage_error(NULL, "tcp send: --streams (%u) must be at least --threads (%u)",
+		return salvo_usage_error(NULL, "--streams (%u) must be at least --threads (%u)",
 					 t->streams, cfg.threads);
 	if (salvo_addr_parse(argv[0], &cfg.remote, err, sizeof(err)))
-		return salvo_usage_error(NULL, "tcp send: %s", err);
+		return salvo_usage_error(NULL, "%s", err);
 	if (t->bind) {
 		if (salvo_addr_parse_bind(t->bind, NULL, true, &cfg.local, err, sizeof(err)))
-			return salvo_usage_error(NULL, "tcp send: --bind: %s", err);
+			return salvo_usage_error(NULL, "--bind: %s", err);
 		if (cfg.local.sa.sa_family != cfg.remote.sa.sa_family)
-			return salvo_usage_error(NULL, "tcp send: --bind and DEST are of different address families");
+			return salvo_usage_error(NULL, "--bind and DEST are of different address families");
 		cfg.have_local = true;
 	}
 	if (t->message) {
 		size_t n = strlen(t->message);
 
 		if (t->size_seen || t->bytes || t->c.duration_ns)
-			return salvo_usage_error(NULL, "tcp send: --message excludes --size, --bytes and --duration");
+			return salvo_usage_error(NULL, "--message excludes --size, --bytes and --duration");
 		cfg.message = t->message;
 		cfg.message_len = (uint32_t)n;
 		cfg.size = (uint32_t)n;
@@ -257,7 +257,7 @@ static int tcp_sink_run(void *o, int argc, char **argv)
 	cfg.size = 128 * 1024;
 	if (salvo_addr_parse_bind(argc ? argv[0] : "6667", "127.0.0.1", false, &cfg.local, err,
 				  sizeof(err)))
-		return salvo_usage_error(NULL, "tcp sink: %s", err);
+		return salvo_usage_error(NULL, "%s", err);
 	salvo_stream_arg_init(&a);
 	a.server = true;
 	a.max_conns = t->conns;

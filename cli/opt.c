@@ -65,29 +65,97 @@ unsigned int salvo_cmd_list(const struct salvo_cmd **v, unsigned int max)
 
 const struct salvo_cmd *salvo_current_cmd;
 
+/*
+ * User input reaches error messages verbatim ("port '...' is not a number"),
+ * and an argument can be 100 kB long or hold a newline.  Every message goes
+ * out through here: control bytes escaped (one line stays one line), and
+ * any word longer than SHOWN_MAX cut to its first SHOWN_MAX bytes plus "…"
+ * (a closing quote kept), so a refusal never floods the terminal.
+ */
+#define SHOWN_MAX 64
+
+void salvo__msg_clean(FILE *f, const char *m)
+{
+	size_t i = 0, n = strlen(m);
+
+	while (i < n) {
+		size_t w = i, cut;
+
+		while (w < n && m[w] != ' ')
+			w++;
+		/* m[i..w) is one word */
+		cut = w - i > SHOWN_MAX + 8 ? i + SHOWN_MAX : w;
+		while (cut > i && cut < w && ((unsigned char)m[cut] & 0xc0) == 0x80)
+			cut--;	/* not in the middle of a UTF-8 character */
+		for (size_t j = i; j < cut; j++) {
+			unsigned char c = (unsigned char)m[j];
+
+			if (c == '\n')
+				fputs("\\n", f);
+			else if (c < ' ' || c == 127)
+				fprintf(f, "\\x%02x", c);
+			else
+				fputc(c, f);
+		}
+		if (cut < w) {
+			char last = m[w - 1];
+
+			fputs("\xe2\x80\xa6", f);	/* … */
+			if (last == '\'' || last == '"')
+				fputc(last, f);
+		}
+		i = w;
+		while (i < n && m[i] == ' ')
+			fputc(m[i++], f);
+	}
+}
+
+static void msg_print(const char *prefix, const char *fmt, va_list ap, const char *suffix)
+{
+	char small[512], *m = small;
+	va_list aq;
+	int n;
+
+	va_copy(aq, ap);
+	n = vsnprintf(small, sizeof(small), fmt, aq);
+	va_end(aq);
+	if (n >= (int)sizeof(small) && !(m = malloc((size_t)n + 1)))
+		m = small;	/* out of memory: the cut message, still one line */
+	else if (m != small)
+		vsnprintf(m, (size_t)n + 1, fmt, ap);
+	fputs(prefix, stderr);
+	salvo__msg_clean(stderr, n < 0 ? fmt : m);
+	fputs(suffix, stderr);
+	fputc('\n', stderr);
+	if (m != small)
+		free(m);
+}
+
 int salvo_usage_error(const struct salvo_cmd *cmd, const char *fmt, ...)
 {
+	char prefix[80], suffix[80];
 	va_list ap;
 
 	if (!cmd)
 		cmd = salvo_current_cmd;
-	fprintf(stderr, "salvo: %s%s", cmd ? cmd->name : "", cmd ? ": " : "");
+	snprintf(prefix, sizeof(prefix), "salvo: %s%s", cmd ? cmd->name : "", cmd ? ": " : "");
+	snprintf(suffix, sizeof(suffix), " (see 'salvo %s%s--help')", cmd ? cmd->name : "",
+		 cmd ? " " : "");
 	va_start(ap, fmt);
-	vfprintf(stderr, fmt, ap);
+	msg_print(prefix, fmt, ap, suffix);
 	va_end(ap);
-	fprintf(stderr, " (see 'salvo %s%s--help')\n", cmd ? cmd->name : "", cmd ? " " : "");
 	return 2;
 }
 
 int salvo_runtime_error(const char *cmd, const char *fmt, ...)
 {
+	char prefix[80];
 	va_list ap;
 
-	fprintf(stderr, "salvo: %s%s", cmd ? cmd : "", cmd ? ": " : "");
+	snprintf(prefix, sizeof(prefix), "salvo: %s%s", cmd ? cmd : "", cmd ? ": " : "");
 	va_start(ap, fmt);
-	vfprintf(stderr, fmt, ap);
+	msg_print(prefix, fmt, ap, "");
 	va_end(ap);
-	fputc('\n', stderr);
 	return 1;
 }
 
@@ -100,6 +168,7 @@ static const char *type_metavar(const struct salvo_opt *o)
 	case SALVO_OPT_STR: return "TEXT";
 	case SALVO_OPT_UINT: return "N";
 	case SALVO_OPT_COUNT: return "N";
+	case SALVO_OPT_U64: return "N";
 	case SALVO_OPT_SIZE: return "BYTES";
 	case SALVO_OPT_RATE: return "RATE";
 	case SALVO_OPT_DURATION: return "SECONDS";
@@ -177,7 +246,20 @@ static int set_value(const struct salvo_cmd *cmd, const struct salvo_opt *o, voi
 		}
 		break;
 	case SALVO_OPT_COUNT:
-		rc = salvo_parse_count(arg, (uint64_t *)(base + o->offset), err, sizeof(err));
+	case SALVO_OPT_U64:
+		rc = salvo_parse_count(arg, &u, err, sizeof(err));
+		/*
+		 * "Stop after 0" would either end at once or, as the unset default,
+		 * mean no limit: neither is what was asked, so it is refused, and
+		 * leaving the option out is the way to say "no limit".
+		 */
+		if (!rc && o->type == SALVO_OPT_COUNT && u == 0) {
+			snprintf(err, sizeof(err), "0 is not a count: give 1 or more, or leave --%s out for no limit",
+				 o->name);
+			rc = -ERANGE;
+		}
+		if (!rc)
+			*(uint64_t *)(base + o->offset) = u;
 		break;
 	case SALVO_OPT_RATE: {
 		struct salvo_opt_rate *r = (struct salvo_opt_rate *)(base + o->offset);

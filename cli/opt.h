@@ -17,7 +17,8 @@ enum salvo_opt_type {
 	SALVO_OPT_FLAG,		/* bool */
 	SALVO_OPT_STR,		/* const char * */
 	SALVO_OPT_UINT,		/* unsigned int, in [min, max] */
-	SALVO_OPT_COUNT,	/* uint64_t: 1000, 100k, 1.5M */
+	SALVO_OPT_COUNT,	/* uint64_t, 1 or more: 1000, 100k, 1.5M ("stop after N"; 0 refused) */
+	SALVO_OPT_U64,		/* uint64_t, 0 included: a seed, a number that is not a bound */
 	SALVO_OPT_SIZE,		/* uint64_t bytes: 64, 128KiB; in [min, max] */
 	SALVO_OPT_RATE,		/* struct salvo_opt_rate: 100k (pps), 800Mbit (bits) */
 	SALVO_OPT_DURATION,	/* uint64_t ns: 5, 5s, 250ms */
@@ -82,5 +83,11 @@ int salvo_usage_error(const struct salvo_cmd *cmd, const char *fmt, ...)
 	__attribute__((format(printf, 2, 3)));
 /* One line on stderr; returns 1 (runtime failure). */
 int salvo_runtime_error(const char *cmd, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+
+/*
+ * Write message m as both printers do: control bytes escaped, any word over
+ * 64 bytes shown as its first 64 and "…".  For tests.
+ */
+void salvo__msg_clean(FILE *f, const char *m);
 
 #endif

@@ -1,12 +1,14 @@
 // SPDX-License-Identifier: MIT
 /* The run driver every traffic command shares: backend choice, signals, intervals, summary. */
 #include <errno.h>
+#include <sched.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
 
+#include <salvo/backend.h>
 #include <salvo/units.h>
 
 #include "cli.h"
@@ -64,6 +66,86 @@ void salvo_cli_common_apply(const struct salvo_cli_common *c, struct salvo_cfg *
 	cfg->timeout_ms = (uint32_t)(c->timeout_ns / 1000000ULL);
 	if (!cfg->timeout_ms)
 		cfg->timeout_ms = 1;
+}
+
+int salvo_cli_backend_check(const char *name, char *err, size_t errlen)
+{
+	const struct salvo_backend_ops *v[16];
+	unsigned int n, i;
+	int w;
+
+	if (!name || salvo_backend_find(name))
+		return 0;
+	n = salvo_backend_list(v, SALVO_ARRAY_SIZE(v));
+	w = snprintf(err, errlen, "unknown backend '%s'; known:", name);
+	for (i = 0; i < n && w > 0 && (size_t)w < errlen; i++)
+		w += snprintf(err + w, errlen - (size_t)w, "%s %s", i ? "," : "", v[i]->name);
+	return -ENOENT;
+}
+
+/* "0-1", "0,2-5": the CPUs in set, for an error message. */
+static void cpus_text(const cpu_set_t *set, char *out, size_t len)
+{
+	size_t w = 0;
+	int a = -1;
+
+	out[0] = 0;
+	for (int c = 0; c <= CPU_SETSIZE && w < len; c++) {
+		bool in = c < CPU_SETSIZE && CPU_ISSET(c, set);
+
+		if (in && a < 0)
+			a = c;
+		if (!in && a >= 0) {
+			w += (size_t)snprintf(out + w, len - w, "%s%d", w ? "," : "", a);
+			if (c - 1 > a && w < len)
+				w += (size_t)snprintf(out + w, len - w, "-%d", c - 1);
+			a = -1;
+		}
+	}
+}
+
+int salvo_cli_cpu_check(unsigned int cpu, unsigned int threads, char *err, size_t errlen)
+{
+	cpu_set_t set;
+	char have[128];
+
+	/* The CPUs this process may run on (a cpuset or taskset may allow fewer than exist). */
+	if (sched_getaffinity(0, sizeof(set), &set))
+		return 0;	/* cannot tell: let pinning itself report */
+	for (unsigned int i = 0; i < threads; i++) {
+		if (cpu + i < CPU_SETSIZE && CPU_ISSET(cpu + i, &set))
+			continue;
+		cpus_text(&set, have, sizeof(have));
+		if (threads > 1)
+			snprintf(err, errlen, "--cpu %u with %u threads pins to CPUs %u-%u, but CPU %u is not available (CPUs here: %s)",
+				 cpu, threads, cpu, cpu + threads - 1, cpu + i, have);
+		else
+			snprintf(err, errlen, "--cpu %u: CPU %u is not available (CPUs here: %s)", cpu,
+				 cpu, have);
+		return -EINVAL;
+	}
+	return 0;
+}
+
+int salvo_cli_common_check(const struct salvo_cli_common *c)
+{
+	char err[320];
+
+	if (c->json && c->json_stream)
+		return salvo_usage_error(NULL, "--json and --json-stream exclude each other (--json-stream ends with the summary too)");
+	if (salvo_cli_backend_check(c->backend, err, sizeof(err)))
+		return salvo_usage_error(NULL, "--backend: %s", err);
+	if (c->cpu_seen && salvo_cli_cpu_check(c->cpu, c->threads, err, sizeof(err)))
+		return salvo_usage_error(NULL, "%s", err);
+	return 0;
+}
+
+bool salvo_cli_has_common(const struct salvo_cmd *cmd)
+{
+	for (const struct salvo_opt *const *t = cmd->tables; t && *t; t++)
+		if (*t == salvo_cli_run_opts)
+			return true;
+	return false;
 }
 
 static struct salvo_run *volatile current_run;

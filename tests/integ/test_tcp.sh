@@ -38,11 +38,28 @@ pair() {
 	esac
 	SALVO_BACKEND=$b salvo_run -n "$ns" "$TMP/send.json" tcp send "$dest" --bytes $BYTES --json "$@" ||
 		{ show "$TMP/send.json" "$TMP/send.json.err"; fail "$b: send failed"; return; }
-	wait_pid "$rpid" 20000 || { show "$TMP/sink.json.err"; fail "$b: sink did not end"; return; }
+	busywait 20000 pid_gone "$rpid" ||
+		{ sink_state "$rpid"; show "$TMP/sink.json" "$TMP/sink.json.err"; fail "$b: sink did not end"; return; }
+	wait "$rpid" || { show "$TMP/sink.json.err"; fail "$b: sink exited $?"; return; }
 	tx=$(json_get "$TMP/send.json" tx.bytes) && rx=$(json_get "$TMP/sink.json" rx.bytes) ||
 		{ fail "$b: no byte counts"; return; }
 	[ "$tx" -gt 0 ] && [ "$tx" = "$rx" ] || { fail "$b: sent $tx, received $rx"; return; }
 	echo "  $b: $tx bytes both ends"
+}
+# sink_state PID: where a sink that did not end is (each thread's kernel wait
+# and stack, its sockets' queues), for the log; then SIGINT, so its summary
+# says what it received (a lost EOF, or a hang on the way out if none comes).
+sink_state() {
+	local t
+	echo "  sink $1 still running; its threads:"
+	for t in /proc/"$1"/task/*; do
+		echo "  $(basename "$t") $(cut -d' ' -f3 "$t/stat" 2>/dev/null) $(cat "$t/wchan" 2>/dev/null)"
+		sed 's/^/    /' "$t/stack" 2>/dev/null | head -8
+	done
+	ss -Hxanp 2>/dev/null | grep -F "pid=$1," | head -5
+	ss -Htanp 2>/dev/null | grep -F "pid=$1," | head -5
+	kill -INT "$1" 2>/dev/null
+	busywait 5000 pid_gone "$1"
 }
 tcp_listening() { in_ns "${2:-}" ss -Hltn "sport = :$1" | grep -q .; }
 

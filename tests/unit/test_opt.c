@@ -311,6 +311,61 @@ static void test_commands(void **state)
 		assert_true(strcmp(v[i - 1]->name, v[i]->name) <= 0);
 }
 
+/* --count 0 is refused (exit 2, one line naming the option); 1 is the least count. */
+static void test_count_zero_refused(void **state)
+{
+	struct t_opts o;
+	char *pos[4];
+	int npos;
+
+	(void)state;
+	assert_int_equal(PARSE("X", "--count", "0"), 2);
+	assert_non_null(strstr(errtext, "--count: 0 is not a count"));
+	assert_non_null(strchr(errtext, '\n'));
+	assert_true(strchr(errtext, '\n') == errtext + errlen - 1);	/* exactly one line */
+	assert_int_equal(PARSE("X", "-n", "0k"), 2);
+	assert_int_equal(PARSE("X", "--count", "1"), 0);
+	assert_true(o.count == 1);
+}
+
+static char *clean(const char *m)
+{
+	static char out[4096];
+	FILE *f = fmemopen(out, sizeof(out), "w");
+
+	assert_non_null(f);
+	salvo__msg_clean(f, m);
+	fclose(f);
+	return out;
+}
+
+/* Long user input is shown as 64 bytes and "…", control bytes escaped, short words untouched. */
+static void test_message_clean(void **state)
+{
+	char *m = malloc(100040), *r;
+
+	(void)state;
+	assert_string_equal(clean("port 'abc' is bad"), "port 'abc' is bad");
+	assert_string_equal(clean("a\nb\x01" "c"), "a\\nb\\x01c");
+	memcpy(m, "port '", 6);
+	memset(m + 6, '9', 100000);
+	strcpy(m + 100006, "' is not a port");
+	r = clean(m);
+	/* the word "'999…9'" keeps its opening quote, 63 nines, the ellipsis and its closing quote */
+	assert_int_equal(strlen(r), strlen("port ") + 64 + 3 + 1 + strlen(" is not a port"));
+	assert_non_null(strstr(r, "9999\xe2\x80\xa6' is not a port"));
+	/* a cut never splits a UTF-8 character: 2-byte characters from byte 1 */
+	m[0] = 'x';
+	for (int i = 1; i < 201; i += 2) {
+		m[i] = (char)0xc3;
+		m[i + 1] = (char)0xa9;
+	}
+	m[201] = 0;
+	r = clean(m);
+	assert_int_equal(strlen(r), 63 + 3);	/* 'x' + 31 characters, then the ellipsis */
+	free(m);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -321,6 +376,8 @@ int main(void)
 		cmocka_unit_test(test_reparse_is_clean),
 		cmocka_unit_test(test_help_lists_every_option),
 		cmocka_unit_test(test_commands),
+		cmocka_unit_test(test_count_zero_refused),
+		cmocka_unit_test(test_message_clean),
 	};
 
 	return cmocka_run_group_tests_name("opt", tests, NULL, NULL);
