@@ -151,4 +151,5 @@ clean:
 # Fuzz targets (libFuzzer) live with their own rules.
 -include tests/fuzz/fuzz.mk
 
--include $(shell find $(BUILD)/obj -name '*.d' 2>/dev/null)
+# Objects and unit-test binaries alike (a unit test may #include a cli/*.c).
+-include $(shell find $(BUILD)/obj $(BUILD)/tests -name '*.d' 2>/dev/null)
