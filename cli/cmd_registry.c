@@ -83,6 +83,9 @@ static void serve_text(FILE *f, const struct salvo_report *rep, void *arg)
 	if (st.journal_records || st.compactions)
 		fprintf(f, "journal: %llu records, %llu compactions\n",
 			(unsigned long long)st.journal_records, (unsigned long long)st.compactions);
+	if (st.journal_error)
+		fprintf(f, "journal: fdatasync failed (%s): every join since was refused\n",
+			strerror(-st.journal_error));
 }
 
 static void serve_json(json_t *root, const struct salvo_report *rep, void *arg)
@@ -102,6 +105,40 @@ static void serve_json(json_t *root, const struct salvo_report *rep, void *arg)
 				      "timeouts", (json_int_t)a->timeouts,
 				      "rebuilds", (json_int_t)st.rebuilds,
 				      "journal_records", (json_int_t)st.journal_records));
+}
+
+/* What replay found in the state file, one line each, before serving. */
+static void report_recovery(const char *path, struct salvo_registry *reg)
+{
+	struct salvo_registry_recovery rv;
+	uint64_t i;
+
+	salvo_registry_recovery(reg, &rv);
+	if (rv.readonly)
+		fprintf(stderr, "salvo: registry serve: state file %s is not writable (%s): serving the %llu "
+			"records it holds and refusing every join\n",
+			path, strerror(-rv.readonly), (unsigned long long)rv.records);
+	if (rv.dir_error)
+		fprintf(stderr, "salvo: registry serve: the directory of state file %s is not writable (%s): "
+			"the journal cannot be compacted or repaired\n", path, strerror(-rv.dir_error));
+	if (rv.damaged) {
+		fprintf(stderr, "salvo: registry serve: state file %s: %llu damaged span%s (%llu bytes) skipped at offset",
+			path, (unsigned long long)rv.damaged, rv.damaged == 1 ? "" : "s",
+			(unsigned long long)rv.damaged_bytes);
+		for (i = 0; i < rv.damaged && i < SALVO_REGISTRY_SPANS; i++)
+			fprintf(stderr, "%s %llu (%llu bytes)", i ? "," : "",
+				(unsigned long long)rv.span_off[i], (unsigned long long)rv.span_len[i]);
+		if (rv.damaged > SALVO_REGISTRY_SPANS)
+			fprintf(stderr, ", ...");
+		fprintf(stderr, "; %llu intact records recovered", (unsigned long long)rv.records);
+		if (rv.moved_to[0])
+			fprintf(stderr, "; the damaged file is kept as %s and the journal rewritten\n", rv.moved_to);
+		else
+			fprintf(stderr, "; not repaired (read-only)\n");
+	}
+	if (rv.torn_bytes)
+		fprintf(stderr, "salvo: registry serve: %s: cut %llu bytes of a torn last record (never acknowledged)\n",
+			path, (unsigned long long)rv.torn_bytes);
 }
 
 static int serve_run(void *o, int argc, char **argv)
@@ -139,9 +176,8 @@ static int serve_run(void *o, int argc, char **argv)
 	if (rc)
 		return salvo_runtime_error(cfg.command, "%s", err);
 	salvo_registry_stats(srv.reg, &st);
-	if (s->state && st.journal_dropped)
-		fprintf(stderr, "salvo: registry serve: %s: cut %llu bytes of a torn last record (never acknowledged)\n",
-			s->state, (unsigned long long)st.journal_dropped);
+	if (s->state)
+		report_recovery(s->state, srv.reg);
 	if (s->state && s->c.verbose)
 		fprintf(stderr, "salvo: registry serve: %llu names recovered from %s\n",
 			(unsigned long long)st.recovered, s->state);
