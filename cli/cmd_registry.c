@@ -222,6 +222,7 @@ SALVO_COMMAND_REGISTER(serve_cmd)
 struct join_opts {
 	const char *name;
 	uint64_t timeout_ns;
+	uint64_t max_reply;
 	bool raw;
 };
 
@@ -229,13 +230,15 @@ struct join_opts {
 
 static const struct salvo_opt join_table[] = {
 	{"name", 'n', SALVO_OPT_STR, JO(name), "NAME", "the name to register (default \"name\", like the seed)"},
-	{"timeout", 0, SALVO_OPT_DURATION, JO(timeout_ns), NULL, "longest wait for connect and each read (default 5s)"},
+	{"timeout", 0, SALVO_OPT_DURATION, JO(timeout_ns), NULL, "bound on the whole exchange: connect, send and the whole reply (default 5s)"},
+	{"max-reply", 0, SALVO_OPT_SIZE, JO(max_reply), NULL, "refuse a reply longer than this (default 64MiB)", NULL, 1, 1ULL << 40},
 	{"raw", 0, SALVO_OPT_FLAG, JO(raw), NULL, "print the reply's bytes as received instead of indented"},
 	SALVO_OPT_END,
 };
 
 static const struct salvo_opt list_table[] = {
-	{"timeout", 0, SALVO_OPT_DURATION, JO(timeout_ns), NULL, "longest wait for connect and each read (default 5s)"},
+	{"timeout", 0, SALVO_OPT_DURATION, JO(timeout_ns), NULL, "bound on the whole exchange: connect, send and the whole reply (default 5s)"},
+	{"max-reply", 0, SALVO_OPT_SIZE, JO(max_reply), NULL, "refuse a reply longer than this (default 64MiB)", NULL, 1, 1ULL << 40},
 	{"raw", 0, SALVO_OPT_FLAG, JO(raw), NULL, "print the reply's bytes as received instead of indented"},
 	SALVO_OPT_END,
 };
@@ -249,6 +252,7 @@ static void join_defaults(void *o)
 
 	j->name = "name";
 	j->timeout_ns = 5 * NSEC_PER_SEC;
+	j->max_reply = SALVO_REGISTRY_MAX_REPLY;
 }
 
 /* Print a reply like the seed's client: json.dumps(result, indent=4). */
@@ -291,7 +295,8 @@ static int request(const char *cmd, struct join_opts *j, const char *dest, const
 	struct salvo_addr a;
 	char err[320], *reply = NULL;
 	size_t len = 0, nlen = name ? strlen(name) : 0;
-	uint32_t tmo = (uint32_t)(j->timeout_ns / NSEC_PER_MSEC);
+	uint64_t ms = j->timeout_ns / NSEC_PER_MSEC;
+	uint32_t tmo = ms > UINT32_MAX ? UINT32_MAX : (uint32_t)ms;
 	int rc;
 
 	if (parse_dest(dest, &a, err, sizeof(err)))
@@ -302,7 +307,8 @@ static int request(const char *cmd, struct join_opts *j, const char *dest, const
 		if (rc)
 			return salvo_usage_error(NULL, "--name: %s", salvo_registry_strerror(rc));
 	}
-	rc = salvo_registry_request(&a, name, nlen, tmo ? tmo : 1, &reply, &len, err, sizeof(err));
+	rc = salvo_registry_request(&a, name, nlen, tmo ? tmo : 1, (size_t)j->max_reply, &reply, &len,
+				    err, sizeof(err));
 	if (rc)
 		return salvo_runtime_error(cmd, "%s", err);
 	rc = print_reply(cmd, reply, len, j->raw);

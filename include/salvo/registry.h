@@ -173,12 +173,16 @@ extern const struct salvo_app salvo_app_registry;
 /*
  * One request as a client: connect to dest, send name (name_len 0: a list
  * request, which half-closes without sending anything), read the reply to
- * EOF.  *reply is malloc'ed (caller frees), NUL-terminated.  Every wait is
- * bounded by timeout_ms.  -errno with one line in err.
+ * EOF.  *reply is malloc'ed (caller frees), NUL-terminated.  timeout_ms
+ * bounds the whole exchange (connect, send and the whole reply: -ETIMEDOUT);
+ * a reply over max_reply bytes is refused (-EMSGSIZE) once max_reply + 1
+ * bytes have arrived, so a hostile server holds at most that much memory.
+ * -errno with one line in err.
  */
+#define SALVO_REGISTRY_MAX_REPLY (64u << 20)	/* default for max_reply */
 int salvo_registry_request(const struct salvo_addr *dest, const void *name, size_t name_len,
-			   uint32_t timeout_ms, char **reply, size_t *reply_len, char *err,
-			   size_t errlen);
+			   uint32_t timeout_ms, size_t max_reply, char **reply, size_t *reply_len,
+			   char *err, size_t errlen);
 
 /* `registry bench`: concurrent short connections, each one join. */
 struct salvo_registry_bench_cfg {
