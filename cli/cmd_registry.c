@@ -335,9 +335,10 @@ static const struct salvo_cmd join_cmd = {
 	.max_args = 1,
 	.summary = "the seed's client (-c -n NAME): register NAME and print the client list",
 	.description = "Connects to HOST:PORT (default 127.0.0.1:5000; a bare number is a port on "
-		       "127.0.0.1), sends NAME, reads the reply to EOF (a list of any size arrives whole) "
-		       "and prints it with 4-space indentation, like the seed.  Exits 1 with the server's "
-		       "reason when the join is refused.",
+		       "127.0.0.1), sends NAME, reads the reply to EOF (a list of any size up to --max-reply arrives "
+		       "whole) and prints it with 4-space indentation, like the seed.  Exits 1 with the "
+		       "server's reason when the join is refused, and with one line when the reply is over "
+		       "--max-reply or not whole within --timeout.",
 	.tables = join_tables,
 	.opts_size = sizeof(struct join_opts),
 	.defaults = join_defaults,
