@@ -829,6 +829,13 @@ static int journal_open(struct salvo_registry *r, char *err, size_t errlen)
 		/* Empty, or a crash while the header was written: a new journal. */
 		torn = size;
 		off = size;
+	} else if (size >= J_FILE_HDR && !memcmp(buf, J_FILE_MAGIC, J_FILE_HDR - 2) &&
+		   buf[J_FILE_HDR - 1] == '\n' && buf[J_FILE_HDR - 2] >= '2' && buf[J_FILE_HDR - 2] <= '9') {
+		/* Another format version, not damage: never "repaired" with this one's rules. */
+		rc = -EBADMSG;
+		snprintf(err, errlen, "state file %s is a salvo registry journal of another version (%.15s)",
+			 r->path, (const char *)buf);
+		goto fail_msg;
 	} else if (size < J_FILE_HDR || memcmp(buf, J_FILE_MAGIC, J_FILE_HDR)) {
 		/*
 		 * A damaged header is told from another file by the rest: most

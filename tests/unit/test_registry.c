@@ -783,6 +783,35 @@ static void test_journal_real_torn_tail(void **state)
 	salvo_registry_destroy(r);
 }
 
+/* A damaged file header is damage; another version's header is not a journal to repair. */
+static void test_journal_header(void **state)
+{
+	struct salvo_registry_opts o = {0};
+	struct salvo_registry *r = NULL;
+	size_t off[JN + 1], len, len2;
+	char path[256], err[256], *before, *after;
+	int lost[] = {-1};
+
+	(void)state;
+	path_of(path, sizeof(path), "header");
+	write_journal(path, off);
+	poke(path, 3, 0x01);			/* "salvo-registry1\n" with one bit flipped */
+	check_recovered(path, lost, 0, 1);
+
+	path_of(path, sizeof(path), "header");
+	write_journal(path, off);
+	poke(path, 14, '1' ^ '2');		/* "salvo-registry2\n" */
+	before = slurp(path, &len);
+	o.state_path = path;
+	assert_int_equal(salvo_registry_create(&r, &o, err, sizeof(err)), -EBADMSG);
+	assert_non_null(strstr(err, "another version"));
+	after = slurp(path, &len2);
+	assert_int_equal(len, len2);
+	assert_memory_equal(before, after, len);
+	free(before);
+	free(after);
+}
+
 /* A scripted file system for the journal (engine/registry_internal.h). */
 static struct {
 	int deny_write;		/* errno for an open for writing */
@@ -962,6 +991,7 @@ int main(void)
 		cmocka_unit_test(test_journal_corrupt_middle),
 		cmocka_unit_test(test_journal_damaged_length),
 		cmocka_unit_test(test_journal_real_torn_tail),
+		cmocka_unit_test(test_journal_header),
 		cmocka_unit_test_teardown(test_journal_readonly_at_start, fs_teardown),
 		cmocka_unit_test_teardown(test_journal_syncs_before_ack, fs_teardown),
 		cmocka_unit_test_teardown(test_journal_fdatasync_fails, fs_teardown),
