@@ -815,6 +815,8 @@ static void test_journal_header(void **state)
 /* A scripted file system for the journal (engine/registry_internal.h). */
 static struct {
 	int deny_write;		/* errno for an open for writing */
+	int deny_link;		/* errno for link() */
+	int links;
 	int sync_fail;		/* errno for fdatasync */
 	int syncs;
 	const char *path;	/* the journal, read back at each fdatasync */
@@ -849,9 +851,20 @@ static int fs_fdatasync(int fd)
 	return fdatasync(fd);
 }
 
+static int fs_link(const char *from, const char *to)
+{
+	fs.links++;
+	if (fs.deny_link) {
+		errno = fs.deny_link;
+		return -1;
+	}
+	return link(from, to);
+}
+
 static void fs_install(void)
 {
 	memset(&fs, 0, sizeof(fs));
+	salvo__registry_sys.link = fs_link;
 	salvo__registry_sys.open = fs_open;
 	salvo__registry_sys.fdatasync = fs_fdatasync;
 }
@@ -867,6 +880,24 @@ static int fs_teardown(void **state)
 	(void)state;
 	fs_restore();
 	return 0;
+}
+
+/* A file system without hard links: the damaged file is kept as a copy. */
+static void test_journal_damaged_copy(void **state)
+{
+	size_t off[JN + 1];
+	char path[256];
+	int lost[] = {7};
+
+	(void)state;
+	path_of(path, sizeof(path), "damaged-copy");
+	write_journal(path, off);
+	poke(path, off[7] + 20, 0x02);
+	fs_install();
+	fs.deny_link = EPERM;
+	check_recovered(path, lost, 1, 1);
+	assert_true(fs.links >= 1);
+	fs_restore();
 }
 
 /* Root can write a chmod 0444 file, so the seam plays the read-only file system. */
@@ -992,6 +1023,7 @@ int main(void)
 		cmocka_unit_test(test_journal_damaged_length),
 		cmocka_unit_test(test_journal_real_torn_tail),
 		cmocka_unit_test(test_journal_header),
+		cmocka_unit_test_teardown(test_journal_damaged_copy, fs_teardown),
 		cmocka_unit_test_teardown(test_journal_readonly_at_start, fs_teardown),
 		cmocka_unit_test_teardown(test_journal_syncs_before_ack, fs_teardown),
 		cmocka_unit_test_teardown(test_journal_fdatasync_fails, fs_teardown),
