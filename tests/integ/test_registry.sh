@@ -415,43 +415,55 @@ EOF2
 
 # A hostile server: endless data is cut at --max-reply, a trickle at --timeout (the whole exchange).
 test_client_hostile_server() {
-	local port hp out rc t0 el
+	local port port2 hp out rc t0 el cmd
 	port=$(free_port)
-	python3 - "$port" <<'EOF2' >"$tmp/hostile.out" 2>&1 &
+	port2=$(free_port)
+	# On port: a join named t... or a list gets a byte every 0.5 s, any other join endless
+	# data.  On port2: endless data for everyone (a list too).
+	python3 - "$port" "$port2" <<'EOF2' >"$tmp/hostile.out" 2>&1 &
 import socket, sys, threading, time
-ls = socket.socket()
-ls.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
-ls.bind(("127.0.0.1", int(sys.argv[1])))
-ls.listen(16)
-ls.settimeout(60)           # bounded: gone a minute after the last client
-def serve(c):
+def serve(c, always_endless):
     try:
         first = c.recv(1, socket.MSG_PEEK)
-        if first[:1] in (b"t", b""):      # a join named t... or a list: trickle
+        if not always_endless and first[:1] in (b"t", b""):
             for i in range(120):
                 c.sendall(b"{")
                 time.sleep(0.5)
-        else:                             # anything else: endless data
+        else:
             chunk = b"x" * 65536
             for i in range(1 << 16):      # 4 GiB at most
                 c.sendall(chunk)
     except OSError:
         pass
     c.close()
-while True:
-    try:
-        c, _ = ls.accept()
-    except socket.timeout:
-        break
-    threading.Thread(target=serve, args=(c,), daemon=True).start()
+def listen(port, always_endless):
+    ls = socket.socket()
+    ls.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+    ls.bind(("127.0.0.1", port))
+    ls.listen(16)
+    ls.settimeout(60)           # bounded: gone a minute after the last client
+    while True:
+        try:
+            c, _ = ls.accept()
+        except socket.timeout:
+            break
+        threading.Thread(target=serve, args=(c, always_endless), daemon=True).start()
+ts = [threading.Thread(target=listen, args=(int(sys.argv[1]), False)),
+      threading.Thread(target=listen, args=(int(sys.argv[2]), True))]
+for t in ts: t.start()
+for t in ts: t.join()
 EOF2
 	hp=$!
 	pids+=("$hp")
-	busywait 5000 python3 -c 'import socket,sys; socket.create_connection(("127.0.0.1", int(sys.argv[1])), 1).close()' "$port" ||
+	busywait 5000 python3 -c 'import socket,sys; [socket.create_connection(("127.0.0.1", int(p)), 1).close() for p in sys.argv[1:]]' "$port" "$port2" ||
 		{ fail client_hostile_server "python server did not start"; return; }
 	out=$(timeout 60 "$SALVO" registry join "$port" -n endless --max-reply 1MiB 2>&1); rc=$?
 	if [ $rc != 1 ] || [ "$out" != "salvo: registry join: the reply from 127.0.0.1:$port is over --max-reply 1048576 bytes; stopped reading" ]; then
 		fail client_hostile_server "join, endless data: rc $rc: $out"; return
+	fi
+	out=$(timeout 60 "$SALVO" registry list "$port2" --max-reply 100k 2>&1); rc=$?
+	if [ $rc != 1 ] || [ "$out" != "salvo: registry list: the reply from 127.0.0.1:$port2 is over --max-reply 102400 bytes; stopped reading" ]; then
+		fail client_hostile_server "list, endless data: rc $rc: $out"; return
 	fi
 	# The default cap (64 MiB) ends it too.
 	out=$(timeout 60 "$SALVO" registry join "$port" -n endless2 2>&1); rc=$?
