@@ -137,8 +137,8 @@ static void report_recovery(const char *path, struct salvo_registry *reg)
 			fprintf(stderr, "; not repaired (read-only)\n");
 	}
 	if (rv.torn_bytes)
-		fprintf(stderr, "salvo: registry serve: %s: cut %llu bytes of a torn last record (never acknowledged)\n",
-			path, (unsigned long long)rv.torn_bytes);
+		fprintf(stderr, "salvo: registry serve: %s: %s %llu bytes of a torn last record (never acknowledged)\n",
+			path, rv.readonly ? "ignored (read-only)" : "cut", (unsigned long long)rv.torn_bytes);
 }
 
 static int serve_run(void *o, int argc, char **argv)
