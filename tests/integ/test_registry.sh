@@ -94,8 +94,9 @@ test_salvo_join_against_seed_server() {
 	python3 "$SEED" --port "$port" >"$tmp/seed.out" 2>&1 &
 	py=$!
 	pids+=("$py")
-	if ! busywait 5000 grep -q 'Starting server' "$tmp/seed.out"; then
-		fail salvo_join_against_seed_server "seed server did not start"; return
+	# 15 s: a Python start-up on a loaded 2-core machine took over 5 s (twice in full runs).
+	if ! busywait 15000 grep -q 'Starting server' "$tmp/seed.out"; then
+		fail salvo_join_against_seed_server "seed server did not start: $(cat "$tmp/seed.out")"; return
 	fi
 	sleep 0.2
 	"$SALVO" registry join "$port" -n first >/dev/null 2>&1
