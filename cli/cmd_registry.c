@@ -83,6 +83,9 @@ static void serve_text(FILE *f, const struct salvo_report *rep, void *arg)
 	if (st.journal_records || st.compactions)
 		fprintf(f, "journal: %llu records, %llu compactions\n",
 			(unsigned long long)st.journal_records, (unsigned long long)st.compactions);
+	if (st.journal_error)
+		fprintf(f, "journal: fdatasync failed (%s): every join since was refused\n",
+			strerror(-st.journal_error));
 }
 
 static void serve_json(json_t *root, const struct salvo_report *rep, void *arg)
@@ -102,6 +105,40 @@ static void serve_json(json_t *root, const struct salvo_report *rep, void *arg)
 				      "timeouts", (json_int_t)a->timeouts,
 				      "rebuilds", (json_int_t)st.rebuilds,
 				      "journal_records", (json_int_t)st.journal_records));
+}
+
+/* What replay found in the state file, one line each, before serving. */
+static void report_recovery(const char *path, struct salvo_registry *reg)
+{
+	struct salvo_registry_recovery rv;
+	uint64_t i;
+
+	salvo_registry_recovery(reg, &rv);
+	if (rv.readonly)
+		fprintf(stderr, "salvo: registry serve: state file %s is not writable (%s): serving the %llu "
+			"records it holds and refusing every join\n",
+			path, strerror(-rv.readonly), (unsigned long long)rv.records);
+	if (rv.dir_error)
+		fprintf(stderr, "salvo: registry serve: the directory of state file %s is not writable (%s): "
+			"the journal cannot be compacted or repaired\n", path, strerror(-rv.dir_error));
+	if (rv.damaged) {
+		fprintf(stderr, "salvo: registry serve: state file %s: %llu damaged span%s (%llu bytes) skipped at offset",
+			path, (unsigned long long)rv.damaged, rv.damaged == 1 ? "" : "s",
+			(unsigned long long)rv.damaged_bytes);
+		for (i = 0; i < rv.damaged && i < SALVO_REGISTRY_SPANS; i++)
+			fprintf(stderr, "%s %llu (%llu bytes)", i ? "," : "",
+				(unsigned long long)rv.span_off[i], (unsigned long long)rv.span_len[i]);
+		if (rv.damaged > SALVO_REGISTRY_SPANS)
+			fprintf(stderr, ", ...");
+		fprintf(stderr, "; %llu intact records recovered", (unsigned long long)rv.records);
+		if (rv.moved_to[0])
+			fprintf(stderr, "; the damaged file is kept as %s and the journal rewritten\n", rv.moved_to);
+		else
+			fprintf(stderr, "; not repaired (read-only)\n");
+	}
+	if (rv.torn_bytes)
+		fprintf(stderr, "salvo: registry serve: %s: %s %llu bytes of a torn last record (never acknowledged)\n",
+			path, rv.readonly ? "ignored (read-only)" : "cut", (unsigned long long)rv.torn_bytes);
 }
 
 static int serve_run(void *o, int argc, char **argv)
@@ -139,9 +176,8 @@ static int serve_run(void *o, int argc, char **argv)
 	if (rc)
 		return salvo_runtime_error(cfg.command, "%s", err);
 	salvo_registry_stats(srv.reg, &st);
-	if (s->state && st.journal_dropped)
-		fprintf(stderr, "salvo: registry serve: %s: cut %llu bytes of a torn last record (never acknowledged)\n",
-			s->state, (unsigned long long)st.journal_dropped);
+	if (s->state)
+		report_recovery(s->state, srv.reg);
 	if (s->state && s->c.verbose)
 		fprintf(stderr, "salvo: registry serve: %llu names recovered from %s\n",
 			(unsigned long long)st.recovered, s->state);
@@ -186,6 +222,7 @@ SALVO_COMMAND_REGISTER(serve_cmd)
 struct join_opts {
 	const char *name;
 	uint64_t timeout_ns;
+	uint64_t max_reply;
 	bool raw;
 };
 
@@ -193,13 +230,15 @@ struct join_opts {
 
 static const struct salvo_opt join_table[] = {
 	{"name", 'n', SALVO_OPT_STR, JO(name), "NAME", "the name to register (default \"name\", like the seed)"},
-	{"timeout", 0, SALVO_OPT_DURATION, JO(timeout_ns), NULL, "longest wait for connect and each read (default 5s)"},
+	{"timeout", 0, SALVO_OPT_DURATION, JO(timeout_ns), NULL, "bound on the whole exchange: connect, send and the whole reply (default 5s)"},
+	{"max-reply", 0, SALVO_OPT_SIZE, JO(max_reply), NULL, "refuse a reply longer than this (default 64MiB)", NULL, 1, 1ULL << 40},
 	{"raw", 0, SALVO_OPT_FLAG, JO(raw), NULL, "print the reply's bytes as received instead of indented"},
 	SALVO_OPT_END,
 };
 
 static const struct salvo_opt list_table[] = {
-	{"timeout", 0, SALVO_OPT_DURATION, JO(timeout_ns), NULL, "longest wait for connect and each read (default 5s)"},
+	{"timeout", 0, SALVO_OPT_DURATION, JO(timeout_ns), NULL, "bound on the whole exchange: connect, send and the whole reply (default 5s)"},
+	{"max-reply", 0, SALVO_OPT_SIZE, JO(max_reply), NULL, "refuse a reply longer than this (default 64MiB)", NULL, 1, 1ULL << 40},
 	{"raw", 0, SALVO_OPT_FLAG, JO(raw), NULL, "print the reply's bytes as received instead of indented"},
 	SALVO_OPT_END,
 };
@@ -213,6 +252,7 @@ static void join_defaults(void *o)
 
 	j->name = "name";
 	j->timeout_ns = 5 * NSEC_PER_SEC;
+	j->max_reply = SALVO_REGISTRY_MAX_REPLY;
 }
 
 /* Print a reply like the seed's client: json.dumps(result, indent=4). */
@@ -255,7 +295,8 @@ static int request(const char *cmd, struct join_opts *j, const char *dest, const
 	struct salvo_addr a;
 	char err[320], *reply = NULL;
 	size_t len = 0, nlen = name ? strlen(name) : 0;
-	uint32_t tmo = (uint32_t)(j->timeout_ns / NSEC_PER_MSEC);
+	uint64_t ms = j->timeout_ns / NSEC_PER_MSEC;
+	uint32_t tmo = ms > UINT32_MAX ? UINT32_MAX : (uint32_t)ms;
 	int rc;
 
 	if (parse_dest(dest, &a, err, sizeof(err)))
@@ -266,7 +307,8 @@ static int request(const char *cmd, struct join_opts *j, const char *dest, const
 		if (rc)
 			return salvo_usage_error(NULL, "--name: %s", salvo_registry_strerror(rc));
 	}
-	rc = salvo_registry_request(&a, name, nlen, tmo ? tmo : 1, &reply, &len, err, sizeof(err));
+	rc = salvo_registry_request(&a, name, nlen, tmo ? tmo : 1, (size_t)j->max_reply, &reply, &len,
+				    err, sizeof(err));
 	if (rc)
 		return salvo_runtime_error(cmd, "%s", err);
 	rc = print_reply(cmd, reply, len, j->raw);
@@ -293,9 +335,10 @@ static const struct salvo_cmd join_cmd = {
 	.max_args = 1,
 	.summary = "the seed's client (-c -n NAME): register NAME and print the client list",
 	.description = "Connects to HOST:PORT (default 127.0.0.1:5000; a bare number is a port on "
-		       "127.0.0.1), sends NAME, reads the reply to EOF (a list of any size arrives whole) "
-		       "and prints it with 4-space indentation, like the seed.  Exits 1 with the server's "
-		       "reason when the join is refused.",
+		       "127.0.0.1), sends NAME, reads the reply to EOF (a list of any size up to --max-reply arrives "
+		       "whole) and prints it with 4-space indentation, like the seed.  Exits 1 with the "
+		       "server's reason when the join is refused, and with one line when the reply is over "
+		       "--max-reply or not whole within --timeout.",
 	.tables = join_tables,
 	.opts_size = sizeof(struct join_opts),
 	.defaults = join_defaults,

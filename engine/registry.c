@@ -18,6 +18,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
+#include <time.h>
 #include <unistd.h>
 
 #include <jansson.h>
@@ -26,6 +27,8 @@
 
 #include <salvo/common.h>
 #include <salvo/registry.h>
+
+#include "registry_internal.h"
 
 #if defined(__SANITIZE_THREAD__)
 #include <sanitizer/tsan_interface.h>
@@ -99,7 +102,9 @@ struct salvo_registry {
 	char *path;
 	uint64_t jsize, jrecords, jdropped, compactions;
 	int jbroken;		/* -errno: joins refused until restart (failed fdatasync) */
+	int jsync_error;	/* -errno of a failed fdatasync (jbroken for that reason) */
 	uint32_t compact_factor, compact_min;
+	struct salvo_registry_recovery rec;	/* what journal_open found; constant after create */
 };
 
 #define J_FILE_MAGIC "salvo-registry1\n"
@@ -139,14 +144,39 @@ static void crc_init(void)
 	}
 }
 
-static uint32_t crc32(const uint8_t *p, size_t n)
+/* Continue a CRC-32 over more bytes: crc32_more(crc32(a), b) == crc32(a b). */
+static uint32_t crc32_more(uint32_t crc, const uint8_t *p, size_t n)
 {
-	uint32_t c = 0xffffffffU;
+	uint32_t c = crc ^ 0xffffffffU;
 
 	while (n--)
 		c = crc_table[(c ^ *p++) & 0xff] ^ (c >> 8);
 	return c ^ 0xffffffffU;
 }
+
+static uint32_t crc32(const uint8_t *p, size_t n)
+{
+	return crc32_more(0, p, n);
+}
+
+/* ---- the file-system calls, a test seam (registry_internal.h) ----------- */
+
+static int sys_open(const char *path, int flags, mode_t mode)
+{
+	return open(path, flags, mode);
+}
+
+const struct salvo__registry_sys salvo__registry_sys_default = {
+	.open = sys_open,
+	.fdatasync = fdatasync,
+	.link = link,
+};
+
+struct salvo__registry_sys salvo__registry_sys = {
+	.open = sys_open,
+	.fdatasync = fdatasync,
+	.link = link,
+};
 
 static void put16(uint8_t *p, uint16_t v)
 {
@@ -520,13 +550,13 @@ static int compact_locked(struct salvo_registry *r)
 		recs++;
 	}
 	read_unlock();
-	fd = open(tmp, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
+	fd = salvo__registry_sys.open(tmp, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
 	if (fd < 0) {
 		rc = -errno;
 		goto out;
 	}
 	rc = write_all(fd, buf, len);
-	if (!rc && fdatasync(fd))
+	if (!rc && salvo__registry_sys.fdatasync(fd))
 		rc = -errno;
 	if (!rc && rename(tmp, r->path))
 		rc = -errno;
@@ -561,22 +591,213 @@ int salvo_registry_compact(struct salvo_registry *r)
 	return rc;
 }
 
-/* Replay the journal into the table; cut a torn tail.  Called before any worker runs. */
+/*
+ * Whether p (avail bytes up to the end of the file) starts an intact record:
+ * 0 and its size in *total; -EAGAIN for the start of a record that the file
+ * ends inside (a header cut short, or a length past the end); -EBADMSG
+ * otherwise.  The CRC covers every byte after itself (lengths, port,
+ * reserved bytes, name, host), and the reserved bytes must be zero: names
+ * and hosts never contain a NUL, so no record can be forged inside a
+ * client's name and found by the resynchronising scan.
+ */
+static int rec_check(const uint8_t *p, size_t avail, size_t *total)
+{
+	static const uint8_t magic[4] = {0x53, 0x56, 0x52, 0x4a};
+	size_t nl, hl;
+
+	if (avail < sizeof(magic))
+		return memcmp(p, magic, avail) ? -EBADMSG : -EAGAIN;
+	if (get32(p) != J_REC_MAGIC)
+		return -EBADMSG;
+	if (avail < J_REC_HDR)
+		return -EAGAIN;
+	nl = get16(p + 8);
+	hl = p[10];
+	if (p[11] || p[14] || p[15] || nl == 0 || nl > SALVO_REGISTRY_NAME_MAX ||
+	    hl > SALVO_REGISTRY_HOST_MAX)
+		return -EBADMSG;
+	*total = J_REC_HDR + nl + hl;
+	if (*total > avail)
+		return -EAGAIN;
+	if (get32(p + 4) != crc32(p + 8, *total - 8) || memchr(p + J_REC_HDR + nl, 0, hl) ||
+	    salvo_registry_name_check(p + J_REC_HDR, nl))
+		return -EBADMSG;
+	return 0;
+}
+
+/*
+ * A record whose length fields were damaged can claim to run past the end
+ * of the file and look torn.  It is not torn if the bytes that are there
+ * verify with some other name/host length: then it was whole (and was
+ * acknowledged), so it counts as damage.  At most 128 CRCs.
+ */
+static bool rec_length_damaged(const uint8_t *p, size_t avail)
+{
+	uint8_t hdr[8];
+	size_t hl, nl;
+
+	if (avail <= J_REC_HDR)
+		return false;
+	for (hl = 0; hl <= SALVO_REGISTRY_HOST_MAX && J_REC_HDR + hl < avail; hl++) {
+		nl = avail - J_REC_HDR - hl;
+		if (nl > SALVO_REGISTRY_NAME_MAX)
+			continue;
+		memcpy(hdr, p + 8, sizeof(hdr));
+		put16(hdr, (uint16_t)nl);
+		hdr[2] = (uint8_t)hl;
+		if (get32(p + 4) == crc32_more(crc32(hdr, sizeof(hdr)), p + J_REC_HDR, nl + hl))
+			return true;
+	}
+	return false;
+}
+
+/* The next offset >= from where an intact record starts; size if none. */
+static size_t next_intact(const uint8_t *buf, size_t from, size_t size)
+{
+	size_t total;
+
+	while (from < size) {
+		const uint8_t *q = memmem(buf + from, size - from, "SVRJ", 4);
+
+		if (!q)
+			break;
+		if (rec_check(q, size - (size_t)(q - buf), &total) == 0)
+			return (size_t)(q - buf);
+		from = (size_t)(q - buf) + 1;
+	}
+	return size;
+}
+
+/*
+ * Whether the region [from, size), which holds no intact record, is a torn
+ * tail: what a crash in the middle of an append leaves.  That is the start
+ * of a record the file ends inside, or zeros (a file system that extended
+ * the file before its data reached the disk).  Only at from, a record
+ * boundary: inside damage no boundary is known, and a name may contain
+ * "SVRJ", so a damaged span is never split into damage and a torn tail (it
+ * is kept aside whole).
+ */
+static bool torn_tail(const uint8_t *buf, size_t from, size_t size)
+{
+	size_t i, total;
+
+	for (i = from; i < size && !buf[i]; i++)
+		;
+	if (i == size)
+		return true;
+	return rec_check(buf + from, size - from, &total) == -EAGAIN &&
+	       !rec_length_damaged(buf + from, size - from);
+}
+
+static void note_damage(struct salvo_registry_recovery *rc, size_t off, size_t len)
+{
+	if (rc->damaged < SALVO_REGISTRY_SPANS) {
+		rc->span_off[rc->damaged] = off;
+		rc->span_len[rc->damaged] = len;
+	}
+	rc->damaged++;
+	rc->damaged_bytes += len;
+}
+
+static int replay_record(struct salvo_registry *r, const uint8_t *p)
+{
+	char host[SALVO_REGISTRY_HOST_MAX + 1];
+	size_t nl = get16(p + 8), hl = p[10];
+	struct entry *e;
+	int rc;
+
+	memcpy(host, p + J_REC_HDR + nl, hl);
+	host[hl] = 0;
+	rc = entry_new(&e, p + J_REC_HDR, nl, host, get16(p + 12));
+	if (rc)
+		return rc;
+	/* Recovery keeps every journalled entry, even beyond max_clients. */
+	__atomic_fetch_add(&r->nentries, 1, __ATOMIC_RELAXED);
+	if (table_put(r, e, true) == 0)
+		r->st_recovered++;
+	r->rec.records++;
+	return 0;
+}
+
+/*
+ * Keep the damaged file as PATH.damaged-<unix time>[.N]: a hard link (one
+ * atomic step; PATH stays the damaged journal until the rewrite replaces
+ * it, so a crash in between replays the same file again), or a copy where
+ * the file system has no hard links.
+ */
+static int keep_damaged(struct salvo_registry *r, const uint8_t *buf, size_t size)
+{
+	char *to = r->rec.moved_to;
+	size_t cap = sizeof(r->rec.moved_to);
+	long long now = (long long)time(NULL);
+	int i, fd, rc;
+
+	for (i = 0; i < 1000; i++) {
+		if ((size_t)(i ? snprintf(to, cap, "%s.damaged-%lld.%d", r->path, now, i)
+			       : snprintf(to, cap, "%s.damaged-%lld", r->path, now)) >= cap)
+			return -ENAMETOOLONG;
+		if (salvo__registry_sys.link(r->path, to) == 0)
+			return fsync_dir(to);
+		if (errno == EEXIST)
+			continue;
+		fd = salvo__registry_sys.open(to, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0644);
+		if (fd < 0 && errno == EEXIST)
+			continue;
+		if (fd < 0)
+			return -errno;
+		rc = write_all(fd, buf, size);
+		if (!rc && salvo__registry_sys.fdatasync(fd))
+			rc = -errno;
+		close(fd);
+		if (rc) {
+			unlink(to);
+			return rc;
+		}
+		return fsync_dir(to);
+	}
+	return -EEXIST;
+}
+
+/* -errno when the directory holding path cannot take new files (compaction's). */
+static int dir_writable(const char *path)
+{
+	char *dup = strdup(path), *slash;
+	int rc = 0;
+
+	if (!dup)
+		return -ENOMEM;
+	slash = strrchr(dup, '/');
+	if (slash)
+		slash[slash == dup ? 1 : 0] = 0;
+	if (access(slash ? dup : ".", W_OK | X_OK))
+		rc = -errno;
+	free(dup);
+	return rc;
+}
+
+/*
+ * Replay the journal into the table.  Called before any worker runs.
+ * Every intact record is kept; damage is skipped, reported, and the file
+ * kept aside before the journal is rewritten; a torn tail is cut off.
+ */
 static int journal_open(struct salvo_registry *r, char *err, size_t errlen)
 {
+	struct salvo_registry_recovery *rec = &r->rec;
 	struct stat st;
 	uint8_t *buf = NULL;
-	size_t off, size;
+	size_t off, size, torn = 0, total, same, i;
 	int fd, rc = 0;
 
-	fd = open(r->path, O_RDWR | O_CREAT | O_CLOEXEC, 0644);
+	fd = salvo__registry_sys.open(r->path, O_RDWR | O_CREAT | O_CLOEXEC, 0644);
 	if (fd < 0 && (errno == EROFS || errno == EACCES || errno == EPERM)) {
 		/*
 		 * A read-only journal: serve what it holds, refuse every join
-		 * with this error (nothing could be made durable).
+		 * with this error (nothing could be made durable).  Reported at
+		 * create (rec->readonly), not first met at a join.
 		 */
 		r->jbroken = -errno;
-		fd = open(r->path, O_RDONLY | O_CLOEXEC);
+		rec->readonly = r->jbroken;
+		fd = salvo__registry_sys.open(r->path, O_RDONLY | O_CLOEXEC, 0);
 		if (fd < 0 && errno == ENOENT)
 			errno = -r->jbroken;
 	}
@@ -585,91 +806,141 @@ static int journal_open(struct salvo_registry *r, char *err, size_t errlen)
 		snprintf(err, errlen, "state file %s: %s", r->path, strerror(errno));
 		return rc;
 	}
+	if (!r->jbroken)
+		rec->dir_error = dir_writable(r->path);
 	if (fstat(fd, &st)) {
 		rc = -errno;
 		goto fail;
 	}
 	size = st.st_size;
-	if (size == 0 && r->jbroken) {
-		r->jfd = fd;
-		return 0;
-	}
-	if (size == 0) {
-		rc = write_all(fd, J_FILE_MAGIC, J_FILE_HDR);
-		if (!rc && fdatasync(fd))
-			rc = -errno;
-		if (rc)
-			goto fail;
-		r->jfd = fd;
-		r->jsize = J_FILE_HDR;
-		return 0;
-	}
-	buf = malloc(size);
-	if (!buf) {
-		rc = -ENOMEM;
-		goto fail;
-	}
-	if (pread(fd, buf, size, 0) != (ssize_t)size) {
-		rc = errno ? -errno : -EIO;
-		goto fail;
-	}
-	if (size < J_FILE_HDR || memcmp(buf, J_FILE_MAGIC, J_FILE_HDR)) {
-		rc = -EBADMSG;
-		snprintf(err, errlen, "state file %s is not a salvo registry journal", r->path);
-		goto fail_msg;
-	}
-	off = J_FILE_HDR;
-	while (off < size) {
-		const uint8_t *p = buf + off;
-		size_t nl, hl, total;
-		char host[SALVO_REGISTRY_HOST_MAX + 1];
-		struct entry *e;
-
-		if (size - off < J_REC_HDR || get32(p) != J_REC_MAGIC)
-			break;
-		nl = get16(p + 8);
-		hl = p[10];
-		total = J_REC_HDR + nl + hl;
-		if (size - off < total || get32(p + 4) != crc32(p + 8, total - 8) || hl > SALVO_REGISTRY_HOST_MAX ||
-		    salvo_registry_name_check(p + J_REC_HDR, nl))
-			break;
-		memcpy(host, p + J_REC_HDR + nl, hl);
-		host[hl] = 0;
-		rc = entry_new(&e, p + J_REC_HDR, nl, host, get16(p + 12));
-		if (rc)
-			goto fail;
-		/* Recovery keeps every journalled entry, even beyond max_clients. */
-		__atomic_fetch_add(&r->nentries, 1, __ATOMIC_RELAXED);
-		if (table_put(r, e, true) == 0)
-			r->st_recovered++;
-		off += total;
-		r->jrecords++;
-	}
-	if (off < size && r->jbroken) {
-		r->jdropped = size - off;	/* read-only: ignore the tail, cannot cut it */
-	} else if (off < size) {
-		/* A torn or corrupt tail (crash mid-append): nothing after it was acknowledged. */
-		if (ftruncate(fd, off)) {
-			rc = -errno;
+	if (size) {
+		buf = malloc(size);
+		if (!buf) {
+			rc = -ENOMEM;
 			goto fail;
 		}
-		fdatasync(fd);
-		r->jdropped = size - off;
+		if (pread(fd, buf, size, 0) != (ssize_t)size) {
+			rc = errno ? -errno : -EIO;
+			goto fail;
+		}
 	}
-	if (lseek(fd, off, SEEK_SET) < 0) {
-		rc = -errno;
-		goto fail;
+	off = J_FILE_HDR;
+	if (size < J_FILE_HDR && !memcmp(buf ?: (uint8_t *)"", J_FILE_MAGIC, size)) {
+		/* Empty, or a crash while the header was written: a new journal. */
+		torn = size;
+		off = size;
+	} else if (size >= J_FILE_HDR && !memcmp(buf, J_FILE_MAGIC, J_FILE_HDR - 2) &&
+		   buf[J_FILE_HDR - 1] == '\n' && buf[J_FILE_HDR - 2] >= '2' && buf[J_FILE_HDR - 2] <= '9') {
+		/* Another format version, not damage: never "repaired" with this one's rules. */
+		rc = -EBADMSG;
+		snprintf(err, errlen, "state file %s is a salvo registry journal of another version (%.15s)",
+			 r->path, (const char *)buf);
+		goto fail_msg;
+	} else if (size < J_FILE_HDR || memcmp(buf, J_FILE_MAGIC, J_FILE_HDR)) {
+		/*
+		 * A damaged header is told from another file by the rest: most
+		 * of the header still there, or an intact record right after it.
+		 */
+		for (same = 0, i = 0; i < J_FILE_HDR && i < size; i++)
+			same += buf[i] == (uint8_t)J_FILE_MAGIC[i];
+		if (size < J_FILE_HDR ||
+		    (same < J_FILE_HDR * 3 / 4 && rec_check(buf + J_FILE_HDR, size - J_FILE_HDR, &total))) {
+			rc = -EBADMSG;
+			snprintf(err, errlen, "state file %s is not a salvo registry journal", r->path);
+			goto fail_msg;
+		}
+		note_damage(rec, 0, J_FILE_HDR);
 	}
+	while (off < size) {
+		size_t next;
+
+		if (rec_check(buf + off, size - off, &total) == 0) {
+			rc = replay_record(r, buf + off);
+			if (rc)
+				goto fail;
+			off += total;
+			continue;
+		}
+		/* Resynchronise at the next intact record, never trusting this one's length. */
+		next = next_intact(buf, off + 1, size);
+		if (next < size) {
+			note_damage(rec, off, next - off);
+			off = next;
+			continue;
+		}
+		if (torn_tail(buf, off, size))
+			torn = size - off;
+		else
+			note_damage(rec, off, size - off);
+		off = size;
+	}
+	rec->torn_bytes = torn;
+	r->jdropped = torn;
+	r->jrecords = rec->records;
 	r->jfd = fd;
-	r->jsize = off;
+	if (r->jbroken) {
+		/* Read-only: serve what was recovered; nothing can be repaired. */
+		r->jsize = size;
+	} else if (rec->damaged) {
+		/*
+		 * Keep the damaged file for a human, then write a clean journal of
+		 * what was recovered (tmp, fdatasync, rename, directory fsync).
+		 */
+		rc = keep_damaged(r, buf, size);
+		if (rc) {
+			snprintf(err, errlen, "state file %s is damaged and could not be kept aside: %s",
+				 r->path, strerror(-rc));
+			rec->moved_to[0] = 0;
+			goto fail_msg_nofd;
+		}
+		rc = compact_locked(r);
+		if (rc) {
+			snprintf(err, errlen, "state file %s is damaged (kept as %s) and could not be rewritten: %s",
+				 r->path, rec->moved_to, strerror(-rc));
+			goto fail_msg_nofd;
+		}
+		r->compactions = 0;
+	} else if (size < J_FILE_HDR || torn) {
+		/* A torn tail (or header): it was never acknowledged; cut it off. */
+		size_t keep = size < J_FILE_HDR ? 0 : size - torn;
+
+		if (ftruncate(fd, keep) || lseek(fd, keep, SEEK_SET) < 0) {
+			rc = -errno;
+			goto fail_nofd;
+		}
+		if (keep == 0)
+			rc = write_all(fd, J_FILE_MAGIC, J_FILE_HDR);
+		if (!rc && salvo__registry_sys.fdatasync(fd))
+			rc = -errno;
+		if (rc)
+			goto fail_nofd;
+		r->jsize = keep ? keep : J_FILE_HDR;
+	} else {
+		if (lseek(fd, size, SEEK_SET) < 0) {
+			rc = -errno;
+			goto fail_nofd;
+		}
+		r->jsize = size;
+	}
 	free(buf);
 	return 0;
+fail_nofd:
+	snprintf(err, errlen, "state file %s: %s", r->path, strerror(-rc));
+fail_msg_nofd:
+	/* r->jfd (fd, or the rewritten journal's) is closed by destroy. */
+	free(buf);
+	return rc;
 fail:
 	snprintf(err, errlen, "state file %s: %s", r->path, strerror(-rc));
 fail_msg:
 	free(buf);
 	close(fd);
 	return rc;
+}
+
+void salvo_registry_recovery(struct salvo_registry *r, struct salvo_registry_recovery *out)
+{
+	*out = r->rec;
 }
 
 /* ---- create / destroy --------------------------------------------------- */
@@ -846,14 +1117,19 @@ int salvo_registry_join_batch(struct salvo_registry *r, struct salvo_registry_jo
 				 * journal stays a clean sequence of records. */
 				if (ftruncate(r->jfd, r->jsize) || lseek(r->jfd, r->jsize, SEEK_SET) < 0)
 					r->jbroken = rc;
-			} else if (fdatasync(r->jfd)) {
+			} else if (salvo__registry_sys.fdatasync(r->jfd)) {
 				/*
 				 * After a failed fdatasync the page cache may have dropped
 				 * the dirty pages and a later fsync could succeed without
 				 * writing them: stop acknowledging joins until restart.
+				 * The refused records are cut off (best effort), so a
+				 * restart does not replay joins that were refused.
 				 */
 				rc = -errno;
 				r->jbroken = rc;
+				r->jsync_error = rc;
+				if (!ftruncate(r->jfd, r->jsize) && lseek(r->jfd, r->jsize, SEEK_SET) >= 0)
+					salvo__registry_sys.fdatasync(r->jfd);
 			}
 		}
 		for (i = 0; i < n; i++) {
@@ -1084,6 +1360,7 @@ void salvo_registry_stats(struct salvo_registry *r, struct salvo_registry_stats 
 		s->journal_records = r->jrecords;
 		s->journal_dropped = r->jdropped;
 		s->compactions = r->compactions;
+		s->journal_error = r->jsync_error;
 		pthread_mutex_unlock(&r->jlock);
 	}
 }

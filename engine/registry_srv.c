@@ -594,70 +594,121 @@ const struct salvo_app salvo_app_registry = {
 
 /* ---- one request (join / list) --------------------------------------------- */
 
-int salvo_registry_request(const struct salvo_addr *dest, const void *name, size_t name_len,
-			   uint32_t timeout_ms, char **reply, size_t *reply_len, char *err,
-			   size_t errlen)
+/* Wait for events on fd until deadline (monotonic ns): 0, or -ETIMEDOUT / -errno. */
+static int request_wait(int fd, short events, uint64_t deadline)
 {
-	struct timeval tv = { .tv_sec = timeout_ms / 1000, .tv_usec = (timeout_ms % 1000) * 1000 };
-	char *buf = NULL, *nb, addr[SALVO_ADDR_STRLEN];
-	size_t len = 0, cap = 0;
-	int fd, rc;
+	struct pollfd pfd = {.fd = fd, .events = events};
 
+	for (;;) {
+		uint64_t now = salvo_now_ns();
+		int n;
+
+		if (now >= deadline)
+			return -ETIMEDOUT;
+		/* Round up, so a wait never ends just before the deadline and spins. */
+		n = poll(&pfd, 1, (int)((deadline - now + 999999) / 1000000));
+		if (n > 0)
+			return 0;
+		if (n < 0 && errno != EINTR)
+			return -errno;
+	}
+}
+
+int salvo_registry_request(const struct salvo_addr *dest, const void *name, size_t name_len,
+			   uint32_t timeout_ms, size_t max_reply, char **reply, size_t *reply_len,
+			   char *err, size_t errlen)
+{
+	/* One deadline for the whole exchange: a server trickling a byte at a time cannot extend it. */
+	uint64_t deadline = salvo_now_ns() + (uint64_t)timeout_ms * 1000000;
+	char *buf = NULL, *nb, addr[SALVO_ADDR_STRLEN];
+	const char *what = "connect to";
+	size_t len = 0, cap = 0, sent = 0;
+	socklen_t sl = sizeof(int);
+	int fd, rc, soerr = 0;
+
+	if (max_reply > SIZE_MAX / 2)
+		max_reply = SIZE_MAX / 2;	/* the buffer arithmetic below stays in range */
 	salvo_addr_str(dest, addr, sizeof(addr));
-	fd = socket(dest->sa.sa_family, SOCK_STREAM | SOCK_CLOEXEC, 0);
+	fd = socket(dest->sa.sa_family, SOCK_STREAM | SOCK_CLOEXEC | SOCK_NONBLOCK, 0);
 	if (fd < 0) {
 		rc = -errno;
 		snprintf(err, errlen, "socket: %s", strerror(errno));
 		return rc;
 	}
-	/* SO_SNDTIMEO bounds connect() too (Linux). */
-	setsockopt(fd, SOL_SOCKET, SO_SNDTIMEO, &tv, sizeof(tv));
-	setsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof(tv));
-	if (connect(fd, &dest->sa, dest->len)) {
-		rc = errno == EINPROGRESS ? -ETIMEDOUT : -errno;
-		snprintf(err, errlen, "connect to %s: %s", addr, strerror(-rc));
+	if (connect(fd, &dest->sa, dest->len) && errno != EINPROGRESS) {
+		rc = -errno;
 		goto fail;
 	}
+	rc = request_wait(fd, POLLOUT, deadline);
+	if (!rc && getsockopt(fd, SOL_SOCKET, SO_ERROR, &soerr, &sl))
+		rc = -errno;
+	if (!rc && soerr)
+		rc = -soerr;
+	if (rc)
+		goto fail;
+	what = "send to";
 	if (name_len) {
-		/* Like the seed's client: one send, no half-close. */
-		ssize_t n = send(fd, name, name_len, MSG_NOSIGNAL);
+		/* Like the seed's client: the name as one stream write, no half-close. */
+		while (sent < name_len) {
+			ssize_t n = send(fd, (const char *)name + sent, name_len - sent, MSG_NOSIGNAL);
 
-		if (n != (ssize_t)name_len) {
-			rc = n < 0 ? -errno : -EIO;
-			snprintf(err, errlen, "send to %s: %s", addr, strerror(-rc));
-			goto fail;
+			if (n > 0) {
+				sent += (size_t)n;
+				continue;
+			}
+			if (n < 0 && errno != EAGAIN && errno != EINTR) {
+				rc = -errno;
+				goto fail;
+			}
+			rc = request_wait(fd, POLLOUT, deadline);
+			if (rc)
+				goto fail;
 		}
 	} else if (shutdown(fd, SHUT_WR)) {
 		/* A list request: nothing, then FIN. */
 		rc = -errno;
-		snprintf(err, errlen, "shutdown: %s", strerror(errno));
 		goto fail;
 	}
+	what = "reading the reply from";
 	for (;;) {
 		ssize_t n;
 
-		if (cap - len < 65536 + 1) {
-			cap = cap ? 2 * cap : 65536 * 2;
+		/* Room for max_reply + 1 bytes: one byte over the limit tells a reply that is too long. */
+		if (cap - len < 2 && cap < max_reply + 2) {
+			cap = cap ? 2 * cap : 65536;
+			if (cap > max_reply + 2)
+				cap = max_reply + 2;
 			nb = realloc(buf, cap);
 			if (!nb) {
 				rc = -ENOMEM;
 				snprintf(err, errlen, "out of memory for a %zu-byte reply", len);
-				goto fail;
+				goto fail_msg;
 			}
 			buf = nb;
 		}
 		n = recv(fd, buf + len, cap - len - 1, 0);
 		if (n == 0)
 			break;
-		if (n < 0) {
-			if (errno == EINTR)
-				continue;
-			rc = errno == EAGAIN ? -ETIMEDOUT : -errno;
-			snprintf(err, errlen, "reading the reply from %s after %zu bytes: %s", addr, len,
-				 errno == EAGAIN ? "timed out" : strerror(errno));
+		if (n > 0) {
+			len += (size_t)n;
+			if (len > max_reply) {
+				rc = -EMSGSIZE;
+				snprintf(err, errlen,
+					 "the reply from %s is over --max-reply %zu bytes; stopped reading",
+					 addr, max_reply);
+				goto fail_msg;
+			}
+			continue;
+		}
+		if (errno == EINTR)
+			continue;
+		if (errno != EAGAIN) {
+			rc = -errno;
 			goto fail;
 		}
-		len += (size_t)n;
+		rc = request_wait(fd, POLLIN, deadline);
+		if (rc)
+			goto fail;
 	}
 	close(fd);
 	buf[len] = 0;
@@ -665,6 +716,12 @@ int salvo_registry_request(const struct salvo_addr *dest, const void *name, size
 	*reply_len = len;
 	return 0;
 fail:
+	if (rc == -ETIMEDOUT)
+		snprintf(err, errlen, "%s %s: no whole reply within --timeout %u ms (%zu bytes received)",
+			 what, addr, timeout_ms, len);
+	else
+		snprintf(err, errlen, "%s %s: %s", what, addr, strerror(-rc));
+fail_msg:
 	free(buf);
 	close(fd);
 	return rc;

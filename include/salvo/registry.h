@@ -48,6 +48,29 @@ struct salvo_registry_stats {
 	uint64_t journal_records;	/* records in the journal file now */
 	uint64_t journal_dropped;	/* bytes of a torn tail cut off at create */
 	uint64_t compactions;
+	int journal_error;	/* -errno of a failed fdatasync: joins refused until restart */
+};
+
+/*
+ * What create found in the state file.  Replay keeps every intact record
+ * (magic, CRC-32 over everything after it, reserved bytes zero, a valid
+ * name); a damaged span is skipped and replay resumes at the next intact
+ * record.  A file with a damaged span is kept as moved_to and the journal
+ * rewritten (durably) from what was recovered.  Only an incomplete record
+ * at the very end (a crash mid-append: never acknowledged) is a torn tail,
+ * cut off in place.
+ */
+#define SALVO_REGISTRY_SPANS 8
+struct salvo_registry_recovery {
+	uint64_t records;	/* intact records replayed */
+	uint64_t damaged;	/* damaged spans skipped (a span: one or more records, or the header) */
+	uint64_t damaged_bytes;
+	uint64_t span_off[SALVO_REGISTRY_SPANS];	/* the first spans: offset and length */
+	uint64_t span_len[SALVO_REGISTRY_SPANS];
+	uint64_t torn_bytes;	/* the torn tail cut off */
+	int readonly;		/* -errno: the file cannot be opened for writing; joins are refused */
+	int dir_error;		/* -errno: its directory is not writable; no compaction */
+	char moved_to[4096];	/* the damaged file's new name; "" when none */
 };
 
 /*
@@ -57,6 +80,8 @@ struct salvo_registry_stats {
  */
 int salvo_registry_create(struct salvo_registry **out, const struct salvo_registry_opts *opts,
 			  char *err, size_t errlen);
+/* What create's replay found (all zero without a state file). */
+void salvo_registry_recovery(struct salvo_registry *r, struct salvo_registry_recovery *out);
 /* No thread may use r any more. */
 void salvo_registry_destroy(struct salvo_registry *r);
 
@@ -148,12 +173,16 @@ extern const struct salvo_app salvo_app_registry;
 /*
  * One request as a client: connect to dest, send name (name_len 0: a list
  * request, which half-closes without sending anything), read the reply to
- * EOF.  *reply is malloc'ed (caller frees), NUL-terminated.  Every wait is
- * bounded by timeout_ms.  -errno with one line in err.
+ * EOF.  *reply is malloc'ed (caller frees), NUL-terminated.  timeout_ms
+ * bounds the whole exchange (connect, send and the whole reply: -ETIMEDOUT);
+ * a reply over max_reply bytes is refused (-EMSGSIZE) once max_reply + 1
+ * bytes have arrived, so a hostile server holds at most that much memory.
+ * -errno with one line in err.
  */
+#define SALVO_REGISTRY_MAX_REPLY (64u << 20)	/* default for max_reply */
 int salvo_registry_request(const struct salvo_addr *dest, const void *name, size_t name_len,
-			   uint32_t timeout_ms, char **reply, size_t *reply_len, char *err,
-			   size_t errlen);
+			   uint32_t timeout_ms, size_t max_reply, char **reply, size_t *reply_len,
+			   char *err, size_t errlen);
 
 /* `registry bench`: concurrent short connections, each one join. */
 struct salvo_registry_bench_cfg {

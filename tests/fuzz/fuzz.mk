@@ -30,6 +30,8 @@ fuzz_libs_pcap := $(shell $(PKG_CONFIG) --libs libpcap 2>/dev/null || echo -lpca
 fuzz_libs_addr := -ldl
 fuzz_src_registry  := engine/registry.c
 fuzz_libs_registry := $(shell $(PKG_CONFIG) --libs jansson liburcu-cds liburcu 2>/dev/null)
+fuzz_src_journal  := engine/registry.c
+fuzz_libs_journal := $(fuzz_libs_registry)
 # liburcu's cds_lfht_for_each_entry() computes caa_container_of(NULL, ...) at
 # the end of every walk: clang's pointer-overflow check flags that macro idiom
 # on each list, so it is off for this one file (the other checks stay on).

@@ -94,8 +94,9 @@ test_salvo_join_against_seed_server() {
 	python3 "$SEED" --port "$port" >"$tmp/seed.out" 2>&1 &
 	py=$!
 	pids+=("$py")
-	if ! busywait 5000 grep -q 'Starting server' "$tmp/seed.out"; then
-		fail salvo_join_against_seed_server "seed server did not start"; return
+	# 15 s: a Python start-up on a loaded 2-core machine took over 5 s (twice in full runs).
+	if ! busywait 15000 grep -q 'Starting server' "$tmp/seed.out"; then
+		fail salvo_join_against_seed_server "seed server did not start: $(cat "$tmp/seed.out")"; return
 	fi
 	sleep 0.2
 	"$SALVO" registry join "$port" -n first >/dev/null 2>&1
@@ -347,6 +348,9 @@ mount -o remount,ro "$mnt" || { echo "remount ro failed"; exit 1; }
 "$SALVO" registry serve "$port" --state "$mnt/state" --duration 60 >"$tmp/jserve2.out" 2>&1 &
 srv=$!
 for i in $(seq 50); do "$SALVO" registry list "$port" --timeout 1s >/dev/null 2>&1 && break; sleep 0.1; done
+# Reported at start, before any join.
+grep -q "state file $mnt/state is not writable (Read-only file system)" "$tmp/jserve2.out" ||
+	{ echo "read-only not reported at start: $(cat "$tmp/jserve2.out")"; exit 1; }
 out=$("$SALVO" registry join "$port" -n while-ro 2>&1) && { echo "join on a read-only journal acknowledged"; exit 1; }
 echo "$out" | grep -q 'Read-only' || { echo "ro: $out"; exit 1; }
 keys=$("$SALVO" registry list "$port" --raw | python3 -c 'import json,sys; print("\n".join(sorted(json.load(sys.stdin))))')
@@ -360,6 +364,131 @@ EOF
 	if [ "$out" = ok ]; then pass journal_full_and_readonly; else fail journal_full_and_readonly "$out"; fi
 }
 
+# One flipped bit in the first record of a real journal: every other name survives the
+# restart, the damaged file is kept aside (byte for byte) and reported on stderr.
+test_journal_bitflip() {
+	local port i before after out kept
+	port=$(free_port)
+	start_server "$port" --state "$tmp/flip" || { fail journal_bitflip "server did not start"; return; }
+	for i in $(seq 1 40); do
+		"$SALVO" registry join "$port" -n "flip-$i" >/dev/null 2>&1 ||
+			{ fail journal_bitflip "join flip-$i failed"; stop_server; return; }
+	done
+	before=$("$SALVO" registry list "$port" --raw | python3 -c 'import json,sys; print("\n".join(sorted(json.load(sys.stdin))))')
+	stop_server
+	# Header 16 bytes, then the first record: 16-byte header, name, host.  Flip a bit of its name.
+	python3 - "$tmp/flip" <<'EOF2'
+import sys
+p = sys.argv[1]
+b = bytearray(open(p, "rb").read())
+assert b[:16] == b"salvo-registry1\n" and b[16:20] == b"SVRJ", b[:20]
+b[16 + 16 + 2] ^= 0x04
+open(p, "wb").write(b)
+open(p + ".copy", "wb").write(b)
+EOF2
+	start_server "$port" --state "$tmp/flip" ||
+		{ fail journal_bitflip "restart failed: $(cat "$tmp/serve.$port.out")"; return; }
+	after=$("$SALVO" registry list "$port" --raw | python3 -c 'import json,sys; print("\n".join(sorted(json.load(sys.stdin))))')
+	stop_server
+	out=$(cat "$tmp/serve.$port.out")
+	kept=$(ls "$tmp"/flip.damaged-* 2>/dev/null | head -n 1)
+	if [ "$(echo "$before" | wc -l)" != 40 ]; then
+		fail journal_bitflip "40 joins, $(echo "$before" | wc -l) listed before the flip"
+	elif [ "$(echo "$before" | grep -vx flip-1)" != "$after" ]; then
+		fail journal_bitflip "after the flip $(echo "$after" | wc -l) names listed, want the 39 others"
+	elif ! echo "$out" | grep -q "1 damaged span (31 bytes) skipped at offset 16 (31 bytes); 39 intact records recovered; the damaged file is kept as $tmp/flip.damaged-"; then
+		fail journal_bitflip "stderr: $out"
+	elif [ -z "$kept" ] || ! cmp -s "$kept" "$tmp/flip.copy"; then
+		fail journal_bitflip "damaged file not kept as it was: '$kept'"
+	elif echo "$out" | grep -q torn; then
+		fail journal_bitflip "a flipped bit reported as a torn tail: $out"
+	else
+		# The rewritten journal is clean: a second restart reports nothing.
+		start_server "$port" --state "$tmp/flip" || { fail journal_bitflip "second restart failed"; return; }
+		stop_server
+		if grep -q "damaged\|torn" "$tmp/serve.$port.out"; then
+			fail journal_bitflip "rewritten journal not clean: $(cat "$tmp/serve.$port.out")"
+		else
+			pass journal_bitflip
+		fi
+	fi
+}
+
+# A hostile server: endless data is cut at --max-reply, a trickle at --timeout (the whole exchange).
+test_client_hostile_server() {
+	local port port2 hp out rc t0 el cmd
+	port=$(free_port)
+	port2=$(free_port)
+	# On port: a join named t... or a list gets a byte every 0.5 s, any other join endless
+	# data.  On port2: endless data for everyone (a list too).
+	python3 - "$port" "$port2" <<'EOF2' >"$tmp/hostile.out" 2>&1 &
+import socket, sys, threading, time
+def serve(c, always_endless):
+    try:
+        first = c.recv(1, socket.MSG_PEEK)
+        if not always_endless and first[:1] in (b"t", b""):
+            for i in range(120):
+                c.sendall(b"{")
+                time.sleep(0.5)
+        else:
+            chunk = b"x" * 65536
+            for i in range(1 << 16):      # 4 GiB at most
+                c.sendall(chunk)
+    except OSError:
+        pass
+    c.close()
+def listen(port, always_endless):
+    ls = socket.socket()
+    ls.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+    ls.bind(("127.0.0.1", port))
+    ls.listen(16)
+    ls.settimeout(60)           # bounded: gone a minute after the last client
+    while True:
+        try:
+            c, _ = ls.accept()
+        except socket.timeout:
+            break
+        threading.Thread(target=serve, args=(c, always_endless), daemon=True).start()
+ts = [threading.Thread(target=listen, args=(int(sys.argv[1]), False)),
+      threading.Thread(target=listen, args=(int(sys.argv[2]), True))]
+for t in ts: t.start()
+for t in ts: t.join()
+EOF2
+	hp=$!
+	pids+=("$hp")
+	busywait 5000 python3 -c 'import socket,sys; [socket.create_connection(("127.0.0.1", int(p)), 1).close() for p in sys.argv[1:]]' "$port" "$port2" ||
+		{ fail client_hostile_server "python server did not start"; return; }
+	out=$(timeout 60 "$SALVO" registry join "$port" -n endless --max-reply 1MiB 2>&1); rc=$?
+	if [ $rc != 1 ] || [ "$out" != "salvo: registry join: the reply from 127.0.0.1:$port is over --max-reply 1048576 bytes; stopped reading" ]; then
+		fail client_hostile_server "join, endless data: rc $rc: $out"; return
+	fi
+	out=$(timeout 60 "$SALVO" registry list "$port2" --max-reply 100k 2>&1); rc=$?
+	if [ $rc != 1 ] || [ "$out" != "salvo: registry list: the reply from 127.0.0.1:$port2 is over --max-reply 102400 bytes; stopped reading" ]; then
+		fail client_hostile_server "list, endless data: rc $rc: $out"; return
+	fi
+	# The default cap (64 MiB) ends it too.
+	out=$(timeout 60 "$SALVO" registry join "$port" -n endless2 2>&1); rc=$?
+	if [ $rc != 1 ] || ! echo "$out" | grep -q 'over --max-reply 67108864 bytes'; then
+		fail client_hostile_server "join, endless data, default cap: rc $rc: $out"; return
+	fi
+	# A byte every 0.5 s: each read is quick, the whole reply never comes.
+	for cmd in "join -n trickle" "list"; do
+		t0=$(date +%s%N)
+		out=$(timeout 30 "$SALVO" registry $cmd "$port" --timeout 2s 2>&1); rc=$?
+		el=$(( ($(date +%s%N) - t0) / 1000000 ))
+		if [ $rc != 1 ] || ! echo "$out" | grep -q 'no whole reply within --timeout 2000 ms' ||
+			[ "$el" -lt 1900 ] || [ "$el" -gt 8000 ]; then
+			fail client_hostile_server "$cmd, trickle: rc $rc after $el ms: $out"; return
+		fi
+	done
+	for bad in 0 abc 2TiB -1; do
+		"$SALVO" registry list "$port" --max-reply "$bad" >/dev/null 2>&1
+		rc=$?
+		[ $rc = 2 ] || { fail client_hostile_server "--max-reply $bad: exit $rc, want 2"; return; }
+	done
+	pass client_hostile_server
+}
+
 test_seed_client_against_salvo
 test_every_backend
 test_salvo_join_against_seed_server
@@ -370,4 +499,6 @@ test_kill9_keeps_acknowledged
 test_timeouts
 test_limits
 test_journal_full_and_readonly
+test_journal_bitflip
+test_client_hostile_server
 exit $failed

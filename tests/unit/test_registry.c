@@ -2,7 +2,9 @@
 /*
  * Unit tests for the client-list registry store (engine/registry.c):
  * names, JSON against jansson, updates, limits, the journal (restart, torn
- * tail, compaction, disk full through RLIMIT_FSIZE) and concurrent writers
+ * tail, compaction, disk full through RLIMIT_FSIZE, damaged records kept
+ * aside and skipped, read-only state, fdatasync before the acknowledgement
+ * and its failure through the salvo__registry_sys seam) and concurrent writers
  * and readers.  Also run in the tsan build (tests/run.sh runs files that
  * mention tsan): the concurrent test must be TSan-clean.
  */
@@ -24,6 +26,8 @@
 #include <jansson.h>
 
 #include <salvo/registry.h>
+
+#include "registry_internal.h"
 
 #define SALVO_MIN_LEN(l) ((l) < 200 ? (l) : 200)
 #define SALVO_ARRAY_SIZE_T(a) (sizeof(a) / sizeof((a)[0]))
@@ -571,6 +575,423 @@ static void test_concurrent_journal(void **state)
 	run_concurrent(path);
 }
 
+/* ---- journal damage, resynchronisation, torn tails, the sys seam -------- */
+
+#define JN 200			/* names in a damage test's journal */
+#define J_HDR 16		/* file header and record header, docs/registry.md */
+
+/*
+ * Journal JN names "client-<i>" (port 2000+i, host 127.0.0.1) through the
+ * store and return where each record starts, computed from the documented
+ * layout (header 16 bytes, record = 16 + name + host), not from the code.
+ */
+static void write_journal(const char *path, size_t *off)
+{
+	struct salvo_registry *r = mk(path, 0);
+	char name[32];
+	size_t at = J_HDR;
+	struct stat sb;
+	int i;
+
+	salvo_registry_thread_enter();
+	for (i = 0; i < JN; i++) {
+		snprintf(name, sizeof(name), "client-%d", i);
+		assert_int_equal(salvo_registry_join(r, name, strlen(name), "127.0.0.1", 2000 + i, NULL), 0);
+		off[i] = at;
+		at += J_HDR + strlen(name) + strlen("127.0.0.1");
+	}
+	off[JN] = at;
+	salvo_registry_thread_leave();
+	salvo_registry_destroy(r);
+	assert_int_equal(stat(path, &sb), 0);
+	assert_int_equal((size_t)sb.st_size, at);
+}
+
+static void poke(const char *path, size_t off, uint8_t xor_mask)
+{
+	int fd = open(path, O_RDWR);
+	uint8_t b;
+
+	assert_true(fd >= 0);
+	assert_int_equal(pread(fd, &b, 1, off), 1);
+	b ^= xor_mask;
+	assert_int_equal(pwrite(fd, &b, 1, off), 1);
+	close(fd);
+}
+
+static char *slurp(const char *path, size_t *len)
+{
+	struct stat sb;
+	char *buf;
+	int fd = open(path, O_RDONLY);
+
+	assert_true(fd >= 0);
+	assert_int_equal(fstat(fd, &sb), 0);
+	buf = malloc(sb.st_size + 1);
+	assert_non_null(buf);
+	assert_int_equal(read(fd, buf, sb.st_size), sb.st_size);
+	close(fd);
+	*len = sb.st_size;
+	return buf;
+}
+
+/*
+ * Open the damaged journal, check every name but the ones in lost[] is
+ * there with its own port, the file was kept aside byte for byte and the
+ * rewritten journal reopens clean with the same names.
+ */
+static void check_recovered(const char *path, const int *lost, int nlost, uint64_t spans)
+{
+	struct salvo_registry_recovery rv;
+	struct salvo_registry *r;
+	char name[32], *before, *kept;
+	size_t blen, klen;
+	json_t *j, *e;
+	int i, k, gone;
+
+	before = slurp(path, &blen);
+	r = mk(path, 0);
+	salvo_registry_recovery(r, &rv);
+	assert_int_equal(rv.damaged, spans);
+	assert_int_equal(rv.torn_bytes, 0);
+	assert_int_equal(rv.records, JN - nlost);
+	assert_true(rv.moved_to[0]);
+	salvo_registry_thread_enter();
+	j = list_json(r, NULL);
+	assert_int_equal(json_object_size(j), JN - nlost);
+	for (i = 0; i < JN; i++) {
+		for (gone = 0, k = 0; k < nlost; k++)
+			gone |= lost[k] == i;
+		snprintf(name, sizeof(name), "client-%d", i);
+		e = json_object_get(j, name);
+		if (gone) {
+			assert_null(e);
+			continue;
+		}
+		assert_non_null(e);
+		assert_int_equal(json_integer_value(json_object_get(e, "port")), 2000 + i);
+	}
+	json_decref(j);
+	/* Joins after the repair go to the rewritten journal. */
+	assert_int_equal(salvo_registry_join(r, "after-repair", 12, "::1", 9, NULL), 0);
+	salvo_registry_thread_leave();
+	salvo_registry_destroy(r);
+	/* The damaged file is kept as it was, not cut. */
+	kept = slurp(rv.moved_to, &klen);
+	assert_int_equal(klen, blen);
+	assert_memory_equal(kept, before, blen);
+	assert_int_equal(strncmp(rv.moved_to, path, strlen(path)), 0);
+	assert_non_null(strstr(rv.moved_to, ".damaged-"));
+	unlink(rv.moved_to);
+	free(kept);
+	free(before);
+	/* The rewrite is a clean journal: nothing damaged, every recovered name plus the new one. */
+	r = mk(path, 0);
+	salvo_registry_recovery(r, &rv);
+	assert_int_equal(rv.damaged, 0);
+	assert_int_equal(rv.torn_bytes, 0);
+	assert_int_equal(rv.records, JN - nlost + 1);
+	salvo_registry_destroy(r);
+}
+
+/* The case: one flipped bit in the first record lost every name. */
+static void test_journal_corrupt_first_record(void **state)
+{
+	size_t off[JN + 1];
+	char path[256];
+	int lost[] = {0};
+
+	(void)state;
+	path_of(path, sizeof(path), "damaged-first");
+	write_journal(path, off);
+	poke(path, off[0] + J_HDR + 3, 0x10);	/* a bit of "client-0" */
+	check_recovered(path, lost, 1, 1);
+}
+
+static void test_journal_corrupt_middle(void **state)
+{
+	size_t off[JN + 1];
+	char path[256];
+	int lost[] = {50, 120, 121};
+
+	(void)state;
+	path_of(path, sizeof(path), "damaged-middle");
+	write_journal(path, off);
+	poke(path, off[50] + 5, 0x01);		/* its CRC */
+	poke(path, off[120], 0x80);		/* its magic */
+	poke(path, off[121] + 12, 0x04);	/* its port: two damaged records in a row, one span */
+	check_recovered(path, lost, 3, 2);
+}
+
+/* A damaged length must not be trusted: replay resynchronises on the next intact record. */
+static void test_journal_damaged_length(void **state)
+{
+	size_t off[JN + 1];
+	char path[256];
+	int lost[] = {10, 30, JN - 1};
+
+	(void)state;
+	path_of(path, sizeof(path), "damaged-length");
+	write_journal(path, off);
+	poke(path, off[10] + 8, 0x20);		/* name length +32: runs into the next records */
+	poke(path, off[30] + 9, 0x01);		/* name length +256: over the limit */
+	/* The last record claims to run past the end: whole, so damage, not a torn tail. */
+	poke(path, off[JN - 1] + 10, 0x40);	/* host length +64 */
+	check_recovered(path, lost, 3, 3);
+}
+
+/* Only an incomplete record at the very end is a torn tail: cut in place, nothing kept aside. */
+static void test_journal_real_torn_tail(void **state)
+{
+	struct salvo_registry_recovery rv;
+	struct salvo_registry *r;
+	size_t off[JN + 1];
+	char path[256];
+	struct stat sb;
+	json_t *j;
+	int fd;
+
+	(void)state;
+	path_of(path, sizeof(path), "torn");
+	write_journal(path, off);
+	/* A crash mid-append: the last record's first 20 bytes reached the disk. */
+	assert_int_equal(truncate(path, off[JN - 1] + 20), 0);
+	r = mk(path, 0);
+	salvo_registry_recovery(r, &rv);
+	assert_int_equal(rv.damaged, 0);
+	assert_int_equal(rv.torn_bytes, 20);
+	assert_int_equal(rv.records, JN - 1);
+	assert_string_equal(rv.moved_to, "");
+	salvo_registry_destroy(r);
+	assert_int_equal(stat(path, &sb), 0);
+	assert_int_equal((size_t)sb.st_size, off[JN - 1]);
+
+	/* Zeros after the last record (size extended, data never written): torn too. */
+	fd = open(path, O_WRONLY | O_APPEND);
+	assert_true(fd >= 0);
+	assert_int_equal(write(fd, "\0\0\0\0\0\0\0\0\0\0\0\0", 12), 12);
+	close(fd);
+	r = mk(path, 0);
+	salvo_registry_recovery(r, &rv);
+	assert_int_equal(rv.damaged, 0);
+	assert_int_equal(rv.torn_bytes, 12);
+	salvo_registry_thread_enter();
+	j = list_json(r, NULL);
+	assert_int_equal(json_object_size(j), JN - 1);
+	json_decref(j);
+	salvo_registry_thread_leave();
+	salvo_registry_destroy(r);
+}
+
+/* A damaged file header is damage; another version's header is not a journal to repair. */
+static void test_journal_header(void **state)
+{
+	struct salvo_registry_opts o = {0};
+	struct salvo_registry *r = NULL;
+	size_t off[JN + 1], len, len2;
+	char path[256], err[256], *before, *after;
+	int lost[] = {-1};
+
+	(void)state;
+	path_of(path, sizeof(path), "header");
+	write_journal(path, off);
+	poke(path, 3, 0x01);			/* "salvo-registry1\n" with one bit flipped */
+	check_recovered(path, lost, 0, 1);
+
+	path_of(path, sizeof(path), "header");
+	write_journal(path, off);
+	poke(path, 14, '1' ^ '2');		/* "salvo-registry2\n" */
+	before = slurp(path, &len);
+	o.state_path = path;
+	assert_int_equal(salvo_registry_create(&r, &o, err, sizeof(err)), -EBADMSG);
+	assert_non_null(strstr(err, "another version"));
+	after = slurp(path, &len2);
+	assert_int_equal(len, len2);
+	assert_memory_equal(before, after, len);
+	free(before);
+	free(after);
+}
+
+/* A scripted file system for the journal (engine/registry_internal.h). */
+static struct {
+	int deny_write;		/* errno for an open for writing */
+	int deny_link;		/* errno for link() */
+	int links;
+	int sync_fail;		/* errno for fdatasync */
+	int syncs;
+	const char *path;	/* the journal, read back at each fdatasync */
+	const char *want;	/* a name that must be in it when it is synced */
+	int want_seen;
+} fs;
+
+static int fs_open(const char *path, int flags, mode_t mode)
+{
+	if (fs.deny_write && (flags & (O_WRONLY | O_RDWR))) {
+		errno = fs.deny_write;
+		return -1;
+	}
+	return open(path, flags, mode);
+}
+
+static int fs_fdatasync(int fd)
+{
+	size_t len;
+	char *buf;
+
+	fs.syncs++;
+	if (fs.want && fs.path) {
+		buf = slurp(fs.path, &len);
+		fs.want_seen += memmem(buf, len, fs.want, strlen(fs.want)) != NULL;
+		free(buf);
+	}
+	if (fs.sync_fail) {
+		errno = fs.sync_fail;
+		return -1;
+	}
+	return fdatasync(fd);
+}
+
+static int fs_link(const char *from, const char *to)
+{
+	fs.links++;
+	if (fs.deny_link) {
+		errno = fs.deny_link;
+		return -1;
+	}
+	return link(from, to);
+}
+
+static void fs_install(void)
+{
+	memset(&fs, 0, sizeof(fs));
+	salvo__registry_sys.link = fs_link;
+	salvo__registry_sys.open = fs_open;
+	salvo__registry_sys.fdatasync = fs_fdatasync;
+}
+
+static void fs_restore(void)
+{
+	salvo__registry_sys = salvo__registry_sys_default;
+}
+
+/* Also after a failed assertion, so one failure does not spill into later tests. */
+static int fs_teardown(void **state)
+{
+	(void)state;
+	fs_restore();
+	return 0;
+}
+
+/* A file system without hard links: the damaged file is kept as a copy. */
+static void test_journal_damaged_copy(void **state)
+{
+	size_t off[JN + 1];
+	char path[256];
+	int lost[] = {7};
+
+	(void)state;
+	path_of(path, sizeof(path), "damaged-copy");
+	write_journal(path, off);
+	poke(path, off[7] + 20, 0x02);
+	fs_install();
+	fs.deny_link = EPERM;
+	check_recovered(path, lost, 1, 1);
+	assert_true(fs.links >= 1);
+	fs_restore();
+}
+
+/* Root can write a chmod 0444 file, so the seam plays the read-only file system. */
+static void test_journal_readonly_at_start(void **state)
+{
+	struct salvo_registry_recovery rv;
+	struct salvo_registry *r;
+	size_t off[JN + 1];
+	char path[256];
+
+	(void)state;
+	path_of(path, sizeof(path), "readonly");
+	write_journal(path, off);
+	fs_install();
+	fs.deny_write = EROFS;
+	r = mk(path, 0);
+	salvo_registry_recovery(r, &rv);
+	/* Known at create, before any join. */
+	assert_int_equal(rv.readonly, -EROFS);
+	assert_int_equal(rv.records, JN);
+	salvo_registry_thread_enter();
+	assert_int_equal(salvo_registry_join(r, "x", 1, "127.0.0.1", 1, NULL), -EROFS);
+	salvo_registry_thread_leave();
+	salvo_registry_destroy(r);
+	fs_restore();
+	r = mk(path, 0);
+	salvo_registry_recovery(r, &rv);
+	assert_int_equal(rv.readonly, 0);
+	salvo_registry_destroy(r);
+}
+
+/* The record is on disk and synced before the join returns (is acknowledged). */
+static void test_journal_syncs_before_ack(void **state)
+{
+	struct salvo_registry *r;
+	char path[256];
+	int before;
+
+	(void)state;
+	path_of(path, sizeof(path), "sync");
+	r = mk(path, 0);
+	fs_install();
+	fs.path = path;
+	fs.want = "synced-name";
+	salvo_registry_thread_enter();
+	before = fs.syncs;
+	assert_int_equal(salvo_registry_join(r, "synced-name", 11, "127.0.0.1", 5, NULL), 0);
+	assert_int_equal(fs.syncs, before + 1);
+	assert_int_equal(fs.want_seen, 1);
+	salvo_registry_thread_leave();
+	fs_restore();
+	salvo_registry_destroy(r);
+}
+
+/* A failing fdatasync refuses the join (and every later one), is reported, and is not replayed. */
+static void test_journal_fdatasync_fails(void **state)
+{
+	struct salvo_registry_stats st;
+	struct salvo_registry *r;
+	char path[256], buf[128];
+	json_t *j;
+
+	(void)state;
+	path_of(path, sizeof(path), "syncfail");
+	r = mk(path, 0);
+	salvo_registry_thread_enter();
+	assert_int_equal(salvo_registry_join(r, "kept", 4, "127.0.0.1", 1, NULL), 0);
+	fs_install();
+	fs.sync_fail = EIO;
+	assert_int_equal(salvo_registry_join(r, "refused", 7, "127.0.0.1", 2, NULL), -EIO);
+	fs_restore();
+	/* The disk may have dropped what it could not write: later joins are refused too. */
+	assert_int_equal(salvo_registry_join(r, "later", 5, "127.0.0.1", 3, NULL), -EIO);
+	salvo_registry_stats(r, &st);
+	assert_int_equal(st.journal_error, -EIO);
+	assert_int_equal(st.refused, 2);
+	assert_true(salvo_registry_error_json(-EIO, buf, sizeof(buf)) > 0);
+	assert_non_null(strstr(buf, "Input/output error"));
+	j = list_json(r, NULL);
+	assert_int_equal(json_object_size(j), 1);
+	json_decref(j);
+	salvo_registry_thread_leave();
+	salvo_registry_destroy(r);
+	/* A refused join is not resurrected by the restart. */
+	r = mk(path, 0);
+	salvo_registry_thread_enter();
+	j = list_json(r, NULL);
+	assert_int_equal(json_object_size(j), 1);
+	assert_non_null(json_object_get(j, "kept"));
+	json_decref(j);
+	salvo_registry_thread_leave();
+	salvo_registry_destroy(r);
+}
+
 static int setup(void **state)
 {
 	(void)state;
@@ -597,6 +1018,15 @@ int main(void)
 		cmocka_unit_test(test_journal_restart_and_torn_tail),
 		cmocka_unit_test(test_journal_compaction),
 		cmocka_unit_test(test_journal_full),
+		cmocka_unit_test(test_journal_corrupt_first_record),
+		cmocka_unit_test(test_journal_corrupt_middle),
+		cmocka_unit_test(test_journal_damaged_length),
+		cmocka_unit_test(test_journal_real_torn_tail),
+		cmocka_unit_test(test_journal_header),
+		cmocka_unit_test_teardown(test_journal_damaged_copy, fs_teardown),
+		cmocka_unit_test_teardown(test_journal_readonly_at_start, fs_teardown),
+		cmocka_unit_test_teardown(test_journal_syncs_before_ack, fs_teardown),
+		cmocka_unit_test_teardown(test_journal_fdatasync_fails, fs_teardown),
 		cmocka_unit_test(test_destroy_during_resize),
 		cmocka_unit_test(test_concurrent_memory),
 		cmocka_unit_test(test_concurrent_journal),
