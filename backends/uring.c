@@ -533,6 +533,14 @@ static void tx_error(struct salvo_port *p, int res, const struct salvo_pkt *k)
 		salvo_cnt_add(&p->stats.tx_refused, 1);
 		return;
 	}
+	/*
+	 * A reply to a datagram's source (SALVO_PKT_F_PEER: echo) fails for
+	 * that one peer (port 0, broadcast, an unbound unix client): counted
+	 * above, and the port goes on serving the others.  Only a send to the
+	 * run's own destination makes every later one fail the same way.
+	 */
+	if (k->flags & SALVO_PKT_F_PEER)
+		return;
 	if (fatal_errno(res) && !up->fatal) {
 		up->fatal = res;
 		salvo_port_fail(p, res, "send", p->cfg->connect ? &p->cfg->remote : NULL);
