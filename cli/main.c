@@ -29,6 +29,7 @@ int main(int argc, char **argv)
 	int words = 0, npos = 0, rc;
 	void *opts;
 
+	salvo_cli_signals_early();	/* first: a signal during start-up ends the run cleanly */
 	if (argc < 2) {
 		usage(stderr);
 		return 2;
@@ -58,8 +59,10 @@ int main(int argc, char **argv)
 	rc = salvo_opt_parse(cmd, opts, argc - words, argv + words, pos, &npos);
 	if (rc == 1)
 		rc = 0;
-	else if (rc == 0)
+	else if (rc == 0) {
+		salvo_cli_signals_dispatch(cmd);
 		rc = cmd->run(opts, npos, pos);
+	}
 	free(opts);
 	return rc;
 }

@@ -118,6 +118,23 @@ int salvo_worker_fail(struct salvo_worker *w, int err, const char *fmt, ...)
 void salvo_run_stop(struct salvo_run *r)
 {
 	__atomic_store_n(&r->stop, 1, __ATOMIC_RELAXED);
+	/* Pairs with the futex wait in salvo_pacer_wait(): a sleeping worker wakes now. */
+	salvo_pacer_wake(&r->stop);
+}
+
+uint64_t salvo_worker_wait(struct salvo_worker *w, uint64_t due_ns)
+{
+	struct salvo_run *r = w->run;
+	uint64_t now;
+
+	if (r->deadline_ns && due_ns >= r->deadline_ns) {
+		/* Due after the end of the run: wait for the end, not the slot. */
+		if (salvo_pacer_wait(r->deadline_ns, &r->stop))
+			salvo_run_stop(r);
+		return 0;
+	}
+	now = salvo_pacer_wait(due_ns, &r->stop);
+	return salvo_worker_stopping(w) ? 0 : now;
 }
 
 void salvo_run_interrupt(struct salvo_run *r)
@@ -289,7 +306,8 @@ bool salvo_run_wait(struct salvo_run *r, uint64_t until_ns)
 			salvo_run_stop(r);
 		if (now >= until_ns)
 			return false;
-		if (r->deadline_ns && r->deadline_ns < next)
+		/* Past the deadline the workers are stopping: nap, do not spin on it. */
+		if (r->deadline_ns && r->deadline_ns > now && r->deadline_ns < next)
 			next = r->deadline_ns;
 		/* Short naps: notice finished workers and signals quickly. */
 		if (next > now + 10 * NSEC_PER_MSEC)

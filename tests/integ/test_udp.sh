@@ -30,6 +30,9 @@ TESTS="
 	test_refused
 	test_refused_unpaced
 	test_recv_rcvbuf
+	test_pacing_deadline
+	test_pacing_signal
+	test_signal_at_start
 "
 
 N=20000		# packets per transfer
@@ -425,6 +428,85 @@ test_recv_rcvbuf() {
 		[ -n "$rb" ] && [ "$rb" -ge "$want" ] ||
 			{ fail "udp recv ${arg[*]:-(default)}: receive buffer ${rb:-?} bytes, want >= $want"; return; }
 	done
+}
+
+# child_cpu_ms: CPU (user + sys) used so far by this shell's finished children, in ms.
+child_cpu_ms() {
+	times | sed -n 2p | awk '{split($1,a,"m"); split($2,b,"m");
+		print int((a[1]*60+a[2]+b[1]*60+b[2])*1000)}'
+}
+
+# A departure due long after --duration (--rate 0.001: the next one is 1000 s
+# away) does not hold the run: it ends at the deadline with its summary, and
+# the main thread does not spin while the worker waits (CPU time of the child,
+# from bash's `times`).
+test_pacing_deadline() {
+	local p rc t0 t1 cpu0 cpu
+	p=$(random_port)
+	cpu0=$(child_cpu_ms)
+	t0=$(date +%s%3N)
+	salvo_run "$TMP/send.json" udp send "127.0.0.1:$p" --rate 0.001 -d 2s --json -q
+	rc=$?
+	t1=$(date +%s%3N)
+	[ "$rc" -eq 0 ] || { show "$TMP/send.json.err"; fail "udp send --rate 0.001 -d 2s exited $rc"; return; }
+	[ $((t1 - t0)) -lt 5000 ] || { fail "-d 2s took $((t1 - t0)) ms"; return; }
+	json_ok "$TMP/send.json" || { show "$TMP/send.json"; fail "no JSON summary"; return; }
+	[ "$(json_get "$TMP/send.json" tx.packets)" -eq 1 ] ||
+		{ fail "sent $(json_get "$TMP/send.json" tx.packets) packets, want 1 (slot 0 only)"; return; }
+	cpu=$(($(child_cpu_ms) - cpu0))
+	[ "$cpu" -lt 1000 ] || fail "children used $cpu ms of CPU in a 2 s run of mostly waiting"
+}
+
+# SIGINT and SIGTERM during a long pacing wait end the run within a second
+# (bounded generously at 3 s), exit 0, with an interrupted summary.
+test_pacing_signal() {
+	local p sig rc t0 t1
+	p=$(random_port)
+	for sig in INT TERM; do
+		salvo_bg "$TMP/send.json" udp send "127.0.0.1:$p" --rate 0.001 -d 60s --json -q
+		busywait 5000 grep -q '^Threads:' "/proc/$SALVO_PID/status" || { fail "no process"; return; }
+		sleep 0.5
+		t0=$(date +%s%3N)
+		kill -"$sig" "$SALVO_PID"
+		wait_pid "$SALVO_PID" 10000
+		rc=$?
+		t1=$(date +%s%3N)
+		[ "$rc" -eq 0 ] || { show "$TMP/send.json.err"; fail "SIG$sig: exited $rc"; return; }
+		[ $((t1 - t0)) -lt 3000 ] || { fail "SIG$sig: took $((t1 - t0)) ms to end"; return; }
+		json_ok "$TMP/send.json" || { show "$TMP/send.json"; fail "SIG$sig: no JSON summary"; return; }
+		[ "$(json_get "$TMP/send.json" interrupted)" = true ] || { fail "SIG$sig: not interrupted"; return; }
+	done
+}
+
+# A SIGTERM sent before salvo's handlers can exist (pending across exec: the
+# launcher blocks it, starts salvo and sends it at once) still ends the run
+# cleanly with an interrupted summary, not a 60 s run or a death by signal.
+test_signal_at_start() {
+	local out
+	salvo_cmd udp send "127.0.0.1:$(random_port)" --rate 0.001 -d 60s --json -q
+	out=$(timeout 30 python3 - "${SALVO_ARGV[@]}" <<'PY'
+import os, signal, subprocess, sys, time
+signal.pthread_sigmask(signal.SIG_BLOCK, [signal.SIGTERM])
+t0 = time.monotonic()
+p = subprocess.Popen(sys.argv[1:], stdout=subprocess.PIPE, stderr=subprocess.PIPE)
+os.kill(p.pid, signal.SIGTERM)
+try:
+    out, err = p.communicate(timeout=20)
+except subprocess.TimeoutExpired:
+    p.kill()
+    out, err = p.communicate()
+import json
+try:
+    interrupted = json.loads(out)["interrupted"]
+except Exception:
+    interrupted = None
+print(p.returncode, round(time.monotonic() - t0, 1), interrupted)
+PY
+)
+	set -- $out
+	[ "$1" = 0 ] || { fail "exited ${1:-?} (signal or error) for an early SIGTERM"; return; }
+	[ "$3" = True ] || { fail "summary not interrupted: $out"; return; }
+	awk -v t="$2" 'BEGIN { exit !(t < 10) }' || fail "ran $2 s after an early SIGTERM"
 }
 
 [ -x "$SALVO" ] || { echo "FAIL: setup no salvo binary at $SALVO"; exit 1; }
