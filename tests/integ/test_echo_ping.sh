@@ -25,6 +25,7 @@ TESTS="
 	test_echo_port_in_use
 	test_echo_survives_unanswerable
 	test_echo_survives_unanswerable_unix
+	test_restart_same_port
 "
 BACKENDS=${BACKENDS:-"uring syscall"}
 N=2000
@@ -240,6 +241,38 @@ test_echo_survives_unanswerable_unix() {
 		out=$(unanswerable unix "$s") || { fail "$b: client failed"; return; }
 		check_unanswerable "$b" $out || return
 		cleanup_test
+	done
+}
+
+# Stop and restart on one port, 8 times per backend: the moment salvo has
+# exited, a plain socket binds the port (no retry), and so does the next
+# salvo.  uring used to hold its sockets for 10-60 ms after exit (the ring's
+# deferred teardown) and failed 8 of 8.  A Python driver, so nothing (a
+# shell's fork and exec) pads the gap.
+test_restart_same_port() {
+	local b out
+	for b in $BACKENDS; do
+		salvo_cmd udp echo -b "$b" "127.0.0.1:$(random_port)" -d 0.2 -q
+		out=$(timeout 60 python3 - "${SALVO_ARGV[@]}" <<'PY'
+import socket, subprocess, sys
+argv = sys.argv[1:]
+port = int([a for a in argv if a.startswith("127.0.0.1:")][0].rsplit(":", 1)[1])
+bind_fail = run_fail = 0
+for i in range(8):
+    r = subprocess.run(argv, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
+    if r.returncode != 0:
+        run_fail += 1
+        sys.stderr.write(r.stderr.decode())
+    s = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
+    try:
+        s.bind(("127.0.0.1", port))
+    except OSError:
+        bind_fail += 1
+    s.close()
+print(run_fail, bind_fail)
+PY
+) || { fail "$b: driver failed"; return; }
+		[ "$out" = "0 0" ] || { fail "$b: of 8 restarts on one port: $out (salvo failed, plain bind failed)"; return; }
 	done
 }
 
