@@ -468,6 +468,7 @@ void salvo_run_report(struct salvo_run *r, struct salvo_report *rep)
 			l->p999 = salvo_hist_percentile(lat, 99.9);
 			l->p9999 = salvo_hist_percentile(lat, 99.99);
 			l->max = salvo_hist_max(lat);
+			l->clamped = salvo_hist_clamped(lat);
 		}
 		if (rep->has_pacing && salvo_hist_count(pace)) {
 			rep->pacing_err_mean_ns = salvo_hist_mean(pace);
@@ -476,6 +477,8 @@ void salvo_run_report(struct salvo_run *r, struct salvo_report *rep)
 	}
 	salvo_hist_destroy(lat);
 	salvo_hist_destroy(pace);
+	if (r->n == 1)
+		rep->flow_overflow = salvo_flowtab_overflow(r->w[0].flows);
 	/* Exact per-flow merge (a flow split across workers still counts once). */
 	if (r->n > 1) {
 		struct salvo_flowtab *all = NULL;
@@ -489,6 +492,8 @@ void salvo_run_report(struct salvo_run *r, struct salvo_report *rep)
 			rep->reordered = t.reordered;
 			rep->duplicates = t.duplicates;
 			rep->flows = t.flows;
+			/* The workers' own overflow, and flows the merged table had no room for. */
+			rep->flow_overflow = salvo_flowtab_overflow(all);
 			salvo_flowtab_destroy(all);
 		}
 	}

@@ -33,6 +33,7 @@ TESTS="
 	test_pacing_deadline
 	test_pacing_signal
 	test_signal_at_start
+	test_overflow_clamp_reported
 "
 
 N=20000		# packets per transfer
@@ -507,6 +508,50 @@ PY
 	[ "$1" = 0 ] || { fail "exited ${1:-?} (signal or error) for an early SIGTERM"; return; }
 	[ "$3" = True ] || { fail "summary not interrupted: $out"; return; }
 	awk -v t="$2" 'BEGIN { exit !(t < 10) }' || fail "ran $2 s after an early SIGTERM"
+}
+
+# Stamped packets the flow table has no room for, and latency samples above
+# the histogram's range, are reported (text and JSON), equal to what a plain
+# Python sender sent: one packet in each of 80,000 flows (a worker's table
+# holds 65,536: 14,464 over) and 100 realtime stamps from 1970 (latency
+# ~56 years, far above the ~18 min range).
+test_overflow_clamp_reported() {
+	local p rx fl ov cnt cl
+	p=$(random_port)
+	salvo_bg "$TMP/recv.json" udp recv "$p" --count 80100 --json -q -d 60
+	wait_udp_bound "$p" || { fail "receiver never bound"; return; }
+	timeout 60 python3 - "$p" <<'PY' || { fail "sender failed"; return; }
+import socket, struct, sys, time
+s = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
+dest = ("127.0.0.1", int(sys.argv[1]))
+def stamp(flow, seq, flags, ts):
+    return struct.pack("!IBBHIIQQ", 0x53564c4f, 1, flags, 0, flow, 32, seq, ts)
+for flow in range(80000):
+    s.sendto(stamp(flow, 0, 0, 0), dest)          # ts 0: no latency sample
+    if flow % 500 == 499:
+        time.sleep(0.002)                          # stay inside the receive buffer
+for seq in range(1, 101):
+    s.sendto(stamp(0, seq, 1, 1), dest)           # realtime, 1 ns after the epoch
+PY
+	wait_pid "$SALVO_PID" 30000 || { show "$TMP/recv.json.err"; fail "udp recv did not end at --count"; return; }
+	rx=$(json_get "$TMP/recv.json" rx.packets) && fl=$(json_get "$TMP/recv.json" rx.flows) &&
+		ov=$(json_get "$TMP/recv.json" rx.flow_overflow) &&
+		cnt=$(json_get "$TMP/recv.json" latency_ns.count) &&
+		cl=$(json_get "$TMP/recv.json" latency_ns.clamped) || { fail "fields missing from the JSON"; return; }
+	[ "$rx" = 80100 ] || { fail "received $rx of 80100"; return; }
+	[ "$fl" = 65536 ] && [ "$ov" = 14464 ] || { fail "flows $fl, flow_overflow $ov; want 65536 and 14464"; return; }
+	[ "$cnt" = 100 ] && [ "$cl" = 100 ] || { fail "latency count $cnt, clamped $cl; want 100 and 100"; return; }
+	# The same figures in the text summary.
+	p=$(random_port)
+	salvo_bg "$TMP/recv.txt" udp recv "$p" --count 3 -q -d 60
+	wait_udp_bound "$p" || { fail "text receiver never bound"; return; }
+	python3 -c '
+import socket, struct, sys
+s = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
+for seq in range(3):
+    s.sendto(struct.pack("!IBBHIIQQ", 0x53564c4f, 1, 1, 0, 7, 32, seq, 1), ("127.0.0.1", int(sys.argv[1])))' "$p"
+	wait_pid "$SALVO_PID" 30000 || { fail "text receiver did not end"; return; }
+	grep -q "3 of 3 samples above" "$TMP/recv.txt" || { show "$TMP/recv.txt"; fail "clamped samples not in the text summary"; }
 }
 
 [ -x "$SALVO" ] || { echo "FAIL: setup no salvo binary at $SALVO"; exit 1; }
