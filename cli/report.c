@@ -46,12 +46,17 @@ void salvo_report_text(FILE *f, const struct salvo_report *rep, const struct sal
 			fprintf(f, "  tx errors: %" PRIu64 " (%" PRIu64 " refused: nobody listening)\n",
 				rep->tx_errors, rep->tx_refused);
 	}
-	if (rep->has_pacing)
-		fprintf(f, "  pacing: target %s pps, achieved %s pps, departure error mean %s, p99 %s\n",
-			salvo_fmt_si(rep->target_pps, a, sizeof(a)),
+	if (rep->has_pacing) {
+		/* Below 1 pps (--rate 0.001) the integer form would read "target 0". */
+		if (rep->target_pps < 10)
+			snprintf(a, sizeof(a), "%.3g", rep->target_pps);
+		else
+			salvo_fmt_si(rep->target_pps, a, sizeof(a));
+		fprintf(f, "  pacing: target %s pps, achieved %s pps, departure error mean %s, p99 %s\n", a,
 			salvo_fmt_si(rep->tx.pps, b, sizeof(b)),
 			fmt_ns((uint64_t)rep->pacing_err_mean_ns, c, sizeof(c)),
 			fmt_ns(rep->pacing_err_p99_ns, d, sizeof(d)));
+	}
 	if (rep->has_rx) {
 		uint64_t exp = rep->rx.packets - rep->unstamped - rep->duplicates + rep->lost;
 
