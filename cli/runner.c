@@ -72,9 +72,12 @@ static volatile sig_atomic_t stop_pending;
 
 static void on_signal(int sig)
 {
+	int saved = errno;	/* the futex wake in salvo_run_interrupt() may set it */
+
 	stop_pending = sig;
 	if (current_run)
 		salvo_run_interrupt(current_run);
+	errno = saved;
 }
 
 void salvo_cli_signals_early(void)
