@@ -533,6 +533,14 @@ static void tx_error(struct salvo_port *p, int res, const struct salvo_pkt *k)
 		salvo_cnt_add(&p->stats.tx_refused, 1);
 		return;
 	}
+	/*
+	 * A reply to a datagram's source (SALVO_PKT_F_PEER: echo) fails for
+	 * that one peer (port 0, broadcast, an unbound unix client): counted
+	 * above, and the port goes on serving the others.  Only a send to the
+	 * run's own destination makes every later one fail the same way.
+	 */
+	if (k->flags & SALVO_PKT_F_PEER)
+		return;
 	if (fatal_errno(res) && !up->fatal) {
 		up->fatal = res;
 		salvo_port_fail(p, res, "send", p->cfg->connect ? &p->cfg->remote : NULL);
@@ -1679,6 +1687,31 @@ fail:
 	return ret < 0 ? ret : -EINVAL;
 }
 
+/*
+ * Let go of the sockets now.  The ring holds a reference to every socket
+ * registered as a fixed file and to every one a pending request uses, and
+ * io_uring_queue_exit() only starts the ring's teardown: the kernel finishes
+ * it in a workqueue 10-60 ms later, and until then the sockets stay bound
+ * (an immediate restart on the same port failed with EADDRINUSE).  So cancel
+ * every request, run their completions (DEFER_TASKRUN queues them as task
+ * work for this thread), and unregister the files; the close() that follows
+ * then drops the last reference.  Best effort: on failure the deferred
+ * teardown still releases them.
+ */
+static void release_files(struct uring_port *up)
+{
+	struct io_uring_sync_cancel_reg reg = {
+		.flags = IORING_ASYNC_CANCEL_ANY | IORING_ASYNC_CANCEL_ALL,
+		.fd = -1,
+		/* Cancelling a receive or a non-blocking send does not wait on the network. */
+		.timeout = {.tv_sec = 1, .tv_nsec = 0},
+	};
+
+	io_uring_register_sync_cancel(&up->ring, &reg);
+	io_uring_get_events(&up->ring);
+	io_uring_unregister_files(&up->ring);
+}
+
 static void uring_close(struct salvo_port *p)
 {
 	struct uring_port *up = p->priv;
@@ -1686,6 +1719,8 @@ static void uring_close(struct salvo_port *p)
 
 	if (!up)
 		return;
+	if (up->ring_ok)
+		release_files(up);
 	for (i = 0; i < up->nsocks; i++)
 		if (up->socks[i].fd >= 0)
 			close(up->socks[i].fd);

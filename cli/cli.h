@@ -72,6 +72,15 @@ struct salvo_cli_extra {
  * the final summary.  Returns the process exit code (0, or 1 with one line
  * on stderr).  rep_out, when not NULL, receives the final report.
  */
+/*
+ * Signals from the first instruction on: main() calls _early() before
+ * anything else, so a SIGINT/SIGTERM during start-up is remembered and ends
+ * the run (interrupted, with its summary) as soon as it exists.  _dispatch()
+ * hands commands that do not use salvo_cli_run() back the default action
+ * (and delivers a signal that already came).
+ */
+void salvo_cli_signals_early(void);
+void salvo_cli_signals_dispatch(const struct salvo_cmd *cmd);
 int salvo_cli_run(const struct salvo_cli_common *c, struct salvo_cfg *cfg,
 		  const struct salvo_app *app, const struct salvo_cli_extra *extra,
 		  struct salvo_report *rep_out);

@@ -249,6 +249,10 @@ int salvo__raw_setup(struct salvo_cfg *cfg, struct salvo_l2_cfg *l2, struct salv
 		if (rc)
 			return rc;
 		l2->pcap = *pcap;
+		if ((*pcap)->cut)
+			fprintf(stderr, "salvo: %s: the last record is cut short (capture not "
+				"finished?); replaying the %u complete frames before it\n",
+				l2->pcap_path, (*pcap)->n);
 	}
 	rc = salvo_l2_resolve(l2, cfg->iface, err, errlen);
 	if (rc)

@@ -73,6 +73,7 @@ int main(int argc, char **argv)
 	int words = 0, npos = 0, rc;
 	void *opts;
 
+	salvo_cli_signals_early();	/* first: a signal during start-up ends the run cleanly */
 	if (argc < 2) {
 		usage(stderr);
 		return 2;
@@ -104,8 +105,10 @@ int main(int argc, char **argv)
 		rc = salvo_cli_common_check(opts);
 	if (rc == 1)
 		rc = 0;
-	else if (rc == 0)
+	else if (rc == 0) {
+		salvo_cli_signals_dispatch(cmd);
 		rc = cmd->run(opts, npos, pos);
+	}
 	free(opts);
 	return rc;
 }

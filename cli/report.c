@@ -6,6 +6,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include <salvo/hist.h>
 #include <salvo/units.h>
 
 #include "cli.h"
@@ -45,12 +46,17 @@ void salvo_report_text(FILE *f, const struct salvo_report *rep, const struct sal
 			fprintf(f, "  tx errors: %" PRIu64 " (%" PRIu64 " refused: nobody listening)\n",
 				rep->tx_errors, rep->tx_refused);
 	}
-	if (rep->has_pacing)
-		fprintf(f, "  pacing: target %s pps, achieved %s pps, departure error mean %s, p99 %s\n",
-			salvo_fmt_si(rep->target_pps, a, sizeof(a)),
+	if (rep->has_pacing) {
+		/* Below 1 pps (--rate 0.001) the integer form would read "target 0". */
+		if (rep->target_pps < 10)
+			snprintf(a, sizeof(a), "%.3g", rep->target_pps);
+		else
+			salvo_fmt_si(rep->target_pps, a, sizeof(a));
+		fprintf(f, "  pacing: target %s pps, achieved %s pps, departure error mean %s, p99 %s\n", a,
 			salvo_fmt_si(rep->tx.pps, b, sizeof(b)),
 			fmt_ns((uint64_t)rep->pacing_err_mean_ns, c, sizeof(c)),
 			fmt_ns(rep->pacing_err_p99_ns, d, sizeof(d)));
+	}
 	if (rep->has_rx) {
 		uint64_t exp = rep->rx.packets - rep->unstamped - rep->duplicates + rep->lost;
 
@@ -61,6 +67,10 @@ void salvo_report_text(FILE *f, const struct salvo_report *rep, const struct sal
 				   ", unstamped %" PRIu64 ", flows %" PRIu64 "\n",
 				rep->lost, exp ? 100.0 * (double)rep->lost / (double)exp : 0.0,
 				rep->reordered, rep->duplicates, rep->unstamped, rep->flows);
+		if (rep->flow_overflow)
+			fprintf(f, "  flow table full: %" PRIu64 " stamped packets of flows beyond "
+				   "it not accounted for loss, reordering or duplicates\n",
+				rep->flow_overflow);
 	}
 	if (rep->has_latency) {
 		const struct salvo_report_latency *l = &rep->latency;
@@ -70,7 +80,11 @@ void salvo_report_text(FILE *f, const struct salvo_report *rep, const struct sal
 			fmt_ns(l->p50, a, sizeof(a)), fmt_ns(l->p90, b, sizeof(b)),
 			fmt_ns(l->p99, c, sizeof(c)), fmt_ns(l->p999, d, sizeof(d)),
 			fmt_ns(l->p9999, e, sizeof(e)), fmt_ns(l->max, g, sizeof(g)));
-		(void)h;
+		if (l->clamped)
+			fprintf(f, "  %s: %" PRIu64 " of %" PRIu64 " samples above the histogram's "
+				   "%s, counted at it (clamped)\n",
+				x && x->latency_label ? x->latency_label : "one-way latency",
+				l->clamped, l->count, fmt_ns(SALVO_HIST_MAX, h, sizeof(h)));
 	}
 	if (x && x->text)
 		x->text(f, rep, x->arg);
@@ -131,14 +145,16 @@ json_t *salvo_report_json(const struct salvo_report *rep, const struct salvo_cli
 		json_object_set_new(rx, "duplicates", json_integer((json_int_t)rep->duplicates));
 		json_object_set_new(rx, "unstamped", json_integer((json_int_t)rep->unstamped));
 		json_object_set_new(rx, "flows", json_integer((json_int_t)rep->flows));
+		json_object_set_new(rx, "flow_overflow", json_integer((json_int_t)rep->flow_overflow));
 		json_object_set_new(root, "rx", rx);
 	}
 	if (rep->has_latency) {
 		const struct salvo_report_latency *l = &rep->latency;
 
 		json_object_set_new(root, "latency_ns",
-				    json_pack("{s:I, s:I, s:f, s:I, s:I, s:I, s:I, s:I, s:I}",
-					      "count", (json_int_t)l->count, "min", (json_int_t)l->min,
+				    json_pack("{s:I, s:I, s:I, s:f, s:I, s:I, s:I, s:I, s:I, s:I}",
+					      "count", (json_int_t)l->count,
+					      "clamped", (json_int_t)l->clamped, "min", (json_int_t)l->min,
 					      "mean", l->mean, "p50", (json_int_t)l->p50, "p90",
 					      (json_int_t)l->p90, "p99", (json_int_t)l->p99, "p999",
 					      (json_int_t)l->p999, "p9999", (json_int_t)l->p9999, "max",

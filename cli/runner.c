@@ -154,10 +154,51 @@ static volatile sig_atomic_t stop_pending;
 
 static void on_signal(int sig)
 {
-	(void)sig;
-	stop_pending = 1;
+	int saved = errno;	/* the futex wake in salvo_run_interrupt() may set it */
+
+	stop_pending = sig;
 	if (current_run)
 		salvo_run_interrupt(current_run);
+	errno = saved;
+}
+
+void salvo_cli_signals_early(void)
+{
+	struct sigaction sa = {.sa_handler = on_signal};
+	sigset_t set;
+
+	sigemptyset(&sa.sa_mask);
+	sigaction(SIGINT, &sa, NULL);
+	sigaction(SIGTERM, &sa, NULL);
+	/*
+	 * A mask inherited from the parent would hold a stop request back for
+	 * the whole run; one sent before we got here (pending across exec) is
+	 * delivered now, to the handler.
+	 */
+	sigemptyset(&set);
+	sigaddset(&set, SIGINT);
+	sigaddset(&set, SIGTERM);
+	sigprocmask(SIG_UNBLOCK, &set, NULL);
+}
+
+void salvo_cli_signals_dispatch(const struct salvo_cmd *cmd)
+{
+	sigset_t set, old;
+
+	/* Every command with the run options goes through salvo_cli_run(), which reads stop_pending. */
+	for (const struct salvo_opt *const *t = cmd->tables; t && *t; t++)
+		if (*t == salvo_cli_run_opts)
+			return;
+	/* Block while switching so no signal falls between the two. */
+	sigemptyset(&set);
+	sigaddset(&set, SIGINT);
+	sigaddset(&set, SIGTERM);
+	sigprocmask(SIG_BLOCK, &set, &old);
+	signal(SIGINT, SIG_DFL);
+	signal(SIGTERM, SIG_DFL);
+	if (stop_pending)
+		raise(stop_pending);
+	sigprocmask(SIG_SETMASK, &old, NULL);	/* a pending one now takes its default action */
 }
 
 /* Interval report = difference of two cumulative snapshots. */
@@ -219,12 +260,13 @@ int salvo_cli_run(const struct salvo_cli_common *c, struct salvo_cfg *cfg,
 	int rc;
 
 	/*
-	 * Catch SIGINT/SIGTERM from here on, before the (slow) backend probes and
-	 * port setup: a signal then still ends in an interrupted run with its
-	 * summary, not in the default action.
+	 * Catch SIGINT/SIGTERM (main() already did, salvo_cli_signals_early();
+	 * again here for callers that did not): a signal during the (slow)
+	 * backend probes and port setup still ends in an interrupted run with
+	 * its summary, not in the default action.  stop_pending is kept: a
+	 * signal since start-up counts.
 	 */
 	sigemptyset(&sa.sa_mask);
-	stop_pending = 0;
 	sigaction(SIGINT, &sa, NULL);
 	sigaction(SIGTERM, &sa, NULL);
 	if (salvo_cfg_finish(cfg, err, sizeof(err))) {

@@ -53,6 +53,43 @@ static unsigned int get_tx(struct salvo_worker *w, struct salvo_pkt **v, unsigne
 	return got;
 }
 
+/*
+ * Send the n replies in e->tx.  A reply the kernel refuses (a source it
+ * cannot answer: port 0, a broadcast address, an unbound unix socket) is
+ * counted in tx_errors and dropped; the replies after it still go.  Only a
+ * full backend (EAGAIN, ENOBUFS) drops the rest of the burst, counted too.
+ * Nothing here ends the server: one peer's datagram must not silence it.
+ */
+static void send_replies(struct salvo_worker *w, struct echo *e, unsigned int n, uint64_t now)
+{
+	struct salvo_port *p = &w->port;
+	unsigned int off = 0;
+
+	while (off < n) {
+		uint64_t bytes = 0;
+		int sent = salvo_port_tx(p, e->tx + off, n - off);
+
+		salvo_cnt_add(&w->cnt.submissions, 1);
+		if (sent > 0) {
+			for (unsigned int i = off; i < off + (unsigned int)sent; i++)
+				bytes += e->tx[i]->len;
+			salvo_worker_count_tx(w, (uint64_t)sent, bytes, now);
+			off += (unsigned int)sent;
+			continue;
+		}
+		if (sent == 0 || sent == -EAGAIN || sent == -ENOBUFS || sent == -EINTR)
+			break;
+		/* The first of them failed on its own: drop it, go on with the others. */
+		salvo_pool_put(p->pool, e->tx + off, 1);
+		salvo_cnt_add(&p->stats.tx_errors, 1);
+		off++;
+	}
+	if (off < n) {
+		salvo_pool_put(p->pool, e->tx + off, n - off);
+		salvo_cnt_add(&p->stats.tx_errors, n - off);
+	}
+}
+
 static int echo_loop(struct salvo_worker *w)
 {
 	struct echo *e = w->app_priv;
@@ -60,9 +97,9 @@ static int echo_loop(struct salvo_worker *w)
 	const struct salvo_echo_arg *a = e->a;
 
 	while (!salvo_worker_stopping(w)) {
-		uint64_t bytes = 0, txb = 0, now;
+		uint64_t bytes = 0, now;
 		unsigned int ntx, i;
-		int n, sent;
+		int n;
 
 		n = salvo_port_rx(p, e->rx, e->burst);
 		if (n < 0) {
@@ -96,7 +133,6 @@ static int echo_loop(struct salvo_worker *w)
 			e->tx[i]->peer = k->peer;
 			e->tx[i]->flags = SALVO_PKT_F_PEER;
 			e->tx[i]->flow = k->flow;
-			txb += e->tx[i]->len;
 		}
 		salvo_port_release(p, e->rx, (unsigned int)n);
 		salvo_cnt_add(&w->cnt.rx_pkts, (uint64_t)n);
@@ -105,21 +141,8 @@ static int echo_loop(struct salvo_worker *w)
 		if (!w->cnt.first_rx_ns)
 			salvo_cnt_add(&w->cnt.first_rx_ns, now);
 		__atomic_store_n(&w->cnt.last_rx_ns, now, __ATOMIC_RELAXED);
-		if (ntx) {
-			sent = salvo_port_tx(p, e->tx, ntx);
-			salvo_cnt_add(&w->cnt.submissions, 1);
-			if (sent < 0) {
-				salvo_pool_put(p->pool, e->tx, ntx);
-				salvo_cnt_add(&p->stats.tx_errors, 1);
-				sent = 0;
-			} else if ((unsigned int)sent < ntx) {
-				salvo_pool_put(p->pool, e->tx + sent, ntx - (unsigned int)sent);
-			}
-			for (i = (unsigned int)sent; i < ntx; i++)
-				txb -= e->tx[i]->len;
-			if (sent > 0)
-				salvo_worker_count_tx(w, (uint64_t)sent, txb, now);
-		}
+		if (ntx)
+			send_replies(w, e, ntx, now);
 		salvo_port_reap(p);
 		if (salvo_worker_rx_goal(w, (uint64_t)n))
 			break;

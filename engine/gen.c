@@ -149,7 +149,9 @@ static int gen_loop(struct salvo_worker *w)
 		if (w->pacer) {
 			uint64_t due = salvo_pacer_claim(w->pacer, (unsigned int)want);
 
-			now = salvo_pacer_wait(due);
+			now = salvo_worker_wait(w, due);
+			if (!now)
+				break;	/* stopped during the wait: nothing more goes out */
 			salvo_hist_record(w->pace_err, now - due);
 		} else {
 			now = salvo_now_ns();

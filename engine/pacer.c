@@ -6,8 +6,12 @@
  * on-time ones.  Workers claim slots with one atomic add per burst.
  */
 #include <errno.h>
+#include <limits.h>
+#include <linux/futex.h>
 #include <stdlib.h>
+#include <sys/syscall.h>
 #include <time.h>
+#include <unistd.h>
 
 #include <salvo/common.h>
 #include <salvo/run.h>
@@ -76,18 +80,50 @@ uint64_t salvo_pacer_claim(struct salvo_pacer *p, unsigned int n)
 	return due;
 }
 
-uint64_t salvo_pacer_wait(uint64_t due_ns)
+/* Sleep until the absolute monotonic time wake_ns, or until *stop leaves 0 (and is woken). */
+static void stop_wait(int *stop, uint64_t wake_ns)
+{
+	struct timespec ts = {.tv_sec = (time_t)(wake_ns / NSEC_PER_SEC),
+			      .tv_nsec = (long)(wake_ns % NSEC_PER_SEC)};
+
+	/*
+	 * FUTEX_WAIT_BITSET takes an absolute CLOCK_MONOTONIC time.  It returns
+	 * at once (EAGAIN) if *stop is no longer 0, so a stop between the
+	 * caller's check and this call is not missed; EINTR and ETIMEDOUT both
+	 * send the caller back to its checks.
+	 */
+	syscall(SYS_futex, stop, FUTEX_WAIT_BITSET | FUTEX_PRIVATE_FLAG, 0, &ts, NULL,
+		FUTEX_BITSET_MATCH_ANY);
+}
+
+void salvo_pacer_wake(int *stop)
+{
+	/* A syscall, so safe in a signal handler; pairs with stop_wait(). */
+	syscall(SYS_futex, stop, FUTEX_WAKE | FUTEX_PRIVATE_FLAG, INT_MAX, NULL, NULL, 0);
+}
+
+uint64_t salvo_pacer_wait(uint64_t due_ns, int *stop)
 {
 	uint64_t now = salvo_now_ns();
 
-	if (due_ns > now + 20 * NSEC_PER_USEC) {
-		/* Sleep to just before the slot, then spin the last few microseconds. */
-		uint64_t wake = due_ns - 10 * NSEC_PER_USEC;
-		struct timespec ts = {.tv_sec = (time_t)(wake / NSEC_PER_SEC),
-				      .tv_nsec = (long)(wake % NSEC_PER_SEC)};
+	/*
+	 * Sleep to just before the slot, then spin the last few microseconds.
+	 * The sleep is one futex wait on the stop word, so a stop (deadline,
+	 * signal, count reached) ends even an hour-long wait at once.
+	 */
+	while (due_ns > now + 20 * NSEC_PER_USEC) {
+		/* Relaxed: the flag is the only thing read; pairs with the store before the wake. */
+		if (stop && __atomic_load_n(stop, __ATOMIC_RELAXED))
+			return 0;
+		if (stop) {
+			stop_wait(stop, due_ns - 10 * NSEC_PER_USEC);
+		} else {
+			uint64_t wake = due_ns - 10 * NSEC_PER_USEC;
+			struct timespec ts = {.tv_sec = (time_t)(wake / NSEC_PER_SEC),
+					      .tv_nsec = (long)(wake % NSEC_PER_SEC)};
 
-		while (clock_nanosleep(CLOCK_MONOTONIC, TIMER_ABSTIME, &ts, NULL) == EINTR)
-			;
+			clock_nanosleep(CLOCK_MONOTONIC, TIMER_ABSTIME, &ts, NULL);
+		}
 		now = salvo_now_ns();
 	}
 	while (now < due_ns) {

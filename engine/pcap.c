@@ -50,14 +50,20 @@ int salvo_pcap_load(struct salvo_pcap **out, const char *path, char *err, size_t
 	struct pcap_pkthdr *h;
 	const u_char *data;
 	struct salvo_pcap *p;
-	uint64_t t0 = 0, bytes = 0;
+	uint64_t prev = 0, bytes = 0;
 	uint32_t cap = 0, truncated = 0;
 	pcap_t *pc;
 	int rc = 0, r;
 
 	pc = pcap_open_offline_with_tstamp_precision(path, PCAP_TSTAMP_PRECISION_NANO, perr);
 	if (!pc) {
-		snprintf(err, errlen, "%s", perr);
+		size_t plen = strlen(path);
+
+		/* libpcap names the file for some errors ("x: No such file"), not for others. */
+		if (!strncmp(perr, path, plen) && perr[plen] == ':')
+			snprintf(err, errlen, "%s", perr);
+		else
+			snprintf(err, errlen, "%s: %s", path, perr);
 		return -ENOENT;
 	}
 	if (pcap_datalink(pc) != DLT_EN10MB) {
@@ -94,18 +100,40 @@ int salvo_pcap_load(struct salvo_pcap **out, const char *path, char *err, size_t
 			goto fail_nomem;
 		memcpy(p->frames[p->n], data, h->caplen);
 		p->lens[p->n] = h->caplen;
-		if (!p->n)
-			t0 = t;
-		/* Time going backwards in a capture: keep the frame, at the previous time. */
-		p->ts_ns[p->n] = t >= t0 ? t - t0 : 0;
-		if (p->n && p->ts_ns[p->n] < p->ts_ns[p->n - 1])
+		/*
+		 * The replay keeps the gaps between frames, not absolute times.
+		 * A timestamp before the previous frame's (a clock stepped back
+		 * while capturing) is a gap of 0: the frame goes right after its
+		 * predecessor, and the gaps after it keep their spacing.  Forward
+		 * jumps are kept as they are, however long: --duration and
+		 * signals end such a wait.
+		 */
+		if (!p->n) {
+			p->ts_ns[0] = 0;
+		} else if (t < prev) {
 			p->ts_ns[p->n] = p->ts_ns[p->n - 1];
+			p->backwards++;
+		} else {
+			p->ts_ns[p->n] = p->ts_ns[p->n - 1] + (t - prev);
+		}
+		prev = t;
 		p->n++;
 	}
 	if (r == -1) {
-		snprintf(err, errlen, "%s: %s", path, pcap_geterr(pc));
-		rc = -EIO;
-		goto fail;
+		const char *why = pcap_geterr(pc);
+
+		/*
+		 * A capture whose writer was killed ends in a cut record; libpcap
+		 * reports that as a "truncated dump file".  The frames before it
+		 * are whole: replay them, and say what was left out.
+		 */
+		if (p->n && !strncmp(why, "truncated dump file", 19)) {
+			p->cut = true;
+		} else {
+			snprintf(err, errlen, "%s: %s", path, why);
+			rc = -EIO;
+			goto fail;
+		}
 	}
 	if (!p->n) {
 		snprintf(err, errlen, "%s: no complete Ethernet frame in the capture%s", path,

@@ -110,7 +110,9 @@ static int ping_loop(struct salvo_worker *w)
 		if (w->pacer) {
 			uint64_t due = salvo_pacer_claim(w->pacer, 1);
 
-			now = salvo_pacer_wait(due);
+			now = salvo_worker_wait(w, due);
+			if (!now)
+				break;	/* stopped during the wait: nothing more goes out */
 			salvo_hist_record(w->pace_err, now - due);
 		}
 		if (salvo_pool_get(p->pool, &k, 1) != 1) {

@@ -63,8 +63,9 @@ static uint64_t timed_wait(struct salvo_worker *w, struct rawgen *r)
 {
 	uint64_t due = salvo_run_start_ns(w->run) + salvo_pktgen_next_due(r->g), now;
 
-	now = salvo_pacer_wait(due);
-	salvo_hist_record(w->pace_err, now - due);
+	now = salvo_worker_wait(w, due);
+	if (now)
+		salvo_hist_record(w->pace_err, now - due);
 	return now;
 }
 
@@ -89,10 +90,14 @@ static int rawgen_loop(struct salvo_worker *w)
 			/* One frame per submission at its capture time: exact, if not the fastest. */
 			want = 1;
 			now = timed_wait(w, r);
+			if (!now)
+				break;	/* stopped during the wait: nothing more goes out */
 		} else if (w->pacer) {
 			uint64_t due = salvo_pacer_claim(w->pacer, (unsigned int)want);
 
-			now = salvo_pacer_wait(due);
+			now = salvo_worker_wait(w, due);
+			if (!now)
+				break;	/* stopped during the wait: nothing more goes out */
 			salvo_hist_record(w->pace_err, now - due);
 		} else {
 			now = salvo_now_ns();

@@ -118,6 +118,23 @@ int salvo_worker_fail(struct salvo_worker *w, int err, const char *fmt, ...)
 void salvo_run_stop(struct salvo_run *r)
 {
 	__atomic_store_n(&r->stop, 1, __ATOMIC_RELAXED);
+	/* Pairs with the futex wait in salvo_pacer_wait(): a sleeping worker wakes now. */
+	salvo_pacer_wake(&r->stop);
+}
+
+uint64_t salvo_worker_wait(struct salvo_worker *w, uint64_t due_ns)
+{
+	struct salvo_run *r = w->run;
+	uint64_t now;
+
+	if (r->deadline_ns && due_ns >= r->deadline_ns) {
+		/* Due after the end of the run: wait for the end, not the slot. */
+		if (salvo_pacer_wait(r->deadline_ns, &r->stop))
+			salvo_run_stop(r);
+		return 0;
+	}
+	now = salvo_pacer_wait(due_ns, &r->stop);
+	return salvo_worker_stopping(w) ? 0 : now;
 }
 
 void salvo_run_interrupt(struct salvo_run *r)
@@ -289,7 +306,8 @@ bool salvo_run_wait(struct salvo_run *r, uint64_t until_ns)
 			salvo_run_stop(r);
 		if (now >= until_ns)
 			return false;
-		if (r->deadline_ns && r->deadline_ns < next)
+		/* Past the deadline the workers are stopping: nap, do not spin on it. */
+		if (r->deadline_ns && r->deadline_ns > now && r->deadline_ns < next)
 			next = r->deadline_ns;
 		/* Short naps: notice finished workers and signals quickly. */
 		if (next > now + 10 * NSEC_PER_MSEC)
@@ -450,6 +468,7 @@ void salvo_run_report(struct salvo_run *r, struct salvo_report *rep)
 			l->p999 = salvo_hist_percentile(lat, 99.9);
 			l->p9999 = salvo_hist_percentile(lat, 99.99);
 			l->max = salvo_hist_max(lat);
+			l->clamped = salvo_hist_clamped(lat);
 		}
 		if (rep->has_pacing && salvo_hist_count(pace)) {
 			rep->pacing_err_mean_ns = salvo_hist_mean(pace);
@@ -458,6 +477,8 @@ void salvo_run_report(struct salvo_run *r, struct salvo_report *rep)
 	}
 	salvo_hist_destroy(lat);
 	salvo_hist_destroy(pace);
+	if (r->n == 1)
+		rep->flow_overflow = salvo_flowtab_overflow(r->w[0].flows);
 	/* Exact per-flow merge (a flow split across workers still counts once). */
 	if (r->n > 1) {
 		struct salvo_flowtab *all = NULL;
@@ -471,6 +492,8 @@ void salvo_run_report(struct salvo_run *r, struct salvo_report *rep)
 			rep->reordered = t.reordered;
 			rep->duplicates = t.duplicates;
 			rep->flows = t.flows;
+			/* The workers' own overflow, and flows the merged table had no room for. */
+			rep->flow_overflow = salvo_flowtab_overflow(all);
 			salvo_flowtab_destroy(all);
 		}
 	}

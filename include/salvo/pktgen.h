@@ -220,8 +220,10 @@ struct salvo_pcap {
 	uint32_t n;
 	uint8_t **frames;
 	uint32_t *lens;
-	uint64_t *ts_ns;	/* capture time, ns since the first frame */
+	uint64_t *ts_ns;	/* replay time, ns since the first frame (docs/raw.md) */
 	uint64_t span_ns;	/* ts of the last frame */
+	uint32_t backwards;	/* frames stamped before their predecessor: sent right after it */
+	bool cut;		/* the last record was cut short (writer killed) and left out */
 };
 
 int salvo_pcap_load(struct salvo_pcap **out, const char *path, char *err, size_t errlen);

@@ -21,6 +21,7 @@ struct salvo_report_dir {
 
 struct salvo_report_latency {
 	uint64_t count, min, p50, p90, p99, p999, p9999, max;
+	uint64_t clamped;	/* samples above the histogram's range, counted at its top */
 	double mean;
 };
 
@@ -39,6 +40,7 @@ struct salvo_report {
 	bool has_rx;
 	struct salvo_report_dir rx;
 	uint64_t lost, reordered, duplicates, unstamped, flows, rx_dropped;
+	uint64_t flow_overflow;	/* stamped packets of flows the flow table had no room for */
 
 	bool has_latency;	/* one-way (receivers) or round-trip (ping) */
 	struct salvo_report_latency latency;

@@ -84,6 +84,13 @@ void salvo_run_destroy(struct salvo_run *r);
 
 /* For apps. */
 bool salvo_worker_stopping(const struct salvo_worker *w);
+/*
+ * Wait for a departure due at due_ns (a pacer slot, a capture's timestamp).
+ * Returns the time reached, or 0 when the run stopped first: a signal, a
+ * stop, or --duration's deadline falling before due_ns (that ends the run).
+ * The caller then sends nothing more.
+ */
+uint64_t salvo_worker_wait(struct salvo_worker *w, uint64_t due_ns);
 /* The app has reached the run-wide goal (e.g. rx count): stop everybody. */
 void salvo_worker_stop_run(struct salvo_worker *w);
 /*
@@ -136,8 +143,14 @@ void salvo_pacer_destroy(struct salvo_pacer *p);
 void salvo_pacer_start(struct salvo_pacer *p, uint64_t start_ns);
 /* Claim n departures; returns when the first of them is due (monotonic ns). */
 uint64_t salvo_pacer_claim(struct salvo_pacer *p, unsigned int n);
-/* Sleep (then spin briefly) until due; returns the departure time reached. */
-uint64_t salvo_pacer_wait(uint64_t due_ns);
+/*
+ * Sleep (then spin briefly) until due; returns the departure time reached.
+ * With stop, the wait also ends, returning 0, as soon as *stop is non-zero
+ * (whoever sets it calls salvo_pacer_wake(stop)).  NULL: wait unconditionally.
+ */
+uint64_t salvo_pacer_wait(uint64_t due_ns, int *stop);
+/* Wake every salvo_pacer_wait() on stop; async-signal-safe. */
+void salvo_pacer_wake(int *stop);
 /* Largest burst that keeps departures smooth at this rate and worker count. */
 unsigned int salvo_pacer_burst(double pps, unsigned int workers, unsigned int max_burst);
 

@@ -6,7 +6,9 @@
 # every ping answered over IPv4, IPv6, unix datagram and a veth pair; the
 # seed's UDP server answers `udp send --expect-reply`; `udp echo --reply`
 # answers a Python client like the seed's server; pings with nobody
-# listening time out without hanging.
+# listening time out without hanging; a datagram echo cannot answer (source
+# port 0, a broadcast source, an unbound unix client) is counted and the
+# next ones are answered.
 #
 #	sudo SALVO=build/salvo tests/integ/test_echo_ping.sh [test_name...]
 . "$(dirname "$0")/lib.sh"
@@ -21,6 +23,9 @@ TESTS="
 	test_echo_print
 	test_ping_timeouts
 	test_echo_port_in_use
+	test_echo_survives_unanswerable
+	test_echo_survives_unanswerable_unix
+	test_restart_same_port
 "
 BACKENDS=${BACKENDS:-"uring syscall"}
 N=2000
@@ -160,6 +165,117 @@ test_echo_port_in_use() {
 		[ "$(count_lines "$TMP/e.txt.err")" = 1 ] && grep -q "Address already in use" "$TMP/e.txt.err" ||
 			{ show "$TMP/e.txt.err"; fail "$b: not one 'in use' line"; return; }
 		cleanup_test
+	done
+}
+
+# unanswerable MODE TARGET: a plain Python client sends what echo cannot
+# answer (udp: source port 0 and a broadcast source, by raw socket; unix: an
+# unbound socket), then 10 ordinary requests; prints "BAD ANSWERED".
+unanswerable() {
+	timeout 30 python3 - "$@" <<'PY'
+import socket, struct, sys, time
+mode, target = sys.argv[1], sys.argv[2]
+def raw_udp(src, sport, dport, payload):
+    s = socket.socket(socket.AF_INET, socket.SOCK_RAW, socket.IPPROTO_RAW)
+    udp = struct.pack("!HHHH", sport, dport, 8 + len(payload), 0) + payload
+    ip = struct.pack("!BBHHHBBH4s4s", 0x45, 0, 20 + len(udp), 1, 0, 64, 17, 0,
+                     socket.inet_aton(src), socket.inet_aton("127.0.0.1"))
+    s.sendto(ip + udp, ("127.0.0.1", 0))
+if mode == "udp":
+    port = int(target)
+    raw_udp("127.0.0.1", 0, port, b"from port 0")
+    raw_udp("127.255.255.255", 4242, port, b"from a broadcast address")
+    bad = 2
+    c = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
+    dest = ("127.0.0.1", port)
+else:
+    socket.socket(socket.AF_UNIX, socket.SOCK_DGRAM).sendto(b"from nowhere", target)
+    bad = 1
+    c = socket.socket(socket.AF_UNIX, socket.SOCK_DGRAM)
+    c.bind(target + ".client")
+    dest = target
+time.sleep(0.2)   # the bad ones are handled first
+c.settimeout(1.5)
+ok = 0
+for i in range(10):
+    msg = b"request %d" % i
+    try:
+        c.sendto(msg, dest)
+        ok += c.recvfrom(2048)[0] == msg
+    except OSError:   # a timeout, or the server is gone
+        pass
+print(bad, ok)
+PY
+}
+
+# check_unanswerable B: after `unanswerable`, echo (SALVO_PID, JSON in
+# $TMP/echo.json) answered all 10, counted each failed reply in tx.errors,
+# and ends on SIGINT with exit 0.
+check_unanswerable() {
+	local b=$1 bad=$2 ok=$3 rx errs
+	kill -INT "$SALVO_PID"
+	wait_pid "$SALVO_PID" 10000 || { show "$TMP/echo.json.err"; fail "$b: echo exit"; return; }
+	[ "$ok" = 10 ] || { fail "$b: $ok of 10 requests answered after $bad unanswerable datagrams"; return; }
+	rx=$(json_get "$TMP/echo.json" rx.packets) && errs=$(json_get "$TMP/echo.json" tx.errors) ||
+		{ fail "$b: no echo summary"; return; }
+	[ "$rx" = $((bad + 10)) ] || { fail "$b: echo received $rx, want $((bad + 10))"; return; }
+	[ "$errs" = "$bad" ] || fail "$b: tx.errors $errs, want $bad (one per unanswerable datagram)"
+}
+
+test_echo_survives_unanswerable() {
+	require_root || return	# raw socket for the forged sources
+	local b p out
+	for b in $BACKENDS; do
+		p=$(random_port)
+		SALVO_BACKEND=$b salvo_bg "$TMP/echo.json" udp echo "127.0.0.1:$p" --json -d 60
+		wait_udp_bound "$p" || { fail "$b: echo"; return; }
+		out=$(unanswerable udp "$p") || { fail "$b: client failed"; return; }
+		check_unanswerable "$b" $out || return
+		cleanup_test
+	done
+}
+
+test_echo_survives_unanswerable_unix() {
+	local b s out
+	for b in $BACKENDS; do
+		s=$TMP/u-$b.sock
+		SALVO_BACKEND=$b salvo_bg "$TMP/echo.json" udp echo "unix:$s" --json -d 60
+		wait_unix_bound "$s" || { fail "$b: echo"; return; }
+		out=$(unanswerable unix "$s") || { fail "$b: client failed"; return; }
+		check_unanswerable "$b" $out || return
+		cleanup_test
+	done
+}
+
+# Stop and restart on one port, 8 times per backend: the moment salvo has
+# exited, a plain socket binds the port (no retry), and so does the next
+# salvo.  uring used to hold its sockets for 10-60 ms after exit (the ring's
+# deferred teardown) and failed 8 of 8.  A Python driver, so nothing (a
+# shell's fork and exec) pads the gap.
+test_restart_same_port() {
+	local b out
+	for b in $BACKENDS; do
+		salvo_cmd udp echo -b "$b" "127.0.0.1:$(random_port)" -d 0.2 -q
+		out=$(timeout 60 python3 - "${SALVO_ARGV[@]}" <<'PY'
+import socket, subprocess, sys
+argv = sys.argv[1:]
+port = int([a for a in argv if a.startswith("127.0.0.1:")][0].rsplit(":", 1)[1])
+bind_fail = run_fail = 0
+for i in range(8):
+    r = subprocess.run(argv, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
+    if r.returncode != 0:
+        run_fail += 1
+        sys.stderr.write(r.stderr.decode())
+    s = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
+    try:
+        s.bind(("127.0.0.1", port))
+    except OSError:
+        bind_fail += 1
+    s.close()
+print(run_fail, bind_fail)
+PY
+) || { fail "$b: driver failed"; return; }
+		[ "$out" = "0 0" ] || { fail "$b: of 8 restarts on one port: $out (salvo failed, plain bind failed)"; return; }
 	done
 }
 

@@ -21,6 +21,9 @@ TESTS="
 	test_needs_cap_net_raw
 	test_refuses_without_destination
 	test_neighbour_unresolved
+	test_pcap_gaps_bounded
+	test_pcap_cut_record
+	test_pcap_error_names_file
 "
 [ $# -gt 0 ] && TESTS="$*"
 
@@ -256,6 +259,90 @@ test_neighbour_unresolved() {
 	salvo_run -n "$NA" "$TMP/o" raw send -I veth-a --dst 10.77.0.99 -n 10 && { fail "ran without a MAC"; return; }
 	grep -q "no neighbour entry for 10.77.0.99 on veth-a" "$TMP/o.err" && grep -q -- "--dst-mac" "$TMP/o.err" ||
 		{ show "$TMP/o.err"; fail "error does not say how to fix it"; return; }
+}
+
+# write_pcap FILE PORT SPEC: a microsecond pcap of UDP frames A -> B (10.77.0.1
+# -> 10.77.0.2:PORT, the quiet pair's MACs). SPEC: "sec.usec,sec.usec,...",
+# one frame per timestamp; CUT=1 cuts the last record in half, as a killed
+# tcpdump leaves it.
+write_pcap() {
+	MAC_A=$MAC_A MAC_B=$MAC_B python3 - "$@" <<'PY'
+import os, socket, struct, sys
+path, port, spec = sys.argv[1], int(sys.argv[2]), sys.argv[3]
+mac = lambda m: bytes(int(x, 16) for x in m.split(":"))
+def frame(i):
+    payload = b"salvo-pcap-%04d" % i + bytes(30)
+    udp = struct.pack("!HHHH", 1000, port, 8 + len(payload), 0) + payload
+    ip = struct.pack("!BBHHHBBH4s4s", 0x45, 0, 20 + len(udp), i, 0, 64, 17, 0,
+                     socket.inet_aton("10.77.0.1"), socket.inet_aton("10.77.0.2"))
+    s = sum(struct.unpack("!10H", ip))
+    while s >> 16: s = (s & 0xffff) + (s >> 16)
+    ip = ip[:10] + struct.pack("!H", ~s & 0xffff) + ip[12:]
+    return mac(os.environ["MAC_B"]) + mac(os.environ["MAC_A"]) + b"\x08\x00" + ip + udp
+out = struct.pack("<IHHiIII", 0xa1b2c3d4, 2, 4, 0, 0, 65535, 1)
+for i, ts in enumerate(spec.split(",")):
+    sec, usec = ts.split(".")
+    f = frame(i)
+    out += struct.pack("<IIII", int(sec), int(usec), len(f), len(f)) + f
+if os.environ.get("CUT") == "1":
+    out = out[:-(len(f) // 2)]
+open(path, "wb").write(out)
+PY
+}
+
+# Capture timing with a 2e9 s step back and a one-hour gap: the frames before
+# the gap go out (the backwards one right after its predecessor), the wait
+# for the gap ends at --duration with a summary, and the peer's counter (the
+# witness) saw exactly those frames.
+test_pcap_gaps_bounded() {
+	require_root || return
+	setup_pair || return
+	local cap=$TMP/gaps.pcap before after t0 t1 tx rc
+	# 0, +1 ms, back 2e9 s, +1 ms, +1 hour
+	write_pcap "$cap" 9 "2000000100.000000,2000000100.001000,100.000000,100.001000,3700.001000" || return
+	before=$(rx_b)
+	t0=$(date +%s%3N)
+	salvo_run -n "$NA" "$TMP/send.json" raw send -I veth-a --pcap "$cap" --pcap-timing -d 2s --json
+	rc=$?
+	[ "$rc" -eq 0 ] || { show "$TMP/send.json.err"; fail "raw send exit $rc"; return; }
+	t1=$(date +%s%3N)
+	[ $((t1 - t0)) -lt 10000 ] || { fail "-d 2s with a 1-hour gap took $((t1 - t0)) ms"; return; }
+	tx=$(json_get "$TMP/send.json" tx.packets) || { fail "no JSON summary"; return; }
+	sleep 0.3
+	after=$(rx_b)
+	[ "$tx" -eq 4 ] || { fail "sent $tx frames, want the 4 before the gap"; return; }
+	[ $((after - before)) -eq 4 ] || fail "peer received $((after - before)) frames, want 4"
+}
+
+# A capture whose last record is cut (its writer killed mid-write): the
+# complete frames are replayed, and stderr says a cut record was left out.
+test_pcap_cut_record() {
+	require_root || return
+	setup_pair || return
+	local cap=$TMP/cut.pcap before after tx rc
+	CUT=1 write_pcap "$cap" 9 "1.000000,1.000010,1.000020,1.000030,1.000040" || return
+	before=$(rx_b)
+	salvo_run -n "$NA" "$TMP/send.json" raw send -I veth-a --pcap "$cap" -n 8 --json
+	rc=$?
+	[ "$rc" -eq 0 ] || { show "$TMP/send.json.err"; fail "raw send exit $rc on a capture with a cut last record"; return; }
+	grep -q "cut short" "$TMP/send.json.err" || { show "$TMP/send.json.err"; fail "no word of the cut record"; return; }
+	tx=$(json_get "$TMP/send.json" tx.packets) || { fail "no JSON summary"; return; }
+	sleep 0.3
+	after=$(rx_b)
+	[ "$tx" -eq 8 ] || { fail "sent $tx, want 8 (two loops of the 4 complete frames)"; return; }
+	[ $((after - before)) -eq 8 ] || fail "peer received $((after - before)) frames, want 8"
+}
+
+# libpcap's own errors name the file the user gave.
+test_pcap_error_names_file() {
+	require_root || return
+	setup_pair || return
+	local bad=$TMP/not-a-capture.pcap
+	printf 'this is not a capture file at all\n' >"$bad"
+	salvo_run -n "$NA" "$TMP/send.txt" raw send -I veth-a --pcap "$bad" -n 1
+	[ $? -ne 0 ] || { fail "a non-capture was accepted"; return; }
+	[ "$(wc -l <"$TMP/send.txt.err")" -eq 1 ] || { show "$TMP/send.txt.err"; fail "not one line"; return; }
+	grep -qF "$bad" "$TMP/send.txt.err" || { show "$TMP/send.txt.err"; fail "error does not name the file"; }
 }
 
 for t in $TESTS; do run_test "$t"; done

@@ -30,6 +30,10 @@ TESTS="
 	test_refused
 	test_refused_unpaced
 	test_recv_rcvbuf
+	test_pacing_deadline
+	test_pacing_signal
+	test_signal_at_start
+	test_overflow_clamp_reported
 "
 
 N=20000		# packets per transfer
@@ -425,6 +429,129 @@ test_recv_rcvbuf() {
 		[ -n "$rb" ] && [ "$rb" -ge "$want" ] ||
 			{ fail "udp recv ${arg[*]:-(default)}: receive buffer ${rb:-?} bytes, want >= $want"; return; }
 	done
+}
+
+# child_cpu_ms: CPU (user + sys) used so far by this shell's finished children, in ms.
+child_cpu_ms() {
+	times | sed -n 2p | awk '{split($1,a,"m"); split($2,b,"m");
+		print int((a[1]*60+a[2]+b[1]*60+b[2])*1000)}'
+}
+
+# A departure due long after --duration (--rate 0.001: the next one is 1000 s
+# away) does not hold the run: it ends at the deadline with its summary, and
+# the main thread does not spin while the worker waits (CPU time of the child,
+# from bash's `times`).
+test_pacing_deadline() {
+	local p rc t0 t1 cpu0 cpu
+	p=$(random_port)
+	cpu0=$(child_cpu_ms)
+	t0=$(date +%s%3N)
+	salvo_run "$TMP/send.json" udp send "127.0.0.1:$p" --rate 0.001 -d 2s --json -q
+	rc=$?
+	t1=$(date +%s%3N)
+	[ "$rc" -eq 0 ] || { show "$TMP/send.json.err"; fail "udp send --rate 0.001 -d 2s exited $rc"; return; }
+	[ $((t1 - t0)) -lt 5000 ] || { fail "-d 2s took $((t1 - t0)) ms"; return; }
+	json_ok "$TMP/send.json" || { show "$TMP/send.json"; fail "no JSON summary"; return; }
+	[ "$(json_get "$TMP/send.json" tx.packets)" -eq 1 ] ||
+		{ fail "sent $(json_get "$TMP/send.json" tx.packets) packets, want 1 (slot 0 only)"; return; }
+	cpu=$(($(child_cpu_ms) - cpu0))
+	[ "$cpu" -lt 1000 ] || fail "children used $cpu ms of CPU in a 2 s run of mostly waiting"
+}
+
+# SIGINT and SIGTERM during a long pacing wait end the run within a second
+# (bounded generously at 3 s), exit 0, with an interrupted summary.
+test_pacing_signal() {
+	local p sig rc t0 t1
+	p=$(random_port)
+	for sig in INT TERM; do
+		salvo_bg "$TMP/send.json" udp send "127.0.0.1:$p" --rate 0.001 -d 60s --json -q
+		busywait 5000 grep -q '^Threads:' "/proc/$SALVO_PID/status" || { fail "no process"; return; }
+		sleep 0.5
+		t0=$(date +%s%3N)
+		kill -"$sig" "$SALVO_PID"
+		wait_pid "$SALVO_PID" 10000
+		rc=$?
+		t1=$(date +%s%3N)
+		[ "$rc" -eq 0 ] || { show "$TMP/send.json.err"; fail "SIG$sig: exited $rc"; return; }
+		[ $((t1 - t0)) -lt 3000 ] || { fail "SIG$sig: took $((t1 - t0)) ms to end"; return; }
+		json_ok "$TMP/send.json" || { show "$TMP/send.json"; fail "SIG$sig: no JSON summary"; return; }
+		[ "$(json_get "$TMP/send.json" interrupted)" = true ] || { fail "SIG$sig: not interrupted"; return; }
+	done
+}
+
+# A SIGTERM sent before salvo's handlers can exist (pending across exec: the
+# launcher blocks it, starts salvo and sends it at once) still ends the run
+# cleanly with an interrupted summary, not a 60 s run or a death by signal.
+test_signal_at_start() {
+	local out
+	salvo_cmd udp send "127.0.0.1:$(random_port)" --rate 0.001 -d 60s --json -q
+	out=$(timeout 30 python3 - "${SALVO_ARGV[@]}" <<'PY'
+import os, signal, subprocess, sys, time
+signal.pthread_sigmask(signal.SIG_BLOCK, [signal.SIGTERM])
+t0 = time.monotonic()
+p = subprocess.Popen(sys.argv[1:], stdout=subprocess.PIPE, stderr=subprocess.PIPE)
+os.kill(p.pid, signal.SIGTERM)
+try:
+    out, err = p.communicate(timeout=20)
+except subprocess.TimeoutExpired:
+    p.kill()
+    out, err = p.communicate()
+import json
+try:
+    interrupted = json.loads(out)["interrupted"]
+except Exception:
+    interrupted = None
+print(p.returncode, round(time.monotonic() - t0, 1), interrupted)
+PY
+)
+	set -- $out
+	[ "$1" = 0 ] || { fail "exited ${1:-?} (signal or error) for an early SIGTERM"; return; }
+	[ "$3" = True ] || { fail "summary not interrupted: $out"; return; }
+	awk -v t="$2" 'BEGIN { exit !(t < 10) }' || fail "ran $2 s after an early SIGTERM"
+}
+
+# Stamped packets the flow table has no room for, and latency samples above
+# the histogram's range, are reported (text and JSON), equal to what a plain
+# Python sender sent: one packet in each of 80,000 flows (a worker's table
+# holds 65,536: 14,464 over) and 100 realtime stamps from 1970 (latency
+# ~56 years, far above the ~18 min range).
+test_overflow_clamp_reported() {
+	local p rx fl ov cnt cl
+	p=$(random_port)
+	salvo_bg "$TMP/recv.json" udp recv "$p" --count 80100 --json -q -d 60
+	wait_udp_bound "$p" || { fail "receiver never bound"; return; }
+	timeout 60 python3 - "$p" <<'PY' || { fail "sender failed"; return; }
+import socket, struct, sys, time
+s = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
+dest = ("127.0.0.1", int(sys.argv[1]))
+def stamp(flow, seq, flags, ts):
+    return struct.pack("!IBBHIIQQ", 0x53564c4f, 1, flags, 0, flow, 32, seq, ts)
+for flow in range(80000):
+    s.sendto(stamp(flow, 0, 0, 0), dest)          # ts 0: no latency sample
+    if flow % 500 == 499:
+        time.sleep(0.002)                          # stay inside the receive buffer
+for seq in range(1, 101):
+    s.sendto(stamp(0, seq, 1, 1), dest)           # realtime, 1 ns after the epoch
+PY
+	wait_pid "$SALVO_PID" 30000 || { show "$TMP/recv.json.err"; fail "udp recv did not end at --count"; return; }
+	rx=$(json_get "$TMP/recv.json" rx.packets) && fl=$(json_get "$TMP/recv.json" rx.flows) &&
+		ov=$(json_get "$TMP/recv.json" rx.flow_overflow) &&
+		cnt=$(json_get "$TMP/recv.json" latency_ns.count) &&
+		cl=$(json_get "$TMP/recv.json" latency_ns.clamped) || { fail "fields missing from the JSON"; return; }
+	[ "$rx" = 80100 ] || { fail "received $rx of 80100"; return; }
+	[ "$fl" = 65536 ] && [ "$ov" = 14464 ] || { fail "flows $fl, flow_overflow $ov; want 65536 and 14464"; return; }
+	[ "$cnt" = 100 ] && [ "$cl" = 100 ] || { fail "latency count $cnt, clamped $cl; want 100 and 100"; return; }
+	# The same figures in the text summary.
+	p=$(random_port)
+	salvo_bg "$TMP/recv.txt" udp recv "$p" --count 3 -q -d 60
+	wait_udp_bound "$p" || { fail "text receiver never bound"; return; }
+	python3 -c '
+import socket, struct, sys
+s = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
+for seq in range(3):
+    s.sendto(struct.pack("!IBBHIIQQ", 0x53564c4f, 1, 1, 0, 7, 32, seq, 1), ("127.0.0.1", int(sys.argv[1])))' "$p"
+	wait_pid "$SALVO_PID" 30000 || { fail "text receiver did not end"; return; }
+	grep -q "3 of 3 samples above" "$TMP/recv.txt" || { show "$TMP/recv.txt"; fail "clamped samples not in the text summary"; }
 }
 
 [ -x "$SALVO" ] || { echo "FAIL: setup no salvo binary at $SALVO"; exit 1; }

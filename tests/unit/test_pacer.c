@@ -13,6 +13,7 @@
 #include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 
 #include <cmocka.h>
 
@@ -192,16 +193,65 @@ static void test_small_lag_kept(void **state)
 	skip();
 }
 
+/* Witness: the clock read after the wait returns, not the value the wait reports. */
 static void test_wait_never_early(void **state)
 {
+	int stop = 0;
+
 	(void)state;
 	for (int i = 0; i < 20; i++) {
-		uint64_t due = salvo_now_ns() + (uint64_t)(i % 5) * 30 * NSEC_PER_USEC;
+		uint64_t due = salvo_now_ns() + (uint64_t)(i % 5) * 300 * NSEC_PER_USEC;
+		uint64_t got = salvo_pacer_wait(due, i & 1 ? &stop : NULL);
+		uint64_t after = salvo_now_ns();
 
-		assert_true(salvo_pacer_wait(due) >= due);
+		assert_true(after >= due);
+		assert_true(got >= due && got <= after);
 	}
 	/* A due time in the past returns at once with the current time. */
-	assert_true(salvo_pacer_wait(1) >= 1);
+	{
+		uint64_t before = salvo_now_ns();
+		uint64_t got = salvo_pacer_wait(1, &stop);
+
+		assert_true(got >= before && got <= salvo_now_ns());
+	}
+}
+
+struct stopper {
+	int *stop;
+	uint64_t delay_ns;
+};
+
+static void *stop_later(void *arg)
+{
+	struct stopper *s = arg;
+	struct timespec ts = {.tv_sec = 0, .tv_nsec = (long)s->delay_ns};
+
+	nanosleep(&ts, NULL);
+	__atomic_store_n(s->stop, 1, __ATOMIC_RELAXED);
+	salvo_pacer_wake(s->stop);
+	return NULL;
+}
+
+/* A stop ends a long wait at once: a departure an hour away does not hold the worker. */
+static void test_wait_stops(void **state)
+{
+	int stop = 0;
+	struct stopper s = {.stop = &stop, .delay_ns = 50 * NSEC_PER_MSEC};
+	pthread_t t;
+	uint64_t t0 = salvo_now_ns(), t1;
+
+	(void)state;
+	assert_int_equal(pthread_create(&t, NULL, stop_later, &s), 0);
+	assert_true(salvo_pacer_wait(t0 + 3600 * NSEC_PER_SEC, &stop) == 0);
+	t1 = salvo_now_ns();
+	pthread_join(t, NULL);
+	assert_true(t1 - t0 >= 50 * NSEC_PER_MSEC);
+	/* Generous for a loaded machine; without the wake it would be an hour. */
+	assert_true(t1 - t0 < 5 * NSEC_PER_SEC);
+	/* Already stopped: returns 0 without waiting. */
+	t0 = salvo_now_ns();
+	assert_true(salvo_pacer_wait(t0 + 3600 * NSEC_PER_SEC, &stop) == 0);
+	assert_true(salvo_now_ns() - t0 < 5 * NSEC_PER_SEC);
 }
 
 static void test_burst(void **state)
@@ -233,6 +283,7 @@ int main(void)
 		cmocka_unit_test(test_stall_shift),
 		cmocka_unit_test(test_small_lag_kept),
 		cmocka_unit_test(test_wait_never_early),
+		cmocka_unit_test(test_wait_stops),
 		cmocka_unit_test(test_burst),
 	};
 

@@ -38,10 +38,11 @@ static struct salvo_report full_report(void)
 	r.duplicates = 1;
 	r.unstamped = 5;
 	r.flows = 2;
+	r.flow_overflow = 7;
 	r.has_latency = true;
 	r.latency = (struct salvo_report_latency){.count = 990, .min = 100, .p50 = 200, .p90 = 300,
 						  .p99 = 400, .p999 = 500, .p9999 = 600, .max = 700,
-						  .mean = 210.5};
+						  .mean = 210.5, .clamped = 3};
 	r.has_pacing = true;
 	r.target_pps = 1000;
 	r.pacing_err_mean_ns = 1234.5;
@@ -86,9 +87,9 @@ static void test_summary_fields(void **state)
 					      "active_s", "errors", "refused", "submissions"};
 	static const char *const rx_keys[] = {"packets", "bytes", "pps", "bits_per_second",
 					      "active_s", "lost", "reordered", "duplicates",
-					      "unstamped", "flows"};
-	static const char *const lat_keys[] = {"count", "min", "mean", "p50", "p90", "p99",
-					       "p999", "p9999", "max"};
+					      "unstamped", "flows", "flow_overflow"};
+	static const char *const lat_keys[] = {"count", "clamped", "min", "mean", "p50", "p90",
+					       "p99", "p999", "p9999", "max"};
 	static const char *const pace_keys[] = {"target_pps", "achieved_pps", "error_mean_ns",
 						"error_p99_ns"};
 	struct salvo_report r = full_report();
@@ -124,6 +125,7 @@ static void test_summary_fields(void **state)
 	assert_int_equal(geti(rx, "duplicates"), 1);
 	assert_int_equal(geti(rx, "unstamped"), 5);
 	assert_int_equal(geti(rx, "flows"), 2);
+	assert_int_equal(geti(rx, "flow_overflow"), 7);
 
 	lat = json_object_get(j, "latency_ns");
 	assert_keys(lat, lat_keys, SALVO_ARRAY_SIZE(lat_keys));
@@ -136,6 +138,7 @@ static void test_summary_fields(void **state)
 	assert_int_equal(geti(lat, "p999"), 500);
 	assert_int_equal(geti(lat, "p9999"), 600);
 	assert_int_equal(geti(lat, "max"), 700);
+	assert_int_equal(geti(lat, "clamped"), 3);
 
 	pace = json_object_get(j, "pacing");
 	assert_keys(pace, pace_keys, SALVO_ARRAY_SIZE(pace_keys));
@@ -307,6 +310,8 @@ static void test_text_report(void **state)
 	assert_non_null(strstr(text, "rx: 990 packets"));
 	assert_non_null(strstr(text, "lost 10 (1.006%)"));	/* 10 of 990-5-1+10 = 994 expected */
 	assert_non_null(strstr(text, "one-way latency: p50 200 ns"));
+	assert_non_null(strstr(text, "flow table full: 7 stamped packets"));
+	assert_non_null(strstr(text, "one-way latency: 3 of 990 samples above"));
 	assert_non_null(strstr(text, "error: worker failed"));
 	free(text);
 }

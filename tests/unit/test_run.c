@@ -298,6 +298,62 @@ static void test_duration_ends_run(void **state)
 	run_to_end(&cfg, &salvo_app_gen, &rep);
 	assert_false(rep.interrupted);
 	assert_true(rep.duration_s >= 0.05);
+	/* Ends near its deadline: generous for a loaded machine, far from "never". */
+	assert_true(rep.duration_s < 5);
+}
+
+/*
+ * A departure due long after --duration (--rate 0.001: the second packet is
+ * 1000 s away) does not hold the run: it ends at its deadline, and the
+ * packet that was not due is not sent.
+ */
+static void test_duration_ends_long_wait(void **state)
+{
+	struct salvo_cfg cfg;
+	struct salvo_report rep;
+	char err[256];
+	uint64_t t0, t1;
+
+	(void)state;
+	base_cfg(&cfg, SALVO_DIR_TX, 1, 0);
+	cfg.rate_pps = 0.001;
+	cfg.duration_ns = 100 * NSEC_PER_MSEC;
+	assert_int_equal(salvo_cfg_finish(&cfg, err, sizeof(err)), 0);
+	t0 = salvo_now_ns();
+	run_to_end(&cfg, &salvo_app_gen, &rep);
+	t1 = salvo_now_ns();
+	assert_false(rep.interrupted);
+	assert_true(rep.tx.packets == 1);
+	assert_true(t1 - t0 < 5 * NSEC_PER_SEC);
+	assert_true(rep.duration_s >= 0.1 && rep.duration_s < 5);
+}
+
+/* An interrupt during a long pacing wait ends the run at once. */
+static void test_interrupt_ends_long_wait(void **state)
+{
+	struct salvo_run *r;
+	struct salvo_cfg cfg;
+	struct salvo_report rep;
+	char err[256];
+	uint64_t t0;
+
+	(void)state;
+	base_cfg(&cfg, SALVO_DIR_TX, 2, 0);
+	cfg.rate_pps = 0.001;
+	assert_int_equal(salvo_cfg_finish(&cfg, err, sizeof(err)), 0);
+	assert_int_equal(salvo_run_create(&r, &cfg, null_ops(), &salvo_app_gen, err, sizeof(err)), 0);
+	assert_int_equal(salvo_run_start(r, err, sizeof(err)), 0);
+	/* Both workers are now in (or about to enter) a 1000 s wait. */
+	assert_false(salvo_run_wait(r, salvo_now_ns() + 50 * NSEC_PER_MSEC));
+	t0 = salvo_now_ns();
+	salvo_run_interrupt(r);
+	assert_true(salvo_run_wait(r, salvo_now_ns() + BOUND_NS));
+	assert_true(salvo_now_ns() - t0 < 5 * NSEC_PER_SEC);
+	salvo_run_join(r);
+	salvo_run_report(r, &rep);
+	assert_true(rep.interrupted);
+	assert_true(rep.tx.packets == 1);	/* slot 0 only; slot 1 is 1000 s away */
+	salvo_run_destroy(r);
 }
 
 /* A receiver's --count is run-wide: two workers together stop at the goal. */
@@ -317,12 +373,19 @@ static void test_paced_count(void **state)
 	(void)state;
 	salvo_cfg_init(&cfg);
 	base_cfg(&cfg, SALVO_DIR_TX, 2, 2000);
-	cfg.rate_pps = 1e6;
+	cfg.rate_pps = 2e4;
 	assert_int_equal(salvo_cfg_finish(&cfg, err, sizeof(err)), 0);
 	run_to_end(&cfg, &salvo_app_gen, &rep);
 	assert_true(rep.tx.packets == 2000);
 	assert_true(rep.has_pacing);
-	assert_true(rep.target_pps == 1e6);
+	assert_true(rep.target_pps == 2e4);
+	/*
+	 * Paced, not as fast as possible: the last of 2000 slots at 20 kpps is
+	 * due 99.95 ms after the start and never leaves early (the null
+	 * backend unpaced sends 2000 in well under a millisecond).
+	 */
+	assert_true(rep.tx.active_s >= 0.0999);
+	assert_true(rep.duration_s < 10);
 }
 
 /* A worker that cannot start fails the start with its reason, and nothing hangs. */
@@ -350,6 +413,8 @@ int main(void)
 		cmocka_unit_test(test_loopback_two_workers),
 		cmocka_unit_test(test_stop_unbounded),
 		cmocka_unit_test(test_duration_ends_run),
+		cmocka_unit_test(test_duration_ends_long_wait),
+		cmocka_unit_test(test_interrupt_ends_long_wait),
 		cmocka_unit_test(test_rx_goal_stops),
 		cmocka_unit_test(test_paced_count),
 		cmocka_unit_test(test_init_failure),
