@@ -93,15 +93,19 @@ test_loopback_snmp() {
 	[ $((err1 - err0)) -eq 0 ] || fail "RcvbufErrors grew by $((err1 - err0))"
 }
 
-# Across a veth pair between two namespaces: counts equal and the peer's
-# rx_packets (ip -s link) grew by at least that many.
+# Across a veth pair between two namespaces: counts equal, and the peer's
+# rx_packets (ip -s link) and Udp InDatagrams grew by exactly that many: the
+# pair is quiet (no IPv6 ND/MLD, permanent neighbours, so no ARP), and the
+# namespaces are fresh, so nothing else moves them.
 test_veth() {
 	require_root || return
 	setup_ns NSA NSB || return
-	local net="10.$((RANDOM % 250 + 1)).$((RANDOM % 250 + 1))" p rx0 rx1
+	local net="10.$((RANDOM % 250 + 1)).$((RANDOM % 250 + 1))" p rx0 rx1 in0 in1
 	setup_veth "$NSA" "$NSB" "$net.1/24" "$net.2/24" || return
+	quiet_pair "$NSA" "$NSB" "$net.1" "$net.2" || return
 	p=$(random_port)
 	rx0=$(link_stat veth-b rx_packets "$NSB")
+	in0=$(snmp_udp InDatagrams "$NSB")
 	salvo_bg -n "$NSB" "$TMP/recv.json" udp recv "$net.2:$p" --count "$N" --json -q
 	local rpid=$SALVO_PID rc
 	wait_udp_bound "$p" "$NSB" || { show "$TMP/recv.json.err"; fail "receiver never bound"; return; }
@@ -117,7 +121,9 @@ test_veth() {
 	[ "$tx" -eq "$N" ] || { fail "sender counted $tx, asked for $N"; return; }
 	[ "$rx" -eq "$tx" ] || { fail "received $rx of $tx"; return; }
 	rx1=$(link_stat veth-b rx_packets "$NSB")
-	[ $((rx1 - rx0)) -ge "$N" ] || fail "veth-b rx_packets grew by $((rx1 - rx0)) < $N"
+	in1=$(snmp_udp InDatagrams "$NSB")
+	[ $((rx1 - rx0)) -eq "$N" ] || { fail "veth-b rx_packets grew by $((rx1 - rx0)), sent $N"; return; }
+	[ $((in1 - in0)) -eq "$N" ] || fail "Udp InDatagrams in $NSB grew by $((in1 - in0)), sent $N"
 }
 
 # --rate 50k for 3 s: the sender's achieved rate within 1% of the target;
