@@ -17,6 +17,7 @@ TESTS="
 	test_rate_accuracy
 	test_ipv6
 	test_unix
+	test_unix_python_receiver
 	test_gso_gro
 	test_threads_flows
 	test_stamp_accounting
@@ -189,18 +190,59 @@ rate_once() {
 		fail "receiver saw $(py_eval "round($rx / $act)") pps over ${act}s"
 }
 
+# [::1] in a fresh namespace: salvo's counts equal each other and the
+# kernel's Udp6 In/OutDatagrams deltas (/proc/net/snmp6 is per namespace).
 test_ipv6() {
-	local p
+	require_root || return
+	setup_ns NS || return
+	local p in0 out0 in1 out1
 	p=$(random_port)
-	[ -n "$(ip -6 addr show dev lo 2>/dev/null)" ] || { skip "no ::1 here (IPv6 disabled)"; return; }
+	busywait 5000 sh -c "ip -n $NS -6 addr show dev lo | grep -q '::1/128'" ||
+		{ skip "no ::1 in a new namespace (IPv6 disabled)"; return; }
+	in0=$(snmp6_udp Udp6InDatagrams "$NS") && out0=$(snmp6_udp Udp6OutDatagrams "$NS") ||
+		{ fail "no Udp6 counters in /proc/net/snmp6"; return; }
 	RECV_OPTS=() SEND_OPTS=(--rate "$RATE")
-	transfer "" "[::1]:$p" "[::1]:$p" "$p" 5000
+	transfer "$NS" "[::1]:$p" "[::1]:$p" "$p" 5000 || return
+	in1=$(snmp6_udp Udp6InDatagrams "$NS") out1=$(snmp6_udp Udp6OutDatagrams "$NS")
+	[ $((out1 - out0)) -eq 5000 ] || { fail "kernel Udp6OutDatagrams grew by $((out1 - out0)), salvo sent 5000"; return; }
+	[ $((in1 - in0)) -eq 5000 ] || fail "kernel Udp6InDatagrams grew by $((in1 - in0)), salvo received 5000"
 }
 
 test_unix() {
 	local path=$TMP/udp.sock
 	RECV_OPTS=() SEND_OPTS=(--rate "$RATE")
 	transfer "" "unix:$path" "unix:$path" "$path" 5000
+}
+
+# udp send to a unix datagram socket read by plain Python (the witness):
+# it receives exactly --count datagrams of exactly --size bytes.
+test_unix_python_receiver() {
+	local b path pid rc tx
+	for b in uring syscall; do
+		path=$TMP/py-$b.sock
+		bg "$TMP/py-$b.txt" timeout 60 python3 -c '
+import socket, sys
+s = socket.socket(socket.AF_UNIX, socket.SOCK_DGRAM)
+s.setsockopt(socket.SOL_SOCKET, socket.SO_RCVBUF, 8 << 20)
+s.bind(sys.argv[1]); s.settimeout(5)
+n, sizes = 0, set()
+try:
+    while n < int(sys.argv[2]) + 1:	# one more: a surplus datagram is caught
+        sizes.add(len(s.recv(65536))); n += 1
+except socket.timeout:
+    pass
+print(n, ",".join(map(str, sorted(sizes))))' "$path" 5000
+		pid=$BG_PID
+		wait_unix_bound "$path" || { show "$TMP/py-$b.txt.err"; fail "$b: python receiver never bound"; return; }
+		SALVO_BACKEND=$b salvo_run "$TMP/send-$b.json" udp send "unix:$path" --count 5000 --size 200 --rate "$RATE" --json -q
+		rc=$?
+		[ "$rc" -eq 0 ] || { show "$TMP/send-$b.json.err"; fail "$b: udp send exited $rc"; return; }
+		wait_pid "$pid" 30000 || { show "$TMP/py-$b.txt.err"; fail "$b: python receiver did not end"; return; }
+		tx=$(json_get "$TMP/send-$b.json" tx.packets) || { fail "$b: sender JSON unreadable"; return; }
+		[ "$tx" -eq 5000 ] || { fail "$b: sender counted $tx, asked for 5000"; return; }
+		[ "$(cat "$TMP/py-$b.txt")" = "5000 200" ] ||
+			{ fail "$b: python received '$(cat "$TMP/py-$b.txt")' (count sizes), want '5000 200'"; return; }
+	done
 }
 
 test_gso_gro() {
