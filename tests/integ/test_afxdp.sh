@@ -49,6 +49,7 @@ setup_pair() {
 }
 
 rx_b() { link_stat veth-b rx_packets "$NB"; }
+rx_b_above() { [ "$(rx_b)" -gt "$1" ]; }
 
 # xdp_id NS IF: the id of the XDP program attached to IF, "" if none.
 xdp_id() { ip -n "$1" -d link show dev "$2" | grep -oE 'prog/xdp id [0-9]+' | head -1 | grep -oE '[0-9]+$'; }
@@ -162,8 +163,11 @@ test_sigint_detaches() {
 	grep -q "interrupted" "$TMP/int.out" || { show "$TMP/int.out"; fail "report not marked interrupted"; return; }
 	no_xdp "$NB" veth-b || { fail "XDP program left on veth-b after SIGINT"; return; }
 	# the send path after SIGINT too: a long sender interrupted mid-run
+	local b0
+	b0=$(rx_b)
 	salvo_bg -n "$NA" "$TMP/sint.out" raw send --backend af_xdp -I veth-a --dst 10.79.0.2 --rate 10k -d 20 -q
-	sleep 1
+	# mid-run: once its frames reach the peer (the pair is quiet), not after a fixed sleep
+	busywait 10000 rx_b_above "$((b0 + 100))" || { show "$TMP/sint.out.err"; fail "raw send: no frames reached veth-b"; return; }
 	kill -INT "$SALVO_PID"
 	wait_pid "$SALVO_PID" 10000 || { show "$TMP/sint.out.err"; fail "raw send exit after SIGINT"; return; }
 	no_xdp "$NA" veth-a || { fail "XDP program left on veth-a"; return; }

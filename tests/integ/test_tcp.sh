@@ -49,6 +49,7 @@ pair() {
 	echo "  $b: $tx bytes both ends"
 }
 tcp_listening() { in_ns "${2:-}" ss -Hltn "sport = :$1" | grep -q .; }
+tcp_established() { ss -Htn state established "dport = :$1" | grep -q .; }
 
 test_loopback_v4() {
 	local b p
@@ -235,7 +236,8 @@ test_sigint_summary() {
 		busywait 10000 tcp_listening "$p" || { fail "$b: sink"; return; }
 		SALVO_BACKEND=$b salvo_bg "$TMP/send.txt" tcp send "127.0.0.1:$p" -d 30
 		spid=$SALVO_PID
-		sleep 1
+		# mid-run: once the connection is up (not a fixed sleep)
+		busywait 10000 tcp_established "$p" || { show "$TMP/send.txt.err"; fail "$b: sender never connected"; return; }
 		kill -INT "$spid"
 		wait_pid "$spid" 10000 || { fail "$b: sender did not stop on SIGINT"; return; }
 		grep -q "(interrupted)" "$TMP/send.txt" && grep -q "^  tx: " "$TMP/send.txt" ||
