@@ -6,7 +6,22 @@
 set -u
 cd "$(dirname "$0")/../.." || exit 1
 top=$PWD
-python3 bench/tests/test_lib.py
+# test_lib.py's own lines, then a FAIL of its own when it exits non-zero or
+# prints fewer verdicts than it has checks (an import error would otherwise
+# drop every check silently). The expected count is read from the source.
+want=$(grep -c '^@check(' bench/tests/test_lib.py)
+lib_out=$(python3 bench/tests/test_lib.py 2>&1)
+lib_rc=$?
+printf '%s\n' "$lib_out" | grep -E '^(PASS|FAIL|SKIP): '
+got=$(printf '%s\n' "$lib_out" | grep -cE '^(PASS|FAIL|SKIP): ')
+if [ "$lib_rc" -ne 0 ] && ! printf '%s\n' "$lib_out" | grep -q '^FAIL: '; then
+	printf '%s\n' "$lib_out" | tail -n 5
+	echo "FAIL: bench/tests/test_lib.py exited $lib_rc without a FAIL line"
+fi
+if [ "$got" -lt "$want" ]; then
+	[ "$lib_rc" -eq 0 ] || printf '%s\n' "$lib_out" | grep -vE '^(PASS|FAIL|SKIP): ' | tail -n 5
+	echo "FAIL: bench/tests/test_lib.py reported $got of its $want checks"
+fi
 SALVO=${SALVO:-$top/build/salvo}
 [ -x "$SALVO" ] || SALVO=$top/salvo
 if [ ! -x "$SALVO" ]; then

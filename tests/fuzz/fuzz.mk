@@ -5,9 +5,12 @@
 #   make fuzz-bins                just build them (tests/fuzz/suite.sh does this)
 #
 # Each target links only the engine sources it exercises, compiled again with
-# the fuzzer's instrumentation into $(FUZZ_BUILD)/.  Seeds are checked in under
-# tests/fuzz/corpus/<target>/; new inputs go to $(FUZZ_BUILD)/corpus/<target>/
-# and crashes to $(FUZZ_BUILD)/crash-<target>-*, so the tree stays clean.
+# the fuzzer's instrumentation into $(FUZZ_BUILD)/.  The corpus is checked in
+# under tests/fuzz/corpus/<target>/ and `make fuzz` grows it: a run writes its
+# new inputs to $(FUZZ_BUILD)/corpus/<target>/, then `-merge=1` copies into
+# tests/fuzz/corpus/<target>/ only those that add coverage (commit them).
+# Crashes go to $(FUZZ_BUILD)/crash-<target>-*.  The smoke run of `make check`
+# (tests/fuzz/suite.sh) leaves the checked-in corpus alone.
 
 FUZZ_BUILD ?= build-fuzz
 FUZZ_CC ?= $(CLANG)
@@ -55,6 +58,11 @@ fuzz: fuzz-bins
 			$(FUZZ_BUILD)/corpus/$$t tests/fuzz/corpus/$$t 2>$(FUZZ_BUILD)/fuzz-$$t.log || \
 			{ tail -n 60 $(FUZZ_BUILD)/fuzz-$$t.log; echo "fuzz_$$t failed: see $(FUZZ_BUILD)/fuzz-$$t.log"; exit 1; }; \
 		grep -E 'stat::number_of_executed_units|stat::new_units_added' $(FUZZ_BUILD)/fuzz-$$t.log | sed 's/^/         /'; \
+		before=$$(ls tests/fuzz/corpus/$$t | wc -l); \
+		$(FUZZ_BUILD)/fuzz_$$t -merge=1 -rss_limit_mb=2048 tests/fuzz/corpus/$$t $(FUZZ_BUILD)/corpus/$$t \
+			2>$(FUZZ_BUILD)/merge-$$t.log || \
+			{ tail -n 20 $(FUZZ_BUILD)/merge-$$t.log; echo "fuzz_$$t: merge into tests/fuzz/corpus/$$t failed"; exit 1; }; \
+		echo "         tests/fuzz/corpus/$$t: $$before -> $$(ls tests/fuzz/corpus/$$t | wc -l) inputs"; \
 	done
 
 # Keep the objects (make would delete them as intermediates of the pattern chain).

@@ -36,8 +36,13 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 			for (uint32_t k = 0; k < p->lens[i]; k++)
 				sink ^= p->frames[i][k];
 		}
-		if (p->n && p->ts_ns && p->span_ns != p->ts_ns[p->n - 1])
+		/* Times are ns since the first frame: 0 first, never decreasing
+		 * (a capture's clock steps back; replay must not). */
+		if (p->n && (!p->ts_ns || p->ts_ns[0] != 0 || p->span_ns != p->ts_ns[p->n - 1]))
 			abort();
+		for (uint32_t i = 1; i < p->n; i++)
+			if (p->ts_ns[i] < p->ts_ns[i - 1])
+				abort();
 		salvo_pcap_free(p);
 	} else if (!err[0]) {
 		abort();	/* refused without a reason */

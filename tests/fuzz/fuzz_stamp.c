@@ -3,9 +3,12 @@
  * Fuzz stamp decoding and the flow table: any bytes decode or are refused;
  * a stream of (flow, seq) updates keeps the totals' invariants (unique +
  * duplicates = received, lost = expected - unique, per-flow sums equal the
- * totals), and merging two halves agrees with one table that saw it all.
+ * totals), and merging two halves agrees with one table that saw it all:
+ * exactly, flow by flow, when every flow fits and spans less than the
+ * duplicate window (then each table knows every sequence it saw).
  */
 #include <errno.h>
+#include <stdbool.h>
 #include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
@@ -43,13 +46,45 @@ static void check(const struct salvo_flowtab *t, uint64_t fed)
 		abort();
 }
 
+/*
+ * The whole table and the merged halves agree exactly: the same flows with
+ * the same first/highest, the same received/unique/expected/lost/duplicates
+ * (reordering is each half's own, so not compared).
+ */
+static void check_same(const struct salvo_flowtab *all, const struct salvo_flowtab *m)
+{
+	struct salvo_flow_totals ta, tm;
+	struct salvo_flow_info fa, fm;
+	uint32_t n = salvo_flowtab_count(all);
+
+	salvo_flowtab_totals(all, &ta);
+	salvo_flowtab_totals(m, &tm);
+	if (ta.flows != tm.flows || ta.received != tm.received || ta.unique != tm.unique ||
+	    ta.expected != tm.expected || ta.lost != tm.lost || ta.duplicates != tm.duplicates)
+		abort();
+	if (salvo_flowtab_count(m) != n)
+		abort();
+	for (uint32_t i = 0; i < n; i++) {
+		if (salvo_flowtab_flow(all, i, &fa) || salvo_flowtab_find(m, fa.flow, &fm))
+			abort();
+		if (fa.first != fm.first || fa.highest != fm.highest || fa.received != fm.received ||
+		    fa.unique != fm.unique || fa.expected != fm.expected || fa.lost != fm.lost ||
+		    fa.duplicates != fm.duplicates)
+			abort();
+	}
+}
+
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
 	struct salvo_stamp st, st2;
 	uint8_t enc[SALVO_STAMP_SIZE];
 	struct salvo_flowtab *all, *a, *b, *m;
-	struct salvo_flow_totals ta, tm;
+	struct salvo_flow_totals tm;
 	uint64_t base = 0, fed = 0, fa = 0, fb = 0;
+	/* Per flow: lowest and highest offset from base seen, and whether seen. */
+	int64_t lo[16], hi[16];
+	uint16_t seen = 0;
+	bool exact = true;
 
 	/* Decode: whatever is accepted re-encodes to the same bytes (but reserved). */
 	if (salvo_stamp_decode(data, size, &st) == 0) {
@@ -71,7 +106,17 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 		uint64_t seq;
 
 		memcpy(&delta, data + i + 2, 2);
-		seq = base + (uint64_t)(int64_t)delta * ((data[i + 1] & 0x80) ? 1000 : 1);
+		int64_t off = (int64_t)delta * ((data[i + 1] & 0x80) ? 1000 : 1);
+
+		seq = base + (uint64_t)off;
+		if (!(seen & (1u << flow))) {
+			seen |= (uint16_t)(1u << flow);
+			lo[flow] = hi[flow] = off;
+		}
+		lo[flow] = off < lo[flow] ? off : lo[flow];
+		hi[flow] = off > hi[flow] ? off : hi[flow];
+		if (hi[flow] - lo[flow] >= SALVO_FLOW_WINDOW)
+			exact = false;
 		salvo_flowtab_update(all, flow, seq);
 		if (data[i + 1] & 1) {
 			salvo_flowtab_update(a, flow, seq);
@@ -90,14 +135,16 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	salvo_flowtab_merge(m, a);
 	salvo_flowtab_merge(m, b);
 	check(m, 0);
-	salvo_flowtab_totals(all, &ta);
 	salvo_flowtab_totals(m, &tm);
 	/* Everything a and b accounted is in m; m never claims more than was received. */
 	if (tm.received + salvo_flowtab_overflow(m) != fa + fb)
 		abort();
 	if (tm.lost > tm.expected)
 		abort();
-	(void)ta;
+	/* Every flow had a slot everywhere and no sequence fell out of a window. */
+	if (exact && !salvo_flowtab_overflow(all) && !salvo_flowtab_overflow(a) &&
+	    !salvo_flowtab_overflow(b) && !salvo_flowtab_overflow(m))
+		check_same(all, m);
 	salvo_flowtab_reset(all);
 	check(all, 0);
 	salvo_flowtab_destroy(all);

@@ -49,6 +49,7 @@ setup_pair() {
 }
 
 rx_b() { link_stat veth-b rx_packets "$NB"; }
+rx_b_above() { [ "$(rx_b)" -gt "$1" ]; }
 
 # xdp_id NS IF: the id of the XDP program attached to IF, "" if none.
 xdp_id() { ip -n "$1" -d link show dev "$2" | grep -oE 'prog/xdp id [0-9]+' | head -1 | grep -oE '[0-9]+$'; }
@@ -162,8 +163,11 @@ test_sigint_detaches() {
 	grep -q "interrupted" "$TMP/int.out" || { show "$TMP/int.out"; fail "report not marked interrupted"; return; }
 	no_xdp "$NB" veth-b || { fail "XDP program left on veth-b after SIGINT"; return; }
 	# the send path after SIGINT too: a long sender interrupted mid-run
+	local b0
+	b0=$(rx_b)
 	salvo_bg -n "$NA" "$TMP/sint.out" raw send --backend af_xdp -I veth-a --dst 10.79.0.2 --rate 10k -d 20 -q
-	sleep 1
+	# mid-run: once its frames reach the peer (the pair is quiet), not after a fixed sleep
+	busywait 10000 rx_b_above "$((b0 + 100))" || { show "$TMP/sint.out.err"; fail "raw send: no frames reached veth-b"; return; }
 	kill -INT "$SALVO_PID"
 	wait_pid "$SALVO_PID" 10000 || { show "$TMP/sint.out.err"; fail "raw send exit after SIGINT"; return; }
 	no_xdp "$NA" veth-a || { fail "XDP program left on veth-a"; return; }
@@ -230,11 +234,44 @@ test_force_replaces() {
 	no_xdp "$NB" veth-b || fail "XDP program left on veth-b"
 }
 
-# Two queues each side: one worker (socket, UMEM) per queue, sender and receiver.
+# queue_stat NS IF STAT: a driver statistic (ethtool -S), read with the
+# SIOCETHTOOL ioctl from Python (no ethtool binary needed): veth keeps
+# rx_queue_<i>_xdp_packets / _xdp_redirect per queue.
+queue_stat() {
+	ip netns exec "$1" python3 - "$2" "$3" <<'PY'
+import array, fcntl, socket, struct, sys
+SIOCETHTOOL, GSTRINGS, GSTATS, GSSET_INFO, SS_STATS = 0x8946, 0x1b, 0x1d, 0x37, 1
+s = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
+def ioctl(buf):
+    fcntl.ioctl(s, SIOCETHTOOL, struct.pack("16sP", sys.argv[1].encode(), buf.buffer_info()[0]))
+b = array.array("B", struct.pack("IIQI", GSSET_INFO, 0, 1 << SS_STATS, 0))
+ioctl(b)
+n = struct.unpack_from("IIQI", b)[3]
+b = array.array("B", struct.pack("III", GSTRINGS, SS_STATS, n) + bytes(32 * n))
+ioctl(b)
+names = [bytes(b[12 + 32 * i:44 + 32 * i]).split(b"\0")[0].decode() for i in range(n)]
+b = array.array("B", struct.pack("II", GSTATS, n) + bytes(8 * n))
+ioctl(b)
+v = dict(zip(names, struct.unpack_from("%dQ" % n, b, 8)))
+if sys.argv[2] not in v:
+    sys.exit("no statistic %s on %s" % (sys.argv[2], sys.argv[1]))
+print(v[sys.argv[2]])
+PY
+}
+
+# Two queues each side: one worker (socket, UMEM) per queue, sender and
+# receiver.  Both queues must carry traffic: the sender's worker i sends on
+# queue i (N/2 each), veth delivers a frame on the peer's queue of the same
+# number, and the peer's per-queue XDP redirect counters (to the XSK of that
+# queue) must each grow by exactly N/2; all on queue 0 would still add up.
 test_two_queues() {
 	require_root || return
 	QUEUES=2 setup_pair || return
-	local rx tx
+	local rx tx q r0 r1
+	r0=() r1=()
+	for q in 0 1; do
+		r0[q]=$(queue_stat "$NB" veth-b "rx_queue_${q}_xdp_redirect") || { fail "no per-queue XDP counter on veth-b"; return; }
+	done
 	start_recv "$TMP/q.json" --queues 2 --count "$N" --json -q -d 30 || return
 	salvo_run -n "$NA" "$TMP/qs.json" raw send --backend af_xdp --queues 2 -I veth-a --dst 10.79.0.2 \
 		--size 100 --flows 4 -n "$N" --rate "$RATE" --json || { show "$TMP/qs.json.err"; fail "send"; return; }
@@ -245,6 +282,11 @@ test_two_queues() {
 	[ "$(json_get "$TMP/q.json" rx.lost)" -eq 0 ] || { fail "stamps report loss"; return; }
 	# each sender worker has its own flows: 2 workers x 4
 	[ "$(json_get "$TMP/q.json" rx.flows)" -eq 8 ] || { fail "expected 8 flows, got $(json_get "$TMP/q.json" rx.flows)"; return; }
+	for q in 0 1; do
+		r1[q]=$(queue_stat "$NB" veth-b "rx_queue_${q}_xdp_redirect")
+	done
+	[ $((r1[0] - r0[0])) -eq $((N / 2)) ] && [ $((r1[1] - r0[1])) -eq $((N / 2)) ] ||
+		{ fail "veth-b queues redirected $((r1[0] - r0[0])) and $((r1[1] - r0[1])) frames to their sockets, want $((N / 2)) each"; return; }
 	salvo_run -n "$NA" "$TMP/oor" raw send --backend af_xdp --queue 2 -I veth-a --dst 10.79.0.2 -n 10 -q &&
 		{ fail "queue 2 of a 2-queue veth was accepted"; return; }
 	grep -q "queue 2 out of range" "$TMP/oor.err" || { show "$TMP/oor.err"; fail "out-of-range line"; return; }

@@ -43,17 +43,61 @@ setup_pair() {
 # The peer's received-frame counter.
 rx_b() { link_stat veth-b rx_packets "$NB"; }
 
+# packet_bound PID NS IF: PID holds a packet socket that NS's /proc/net/packet
+# shows bound to IF (its ifindex) and running.  af_packet sets up its rx ring
+# before it binds, so from then on every frame lands in the ring: the
+# receiver is ready.  (Defined here: lib.sh is not this file's to change.)
+packet_bound() {
+	local pid=$1 ns=$2 ifc=$3 idx inodes
+	idx=$(ip -n "$ns" -o link show dev "$ifc" | cut -d: -f1) || return 1
+	inodes=$(ls -l "/proc/$pid/fd" 2>/dev/null | sed -n 's/.*socket:\[\([0-9]*\)\]$/\1/p')
+	[ -n "$inodes" ] || return 1
+	ip netns exec "$ns" cat /proc/net/packet | awk -v idx="$idx" -v inodes="$inodes" '
+		BEGIN { n = split(inodes, a, "\n"); for (i = 1; i <= n; i++) mine[a[i]] = 1 }
+		NR > 1 && $5 == idx && $6 == 1 && ($9 in mine) { found = 1 }
+		END { exit !found }'
+}
+
 # tcpdump in the background in NS on IF into FILE; returns once it listens.
 start_tcpdump() {
 	local ns=$1 ifc=$2 file=$3
 	command -v tcpdump >/dev/null || { fail "tcpdump not installed"; return; }
 	bg -n "$ns" "$TMP/tcpdump.out" tcpdump -i "$ifc" -Q in --immediate-mode -U -n -s 0 -B 16384 -w "$file"
 	TCPDUMP_PID=$BG_PID
+	TCPDUMP_FILE=$file
+	TCPDUMP_NS=$ns TCPDUMP_IF=$ifc
 	busywait 10000 grep -q "listening on" "$TMP/tcpdump.out.err" || { fail "tcpdump did not start"; return; }
+	TCPDUMP_RX0=$(link_stat "$ifc" rx_packets "$ns")
+}
+
+# pcap_count FILE: complete frame records in a pcap being written (-U).
+pcap_count() {
+	python3 - "$1" <<'PY'
+import struct, sys
+d = open(sys.argv[1], 'rb').read()
+if len(d) < 24:
+    print(0); sys.exit()
+e = '<' if struct.unpack('<I', d[:4])[0] in (0xa1b2c3d4, 0xa1b23c4d) else '>'
+off = n = 0
+off = 24
+while off + 16 <= len(d):
+    incl = struct.unpack(e + 'I', d[off + 8:off + 12])[0]
+    if off + 16 + incl > len(d):
+        break
+    off += 16 + incl; n += 1
+print(n)
+PY
+}
+# capture_caught_up: the capture holds every frame the interface received
+# since start_tcpdump (the pairs are quiet: those are the test's frames).
+capture_caught_up() {
+	[ "$(pcap_count "$TCPDUMP_FILE")" -ge $(($(link_stat "$TCPDUMP_IF" rx_packets "$TCPDUMP_NS") - TCPDUMP_RX0)) ]
 }
 
 stop_tcpdump() {
-	sleep 0.3	# frames in flight reach the capture
+	# Until tcpdump has written what arrived (not a fixed sleep); if it never
+	# does, the caller's count says how many are missing.
+	busywait 10000 capture_caught_up
 	kill -INT "$TCPDUMP_PID" 2>/dev/null
 	wait_pid "$TCPDUMP_PID" 10000 >/dev/null 2>&1
 	return 0
@@ -149,8 +193,7 @@ test_raw_recv_counts() {
 	setup_pair || return
 	salvo_bg -n "$NB" "$TMP/rrecv.json" raw recv -I veth-b --count "$N" --json -q -d 30
 	local rpid=$SALVO_PID before rx tx
-	busywait 10000 grep -q . /dev/null	# nothing to wait on: the ring is up before the run starts
-	sleep 0.5
+	busywait 10000 packet_bound "$rpid" "$NB" veth-b || { show "$TMP/rrecv.json.err"; fail "raw recv never bound veth-b"; return; }
 	before=$(rx_b)
 	salvo_run -n "$NA" "$TMP/send.json" raw send -I veth-a --dst 10.77.0.2 --size 200 --flows 8 \
 		-n "$N" --rate "$RATE" --json || { fail "raw send"; return; }
@@ -166,7 +209,7 @@ test_raw_recv_counts() {
 	# --print: one decoded line per frame
 	salvo_bg -n "$NB" "$TMP/print.out" raw recv -I veth-b --count 5 --print -d 20
 	rpid=$SALVO_PID
-	sleep 0.5
+	busywait 10000 packet_bound "$rpid" "$NB" veth-b || { show "$TMP/print.out.err"; fail "raw recv --print never bound veth-b"; return; }
 	salvo_run -n "$NA" "$TMP/s" raw send -I veth-a --dst 10.77.0.2 --sport 1234 --dport 5678 --size 100 -n 5 -q ||
 		{ fail "send for --print"; return; }
 	wait_pid "$rpid" 10000 || { fail "raw recv --print did not finish"; return; }

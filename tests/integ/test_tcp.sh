@@ -12,6 +12,7 @@
 
 TESTS="
 	test_loopback_v4
+	test_bytes_python_sink
 	test_loopback_v6
 	test_unix_stream
 	test_veth
@@ -25,8 +26,10 @@ TESTS="
 "
 BACKENDS=${BACKENDS:-"uring syscall"}
 BYTES=64M
+BYTES_N=67108864	# 64M in bytes, written out: the check does not use salvo's parser
 
-# pair NS SINK_ADDR DEST BACKEND [send opts...]: sink --count 1 and a --bytes send; equal bytes.
+# pair NS SINK_ADDR DEST BACKEND [send opts...]: sink --count 1 and a --bytes
+# send; both ends count exactly $BYTES_N.
 pair() {
 	local ns=$1 laddr=$2 dest=$3 b=$4 rpid tx rx
 	shift 4
@@ -43,7 +46,8 @@ pair() {
 	wait "$rpid" || { show "$TMP/sink.json.err"; fail "$b: sink exited $?"; return; }
 	tx=$(json_get "$TMP/send.json" tx.bytes) && rx=$(json_get "$TMP/sink.json" rx.bytes) ||
 		{ fail "$b: no byte counts"; return; }
-	[ "$tx" -gt 0 ] && [ "$tx" = "$rx" ] || { fail "$b: sent $tx, received $rx"; return; }
+	[ "$tx" = "$BYTES_N" ] && [ "$rx" = "$BYTES_N" ] ||
+		{ fail "$b: --bytes $BYTES: sent $tx, received $rx, want $BYTES_N both"; return; }
 	echo "  $b: $tx bytes both ends"
 }
 # sink_state PID: where a sink that did not end is (each thread's kernel wait
@@ -62,12 +66,41 @@ sink_state() {
 	busywait 5000 pid_gone "$1"
 }
 tcp_listening() { in_ns "${2:-}" ss -Hltn "sport = :$1" | grep -q .; }
+tcp_established() { ss -Htn state established "dport = :$1" | grep -q .; }
 
 test_loopback_v4() {
 	local b p
 	for b in $BACKENDS; do
 		p=$(random_port)
 		pair "" "127.0.0.1:$p" "127.0.0.1:$p" "$b" || return
+	done
+}
+
+# --bytes 64M into a plain Python server that counts what it reads until the
+# FIN: exactly 67108864, on each backend (a witness salvo does not write).
+test_bytes_python_sink() {
+	local b p pid got
+	for b in $BACKENDS; do
+		p=$(random_port)
+		bg "$TMP/py-$b.txt" timeout 60 python3 -c '
+import socket, sys
+s = socket.socket(); s.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+s.bind(("127.0.0.1", int(sys.argv[1]))); s.listen(1)
+c, _ = s.accept(); n = 0
+while True:
+    x = c.recv(1 << 20)
+    if not x: break
+    n += len(x)
+print(n)' "$p"
+		pid=$BG_PID
+		busywait 5000 tcp_listening "$p" || { fail "$b: python sink not listening"; return; }
+		SALVO_BACKEND=$b salvo_run "$TMP/send-$b.json" tcp send "127.0.0.1:$p" --bytes $BYTES --json ||
+			{ show "$TMP/send-$b.json.err"; fail "$b: send failed"; return; }
+		wait_pid "$pid" 20000 || { show "$TMP/py-$b.txt.err"; fail "$b: python sink saw no close"; return; }
+		got=$(cat "$TMP/py-$b.txt")
+		[ "$got" = "$BYTES_N" ] || { fail "$b: python sink read ${got:-?} bytes, want $BYTES_N"; return; }
+		[ "$(json_get "$TMP/send-$b.json" tx.bytes)" = "$BYTES_N" ] ||
+			{ fail "$b: tx.bytes $(json_get "$TMP/send-$b.json" tx.bytes), the sink read $got"; return; }
 	done
 }
 
@@ -90,9 +123,10 @@ test_veth() {
 	require_root || return
 	setup_ns A B || return
 	setup_veth "$A" "$B" 10.77.1.1/24 10.77.1.2/24 || return
-	local b p rpid tx rx
+	local b p rpid tx rx rb0 rb1
 	for b in $BACKENDS; do
 		p=$(random_port)
+		rb0=$(link_stat veth-b rx_bytes "$B")
 		SALVO_BACKEND=$b salvo_bg -n "$B" "$TMP/sink.json" tcp sink "10.77.1.2:$p" --count 1 --json -d 30
 		rpid=$SALVO_PID
 		busywait 10000 tcp_listening "$p" "$B" || { fail "$b: sink not listening"; return; }
@@ -100,9 +134,14 @@ test_veth() {
 			{ show "$TMP/send.json.err"; fail "$b: send failed"; return; }
 		wait_pid "$rpid" 20000 || { fail "$b: sink did not end"; return; }
 		tx=$(json_get "$TMP/send.json" tx.bytes); rx=$(json_get "$TMP/sink.json" rx.bytes)
-		[ "$tx" -gt 0 ] && [ "$tx" = "$rx" ] || { fail "$b: sent $tx, received $rx"; return; }
-		# The veth saw at least the payload (independent witness).
-		py_cmp "$(link_stat veth-b rx_bytes "$B")" ">=" "$tx" || { fail "$b: veth counted fewer bytes"; return; }
+		[ "$tx" = 33554432 ] && [ "$rx" = "$tx" ] || { fail "$b: --bytes 32M: sent $tx, received $rx"; return; }
+		# Independent witness: what veth-b received during this run (not the
+		# cumulative counter, which the first backend alone would fill): the
+		# payload plus headers (Ethernet+IP+TCP with options, ~66 bytes a
+		# segment of up to 1448), so between tx and tx + 10%.
+		rb1=$(link_stat veth-b rx_bytes "$B")
+		py_cmp "$((rb1 - rb0))" ">=" "$tx" && py_cmp "$((rb1 - rb0))" "<=" "$tx * 1.1" ||
+			{ fail "$b: veth-b received $((rb1 - rb0)) bytes during a $tx-byte transfer"; return; }
 	done
 }
 
@@ -214,7 +253,8 @@ test_sigint_summary() {
 		busywait 10000 tcp_listening "$p" || { fail "$b: sink"; return; }
 		SALVO_BACKEND=$b salvo_bg "$TMP/send.txt" tcp send "127.0.0.1:$p" -d 30
 		spid=$SALVO_PID
-		sleep 1
+		# mid-run: once the connection is up (not a fixed sleep)
+		busywait 10000 tcp_established "$p" || { show "$TMP/send.txt.err"; fail "$b: sender never connected"; return; }
 		kill -INT "$spid"
 		wait_pid "$spid" 10000 || { fail "$b: sender did not stop on SIGINT"; return; }
 		grep -q "(interrupted)" "$TMP/send.txt" && grep -q "^  tx: " "$TMP/send.txt" ||

@@ -17,6 +17,7 @@ TESTS="
 	test_rate_accuracy
 	test_ipv6
 	test_unix
+	test_unix_python_receiver
 	test_gso_gro
 	test_threads_flows
 	test_stamp_accounting
@@ -97,15 +98,19 @@ test_loopback_snmp() {
 	[ $((err1 - err0)) -eq 0 ] || fail "RcvbufErrors grew by $((err1 - err0))"
 }
 
-# Across a veth pair between two namespaces: counts equal and the peer's
-# rx_packets (ip -s link) grew by at least that many.
+# Across a veth pair between two namespaces: counts equal, and the peer's
+# rx_packets (ip -s link) and Udp InDatagrams grew by exactly that many: the
+# pair is quiet (no IPv6 ND/MLD, permanent neighbours, so no ARP), and the
+# namespaces are fresh, so nothing else moves them.
 test_veth() {
 	require_root || return
 	setup_ns NSA NSB || return
-	local net="10.$((RANDOM % 250 + 1)).$((RANDOM % 250 + 1))" p rx0 rx1
+	local net="10.$((RANDOM % 250 + 1)).$((RANDOM % 250 + 1))" p rx0 rx1 in0 in1
 	setup_veth "$NSA" "$NSB" "$net.1/24" "$net.2/24" || return
+	quiet_pair "$NSA" "$NSB" "$net.1" "$net.2" || return
 	p=$(random_port)
 	rx0=$(link_stat veth-b rx_packets "$NSB")
+	in0=$(snmp_udp InDatagrams "$NSB")
 	salvo_bg -n "$NSB" "$TMP/recv.json" udp recv "$net.2:$p" --count "$N" --json -q
 	local rpid=$SALVO_PID rc
 	wait_udp_bound "$p" "$NSB" || { show "$TMP/recv.json.err"; fail "receiver never bound"; return; }
@@ -121,7 +126,9 @@ test_veth() {
 	[ "$tx" -eq "$N" ] || { fail "sender counted $tx, asked for $N"; return; }
 	[ "$rx" -eq "$tx" ] || { fail "received $rx of $tx"; return; }
 	rx1=$(link_stat veth-b rx_packets "$NSB")
-	[ $((rx1 - rx0)) -ge "$N" ] || fail "veth-b rx_packets grew by $((rx1 - rx0)) < $N"
+	in1=$(snmp_udp InDatagrams "$NSB")
+	[ $((rx1 - rx0)) -eq "$N" ] || { fail "veth-b rx_packets grew by $((rx1 - rx0)), sent $N"; return; }
+	[ $((in1 - in0)) -eq "$N" ] || fail "Udp InDatagrams in $NSB grew by $((in1 - in0)), sent $N"
 }
 
 # --rate 50k for 3 s: the sender's achieved rate within 1% of the target;
@@ -187,12 +194,22 @@ rate_once() {
 		fail "receiver saw $(py_eval "round($rx / $act)") pps over ${act}s"
 }
 
+# [::1] in a fresh namespace: salvo's counts equal each other and the
+# kernel's Udp6 In/OutDatagrams deltas (/proc/net/snmp6 is per namespace).
 test_ipv6() {
-	local p
+	require_root || return
+	setup_ns NS || return
+	local p in0 out0 in1 out1
 	p=$(random_port)
-	[ -n "$(ip -6 addr show dev lo 2>/dev/null)" ] || { skip "no ::1 here (IPv6 disabled)"; return; }
+	busywait 5000 sh -c "ip -n $NS -6 addr show dev lo | grep -q '::1/128'" ||
+		{ skip "no ::1 in a new namespace (IPv6 disabled)"; return; }
+	in0=$(snmp6_udp Udp6InDatagrams "$NS") && out0=$(snmp6_udp Udp6OutDatagrams "$NS") ||
+		{ fail "no Udp6 counters in /proc/net/snmp6"; return; }
 	RECV_OPTS=() SEND_OPTS=(--rate "$RATE")
-	transfer "" "[::1]:$p" "[::1]:$p" "$p" 5000
+	transfer "$NS" "[::1]:$p" "[::1]:$p" "$p" 5000 || return
+	in1=$(snmp6_udp Udp6InDatagrams "$NS") out1=$(snmp6_udp Udp6OutDatagrams "$NS")
+	[ $((out1 - out0)) -eq 5000 ] || { fail "kernel Udp6OutDatagrams grew by $((out1 - out0)), salvo sent 5000"; return; }
+	[ $((in1 - in0)) -eq 5000 ] || fail "kernel Udp6InDatagrams grew by $((in1 - in0)), salvo received 5000"
 }
 
 test_unix() {
@@ -201,11 +218,75 @@ test_unix() {
 	transfer "" "unix:$path" "unix:$path" "$path" 5000
 }
 
+# udp send to a unix datagram socket read by plain Python (the witness):
+# it receives exactly --count datagrams of exactly --size bytes.
+test_unix_python_receiver() {
+	local b path pid rc tx
+	for b in uring syscall; do
+		path=$TMP/py-$b.sock
+		bg "$TMP/py-$b.txt" timeout 60 python3 -c '
+import socket, sys
+s = socket.socket(socket.AF_UNIX, socket.SOCK_DGRAM)
+s.setsockopt(socket.SOL_SOCKET, socket.SO_RCVBUF, 8 << 20)
+s.bind(sys.argv[1]); s.settimeout(5)
+n, sizes = 0, set()
+try:
+    while n < int(sys.argv[2]) + 1:	# one more: a surplus datagram is caught
+        sizes.add(len(s.recv(65536))); n += 1
+except socket.timeout:
+    pass
+print(n, ",".join(map(str, sorted(sizes))))' "$path" 5000
+		pid=$BG_PID
+		wait_unix_bound "$path" || { show "$TMP/py-$b.txt.err"; fail "$b: python receiver never bound"; return; }
+		SALVO_BACKEND=$b salvo_run "$TMP/send-$b.json" udp send "unix:$path" --count 5000 --size 200 --rate "$RATE" --json -q
+		rc=$?
+		[ "$rc" -eq 0 ] || { show "$TMP/send-$b.json.err"; fail "$b: udp send exited $rc"; return; }
+		wait_pid "$pid" 30000 || { show "$TMP/py-$b.txt.err"; fail "$b: python receiver did not end"; return; }
+		tx=$(json_get "$TMP/send-$b.json" tx.packets) || { fail "$b: sender JSON unreadable"; return; }
+		[ "$tx" -eq 5000 ] || { fail "$b: sender counted $tx, asked for 5000"; return; }
+		[ "$(cat "$TMP/py-$b.txt")" = "5000 200" ] ||
+			{ fail "$b: python received '$(cat "$TMP/py-$b.txt")' (count sizes), want '5000 200'"; return; }
+	done
+}
+
+# --gso unpaced (a paced sender's every send is one datagram, so GSO would
+# never carry several) on both backends, in a fresh namespace where the
+# kernel's counters are the witness: Udp OutDatagrams counts one per GSO send
+# (one skb), so it must equal tx.submissions and be at most N/8; a receiver
+# without --gro has the kernel split them, so InDatagrams grows by exactly N
+# datagrams; with --gro they arrive coalesced (InDatagrams well under N) and
+# salvo still counts N.  A large --rcvbuf so an unpaced burst is not dropped.
 test_gso_gro() {
-	local p
+	require_root || return	# --rcvbuf beyond rmem_max; fresh namespace
+	local b gro
+	for b in uring syscall; do
+		for gro in "" --gro; do
+			SALVO_BACKEND=$b gso_once "$gro" || { TEST_MSG="$b ${gro:-no gro}: $TEST_MSG"; return 1; }
+		done
+	done
+}
+gso_once() {
+	local gro=$1 p n=10000 in0 out0 in1 out1 sub tx rx
+	setup_ns NS || return
 	p=$(random_port)
-	RECV_OPTS=(--gro) SEND_OPTS=(--gso --rate "$RATE")
-	transfer "" "127.0.0.1:$p" "127.0.0.1:$p" "$p" "$N"
+	in0=$(snmp_udp InDatagrams "$NS") out0=$(snmp_udp OutDatagrams "$NS")
+	SEND_OPTS=(--gso --size 1200)
+	RECV_OPTS=(--rcvbuf 256M ${gro:+"$gro"})
+	transfer "$NS" "127.0.0.1:$p" "127.0.0.1:$p" "$p" "$n" || return
+	in1=$(snmp_udp InDatagrams "$NS") out1=$(snmp_udp OutDatagrams "$NS")
+	sub=$(json_get "$TMP/send.json" tx.submissions) || { fail "no tx.submissions"; return; }
+	[ "$(json_get "$TMP/recv.json" rx.bytes)" -eq $((n * 1200)) ] ||
+		{ fail "rx.bytes $(json_get "$TMP/recv.json" rx.bytes), want $((n * 1200))"; return; }
+	[ "$(json_get "$TMP/recv.json" rx.lost)" -eq 0 ] || { fail "rx.lost $(json_get "$TMP/recv.json" rx.lost)"; return; }
+	[ $((out1 - out0)) -eq "$sub" ] ||
+		{ fail "kernel OutDatagrams grew by $((out1 - out0)), salvo made $sub submissions"; return; }
+	[ $((out1 - out0)) -le $((n / 8)) ] ||
+		{ fail "$((out1 - out0)) kernel sends for $n datagrams: GSO did not carry several segments per send"; return; }
+	if [ -z "$gro" ]; then
+		[ $((in1 - in0)) -eq "$n" ] || fail "kernel InDatagrams grew by $((in1 - in0)), want $n segments"
+	else
+		[ $((in1 - in0)) -le $((n / 2)) ] || fail "kernel InDatagrams grew by $((in1 - in0)): nothing coalesced for --gro"
+	fi
 }
 
 test_threads_flows() {
@@ -412,11 +493,19 @@ refused() {
 }
 
 # The receive buffer is what --help promises: 8 MiB by default, --rcvbuf
-# otherwise (ss -m shows the kernel's doubled value).
+# otherwise.  The kernel stores twice what SO_RCVBUF(FORCE) asked for (room
+# for its bookkeeping) and ss -m shows that, so exactly 2 x want: ">= want"
+# would pass an ignored --rcvbuf 1M under the 8 MiB default.  Both backends.
 test_recv_rcvbuf() {
 	require_root || return	# SO_RCVBUFFORCE beyond rmem_max
+	local b
+	for b in uring syscall; do
+		SALVO_BACKEND=$b recv_rcvbuf || { TEST_MSG="$b: $TEST_MSG"; return 1; }
+	done
+}
+recv_rcvbuf() {
 	local p rb want arg
-	for want in 8388608 1048576; do
+	for want in 8388608 1048576 262144; do
 		p=$(random_port)
 		arg=()
 		[ "$want" -eq 8388608 ] || arg=(--rcvbuf "$want")
@@ -426,8 +515,8 @@ test_recv_rcvbuf() {
 		rb=${rb#rb}
 		kill -INT "$SALVO_PID"
 		wait_pid "$SALVO_PID" 10000
-		[ -n "$rb" ] && [ "$rb" -ge "$want" ] ||
-			{ fail "udp recv ${arg[*]:-(default)}: receive buffer ${rb:-?} bytes, want >= $want"; return; }
+		[ -n "$rb" ] && [ "$rb" -eq $((2 * want)) ] ||
+			{ fail "udp recv ${arg[*]:-(default)}: receive buffer ${rb:-?} bytes, want exactly $((2 * want)) (2 x $want)"; return; }
 	done
 }
 
