@@ -38,6 +38,7 @@ enum { SC_FREE, SC_OPEN, SC_EOF };
 struct ss_conn {
 	int fd;
 	uint8_t state;
+	uint16_t evout;		/* its events queued or held by the app */
 	struct salvo_addr peer;
 };
 
@@ -50,6 +51,7 @@ struct ss_event {
 struct sys_stream {
 	int ep;
 	int lfd;
+	bool accept_paused;	/* table full: the listen backlog holds the rest (accept_all) */
 	bool unlink_path;
 	struct ss_conn *c;
 	unsigned int nc;
@@ -64,6 +66,7 @@ static void ev_add(struct sys_stream *s, uint16_t flags, uint32_t conn, int err)
 		return;	/* cannot happen: two events per connection slot at most */
 	s->evq[(s->evhead + s->evn) % s->evcap] = (struct ss_event){flags, conn, err};
 	s->evn++;
+	s->c[conn].evout++;	/* released in salvo__sys_stream_release() */
 }
 
 static uint64_t conn_retrans(const struct ss_conn *c)
@@ -113,6 +116,9 @@ static int conn_add(struct salvo_port *p, struct sys_stream *s, uint32_t id, int
 
 	/* A blocked send gives up after --timeout rather than hang the run. */
 	setsockopt(fd, SOL_SOCKET, SO_SNDTIMEO, &tv, sizeof(tv));
+	/* Accepted ones take --sndbuf as the io_uring backend's do (set_bufs()). */
+	if (p->cfg->listen && p->cfg->sndbuf)
+		salvo__sock_bufsize(fd, SO_SNDBUFFORCE, SO_SNDBUF, p->cfg->sndbuf);
 	if (epoll_ctl(s->ep, EPOLL_CTL_ADD, fd, &e))
 		return -errno;
 	s->c[id].fd = fd;
@@ -248,8 +254,10 @@ int salvo__sys_stream_open(struct salvo_port *p, const struct salvo_cfg *cfg)
 	if (cfg->listen && !getrlimit(RLIMIT_NOFILE, &rl) && rl.rlim_cur != RLIM_INFINITY &&
 	    s->nc + 64 > rl.rlim_cur)
 		s->nc = rl.rlim_cur > 128 ? (unsigned int)rl.rlim_cur - 64 : 64;
+	p->conn_slots = s->nc;
 	s->c = calloc(s->nc, sizeof(*s->c));
-	s->evcap = 2 * s->nc + 16;
+	/* OPEN, CLOSE, ERROR: a slot is not reused while any is unreleased. */
+	s->evcap = 3 * s->nc + 16;
 	s->evq = calloc(s->evcap, sizeof(*s->evq));
 	if (!s->c || !s->evq) {
 		rc = -ENOMEM;
@@ -343,22 +351,50 @@ static unsigned int take_events(struct salvo_port *p, struct sys_stream *s, stru
 	return out;
 }
 
+static unsigned int free_slot(const struct sys_stream *s)
+{
+	unsigned int id;
+
+	/* Not an id whose old connection still has events with the app (backend.h). */
+	for (id = 0; id < s->nc && (s->c[id].state != SC_FREE || s->c[id].evout); id++)
+		;
+	return id;
+}
+
+/* Listener readiness on or off: level-triggered, a full table would spin on it. */
+static void accept_pause(struct sys_stream *s, bool pause)
+{
+	struct epoll_event e = {.events = pause ? 0 : EPOLLIN, .data.u32 = 0};
+
+	if (s->accept_paused != pause && !epoll_ctl(s->ep, EPOLL_CTL_MOD, s->lfd, &e))
+		s->accept_paused = pause;
+}
+
 static void accept_all(struct salvo_port *p, struct sys_stream *s)
 {
 	for (;;) {
 		struct salvo_addr a;
 		socklen_t l = sizeof(a.ss);
 		unsigned int id;
-		int fd = accept4(s->lfd, &a.sa, &l, SOCK_CLOEXEC);
+		int fd;
 
+		/*
+		 * Table full: leave the rest in the listen backlog until a slot
+		 * is free, rather than close them without a word while the app
+		 * could still answer them (a refusal, once they are in).
+		 */
+		if (free_slot(s) == s->nc) {
+			accept_pause(s, true);
+			return;
+		}
+		fd = accept4(s->lfd, &a.sa, &l, SOCK_CLOEXEC);
 		if (fd < 0) {
 			if (errno != EAGAIN && errno != EINTR && errno != ECONNABORTED)
 				salvo_port_fail(p, -errno, "accept", NULL);
 			return;
 		}
 		a.len = l;
-		for (id = 0; id < s->nc && s->c[id].state != SC_FREE; id++)
-			;
+		id = free_slot(s);
 		if (id == s->nc || conn_add(p, s, id, fd)) {
 			close(fd);
 			salvo_cnt_add(&p->stats.rx_dropped, 1);
@@ -381,6 +417,8 @@ int salvo__sys_stream_rx(struct salvo_port *p, struct salvo_pkt **v, unsigned in
 	out = take_events(p, s, v, n);
 	if (out)
 		return (int)out;
+	if (s->accept_paused && free_slot(s) < s->nc)
+		accept_pause(s, false);
 	ne = epoll_wait(s->ep, evs, SS_NEV, (int)p->rx_timeout_ms);
 	if (ne < 0)
 		return errno == EINTR ? 0 : -errno;
@@ -429,11 +467,16 @@ void salvo__sys_stream_release(struct salvo_port *p, struct salvo_pkt **v, unsig
 {
 	struct sys_stream *s = p->priv;
 
-	/* A released FIN: the app has replied (or will not): close our side now. */
-	for (unsigned int i = 0; i < n; i++)
+	for (unsigned int i = 0; i < n; i++) {
+		const uint16_t ev = SALVO_PKT_F_CONN_OPEN | SALVO_PKT_F_CONN_CLOSE | SALVO_PKT_F_CONN_ERROR;
+
+		if ((v[i]->flags & ev) && v[i]->conn < s->nc && s->c[v[i]->conn].evout)
+			s->c[v[i]->conn].evout--;	/* ev_add() counted it */
+		/* A released FIN: the app has replied (or will not): close our side now. */
 		if ((v[i]->flags & SALVO_PKT_F_CONN_CLOSE) && v[i]->conn < s->nc &&
 		    s->c[v[i]->conn].state == SC_EOF)
 			conn_close(p, s, v[i]->conn);
+	}
 	salvo_pool_put(p->pool, v, n);
 }
 

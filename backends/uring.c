@@ -165,6 +165,14 @@ struct uring_port {
 	unsigned int conn_base;	/* fixed file index of conns[0] */
 	unsigned int nconnect;	/* client conns to start on enable */
 	bool listen_stream;
+	/*
+	 * Table full: accepted sockets wait here (the rest in the listen
+	 * backlog, accept cancelled) until a slot is free, rather than be
+	 * closed without a word while the app could still refuse them.
+	 */
+	bool accept_paused;
+	int pend_fd[64];
+	unsigned int npend;
 	bool conn_rearm;	/* some open connection has no receive armed: rearm() scans */
 
 	struct __kernel_timespec conn_ts;
@@ -626,17 +634,22 @@ static void arm_recv(struct uring_port *up, uint32_t id)
 }
 
 /* Re-arm what the kernel ended (ENOBUFS, errors), once buffers are back. */
-static void rearm(struct uring_port *up)
+static void conn_adopt_pending(struct salvo_port *p);
+
+static void rearm(struct salvo_port *p)
 {
+	struct uring_port *up = p->priv;
 	unsigned int i;
 	bool bufs = up->rx_out < up->br_entries;
 
+	if (up->accept_paused)
+		conn_adopt_pending(p);
 	for (i = 0; i < up->nsocks; i++) {
 		struct usock *s = &up->socks[i];
 
 		if (s->armed || s->fd < 0)
 			continue;
-		if (up->listen_stream)
+		if (up->listen_stream && !up->accept_paused)
 			arm_accept(up, i);
 		else if (s->rx && bufs)
 			arm_recvmsg(up, i);
@@ -1048,30 +1061,16 @@ static int conn_alloc(struct uring_port *up)
 	return -1;
 }
 
-static void on_accept(struct salvo_port *p, struct io_uring_cqe *cqe, uint32_t i)
+/* Give accepted fd a slot and report it; false when the table is full. */
+static bool conn_adopt(struct salvo_port *p, int fd)
 {
 	struct uring_port *up = p->priv;
-	struct usock *s = &up->socks[i];
 	struct uconn *c;
 	socklen_t l;
-	int id, fd = cqe->res;
+	int id = conn_alloc(up);
 
-	if (!(cqe->flags & IORING_CQE_F_MORE))
-		s->armed = false;
-	if (fd < 0) {
-		if (fd != -ECANCELED)
-			salvo_port_fail(p, fd, "accept", NULL);
-		return;
-	}
-	id = conn_alloc(up);
-	if (id < 0) {
-		/* Table full: refuse by closing, say so once. */
-		close(fd);
-		salvo_cnt_add(&p->stats.rx_dropped, 1);
-		snprintf(p->err, sizeof(p->err), "accept: more than %u connections on one worker",
-			 up->nconns);
-		return;
-	}
+	if (id < 0)
+		return false;
 	c = &up->conns[id];
 	memset(c, 0, sizeof(*c));
 	c->fd = fd;
@@ -1081,7 +1080,63 @@ static void on_accept(struct salvo_port *p, struct io_uring_cqe *cqe, uint32_t i
 		c->peer.len = l;
 	set_bufs(fd, p->cfg);
 	conn_open(p, (uint32_t)id);
+	return true;
 }
+
+/* Slots came free: adopt the waiting sockets, then accept again. */
+static void conn_adopt_pending(struct salvo_port *p)
+{
+	struct uring_port *up = p->priv;
+	unsigned int i, k = 0;
+
+	while (k < up->npend && conn_adopt(p, up->pend_fd[k]))
+		k++;
+	for (i = k; i < up->npend; i++)
+		up->pend_fd[i - k] = up->pend_fd[i];
+	up->npend -= k;
+	if (!up->npend && conn_alloc(up) >= 0)
+		up->accept_paused = false;	/* rearm() arms the accepts again */
+}
+
+static void on_accept(struct salvo_port *p, struct io_uring_cqe *cqe, uint32_t i)
+{
+	struct uring_port *up = p->priv;
+	struct usock *s = &up->socks[i];
+	struct io_uring_sqe *sqe;
+	unsigned int j;
+	int fd = cqe->res;
+
+	if (!(cqe->flags & IORING_CQE_F_MORE))
+		s->armed = false;
+	if (fd < 0) {
+		if (fd != -ECANCELED)
+			salvo_port_fail(p, fd, "accept", NULL);
+		return;
+	}
+	if (!up->accept_paused && conn_adopt(p, fd))
+		return;
+	if (!up->accept_paused) {
+		/* Table full: stop accepting; the listen backlog holds the rest. */
+		up->accept_paused = true;
+		for (j = 0; j < up->nsocks; j++) {
+			if (up->socks[j].armed && (sqe = get_sqe(up))) {
+				io_uring_prep_cancel64(sqe, ud_make(UD_ACCEPT, j), 0);
+				io_uring_sqe_set_data64(sqe, ud_make(UD_IGNORE, 0));
+			}
+		}
+	}
+	if (up->npend < SALVO_ARRAY_SIZE(up->pend_fd)) {
+		up->pend_fd[up->npend++] = fd;
+		return;
+	}
+	/* Accepted before the cancel took effect, and no room left: close, say so once. */
+	close(fd);
+	salvo_cnt_add(&p->stats.rx_dropped, 1);
+	snprintf(p->err, sizeof(p->err), "accept: more than %u connections on one worker",
+		 up->nconns);
+}
+
+
 
 static void on_connect(struct salvo_port *p, struct io_uring_cqe *cqe, uint32_t id)
 {
@@ -1193,7 +1248,7 @@ static int port_enable(struct salvo_port *p)
 		return 0;
 	up->enabled = true;
 	up->fixed_send = probe_fixed_send(up);
-	rearm(up);
+	rearm(p);
 	for (i = 0; i < up->nconnect; i++) {
 		struct uconn *c = &up->conns[i];
 		struct io_uring_sqe *sqe = get_sqe(up);
@@ -1318,7 +1373,7 @@ static int uring_reap(struct salvo_port *p)
 
 	if (port_enable(p))
 		return 0;
-	rearm(up);
+	rearm(p);
 	n = process(p);
 	/* DEFER_TASKRUN: completions that went async wait for us to enter the kernel. */
 	if (!n && up->tx_inflight && (up->ring_flags & IORING_SETUP_DEFER_TASKRUN)) {
@@ -1345,7 +1400,7 @@ static int uring_rx_burst(struct salvo_port *p, struct salvo_pkt **v, unsigned i
 	ret = port_enable(p);
 	if (ret)
 		return ret;
-	rearm(up);
+	rearm(p);
 	process(p);
 	if (!up->fifo_n) {
 		if (p->rx_timeout_ms) {
@@ -1761,6 +1816,8 @@ static void uring_close(struct salvo_port *p)
 	for (i = 0; up->conns && i < up->nconns; i++)
 		if (up->conns[i].fd >= 0)
 			close(up->conns[i].fd);
+	for (i = 0; i < up->npend; i++)
+		close(up->pend_fd[i]);
 	/* The ring's exit cancels what is pending before our memory goes. */
 	if (up->ring_ok)
 		io_uring_queue_exit(&up->ring);
