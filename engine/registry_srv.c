@@ -533,8 +533,12 @@ static void handle_rx(struct salvo_worker *w, struct srv *s, unsigned int n, uin
 				 * its FIN in this batch included (its reply is built below).
 				 */
 				c->hold_ev = k;
-				if (c->state == RC_WAIT)
-					s->lc[nl++] = c;	/* nothing sent, half-closed: a list request */
+				if (c->state == RC_WAIT) {
+					/* Nothing sent, half-closed: a list request, answered below. */
+					wait_unlink(s, c);
+					c->state = RC_REPLY;	/* in lc[]: no name, no timeout now */
+					s->lc[nl++] = c;
+				}
 			} else {
 				s->rel[nrel++] = k;
 			}
@@ -601,43 +605,58 @@ static void handle_rx(struct salvo_worker *w, struct srv *s, unsigned int n, uin
 	}
 }
 
+/*
+ * One turn of the loop: receive (waiting up to max_wait_ms, less while
+ * replies or deadlines are pending), handle, expire, send, reap.  0, or
+ * -errno with w->err set.  tests/fuzz/fuzz_registry_srv.c drives it too.
+ */
+static int srv_step(struct salvo_worker *w, struct srv *s, unsigned int max_wait_ms)
+{
+	struct salvo_port *p = &w->port;
+	uint64_t now;
+	int n;
+
+	/* Poll while replies wait for buffers; otherwise wake for the next deadline. */
+	if (s->shead)
+		p->rx_timeout_ms = 0;
+	else if (s->whead)
+		p->rx_timeout_ms = SALVO_MIN(10U, max_wait_ms);
+	else
+		p->rx_timeout_ms = max_wait_ms;
+	n = salvo_port_rx(p, s->rx, s->burst);
+	if (n < 0) {
+		if (n == -EAGAIN || n == -EINTR || n == -ENOBUFS)
+			return 0;
+		return salvo_worker_fail(w, -n, "receive failed: %s%s%s", strerror(-n),
+					 p->err[0] ? ": " : "", p->err);
+	}
+	now = salvo_now_ns();
+	if (n)
+		handle_rx(w, s, (unsigned int)n, now);
+	/* Silent or slow clients: an error reply and close, nobody else waits. */
+	while (s->whead && s->whead->deadline <= now) {
+		__atomic_fetch_add(&s->a->timeouts, 1, __ATOMIC_RELAXED);
+		salvo_cnt_add(&w->cnt.timeouts, 1);
+		reply_error(s, s->whead, -ETIMEDOUT);
+	}
+	if (s->shead)
+		send_pending(w, s);
+	salvo_port_reap(p);
+	if (s->ntxout)
+		txrep_collect(s, p);
+	return 0;
+}
+
 static int srv_loop(struct salvo_worker *w)
 {
 	struct srv *s = w->app_priv;
 	struct salvo_port *p = &w->port;
 
 	while (!salvo_worker_stopping(w)) {
-		uint64_t now;
-		int n;
+		int rc = srv_step(w, s, 100);
 
-		/* Poll while replies wait for buffers; otherwise wake for the next deadline. */
-		if (s->shead)
-			p->rx_timeout_ms = 0;
-		else if (s->whead)
-			p->rx_timeout_ms = 10;
-		else
-			p->rx_timeout_ms = 100;
-		n = salvo_port_rx(p, s->rx, s->burst);
-		if (n < 0) {
-			if (n == -EAGAIN || n == -EINTR || n == -ENOBUFS)
-				continue;
-			return salvo_worker_fail(w, -n, "receive failed: %s%s%s", strerror(-n),
-						 p->err[0] ? ": " : "", p->err);
-		}
-		now = salvo_now_ns();
-		if (n)
-			handle_rx(w, s, (unsigned int)n, now);
-		/* Silent or slow clients: an error reply and close, nobody else waits. */
-		while (s->whead && s->whead->deadline <= now) {
-			__atomic_fetch_add(&s->a->timeouts, 1, __ATOMIC_RELAXED);
-			salvo_cnt_add(&w->cnt.timeouts, 1);
-			reply_error(s, s->whead, -ETIMEDOUT);
-		}
-		if (s->shead)
-			send_pending(w, s);
-		salvo_port_reap(p);
-		if (s->ntxout)
-			txrep_collect(s, p);
+		if (rc)
+			return rc;
 	}
 	/* Let replies already handed over go out, bounded. */
 	if (p->ops->drain)

@@ -316,6 +316,18 @@ server_cpu() {
 	awk '{print $14 + $15}' "/proc/$1/stat"
 }
 
+# A broken server may not stop on SIGINT (a worker spinning): SIGKILL after 10 s.
+stop_server_bounded() {
+	local i
+	kill -INT "$srv_pid" 2>/dev/null
+	for i in $(seq 100); do
+		kill -0 "$srv_pid" 2>/dev/null || break
+		sleep 0.1
+	done
+	kill -KILL "$srv_pid" 2>/dev/null
+	wait "$srv_pid" 2>/dev/null
+}
+
 # Clients that send their name and reset (SO_LINGER 0, close before reading).
 # A reset used to free the connection while its reply was still being built
 # in the same batch: a spinning worker, a double free at stop, and an idle
@@ -351,15 +363,18 @@ assert b"timed out" in data and el >= 0.8, "silent client got %r after %.2fs" % 
 print("ok")
 EOF
 )
-		[ "$out" = ok ] || { fail reset_after_name "$b: $out"; stop_server; continue; }
+		[ "$out" = ok ] || { fail reset_after_name "$b: $out"; stop_server_bounded; continue; }
 		c0=$(server_cpu "$srv_pid"); sleep 1; c1=$(server_cpu "$srv_pid")
 		# Idle: a 100 ms receive wait; a spinning worker burns ~100 ticks a second.
 		[ $((c1 - c0)) -le 30 ] ||
-			{ fail reset_after_name "$b: idle server used $((c1 - c0)) ticks in 1 s"; stop_server; continue; }
+			{ fail reset_after_name "$b: idle server used $((c1 - c0)) ticks in 1 s"; stop_server_bounded; continue; }
 		out=$("$SALVO" registry join "$port" -n after --timeout 2s 2>&1)
 		echo "$out" | grep -q '"after"' ||
-			{ fail reset_after_name "$b: join after the resets: $out"; stop_server; continue; }
-		kill -INT "$srv_pid"; wait "$srv_pid"; c0=$?
+			{ fail reset_after_name "$b: join after the resets: $out"; stop_server_bounded; continue; }
+		kill -INT "$srv_pid"
+		busywait 10000 eval '! kill -0 "$srv_pid"' ||
+			{ fail reset_after_name "$b: does not stop on SIGINT"; stop_server_bounded; continue; }
+		wait "$srv_pid"; c0=$?
 		if [ "$c0" != 0 ] || grep -qiE 'double free|AddressSanitizer|corrupt' "$tmp/serve.$port.out"; then
 			fail reset_after_name "$b: stop: exit $c0: $(tail -n 3 "$tmp/serve.$port.out")"
 			continue
@@ -452,7 +467,7 @@ EOF
 		ok*) pass "slow_readers $b (${out#ok })" ;;
 		*) fail slow_readers "$b: $out" ;;
 		esac
-		stop_server
+		stop_server_bounded
 	done
 }
 
@@ -501,7 +516,7 @@ EOF
 		ok*) pass "table_full $b (${out#ok })" ;;
 		*) fail table_full "$b: $out" ;;
 		esac
-		stop_server
+		stop_server_bounded
 	done
 }
 
