@@ -386,7 +386,8 @@ EOF
 # More clients that never read a large reply than the worker had stream tx
 # descriptors (64): a normal join is still served at once, the non-readers
 # are reset at --reply-timeout, and VmRSS comes back within 10% of what it
-# was before they came.  The list is grown first (300 names of 255 bytes,
+# was before they came (not checked under ASan, whose quarantine keeps freed
+# memory).  The list is grown first (300 names of 255 bytes,
 # control characters escaped to \u0001: about 0.9 MB) and --sndbuf keeps it
 # from fitting in the socket buffers.
 test_slow_readers() {
@@ -395,9 +396,9 @@ test_slow_readers() {
 		port=$(free_port)
 		start_server "$port" --backend "$b" --reply-timeout 3s --sndbuf 64k ||
 			{ fail slow_readers "$b: server did not start"; continue; }
-		out=$(timeout 90 python3 - "$port" "$srv_pid" <<'EOF' 2>&1
+		out=$(timeout 90 python3 - "$port" "$srv_pid" "${SALVO_ASAN:-0}" <<'EOF' 2>&1
 import socket, struct, sys, time
-port, pid = int(sys.argv[1]), int(sys.argv[2])
+port, pid, asan = int(sys.argv[1]), int(sys.argv[2]), sys.argv[3] == "1"
 def rss():
     for l in open("/proc/%d/status" % pid):
         if l.startswith("VmRSS:"):
@@ -459,7 +460,8 @@ end = time.monotonic() + 5
 while rss() > base * 1.1 and time.monotonic() < end:
     time.sleep(0.1)
 after = rss()
-assert after <= base * 1.1, "VmRSS %d kB before, %d kB with non-readers, %d kB after" % (base, peak, after)
+# ASan's allocator keeps freed memory in its quarantine (and ignores mallopt): not a witness there.
+assert asan or after <= base * 1.1, "VmRSS %d kB before, %d kB with non-readers, %d kB after" % (base, peak, after)
 print("ok list %d B, join %.3f s, %d resets, VmRSS %d -> %d -> %d kB" % (size, el, resets, base, peak, after))
 EOF
 )
