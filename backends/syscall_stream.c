@@ -32,12 +32,19 @@
 
 #define SS_MAX_CONNS 4096
 #define SS_NEV 64
+#define SS_NO_IDX UINT32_MAX
 
 enum { SC_FREE, SC_OPEN, SC_EOF };
 
 struct ss_conn {
 	int fd;
 	uint8_t state;
+	uint16_t evout;		/* its events queued or held by the app */
+	/* queued sends (cfg->send_timeout_ms): */
+	bool close_after;	/* close once the queue is sent */
+	bool wantout;		/* EPOLLOUT asked for */
+	uint32_t qhead, qtail;	/* pool idx, linked by txnext */
+	uint64_t send_end_ns;	/* the queue head must be sent by then */
 	struct salvo_addr peer;
 };
 
@@ -50,11 +57,23 @@ struct ss_event {
 struct sys_stream {
 	int ep;
 	int lfd;
+	bool accept_paused;	/* table full: the listen backlog holds the rest (accept_all) */
 	bool unlink_path;
 	struct ss_conn *c;
 	unsigned int nc;
 	struct ss_event *evq;	/* pending events, ring */
 	unsigned int evcap, evhead, evn;
+	/*
+	 * With a send deadline (cfg->send_timeout_ms) sends do not block: each
+	 * connection queues what the socket did not take and goes on at
+	 * EPOLLOUT, so a peer that does not read stalls only itself, and is
+	 * reset at its deadline.
+	 */
+	bool queued;
+	uint64_t send_timeout_ns;
+	uint32_t *txnext;	/* per pool index */
+	unsigned int nqueued;	/* connections with a queue */
+	uint64_t next_check_ns;
 	uint64_t retrans_closed, retrans_next_ns;
 };
 
@@ -64,6 +83,7 @@ static void ev_add(struct sys_stream *s, uint16_t flags, uint32_t conn, int err)
 		return;	/* cannot happen: two events per connection slot at most */
 	s->evq[(s->evhead + s->evn) % s->evcap] = (struct ss_event){flags, conn, err};
 	s->evn++;
+	s->c[conn].evout++;	/* released in salvo__sys_stream_release() */
 }
 
 static uint64_t conn_retrans(const struct ss_conn *c)
@@ -94,6 +114,16 @@ static void conn_close(struct salvo_port *p, struct sys_stream *s, uint32_t id)
 
 	if (c->state == SC_FREE)
 		return;
+	if (c->qhead != SS_NO_IDX)
+		s->nqueued--;
+	while (c->qhead != SS_NO_IDX) {
+		struct salvo_pkt *k = salvo_pool_pkt(p->pool, c->qhead);
+
+		c->qhead = s->txnext[k->idx];
+		salvo_pool_put(p->pool, &k, 1);
+	}
+	c->qtail = SS_NO_IDX;
+	c->close_after = c->wantout = false;
 	s->retrans_closed += conn_retrans(c);
 	epoll_ctl(s->ep, EPOLL_CTL_DEL, c->fd, NULL);
 	salvo_stream_discard_unread(c->fd);	/* a close, not a reset */
@@ -101,6 +131,95 @@ static void conn_close(struct salvo_port *p, struct sys_stream *s, uint32_t id)
 	c->fd = -1;
 	c->state = SC_FREE;
 	salvo_cnt_add(&p->stats.conns_closed, 1);
+}
+
+/* Readiness to ask for: input while open, output while something is queued. */
+static void conn_events(struct sys_stream *s, uint32_t id, bool out)
+{
+	struct ss_conn *c = &s->c[id];
+	struct epoll_event e = {.events = (c->state == SC_OPEN ? EPOLLIN : 0) | (out ? EPOLLOUT : 0),
+				.data.u32 = id + 1};
+
+	if (!epoll_ctl(s->ep, EPOLL_CTL_MOD, c->fd, &e))
+		c->wantout = out;
+}
+
+/* The peer stopped reading: CONN_ERROR -ETIMEDOUT (unless its FIN was reported), then a reset. */
+static void conn_abort(struct salvo_port *p, struct sys_stream *s, uint32_t id)
+{
+	struct ss_conn *c = &s->c[id];
+	struct linger lg = {.l_onoff = 1, .l_linger = 0};
+
+	salvo_cnt_add(&p->stats.tx_errors, 1);
+	if (c->state == SC_OPEN)
+		ev_add(s, SALVO_PKT_F_CONN_ERROR, id, -ETIMEDOUT);
+	setsockopt(c->fd, SOL_SOCKET, SO_LINGER, &lg, sizeof(lg));
+	conn_close(p, s, id);
+}
+
+/* Send what the socket takes now; the rest waits for EPOLLOUT. */
+static void conn_flush(struct salvo_port *p, struct sys_stream *s, uint32_t id)
+{
+	struct ss_conn *c = &s->c[id];
+
+	while (c->qhead != SS_NO_IDX) {
+		struct salvo_pkt *k = salvo_pool_pkt(p->pool, c->qhead);
+		uint16_t fl = k->flags;
+
+		while (k->bid < k->len) {
+			ssize_t r = send(c->fd, k->data + k->bid, k->len - k->bid,
+					 MSG_NOSIGNAL | MSG_DONTWAIT);
+
+			if (r >= 0) {
+				k->bid += (uint32_t)r;
+				continue;
+			}
+			if (errno == EINTR)
+				continue;
+			if (errno == EAGAIN) {
+				if (!c->wantout)
+					conn_events(s, id, true);
+				return;
+			}
+			salvo_cnt_add(&p->stats.tx_errors, 1);
+			if (c->state == SC_OPEN)
+				ev_add(s, SALVO_PKT_F_CONN_ERROR, id, -errno);
+			conn_close(p, s, id);
+			return;
+		}
+		c->qhead = s->txnext[k->idx];
+		salvo_pool_put(p->pool, &k, 1);
+		if (c->qhead == SS_NO_IDX) {
+			c->qtail = SS_NO_IDX;
+			s->nqueued--;
+		} else {
+			c->send_end_ns = salvo_now_ns() + s->send_timeout_ns;
+		}
+		if (fl & SALVO_PKT_F_SHUT_WR)
+			shutdown(c->fd, SHUT_WR);
+		if (fl & SALVO_PKT_F_CONN_CLOSE)
+			c->close_after = true;
+	}
+	if (c->close_after) {
+		conn_close(p, s, id);
+		return;
+	}
+	if (c->wantout)
+		conn_events(s, id, false);
+}
+
+/* Reset the connections whose queue head is past its deadline. */
+static void check_deadlines(struct salvo_port *p, struct sys_stream *s)
+{
+	uint64_t now = salvo_now_ns();
+
+	if (!s->nqueued || now < s->next_check_ns)
+		return;
+	s->next_check_ns = now + 10 * NSEC_PER_MSEC;
+	for (uint32_t id = 0; id < s->nc && s->nqueued; id++)
+		if (s->c[id].state != SC_FREE && s->c[id].qhead != SS_NO_IDX &&
+		    now >= s->c[id].send_end_ns)
+			conn_abort(p, s, id);
 }
 
 static int conn_add(struct salvo_port *p, struct sys_stream *s, uint32_t id, int fd)
@@ -113,10 +232,15 @@ static int conn_add(struct salvo_port *p, struct sys_stream *s, uint32_t id, int
 
 	/* A blocked send gives up after --timeout rather than hang the run. */
 	setsockopt(fd, SOL_SOCKET, SO_SNDTIMEO, &tv, sizeof(tv));
+	/* Accepted ones take --sndbuf as the io_uring backend's do (set_bufs()). */
+	if (p->cfg->listen && p->cfg->sndbuf)
+		salvo__sock_bufsize(fd, SO_SNDBUFFORCE, SO_SNDBUF, p->cfg->sndbuf);
 	if (epoll_ctl(s->ep, EPOLL_CTL_ADD, fd, &e))
 		return -errno;
 	s->c[id].fd = fd;
 	s->c[id].state = SC_OPEN;
+	s->c[id].qhead = s->c[id].qtail = SS_NO_IDX;
+	s->c[id].close_after = s->c[id].wantout = false;
 	salvo_cnt_add(&p->stats.conns_opened, 1);
 	return 0;
 }
@@ -229,7 +353,7 @@ int salvo__sys_stream_open(struct salvo_port *p, const struct salvo_cfg *cfg)
 {
 	struct sys_stream *s;
 	struct rlimit rl;
-	uint32_t bufsz;
+	uint32_t bufsz, npool;
 	int rc;
 
 	s = calloc(1, sizeof(*s));
@@ -248,17 +372,30 @@ int salvo__sys_stream_open(struct salvo_port *p, const struct salvo_cfg *cfg)
 	if (cfg->listen && !getrlimit(RLIMIT_NOFILE, &rl) && rl.rlim_cur != RLIM_INFINITY &&
 	    s->nc + 64 > rl.rlim_cur)
 		s->nc = rl.rlim_cur > 128 ? (unsigned int)rl.rlim_cur - 64 : 64;
+	p->conn_slots = s->nc;
 	s->c = calloc(s->nc, sizeof(*s->c));
-	s->evcap = 2 * s->nc + 16;
+	/* OPEN, CLOSE, ERROR: a slot is not reused while any is unreleased. */
+	s->evcap = 3 * s->nc + 16;
 	s->evq = calloc(s->evcap, sizeof(*s->evq));
 	if (!s->c || !s->evq) {
 		rc = -ENOMEM;
 		goto fail;
 	}
-	for (unsigned int i = 0; i < s->nc; i++)
+	for (unsigned int i = 0; i < s->nc; i++) {
 		s->c[i].fd = -1;
+		s->c[i].qhead = s->c[i].qtail = SS_NO_IDX;
+	}
+	s->queued = cfg->send_timeout_ms > 0;
+	s->send_timeout_ns = (uint64_t)cfg->send_timeout_ms * NSEC_PER_MSEC;
+	/* A queued send holds its descriptor: one per connection then (cfg.h). */
+	npool = cfg->listen && cfg->tx_per_conn ? s->nc + 128 : 128;
+	s->txnext = calloc(npool, sizeof(*s->txnext));
+	if (!s->txnext) {
+		rc = -ENOMEM;
+		goto fail;
+	}
 	bufsz = SALVO_MAX(SALVO_MAX(cfg->size, cfg->message_len), 65536u);
-	rc = salvo_pool_create(&p->pool, 128, bufsz, NULL);
+	rc = salvo_pool_create(&p->pool, npool, bufsz, NULL);
 	if (rc) {
 		salvo_port_fail(p, rc, "pool", NULL);
 		goto fail;
@@ -266,8 +403,8 @@ int salvo__sys_stream_open(struct salvo_port *p, const struct salvo_cfg *cfg)
 	rc = cfg->listen ? open_listener(p, s, cfg) : open_clients(p, s, cfg);
 	if (rc)
 		goto fail;
-	snprintf(p->info, sizeof(p->info), "%s, blocking send, epoll receive",
-		 cfg->listen ? "listener" : "connected streams");
+	snprintf(p->info, sizeof(p->info), "%s, %s send, epoll receive",
+		 cfg->listen ? "listener" : "connected streams", s->queued ? "queued" : "blocking");
 	return 0;
 fail:
 	salvo__sys_stream_close(p);
@@ -290,6 +427,21 @@ int salvo__sys_stream_tx(struct salvo_port *p, struct salvo_pkt **v, unsigned in
 				break;
 			return -ENOTCONN;
 		}
+		if (s->queued) {
+			k->bid = 0;	/* bytes sent so far */
+			s->txnext[k->idx] = SS_NO_IDX;
+			if (c->qtail == SS_NO_IDX) {
+				c->qhead = k->idx;
+				c->send_end_ns = salvo_now_ns() + s->send_timeout_ns;
+				s->nqueued++;
+			} else {
+				s->txnext[c->qtail] = k->idx;
+			}
+			c->qtail = k->idx;
+			if (!c->wantout)	/* else it waits for EPOLLOUT behind the others */
+				conn_flush(p, s, k->conn);
+			continue;
+		}
 		while (off < k->len) {
 			ssize_t r = send(c->fd, k->data + off, k->len - off, MSG_NOSIGNAL);
 
@@ -311,7 +463,8 @@ int salvo__sys_stream_tx(struct salvo_port *p, struct salvo_pkt **v, unsigned in
 			conn_close(p, s, k->conn);
 	}
 	/* Synchronous: the kernel has the bytes, buffers go back at once. */
-	salvo_pool_put(p->pool, v, i);
+	if (!s->queued)
+		salvo_pool_put(p->pool, v, i);
 	if (salvo_now_ns() >= s->retrans_next_ns) {
 		update_retrans(p, s);
 		s->retrans_next_ns = salvo_now_ns() + 200 * NSEC_PER_MSEC;
@@ -343,22 +496,50 @@ static unsigned int take_events(struct salvo_port *p, struct sys_stream *s, stru
 	return out;
 }
 
+static unsigned int free_slot(const struct sys_stream *s)
+{
+	unsigned int id;
+
+	/* Not an id whose old connection still has events with the app (backend.h). */
+	for (id = 0; id < s->nc && (s->c[id].state != SC_FREE || s->c[id].evout); id++)
+		;
+	return id;
+}
+
+/* Listener readiness on or off: level-triggered, a full table would spin on it. */
+static void accept_pause(struct sys_stream *s, bool pause)
+{
+	struct epoll_event e = {.events = pause ? 0 : EPOLLIN, .data.u32 = 0};
+
+	if (s->accept_paused != pause && !epoll_ctl(s->ep, EPOLL_CTL_MOD, s->lfd, &e))
+		s->accept_paused = pause;
+}
+
 static void accept_all(struct salvo_port *p, struct sys_stream *s)
 {
 	for (;;) {
 		struct salvo_addr a;
 		socklen_t l = sizeof(a.ss);
 		unsigned int id;
-		int fd = accept4(s->lfd, &a.sa, &l, SOCK_CLOEXEC);
+		int fd;
 
+		/*
+		 * Table full: leave the rest in the listen backlog until a slot
+		 * is free, rather than close them without a word while the app
+		 * could still answer them (a refusal, once they are in).
+		 */
+		if (free_slot(s) == s->nc) {
+			accept_pause(s, true);
+			return;
+		}
+		fd = accept4(s->lfd, &a.sa, &l, SOCK_CLOEXEC);
 		if (fd < 0) {
 			if (errno != EAGAIN && errno != EINTR && errno != ECONNABORTED)
 				salvo_port_fail(p, -errno, "accept", NULL);
 			return;
 		}
 		a.len = l;
-		for (id = 0; id < s->nc && s->c[id].state != SC_FREE; id++)
-			;
+		id = free_slot(s);
 		if (id == s->nc || conn_add(p, s, id, fd)) {
 			close(fd);
 			salvo_cnt_add(&p->stats.rx_dropped, 1);
@@ -378,10 +559,14 @@ int salvo__sys_stream_rx(struct salvo_port *p, struct salvo_pkt **v, unsigned in
 	unsigned int out;
 	int ne;
 
+	check_deadlines(p, s);
 	out = take_events(p, s, v, n);
 	if (out)
 		return (int)out;
-	ne = epoll_wait(s->ep, evs, SS_NEV, (int)p->rx_timeout_ms);
+	if (s->accept_paused && free_slot(s) < s->nc)
+		accept_pause(s, false);
+	ne = epoll_wait(s->ep, evs, SS_NEV,
+			(int)(s->nqueued ? SALVO_MIN(p->rx_timeout_ms, 10u) : p->rx_timeout_ms));
 	if (ne < 0)
 		return errno == EINTR ? 0 : -errno;
 	for (int i = 0; i < ne; i++) {
@@ -394,7 +579,10 @@ int salvo__sys_stream_rx(struct salvo_port *p, struct salvo_pkt **v, unsigned in
 			continue;
 		}
 		id = evs[i].data.u32 - 1;
-		if (id >= s->nc || s->c[id].state != SC_OPEN || out >= n)
+		if (id < s->nc && s->c[id].wantout && (evs[i].events & (EPOLLOUT | EPOLLERR | EPOLLHUP)))
+			conn_flush(p, s, id);
+		if (id >= s->nc || s->c[id].state != SC_OPEN || out >= n ||
+		    !(evs[i].events & (EPOLLIN | EPOLLERR | EPOLLHUP)))
 			continue;
 		if (salvo_pool_get(p->pool, &k, 1) != 1)
 			break;
@@ -414,7 +602,11 @@ int salvo__sys_stream_rx(struct salvo_port *p, struct salvo_pkt **v, unsigned in
 			continue;
 		if (r == 0) {
 			s->c[id].state = SC_EOF;
-			epoll_ctl(s->ep, EPOLL_CTL_DEL, s->c[id].fd, NULL);
+			/* Queued sends: stay registered, a reply may still need EPOLLOUT. */
+			if (s->queued)
+				conn_events(s, id, s->c[id].wantout);
+			else
+				epoll_ctl(s->ep, EPOLL_CTL_DEL, s->c[id].fd, NULL);
 			ev_add(s, SALVO_PKT_F_CONN_CLOSE, id, 0);
 		} else {
 			ev_add(s, SALVO_PKT_F_CONN_ERROR, id, -errno);
@@ -429,11 +621,20 @@ void salvo__sys_stream_release(struct salvo_port *p, struct salvo_pkt **v, unsig
 {
 	struct sys_stream *s = p->priv;
 
-	/* A released FIN: the app has replied (or will not): close our side now. */
-	for (unsigned int i = 0; i < n; i++)
+	for (unsigned int i = 0; i < n; i++) {
+		const uint16_t ev = SALVO_PKT_F_CONN_OPEN | SALVO_PKT_F_CONN_CLOSE | SALVO_PKT_F_CONN_ERROR;
+
+		if ((v[i]->flags & ev) && v[i]->conn < s->nc && s->c[v[i]->conn].evout)
+			s->c[v[i]->conn].evout--;	/* ev_add() counted it */
+		/* A released FIN: the app has replied (or will not): close our side now. */
 		if ((v[i]->flags & SALVO_PKT_F_CONN_CLOSE) && v[i]->conn < s->nc &&
-		    s->c[v[i]->conn].state == SC_EOF)
-			conn_close(p, s, v[i]->conn);
+		    s->c[v[i]->conn].state == SC_EOF) {
+			if (s->c[v[i]->conn].qhead != SS_NO_IDX)
+				s->c[v[i]->conn].close_after = true;	/* once the reply is out */
+			else
+				conn_close(p, s, v[i]->conn);
+		}
+	}
 	salvo_pool_put(p->pool, v, n);
 }
 
@@ -454,6 +655,7 @@ void salvo__sys_stream_close(struct salvo_port *p)
 		close(s->ep);
 	free(s->c);
 	free(s->evq);
+	free(s->txnext);
 	free(s);
 	p->priv = NULL;
 	salvo_pool_destroy(p->pool);

@@ -102,7 +102,11 @@ struct uconn {
 	bool eof;
 	bool eof_pending;	/* EOF seen while a send was in flight: its result decides */
 	bool fixed;		/* registered at conn_base + id (connects); accepted ones use fd */
+	bool abort;		/* close with RST (a send ran out of time), not FIN */
+	uint16_t evout;		/* events of this connection the app has not released */
 	uint32_t qhead, qtail;	/* queued tx pkts (pool idx, linked by txnext) */
+	uint64_t send_end_ns;	/* the queue head must be sent by then (send_timeout_ms) */
+	struct __kernel_timespec send_ts;	/* its linked timeout, read at submission */
 	struct salvo_addr peer;
 };
 
@@ -162,9 +166,18 @@ struct uring_port {
 	unsigned int conn_base;	/* fixed file index of conns[0] */
 	unsigned int nconnect;	/* client conns to start on enable */
 	bool listen_stream;
+	/*
+	 * Table full: accepted sockets wait here (the rest in the listen
+	 * backlog, accept cancelled) until a slot is free, rather than be
+	 * closed without a word while the app could still refuse them.
+	 */
+	bool accept_paused;
+	int pend_fd[64];
+	unsigned int npend;
 	bool conn_rearm;	/* some open connection has no receive armed: rearm() scans */
 
 	struct __kernel_timespec conn_ts;
+	uint64_t send_timeout_ns;	/* cfg->send_timeout_ms; 0: none */
 	uint64_t retrans_closed;
 	uint64_t retrans_next_ns;
 
@@ -580,6 +593,8 @@ static void ev_push(struct salvo_port *p, uint16_t flags, uint32_t conn, int err
 	k->flow = 0;
 	k->ts_ns = 0;
 	k->peer = up->conns[conn].peer;
+	/* The id stays this connection's until the app releases k (conn_alloc). */
+	up->conns[conn].evout++;
 	fifo_push(up, k);
 }
 
@@ -628,17 +643,22 @@ static void arm_recv(struct uring_port *up, uint32_t id)
 }
 
 /* Re-arm what the kernel ended (ENOBUFS, errors), once buffers are back. */
-static void rearm(struct uring_port *up)
+static void conn_adopt_pending(struct salvo_port *p);
+
+static void rearm(struct salvo_port *p)
 {
+	struct uring_port *up = p->priv;
 	unsigned int i;
 	bool bufs = up->rx_out < up->br_entries;
 
+	if (up->accept_paused)
+		conn_adopt_pending(p);
 	for (i = 0; i < up->nsocks; i++) {
 		struct usock *s = &up->socks[i];
 
 		if (s->armed || s->fd < 0)
 			continue;
-		if (up->listen_stream)
+		if (up->listen_stream && !up->accept_paused)
 			arm_accept(up, i);
 		else if (s->rx && bufs)
 			arm_recvmsg(up, i);
@@ -763,7 +783,14 @@ static void conn_finalize(struct salvo_port *p, uint32_t id)
 	up->retrans_closed += conn_retrans(c);
 	if (c->fixed)
 		reg_file(up, up->conn_base + id, -1);
-	salvo_stream_discard_unread(c->fd);	/* a close, not a reset */
+	if (c->abort) {
+		/* The peer stopped reading: reset, and the kernel frees the unsent bytes now. */
+		struct linger lg = { .l_onoff = 1, .l_linger = 0 };
+
+		setsockopt(c->fd, SOL_SOCKET, SO_LINGER, &lg, sizeof(lg));
+	} else {
+		salvo_stream_discard_unread(c->fd);	/* a close, not a reset */
+	}
 	sqe = get_sqe(up);
 	if (sqe) {
 		io_uring_prep_close(sqe, c->fd);
@@ -819,6 +846,16 @@ static void conn_fail(struct salvo_port *p, uint32_t id, int err)
 
 static void stream_start(struct salvo_port *p, uint32_t id);
 
+/* The queue head missed its send deadline: CONN_ERROR -ETIMEDOUT, then a reset. */
+static void conn_timeout(struct salvo_port *p, uint32_t id)
+{
+	struct uring_port *up = p->priv;
+
+	up->conns[id].abort = true;
+	salvo_cnt_add(&p->stats.tx_errors, 1);
+	conn_fail(p, id, -ETIMEDOUT);
+}
+
 static void conn_open(struct salvo_port *p, uint32_t id)
 {
 	struct uring_port *up = p->priv;
@@ -873,10 +910,36 @@ static void stream_start(struct salvo_port *p, uint32_t id)
 
 		if (k->len > k->bid) {
 			/* unsent bytes left (a new message or the rest of a short send) */
+			uint64_t now = up->send_timeout_ns ? salvo_now_ns() : 0;
+
+			if (up->send_timeout_ns && !k->bid)
+				c->send_end_ns = now + up->send_timeout_ns;
+			if (up->send_timeout_ns && now >= c->send_end_ns) {
+				conn_timeout(p, id);
+				return;
+			}
 			c->sending = true;
+			/* The send and its linked timeout go in one submission. */
+			if (up->send_timeout_ns && io_uring_sq_space_left(&up->ring) < 2)
+				io_uring_submit(&up->ring);
 			sqe = prep_send(up, (int)(up->conn_base + id), k, k->bid, UD_SEND,
 					MSG_WAITALL | MSG_NOSIGNAL);
 			sqe_conn(up, sqe, id);
+			if (up->send_timeout_ns) {
+				/*
+				 * A peer that stops reading would keep this send, its
+				 * descriptor and the socket buffer for ever: the linked
+				 * timeout cancels it at the message's deadline.
+				 */
+				uint64_t left = c->send_end_ns - now;
+
+				c->send_ts.tv_sec = (long long)(left / NSEC_PER_SEC);
+				c->send_ts.tv_nsec = (long long)(left % NSEC_PER_SEC);
+				sqe->flags |= IOSQE_IO_LINK;
+				sqe = get_sqe(up);
+				io_uring_prep_link_timeout(sqe, &c->send_ts, 0);
+				io_uring_sqe_set_data64(sqe, ud_make(UD_IGNORE, 0));
+			}
 			return;
 		}
 		/* Sent (or empty): pop it, then its flags act. */
@@ -911,6 +974,12 @@ static void on_send(struct salvo_port *p, struct io_uring_cqe *cqe, struct salvo
 	if (up->zc && !(cqe->flags & IORING_CQE_F_MORE))
 		up->hold[k->idx]--;	/* no notification will follow */
 	c->sending = false;
+	if (cqe->res == -ECANCELED && up->send_timeout_ns && c->state == C_OPEN) {
+		/* Our linked timeout fired (a close cancels nothing: sends are not cancelled). */
+		tx_unhold(p, k);
+		conn_timeout(p, id);
+		return;
+	}
 	if (cqe->res < 0) {
 		salvo_cnt_add(&p->stats.tx_errors, 1);
 		tx_unhold(p, k);
@@ -996,35 +1065,21 @@ static int conn_alloc(struct uring_port *up)
 	unsigned int i;
 
 	for (i = 0; i < up->nconns; i++)
-		if (up->conns[i].state == C_FREE)
+		if (up->conns[i].state == C_FREE && !up->conns[i].evout)
 			return (int)i;
 	return -1;
 }
 
-static void on_accept(struct salvo_port *p, struct io_uring_cqe *cqe, uint32_t i)
+/* Give accepted fd a slot and report it; false when the table is full. */
+static bool conn_adopt(struct salvo_port *p, int fd)
 {
 	struct uring_port *up = p->priv;
-	struct usock *s = &up->socks[i];
 	struct uconn *c;
 	socklen_t l;
-	int id, fd = cqe->res;
+	int id = conn_alloc(up);
 
-	if (!(cqe->flags & IORING_CQE_F_MORE))
-		s->armed = false;
-	if (fd < 0) {
-		if (fd != -ECANCELED)
-			salvo_port_fail(p, fd, "accept", NULL);
-		return;
-	}
-	id = conn_alloc(up);
-	if (id < 0) {
-		/* Table full: refuse by closing, say so once. */
-		close(fd);
-		salvo_cnt_add(&p->stats.rx_dropped, 1);
-		snprintf(p->err, sizeof(p->err), "accept: more than %u connections on one worker",
-			 up->nconns);
-		return;
-	}
+	if (id < 0)
+		return false;
 	c = &up->conns[id];
 	memset(c, 0, sizeof(*c));
 	c->fd = fd;
@@ -1034,7 +1089,63 @@ static void on_accept(struct salvo_port *p, struct io_uring_cqe *cqe, uint32_t i
 		c->peer.len = l;
 	set_bufs(fd, p->cfg);
 	conn_open(p, (uint32_t)id);
+	return true;
 }
+
+/* Slots came free: adopt the waiting sockets, then accept again. */
+static void conn_adopt_pending(struct salvo_port *p)
+{
+	struct uring_port *up = p->priv;
+	unsigned int i, k = 0;
+
+	while (k < up->npend && conn_adopt(p, up->pend_fd[k]))
+		k++;
+	for (i = k; i < up->npend; i++)
+		up->pend_fd[i - k] = up->pend_fd[i];
+	up->npend -= k;
+	if (!up->npend && conn_alloc(up) >= 0)
+		up->accept_paused = false;	/* rearm() arms the accepts again */
+}
+
+static void on_accept(struct salvo_port *p, struct io_uring_cqe *cqe, uint32_t i)
+{
+	struct uring_port *up = p->priv;
+	struct usock *s = &up->socks[i];
+	struct io_uring_sqe *sqe;
+	unsigned int j;
+	int fd = cqe->res;
+
+	if (!(cqe->flags & IORING_CQE_F_MORE))
+		s->armed = false;
+	if (fd < 0) {
+		if (fd != -ECANCELED)
+			salvo_port_fail(p, fd, "accept", NULL);
+		return;
+	}
+	if (!up->accept_paused && conn_adopt(p, fd))
+		return;
+	if (!up->accept_paused) {
+		/* Table full: stop accepting; the listen backlog holds the rest. */
+		up->accept_paused = true;
+		for (j = 0; j < up->nsocks; j++) {
+			if (up->socks[j].armed && (sqe = get_sqe(up))) {
+				io_uring_prep_cancel64(sqe, ud_make(UD_ACCEPT, j), 0);
+				io_uring_sqe_set_data64(sqe, ud_make(UD_IGNORE, 0));
+			}
+		}
+	}
+	if (up->npend < SALVO_ARRAY_SIZE(up->pend_fd)) {
+		up->pend_fd[up->npend++] = fd;
+		return;
+	}
+	/* Accepted before the cancel took effect, and no room left: close, say so once. */
+	close(fd);
+	salvo_cnt_add(&p->stats.rx_dropped, 1);
+	snprintf(p->err, sizeof(p->err), "accept: more than %u connections on one worker",
+		 up->nconns);
+}
+
+
 
 static void on_connect(struct salvo_port *p, struct io_uring_cqe *cqe, uint32_t id)
 {
@@ -1146,7 +1257,7 @@ static int port_enable(struct salvo_port *p)
 		return 0;
 	up->enabled = true;
 	up->fixed_send = probe_fixed_send(up);
-	rearm(up);
+	rearm(p);
 	for (i = 0; i < up->nconnect; i++) {
 		struct uconn *c = &up->conns[i];
 		struct io_uring_sqe *sqe = get_sqe(up);
@@ -1312,7 +1423,7 @@ static int uring_reap(struct salvo_port *p)
 
 	if (port_enable(p))
 		return 0;
-	rearm(up);
+	rearm(p);
 	n = process(p);
 	/* DEFER_TASKRUN: completions that went async wait for us to enter the kernel. */
 	if (!n && up->tx_inflight && (up->ring_flags & IORING_SETUP_DEFER_TASKRUN)) {
@@ -1339,7 +1450,7 @@ static int uring_rx_burst(struct salvo_port *p, struct salvo_pkt **v, unsigned i
 	ret = port_enable(p);
 	if (ret)
 		return ret;
-	rearm(up);
+	rearm(p);
 	process(p);
 	if (!up->fifo_n) {
 		if (p->rx_timeout_ms) {
@@ -1379,6 +1490,8 @@ static void uring_release(struct salvo_port *p, struct salvo_pkt **v, unsigned i
 			buf_recycle(up, (unsigned int)(k - up->rxd), added++);
 			up->rx_out--;
 		} else if (k >= up->evd && k < up->evd + up->nev) {
+			if (k->conn < up->nconns && up->conns[k->conn].evout)
+				up->conns[k->conn].evout--;	/* ev_push() counted it */
 			if ((k->flags & SALVO_PKT_F_CONN_CLOSE) && k->conn < up->nconns) {
 				struct uconn *c = &up->conns[k->conn];
 
@@ -1591,7 +1704,21 @@ static int uring_open(struct salvo_port *p, const struct salvo_cfg *cfg)
 	if (!up->stream && cfg->listen && (cfg->dir & SALVO_DIR_TX))
 		bufsz = 65536;	/* an echo server replies with whatever came */
 	bufsz = SALVO_MAX(bufsz, 64U);
+	if (up->stream) {
+		up->nconns = cfg->listen ? MAX_CONNS :
+				SALVO_MAX(share(SALVO_MAX(cfg->streams, 1), p->worker, p->nworkers), 1U);
+		if (!getrlimit(RLIMIT_NOFILE, &rl) && rl.rlim_cur != RLIM_INFINITY &&
+		    up->nconns + 64 > rl.rlim_cur)
+			up->nconns = rl.rlim_cur > 128 ? (unsigned int)rl.rlim_cur - 64 : 64;
+	}
 	npool = up->stream ? 64 : (bufsz > 16384 ? 256 : 2048);
+	/*
+	 * A server whose every connection may hold a send (a reply to a peer
+	 * that does not read) needs a descriptor per connection, or 64 such
+	 * peers stop it for everybody until their deadlines.
+	 */
+	if (up->stream && cfg->listen && cfg->tx_per_conn)
+		npool = up->nconns + 64;
 	stride = salvo_pool_stride(bufsz);
 	up->txmem_len = (size_t)npool * stride;
 	up->txmem = map_mem(up->txmem_len);
@@ -1662,11 +1789,7 @@ static int uring_open(struct salvo_port *p, const struct salvo_cfg *cfg)
 	/* connections and the fixed file table */
 	nfiles = 1;
 	if (up->stream) {
-		up->nconns = cfg->listen ? MAX_CONNS :
-				SALVO_MAX(share(SALVO_MAX(cfg->streams, 1), p->worker, p->nworkers), 1U);
-		if (!getrlimit(RLIMIT_NOFILE, &rl) && rl.rlim_cur != RLIM_INFINITY &&
-		    up->nconns + 64 > rl.rlim_cur)
-			up->nconns = rl.rlim_cur > 128 ? (unsigned int)rl.rlim_cur - 64 : 64;
+		p->conn_slots = up->nconns;
 		up->conns = calloc(up->nconns, sizeof(*up->conns));
 		if (!up->conns) {
 			ret = salvo_port_fail(p, -ENOMEM, "alloc", NULL);
@@ -1703,6 +1826,7 @@ static int uring_open(struct salvo_port *p, const struct salvo_cfg *cfg)
 	up->conn_ts.tv_nsec = (long long)(cfg->timeout_ms % 1000) * 1000000;
 	if (!cfg->timeout_ms)
 		up->conn_ts.tv_sec = 5;
+	up->send_timeout_ns = (uint64_t)cfg->send_timeout_ms * NSEC_PER_MSEC;
 
 	ret = up->stream ? open_stream_socks(p, cfg) : open_dgram_socks(p, cfg);
 	if (ret)
@@ -1771,6 +1895,8 @@ static void uring_close(struct salvo_port *p)
 	for (i = 0; up->conns && i < up->nconns; i++)
 		if (up->conns[i].fd >= 0)
 			close(up->conns[i].fd);
+	for (i = 0; i < up->npend; i++)
+		close(up->pend_fd[i]);
 	/* The ring's exit cancels what is pending before our memory goes. */
 	if (up->ring_ok)
 		io_uring_queue_exit(&up->ring);

@@ -44,6 +44,7 @@ struct serve_opts {
 	unsigned int max_clients;
 	unsigned int max_conns;
 	uint64_t sndbuf;
+	uint64_t reply_timeout_ns;
 };
 
 #define SV(field) offsetof(struct serve_opts, field)
@@ -52,6 +53,7 @@ static const struct salvo_opt serve_table[] = {
 	{"state", 's', SALVO_OPT_STR, SV(state), "FILE", "journal every join to FILE (fdatasync before the reply) and reload it at start; default: in memory, like the seed"},
 	{"max-clients", 0, SALVO_OPT_UINT, SV(max_clients), "N", "keep at most N names; a new name beyond that gets an error reply (default: no limit)", NULL, 1, 4000000000U},
 	{"max-conns", 0, SALVO_OPT_UINT, SV(max_conns), "N", "concurrent connections over all threads; more get an error reply and are closed (default 1024)", NULL, 1, 1000000},
+	{"reply-timeout", 0, SALVO_OPT_DURATION, SV(reply_timeout_ns), NULL, "a reply not wholly sent this long after it started (a client that does not read) is cut with a reset, freeing its list (default 10s)"},
 	{"sndbuf", 0, SALVO_OPT_SIZE, SV(sndbuf), NULL, "send buffer of each accepted connection, so a whole list fits at once (default: kernel autotuning, which measured fastest on loopback)", NULL, 0, 1u << 30},
 	SALVO_OPT_END,
 };
@@ -64,6 +66,7 @@ static void serve_defaults(void *o)
 
 	salvo_cli_common_defaults(&s->c);
 	s->max_conns = 1024;
+	s->reply_timeout_ns = 10 * NSEC_PER_SEC;
 }
 
 static void serve_text(FILE *f, const struct salvo_report *rep, void *arg)
@@ -163,8 +166,11 @@ static int serve_run(void *o, int argc, char **argv)
 	 * tx buffers carry error replies; a list is sent straight from the
 	 * shared text in one send (SALVO_PKT_F_EXTERN), whatever its size.
 	 */
-	cfg.size = 65536;
+	cfg.size = 1024;
 	cfg.stamp = false;
+	/* A descriptor per connection: clients that never read cannot take them all. */
+	cfg.tx_per_conn = true;
+	cfg.send_timeout_ms = (uint32_t)SALVO_MIN(SALVO_MAX(s->reply_timeout_ns / NSEC_PER_MSEC, 1U), UINT32_MAX);
 	cfg.sndbuf = (unsigned int)s->sndbuf;
 	if (salvo_addr_parse_bind(argc ? argv[0] : "5000", "127.0.0.1", false, &cfg.local, err,
 				  sizeof(err)))

@@ -14,6 +14,7 @@
  */
 #include <errno.h>
 #include <fcntl.h>
+#include <malloc.h>
 #include <netinet/in.h>
 #include <netinet/tcp.h>
 #include <poll.h>
@@ -48,6 +49,7 @@ struct rconn {
 	uint32_t id;
 	uint8_t state;
 	bool queued;			/* on the send queue */
+	bool dead;			/* reset or replaced in this batch: freed at its end */
 	uint64_t deadline;		/* RC_WAIT: monotonic ns */
 	struct salvo_pkt *hold_ev;	/* the peer's CONN_CLOSE, released once the reply is queued */
 	char host[SALVO_REGISTRY_HOST_MAX + 1];
@@ -77,6 +79,8 @@ struct srv {
 	struct rconn *shead, *stail;	/* replies to hand to the backend */
 	uint64_t timeout_ns;
 	uint32_t max_conns;
+	uint32_t nlocal;		/* this worker's connections (rconns) */
+	uint32_t local_max;		/* above it: refused, the rest of the table carries refusals */
 	unsigned int burst;
 	struct salvo_pkt *rx[SRV_BURST];
 	struct salvo_pkt *rel[SRV_BURST];
@@ -85,6 +89,7 @@ struct srv {
 	struct salvo_registry_join jv[SRV_BURST];
 	struct rconn *jc[SRV_BURST];
 	struct rconn *lc[SRV_BURST];
+	struct rconn *dc[SRV_BURST];	/* gone in this batch, freed once its replies are built */
 	/*
 	 * Per tx descriptor: the list its last send pointed into.  A list reply
 	 * is sent straight from the shared text (SALVO_PKT_F_EXTERN), no copy;
@@ -93,6 +98,14 @@ struct srv {
 	 */
 	struct salvo_registry_reply **txrep;
 	uint32_t ntxrep;
+	/*
+	 * Descriptors whose txrep is set, checked every loop (txrep_collect):
+	 * with a descriptor per connection one may sit in the pool for long,
+	 * and a slow reply's list version (megabytes) with it.
+	 */
+	uint32_t *txout;
+	uint32_t ntxout;
+	bool *txlisted;
 };
 
 /* ---- connection map --------------------------------------------------------- */
@@ -202,7 +215,10 @@ static void wait_unlink(struct srv *s, struct rconn *c)
 static void conn_free(struct salvo_worker *w, struct srv *s, struct rconn *c)
 {
 	wait_unlink(s, c);
-	cmap_del(&s->map, c->id);
+	/* A retired one is out of the map already; its id may name a new connection. */
+	if (cmap_get(&s->map, c->id) == c)
+		cmap_del(&s->map, c->id);
+	s->nlocal--;
 	if (c->hold_ev)
 		salvo_port_release(&w->port, &c->hold_ev, 1);
 	salvo_registry_reply_put(c->rep);
@@ -243,6 +259,7 @@ static struct rconn *conn_new(struct srv *s, const struct salvo_pkt *k, uint64_t
 	else
 		s->whead = c;
 	s->wtail = c;
+	s->nlocal++;
 	__atomic_fetch_add(&s->a->active, 1, __ATOMIC_RELAXED);
 	return c;
 }
@@ -296,6 +313,23 @@ static void send_unlink(struct srv *s, struct rconn *c)
 	}
 }
 
+/*
+ * The peer reset c (or its id came back for a new connection) while this
+ * batch may still name c in jc[]/lc[]: take it out of the map and the
+ * queues now, free it once the batch's replies are built (handle_rx), so
+ * nothing is queued on freed or reused memory.
+ */
+static void conn_retire(struct srv *s, struct rconn *c, unsigned int *nd)
+{
+	cmap_del(&s->map, c->id);
+	wait_unlink(s, c);
+	if (c->queued)
+		send_unlink(s, c);
+	c->state = RC_REPLY;	/* not waiting: wait_unlink() leaves it alone */
+	c->dead = true;
+	s->dc[(*nd)++] = c;
+}
+
 static struct salvo_pkt *tx_get(struct srv *s, struct salvo_port *p)
 {
 	struct salvo_pkt *k;
@@ -311,6 +345,29 @@ static struct salvo_pkt *tx_get(struct srv *s, struct salvo_port *p)
 		s->txrep[k->idx] = NULL;
 	}
 	return k;
+}
+
+/*
+ * Drop the list references of descriptors the backend has given back:
+ * salvo_pool_put() clears SALVO_PKT_F_EXTERN, and tx_get() has already
+ * dropped those taken again (txrep NULL).
+ */
+static void txrep_collect(struct srv *s, struct salvo_port *p)
+{
+	uint32_t i = 0;
+
+	while (i < s->ntxout) {
+		uint32_t idx = s->txout[i];
+
+		if (s->txrep[idx] && (salvo_pool_pkt(p->pool, idx)->flags & SALVO_PKT_F_EXTERN)) {
+			i++;	/* still the backend's */
+			continue;
+		}
+		salvo_registry_reply_put(s->txrep[idx]);
+		s->txrep[idx] = NULL;
+		s->txlisted[idx] = false;
+		s->txout[i] = s->txout[--s->ntxout];
+	}
 }
 
 /* Hand queued reply bytes to the backend; the last chunk closes the connection. */
@@ -336,6 +393,10 @@ static void send_pending(struct salvo_worker *w, struct srv *s)
 				t->data = (uint8_t *)c->data + c->off;
 				salvo_registry_reply_get(c->rep);
 				s->txrep[t->idx] = c->rep;
+				if (!s->txlisted[t->idx]) {
+					s->txlisted[t->idx] = true;
+					s->txout[s->ntxout++] = t->idx;
+				}
 				ext = true;
 			} else {
 				chunk = SALVO_MIN((size_t)t->buf_len, c->len - c->off);
@@ -403,9 +464,24 @@ static int srv_init(struct salvo_worker *w)
 	s->timeout_ns = (uint64_t)(a->timeout_ms ? a->timeout_ms : w->cfg->timeout_ms) * NSEC_PER_MSEC;
 	s->max_conns = a->max_conns ? a->max_conns : DEFAULT_MAX_CONNS;
 	s->burst = SALVO_MIN(SALVO_MAX(w->cfg->burst, 1U), SRV_BURST);
+	/* An eighth of the backend's table is kept for refusals. */
+	s->local_max = w->port.conn_slots ? w->port.conn_slots - w->port.conn_slots / 8 : UINT32_MAX;
+	/*
+	 * A list can be megabytes, one per version a slow reply still holds.
+	 * glibc raises its mmap threshold to the size of each mmapped chunk
+	 * freed, after which such lists come from the arena and stay in RSS
+	 * when freed; a fixed threshold keeps them mmapped, so they go back
+	 * to the kernel when the last reply lets go.
+	 */
+	mallopt(M_MMAP_THRESHOLD, 256 * 1024);
 	s->ntxrep = w->port.pool ? w->port.pool->n : 0;
 	s->txrep = calloc(s->ntxrep ? s->ntxrep : 1, sizeof(*s->txrep));
-	if (!s->txrep) {
+	s->txout = calloc(s->ntxrep ? s->ntxrep : 1, sizeof(*s->txout));
+	s->txlisted = calloc(s->ntxrep ? s->ntxrep : 1, sizeof(*s->txlisted));
+	if (!s->txrep || !s->txout || !s->txlisted) {
+		free(s->txrep);
+		free(s->txout);
+		free(s->txlisted);
 		free(s);
 		return -ENOMEM;
 	}
@@ -417,7 +493,7 @@ static int srv_init(struct salvo_worker *w)
 static void handle_rx(struct salvo_worker *w, struct srv *s, unsigned int n, uint64_t now)
 {
 	struct salvo_registry_reply *rep = NULL;
-	unsigned int i, nj = 0, nl = 0, nrel = 0;
+	unsigned int i, nj = 0, nl = 0, nrel = 0, nd = 0;
 	uint64_t gen = 0, bytes = 0, data = 0;
 	int rc = 0;
 
@@ -427,32 +503,42 @@ static void handle_rx(struct salvo_worker *w, struct srv *s, unsigned int n, uin
 
 		if (k->flags & SALVO_PKT_F_CONN_OPEN) {
 			if (c)	/* a stale one under a reused id */
-				conn_free(w, s, c);
+				conn_retire(s, c, &nd);
 			c = conn_new(s, k, now);
 			salvo_cnt_add(&w->cnt.conns, 1);
 			__atomic_fetch_add(&s->a->conns, 1, __ATOMIC_RELAXED);
-			if (c && __atomic_load_n(&s->a->active, __ATOMIC_RELAXED) > s->max_conns) {
+			/*
+			 * Over --max-conns, or this worker's table nearly full: the
+			 * JSON refusal, while slots remain to carry it (past the
+			 * table the backend can only close without a word).
+			 */
+			if (c && (__atomic_load_n(&s->a->active, __ATOMIC_RELAXED) > s->max_conns ||
+				  s->nlocal > s->local_max)) {
 				__atomic_fetch_add(&s->a->refused_conns, 1, __ATOMIC_RELAXED);
 				reply_error(s, c, -EMFILE);
 			}
 			/* Without state (no memory) the connection idles until the peer goes. */
 			s->rel[nrel++] = k;
 		} else if (k->flags & SALVO_PKT_F_CONN_ERROR) {
-			if (c) {
-				if (c->queued)
-					send_unlink(s, c);
-				conn_free(w, s, c);
-			}
+			/* Its name may be in jc[] already: the join stands, the reply is dropped. */
+			if (c)
+				conn_retire(s, c, &nd);
 			s->rel[nrel++] = k;
 		} else if (k->flags & SALVO_PKT_F_CONN_CLOSE) {
-			if (c && !c->hold_ev && (c->state == RC_WAIT || c->off < c->len)) {
+			if (c && !c->hold_ev) {
 				/*
-				 * Keep the FIN event until the reply is queued: releasing
-				 * it lets the backend close a connection with nothing queued.
+				 * Keep the FIN event until the whole reply is handed over
+				 * (conn_free): releasing it lets the backend close a
+				 * connection with nothing queued, a name that came with
+				 * its FIN in this batch included (its reply is built below).
 				 */
 				c->hold_ev = k;
-				if (c->state == RC_WAIT)
-					s->lc[nl++] = c;	/* nothing sent, half-closed: a list request */
+				if (c->state == RC_WAIT) {
+					/* Nothing sent, half-closed: a list request, answered below. */
+					wait_unlink(s, c);
+					c->state = RC_REPLY;	/* in lc[]: no name, no timeout now */
+					s->lc[nl++] = c;
+				}
 			} else {
 				s->rel[nrel++] = k;
 			}
@@ -512,6 +598,53 @@ static void handle_rx(struct salvo_worker *w, struct srv *s, unsigned int n, uin
 	}
 	if (rep)
 		salvo_registry_reply_put(rep);
+	for (i = 0; i < nd; i++) {
+		if (s->dc[i]->queued)
+			send_unlink(s, s->dc[i]);
+		conn_free(w, s, s->dc[i]);
+	}
+}
+
+/*
+ * One turn of the loop: receive (waiting up to max_wait_ms, less while
+ * replies or deadlines are pending), handle, expire, send, reap.  0, or
+ * -errno with w->err set.  tests/fuzz/fuzz_registry_srv.c drives it too.
+ */
+static int srv_step(struct salvo_worker *w, struct srv *s, unsigned int max_wait_ms)
+{
+	struct salvo_port *p = &w->port;
+	uint64_t now;
+	int n;
+
+	/* Poll while replies wait for buffers; otherwise wake for the next deadline. */
+	if (s->shead)
+		p->rx_timeout_ms = 0;
+	else if (s->whead)
+		p->rx_timeout_ms = SALVO_MIN(10U, max_wait_ms);
+	else
+		p->rx_timeout_ms = max_wait_ms;
+	n = salvo_port_rx(p, s->rx, s->burst);
+	if (n < 0) {
+		if (n == -EAGAIN || n == -EINTR || n == -ENOBUFS)
+			return 0;
+		return salvo_worker_fail(w, -n, "receive failed: %s%s%s", strerror(-n),
+					 p->err[0] ? ": " : "", p->err);
+	}
+	now = salvo_now_ns();
+	if (n)
+		handle_rx(w, s, (unsigned int)n, now);
+	/* Silent or slow clients: an error reply and close, nobody else waits. */
+	while (s->whead && s->whead->deadline <= now) {
+		__atomic_fetch_add(&s->a->timeouts, 1, __ATOMIC_RELAXED);
+		salvo_cnt_add(&w->cnt.timeouts, 1);
+		reply_error(s, s->whead, -ETIMEDOUT);
+	}
+	if (s->shead)
+		send_pending(w, s);
+	salvo_port_reap(p);
+	if (s->ntxout)
+		txrep_collect(s, p);
+	return 0;
 }
 
 static int srv_loop(struct salvo_worker *w)
@@ -520,35 +653,10 @@ static int srv_loop(struct salvo_worker *w)
 	struct salvo_port *p = &w->port;
 
 	while (!salvo_worker_stopping(w)) {
-		uint64_t now;
-		int n;
+		int rc = srv_step(w, s, 100);
 
-		/* Poll while replies wait for buffers; otherwise wake for the next deadline. */
-		if (s->shead)
-			p->rx_timeout_ms = 0;
-		else if (s->whead)
-			p->rx_timeout_ms = 10;
-		else
-			p->rx_timeout_ms = 100;
-		n = salvo_port_rx(p, s->rx, s->burst);
-		if (n < 0) {
-			if (n == -EAGAIN || n == -EINTR || n == -ENOBUFS)
-				continue;
-			return salvo_worker_fail(w, -n, "receive failed: %s%s%s", strerror(-n),
-						 p->err[0] ? ": " : "", p->err);
-		}
-		now = salvo_now_ns();
-		if (n)
-			handle_rx(w, s, (unsigned int)n, now);
-		/* Silent or slow clients: an error reply and close, nobody else waits. */
-		while (s->whead && s->whead->deadline <= now) {
-			__atomic_fetch_add(&s->a->timeouts, 1, __ATOMIC_RELAXED);
-			salvo_cnt_add(&w->cnt.timeouts, 1);
-			reply_error(s, s->whead, -ETIMEDOUT);
-		}
-		if (s->shead)
-			send_pending(w, s);
-		salvo_port_reap(p);
+		if (rc)
+			return rc;
 	}
 	/* Let replies already handed over go out, bounded. */
 	if (p->ops->drain)
@@ -578,6 +686,8 @@ static void srv_fini(struct salvo_worker *w)
 	for (i = 0; i < s->ntxrep; i++)
 		salvo_registry_reply_put(s->txrep[i]);
 	free(s->txrep);
+	free(s->txout);
+	free(s->txlisted);
 	free(s->map.ids);
 	free(s->map.v);
 	free(s);

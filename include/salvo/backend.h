@@ -11,6 +11,11 @@
  * reap() for asynchronous ones); the caller keeps the rest.  rx_burst fills
  * v with received packets that the caller hands back with
  * salvo_port_release() once it has read them.
+ *
+ * Stream connection ids: a backend does not give a connection's id to a new
+ * connection while the app still holds (or has yet to read) any event
+ * (CONN_OPEN, CONN_CLOSE, CONN_ERROR) of the old one, so an app that keeps
+ * one of them while it tracks the connection never sends to a stranger.
  */
 #ifndef SALVO_BACKEND_H
 #define SALVO_BACKEND_H
@@ -59,6 +64,7 @@ struct salvo_port {
 	unsigned int rx_timeout_ms;	/* how long rx_burst may block; 0: poll */
 	void *priv;			/* backend state */
 	struct salvo_port_stats stats;	/* written by the backend, one writer */
+	unsigned int conn_slots;	/* stream backends: connection ids 0..conn_slots-1 */
 	char info[160];			/* what open obtained ("copy mode", "ring: sqpoll"...) */
 	char err[256];			/* one-line reason when an op fails */
 };

@@ -66,6 +66,15 @@ struct salvo_cfg {
 	double rate_pps;	/* 0: as fast as possible */
 	double rate_bps;	/* converted to rate_pps by salvo_cfg_finish() */
 	uint32_t timeout_ms;	/* how long one wait may block (connect, reply, idle) */
+	/*
+	 * Streams: a tx message not wholly sent this long after its first byte
+	 * was handed to the kernel resets the connection (RST, CONN_ERROR
+	 * -ETIMEDOUT), so a peer that never reads cannot hold a descriptor and
+	 * its socket buffer for ever.  0: no limit.
+	 */
+	uint32_t send_timeout_ms;
+	/* Stream listeners: one tx descriptor per connection slot (small ones, --size). */
+	bool tx_per_conn;
 
 	bool gso;		/* UDP_SEGMENT on send */
 	bool gro;		/* UDP_GRO on receive */

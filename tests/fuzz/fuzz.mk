@@ -39,6 +39,11 @@ fuzz_libs_journal := $(fuzz_libs_registry)
 # the end of every walk: clang's pointer-overflow check flags that macro idiom
 # on each list, so it is off for this one file (the other checks stay on).
 $(FUZZ_BUILD)/obj/engine/registry.o: FUZZ_EXTRA := -fno-sanitize=pointer-overflow
+# The server app (included by the target for its static functions) on the null backend.
+fuzz_src_registry_srv  := engine/registry.c engine/addr.c engine/backend.c engine/pool.c \
+	engine/hist.c engine/cfg.c backends/null.c
+fuzz_libs_registry_srv := $(shell $(PKG_CONFIG) --libs jansson liburcu-cds liburcu liburing 2>/dev/null) -ldl
+$(FUZZ_BUILD)/fuzz_registry_srv: engine/registry_srv.c
 
 FUZZ_ALL := $(patsubst tests/fuzz/fuzz_%.c,%,$(sort $(wildcard tests/fuzz/fuzz_*.c)))
 FUZZ_ONLY ?= $(FUZZ_ALL)
