@@ -278,16 +278,29 @@ def trickle():
 ts = [threading.Thread(target=f) for f in (silent, trickle)]
 for t in ts: t.start()
 time.sleep(0.2)
-t0 = time.monotonic()
+# The server must answer others while those two hold their connections: five
+# joins from plain sockets (a process start under ASan alone takes ~0.5 s),
+# each answered with the list holding its name long before the 1 s timeout.
+others = 0.0
 for i in range(5):
-    subprocess.run([salvo, "registry", "join", str(port), "-n", "other%d" % i], check=True, stdout=subprocess.DEVNULL)
-others = time.monotonic() - t0
+    t0 = time.monotonic()
+    j = socket.create_connection(("127.0.0.1", port), timeout=5)
+    j.sendall(b"other%d" % i)
+    reply = b""
+    while True:
+        c = j.recv(65536)
+        if not c:
+            break
+        reply += c
+    j.close()
+    assert b'"other%d"' % i in reply, reply[:200]
+    others = max(others, time.monotonic() - t0)
 for t in ts: t.join()
 el, data = res["silent"]
 assert 0.8 <= el <= 2.5 and b"timed out" in data, res["silent"]
 assert res["trickle"] is not None and res["trickle"] <= 2.5, res["trickle"]
-assert others < 0.9, others
-print("ok silent %.2fs trickle %.2fs others %.3fs" % (el, res["trickle"], others))
+assert others < 0.5, others
+print("ok silent %.2fs trickle %.2fs slowest other join %.3fs" % (el, res["trickle"], others))
 EOF
 )
 	case $out in
