@@ -30,9 +30,23 @@ TESTS="
 BACKENDS=${BACKENDS:-"uring syscall"}
 N=2000
 
-# ping_pair NS ECHO_ARG WAIT DEST BACKEND: echo in the background, N pings, all answered.
+# udp_in_out NS FAMILY: "InDatagrams OutDatagrams" of the kernel's UDP (4) or
+# UDP6 (6) counters in NS.
+udp_in_out() {
+	if [ "$2" = 6 ]; then
+		echo "$(snmp6_udp Udp6InDatagrams "$1") $(snmp6_udp Udp6OutDatagrams "$1")"
+	else
+		echo "$(snmp_udp InDatagrams "$1") $(snmp_udp OutDatagrams "$1")"
+	fi
+}
+
+# ping_pair NS ECHO_ARG WAIT DEST BACKEND [FAMILY]: echo in the background, N
+# pings, all answered.  With FAMILY (4 or 6; NS then a namespace of the
+# test's own, quiet but for the pair) the kernel is the witness: exactly N
+# requests and N replies, each sent once and received once.
 ping_pair() {
-	local ns=$1 earg=$2 wait_for=$3 dest=$4 b=$5 sent ok tmo ercv
+	local ns=$1 earg=$2 wait_for=$3 dest=$4 b=$5 fam=${6:-} sent ok tmo ercv k0 k1 want
+	[ -n "$fam" ] && k0=$(udp_in_out "$ns" "$fam")
 	SALVO_BACKEND=$b salvo_bg -n "$ns" "$TMP/echo.json" udp echo "$earg" --json -d 30
 	case $wait_for in
 	/*) wait_unix_bound "$wait_for" ;;
@@ -49,17 +63,37 @@ ping_pair() {
 	ercv=$(json_get "$TMP/echo.json" rx.packets)
 	[ "$ercv" = $N ] || { fail "$b: echo counted $ercv requests"; return; }
 	[ "$(json_get "$TMP/echo.json" tx.packets)" = $N ] || { fail "$b: echo sent a different count"; return; }
+	if [ -n "$fam" ]; then
+		k1=$(udp_in_out "$ns" "$fam")
+		want="$((2 * N)) $((2 * N))"
+		set -- $k0 $k1
+		[ "$(($3 - $1)) $(($4 - $2))" = "$want" ] ||
+			{ fail "$b: kernel UDP$fam in/out +$(($3 - $1))/+$(($4 - $2)), want $want"; return; }
+	fi
 	echo "  $b: $N/$N answered, p50 $(json_get "$TMP/ping.json" latency_ns.p50) ns"
 }
 
 test_ping_v4() {
 	local b p
-	for b in $BACKENDS; do p=$(random_port); ping_pair "" "127.0.0.1:$p" "$p" "127.0.0.1:$p" "$b" || return; done
+	require_root || return
+	for b in $BACKENDS; do
+		setup_ns NP || return
+		p=$(random_port)
+		ping_pair "$NP" "127.0.0.1:$p" "$p" "127.0.0.1:$p" "$b" 4 || return
+		cleanup_test
+	done
 }
 
 test_ping_v6() {
 	local b p
-	for b in $BACKENDS; do p=$(random_port); ping_pair "" "[::1]:$p" "$p" "[::1]:$p" "$b" || return; done
+	require_root || return
+	for b in $BACKENDS; do
+		setup_ns NP || return
+		busywait 5000 sh -c "ip -n $NP -6 addr show dev lo | grep -q '::1'" || { fail "no ::1 in $NP"; return; }
+		p=$(random_port)
+		ping_pair "$NP" "[::1]:$p" "$p" "[::1]:$p" "$b" 6 || return
+		cleanup_test
+	done
 }
 
 test_ping_unix() {
