@@ -72,11 +72,48 @@ static int bool_of(json_t *o, const char *key, bool *out, char *err, size_t errl
 	return 0;
 }
 
+/*
+ * A key that only a string can fill: absent is NULL, anything else but a
+ * string is refused (a "type": 5 must not pass as the default "raw").
+ */
+static int str_of(json_t *o, const char *key, const char **out, char *err, size_t errlen)
+{
+	json_t *v = json_object_get(o, key);
+
+	*out = NULL;
+	if (!v)
+		return 0;
+	if (!json_is_string(v)) {
+		snprintf(err, errlen, "\"%s\" must be a string", key);
+		return -EINVAL;
+	}
+	*out = json_string_value(v);
+	return 0;
+}
+
+/* A name is printed as a report's heading line: 1..64 bytes, no control characters. */
+static int name_check(const char *name, char *err, size_t errlen)
+{
+	size_t n = strlen(name);
+
+	if (n < 1 || n > 64) {
+		snprintf(err, errlen, "\"name\" must be 1 to 64 characters");
+		return -EINVAL;
+	}
+	for (size_t i = 0; i < n; i++) {
+		if ((unsigned char)name[i] < ' ' || name[i] == 127) {
+			snprintf(err, errlen, "\"name\" must not hold control characters");
+			return -EINVAL;
+		}
+	}
+	return 0;
+}
+
 static int parse_stream(struct salvo__profile_stream *s, json_t *o, uint64_t duration_ns,
 			char *err, size_t errlen)
 {
 	char b[14][64];
-	const char *key, *type, *v;
+	const char *key, *type, *v, *pcap, *iface;
 	json_t *val;
 	unsigned int threads = 1, burst = 32, flows = 1, vlan = 0, prio = 0, ttl = 64, tos = 0;
 	bool tcp_syn = false, stamp = true, qdisc = false, timing = false;
@@ -98,15 +135,19 @@ static int parse_stream(struct salvo__profile_stream *s, json_t *o, uint64_t dur
 	}
 	/* Names that outlive this function must be JSON strings (they point into the document). */
 	salvo_cfg_init(&s->cfg);
-	s->name = json_string_value(json_object_get(o, "name"));
-	type = json_string_value(json_object_get(o, "type"));
+	if ((rc = str_of(o, "name", &s->name, err, errlen)))
+		return rc;
+	if (s->name && (rc = name_check(s->name, err, errlen))) {
+		s->name = NULL;	/* the refusal names it streamN instead */
+		return rc;
+	}
+	if ((rc = str_of(o, "type", &type, err, errlen)) ||
+	    (rc = str_of(o, "backend", &s->cfg.backend, err, errlen)) ||
+	    (rc = str_of(o, "iface", &iface, err, errlen)) ||
+	    (rc = str_of(o, "pcap", &pcap, err, errlen)))
+		return rc;
 	if (!type)
 		type = "raw";
-	s->cfg.backend = json_string_value(json_object_get(o, "backend"));
-	if (json_object_get(o, "backend") && !s->cfg.backend) {
-		snprintf(err, errlen, "\"backend\" must be a string");
-		return -EINVAL;
-	}
 	if ((rc = salvo_cli_backend_check(s->cfg.backend, err, errlen)))
 		return -EINVAL;
 	s->cfg.duration_ns = duration_ns;
@@ -158,6 +199,12 @@ static int parse_stream(struct salvo__profile_stream *s, json_t *o, uint64_t dur
 		if ((v = text(o, "size", b[7], sizeof(b[7]))) &&
 		    salvo_parse_size(v, &size, err, errlen))
 			return -EINVAL;
+		/* Said here, before cfg.size (32 bits) would keep only the low bits of 4 GiB + 64. */
+		if (size > 65507) {
+			snprintf(err, errlen, "a UDP payload of %llu bytes exceeds the maximum of 65507",
+				 (unsigned long long)size);
+			return -EINVAL;
+		}
 		s->cfg.command = "udp send";
 		s->cfg.proto = SALVO_PROTO_UDP;
 		s->cfg.dir = SALVO_DIR_TX;
@@ -172,12 +219,12 @@ static int parse_stream(struct salvo__profile_stream *s, json_t *o, uint64_t dur
 	}
 	s->raw = true;
 	s->cfg.command = "raw send";
-	s->cfg.iface = json_string_value(json_object_get(o, "iface"));
+	s->cfg.iface = iface;
 	salvo_l2_cfg_init(&s->l2);
 	if ((v = text(o, "frame_hex", b[9], sizeof(b[9])))) {
 		s->l2.src = SALVO_FRAMES_HEX;
 		rc = salvo_hex_parse(v, &s->l2.frame, &s->l2.frame_len, err, errlen);
-	} else if ((v = json_string_value(json_object_get(o, "pcap")))) {
+	} else if ((v = pcap)) {
 		s->l2.src = SALVO_FRAMES_PCAP;
 		s->l2.pcap_path = v;
 		s->l2.pcap_timing = timing;
