@@ -68,21 +68,6 @@ void salvo_cli_common_apply(const struct salvo_cli_common *c, struct salvo_cfg *
 		cfg->timeout_ms = 1;
 }
 
-int salvo_cli_backend_check(const char *name, char *err, size_t errlen)
-{
-	const struct salvo_backend_ops *v[16];
-	unsigned int n, i;
-	int w;
-
-	if (!name || salvo_backend_find(name))
-		return 0;
-	n = salvo_backend_list(v, SALVO_ARRAY_SIZE(v));
-	w = snprintf(err, errlen, "unknown backend '%s'; known:", name);
-	for (i = 0; i < n && w > 0 && (size_t)w < errlen; i++)
-		w += snprintf(err + w, errlen - (size_t)w, "%s %s", i ? "," : "", v[i]->name);
-	return -ENOENT;
-}
-
 /* "0-1", "0,2-5": the CPUs in set, for an error message. */
 static void cpus_text(const cpu_set_t *set, char *out, size_t len)
 {

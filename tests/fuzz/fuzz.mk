@@ -45,6 +45,13 @@ fuzz_src_registry_srv  := engine/registry.c engine/addr.c engine/backend.c engin
 fuzz_libs_registry_srv := $(shell $(PKG_CONFIG) --libs jansson liburcu-cds liburcu liburing 2>/dev/null) -ldl
 $(FUZZ_BUILD)/fuzz_registry_srv: engine/registry_srv.c
 
+# The profile parser of `salvo run` (cli/profile.c) with what it calls; the null
+# backend is the one registered (the others need their libraries).
+fuzz_src_profile  := cli/profile.c cli/raw_fields.c cli/backend_check.c engine/units.c \
+	engine/addr.c engine/pktgen.c engine/pcap.c engine/stamp.c engine/cfg.c engine/backend.c \
+	engine/pool.c backends/null.c cli/opt.c
+fuzz_libs_profile := $(shell $(PKG_CONFIG) --libs jansson libpcap 2>/dev/null || echo -ljansson -lpcap) -ldl
+
 FUZZ_ALL := $(patsubst tests/fuzz/fuzz_%.c,%,$(sort $(wildcard tests/fuzz/fuzz_*.c)))
 FUZZ_ONLY ?= $(FUZZ_ALL)
 FUZZ_BINS := $(patsubst %,$(FUZZ_BUILD)/fuzz_%,$(FUZZ_ONLY))

@@ -245,6 +245,15 @@ test_profile_refusals() {
 	refuse 2 "\"threads\"" run "$TMP/threads.json"
 	profile dur "{\"duration\": 5, \"streams\": [ { $u } ] }"
 	refuse 2 "\"duration\"" run "$TMP/dur.json"
+	# Found by tests/fuzz/fuzz_profile.c: a 4 GiB + 64 size sent 64-byte
+	# payloads (cut to 32 bits); a number where a name goes passed as absent;
+	# a name with a newline split the report's heading line in two.
+	profile size4g "{\"streams\": [ { $u, \"count\": 1, \"size\": 4294967360 } ] }"
+	refuse 2 "4294967360 bytes exceeds the maximum of 65507" run "$TMP/size4g.json"
+	profile typenum "{\"streams\": [ { \"type\": 5, \"dst\": \"127.0.0.1:$p\", \"count\": 1 } ] }"
+	refuse 2 "\"type\" must be a string" run "$TMP/typenum.json"
+	profile namenl "{\"streams\": [ { $u, \"count\": 1, \"name\": \"a\\nb\" } ] }"
+	refuse 2 "\"name\" must not hold control characters" run "$TMP/namenl.json"
 	# A stream that cannot start is a runtime failure.
 	profile nif '{"streams": [ { "iface": "nosuchif0", "dst": "10.0.0.1", "count": 1 } ] }'
 	refuse 1 "nosuchif0" run "$TMP/nif.json"
