@@ -23,7 +23,7 @@ const struct salvo_opt salvo_cli_run_opts[] = {
 	{"burst", 0, SALVO_OPT_UINT, C(burst), "N", "packets per submission (default 32)", NULL, 1, 1024},
 	{"duration", 'd', SALVO_OPT_DURATION, C(duration_ns), NULL, "stop after this long (5, 5s, 250ms, 2m)"},
 	{"interval", 'i', SALVO_OPT_DURATION, C(interval_ns), NULL, "print a report line every interval"},
-	{"json", 'J', SALVO_OPT_FLAG, C(json), NULL, "print the final summary as one JSON document (docs/json.md)"},
+	{"json", 'J', SALVO_OPT_FLAG, C(json), NULL, "print the final summary as one JSON document, with -i its intervals too (docs/json.md)"},
 	{"json-stream", 0, SALVO_OPT_FLAG, C(json_stream), NULL, "print one JSON object per interval and the summary (NDJSON)"},
 	{"clock", 0, SALVO_OPT_ENUM, C(clock), NULL, "clock of the send timestamp in stamps", clock_choices},
 	{"cpu", 'c', SALVO_OPT_UINT, C(cpu), "N", "pin worker i to CPU N+i (default: no pinning)", NULL, 0, 4095, C(cpu_seen)},
