@@ -14,6 +14,7 @@
 TESTS="
 	test_stream_uring
 	test_stream_syscall
+	test_stream_threads
 	test_json_intervals
 	test_text_intervals
 	test_tcp_intervals
@@ -125,9 +126,10 @@ udp_pair() {
 # NDJSON on BACKEND: both ends' intervals against their summaries and the kernel.
 stream_on() {
 	local b=$1 tx rx
+	shift
 	require_root || return
 	setup_ns NS || return
-	udp_pair "$NS" "$b" --json-stream || return
+	udp_pair "$NS" "$b" --json-stream "$@" || return
 	tx=$(check_ivs "$TMP/send.out" stream tx) || { show "$TMP/send.out"; fail "$b: sender's intervals"; return; }
 	rx=$(check_ivs "$TMP/recv.out" stream rx) || { show "$TMP/recv.out"; fail "$b: receiver's intervals"; return; }
 	[ "$tx" = "tx $N $((N * 64))" ] || { fail "$b: sender's summary: $tx, kernel sent $KOUT"; return; }
@@ -136,6 +138,10 @@ stream_on() {
 }
 test_stream_uring() { stream_on uring; }
 test_stream_syscall() { stream_on syscall; }
+# Two workers at each end (SO_REUSEPORT on the receiver; the kernel's hash
+# decides which gets each sender's flow): the snapshot collects every
+# worker's boundary and the sums still hold exactly.
+test_stream_threads() { stream_on uring --threads 2; }
 
 # --json -i: one document, its "intervals" array holds what --json-stream would print.
 test_json_intervals() {
