@@ -98,13 +98,18 @@ void salvo_report_interval_text(FILE *f, const struct salvo_report *rep)
 
 	fprintf(f, "[%7.2f-%7.2f s]", rep->t_start_s, rep->t_start_s + rep->duration_s);
 	if (rep->has_tx)
-		fprintf(f, " tx %9s pps %14s", salvo_fmt_si(rep->tx.pps, a, sizeof(a)),
+		fprintf(f, " tx %" PRIu64 " pkts %9s pps %14s", rep->tx.packets,
+			salvo_fmt_si(rep->tx.pps, a, sizeof(a)),
 			salvo_fmt_bits(rep->tx.bits_per_second, b, sizeof(b)));
 	if (rep->has_rx)
-		fprintf(f, " rx %9s pps %14s  lost %" PRIu64 " reord %" PRIu64 " dup %" PRIu64,
+		fprintf(f, " rx %" PRIu64 " pkts %9s pps %14s  lost %" PRIu64 " reord %" PRIu64
+			   " dup %" PRIu64, rep->rx.packets,
 			salvo_fmt_si(rep->rx.pps, a, sizeof(a)),
 			salvo_fmt_bits(rep->rx.bits_per_second, b, sizeof(b)), rep->lost,
 			rep->reordered, rep->duplicates);
+	if (rep->has_latency)
+		fprintf(f, "  lat p50 %s p99 %s", fmt_ns(rep->latency.p50, a, sizeof(a)),
+			fmt_ns(rep->latency.p99, b, sizeof(b)));
 	fputc('\n', f);
 }
 

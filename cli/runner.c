@@ -23,7 +23,7 @@ const struct salvo_opt salvo_cli_run_opts[] = {
 	{"burst", 0, SALVO_OPT_UINT, C(burst), "N", "packets per submission (default 32)", NULL, 1, 1024},
 	{"duration", 'd', SALVO_OPT_DURATION, C(duration_ns), NULL, "stop after this long (5, 5s, 250ms, 2m)"},
 	{"interval", 'i', SALVO_OPT_DURATION, C(interval_ns), NULL, "print a report line every interval"},
-	{"json", 'J', SALVO_OPT_FLAG, C(json), NULL, "print the final summary as one JSON document (docs/json.md)"},
+	{"json", 'J', SALVO_OPT_FLAG, C(json), NULL, "print the final summary as one JSON document, with -i its intervals too (docs/json.md)"},
 	{"json-stream", 0, SALVO_OPT_FLAG, C(json_stream), NULL, "print one JSON object per interval and the summary (NDJSON)"},
 	{"clock", 0, SALVO_OPT_ENUM, C(clock), NULL, "clock of the send timestamp in stamps", clock_choices},
 	{"cpu", 'c', SALVO_OPT_UINT, C(cpu), "N", "pin worker i to CPU N+i (default: no pinning)", NULL, 0, 4095, C(cpu_seen)},
@@ -186,7 +186,12 @@ void salvo_cli_signals_dispatch(const struct salvo_cmd *cmd)
 	sigprocmask(SIG_SETMASK, &old, NULL);	/* a pending one now takes its default action */
 }
 
-/* Interval report = difference of two cumulative snapshots. */
+/*
+ * Interval report = difference of two cumulative snapshots: every counter a
+ * delta, so the intervals sum to the summary.  The latency is already the
+ * interval's own (salvo_run_snapshot() hands each sample out once); flows
+ * stays the count seen so far.
+ */
 static void delta(struct salvo_report *d, const struct salvo_report *now,
 		  const struct salvo_report *prev, double t0, double t1)
 {
@@ -203,11 +208,36 @@ static void delta(struct salvo_report *d, const struct salvo_report *now,
 	d->tx.bits_per_second = d->duration_s > 0 ? (double)d->tx.bytes * 8 / d->duration_s : 0;
 	d->rx.pps = d->duration_s > 0 ? (double)d->rx.packets / d->duration_s : 0;
 	d->rx.bits_per_second = d->duration_s > 0 ? (double)d->rx.bytes * 8 / d->duration_s : 0;
+	d->submissions = now->submissions - prev->submissions;
+	d->tx_errors = now->tx_errors - prev->tx_errors;
+	d->tx_refused = now->tx_refused - prev->tx_refused;
+	d->tx_retrans = now->tx_retrans - prev->tx_retrans;
+	d->rx_dropped = now->rx_dropped - prev->rx_dropped;
+	d->conns = now->conns - prev->conns;
+	d->timeouts = now->timeouts - prev->timeouts;
 	d->lost = now->lost - SALVO_MIN(now->lost, prev->lost);
 	d->reordered = now->reordered - prev->reordered;
 	d->duplicates = now->duplicates - prev->duplicates;
 	d->unstamped = now->unstamped - prev->unstamped;
-	d->has_latency = false;
+}
+
+/* Print one interval (text or NDJSON), or keep it for --json's intervals array. */
+static void interval_out(const struct salvo_cli_common *c, const struct salvo_report *d,
+			 const struct salvo_cli_extra *extra, json_t *keep)
+{
+	if (c->json_stream || c->json) {
+		json_t *j = salvo_report_json(d, extra);
+
+		if (c->json_stream) {
+			salvo_json_print(stdout, j, false);
+			json_decref(j);
+		} else {
+			json_array_append_new(keep, j);
+		}
+	} else {
+		salvo_report_interval_text(stdout, d);
+		fflush(stdout);
+	}
 }
 
 static void progress(const struct salvo_cfg *cfg, const struct salvo_report *now,
@@ -242,6 +272,8 @@ int salvo_cli_run(const struct salvo_cli_common *c, struct salvo_cfg *cfg,
 	struct sigaction sa = {.sa_handler = on_signal};
 	bool tty = !c->quiet && !c->json && !c->json_stream && !c->interval_ns && isatty(2);
 	uint64_t start, tick, next;
+	json_t *kept = NULL;	/* --json -i: the intervals, for the summary's "intervals" */
+	bool intervals;
 	int rc;
 
 	/*
@@ -303,27 +335,22 @@ int salvo_cli_run(const struct salvo_cli_common *c, struct salvo_cfg *cfg,
 	tick = c->interval_ns ? c->interval_ns : (c->json_stream ? NSEC_PER_SEC : 200 * NSEC_PER_MSEC);
 	next = start + tick;
 	memset(&prev, 0, sizeof(prev));
+	intervals = c->interval_ns || c->json_stream;
+	if (intervals && c->json)
+		kept = json_array();
 	for (;;) {
 		bool done = salvo_run_wait(run, next);
-		double t0 = (double)(next - tick - start) / 1e9, t1;
+		double t1;
 
 		if (done)
 			break;
 		t1 = (double)(next - start) / 1e9;
 		salvo_run_snapshot(run, &now);
-		if (c->interval_ns || c->json_stream) {
+		if (intervals) {
 			struct salvo_report d;
 
-			delta(&d, &now, &prev, t0, t1);
-			if (c->json_stream) {
-				json_t *j = salvo_report_json(&d, extra);
-
-				salvo_json_print(stdout, j, false);
-				json_decref(j);
-			} else if (!c->json) {
-				salvo_report_interval_text(stdout, &d);
-				fflush(stdout);
-			}
+			delta(&d, &now, &prev, (double)(next - tick - start) / 1e9, t1);
+			interval_out(c, &d, extra, kept);
 		} else if (tty) {
 			progress(cfg, &now, &prev, t1, (double)tick / 1e9);
 		}
@@ -336,10 +363,25 @@ int salvo_cli_run(const struct salvo_cli_common *c, struct salvo_cfg *cfg,
 	signal(SIGTERM, SIG_DFL);
 	if (tty)
 		fprintf(stderr, "\r\033[K");
+	if (intervals) {
+		/*
+		 * The last, partial interval: from the last boundary to the end
+		 * of the run, so that the intervals add up to the summary.
+		 */
+		struct salvo_report d;
+		double t0 = (double)(next - tick - start) / 1e9;
+
+		salvo_run_snapshot(run, &now);
+		delta(&d, &now, &prev, t0, SALVO_MAX(now.duration_s, t0));
+		interval_out(c, &d, extra, kept);
+	}
 	salvo_run_report(run, &rep);
 	if (c->json || c->json_stream) {
 		json_t *j = salvo_report_json(&rep, extra);
 
+		if (kept)
+			json_object_set_new(j, "intervals", kept);
+		kept = NULL;
 		salvo_json_print(stdout, j, c->json && !c->json_stream);
 		json_decref(j);
 	} else if (!(c->quiet && cfg->message)) {

@@ -35,6 +35,9 @@ struct salvo_run {
 	int interrupted;
 	int open_failed;
 	bool barriers;
+	/* Interval reports: the main thread's epoch, and every sample it drained so far. */
+	uint64_t iv_epoch;
+	struct salvo_hist *lat_drained, *lat_iv;
 	uint64_t rx_total __salvo_aligned;	/* run-wide receive count, for --count */
 	unsigned int running __salvo_aligned;
 };
@@ -103,6 +106,23 @@ void salvo_worker_tx_drain(struct salvo_worker *w)
 		p->ops->drain(p, w->cfg->timeout_ms);
 	if (salvo_cnt_read(&w->cnt.tx_pkts))
 		__atomic_store_n(&w->cnt.last_tx_ns, salvo_now_ns(), __ATOMIC_RELAXED);
+}
+
+void salvo_worker_interval(struct salvo_worker *w)
+{
+	/* Relaxed: a worker that sees the new epoch one burst late just closes it then. */
+	uint64_t e = __atomic_load_n(&w->run->iv_epoch, __ATOMIC_RELAXED);
+
+	if (e == w->iv_epoch)
+		return;
+	pthread_mutex_lock(&w->iv_lock);
+	salvo_hist_merge(w->iv_lat, w->lat);
+	if (salvo_hist_count(w->lat))
+		salvo_hist_reset(w->lat);
+	w->iv_cnt = w->cnt;	/* the only writer: a plain copy is current */
+	/* Release pairs with the acquire in salvo_run_snapshot()'s wait. */
+	__atomic_store_n(&w->iv_epoch, e, __ATOMIC_RELEASE);
+	pthread_mutex_unlock(&w->iv_lock);
 }
 
 int salvo_worker_fail(struct salvo_worker *w, int err, const char *fmt, ...)
@@ -196,6 +216,8 @@ static void *worker_main(void *arg)
 	/* Close where it was opened; stats stay readable in w->port for the report. */
 	if (w->port.ops)
 		salvo_port_close(&w->port);
+	/* Release pairs with the acquire in salvo_run_snapshot(): w->lat is the main thread's now. */
+	__atomic_store_n(&w->done, 1, __ATOMIC_RELEASE);
 	/* Release pairs with the acquire in salvo_run_wait: counters are final. */
 	__atomic_sub_fetch(&r->running, 1, __ATOMIC_RELEASE);
 	return NULL;
@@ -222,6 +244,8 @@ int salvo_run_create(struct salvo_run **out, const struct salvo_cfg *cfg,
 	if (!r->w || !r->tid || !r->started)
 		goto oom;
 	memset(r->w, 0, sizeof(*r->w) * r->n);
+	if (salvo_hist_create(&r->lat_drained) || salvo_hist_create(&r->lat_iv))
+		goto oom;
 	if (cfg->rate_pps > 0) {
 		rc = salvo_pacer_create(&r->pacer, cfg->rate_pps);
 		if (rc)
@@ -235,8 +259,9 @@ int salvo_run_create(struct salvo_run **out, const struct salvo_cfg *cfg,
 		w->run = r;
 		w->cfg = &r->cfg;
 		w->pacer = r->pacer;
+		pthread_mutex_init(&w->iv_lock, NULL);
 		if (salvo_hist_create(&w->lat) || salvo_hist_create(&w->pace_err) ||
-		    salvo_flowtab_create(&w->flows, 65536))
+		    salvo_hist_create(&w->iv_lat) || salvo_flowtab_create(&w->flows, 65536))
 			goto oom;
 		/* Split --count: the first (count % n) workers send one more. */
 		share = cfg->count / r->n + (i < cfg->count % r->n ? 1 : 0);
@@ -352,7 +377,9 @@ static double rate(uint64_t n, uint64_t t0, uint64_t t1)
 	return t1 > t0 ? (double)n * 1e9 / (double)(t1 - t0) : 0;
 }
 
-static void sum_counters(struct salvo_run *r, struct salvo_report *rep, uint64_t now)
+/* cnt: the counters to sum, one per worker; NULL: each worker's live ones. */
+static void sum_counters(struct salvo_run *r, struct salvo_report *rep, uint64_t now,
+			 const struct salvo_counters *cnt)
 {
 	uint64_t txp = 0, txb = 0, rxp = 0, rxb = 0, sub = 0, unst = 0, stamped = 0;
 	uint64_t lost = 0, reord = 0, dup = 0, flows = 0, conns = 0, tmo = 0;
@@ -360,7 +387,7 @@ static void sum_counters(struct salvo_run *r, struct salvo_report *rep, uint64_t
 	uint64_t txerr = 0, refused = 0, retrans = 0, drops = 0, failed = 0, failed_b = 0;
 
 	for (unsigned int i = 0; i < r->n; i++) {
-		const struct salvo_counters *c = &r->w[i].cnt;
+		const struct salvo_counters *c = cnt ? &cnt[i] : &r->w[i].cnt;
 		const struct salvo_port_stats *s = &r->w[i].port.stats;
 		uint64_t v;
 
@@ -434,10 +461,71 @@ static void sum_counters(struct salvo_run *r, struct salvo_report *rep, uint64_t
 	(void)ftx;
 }
 
+static void fill_latency(struct salvo_report *rep, const struct salvo_hist *lat)
+{
+	struct salvo_report_latency *l = &rep->latency;
+
+	if (!salvo_hist_count(lat))
+		return;
+	rep->has_latency = true;
+	l->count = salvo_hist_count(lat);
+	l->min = salvo_hist_min(lat);
+	l->mean = salvo_hist_mean(lat);
+	l->p50 = salvo_hist_percentile(lat, 50);
+	l->p90 = salvo_hist_percentile(lat, 90);
+	l->p99 = salvo_hist_percentile(lat, 99);
+	l->p999 = salvo_hist_percentile(lat, 99.9);
+	l->p9999 = salvo_hist_percentile(lat, 99.99);
+	l->max = salvo_hist_max(lat);
+	l->clamped = salvo_hist_clamped(lat);
+}
+
+#define IV_WAIT_NS (250 * NSEC_PER_MSEC)	/* > the 100 ms an idle receiver blocks */
+
 void salvo_run_snapshot(struct salvo_run *r, struct salvo_report *rep)
 {
+	struct salvo_counters *cnt;
+	uint64_t e, until;
+
 	memset(rep, 0, sizeof(*rep));
-	sum_counters(r, rep, salvo_now_ns());
+	if (!r->app->intervals || !(cnt = malloc(sizeof(*cnt) * r->n))) {
+		sum_counters(r, rep, salvo_now_ns(), NULL);
+		return;
+	}
+	/* Open a new epoch; each worker closes the old one at its next burst boundary. */
+	e = __atomic_add_fetch(&r->iv_epoch, 1, __ATOMIC_RELAXED);
+	until = salvo_now_ns() + IV_WAIT_NS;
+	for (unsigned int i = 0; i < r->n; i++) {
+		struct salvo_worker *w = &r->w[i];
+		struct timespec nap = {.tv_nsec = 1000000};
+
+		/* A worker that does not answer in time (stalled) reports in a later interval. */
+		while (__atomic_load_n(&w->iv_epoch, __ATOMIC_ACQUIRE) != e &&
+		       !__atomic_load_n(&w->done, __ATOMIC_ACQUIRE) && salvo_now_ns() < until)
+			nanosleep(&nap, NULL);
+	}
+	salvo_hist_reset(r->lat_iv);
+	for (unsigned int i = 0; i < r->n; i++) {
+		struct salvo_worker *w = &r->w[i];
+
+		pthread_mutex_lock(&w->iv_lock);
+		if (__atomic_load_n(&w->done, __ATOMIC_ACQUIRE)) {
+			/* Finished: what it recorded after its last boundary is ours now. */
+			salvo_hist_merge(w->iv_lat, w->lat);
+			if (salvo_hist_count(w->lat))
+				salvo_hist_reset(w->lat);
+			w->iv_cnt = w->cnt;
+		}
+		salvo_hist_merge(r->lat_iv, w->iv_lat);
+		if (salvo_hist_count(w->iv_lat))
+			salvo_hist_reset(w->iv_lat);
+		cnt[i] = w->iv_cnt;
+		pthread_mutex_unlock(&w->iv_lock);
+	}
+	sum_counters(r, rep, salvo_now_ns(), cnt);
+	free(cnt);
+	fill_latency(rep, r->lat_iv);
+	salvo_hist_merge(r->lat_drained, r->lat_iv);
 }
 
 void salvo_run_report(struct salvo_run *r, struct salvo_report *rep)
@@ -445,31 +533,20 @@ void salvo_run_report(struct salvo_run *r, struct salvo_report *rep)
 	struct salvo_hist *lat = NULL, *pace = NULL;
 
 	memset(rep, 0, sizeof(*rep));
-	sum_counters(r, rep, salvo_now_ns());
+	sum_counters(r, rep, salvo_now_ns(), NULL);
 	for (unsigned int i = 0; i < r->n; i++) {
 		if (r->w[i].rc && r->w[i].err[0] && !rep->error[0])
 			snprintf(rep->error, sizeof(rep->error), "%s", r->w[i].err);
 	}
 	if (salvo_hist_create(&lat) == 0 && salvo_hist_create(&pace) == 0) {
+		/* Every sample once: those snapshots drained, those still with the workers. */
+		salvo_hist_merge(lat, r->lat_drained);
 		for (unsigned int i = 0; i < r->n; i++) {
+			salvo_hist_merge(lat, r->w[i].iv_lat);
 			salvo_hist_merge(lat, r->w[i].lat);
 			salvo_hist_merge(pace, r->w[i].pace_err);
 		}
-		if (salvo_hist_count(lat)) {
-			struct salvo_report_latency *l = &rep->latency;
-
-			rep->has_latency = true;
-			l->count = salvo_hist_count(lat);
-			l->min = salvo_hist_min(lat);
-			l->mean = salvo_hist_mean(lat);
-			l->p50 = salvo_hist_percentile(lat, 50);
-			l->p90 = salvo_hist_percentile(lat, 90);
-			l->p99 = salvo_hist_percentile(lat, 99);
-			l->p999 = salvo_hist_percentile(lat, 99.9);
-			l->p9999 = salvo_hist_percentile(lat, 99.99);
-			l->max = salvo_hist_max(lat);
-			l->clamped = salvo_hist_clamped(lat);
-		}
+		fill_latency(rep, lat);
 		if (rep->has_pacing && salvo_hist_count(pace)) {
 			rep->pacing_err_mean_ns = salvo_hist_mean(pace);
 			rep->pacing_err_p99_ns = salvo_hist_percentile(pace, 99);
@@ -511,7 +588,9 @@ void salvo_run_destroy(struct salvo_run *r)
 				salvo_port_close(&r->w[i].port);
 			salvo_hist_destroy(r->w[i].lat);
 			salvo_hist_destroy(r->w[i].pace_err);
+			salvo_hist_destroy(r->w[i].iv_lat);
 			salvo_flowtab_destroy(r->w[i].flows);
+			pthread_mutex_destroy(&r->w[i].iv_lock);
 		}
 	}
 	if (r->barriers) {
@@ -519,6 +598,8 @@ void salvo_run_destroy(struct salvo_run *r)
 		pthread_barrier_destroy(&r->go);
 	}
 	salvo_pacer_destroy(r->pacer);
+	salvo_hist_destroy(r->lat_drained);
+	salvo_hist_destroy(r->lat_iv);
 	free(r->w);
 	free(r->tid);
 	free(r->started);

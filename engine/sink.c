@@ -63,8 +63,11 @@ static int sink_loop(struct salvo_worker *w)
 
 	while (!salvo_worker_stopping(w)) {
 		uint64_t pkts = 0, bytes = 0, stamped = 0, now, now_real = 0, budget;
-		int n = salvo_port_rx(p, s->v, s->burst);
+		int n;
 
+		/* Between bursts: the previous one is fully counted and its samples recorded. */
+		salvo_worker_interval(w);
+		n = salvo_port_rx(p, s->v, s->burst);
 		if (n < 0) {
 			if (n == -EAGAIN || n == -EINTR || n == -ENOBUFS)
 				continue;
@@ -155,4 +158,5 @@ const struct salvo_app salvo_app_sink = {
 	.init = sink_init,
 	.loop = sink_loop,
 	.fini = sink_fini,
+	.intervals = true,
 };

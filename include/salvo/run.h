@@ -10,6 +10,7 @@
 #ifndef SALVO_RUN_H
 #define SALVO_RUN_H
 
+#include <pthread.h>
 #include <stdbool.h>
 #include <stdint.h>
 
@@ -45,6 +46,18 @@ struct salvo_worker {
 	void *app_priv;
 	char err[256];
 	int rc;
+	/*
+	 * Interval hand-off (apps with .intervals): at the first burst boundary
+	 * after salvo_run_snapshot() opened a new epoch, the worker moves its
+	 * latency samples into iv_lat and copies its counters into iv_cnt, so
+	 * the two agree; the main thread drains iv_lat.  iv_lock is taken once
+	 * per interval by each side, never per packet.
+	 */
+	pthread_mutex_t iv_lock;
+	struct salvo_hist *iv_lat;
+	struct salvo_counters iv_cnt;
+	uint64_t iv_epoch;	/* last epoch closed: release store pairs with the acquire in the snapshot */
+	int done;		/* loop and fini returned: release pairs with the snapshot's acquire */
 };
 
 struct salvo_app {
@@ -55,6 +68,12 @@ struct salvo_app {
 	int (*loop)(struct salvo_worker *w);
 	void (*fini)(struct salvo_worker *w);
 	void *arg;	/* app-wide argument (cli callbacks, shared state) */
+	/*
+	 * The loop calls salvo_worker_interval() at every burst boundary (and
+	 * at most rx_timeout_ms apart when idle): interval reports then carry
+	 * its latency, with counters taken at the same boundary.
+	 */
+	bool intervals;
 };
 
 int salvo_run_create(struct salvo_run **out, const struct salvo_cfg *cfg,
@@ -72,7 +91,13 @@ void salvo_run_interrupt(struct salvo_run *r);	/* stop, and mark the report inte
 bool salvo_run_wait(struct salvo_run *r, uint64_t until_ns);
 /* Join workers (after salvo_run_wait returned true, or after stop). */
 void salvo_run_join(struct salvo_run *r);
-/* Cumulative counters now (any time), for interval reports and progress. */
+/*
+ * Cumulative counters now (any time, also after join), for interval reports
+ * and progress.  For apps with .intervals, rep->latency holds the samples
+ * recorded since the previous snapshot (has_latency when there were any),
+ * and the counters are those of the same burst boundary; each sample goes
+ * to exactly one snapshot.  Waits at most ~250 ms for busy workers.
+ */
 void salvo_run_snapshot(struct salvo_run *r, struct salvo_report *rep);
 /* Final report (after join): counters, merged histograms and flow tables. */
 void salvo_run_report(struct salvo_run *r, struct salvo_report *rep);
@@ -91,6 +116,8 @@ bool salvo_worker_stopping(const struct salvo_worker *w);
  * The caller then sends nothing more.
  */
 uint64_t salvo_worker_wait(struct salvo_worker *w, uint64_t due_ns);
+/* At a burst boundary: close the interval if a snapshot asked (cheap otherwise). */
+void salvo_worker_interval(struct salvo_worker *w);
 /* The app has reached the run-wide goal (e.g. rx count): stop everybody. */
 void salvo_worker_stop_run(struct salvo_worker *w);
 /*
