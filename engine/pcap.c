@@ -10,6 +10,7 @@
 
 /* A replay keeps the whole capture in memory: refuse what would not fit comfortably. */
 #define PCAP_MAX_BYTES (1ULL << 30)
+#define PCAP_MAX_SPAN_NS (1ULL << 62)
 
 void salvo_pcap_free(struct salvo_pcap *p)
 {
@@ -114,7 +115,16 @@ int salvo_pcap_load(struct salvo_pcap **out, const char *path, char *err, size_t
 			p->ts_ns[p->n] = p->ts_ns[p->n - 1];
 			p->backwards++;
 		} else {
-			p->ts_ns[p->n] = p->ts_ns[p->n - 1] + (t - prev);
+			/*
+			 * Saturate: a capture that jumps forward by years again and
+			 * again (its clock stepping back in between) would wrap the
+			 * sum and make later frames earlier.  Held at PCAP_MAX_SPAN_NS
+			 * (~146 years), the replay's loop arithmetic cannot overflow
+			 * either.
+			 */
+			uint64_t last = p->ts_ns[p->n - 1], gap = t - prev;
+
+			p->ts_ns[p->n] = gap > PCAP_MAX_SPAN_NS - last ? PCAP_MAX_SPAN_NS : last + gap;
 		}
 		prev = t;
 		p->n++;
