@@ -261,8 +261,17 @@ static int parse_stream(struct salvo__profile_stream *s, json_t *o, uint64_t dur
 	s->l2.qdisc = qdisc;
 	s->l2.stamp = stamp;
 	s->l2.stamp_clock = s->cfg.stamp_clock;
-	if ((v = text(o, "seed", b[3], sizeof(b[3]))))
-		s->l2.seed = strtoull(v, NULL, 0);
+	if ((v = text(o, "seed", b[3], sizeof(b[3])))) {
+		char *end;
+
+		/* As `raw send --seed`: a whole number, all of it; "x" is not 0. */
+		errno = 0;
+		s->l2.seed = strtoull(v, &end, 0);
+		if (!*v || *end || errno || strchr(v, '-')) {
+			snprintf(err, errlen, "\"seed\" must be a whole number 0..18446744073709551615");
+			return -EINVAL;
+		}
+	}
 	return 0;
 }
 

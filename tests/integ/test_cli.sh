@@ -254,6 +254,11 @@ test_profile_refusals() {
 	refuse 2 "\"type\" must be a string" run "$TMP/typenum.json"
 	profile namenl "{\"streams\": [ { $u, \"count\": 1, \"name\": \"a\\nb\" } ] }"
 	refuse 2 "\"name\" must not hold control characters" run "$TMP/namenl.json"
+	# A seed that is not a whole number was read as 0 (strtoull).
+	profile seed '{"streams": [ { "iface": "lo", "dst": "127.0.0.1", "count": 1, "seed": "x" } ] }'
+	refuse 2 "\"seed\" must be a whole number" run "$TMP/seed.json"
+	profile seedneg '{"streams": [ { "iface": "lo", "dst": "127.0.0.1", "count": 1, "seed": -1 } ] }'
+	refuse 2 "\"seed\" must be a whole number" run "$TMP/seedneg.json"
 	# A stream that cannot start is a runtime failure.
 	profile nif '{"streams": [ { "iface": "nosuchif0", "dst": "10.0.0.1", "count": 1 } ] }'
 	refuse 1 "nosuchif0" run "$TMP/nif.json"
