@@ -53,10 +53,13 @@ static unsigned int g_nstreams;
 
 static void on_signal(int sig)
 {
+	int saved = errno;	/* the futex wake in salvo_run_interrupt() may set it */
+
 	(void)sig;
 	for (unsigned int i = 0; i < g_nstreams; i++)
 		if (g_streams[i].run)
 			salvo_run_interrupt(g_streams[i].run);
+	errno = saved;
 }
 
 static json_t *profile_json(struct stream *s, unsigned int n)
