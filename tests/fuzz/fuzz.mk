@@ -22,7 +22,7 @@ FUZZ_CFLAGS := -g -O1 -std=gnu11 -D_GNU_SOURCE -Wall -Wextra -Wno-missing-field-
 FUZZ_LDFLAGS := -fsanitize=fuzzer $(FUZZ_SAN) -pthread
 
 # What each target links (besides its own file), and extra libraries.
-fuzz_src_addr  := engine/addr.c
+fuzz_src_addr  := engine/addr.c tests/fuzz/numeric_dns.c
 fuzz_src_units := engine/units.c
 fuzz_src_opt   := cli/opt.c engine/units.c
 fuzz_src_stamp := engine/stamp.c engine/flowstat.c
@@ -49,7 +49,7 @@ $(FUZZ_BUILD)/fuzz_registry_srv: engine/registry_srv.c
 # backend is the one registered (the others need their libraries).
 fuzz_src_profile  := cli/profile.c cli/raw_fields.c cli/backend_check.c engine/units.c \
 	engine/addr.c engine/pktgen.c engine/pcap.c engine/stamp.c engine/cfg.c engine/backend.c \
-	engine/pool.c backends/null.c cli/opt.c
+	engine/pool.c backends/null.c cli/opt.c tests/fuzz/numeric_dns.c
 fuzz_libs_profile := $(shell $(PKG_CONFIG) --libs jansson libpcap 2>/dev/null || echo -ljansson -lpcap) -ldl
 
 FUZZ_ALL := $(patsubst tests/fuzz/fuzz_%.c,%,$(sort $(wildcard tests/fuzz/fuzz_*.c)))
