@@ -117,10 +117,12 @@ demo: deps
 	@$(MAKE) --no-print-directory all
 	@tools/demo.sh
 
+# The three builds use every core (nproc); the tests run one at a time.
+NPROC := $(shell nproc 2>/dev/null || echo 1)
 check: deps
-	@$(MAKE) --no-print-directory all
-	@$(MAKE) --no-print-directory BUILD=build-asan SAN=asan all
-	@$(MAKE) --no-print-directory BUILD=build-tsan SAN=tsan all
+	@$(MAKE) --no-print-directory -j$(NPROC) all
+	@$(MAKE) --no-print-directory -j$(NPROC) BUILD=build-asan SAN=asan all
+	@$(MAKE) --no-print-directory -j$(NPROC) BUILD=build-tsan SAN=tsan all
 	@tests/run.sh
 
 # make check in a minimal Debian 12 root built by debootstrap, on a clone of

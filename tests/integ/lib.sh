@@ -113,6 +113,7 @@ run_test() {
 	local name=$1 rc san_before san_new
 	TEST_MSG=
 	san_before=$(san_reports)
+	TEST_T0=$(date +%s%3N)
 	"$name"
 	rc=$?
 	if ! cleanup_test; then
@@ -128,6 +129,8 @@ run_test() {
 		rc=1
 		TEST_MSG="sanitizer report $(echo "$san_new" | head -n 1): $(grep -m1 -hE 'ERROR|runtime error|WARNING' $san_new | head -c 200) ${TEST_MSG:-}"
 	fi
+	# How long each test took, for keeping make check short (not counted).
+	echo "# $name: $(( ($(date +%s%3N) - TEST_T0) / 1000 )) s"
 	case $rc in
 	0)		echo "PASS: $name" ;;
 	"$ksft_skip")	echo "SKIP: $name ${TEST_MSG:-}" ;;

@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # SPDX-License-Identifier: MIT
-# asan: yes
+# asan: no: its parsers run under ASan+UBSan+LSan in the fuzz targets (fuzz_opt, fuzz_units, fuzz_addr, fuzz_profile), which keeps make check under 15 minutes
 #
 # The command line's refusals, pinned: every bad input exits 2 and every
 # runtime failure exits 1, each with exactly one line on stderr that names

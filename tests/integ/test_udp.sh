@@ -233,6 +233,8 @@ n, sizes = 0, set()
 try:
     while n < int(sys.argv[2]) + 1:	# one more: a surplus datagram is caught
         sizes.add(len(s.recv(65536))); n += 1
+        if n == int(sys.argv[2]):
+            s.settimeout(1)	# the sender is done: a surplus comes at once
 except socket.timeout:
     pass
 print(n, ",".join(map(str, sorted(sizes))))' "$path" 5000
