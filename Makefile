@@ -27,7 +27,7 @@ PKGS := liburing libbpf libxdp jansson liburcu-cds liburcu libpcap libcap
 
 CFLAGS ?= -O2 -g
 SALVO_CFLAGS := -std=gnu11 -D_GNU_SOURCE -Wall -Wextra -Werror -Wno-missing-field-initializers \
-	-Iinclude -Iengine -Ibackends -Icli -I$(BUILD)/gen -MMD -MP -pthread \
+	-Iinclude -I. -I$(BUILD)/gen -MMD -MP -pthread \
 	$(shell $(PKG_CONFIG) --cflags $(PKGS) 2>/dev/null)
 LDLIBS_ALL := $(shell $(PKG_CONFIG) --libs $(PKGS) 2>/dev/null) -lpthread -lm
 
@@ -49,6 +49,7 @@ msg =
 endif
 
 ENGINE_SRC  := $(sort $(wildcard engine/*.c))
+APPS_SRC    := $(sort $(wildcard apps/*.c frames/*.c registry/*.c))
 BACKEND_SRC := $(sort $(filter-out %.bpf.c,$(wildcard backends/*.c)))
 CLI_SRC     := $(sort $(wildcard cli/*.c))
 BPF_SRC     := $(sort $(wildcard backends/*.bpf.c))
@@ -56,13 +57,14 @@ UNIT_SRC    := $(sort $(wildcard tests/unit/test_*.c))
 
 obj = $(patsubst %.c,$(BUILD)/obj/%.o,$(1))
 ENGINE_OBJ  := $(call obj,$(ENGINE_SRC))
+APPS_OBJ    := $(call obj,$(APPS_SRC))
 BACKEND_OBJ := $(call obj,$(BACKEND_SRC))
 CLI_OBJ     := $(call obj,$(CLI_SRC))
 # BPF programs are compiled with clang -target bpf and embedded in the binary
 # (bpf_embed.S .incbin's them), so ./salvo needs no file beside it.
 BPF_OBJ     := $(patsubst backends/%.bpf.c,$(BUILD)/bpf/%.bpf.o,$(BPF_SRC))
 BPF_EMBED   := $(if $(BPF_SRC),$(BUILD)/obj/bpf_embed.o)
-LIB_OBJ     := $(ENGINE_OBJ) $(BACKEND_OBJ) $(BPF_EMBED)
+LIB_OBJ     := $(ENGINE_OBJ) $(APPS_OBJ) $(BACKEND_OBJ) $(BPF_EMBED)
 UNIT_BIN    := $(patsubst tests/unit/%.c,$(BUILD)/tests/%,$(UNIT_SRC))
 
 .PHONY: all salvo unit-bins deps demo check check-fast fresh-check asan tsan bench clean format
@@ -145,7 +147,7 @@ bench: deps
 	@bench/run.sh $(if $(QUICK),--quick)
 
 format:
-	clang-format -i $(ENGINE_SRC) $(BACKEND_SRC) $(CLI_SRC) include/salvo/*.h
+	clang-format -i $(ENGINE_SRC) $(APPS_SRC) $(BACKEND_SRC) $(CLI_SRC) include/salvo/*.h apps/*.h frames/*.h registry/*.h
 
 clean:
 	rm -rf build build-asan build-tsan build-fuzz salvo

@@ -10,7 +10,7 @@
  * the first slot not requested, so free slots must be handed out in ring
  * order: the pool is a LIFO stack, and reap() puts completed slots at its
  * bottom (they come after every slot still free) to keep the pop order the
- * ring order.  PACKET_QDISC_BYPASS by default (cfg->l2->qdisc to keep it).
+ * ring order.  PACKET_QDISC_BYPASS by default (cfg->qdisc to keep it).
  *
  * Receive: a TPACKET_V3 PACKET_RX_RING of blocks.  rx_burst hands out
  * descriptors pointing into the block (no copy); a block goes back to the
@@ -40,7 +40,6 @@
 
 #include <salvo/backend.h>
 #include <salvo/caps.h>
-#include <salvo/pktgen.h>
 
 #ifndef PACKET_QDISC_BYPASS
 #define PACKET_QDISC_BYPASS 20
@@ -196,7 +195,7 @@ static int open_tx(struct salvo_port *p, struct afp_port *a, const struct salvo_
 		goto fail_errno;
 	/* A malformed frame is dropped and its slot freed, rather than stopping the ring. */
 	setsockopt(a->txfd, SOL_PACKET, PACKET_LOSS, &one, sizeof(one));
-	if (!(cfg->l2 && cfg->l2->qdisc) &&
+	if (!cfg->qdisc &&
 	    setsockopt(a->txfd, SOL_PACKET, PACKET_QDISC_BYPASS, &one, sizeof(one)))
 		goto fail_errno;
 	/* Kernels without it (or refusing it) get the fragment path: same frames, slower. */
@@ -349,7 +348,7 @@ static int afp_open(struct salvo_port *p, const struct salvo_cfg *cfg)
 	rc = salvo_caps_drop_thread(cfg->keep_setid);
 	snprintf(p->info, sizeof(p->info), "%s%s%s%s%s; %s", cfg->dir & SALVO_DIR_TX ?
 		 "tx ring TPACKET_V2 " : "", cfg->dir & SALVO_DIR_TX ?
-		 (cfg->l2 && cfg->l2->qdisc ? "via qdisc" : "qdisc bypass") : "",
+		 (cfg->qdisc ? "via qdisc" : "qdisc bypass") : "",
 		 cfg->dir & SALVO_DIR_TX ? (a->vnet ? ", linear copy" : ", page fragments") : "",
 		 cfg->dir & SALVO_DIR_RX ? (cfg->dir & SALVO_DIR_TX ? ", " : "") : "",
 		 cfg->dir & SALVO_DIR_RX ? (p->nworkers > 1 ? "rx ring TPACKET_V3, fanout hash" :

@@ -8,7 +8,7 @@
 #include <string.h>
 
 #include "cli.h"
-#include "netapps.h"
+#include "apps/echo.h"
 
 struct echo_opts {
 	struct salvo_cli_common c;	/* first: the shared tables point into it */

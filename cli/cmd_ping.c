@@ -4,7 +4,7 @@
 #include <stdio.h>
 
 #include "cli.h"
-#include "netapps.h"
+#include "apps/ping.h"
 
 struct ping_opts {
 	struct salvo_cli_common c;

@@ -13,11 +13,15 @@
 #include <unistd.h>
 
 #include <salvo/caps.h>
-#include <salvo/pktgen.h>
+#include "frames/pktgen.h"
 #include <salvo/stamp.h>
 
 #include "cli.h"
 #include "cmd_raw.h"
+#include "frames/pcap.h"
+#include "frames/pktnet.h"
+#include "frames/rawgen.h"
+#include "apps/sink.h"
 
 /* Kernel-bypass knobs: which queues, how XDP attaches, zero-copy, takeover, receive filter. */
 struct raw_xdp_opts {
@@ -304,7 +308,7 @@ static int raw_send_run(void *o, int argc, char **argv)
 	l2.ttl = (uint8_t)r->ttl;
 	l2.tos = (uint8_t)r->tos;
 	l2.l4 = r->tcp_syn ? SALVO_L4_TCP_SYN : SALVO_L4_UDP;
-	l2.qdisc = r->qdisc;
+	cfg.qdisc = r->qdisc;
 	l2.stamp = !r->no_stamp;
 	l2.stamp_clock = cfg.stamp_clock;
 	l2.seed = r->seed;

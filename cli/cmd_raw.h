@@ -7,7 +7,7 @@
 #include <stddef.h>
 
 #include <salvo/cfg.h>
-#include <salvo/pktgen.h>
+#include "frames/pktgen.h"
 
 /* Header fields as text (NULL: not given), as the options and profiles spell them. */
 struct salvo__raw_fields {

@@ -12,10 +12,12 @@
 #include <string.h>
 
 #include <salvo/hist.h>
-#include <salvo/registry.h>
+#include "registry/registry.h"
 #include <salvo/units.h>
 
 #include "cli.h"
+#include "registry/server.h"
+#include "registry/bench.h"
 
 #define DEFAULT_ADDR "127.0.0.1:5000"
 

@@ -15,12 +15,15 @@
 #include <jansson.h>
 
 #include <salvo/backend.h>
-#include <salvo/pktgen.h>
+#include "frames/pktgen.h"
 #include <salvo/units.h>
 
 #include "cli.h"
 #include "cmd_raw.h"
 #include "profile.h"
+#include "frames/rawgen.h"
+#include "frames/pcap.h"
+#include "apps/gen.h"
 
 struct run_opts {
 	bool json;

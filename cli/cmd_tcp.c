@@ -11,7 +11,7 @@
 #include <salvo/units.h>
 
 #include "cli.h"
-#include "netapps.h"
+#include "apps/stream.h"
 
 #define MAX_CONN_LINES 32
 

@@ -11,6 +11,9 @@
 #include <salvo/units.h>
 
 #include "cli.h"
+#include "apps/request.h"
+#include "apps/gen.h"
+#include "apps/sink.h"
 
 struct udp_send_opts {
 	struct salvo_cli_common c;	/* first: the shared tables point into it */

@@ -258,7 +258,7 @@ static int parse_stream(struct salvo__profile_stream *s, json_t *o, uint64_t dur
 	}
 	if (rc)
 		return rc;
-	s->l2.qdisc = qdisc;
+	s->cfg.qdisc = qdisc;
 	s->l2.stamp = stamp;
 	s->l2.stamp_clock = s->cfg.stamp_clock;
 	if ((v = text(o, "seed", b[3], sizeof(b[3])))) {

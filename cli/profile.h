@@ -15,7 +15,7 @@
 #include <jansson.h>
 
 #include <salvo/cfg.h>
-#include <salvo/pktgen.h>
+#include "frames/pktgen.h"
 
 #define SALVO__PROFILE_MAX_STREAMS 64
 /* A key given twice is refused, not settled silently by the last one winning. */

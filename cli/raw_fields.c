@@ -7,7 +7,7 @@
 #include <errno.h>
 #include <stdio.h>
 
-#include <salvo/pktgen.h>
+#include "frames/pktgen.h"
 
 #include "cmd_raw.h"
 

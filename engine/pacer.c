@@ -15,6 +15,7 @@
 
 #include <salvo/common.h>
 #include <salvo/run.h>
+#include <salvo/pacer.h>
 
 /* Fall further behind than this and the timeline is moved, not caught up in a storm. */
 #define PACER_MAX_LAG_NS (50 * NSEC_PER_MSEC)

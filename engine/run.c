@@ -17,6 +17,7 @@
 #include <unistd.h>
 
 #include <salvo/run.h>
+#include <salvo/pacer.h>
 
 struct salvo_run {
 	struct salvo_cfg cfg;

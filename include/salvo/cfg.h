@@ -54,6 +54,7 @@ struct salvo_cfg {
 
 	const char *iface;	/* L2: interface name */
 	struct salvo_l2_cfg *l2;/* L2: frame template and variation */
+	bool qdisc;		/* af_packet: go through the qdisc (default: PACKET_QDISC_BYPASS) */
 
 	unsigned int threads;	/* workers, >= 1 */
 	unsigned int burst;	/* max descriptors per submission, >= 1 */

@@ -140,45 +140,4 @@ void salvo_worker_tx_drain(struct salvo_worker *w);
 int salvo_worker_fail(struct salvo_worker *w, int err, const char *fmt, ...)
 	__attribute__((format(printf, 3, 4)));
 
-/* The engine's built-in apps: traffic generator and counting receiver (engine/gen.c, sink.c). */
-extern const struct salvo_app salvo_app_gen;
-/* Receiver; app.arg may point to a struct salvo_sink_hooks. */
-extern const struct salvo_app salvo_app_sink;
-
-/*
- * Request/reply client (engine/request.c): sends cfg->message, waits for one
- * reply per request (hooks->on_packet sees it); a missing reply is an error.
- */
-extern const struct salvo_app salvo_app_request;
-
-struct salvo_sink_hooks {
-	/* Called for each received packet (from a worker thread), e.g. --print. */
-	void (*on_packet)(const struct salvo_pkt *pkt, void *arg);
-	void *arg;
-	/*
-	 * Where the stamp sits in each received packet: NULL means at the
-	 * start (UDP, unix).  Raw frames set it to the frame decoder, which
-	 * returns the L4 payload's offset, or -1 when the frame has none.
-	 */
-	int (*locate)(const uint8_t *data, uint32_t len);
-};
-
-
-/* Pacing: one budget shared by all workers (engine/pacer.c). */
-int salvo_pacer_create(struct salvo_pacer **out, double pps);
-void salvo_pacer_destroy(struct salvo_pacer *p);
-void salvo_pacer_start(struct salvo_pacer *p, uint64_t start_ns);
-/* Claim n departures; returns when the first of them is due (monotonic ns). */
-uint64_t salvo_pacer_claim(struct salvo_pacer *p, unsigned int n);
-/*
- * Sleep (then spin briefly) until due; returns the departure time reached.
- * With stop, the wait also ends, returning 0, as soon as *stop is non-zero
- * (whoever sets it calls salvo_pacer_wake(stop)).  NULL: wait unconditionally.
- */
-uint64_t salvo_pacer_wait(uint64_t due_ns, int *stop);
-/* Wake every salvo_pacer_wait() on stop; async-signal-safe. */
-void salvo_pacer_wake(int *stop);
-/* Largest burst that keeps departures smooth at this rate and worker count. */
-unsigned int salvo_pacer_burst(double pps, unsigned int workers, unsigned int max_burst);
-
 #endif

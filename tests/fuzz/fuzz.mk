@@ -17,7 +17,7 @@ FUZZ_CC ?= $(CLANG)
 FUZZ_SECONDS ?= 60
 FUZZ_SAN := -fsanitize=address,undefined -fno-sanitize-recover=undefined -fno-omit-frame-pointer
 FUZZ_CFLAGS := -g -O1 -std=gnu11 -D_GNU_SOURCE -Wall -Wextra -Wno-missing-field-initializers \
-	-Iinclude -Iengine -Ibackends -Icli -pthread $(FUZZ_SAN) -fsanitize=fuzzer-no-link \
+	-Iinclude -I. -pthread $(FUZZ_SAN) -fsanitize=fuzzer-no-link \
 	$(shell $(PKG_CONFIG) --cflags jansson libpcap liburcu-cds liburcu 2>/dev/null)
 FUZZ_LDFLAGS := -fsanitize=fuzzer $(FUZZ_SAN) -pthread
 
@@ -26,29 +26,29 @@ fuzz_src_addr  := engine/addr.c tests/fuzz/numeric_dns.c
 fuzz_src_units := engine/units.c
 fuzz_src_opt   := cli/opt.c engine/units.c
 fuzz_src_stamp := engine/stamp.c engine/flowstat.c
-fuzz_src_frame := engine/pktgen.c engine/pcap.c engine/stamp.c
+fuzz_src_frame := frames/pktgen.c frames/pcap.c engine/stamp.c
 fuzz_libs_frame := $(shell $(PKG_CONFIG) --libs libpcap 2>/dev/null || echo -lpcap)
-fuzz_src_pcap  := engine/pcap.c engine/pktgen.c engine/stamp.c
+fuzz_src_pcap  := frames/pcap.c frames/pktgen.c engine/stamp.c
 fuzz_libs_pcap := $(shell $(PKG_CONFIG) --libs libpcap 2>/dev/null || echo -lpcap)
 fuzz_libs_addr := -ldl
-fuzz_src_registry  := engine/registry.c
+fuzz_src_registry  := registry/registry.c
 fuzz_libs_registry := $(shell $(PKG_CONFIG) --libs jansson liburcu-cds liburcu 2>/dev/null)
-fuzz_src_journal  := engine/registry.c
+fuzz_src_journal  := registry/registry.c
 fuzz_libs_journal := $(fuzz_libs_registry)
 # liburcu's cds_lfht_for_each_entry() computes caa_container_of(NULL, ...) at
 # the end of every walk: clang's pointer-overflow check flags that macro idiom
 # on each list, so it is off for this one file (the other checks stay on).
-$(FUZZ_BUILD)/obj/engine/registry.o: FUZZ_EXTRA := -fno-sanitize=pointer-overflow
+$(FUZZ_BUILD)/obj/registry/registry.o: FUZZ_EXTRA := -fno-sanitize=pointer-overflow
 # The server app (included by the target for its static functions) on the null backend.
-fuzz_src_registry_srv  := engine/registry.c engine/addr.c engine/backend.c engine/pool.c \
+fuzz_src_registry_srv  := registry/registry.c engine/addr.c engine/backend.c engine/pool.c \
 	engine/hist.c engine/cfg.c backends/null.c
 fuzz_libs_registry_srv := $(shell $(PKG_CONFIG) --libs jansson liburcu-cds liburcu liburing 2>/dev/null) -ldl
-$(FUZZ_BUILD)/fuzz_registry_srv: engine/registry_srv.c
+$(FUZZ_BUILD)/fuzz_registry_srv: registry/registry_srv.c
 
 # The profile parser of `salvo run` (cli/profile.c) with what it calls; the null
 # backend is the one registered (the others need their libraries).
 fuzz_src_profile  := cli/profile.c cli/raw_fields.c cli/backend_check.c engine/units.c \
-	engine/addr.c engine/pktgen.c engine/pcap.c engine/stamp.c engine/cfg.c engine/backend.c \
+	engine/addr.c frames/pktgen.c frames/pcap.c engine/stamp.c engine/cfg.c engine/backend.c \
 	engine/pool.c backends/null.c cli/opt.c tests/fuzz/numeric_dns.c
 fuzz_libs_profile := $(shell $(PKG_CONFIG) --libs jansson libpcap 2>/dev/null || echo -ljansson -lpcap) -ldl
 

@@ -1,6 +1,6 @@
 // SPDX-License-Identifier: MIT
 /*
- * Fuzz the raw-frame side (engine/pktgen.c): the frame decoder and its
+ * Fuzz the raw-frame side (frames/pktgen.c): the frame decoder and its
  * one-line formatter on any bytes (frames come off the wire), and the
  * text parsers of `salvo raw send` (fields, sizes, hex frames).
  */
@@ -9,7 +9,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include <salvo/pktgen.h>
+#include "frames/pktgen.h"
 
 static void decode(const uint8_t *data, size_t size, size_t buflen)
 {

@@ -1,6 +1,6 @@
 // SPDX-License-Identifier: MIT
 /*
- * Fuzz the registry's journal loader (engine/registry.c, journal_open) on a
+ * Fuzz the registry's journal loader (registry/registry.c, journal_open) on a
  * file in tmpfs (/dev/shm, else /tmp).  Two kinds of input:
  *
  *  - data[0] bit 7 clear: the rest is names cut at 0xff bytes; they are
@@ -28,7 +28,7 @@
 
 #include <jansson.h>
 
-#include <salvo/registry.h>
+#include "registry/registry.h"
 
 #define MAX_RECS 48
 #define MAX_FILE (1 << 16)

@@ -8,7 +8,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "opt.h"
+#include "cli/opt.h"
 
 struct f_opts {
 	bool flag, quiet;

@@ -1,6 +1,6 @@
 // SPDX-License-Identifier: MIT
 /*
- * Fuzz capture loading (engine/pcap.c, salvo_pcap_load): a pcap file from
+ * Fuzz capture loading (frames/pcap.c, salvo_pcap_load): a pcap file from
  * anywhere must load or be refused with a reason, and what loads is
  * consistent (n frames, each readable to its length, times non-decreasing
  * from 0).  The input is handed over as a memfd path.
@@ -12,7 +12,8 @@
 #include <sys/mman.h>
 #include <unistd.h>
 
-#include <salvo/pktgen.h>
+#include "frames/pktgen.h"
+#include "frames/pcap.h"
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {

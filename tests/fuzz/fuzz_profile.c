@@ -36,8 +36,8 @@
 #include <salvo/backend.h>
 #include <salvo/units.h>
 
-#include "opt.h"
-#include "profile.h"
+#include "cli/opt.h"
+#include "cli/profile.h"
 
 /* getaddrinfo is forced numeric: tests/fuzz/numeric_dns.c. */
 

@@ -1,6 +1,6 @@
 // SPDX-License-Identifier: MIT
 /*
- * Fuzz the registry store (engine/registry.c) with the names clients send:
+ * Fuzz the registry store (registry/registry.c) with the names clients send:
  * every name is either refused by salvo_registry_name_check() or stored,
  * and the JSON list the server replies with always parses and maps each
  * stored name (escaped as needed) to its address and port.  The error
@@ -13,7 +13,7 @@
 
 #include <jansson.h>
 
-#include <salvo/registry.h>
+#include "registry/registry.h"
 
 #define MAX_NAMES 16
 

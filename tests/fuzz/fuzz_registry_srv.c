@@ -1,6 +1,6 @@
 // SPDX-License-Identifier: MIT
 /*
- * Fuzz the registry server's connection handling (engine/registry_srv.c)
+ * Fuzz the registry server's connection handling (registry/registry_srv.c)
  * through the null backend: the input is a script of stream events on 8
  * connection ids (open, a name or raw bytes, FIN, reset, time passing)
  * interleaved with server loop steps.  The null backend in tx+rx mode loops
@@ -15,7 +15,7 @@
  * one port for the whole run, only the server state is made per input, and
  * steps never wait (rx timeout 0).
  */
-#include "../../engine/registry_srv.c"
+#include "../../registry/registry_srv.c"
 
 #include <stdarg.h>
 

@@ -24,6 +24,7 @@ TESTS="
 	test_pcap_gaps_bounded
 	test_pcap_cut_record
 	test_pcap_error_names_file
+	test_qdisc_flag
 "
 [ $# -gt 0 ] && TESTS="$*"
 
@@ -386,6 +387,36 @@ test_pcap_error_names_file() {
 	[ $? -ne 0 ] || { fail "a non-capture was accepted"; return; }
 	[ "$(wc -l <"$TMP/send.txt.err")" -eq 1 ] || { show "$TMP/send.txt.err"; fail "not one line"; return; }
 	grep -qF "$bad" "$TMP/send.txt.err" || { show "$TMP/send.txt.err"; fail "error does not name the file"; }
+}
+
+# --qdisc (and a profile's "qdisc": true) sends through the interface's
+# qdisc, the default bypasses it.  Witness: the sent-packets counter of a
+# pfifo qdisc put on veth-a for the test (veth has none by default).
+qdisc_sent() { tc -n "$NA" -s -j qdisc show dev veth-a | python3 -c '
+import json, sys
+print(sum(q.get("packets", 0) for q in json.load(sys.stdin) if q.get("kind") == "pfifo"))'; }
+
+test_qdisc_flag() {
+	require_root || return
+	setup_pair || return
+	local port=$(random_port) n=500 q0 q1 q2 q3 prof=$TMP/q.json
+	tc -n "$NA" qdisc add dev veth-a root pfifo limit 10000 || { fail "tc qdisc add"; return; }
+	q0=$(qdisc_sent)
+	salvo_run -n "$NA" "$TMP/s1.json" raw send -I veth-a --dst 10.77.0.2 --dport "$port" \
+		-n "$n" --rate 10k --json || { show "$TMP/s1.json.err"; fail "raw send exit"; return; }
+	q1=$(qdisc_sent)
+	[ "$((q1 - q0))" -eq 0 ] || { fail "default send went through the qdisc ($((q1 - q0)) packets)"; return; }
+	salvo_run -n "$NA" "$TMP/s2.json" raw send -I veth-a --dst 10.77.0.2 --dport "$port" \
+		-n "$n" --rate 10k --qdisc --json || { show "$TMP/s2.json.err"; fail "raw send --qdisc exit"; return; }
+	q2=$(qdisc_sent)
+	[ "$((q2 - q1))" -eq "$n" ] || { fail "--qdisc: the qdisc sent $((q2 - q1)) of $n"; return; }
+	cat >"$prof" <<EOF
+{ "streams": [ { "type": "raw", "iface": "veth-a", "dst": "10.77.0.2", "dport": $port,
+  "count": $n, "rate": "10k", "qdisc": true } ] }
+EOF
+	salvo_run -n "$NA" "$TMP/run.json" run "$prof" --json || { show "$TMP/run.json.err"; fail "salvo run exit"; return; }
+	q3=$(qdisc_sent)
+	[ "$((q3 - q2))" -eq "$n" ] || { fail "profile qdisc: the qdisc sent $((q3 - q2)) of $n"; return; }
 }
 
 for t in $TESTS; do run_test "$t"; done

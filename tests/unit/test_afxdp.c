@@ -19,7 +19,7 @@
 
 #include <salvo/backend.h>
 
-#include "afxdp_internal.h"
+#include "backends/afxdp_internal.h"
 
 extern const char salvo_bpf_afxdp[], salvo_bpf_afxdp_end[];
 

@@ -19,6 +19,7 @@
 
 #include <salvo/common.h>
 #include <salvo/run.h>
+#include <salvo/pacer.h>
 
 /* Far enough ahead that no claim is ever late (the stall rule never fires). */
 #define FUTURE (salvo_now_ns() + 3600 * NSEC_PER_SEC)

@@ -13,8 +13,9 @@
 
 #include <cmocka.h>
 
-#include <salvo/pktgen.h>
+#include "frames/pktgen.h"
 #include <salvo/stamp.h>
+#include "frames/pcap.h"
 
 #define NBUF 64
 #define BUFSZ 2048

@@ -1,6 +1,6 @@
 // SPDX-License-Identifier: MIT
 /*
- * Unit tests for the client-list registry store (engine/registry.c):
+ * Unit tests for the client-list registry store (registry/registry.c):
  * names, JSON against jansson, updates, limits, the journal (restart, torn
  * tail, compaction, disk full through RLIMIT_FSIZE, damaged records kept
  * aside and skipped, read-only state, fdatasync before the acknowledgement
@@ -25,9 +25,9 @@
 #include <cmocka.h>
 #include <jansson.h>
 
-#include <salvo/registry.h>
+#include "registry/registry.h"
 
-#include "registry_internal.h"
+#include "registry/registry_internal.h"
 
 #define SALVO_MIN_LEN(l) ((l) < 200 ? (l) : 200)
 #define SALVO_ARRAY_SIZE_T(a) (sizeof(a) / sizeof((a)[0]))
@@ -44,7 +44,7 @@
  * races in our own call_rcu callbacks (a counter written in entry_free_rcu
  * and in table_put was reported with this list and silent with that one).
  * Our own edges with liburcu (node publication, grace periods) are
- * annotated in engine/registry.c instead of suppressed.
+ * annotated in registry/registry.c instead of suppressed.
  */
 const char *__tsan_default_suppressions(void);
 const char *__tsan_default_suppressions(void)
@@ -817,7 +817,7 @@ static void test_journal_header(void **state)
 	free(after);
 }
 
-/* A scripted file system for the journal (engine/registry_internal.h). */
+/* A scripted file system for the journal (registry/registry_internal.h). */
 static struct {
 	int deny_write;		/* errno for an open for writing */
 	int deny_link;		/* errno for link() */

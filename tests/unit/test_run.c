@@ -1,7 +1,7 @@
 // SPDX-License-Identifier: MIT
 /*
  * Unit tests for runs and workers (engine/run.c) driving the generator and
- * receiver apps (engine/gen.c, sink.c) over the null backend.  Workers are
+ * receiver apps (apps/gen.c, sink.c) over the null backend.  Workers are
  * threads: tests/run.sh also runs this file under tsan.
  */
 #include <errno.h>
@@ -17,6 +17,8 @@
 #include <salvo/backend.h>
 #include <salvo/run.h>
 #include <salvo/stamp.h>
+#include "apps/gen.h"
+#include "apps/sink.h"
 
 /* Generous bound for a run that must end by itself; never a speed assert. */
 #define BOUND_NS (120 * NSEC_PER_SEC)

@@ -18,7 +18,7 @@
 #include <salvo/backend.h>
 #include <salvo/cfg.h>
 
-#include "uring_internal.h"
+#include "backends/uring_internal.h"
 
 /* The scripted kernel. */
 static unsigned int refuse_flags;	/* setup with any of these: EINVAL */

@@ -11,7 +11,7 @@
 
 #include <salvo/run.h>
 
-#include "netapps.h"
+#include "apps/echo.h"
 
 #define ECHO_MAX_BURST 256
 

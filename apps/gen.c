@@ -11,6 +11,8 @@
 
 #include <salvo/run.h>
 #include <salvo/stamp.h>
+#include <salvo/pacer.h>
+#include "apps/gen.h"
 
 #define GEN_MAX_BURST 1024
 #define GSO_MAX_SEGS 64

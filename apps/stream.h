@@ -1,12 +1,10 @@
 /* SPDX-License-Identifier: MIT */
 /*
- * The request/response and stream apps behind `udp echo`, `udp ping`,
- * `tcp send` and `tcp sink` (engine/echo.c, ping.c, stream.c).  They run on
- * any backend with the caps (UDP: datagrams with SALVO_PKT_F_PEER replies;
- * TCP: SALVO_PKT_F_CONN_* events and pkt->conn).
+ * The stream app behind `tcp send` and `tcp sink` (apps/stream.c): runs on
+ * any backend with SALVO_PKT_F_CONN_* events and pkt->conn.
  */
-#ifndef SALVO_NETAPPS_H
-#define SALVO_NETAPPS_H
+#ifndef SALVO_APPS_STREAM_H
+#define SALVO_APPS_STREAM_H
 
 #include <pthread.h>
 #include <stdbool.h>
@@ -15,22 +13,6 @@
 #include <salvo/addr.h>
 #include <salvo/pkt.h>
 #include <salvo/run.h>
-
-/* udp echo: app.arg points to one of these (or NULL: echo the bytes, print nothing). */
-struct salvo_echo_arg {
-	const void *reply;	/* fixed reply (--reply), NULL: the datagram itself */
-	uint32_t reply_len;
-	/* Called for each request (from a worker), e.g. --print. */
-	void (*on_packet)(const struct salvo_pkt *pkt, void *arg);
-	void *arg;
-};
-
-/*
- * udp ping: no arg.  Every request carries a stamp (cfg->size >= 32 bytes);
- * a reply whose stamp matches the outstanding request records its round
- * trip in w->lat; no matching reply within cfg->timeout_ms is a timeout.
- * One request is outstanding per worker; --rate spaces them.
- */
 
 /* One connection's totals, kept by the stream apps for the report. */
 struct salvo_conn_rec {
@@ -58,8 +40,6 @@ struct salvo_stream_arg {
 	uint64_t closed;	/* under lock */
 };
 
-extern const struct salvo_app salvo_app_echo;
-extern const struct salvo_app salvo_app_ping;
 extern const struct salvo_app salvo_app_stream;
 
 void salvo_stream_arg_init(struct salvo_stream_arg *a);

@@ -34,7 +34,6 @@
 #include <time.h>
 
 #include <salvo/pkt.h>
-#include <salvo/run.h>
 
 typedef unsigned __int128 salvo_u128;
 
@@ -108,7 +107,6 @@ struct salvo_l2_cfg {
 	bool stamp;		/* stamp every payload that holds one */
 	clockid_t stamp_clock;
 	uint64_t seed;		/* random fields and sizes; 0: a fixed default */
-	bool qdisc;		/* af_packet: go through the qdisc (default: PACKET_QDISC_BYPASS) */
 
 	uint8_t *frame;		/* SALVO_FRAMES_HEX: malloc'd */
 	uint32_t frame_len;
@@ -143,18 +141,8 @@ int salvo_hex_parse(const char *hex, uint8_t **out, uint32_t *len, char *err, si
 /* Header bytes before the L4 payload for this cfg (Ethernet [+ VLAN] + IP + L4). */
 uint32_t salvo_l2_hdr_len(const struct salvo_l2_cfg *c);
 
-/*
- * Fill in what the user left out, from the interface: the source MAC (the
- * interface's), the source IP (its first address of the destination's
- * family) and the destination MAC (the kernel's neighbour entry for the
- * first destination IP).  Then check the whole cfg (a destination is
- * required; sizes fit the headers and the MTU).  -errno and one line in err.
- */
-int salvo_l2_resolve(struct salvo_l2_cfg *c, const char *iface, char *err, size_t errlen);
 /* The checks alone (no interface): used by tests and by salvo_l2_resolve. */
 int salvo_l2_check(const struct salvo_l2_cfg *c, uint32_t mtu, char *err, size_t errlen);
-/* Look up ip (4 or 16 bytes) in the neighbour table of ifindex.  0, -ENOENT, -errno. */
-int salvo_neigh_lookup(int ifindex, int family, const void *ip, uint8_t mac[6]);
 
 /* One generator per worker: its own counters, cursors and random state. */
 struct salvo_pktgen;
@@ -213,31 +201,5 @@ int salvo_frame_decode(const uint8_t *f, uint32_t len, struct salvo_frame_info *
 /* One line: "aa:.. > bb:.. vlan 5 IPv4 10.0.0.1:9 > 10.0.0.2:9 UDP len 18 [stamp flow 0 seq 7]". */
 int salvo_frame_format(const struct salvo_frame_info *fi, const uint8_t *f, char *buf,
 		       size_t len);
-
-/* Captures (libpcap), whole in memory: for --pcap replay and for tests. */
-struct salvo_pcap {
-	/* frames[i] / lens[i] / ts_ns[i], i < n */
-	uint32_t n;
-	uint8_t **frames;
-	uint32_t *lens;
-	uint64_t *ts_ns;	/* replay time, ns since the first frame (docs/raw.md) */
-	uint64_t span_ns;	/* ts of the last frame */
-	uint32_t backwards;	/* frames stamped before their predecessor: sent right after it */
-	bool cut;		/* the last record was cut short (writer killed) and left out */
-};
-
-int salvo_pcap_load(struct salvo_pcap **out, const char *path, char *err, size_t errlen);
-void salvo_pcap_free(struct salvo_pcap *p);
-/* Write frames (ts_ns may be NULL: 1 us apart) as an Ethernet nanosecond pcap. */
-int salvo_pcap_save(const char *path, uint8_t *const *frames, const uint32_t *lens,
-		    const uint64_t *ts_ns, uint32_t n, char *err, size_t errlen);
-
-/*
- * The raw-frame traffic generator app (engine/rawgen.c): like salvo_app_gen
- * but frames come from a salvo_pktgen made from cfg->l2, written straight
- * into the port's buffers (for af_packet: the mmapped tx ring).  Pacing,
- * tx quota, counters and end-of-run drain follow gen.c.
- */
-extern const struct salvo_app salvo_app_rawgen;
 
 #endif

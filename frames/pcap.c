@@ -6,7 +6,8 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include <salvo/pktgen.h>
+#include "frames/pktgen.h"
+#include "frames/pcap.h"
 
 /* A replay keeps the whole capture in memory: refuse what would not fit comfortably. */
 #define PCAP_MAX_BYTES (1ULL << 30)

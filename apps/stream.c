@@ -25,7 +25,7 @@
 #include <salvo/run.h>
 #include <salvo/stamp.h>
 
-#include "netapps.h"
+#include "apps/stream.h"
 
 #define STREAM_MAX_BURST 256
 

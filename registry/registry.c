@@ -26,7 +26,7 @@
 #include <urcu/rculfhash.h>
 
 #include <salvo/common.h>
-#include <salvo/registry.h>
+#include "registry/registry.h"
 
 #include "registry_internal.h"
 

@@ -10,8 +10,10 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include <salvo/pktgen.h>
+#include "frames/pktgen.h"
 #include <salvo/run.h>
+#include "frames/rawgen.h"
+#include <salvo/pacer.h>
 
 #define RAWGEN_MAX_BURST 1024
 

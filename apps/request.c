@@ -8,6 +8,7 @@
 #include <string.h>
 
 #include <salvo/run.h>
+#include "apps/request.h"
 
 static int request_loop(struct salvo_worker *w)
 {

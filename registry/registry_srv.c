@@ -34,8 +34,11 @@
 #include <salvo/backend.h>
 #include <salvo/common.h>
 #include <salvo/hist.h>
-#include <salvo/registry.h>
+#include "registry/registry.h"
 #include <salvo/run.h>
+#include "registry/server.h"
+#include "registry/bench.h"
+#include <salvo/pacer.h>
 
 #define SRV_BURST 64
 #define DEFAULT_MAX_CONNS 1024

@@ -10,6 +10,7 @@
 
 #include <salvo/run.h>
 #include <salvo/stamp.h>
+#include "apps/sink.h"
 
 #define SINK_MAX_BURST 1024
 

@@ -12,8 +12,9 @@
 #include <string.h>
 #include <sys/socket.h>
 
-#include <salvo/pktgen.h>
+#include "frames/pktgen.h"
 #include <salvo/stamp.h>
+#include "frames/pcap.h"
 
 #define ETH_HLEN_ 14
 #define VLAN_HLEN_ 4

@@ -14,7 +14,8 @@
 #include <salvo/run.h>
 #include <salvo/stamp.h>
 
-#include "netapps.h"
+#include "apps/ping.h"
+#include <salvo/pacer.h>
 
 #define PING_RX_BURST 32
 

@@ -17,7 +17,8 @@
 #include <sys/socket.h>
 #include <unistd.h>
 
-#include <salvo/pktgen.h>
+#include "frames/pktgen.h"
+#include "frames/pktnet.h"
 
 int salvo_neigh_lookup(int ifindex, int family, const void *ip, uint8_t mac[6])
 {
