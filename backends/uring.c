@@ -213,34 +213,35 @@ struct uring_feat {
 	const char *kernel;	/* the first Linux release that has it */
 };
 
-#define UDP_ SALVO_CAP_UDP
-#define TCP_ SALVO_CAP_TCP
-#define ZC_ SALVO_CAP_ZEROCOPY
+#define PATH_UDP SALVO_CAP_UDP
+#define PATH_TCP SALVO_CAP_TCP
+#define PATH_ZC SALVO_CAP_ZEROCOPY
 
 static const struct uring_feat uring_feats[] = {
-	{ "send", "io_uring.ops", FEAT_OP, IORING_OP_SEND, UDP_ | TCP_, "IORING_OP_SEND", "5.6" },
-	{ "sendmsg", "io_uring.ops", FEAT_OP, IORING_OP_SENDMSG, UDP_, "IORING_OP_SENDMSG", "5.3" },
-	{ "recvmsg", "io_uring.ops", FEAT_OP, IORING_OP_RECVMSG, UDP_, "IORING_OP_RECVMSG", "5.3" },
-	{ "recv", "io_uring.ops", FEAT_OP, IORING_OP_RECV, TCP_, "IORING_OP_RECV", "5.6" },
-	{ "accept", "io_uring.ops", FEAT_OP, IORING_OP_ACCEPT, TCP_, "IORING_OP_ACCEPT", "5.5" },
-	{ "connect", "io_uring.ops", FEAT_OP, IORING_OP_CONNECT, TCP_, "IORING_OP_CONNECT", "5.5" },
-	{ "close", "io_uring.ops", FEAT_OP, IORING_OP_CLOSE, TCP_, "IORING_OP_CLOSE", "5.6" },
-	{ "shutdown", "io_uring.ops", FEAT_OP, IORING_OP_SHUTDOWN, TCP_, "IORING_OP_SHUTDOWN", "5.11" },
-	{ "async_cancel", "io_uring.ops", FEAT_OP, IORING_OP_ASYNC_CANCEL, TCP_,
+	{ "send", "io_uring.ops", FEAT_OP, IORING_OP_SEND, PATH_UDP | PATH_TCP, "IORING_OP_SEND", "5.6" },
+	{ "sendmsg", "io_uring.ops", FEAT_OP, IORING_OP_SENDMSG, PATH_UDP, "IORING_OP_SENDMSG", "5.3" },
+	{ "recvmsg", "io_uring.ops", FEAT_OP, IORING_OP_RECVMSG, PATH_UDP, "IORING_OP_RECVMSG", "5.3" },
+	{ "recv", "io_uring.ops", FEAT_OP, IORING_OP_RECV, PATH_TCP, "IORING_OP_RECV", "5.6" },
+	{ "accept", "io_uring.ops", FEAT_OP, IORING_OP_ACCEPT, PATH_TCP, "IORING_OP_ACCEPT", "5.5" },
+	{ "connect", "io_uring.ops", FEAT_OP, IORING_OP_CONNECT, PATH_TCP, "IORING_OP_CONNECT", "5.5" },
+	{ "close", "io_uring.ops", FEAT_OP, IORING_OP_CLOSE, PATH_TCP, "IORING_OP_CLOSE", "5.6" },
+	{ "shutdown", "io_uring.ops", FEAT_OP, IORING_OP_SHUTDOWN, PATH_TCP, "IORING_OP_SHUTDOWN",
+	  "5.11" },
+	{ "async_cancel", "io_uring.ops", FEAT_OP, IORING_OP_ASYNC_CANCEL, PATH_TCP,
 	  "IORING_OP_ASYNC_CANCEL", "5.5" },
-	{ "link_timeout", "io_uring.ops", FEAT_OP, IORING_OP_LINK_TIMEOUT, TCP_,
+	{ "link_timeout", "io_uring.ops", FEAT_OP, IORING_OP_LINK_TIMEOUT, PATH_TCP,
 	  "IORING_OP_LINK_TIMEOUT", "5.5" },
-	{ "buf_ring", "io_uring.buf_ring", FEAT_BUF_RING, 0, UDP_ | TCP_, "provided buffer rings",
+	{ "buf_ring", "io_uring.buf_ring", FEAT_BUF_RING, 0, PATH_UDP | PATH_TCP, "provided buffer rings",
 	  "5.19" },
-	{ "recvmsg_multishot", "io_uring.recvmsg_multishot", FEAT_MULTISHOT, IORING_OP_RECVMSG, UDP_,
+	{ "recvmsg_multishot", "io_uring.recvmsg_multishot", FEAT_MULTISHOT, IORING_OP_RECVMSG, PATH_UDP,
 	  "multishot RECVMSG", "6.0" },
-	{ "accept_multishot", "io_uring.accept_multishot", FEAT_MULTISHOT, IORING_OP_ACCEPT, TCP_,
+	{ "accept_multishot", "io_uring.accept_multishot", FEAT_MULTISHOT, IORING_OP_ACCEPT, PATH_TCP,
 	  "multishot ACCEPT", "5.19" },
-	{ "recv_multishot", "io_uring.recv_multishot", FEAT_MULTISHOT, IORING_OP_RECV, TCP_,
+	{ "recv_multishot", "io_uring.recv_multishot", FEAT_MULTISHOT, IORING_OP_RECV, PATH_TCP,
 	  "multishot RECV", "6.0" },
-	{ "send_zc", "io_uring.send_zc", FEAT_OP, IORING_OP_SEND_ZC, UDP_ | TCP_ | ZC_,
+	{ "send_zc", "io_uring.send_zc", FEAT_OP, IORING_OP_SEND_ZC, PATH_UDP | PATH_TCP | PATH_ZC,
 	  "IORING_OP_SEND_ZC", "6.0" },
-	{ "sendmsg_zc", "io_uring.send_zc", FEAT_OP, IORING_OP_SENDMSG_ZC, UDP_ | ZC_,
+	{ "sendmsg_zc", "io_uring.send_zc", FEAT_OP, IORING_OP_SENDMSG_ZC, PATH_UDP | PATH_ZC,
 	  "IORING_OP_SENDMSG_ZC", "6.1" },
 };
 
@@ -249,7 +250,7 @@ static const struct uring_feat uring_feats[] = {
 /* Does a run on path (SALVO_CAP_UDP or _TCP), with or without --zerocopy, need row f? */
 static bool feat_needed(const struct uring_feat *f, unsigned int path, bool zc)
 {
-	return (f->paths & path) && (!(f->paths & ZC_) || zc);
+	return (f->paths & path) && (!(f->paths & PATH_ZC) || zc);
 }
 
 static const char *path_name(unsigned int path)
@@ -517,7 +518,7 @@ static void uring_eval(const struct salvo__uring_sys *sys, unsigned int paths,
 			const struct uring_feat *f = &uring_feats[i];
 			bool have_op = f->kind == FEAT_BUF_RING || io_uring_opcode_supported(pr, f->op);
 
-			if (!feat_needed(f, paths & (UDP_ | TCP_), paths & ZC_))
+			if (!feat_needed(f, paths & (PATH_UDP | PATH_TCP), paths & PATH_ZC))
 				continue;
 			if (!have_op)
 				e->res[i] = -EOPNOTSUPP;
@@ -536,7 +537,7 @@ static void uring_eval(const struct salvo__uring_sys *sys, unsigned int paths,
 static void missing_reason(const struct uring_feat *f, int res, unsigned int path, bool zc,
 			   char *why, size_t len)
 {
-	bool zc_only = zc && (f->paths & ZC_);
+	bool zc_only = zc && (f->paths & PATH_ZC);
 	const char *what = zc_only ? "--zerocopy needs" : path_name(path);
 
 	if (res == -EOPNOTSUPP)
@@ -592,7 +593,7 @@ static int uring_verdict(const struct uring_eval *e, unsigned int path, bool zc,
 int salvo__uring_check(const struct salvo__uring_sys *sys, const struct salvo_cfg *cfg, char *why,
 		       size_t len)
 {
-	unsigned int path = cfg && cfg->proto == SALVO_PROTO_TCP ? TCP_ : UDP_;
+	unsigned int path = cfg && cfg->proto == SALVO_PROTO_TCP ? PATH_TCP : PATH_UDP;
 	bool zc = cfg && cfg->zerocopy;
 	struct uring_eval e;
 	char fix[192];
@@ -601,7 +602,7 @@ int salvo__uring_check(const struct salvo__uring_sys *sys, const struct salvo_cf
 		snprintf(why, len, "io_uring backend carries UDP and TCP, not raw frames");
 		return -EOPNOTSUPP;
 	}
-	uring_eval(sys, path | (zc ? ZC_ : 0), &e);
+	uring_eval(sys, path | (zc ? PATH_ZC : 0), &e);
 	return uring_verdict(&e, path, zc, why, len, fix, sizeof(fix));
 }
 
@@ -643,9 +644,9 @@ static void doctor_feats(const struct uring_eval *e, struct salvo_doctor_report 
 						       mo ? ", " : "", g->what);
 		}
 		snprintf(needed, sizeof(needed), "uring %s",
-			 uses & ZC_ ? "--zerocopy" :
-			 (uses & UDP_) && (uses & TCP_) ? "datagrams streams" :
-			 uses & UDP_ ? "datagrams" : "streams");
+			 uses & PATH_ZC ? "--zerocopy" :
+			 (uses & PATH_UDP) && (uses & PATH_TCP) ? "datagrams streams" :
+			 uses & PATH_UDP ? "datagrams" : "streams");
 		if (!blocked && n > 1)
 			salvo_doctor_add(r, f->check, SALVO_DOCTOR_OK, needed, "",
 					 "all %u opcodes it submits are supported", n);
@@ -653,24 +654,24 @@ static void doctor_feats(const struct uring_eval *e, struct salvo_doctor_report 
 			salvo_doctor_add(r, f->check, SALVO_DOCTOR_OK, needed, "", "%s supported",
 					 f->what);
 		else
-			salvo_doctor_add(r, f->check, blocked & ZC_ ? SALVO_DOCTOR_WARN : SALVO_DOCTOR_FAIL,
+			salvo_doctor_add(r, f->check, blocked & PATH_ZC ? SALVO_DOCTOR_WARN : SALVO_DOCTOR_FAIL,
 					 needed, fix, "%s %s%s%s: no %s on uring", missing,
 					 first_err == -EOPNOTSUPP ? "missing" : "refused (",
 					 first_err == -EOPNOTSUPP ? "" : strerror(-first_err),
 					 first_err == -EOPNOTSUPP ? "" : ")",
-					 blocked & ZC_ ? "--zerocopy" :
-					 (blocked & UDP_) && (blocked & TCP_) ? "datagrams or streams" :
-					 blocked & UDP_ ? "datagrams" : "streams");
+					 blocked & PATH_ZC ? "--zerocopy" :
+					 (blocked & PATH_UDP) && (blocked & PATH_TCP) ? "datagrams or streams" :
+					 blocked & PATH_UDP ? "datagrams" : "streams");
 	}
 }
 
 void salvo__uring_doctor(const struct salvo__uring_sys *sys, struct salvo_doctor_report *r)
 {
-	static const unsigned int paths[] = { UDP_, TCP_ };
+	static const unsigned int paths[] = { PATH_UDP, PATH_TCP };
 	struct uring_eval e;
 	char why[256], fix[192];
 
-	uring_eval(sys, UDP_ | TCP_ | ZC_, &e);
+	uring_eval(sys, PATH_UDP | PATH_TCP | PATH_ZC, &e);
 	if (e.disabled == -ENOENT)
 		salvo_doctor_add(r, "io_uring.sysctl", SALVO_DOCTOR_OK, "uring", "",
 				 "kernel.io_uring_disabled not present (kernel before 6.6: io_uring always on)");
@@ -696,7 +697,7 @@ void salvo__uring_doctor(const struct salvo__uring_sys *sys, struct salvo_doctor
 					 "use a kernel of 5.6 or later",
 					 "IORING_REGISTER_PROBE failed: which ops exist is unknown");
 	} else {
-		uring_verdict(&e, UDP_, false, why, sizeof(why), fix, sizeof(fix));
+		uring_verdict(&e, PATH_UDP, false, why, sizeof(why), fix, sizeof(fix));
 		salvo_doctor_add(r, "io_uring.setup", SALVO_DOCTOR_FAIL, "uring", fix, "%s", why);
 	}
 	/* The verdicts, word for word what the probe says in `salvo backends`. */

@@ -86,17 +86,17 @@ static void check_caps(struct salvo_doctor_report *c)
 	static const char *setcap = "run as root, or: sudo setcap cap_net_raw,cap_net_admin,cap_bpf,cap_ipc_lock+ep \"$(command -v salvo)\"";
 
 	salvo_doctor_add(c, "cap_net_raw", have_cap(CAP_NET_RAW) ? SALVO_DOCTOR_OK : SALVO_DOCTOR_FAIL,
-	    "af_packet af_xdp", setcap, "CAP_NET_RAW %s",
-	    have_cap(CAP_NET_RAW) ? "held" : "missing: no raw sockets");
+			 "af_packet af_xdp", setcap, "CAP_NET_RAW %s",
+			 have_cap(CAP_NET_RAW) ? "held" : "missing: no raw sockets");
 	salvo_doctor_add(c, "cap_net_admin", have_cap(CAP_NET_ADMIN) ? SALVO_DOCTOR_OK : SALVO_DOCTOR_FAIL,
-	    "af_xdp", setcap, "CAP_NET_ADMIN %s",
-	    have_cap(CAP_NET_ADMIN) ? "held" : "missing: cannot attach XDP programs");
+			 "af_xdp", setcap, "CAP_NET_ADMIN %s",
+			 have_cap(CAP_NET_ADMIN) ? "held" : "missing: cannot attach XDP programs");
 	if (have_cap(CAP_BPF) || have_cap(CAP_SYS_ADMIN))
 		salvo_doctor_add(c, "cap_bpf", SALVO_DOCTOR_OK, "af_xdp", "", "%s held",
-		    have_cap(CAP_BPF) ? "CAP_BPF" : "CAP_SYS_ADMIN (covers BPF)");
+				 have_cap(CAP_BPF) ? "CAP_BPF" : "CAP_SYS_ADMIN (covers BPF)");
 	else
 		salvo_doctor_add(c, "cap_bpf", SALVO_DOCTOR_FAIL, "af_xdp", setcap,
-		    "neither CAP_BPF nor CAP_SYS_ADMIN: cannot load the XDP program");
+				 "neither CAP_BPF nor CAP_SYS_ADMIN: cannot load the XDP program");
 }
 
 static void check_memlock(struct salvo_doctor_report *c)
@@ -106,7 +106,7 @@ static void check_memlock(struct salvo_doctor_report *c)
 
 	if (getrlimit(RLIMIT_MEMLOCK, &rl)) {
 		salvo_doctor_add(c, "rlimit_memlock", SALVO_DOCTOR_WARN, "af_xdp uring", "ulimit -l unlimited",
-		    "getrlimit: %s", strerror(errno));
+				 "getrlimit: %s", strerror(errno));
 		return;
 	}
 	if (rl.rlim_cur == RLIM_INFINITY)
@@ -114,14 +114,15 @@ static void check_memlock(struct salvo_doctor_report *c)
 	else
 		snprintf(buf, sizeof(buf), "%llu KiB", (unsigned long long)rl.rlim_cur / 1024);
 	if (rl.rlim_cur == RLIM_INFINITY || rl.rlim_cur >= WANT_MEMLOCK)
-		salvo_doctor_add(c, "rlimit_memlock", SALVO_DOCTOR_OK, "af_xdp uring", "", "RLIMIT_MEMLOCK %s", buf);
+		salvo_doctor_add(c, "rlimit_memlock", SALVO_DOCTOR_OK, "af_xdp uring", "",
+				 "RLIMIT_MEMLOCK %s", buf);
 	else if (have_cap(CAP_IPC_LOCK))
 		salvo_doctor_add(c, "rlimit_memlock", SALVO_DOCTOR_OK, "af_xdp uring", "",
-		    "RLIMIT_MEMLOCK %s, but CAP_IPC_LOCK lifts it", buf);
+				 "RLIMIT_MEMLOCK %s, but CAP_IPC_LOCK lifts it", buf);
 	else
 		salvo_doctor_add(c, "rlimit_memlock", SALVO_DOCTOR_WARN, "af_xdp uring",
-		    "ulimit -l unlimited (or memlock in /etc/security/limits.conf)",
-		    "RLIMIT_MEMLOCK %s: AF_XDP UMEM and registered buffers may not fit", buf);
+				 "ulimit -l unlimited (or memlock in /etc/security/limits.conf)",
+				 "RLIMIT_MEMLOCK %s: AF_XDP UMEM and registered buffers may not fit", buf);
 }
 
 static void check_sockbuf(struct salvo_doctor_report *c, const char *name, const char *what)
@@ -135,8 +136,8 @@ static void check_sockbuf(struct salvo_doctor_report *c, const char *name, const
 		salvo_doctor_add(c, name, SALVO_DOCTOR_WARN, "syscall uring", fix, "cannot read %s", path);
 	else if (v < (long)WANT_SOCKBUF)
 		salvo_doctor_add(c, name, SALVO_DOCTOR_WARN, "syscall uring", fix,
-		    "net.core.%s = %ld: --%s above %ld KiB is capped, bursts overflow %s", name, v,
-		    what, v / 1024, name[0] == 'r' ? "receivers" : "senders");
+				 "net.core.%s = %ld: --%s above %ld KiB is capped, bursts overflow %s", name, v,
+				 what, v / 1024, name[0] == 'r' ? "receivers" : "senders");
 	else
 		salvo_doctor_add(c, name, SALVO_DOCTOR_OK, "syscall uring", "", "net.core.%s = %ld", name, v);
 }
@@ -146,22 +147,27 @@ static void check_udp_offload(struct salvo_doctor_report *c)
 	int fd = socket(AF_INET, SOCK_DGRAM | SOCK_CLOEXEC, 0), v;
 
 	if (fd < 0) {
-		salvo_doctor_add(c, "udp_gso", SALVO_DOCTOR_FAIL, "--gso --gro", "", "cannot open a UDP socket: %s",
-		    strerror(errno));
+		salvo_doctor_add(c, "udp_gso", SALVO_DOCTOR_FAIL, "--gso --gro", "",
+				 "cannot open a UDP socket: %s",
+				 strerror(errno));
 		return;
 	}
 	v = 1400;
 	if (setsockopt(fd, IPPROTO_UDP, UDP_SEGMENT, &v, sizeof(v)))
-		salvo_doctor_add(c, "udp_gso", SALVO_DOCTOR_WARN, "udp send --gso", "use a kernel of 4.18 or later",
-		    "UDP_SEGMENT refused (%s): --gso unavailable", strerror(errno));
+		salvo_doctor_add(c, "udp_gso", SALVO_DOCTOR_WARN, "udp send --gso",
+				 "use a kernel of 4.18 or later",
+				 "UDP_SEGMENT refused (%s): --gso unavailable", strerror(errno));
 	else
-		salvo_doctor_add(c, "udp_gso", SALVO_DOCTOR_OK, "udp send --gso", "", "UDP GSO (UDP_SEGMENT) available");
+		salvo_doctor_add(c, "udp_gso", SALVO_DOCTOR_OK, "udp send --gso", "",
+				 "UDP GSO (UDP_SEGMENT) available");
 	v = 1;
 	if (setsockopt(fd, IPPROTO_UDP, UDP_GRO, &v, sizeof(v)))
-		salvo_doctor_add(c, "udp_gro", SALVO_DOCTOR_WARN, "udp recv --gro", "use a kernel of 5.0 or later",
-		    "UDP_GRO refused (%s): --gro unavailable", strerror(errno));
+		salvo_doctor_add(c, "udp_gro", SALVO_DOCTOR_WARN, "udp recv --gro",
+				 "use a kernel of 5.0 or later",
+				 "UDP_GRO refused (%s): --gro unavailable", strerror(errno));
 	else
-		salvo_doctor_add(c, "udp_gro", SALVO_DOCTOR_OK, "udp recv --gro", "", "UDP GRO (UDP_GRO) available");
+		salvo_doctor_add(c, "udp_gro", SALVO_DOCTOR_OK, "udp recv --gro", "",
+				 "UDP GRO (UDP_GRO) available");
 	close(fd);
 }
 
