@@ -40,6 +40,7 @@
 
 #include <salvo/backend.h>
 #include <salvo/caps.h>
+#include <salvo/doctor.h>
 
 #ifndef PACKET_QDISC_BYPASS
 #define PACKET_QDISC_BYPASS 20
@@ -124,6 +125,29 @@ static int open_packet_socket(struct salvo_port *p, const char *what)
 	return fd;
 }
 
+/*
+ * The one kernel feature af_packet cannot run without: an AF_PACKET socket
+ * (CONFIG_PACKET and CAP_NET_RAW).  Protocol 0: it receives nothing until
+ * bound.  The probe and the doctor op both ask here.  Returns the open
+ * socket (the caller closes it), or -errno with one line in why.
+ */
+static int afp_socket_check(char *why, size_t len)
+{
+	int fd = socket(AF_PACKET, SOCK_RAW | SOCK_CLOEXEC, 0);
+
+	if (fd < 0) {
+		int e = errno;
+
+		if (e == EPERM || e == EACCES)
+			snprintf(why, len, "af_packet needs CAP_NET_RAW (run as root, or "
+				 "setcap cap_net_raw+ep on the salvo binary)");
+		else
+			snprintf(why, len, "AF_PACKET socket: %s", strerror(e));
+		return -e;
+	}
+	return fd;
+}
+
 static int afp_probe(const struct salvo_cfg *cfg, char *why, size_t len)
 {
 	int fd;
@@ -136,19 +160,51 @@ static int afp_probe(const struct salvo_cfg *cfg, char *why, size_t len)
 		snprintf(why, len, "no interface %s", cfg->iface ? cfg->iface : "given (--iface)");
 		return -ENODEV;
 	}
-	fd = socket(AF_PACKET, SOCK_RAW | SOCK_CLOEXEC, 0);
-	if (fd < 0) {
-		int e = errno;
-
-		if (e == EPERM || e == EACCES)
-			snprintf(why, len, "af_packet needs CAP_NET_RAW (run as root, or "
-				 "setcap cap_net_raw+ep on the salvo binary)");
-		else
-			snprintf(why, len, "AF_PACKET socket: %s", strerror(e));
-		return -e;
-	}
+	fd = afp_socket_check(why, len);
+	if (fd < 0)
+		return fd;
 	close(fd);
 	return 0;
+}
+
+/*
+ * salvo doctor: the socket (from the probe's own check), PACKET_QDISC_BYPASS
+ * (without it frames go through the qdisc: slower, still correct), and the
+ * verdict for raw frames on lo, which is what `salvo backends` probes.
+ */
+static void afp_doctor(struct salvo_doctor_report *r)
+{
+	struct salvo_cfg cfg;
+	char why[256];
+	int fd = afp_socket_check(why, sizeof(why)), one = 1;
+
+	if (fd < 0) {
+		salvo_doctor_add(r, "packet_qdisc_bypass", SALVO_DOCTOR_FAIL, "af_packet",
+				 fd == -EPERM || fd == -EACCES ?
+				 "run as root or grant CAP_NET_RAW (see cap_net_raw)" :
+				 "use a kernel with CONFIG_PACKET=y", "%s", why);
+	} else {
+		if (setsockopt(fd, SOL_PACKET, PACKET_QDISC_BYPASS, &one, sizeof(one)))
+			salvo_doctor_add(r, "packet_qdisc_bypass", SALVO_DOCTOR_WARN, "af_packet",
+					 "use a kernel of 3.14 or later",
+					 "PACKET_QDISC_BYPASS refused (%s): frames go through the qdisc",
+					 strerror(errno));
+		else
+			salvo_doctor_add(r, "packet_qdisc_bypass", SALVO_DOCTOR_OK, "af_packet", "",
+					 "PACKET_QDISC_BYPASS available");
+		close(fd);
+	}
+	salvo_cfg_init(&cfg);
+	cfg.proto = SALVO_PROTO_L2;
+	cfg.iface = "lo";
+	cfg.dir = SALVO_DIR_TX | SALVO_DIR_RX;
+	if (afp_probe(&cfg, why, sizeof(why)))
+		salvo_doctor_add(r, "af_packet.raw", SALVO_DOCTOR_FAIL, "af_packet",
+				 "run as root or grant CAP_NET_RAW (see cap_net_raw)",
+				 "raw frames unavailable: %s", why);
+	else
+		salvo_doctor_add(r, "af_packet.raw", SALVO_DOCTOR_OK, "af_packet", "",
+				 "raw frames available");
 }
 
 static int iface_mtu(const char *iface)
@@ -614,6 +670,7 @@ static const struct salvo_backend_ops afpacket_ops = {
 	.caps = SALVO_CAP_L2,
 	.prio = 10,
 	.probe = afp_probe,
+	.doctor = afp_doctor,
 	.open = afp_open,
 	.tx_burst = afp_tx,
 	.rx_burst = afp_rx,

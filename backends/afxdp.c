@@ -43,6 +43,7 @@
 #include <sys/mman.h>
 #include <sys/resource.h>
 #include <sys/socket.h>
+#include <sys/vfs.h>
 #include <unistd.h>
 
 #include <bpf/bpf.h>
@@ -51,8 +52,13 @@
 
 #include <salvo/backend.h>
 #include <salvo/caps.h>
+#include <salvo/doctor.h>
 
 #include "afxdp_internal.h"
+
+#ifndef BPF_FS_MAGIC
+#define BPF_FS_MAGIC 0xcafe4a11
+#endif
 
 #ifndef SOL_XDP
 #define SOL_XDP 283
@@ -442,9 +448,33 @@ static bool have_cap(cap_value_t v)
 	return f == CAP_SET;
 }
 
+/*
+ * The kernel feature af_xdp cannot run without: an AF_XDP socket
+ * (CONFIG_XDP_SOCKETS and CAP_NET_RAW).  The probe and the doctor op both
+ * ask here.  0, or -errno with one line in why.
+ */
+static int afxdp_socket_check(char *why, size_t len)
+{
+	int fd = socket(AF_XDP, SOCK_RAW | SOCK_CLOEXEC, 0);
+
+	if (fd < 0) {
+		int e = errno;
+
+		if (e == EAFNOSUPPORT)
+			snprintf(why, len, "this kernel has no AF_XDP (CONFIG_XDP_SOCKETS)");
+		else if (e == EPERM || e == EACCES)
+			snprintf(why, len, "af_xdp needs CAP_NET_RAW (run as root)");
+		else
+			snprintf(why, len, "AF_XDP socket: %s", strerror(e));
+		return -e;
+	}
+	close(fd);
+	return 0;
+}
+
 static int afxdp_probe(const struct salvo_cfg *cfg, char *why, size_t len)
 {
-	int fd;
+	int rc;
 
 	if (cfg->proto != SALVO_PROTO_L2) {
 		snprintf(why, len, "af_xdp sends raw frames only (salvo raw ...)");
@@ -458,19 +488,9 @@ static int afxdp_probe(const struct salvo_cfg *cfg, char *why, size_t len)
 		snprintf(why, len, "no interface %s", cfg->iface);
 		return -ENODEV;
 	}
-	fd = socket(AF_XDP, SOCK_RAW | SOCK_CLOEXEC, 0);
-	if (fd < 0) {
-		int e = errno;
-
-		if (e == EAFNOSUPPORT)
-			snprintf(why, len, "this kernel has no AF_XDP (CONFIG_XDP_SOCKETS)");
-		else if (e == EPERM || e == EACCES)
-			snprintf(why, len, "af_xdp needs CAP_NET_RAW (run as root)");
-		else
-			snprintf(why, len, "AF_XDP socket: %s", strerror(e));
-		return -e;
-	}
-	close(fd);
+	rc = afxdp_socket_check(why, len);
+	if (rc)
+		return rc;
 	if ((cfg->dir & SALVO_DIR_RX) && !(have_cap(CAP_NET_ADMIN) &&
 					  (have_cap(CAP_BPF) || have_cap(CAP_SYS_ADMIN)))) {
 		snprintf(why, len, "af_xdp receive needs CAP_NET_ADMIN and CAP_BPF for its XDP "
@@ -478,6 +498,45 @@ static int afxdp_probe(const struct salvo_cfg *cfg, char *why, size_t len)
 		return -EPERM;
 	}
 	return 0;
+}
+
+/*
+ * salvo doctor: the socket (from the probe's own check), bpffs (libxdp pins
+ * its multi-program dispatcher there; without it one XDP program per
+ * interface), and the verdict for raw frames on lo, which is what
+ * `salvo backends` probes.
+ */
+static void afxdp_doctor(struct salvo_doctor_report *r)
+{
+	struct salvo_cfg cfg;
+	struct statfs sf;
+	char why[256];
+	int rc = afxdp_socket_check(why, sizeof(why));
+
+	if (rc)
+		salvo_doctor_add(r, "af_xdp_socket", SALVO_DOCTOR_FAIL, "af_xdp",
+				 rc == -EPERM || rc == -EACCES ?
+				 "run as root or grant CAP_NET_RAW (see cap_net_raw)" :
+				 "use a kernel with CONFIG_XDP_SOCKETS=y", "%s", why);
+	else
+		salvo_doctor_add(r, "af_xdp_socket", SALVO_DOCTOR_OK, "af_xdp", "",
+				 "AF_XDP sockets available");
+	if (statfs("/sys/fs/bpf", &sf) == 0 && (unsigned long)sf.f_type == BPF_FS_MAGIC)
+		salvo_doctor_add(r, "bpffs", SALVO_DOCTOR_OK, "af_xdp", "", "bpffs mounted at /sys/fs/bpf");
+	else
+		salvo_doctor_add(r, "bpffs", SALVO_DOCTOR_WARN, "af_xdp (libxdp multi-program)",
+				 "mount -t bpf bpf /sys/fs/bpf",
+				 "no bpffs at /sys/fs/bpf: libxdp cannot pin its dispatcher (one XDP program per interface)");
+	salvo_cfg_init(&cfg);
+	cfg.proto = SALVO_PROTO_L2;
+	cfg.iface = "lo";
+	cfg.dir = SALVO_DIR_TX | SALVO_DIR_RX;
+	if (afxdp_probe(&cfg, why, sizeof(why)))
+		salvo_doctor_add(r, "af_xdp.raw", SALVO_DOCTOR_FAIL, "af_xdp",
+				 "run as root, or: sudo setcap cap_net_raw,cap_net_admin,cap_bpf,cap_ipc_lock+ep \"$(command -v salvo)\"",
+				 "raw frames unavailable: %s", why);
+	else
+		salvo_doctor_add(r, "af_xdp.raw", SALVO_DOCTOR_OK, "af_xdp", "", "raw frames available");
 }
 
 /* The UMEM is pinned: without CAP_IPC_LOCK it counts against RLIMIT_MEMLOCK. */
@@ -960,6 +1019,7 @@ static const struct salvo_backend_ops afxdp_ops = {
 	.caps = SALVO_CAP_L2 | SALVO_CAP_ZEROCOPY | SALVO_CAP_XDP | SALVO_CAP_RXFILTER,
 	.prio = 5,
 	.probe = afxdp_probe,
+	.doctor = afxdp_doctor,
 	.open = afxdp_open,
 	.tx_burst = afxdp_tx,
 	.rx_burst = afxdp_rx,

@@ -41,6 +41,7 @@
 #include <salvo/addr.h>
 #include <salvo/backend.h>
 #include <salvo/common.h>
+#include <salvo/doctor.h>
 #include <salvo/pkt.h>
 
 #include "uring_internal.h"
@@ -187,9 +188,193 @@ struct uring_port {
 
 /* ---- ring set-up and probe ------------------------------------------------ */
 
+/*
+ * What this backend needs from the kernel, one row per feature.  The probe
+ * (backend selection, `salvo backends`) and the doctor op (`salvo doctor`)
+ * both judge from this table and nothing else, so they cannot disagree.
+ * paths: what cannot run without the feature, SALVO_CAP_UDP (datagrams) and
+ * SALVO_CAP_TCP (streams); with SALVO_CAP_ZEROCOPY, only under --zerocopy.
+ * There is no single-shot fallback: every receive and every accept is
+ * multishot (arm_recvmsg, arm_accept, arm_recv).
+ */
+enum uring_feat_kind {
+	FEAT_OP,		/* IORING_REGISTER_PROBE lists the opcode */
+	FEAT_MULTISHOT,		/* the opcode stays armed as multishot (test submission) */
+	FEAT_BUF_RING,		/* provided buffer rings register */
+};
+
+struct uring_feat {
+	const char *id;		/* token for SALVO_URING_REFUSE */
+	const char *check;	/* salvo doctor's line; rows with the same one share it */
+	enum uring_feat_kind kind;
+	int op;			/* IORING_OP_* for FEAT_OP and FEAT_MULTISHOT */
+	unsigned int paths;	/* SALVO_CAP_UDP | SALVO_CAP_TCP [| SALVO_CAP_ZEROCOPY] */
+	const char *what;	/* for the reason line */
+	const char *kernel;	/* the first Linux release that has it */
+};
+
+#define PATH_UDP SALVO_CAP_UDP
+#define PATH_TCP SALVO_CAP_TCP
+#define PATH_ZC SALVO_CAP_ZEROCOPY
+
+static const struct uring_feat uring_feats[] = {
+	{ "send", "io_uring.ops", FEAT_OP, IORING_OP_SEND, PATH_UDP | PATH_TCP, "IORING_OP_SEND", "5.6" },
+	{ "sendmsg", "io_uring.ops", FEAT_OP, IORING_OP_SENDMSG, PATH_UDP, "IORING_OP_SENDMSG", "5.3" },
+	{ "recvmsg", "io_uring.ops", FEAT_OP, IORING_OP_RECVMSG, PATH_UDP, "IORING_OP_RECVMSG", "5.3" },
+	{ "recv", "io_uring.ops", FEAT_OP, IORING_OP_RECV, PATH_TCP, "IORING_OP_RECV", "5.6" },
+	{ "accept", "io_uring.ops", FEAT_OP, IORING_OP_ACCEPT, PATH_TCP, "IORING_OP_ACCEPT", "5.5" },
+	{ "connect", "io_uring.ops", FEAT_OP, IORING_OP_CONNECT, PATH_TCP, "IORING_OP_CONNECT", "5.5" },
+	{ "close", "io_uring.ops", FEAT_OP, IORING_OP_CLOSE, PATH_TCP, "IORING_OP_CLOSE", "5.6" },
+	{ "shutdown", "io_uring.ops", FEAT_OP, IORING_OP_SHUTDOWN, PATH_TCP, "IORING_OP_SHUTDOWN",
+	  "5.11" },
+	{ "async_cancel", "io_uring.ops", FEAT_OP, IORING_OP_ASYNC_CANCEL, PATH_TCP,
+	  "IORING_OP_ASYNC_CANCEL", "5.5" },
+	{ "link_timeout", "io_uring.ops", FEAT_OP, IORING_OP_LINK_TIMEOUT, PATH_TCP,
+	  "IORING_OP_LINK_TIMEOUT", "5.5" },
+	{ "buf_ring", "io_uring.buf_ring", FEAT_BUF_RING, 0, PATH_UDP | PATH_TCP, "provided buffer rings",
+	  "5.19" },
+	{ "recvmsg_multishot", "io_uring.recvmsg_multishot", FEAT_MULTISHOT, IORING_OP_RECVMSG, PATH_UDP,
+	  "multishot RECVMSG", "6.0" },
+	{ "accept_multishot", "io_uring.accept_multishot", FEAT_MULTISHOT, IORING_OP_ACCEPT, PATH_TCP,
+	  "multishot ACCEPT", "5.19" },
+	{ "recv_multishot", "io_uring.recv_multishot", FEAT_MULTISHOT, IORING_OP_RECV, PATH_TCP,
+	  "multishot RECV", "6.0" },
+	{ "send_zc", "io_uring.send_zc", FEAT_OP, IORING_OP_SEND_ZC, PATH_UDP | PATH_TCP | PATH_ZC,
+	  "IORING_OP_SEND_ZC", "6.0" },
+	{ "sendmsg_zc", "io_uring.send_zc", FEAT_OP, IORING_OP_SENDMSG_ZC, PATH_UDP | PATH_ZC,
+	  "IORING_OP_SENDMSG_ZC", "6.1" },
+};
+
+#define NFEATS SALVO_ARRAY_SIZE(uring_feats)
+
+/* Does a run on path (SALVO_CAP_UDP or _TCP), with or without --zerocopy, need row f? */
+static bool feat_needed(const struct uring_feat *f, unsigned int path, bool zc)
+{
+	return (f->paths & path) && (!(f->paths & PATH_ZC) || zc);
+}
+
+static const char *path_name(unsigned int path)
+{
+	return path == SALVO_CAP_TCP ? "streams" : "datagrams";
+}
+
+/*
+ * SALVO_URING_REFUSE=id[,id...] (ids from uring_feats): the default kernel
+ * calls below answer as a kernel without those features would, so the
+ * integration tests can play an older kernel on this one.  Only the probe's
+ * test ring goes through them; the backend refuses before it opens a port.
+ */
+static bool refused(const char *id)
+{
+	const char *s = getenv("SALVO_URING_REFUSE");
+	size_t n = strlen(id);
+
+	while (s && *s) {
+		size_t len = strcspn(s, ",");
+
+		if (len == n && !strncmp(s, id, n))
+			return true;
+		s += len + (s[len] == ',');
+	}
+	return false;
+}
+
 static struct io_uring_probe *real_get_probe(struct io_uring *ring)
 {
-	return io_uring_get_probe_ring(ring);
+	struct io_uring_probe *pr = io_uring_get_probe_ring(ring);
+
+	for (size_t i = 0; pr && i < NFEATS; i++)
+		if (uring_feats[i].kind == FEAT_OP && uring_feats[i].op <= pr->last_op &&
+		    refused(uring_feats[i].id))
+			pr->ops[uring_feats[i].op].flags &= ~IO_URING_OP_SUPPORTED;
+	return pr;
+}
+
+static int real_register_buf_ring(struct io_uring *ring, struct io_uring_buf_reg *reg,
+				  unsigned int flags)
+{
+	return refused("buf_ring") ? -EINVAL : io_uring_register_buf_ring(ring, reg, flags);
+}
+
+/*
+ * Submit op as multishot on a unix socket of this process that never sees
+ * traffic, then cancel it: a kernel that knows the flag leaves it armed
+ * (-ECANCELED after the cancel; a receive may also say -ENOBUFS, having
+ * looked in the empty buffer group), one that does not fails it at once
+ * with -EINVAL.  Bounded: the cancel completes both within a second.
+ */
+static int real_multishot(struct io_uring *ring, int op)
+{
+	static const struct msghdr msg;	/* read by the kernel, never written */
+	struct sockaddr_un sun = { .sun_family = AF_UNIX };
+	struct io_uring_sqe *sqe;
+	struct io_uring_cqe *cqe;
+	int fds[2] = { -1, -1 }, res = 0, seen = 0, ret;
+
+	for (size_t i = 0; i < NFEATS; i++)
+		if (uring_feats[i].kind == FEAT_MULTISHOT && uring_feats[i].op == op &&
+		    refused(uring_feats[i].id))
+			return -EINVAL;
+	if (op == IORING_OP_ACCEPT) {
+		fds[0] = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
+		/* An address of only the family: the kernel picks an abstract name. */
+		if (fds[0] < 0 || bind(fds[0], (struct sockaddr *)&sun, sizeof(sa_family_t)) ||
+		    listen(fds[0], 1)) {
+			ret = -errno;
+			goto out;
+		}
+	} else if (socketpair(AF_UNIX, (op == IORING_OP_RECV ? SOCK_STREAM : SOCK_DGRAM) | SOCK_CLOEXEC,
+			      0, fds)) {
+		return -errno;
+	}
+	sqe = io_uring_get_sqe(ring);
+	if (!sqe) {
+		ret = -EBUSY;
+		goto out;
+	}
+	if (op == IORING_OP_ACCEPT) {
+		io_uring_prep_multishot_accept(sqe, fds[0], NULL, NULL, 0);
+	} else {
+		if (op == IORING_OP_RECV)
+			io_uring_prep_recv_multishot(sqe, fds[0], NULL, 0, 0);
+		else
+			io_uring_prep_recvmsg_multishot(sqe, fds[0], (struct msghdr *)&msg, 0);
+		/* Multishot receives pick provided buffers; this group has none. */
+		sqe->flags |= IOSQE_BUFFER_SELECT;
+		sqe->buf_group = BGID + 7;
+	}
+	sqe->user_data = 1;
+	sqe = io_uring_get_sqe(ring);
+	if (!sqe) {
+		ret = -EBUSY;
+		goto out;
+	}
+	io_uring_prep_cancel64(sqe, 1, 0);
+	sqe->user_data = 2;
+	ret = io_uring_submit(ring);
+	if (ret < 0)
+		goto out;
+	while (seen < 2) {
+		struct __kernel_timespec ts = { .tv_sec = 1 };
+
+		if (io_uring_wait_cqe_timeout(ring, &cqe, &ts))
+			break;
+		if (cqe->user_data == 1 && !(cqe->flags & IORING_CQE_F_MORE))
+			res = cqe->res;
+		if (!(cqe->user_data == 1 && (cqe->flags & IORING_CQE_F_MORE)))
+			seen++;
+		io_uring_cqe_seen(ring, cqe);
+	}
+	if (res == -ECANCELED || (op != IORING_OP_ACCEPT && res == -ENOBUFS))
+		ret = 0;
+	else
+		ret = res ? res : -EIO;
+out:
+	if (fds[0] >= 0)
+		close(fds[0]);
+	if (fds[1] >= 0)
+		close(fds[1]);
+	return ret;
 }
 
 const struct salvo__uring_sys salvo__uring_sys_default = {
@@ -197,8 +382,9 @@ const struct salvo__uring_sys salvo__uring_sys_default = {
 	.queue_init = io_uring_queue_init_params,
 	.queue_exit = io_uring_queue_exit,
 	.get_probe = real_get_probe,
-	.register_buf_ring = io_uring_register_buf_ring,
+	.register_buf_ring = real_register_buf_ring,
 	.unregister_buf_ring = io_uring_unregister_buf_ring,
+	.multishot = real_multishot,
 };
 
 int salvo__uring_setup(const struct salvo__uring_sys *sys, struct io_uring *ring, unsigned int sq,
@@ -255,6 +441,7 @@ const char *salvo__uring_flags_str(unsigned int flags, char *buf, size_t len)
 	return buf;
 }
 
+/* kernel.io_uring_disabled, or -errno (-ENOENT: before Linux 6.6, always on). */
 static int read_disabled(const char *path)
 {
 	char b[16];
@@ -262,53 +449,143 @@ static int read_disabled(const char *path)
 	int fd;
 
 	if (!path)
-		return -1;
+		return -ENOENT;
 	fd = open(path, O_RDONLY | O_CLOEXEC);
 	if (fd < 0)
-		return -1;
+		return -errno;
 	n = read(fd, b, sizeof(b) - 1);
 	close(fd);
 	if (n <= 0)
-		return -1;
+		return n < 0 ? -errno : -EINVAL;
 	b[n] = 0;
 	return atoi(b);
 }
 
-struct opneed {
-	int op;
-	const char *name;
+/* What the kernel answered for each row of uring_feats. */
+struct uring_eval {
+	int disabled;		/* kernel.io_uring_disabled, or -errno */
+	int setup;		/* io_uring_setup: 0, -errno, or 1: not tried (disabled=2) */
+	bool probed;		/* IORING_REGISTER_PROBE answered */
+	int res[NFEATS];	/* 0: present, -errno: refused, 1: not checked */
 };
 
-static const struct opneed ops_dgram[] = {
-	{ IORING_OP_SEND, "SEND" },
-	{ IORING_OP_SENDMSG, "SENDMSG" },
-	{ IORING_OP_RECVMSG, "RECVMSG" },
-};
-static const struct opneed ops_stream[] = {
-	{ IORING_OP_SEND, "SEND" },
-	{ IORING_OP_RECV, "RECV" },
-	{ IORING_OP_ACCEPT, "ACCEPT" },
-	{ IORING_OP_CONNECT, "CONNECT" },
-	{ IORING_OP_CLOSE, "CLOSE" },
-	{ IORING_OP_SHUTDOWN, "SHUTDOWN" },
-	{ IORING_OP_ASYNC_CANCEL, "ASYNC_CANCEL" },
-	{ IORING_OP_LINK_TIMEOUT, "LINK_TIMEOUT" },
-};
-static const struct opneed ops_zc[] = {
-	{ IORING_OP_SEND_ZC, "SEND_ZC" },
-	{ IORING_OP_SENDMSG_ZC, "SENDMSG_ZC" },
-};
-
-static int need_ops(const struct io_uring_probe *pr, const struct opneed *v, size_t n, char *why,
-		    size_t len, const char *what)
+static int buf_ring_test(const struct salvo__uring_sys *sys, struct io_uring *ring)
 {
+	struct io_uring_buf_reg reg;
+	void *mem = mmap(NULL, 4096, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+	int ret;
+
+	if (mem == MAP_FAILED)
+		return -errno;
+	memset(&reg, 0, sizeof(reg));
+	reg.ring_addr = (uint64_t)(uintptr_t)mem;
+	reg.ring_entries = 1;
+	reg.bgid = BGID;
+	ret = sys->register_buf_ring(ring, &reg, 0);
+	if (ret == 0)
+		sys->unregister_buf_ring(ring, BGID);
+	munmap(mem, 4096);
+	return ret;
+}
+
+/*
+ * Ask the kernel (through sys) about every row a run on one of paths (with
+ * SALVO_CAP_ZEROCOPY: under --zerocopy) needs.  One test ring, closed again.
+ */
+static void uring_eval(const struct salvo__uring_sys *sys, unsigned int paths,
+		       struct uring_eval *e)
+{
+	struct io_uring_probe *pr;
+	struct io_uring ring;
+	unsigned int flags;
 	size_t i;
 
-	for (i = 0; i < n; i++) {
-		if (!io_uring_opcode_supported(pr, v[i].op)) {
-			snprintf(why, len, "kernel lacks IORING_OP_%s (%s)", v[i].name, what);
-			return -EOPNOTSUPP;
+	memset(e, 0, sizeof(*e));
+	for (i = 0; i < NFEATS; i++)
+		e->res[i] = 1;
+	e->disabled = read_disabled(sys->disabled_path);
+	if (e->disabled >= 2) {
+		e->setup = 1;	/* refused for everybody: no need to try */
+		return;
+	}
+	e->setup = salvo__uring_setup(sys, &ring, 8, 16, &flags);
+	if (e->setup)
+		return;
+	pr = sys->get_probe(&ring);
+	if (pr) {
+		e->probed = true;
+		for (i = 0; i < NFEATS; i++) {
+			const struct uring_feat *f = &uring_feats[i];
+			bool have_op = f->kind == FEAT_BUF_RING || io_uring_opcode_supported(pr, f->op);
+
+			if (!feat_needed(f, paths & (PATH_UDP | PATH_TCP), paths & PATH_ZC))
+				continue;
+			if (!have_op)
+				e->res[i] = -EOPNOTSUPP;
+			else if (f->kind == FEAT_OP)
+				e->res[i] = 0;
+			else if (f->kind == FEAT_MULTISHOT)
+				e->res[i] = sys->multishot(&ring, f->op);
+			else
+				e->res[i] = buf_ring_test(sys, &ring);
 		}
+		free(pr);
+	}
+	sys->queue_exit(&ring);
+}
+
+static void missing_reason(const struct uring_feat *f, int res, unsigned int path, bool zc,
+			   char *why, size_t len)
+{
+	bool zc_only = zc && (f->paths & PATH_ZC);
+	const char *what = zc_only ? "--zerocopy needs" : path_name(path);
+
+	if (res == -EOPNOTSUPP)
+		snprintf(why, len, "kernel lacks %s, which %s%s (Linux %s)", f->what, what,
+			 zc_only ? "" : " need", f->kernel);
+	else
+		snprintf(why, len, "kernel refuses %s (%s), which %s%s (Linux %s)", f->what,
+			 strerror(-res), what, zc_only ? "" : " need", f->kernel);
+}
+
+/*
+ * The verdict for a run on path (SALVO_CAP_UDP or _TCP), with or without
+ * --zerocopy: 0, or -errno with one line in why and the fix in fix.
+ */
+static int uring_verdict(const struct uring_eval *e, unsigned int path, bool zc, char *why,
+			 size_t len, char *fix, size_t fixlen)
+{
+	snprintf(fix, fixlen, "use a kernel of 6.0 or later");
+	if (e->disabled >= 2) {
+		snprintf(why, len, "io_uring is disabled (kernel.io_uring_disabled=%d)", e->disabled);
+		snprintf(fix, fixlen, "sysctl -w kernel.io_uring_disabled=0");
+		return -EPERM;
+	}
+	if (e->setup) {
+		snprintf(why, len, "io_uring_setup failed: %s%s", strerror(-e->setup),
+			 e->setup != -EPERM ? "" :
+			 e->disabled == 1 ? " (kernel.io_uring_disabled=1: needs CAP_SYS_ADMIN or io_uring_group)" :
+					    " (blocked by seccomp or a container policy?)");
+		snprintf(fix, fixlen, "%s",
+			 e->setup == -EPERM ? "allow io_uring_setup in the seccomp profile (docker: --security-opt seccomp=unconfined) or sysctl -w kernel.io_uring_disabled=0" :
+			 e->setup == -ENOSYS ? "use a kernel built with CONFIG_IO_URING=y" :
+					       "ulimit -l unlimited");
+		return e->setup;
+	}
+	if (!e->probed) {
+		snprintf(why, len, "io_uring cannot probe its opcodes (kernel older than 5.6)");
+		return -EOPNOTSUPP;
+	}
+	for (size_t i = 0; i < NFEATS; i++) {
+		if (!feat_needed(&uring_feats[i], path, zc) || !e->res[i])
+			continue;
+		if (e->res[i] == 1) {	/* a caller asked for a verdict it did not evaluate */
+			snprintf(why, len, "%s not checked", uring_feats[i].what);
+			return -EINVAL;
+		}
+		missing_reason(&uring_feats[i], e->res[i], path, zc, why, len);
+		snprintf(fix, fixlen, "use a kernel of %s or later", uring_feats[i].kernel);
+		return -EOPNOTSUPP;
 	}
 	return 0;
 }
@@ -316,78 +593,130 @@ static int need_ops(const struct io_uring_probe *pr, const struct opneed *v, siz
 int salvo__uring_check(const struct salvo__uring_sys *sys, const struct salvo_cfg *cfg, char *why,
 		       size_t len)
 {
-	struct io_uring_buf_reg reg;
-	struct io_uring_probe *pr;
-	struct io_uring ring;
-	unsigned int flags;
-	bool stream = cfg && cfg->proto == SALVO_PROTO_TCP;
-	void *mem;
-	int dis, ret;
+	unsigned int path = cfg && cfg->proto == SALVO_PROTO_TCP ? PATH_TCP : PATH_UDP;
+	bool zc = cfg && cfg->zerocopy;
+	struct uring_eval e;
+	char fix[192];
 
 	if (cfg && cfg->proto == SALVO_PROTO_L2) {
 		snprintf(why, len, "io_uring backend carries UDP and TCP, not raw frames");
 		return -EOPNOTSUPP;
 	}
-	dis = read_disabled(sys->disabled_path);
-	if (dis >= 2) {
-		snprintf(why, len, "io_uring is disabled (kernel.io_uring_disabled=%d)", dis);
-		return -EPERM;
-	}
-	ret = salvo__uring_setup(sys, &ring, 8, 16, &flags);
-	if (ret < 0) {
-		snprintf(why, len, "io_uring_setup failed: %s%s", strerror(-ret),
-			 ret != -EPERM ? "" :
-			 dis == 1 ? " (kernel.io_uring_disabled=1: needs CAP_SYS_ADMIN or io_uring_group)" :
-				    " (blocked by seccomp or a container policy?)");
-		return ret;
-	}
-	pr = sys->get_probe(&ring);
-	if (!pr) {
-		snprintf(why, len, "io_uring cannot probe its opcodes (kernel older than 5.6)");
-		ret = -EOPNOTSUPP;
-		goto out;
-	}
-	ret = stream ? need_ops(pr, ops_stream, SALVO_ARRAY_SIZE(ops_stream), why, len, "streams") :
-		       need_ops(pr, ops_dgram, SALVO_ARRAY_SIZE(ops_dgram), why, len, "datagrams");
-	/* SEND_ZC came with multishot recvmsg (Linux 6.0): it stands for both. */
-	if (!ret && !stream && !io_uring_opcode_supported(pr, IORING_OP_SEND_ZC)) {
-		snprintf(why, len, "kernel lacks multishot recvmsg (needs Linux 6.0)");
-		ret = -EOPNOTSUPP;
-	}
-	if (!ret && cfg && cfg->zerocopy)
-		ret = need_ops(pr, ops_zc, SALVO_ARRAY_SIZE(ops_zc), why, len, "--zerocopy");
-	free(pr);
-	if (ret)
-		goto out;
-
-	mem = mmap(NULL, 4096, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
-	if (mem == MAP_FAILED) {
-		ret = -errno;
-		snprintf(why, len, "mmap: %s", strerror(-ret));
-		goto out;
-	}
-	memset(&reg, 0, sizeof(reg));
-	reg.ring_addr = (uint64_t)(uintptr_t)mem;
-	reg.ring_entries = 1;
-	reg.bgid = BGID;
-	ret = sys->register_buf_ring(&ring, &reg, 0);
-	if (ret < 0) {
-		snprintf(why, len, "kernel lacks provided buffer rings (io_uring_register_buf_ring: %s)",
-			 strerror(-ret));
-		ret = -EOPNOTSUPP;
-	} else {
-		sys->unregister_buf_ring(&ring, BGID);
-		ret = 0;
-	}
-	munmap(mem, 4096);
-out:
-	sys->queue_exit(&ring);
-	return ret;
+	uring_eval(sys, path | (zc ? PATH_ZC : 0), &e);
+	return uring_verdict(&e, path, zc, why, len, fix, sizeof(fix));
 }
 
 static int uring_probe(const struct salvo_cfg *cfg, char *why, size_t len)
 {
 	return salvo__uring_check(&salvo__uring_sys_default, cfg, why, len);
+}
+
+/* One doctor line per check name of uring_feats (the rows that share it folded). */
+static void doctor_feats(const struct uring_eval *e, struct salvo_doctor_report *r)
+{
+	for (size_t i = 0; i < NFEATS; i++) {
+		const struct uring_feat *f = &uring_feats[i];
+		char missing[128] = "", needed[64] = "uring", fix[64] = "";
+		unsigned int blocked = 0, uses = 0, n = 0;
+		size_t mo = 0, j;
+		int first_err = 0;
+
+		for (j = 0; j < i && strcmp(uring_feats[j].check, f->check); j++)
+			;
+		if (j < i)
+			continue;	/* folded into an earlier line */
+		for (j = i; j < NFEATS; j++) {
+			const struct uring_feat *g = &uring_feats[j];
+
+			if (strcmp(g->check, f->check))
+				continue;
+			n++;
+			uses |= g->paths;
+			if (!e->res[j])
+				continue;
+			blocked |= g->paths;
+			if (!first_err) {
+				first_err = e->res[j];
+				snprintf(fix, sizeof(fix), "use a kernel of %s or later", g->kernel);
+			}
+			if (mo < sizeof(missing))
+				mo += (size_t)snprintf(missing + mo, sizeof(missing) - mo, "%s%s",
+						       mo ? ", " : "", g->what);
+		}
+		snprintf(needed, sizeof(needed), "uring %s",
+			 uses & PATH_ZC ? "--zerocopy" :
+			 (uses & PATH_UDP) && (uses & PATH_TCP) ? "datagrams streams" :
+			 uses & PATH_UDP ? "datagrams" : "streams");
+		if (!blocked && n > 1)
+			salvo_doctor_add(r, f->check, SALVO_DOCTOR_OK, needed, "",
+					 "all %u opcodes it submits are supported", n);
+		else if (!blocked)
+			salvo_doctor_add(r, f->check, SALVO_DOCTOR_OK, needed, "", "%s supported",
+					 f->what);
+		else
+			salvo_doctor_add(r, f->check, blocked & PATH_ZC ? SALVO_DOCTOR_WARN : SALVO_DOCTOR_FAIL,
+					 needed, fix, "%s %s%s%s: no %s on uring", missing,
+					 first_err == -EOPNOTSUPP ? "missing" : "refused (",
+					 first_err == -EOPNOTSUPP ? "" : strerror(-first_err),
+					 first_err == -EOPNOTSUPP ? "" : ")",
+					 blocked & PATH_ZC ? "--zerocopy" :
+					 (blocked & PATH_UDP) && (blocked & PATH_TCP) ? "datagrams or streams" :
+					 blocked & PATH_UDP ? "datagrams" : "streams");
+	}
+}
+
+void salvo__uring_doctor(const struct salvo__uring_sys *sys, struct salvo_doctor_report *r)
+{
+	static const unsigned int paths[] = { PATH_UDP, PATH_TCP };
+	struct uring_eval e;
+	char why[256], fix[192];
+
+	uring_eval(sys, PATH_UDP | PATH_TCP | PATH_ZC, &e);
+	if (e.disabled == -ENOENT)
+		salvo_doctor_add(r, "io_uring.sysctl", SALVO_DOCTOR_OK, "uring", "",
+				 "kernel.io_uring_disabled not present (kernel before 6.6: io_uring always on)");
+	else if (e.disabled < 0)
+		salvo_doctor_add(r, "io_uring.sysctl", SALVO_DOCTOR_WARN, "uring",
+				 "cat /proc/sys/kernel/io_uring_disabled",
+				 "cannot read kernel.io_uring_disabled: %s", strerror(-e.disabled));
+	else if (e.disabled == 0)
+		salvo_doctor_add(r, "io_uring.sysctl", SALVO_DOCTOR_OK, "uring", "",
+				 "kernel.io_uring_disabled = 0");
+	else
+		salvo_doctor_add(r, "io_uring.sysctl",
+				 e.disabled >= 2 ? SALVO_DOCTOR_FAIL : SALVO_DOCTOR_WARN, "uring",
+				 "sysctl -w kernel.io_uring_disabled=0", "kernel.io_uring_disabled = %d (%s)",
+				 e.disabled, e.disabled >= 2 ? "io_uring is off for everybody" :
+				 "only root and kernel.io_uring_group may use io_uring");
+	if (e.setup == 0) {
+		salvo_doctor_add(r, "io_uring.setup", SALVO_DOCTOR_OK, "uring", "", "a test ring was set up");
+		if (e.probed)
+			doctor_feats(&e, r);
+		else
+			salvo_doctor_add(r, "io_uring.probe", SALVO_DOCTOR_FAIL, "uring",
+					 "use a kernel of 5.6 or later",
+					 "IORING_REGISTER_PROBE failed: which ops exist is unknown");
+	} else {
+		uring_verdict(&e, PATH_UDP, false, why, sizeof(why), fix, sizeof(fix));
+		salvo_doctor_add(r, "io_uring.setup", SALVO_DOCTOR_FAIL, "uring", fix, "%s", why);
+	}
+	/* The verdicts, word for word what the probe says in `salvo backends`. */
+	for (size_t i = 0; i < SALVO_ARRAY_SIZE(paths); i++) {
+		char name[32];
+
+		snprintf(name, sizeof(name), "io_uring.%s", path_name(paths[i]));
+		if (uring_verdict(&e, paths[i], false, why, sizeof(why), fix, sizeof(fix)))
+			salvo_doctor_add(r, name, SALVO_DOCTOR_FAIL, "uring", fix,
+					 "%s unavailable: %s", path_name(paths[i]), why);
+		else
+			salvo_doctor_add(r, name, SALVO_DOCTOR_OK, "uring", "", "%s available",
+					 path_name(paths[i]));
+	}
+}
+
+static void uring_doctor(struct salvo_doctor_report *r)
+{
+	salvo__uring_doctor(&salvo__uring_sys_default, r);
 }
 
 /* ---- small helpers ----------------------------------------------------------- */
@@ -1951,6 +2280,7 @@ static const struct salvo_backend_ops uring_ops = {
 	.caps = SALVO_CAP_UDP | SALVO_CAP_TCP | SALVO_CAP_GSO | SALVO_CAP_GRO | SALVO_CAP_ZEROCOPY,
 	.prio = 30,
 	.probe = uring_probe,
+	.doctor = uring_doctor,
 	.open = uring_open,
 	.tx_burst = uring_tx_burst,
 	.rx_burst = uring_rx_burst,

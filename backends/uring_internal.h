@@ -22,6 +22,12 @@ struct salvo__uring_sys {
 	int (*register_buf_ring)(struct io_uring *ring, struct io_uring_buf_reg *reg,
 				 unsigned int flags);
 	int (*unregister_buf_ring)(struct io_uring *ring, int bgid);
+	/*
+	 * Arm op (IORING_OP_RECVMSG, _ACCEPT or _RECV) as multishot on a test
+	 * socket and cancel it: 0 when the kernel kept it armed, else -errno
+	 * (-EINVAL: the kernel does not know multishot for op).
+	 */
+	int (*multishot)(struct io_uring *ring, int op);
 };
 
 extern const struct salvo__uring_sys salvo__uring_sys_default;
@@ -39,11 +45,20 @@ int salvo__uring_setup(const struct salvo__uring_sys *sys, struct io_uring *ring
 
 /*
  * Can this machine run cfg on io_uring?  0, or -errno with one line in why:
- * io_uring_disabled, setup refused (seccomp, EPERM), an op the kernel
- * lacks, no provided buffer rings.
+ * io_uring_disabled, setup refused (seccomp, EPERM), an op or a multishot
+ * flavour the kernel lacks, no provided buffer rings.
  */
 int salvo__uring_check(const struct salvo__uring_sys *sys, const struct salvo_cfg *cfg, char *why,
 		       size_t len);
+
+/*
+ * salvo doctor's io_uring lines, judged from the same feature table as
+ * salvo__uring_check: the sysctl, the test ring, one line per feature, and
+ * io_uring.datagrams / io_uring.streams whose detail carries the probe's
+ * reason word for word.
+ */
+struct salvo_doctor_report;
+void salvo__uring_doctor(const struct salvo__uring_sys *sys, struct salvo_doctor_report *r);
 
 /* "single_issuer,defer_taskrun" for p->info. */
 const char *salvo__uring_flags_str(unsigned int flags, char *buf, size_t len);

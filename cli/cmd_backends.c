@@ -39,6 +39,21 @@ static const char *caps_str(unsigned int caps, char *buf, size_t len)
 	return buf;
 }
 
+/*
+ * Probe every path a backend claims (datagrams, streams, raw frames) on its
+ * own: one that carries datagrams but cannot carry streams here is not
+ * "yes".  salvo doctor's per-path lines come from the same probe tables.
+ */
+static const struct {
+	unsigned int cap;
+	int proto;
+	const char *name;
+} paths[] = {
+	{SALVO_CAP_UDP, SALVO_PROTO_UDP, "udp"},
+	{SALVO_CAP_TCP, SALVO_PROTO_TCP, "tcp"},
+	{SALVO_CAP_L2, SALVO_PROTO_L2, "raw"},
+};
+
 static int backends_run(void *o, int argc, char **argv)
 {
 	struct backends_opts *b = o;
@@ -51,26 +66,62 @@ static int backends_run(void *o, int argc, char **argv)
 	if (!b->json)
 		printf("%-10s %-4s %-30s %s\n", "BACKEND", "OK", "CAPS", "NOTES");
 	for (unsigned int i = 0; i < n; i++) {
-		struct salvo_cfg cfg;
-		char why[256] = "", caps[96];
-		int rc;
+		char why[SALVO_ARRAY_SIZE(paths)][256], notes[800] = "", caps[96];
+		unsigned int tried = 0, failed = 0, same = 1, first = 0;
+		json_t *pj = json_array();
+		size_t no = 0;
 
-		salvo_cfg_init(&cfg);
-		cfg.proto = (v[i]->caps & SALVO_CAP_UDP) ? SALVO_PROTO_UDP :
-			    (v[i]->caps & SALVO_CAP_TCP) ? SALVO_PROTO_TCP : SALVO_PROTO_L2;
-		cfg.iface = b->iface ? b->iface : "lo";
-		cfg.dir = SALVO_DIR_TX | SALVO_DIR_RX;
-		rc = v[i]->probe ? v[i]->probe(&cfg, why, sizeof(why)) : 0;
+		for (unsigned int k = 0; k < SALVO_ARRAY_SIZE(paths); k++) {
+			struct salvo_cfg cfg;
+			int rc;
+
+			why[k][0] = 0;
+			if (!(v[i]->caps & paths[k].cap))
+				continue;
+			salvo_cfg_init(&cfg);
+			cfg.proto = paths[k].proto;
+			cfg.iface = b->iface ? b->iface : "lo";
+			cfg.dir = SALVO_DIR_TX | SALVO_DIR_RX;
+			rc = v[i]->probe ? v[i]->probe(&cfg, why[k], sizeof(why[k])) : 0;
+			if (rc && !why[k][0])
+				snprintf(why[k], sizeof(why[k]), "%s", strerror(-rc));
+			if (!rc)
+				why[k][0] = 0;
+			json_array_append_new(pj, json_pack("{s:s, s:b, s:s}", "path", paths[k].name,
+							    "available", rc == 0, "reason", why[k]));
+			if (rc) {
+				if (failed && strcmp(why[k], why[first]))
+					same = 0;
+				if (!failed)
+					first = k;
+				failed++;
+			}
+			tried++;
+		}
+		/* One reason said once when every path fails for it (no io_uring at all). */
+		for (unsigned int k = 0; k < SALVO_ARRAY_SIZE(paths) && no < sizeof(notes); k++) {
+			if (!why[k][0])
+				continue;
+			if (failed == tried && same)
+				no += (size_t)snprintf(notes + no, sizeof(notes) - no, "%s", why[k]);
+			else
+				no += (size_t)snprintf(notes + no, sizeof(notes) - no, "%s%s: %s",
+						       no ? "; " : "", paths[k].name, why[k]);
+			if (failed == tried && same)
+				break;
+		}
 		caps_str(v[i]->caps, caps, sizeof(caps));
 		if (b->json) {
-			json_array_append_new(arr, json_pack("{s:s, s:b, s:s, s:s, s:s, s:i}", "name",
-							     v[i]->name, "available", rc == 0,
-							     "reason", rc ? why : "", "caps", caps,
+			json_array_append_new(arr, json_pack("{s:s, s:b, s:s, s:o, s:s, s:s, s:i}", "name",
+							     v[i]->name, "available", failed == 0,
+							     "reason", notes, "paths", pj, "caps", caps,
 							     "description", v[i]->desc, "priority",
 							     v[i]->prio));
 		} else {
-			printf("%-10s %-4s %-30s %s\n", v[i]->name, rc ? "no" : "yes", caps,
-			       rc ? why : v[i]->desc);
+			json_decref(pj);
+			printf("%-10s %-4s %-30s %s\n", v[i]->name,
+			       !failed ? "yes" : failed == tried ? "no" : "some", caps,
+			       failed ? notes : v[i]->desc);
 		}
 	}
 	if (b->json) {
@@ -88,6 +139,10 @@ static const struct salvo_cmd backends_cmd = {
 	.name = "backends",
 	.max_args = 0,
 	.summary = "list the backends, whether each works on this machine, and if not, why",
+	.description = "Probes each path a backend claims (udp: datagrams, tcp: streams, raw: frames) "
+		       "on its own.  OK is yes when every path works, some when only some do, no when "
+		       "none does; the notes give each failing path's reason.  salvo doctor judges "
+		       "from the same tables.",
 	.tables = backends_tables,
 	.opts_size = sizeof(struct backends_opts),
 	.run = backends_run,

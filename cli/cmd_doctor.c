@@ -61,10 +61,14 @@ static const struct salvo_cmd doctor_cmd = {
 	.name = "doctor",
 	.max_args = 0,
 	.summary = "check what the backends need on this machine, and say how to fix what is missing",
-	.description = "Checks io_uring (sysctl, a test ring, SEND_ZC, multishot RECVMSG and ACCEPT), "
-		       "CAP_NET_RAW/CAP_NET_ADMIN/CAP_BPF, RLIMIT_MEMLOCK, bpffs, AF_PACKET qdisc "
-		       "bypass, AF_XDP sockets, net.core.rmem_max/wmem_max and UDP GSO/GRO.  Sends no "
-		       "traffic.  Exits 1 when a check failed.",
+	.description = "Each backend checks what it needs from the kernel, from the same table "
+		       "its probe (salvo backends) reads: io_uring (sysctl, a test ring, its opcodes, "
+		       "provided buffer rings, multishot RECVMSG for datagrams, multishot ACCEPT and "
+		       "RECV for streams, SEND_ZC) with one verdict per path, AF_PACKET (qdisc "
+		       "bypass), AF_XDP (sockets, bpffs).  Then the shared checks: "
+		       "CAP_NET_RAW/CAP_NET_ADMIN/CAP_BPF, RLIMIT_MEMLOCK, "
+		       "net.core.rmem_max/wmem_max and UDP GSO/GRO.  Sends no traffic.  Exits 1 when "
+		       "a check failed.",
 	.tables = doctor_tables,
 	.opts_size = sizeof(struct doctor_opts),
 	.run = doctor_run,

@@ -25,6 +25,8 @@
 #include <salvo/cfg.h>
 #include <salvo/pkt.h>
 
+struct salvo_doctor_report;
+
 enum {
 	SALVO_CAP_UDP = 1 << 0,		/* datagram sockets (UDP, unix dgram) */
 	SALVO_CAP_TCP = 1 << 1,		/* stream sockets (TCP, unix stream) */
@@ -76,6 +78,13 @@ struct salvo_backend_ops {
 	int prio;		/* default choice: the highest that probes OK; < 0 never default */
 	/* 0 if it can run cfg here, else -errno with a one-line reason in why. */
 	int (*probe)(const struct salvo_cfg *cfg, char *why, size_t len);
+	/*
+	 * Optional (salvo doctor): append one finding per kernel feature this
+	 * backend needs, judged from the same table as probe, and one verdict
+	 * per path (datagrams, streams, raw frames) whose detail is probe's why,
+	 * so `salvo doctor` and `salvo backends` cannot tell different stories.
+	 */
+	void (*doctor)(struct salvo_doctor_report *r);
 	/* Open sockets/rings for one worker, create p->pool.  -errno + p->err on failure. */
 	int (*open)(struct salvo_port *p, const struct salvo_cfg *cfg);
 	int (*tx_burst)(struct salvo_port *p, struct salvo_pkt **v, unsigned int n);

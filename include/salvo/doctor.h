@@ -1,9 +1,13 @@
 /* SPDX-License-Identifier: MIT */
 /*
  * salvo doctor: what the backends need from this machine, checked one by
- * one (io_uring and its ops, capabilities, memlock, bpffs, AF_PACKET qdisc
- * bypass, socket buffer limits, UDP GSO/GRO), each with the command that
- * fixes it.  The engine only fills the structs; cli/cmd_doctor.c prints.
+ * one, each with the command that fixes it.  engine/doctor.c runs the
+ * checks every backend shares (capabilities, memlock, socket buffer limits,
+ * UDP offloads) and then each registered backend's doctor op, which judges
+ * its own kernel features from the same table its probe uses (io_uring ops
+ * and multishot in backends/uring.c, AF_PACKET in afpacket.c, AF_XDP and
+ * bpffs in afxdp.c).  The engine and the backends only fill the structs;
+ * cli/cmd_doctor.c prints.
  */
 #ifndef SALVO_DOCTOR_H
 #define SALVO_DOCTOR_H
@@ -22,7 +26,21 @@ struct salvo_doctor_check {
 	char fix[192];		/* the command that fixes it; "" when OK */
 };
 
-#define SALVO_DOCTOR_MAX 32
+#define SALVO_DOCTOR_MAX 64
+
+/* Where checks append their findings: v[0..n) of room for max. */
+struct salvo_doctor_report {
+	struct salvo_doctor_check *v;
+	unsigned int n, max;
+};
+
+/*
+ * Append one finding (dropped when the report is full).  fix is kept only
+ * when st is not OK, so an OK line never carries a fix.
+ */
+__attribute__((format(printf, 6, 7))) void
+salvo_doctor_add(struct salvo_doctor_report *r, const char *name, enum salvo_doctor_status st,
+		 const char *needed_by, const char *fix, const char *fmt, ...);
 
 /* Run every check into v (up to max); returns how many were written. */
 unsigned int salvo_doctor_run(struct salvo_doctor_check *v, unsigned int max);

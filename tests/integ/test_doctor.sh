@@ -6,7 +6,10 @@
 # field, the text output has one line per check, and as root on this kind of
 # machine the checks that root settles (capabilities, raw sockets, memlock)
 # come out OK.  Without privileges (setpriv) the capability checks fail with
-# a fix and the exit code says so.  Sends no traffic.
+# a fix and the exit code says so.  With SALVO_URING_REFUSE playing a kernel
+# that refuses a multishot flavour, `salvo backends` and `salvo doctor`
+# (text and JSON) tell the same story about the io_uring path it stops, and
+# a run on that path fails with the same reason.  Sends no traffic.
 #
 #	sudo SALVO=build/salvo tests/integ/test_doctor.sh [test_name...]
 . "$(dirname "$0")/lib.sh"
@@ -16,8 +19,91 @@ TESTS="
 	test_text_matches_json
 	test_root_oks
 	test_unprivileged_fails
+	test_uring_refused_recvmsg_multishot
+	test_uring_refused_accept_multishot
+	test_uring_refused_recv_multishot
+	test_uring_all_paths_agree
 	test_help
 "
+
+# uring_agree REFUSE PATH CHECK PATHNAME OTHER OTHERCHECK: with SALVO_URING_REFUSE=REFUSE,
+# backends (--json and text) and doctor (--json and text) both say PATH (udp/tcp) is
+# unavailable on uring for one and the same reason, and OTHER still works in both.
+uring_agree() {
+	local refuse=$1 path=$2 check=$3 pname=$4 other=$5 ocheck=$6 why d
+	SALVO_URING_REFUSE=$refuse "$SALVO" backends --json >"$TMP/b.json" 2>"$TMP/b.err" ||
+		{ show "$TMP/b.err"; fail "backends --json failed"; return 1; }
+	SALVO_URING_REFUSE=$refuse "$SALVO" backends >"$TMP/b.txt" 2>&1 ||
+		{ show "$TMP/b.txt"; fail "backends failed"; return 1; }
+	SALVO_URING_REFUSE=$refuse "$SALVO" doctor --json >"$TMP/d.json" 2>"$TMP/d.err"
+	[ $? = 1 ] || { show "$TMP/d.err"; fail "doctor does not exit 1 with $pname unavailable"; return 1; }
+	SALVO_URING_REFUSE=$refuse "$SALVO" doctor >"$TMP/d.txt" 2>&1
+	why=$(jq -r --arg p "$path" '.backends[] | select(.name == "uring") | .paths[] |
+		select(.path == $p and .available == false) | .reason' "$TMP/b.json")
+	[ -n "$why" ] || { show "$TMP/b.json"; fail "backends: uring $path not refused"; return 1; }
+	jq -e '.backends[] | select(.name == "uring") | .available == false' "$TMP/b.json" >/dev/null ||
+		{ fail "backends: uring available with $path refused"; return 1; }
+	jq -e --arg p "$other" '.backends[] | select(.name == "uring") | .paths[] |
+		select(.path == $p) | .available' "$TMP/b.json" >/dev/null ||
+		{ show "$TMP/b.json"; fail "backends: uring $other refused too"; return 1; }
+	d=$(jq -r --arg c "$check" '.checks[] | select(.name == $c and .status == "fail") | .detail' "$TMP/d.json")
+	[ "$d" = "$pname unavailable: $why" ] ||
+		{ fail "doctor $check says '$d', backends says '$why'"; return 1; }
+	jq -e --arg c "$ocheck" 'any(.checks[]; .name == $c and .status == "ok")' "$TMP/d.json" >/dev/null ||
+		{ show "$TMP/d.json"; fail "doctor: $ocheck not ok"; return 1; }
+	jq -e --arg c "io_uring.$refuse" 'any(.checks[]; .name == $c and .status == "fail")' "$TMP/d.json" >/dev/null ||
+		{ show "$TMP/d.json"; fail "doctor: io_uring.$refuse not failed"; return 1; }
+	# The text forms carry the same reason.
+	grep -E "^uring +some " "$TMP/b.txt" | grep -qF "$path: $why" ||
+		{ show "$TMP/b.txt"; fail "backends text: no '$path: $why' on a 'some' uring line"; return 1; }
+	grep -E "^fail +$check " "$TMP/d.txt" | grep -qF "$why" ||
+		{ show "$TMP/d.txt"; fail "doctor text: no '$why' on the $check line"; return 1; }
+	echo "$why" >"$TMP/why"
+}
+
+test_uring_refused_recvmsg_multishot() {
+	uring_agree recvmsg_multishot udp io_uring.datagrams datagrams tcp io_uring.streams || return
+	grep -q "multishot RECVMSG" "$TMP/why" || { fail "reason does not name multishot RECVMSG: $(cat "$TMP/why")"; return; }
+	# And a run on the path says it too, before any traffic.
+	SALVO_URING_REFUSE=recvmsg_multishot "$SALVO" udp send "127.0.0.1:$(random_port)" --backend uring \
+		-n 1 >/dev/null 2>"$TMP/run.err"
+	[ $? = 1 ] && grep -qF "$(cat "$TMP/why")" "$TMP/run.err" ||
+		{ show "$TMP/run.err"; fail "udp send --backend uring does not fail with the reason"; return; }
+}
+
+test_uring_refused_accept_multishot() {
+	uring_agree accept_multishot tcp io_uring.streams streams udp io_uring.datagrams || return
+	grep -q "multishot ACCEPT" "$TMP/why" || { fail "reason does not name multishot ACCEPT: $(cat "$TMP/why")"; return; }
+	SALVO_URING_REFUSE=accept_multishot "$SALVO" tcp sink "127.0.0.1:$(random_port)" --backend uring \
+		-d 1 >/dev/null 2>"$TMP/run.err"
+	[ $? = 1 ] && grep -qF "$(cat "$TMP/why")" "$TMP/run.err" ||
+		{ show "$TMP/run.err"; fail "tcp sink --backend uring does not fail with the reason"; return; }
+}
+
+test_uring_refused_recv_multishot() {
+	uring_agree recv_multishot tcp io_uring.streams streams udp io_uring.datagrams || return
+	grep -q "multishot RECV (" "$TMP/why" || { fail "reason does not name multishot RECV: $(cat "$TMP/why")"; return; }
+}
+
+# Nothing refused: every path both commands know of agrees, whatever this kernel has.
+test_uring_all_paths_agree() {
+	local p c n why d
+	"$SALVO" backends --json >"$TMP/b.json" 2>/dev/null || { fail "backends --json failed"; return; }
+	"$SALVO" doctor --json >"$TMP/d.json" 2>/dev/null
+	for p in udp:io_uring.datagrams:datagrams tcp:io_uring.streams:streams; do
+		IFS=: read -r n c d <<<"$p"
+		why=$(jq -r --arg p "$n" '.backends[] | select(.name == "uring") | .paths[] | select(.path == $p) |
+			if .available then "" else .reason end' "$TMP/b.json")
+		if [ -z "$why" ]; then
+			jq -e --arg c "$c" 'any(.checks[]; .name == $c and .status == "ok")' "$TMP/d.json" >/dev/null ||
+				{ fail "backends: uring $n works, doctor: $c not ok"; return; }
+		else
+			jq -e --arg c "$c" --arg w "$d unavailable: $why" \
+				'any(.checks[]; .name == $c and .status == "fail" and .detail == $w)' "$TMP/d.json" >/dev/null ||
+				{ fail "backends: uring $n '$why', doctor: $c differs"; return; }
+		fi
+	done
+}
 
 test_json_shape() {
 	local out=$TMP/doctor.json rc

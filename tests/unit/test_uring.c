@@ -17,6 +17,7 @@
 
 #include <salvo/backend.h>
 #include <salvo/cfg.h>
+#include <salvo/doctor.h>
 
 #include "backends/uring_internal.h"
 
@@ -26,6 +27,7 @@ static int setup_err;			/* every setup fails with this when non-zero */
 static unsigned int calls, last_flags;
 static int missing_op = -1;		/* probe says this op is absent */
 static int bufring_err;
+static int refuse_multishot = -1;	/* this op is not kept armed as multishot */
 
 static int fake_init(unsigned int entries, struct io_uring *ring, struct io_uring_params *prm)
 {
@@ -74,6 +76,12 @@ static int fake_unbufring(struct io_uring *ring, int bgid)
 	return 0;
 }
 
+static int fake_multishot(struct io_uring *ring, int op)
+{
+	(void)ring;
+	return op == refuse_multishot ? -EINVAL : 0;
+}
+
 static char disabled_file[64];
 
 static struct salvo__uring_sys sys = {
@@ -83,6 +91,7 @@ static struct salvo__uring_sys sys = {
 	.get_probe = fake_probe,
 	.register_buf_ring = fake_bufring,
 	.unregister_buf_ring = fake_unbufring,
+	.multishot = fake_multishot,
 };
 
 static void write_disabled(const char *v)
@@ -103,6 +112,7 @@ static int reset(void **state)
 	last_flags = 0;
 	missing_op = -1;
 	bufring_err = 0;
+	refuse_multishot = -1;
 	snprintf(disabled_file, sizeof(disabled_file), "/tmp/salvo-uring-test-%d", (int)getpid());
 	write_disabled("0\n");
 	return 0;
@@ -251,6 +261,133 @@ static void test_check_missing_accept_for_tcp(void **state)
 	assert_non_null(strstr(why, "IORING_OP_ACCEPT"));
 }
 
+/* The uring paths have no single-shot fallback: a refused multishot flavour stops its path. */
+static void test_check_multishot_recvmsg_for_udp(void **state)
+{
+	struct salvo_cfg c;
+	char why[256] = "";
+
+	(void)state;
+	cfg_udp(&c);
+	refuse_multishot = IORING_OP_RECVMSG;
+	assert_int_equal(salvo__uring_check(&sys, &c, why, sizeof(why)), -EOPNOTSUPP);
+	assert_non_null(strstr(why, "multishot RECVMSG"));
+	assert_non_null(strstr(why, "datagrams"));
+	c.proto = SALVO_PROTO_TCP;
+	assert_int_equal(salvo__uring_check(&sys, &c, why, sizeof(why)), 0);
+}
+
+static void test_check_multishot_accept_recv_for_tcp(void **state)
+{
+	static const int ops[] = { IORING_OP_ACCEPT, IORING_OP_RECV };
+	static const char *const names[] = { "multishot ACCEPT", "multishot RECV" };
+	struct salvo_cfg c;
+	char why[256] = "";
+
+	(void)state;
+	for (unsigned int i = 0; i < 2; i++) {
+		refuse_multishot = ops[i];
+		cfg_udp(&c);
+		assert_int_equal(salvo__uring_check(&sys, &c, why, sizeof(why)), 0);
+		c.proto = SALVO_PROTO_TCP;
+		assert_int_equal(salvo__uring_check(&sys, &c, why, sizeof(why)), -EOPNOTSUPP);
+		assert_non_null(strstr(why, names[i]));
+		assert_non_null(strstr(why, "streams"));
+	}
+}
+
+/* Datagrams no longer need SEND_ZC (it stood in for multishot RECVMSG). */
+static void test_check_udp_without_send_zc(void **state)
+{
+	struct salvo_cfg c;
+	char why[256] = "";
+
+	(void)state;
+	cfg_udp(&c);
+	missing_op = IORING_OP_SEND_ZC;
+	assert_int_equal(salvo__uring_check(&sys, &c, why, sizeof(why)), 0);
+}
+
+static const struct salvo_doctor_check *find_check(const struct salvo_doctor_check *v,
+						   unsigned int n, const char *name)
+{
+	for (unsigned int i = 0; i < n; i++)
+		if (!strcmp(v[i].name, name))
+			return &v[i];
+	return NULL;
+}
+
+/*
+ * The doctor lines for a path carry the probe's reason for it word for
+ * word, whichever feature the scripted kernel refuses.
+ */
+static void test_doctor_agrees_with_probe(void **state)
+{
+	static const struct {
+		int missing_op, refuse_ms, bufring_err;
+	} kernels[] = {
+		{ -1, -1, 0 },
+		{ -1, IORING_OP_RECVMSG, 0 },
+		{ -1, IORING_OP_ACCEPT, 0 },
+		{ -1, IORING_OP_RECV, 0 },
+		{ IORING_OP_SHUTDOWN, -1, 0 },
+		{ IORING_OP_SENDMSG, -1, 0 },
+		{ -1, -1, -EINVAL },
+	};
+	static const struct {
+		int proto;
+		const char *check, *path;
+	} paths[] = {
+		{ SALVO_PROTO_UDP, "io_uring.datagrams", "datagrams" },
+		{ SALVO_PROTO_TCP, "io_uring.streams", "streams" },
+	};
+
+	(void)state;
+	for (unsigned int k = 0; k < SALVO_ARRAY_SIZE(kernels); k++) {
+		struct salvo_doctor_check v[SALVO_DOCTOR_MAX];
+		struct salvo_doctor_report r = { .v = v, .max = SALVO_DOCTOR_MAX };
+
+		missing_op = kernels[k].missing_op;
+		refuse_multishot = kernels[k].refuse_ms;
+		bufring_err = kernels[k].bufring_err;
+		salvo__uring_doctor(&sys, &r);
+		for (unsigned int i = 0; i < SALVO_ARRAY_SIZE(paths); i++) {
+			const struct salvo_doctor_check *d = find_check(v, r.n, paths[i].check);
+			struct salvo_cfg c;
+			char why[256] = "", want[300];
+			int rc;
+
+			cfg_udp(&c);
+			c.proto = paths[i].proto;
+			rc = salvo__uring_check(&sys, &c, why, sizeof(why));
+			assert_non_null(d);
+			if (rc) {
+				snprintf(want, sizeof(want), "%s unavailable: %s", paths[i].path, why);
+				assert_int_equal(d->status, SALVO_DOCTOR_FAIL);
+				assert_string_equal(d->detail, want);
+			} else {
+				assert_int_equal(d->status, SALVO_DOCTOR_OK);
+			}
+		}
+	}
+	/* The feature line itself says which path it stops. */
+	{
+		struct salvo_doctor_check v[SALVO_DOCTOR_MAX];
+		struct salvo_doctor_report r = { .v = v, .max = SALVO_DOCTOR_MAX };
+		const struct salvo_doctor_check *d;
+
+		missing_op = -1;
+		bufring_err = 0;
+		refuse_multishot = IORING_OP_RECVMSG;
+		salvo__uring_doctor(&sys, &r);
+		d = find_check(v, r.n, "io_uring.recvmsg_multishot");
+		assert_non_null(d);
+		assert_int_equal(d->status, SALVO_DOCTOR_FAIL);
+		assert_non_null(strstr(d->detail, "no datagrams on uring"));
+		assert_non_null(d->fix[0] ? d->fix : NULL);
+	}
+}
+
 static void test_check_no_buf_ring(void **state)
 {
 	struct salvo_cfg c;
@@ -372,6 +509,10 @@ int main(void)
 		cmocka_unit_test_setup_teardown(test_check_restricted_sysctl, reset, cleanup),
 		cmocka_unit_test_setup_teardown(test_check_missing_zc_only_for_zerocopy, reset, cleanup),
 		cmocka_unit_test_setup_teardown(test_check_missing_accept_for_tcp, reset, cleanup),
+		cmocka_unit_test_setup_teardown(test_check_multishot_recvmsg_for_udp, reset, cleanup),
+		cmocka_unit_test_setup_teardown(test_check_multishot_accept_recv_for_tcp, reset, cleanup),
+		cmocka_unit_test_setup_teardown(test_check_udp_without_send_zc, reset, cleanup),
+		cmocka_unit_test_setup_teardown(test_doctor_agrees_with_probe, reset, cleanup),
 		cmocka_unit_test_setup_teardown(test_check_no_buf_ring, reset, cleanup),
 		cmocka_unit_test_setup_teardown(test_check_l2_refused, reset, cleanup),
 		cmocka_unit_test(test_flags_str),
