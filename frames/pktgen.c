@@ -2,7 +2,7 @@
 /*
  * The raw frame builder: templates, field variation, sizes, incremental
  * checksums (RFC 1624), and the one-line frame decoder.  Layout and the
- * flow model are described in include/salvo/pktgen.h.
+ * flow model are described in frames/pktgen.h.
  */
 #include <arpa/inet.h>
 #include <errno.h>

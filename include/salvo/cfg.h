@@ -21,7 +21,7 @@ enum {
 	SALVO_DIR_RX = 1 << 1,
 };
 
-struct salvo_l2_cfg;	/* raw frames: salvo/pktgen.h */
+struct salvo_l2_cfg;	/* raw frames: frames/pktgen.h */
 
 /* Raw-frame kernel bypass: how an XDP program is attached (backends with SALVO_CAP_XDP). */
 enum salvo_xdp_mode {
