@@ -28,12 +28,13 @@ struct run_opts {
 	uint64_t duration_ns;
 };
 
-#define O(field) offsetof(struct run_opts, field)
-
 static const struct salvo_opt run_table[] = {
-	{"json", 'J', SALVO_OPT_FLAG, O(json), NULL, "print one JSON document: the profile's streams and their summaries"},
-	{"verbose", 'v', SALVO_OPT_FLAG, O(verbose), NULL, "say what each stream set up"},
-	{"duration", 'd', SALVO_OPT_DURATION, O(duration_ns), NULL, "override the profile's duration"},
+	SALVO_OPT("json", SALVO_OPT_FLAG, struct run_opts, json,
+		  .short_name = 'J', .help = "print one JSON document: the profile's streams and their summaries"),
+	SALVO_OPT("verbose", SALVO_OPT_FLAG, struct run_opts, verbose,
+		  .short_name = 'v', .help = "say what each stream set up"),
+	SALVO_OPT("duration", SALVO_OPT_DURATION, struct run_opts, duration_ns,
+		  .short_name = 'd', .help = "override the profile's duration"),
 	SALVO_OPT_END,
 };
 

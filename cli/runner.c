@@ -13,33 +13,45 @@
 
 #include "cli.h"
 
-#define C(field) offsetof(struct salvo_cli_common, field)
-
 static const char *const clock_choices[] = {"monotonic", "realtime", NULL};
 
 const struct salvo_opt salvo_cli_run_opts[] = {
-	{"backend", 'b', SALVO_OPT_STR, C(backend), "NAME", "backend to use (default: the fastest that works here; see 'salvo backends')"},
-	{"threads", 't', SALVO_OPT_UINT, C(threads), "N", "workers, one per core, each with its own socket/queue", NULL, 1, 256},
-	{"burst", 0, SALVO_OPT_UINT, C(burst), "N", "packets per submission (default 32)", NULL, 1, 1024},
-	{"duration", 'd', SALVO_OPT_DURATION, C(duration_ns), NULL, "stop after this long (5, 5s, 250ms, 2m)"},
-	{"interval", 'i', SALVO_OPT_DURATION, C(interval_ns), NULL, "print a report line every interval"},
-	{"json", 'J', SALVO_OPT_FLAG, C(json), NULL, "print the final summary as one JSON document, with -i its intervals too (docs/json.md)"},
-	{"json-stream", 0, SALVO_OPT_FLAG, C(json_stream), NULL, "print one JSON object per interval and the summary (NDJSON)"},
-	{"clock", 0, SALVO_OPT_ENUM, C(clock), NULL, "clock of the send timestamp in stamps", clock_choices},
-	{"cpu", 'c', SALVO_OPT_UINT, C(cpu), "N", "pin worker i to CPU N+i (default: no pinning)", NULL, 0, 4095, C(cpu_seen)},
-	{"timeout", 0, SALVO_OPT_DURATION, C(timeout_ns), NULL, "longest single wait: connect, reply, drain (default 5s)"},
-	{"verbose", 'v', SALVO_OPT_FLAG, C(verbose), NULL, "say what the backend set up"},
-	{"quiet", 'q', SALVO_OPT_FLAG, C(quiet), NULL, "no progress line, only the summary"},
+	SALVO_OPT("backend", SALVO_OPT_STR, struct salvo_cli_common, backend,
+		  .short_name = 'b', .metavar = "NAME", .help = "backend to use (default: the fastest that works here; see 'salvo backends')"),
+	SALVO_OPT("threads", SALVO_OPT_UINT, struct salvo_cli_common, threads,
+		  .short_name = 't', .metavar = "N", .help = "workers, one per core, each with its own socket/queue", .min = 1, .max = 256),
+	SALVO_OPT("burst", SALVO_OPT_UINT, struct salvo_cli_common, burst,
+		  .metavar = "N", .help = "packets per submission (default 32)", .min = 1, .max = 1024),
+	SALVO_OPT("duration", SALVO_OPT_DURATION, struct salvo_cli_common, duration_ns,
+		  .short_name = 'd', .help = "stop after this long (5, 5s, 250ms, 2m)"),
+	SALVO_OPT("interval", SALVO_OPT_DURATION, struct salvo_cli_common, interval_ns,
+		  .short_name = 'i', .help = "print a report line every interval"),
+	SALVO_OPT("json", SALVO_OPT_FLAG, struct salvo_cli_common, json,
+		  .short_name = 'J', .help = "print the final summary as one JSON document, with -i its intervals too (docs/json.md)"),
+	SALVO_OPT("json-stream", SALVO_OPT_FLAG, struct salvo_cli_common, json_stream,
+		  .help = "print one JSON object per interval and the summary (NDJSON)"),
+	SALVO_OPT("clock", SALVO_OPT_ENUM, struct salvo_cli_common, clock,
+		  .help = "clock of the send timestamp in stamps", .choices = clock_choices),
+	SALVO_OPT("cpu", SALVO_OPT_UINT, struct salvo_cli_common, cpu,
+		  .short_name = 'c', .metavar = "N", .help = "pin worker i to CPU N+i (default: no pinning)", .max = 4095, .seen = SALVO_OPT_SEEN(struct salvo_cli_common, cpu_seen)),
+	SALVO_OPT("timeout", SALVO_OPT_DURATION, struct salvo_cli_common, timeout_ns,
+		  .help = "longest single wait: connect, reply, drain (default 5s)"),
+	SALVO_OPT("verbose", SALVO_OPT_FLAG, struct salvo_cli_common, verbose,
+		  .short_name = 'v', .help = "say what the backend set up"),
+	SALVO_OPT("quiet", SALVO_OPT_FLAG, struct salvo_cli_common, quiet,
+		  .short_name = 'q', .help = "no progress line, only the summary"),
 	SALVO_OPT_END,
 };
 
 const struct salvo_opt salvo_cli_count_opt[] = {
-	{"count", 'n', SALVO_OPT_COUNT, C(count), NULL, "stop after N packets (1000, 100k, 1.5M)"},
+	SALVO_OPT("count", SALVO_OPT_COUNT, struct salvo_cli_common, count,
+		  .short_name = 'n', .help = "stop after N packets (1000, 100k, 1.5M)"),
 	SALVO_OPT_END,
 };
 
 const struct salvo_opt salvo_cli_rate_opt[] = {
-	{"rate", 'r', SALVO_OPT_RATE, C(rate), NULL, "pace to this rate: packets/s (100k, 1.5M) or bits/s (800Mbit, 10Gbit); default: as fast as possible"},
+	SALVO_OPT("rate", SALVO_OPT_RATE, struct salvo_cli_common, rate,
+		  .short_name = 'r', .help = "pace to this rate: packets/s (100k, 1.5M) or bits/s (800Mbit, 10Gbit); default: as fast as possible"),
 	SALVO_OPT_END,
 };
 
