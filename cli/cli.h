@@ -98,7 +98,7 @@ struct salvo_cli_stream {
 	struct salvo_report rep;
 };
 
-struct salvo_cli_drive {
+struct salvo_cli_drive_cfg {
 	const struct salvo_cli_common *c;	/* -i, --json, --json-stream, --quiet, --verbose */
 	const struct salvo_cli_extra *extra;	/* may be NULL */
 	/*
@@ -110,8 +110,8 @@ struct salvo_cli_drive {
 	const char *profile;
 };
 
-int salvo_cli_stream_create(struct salvo_cli_stream *s, const struct salvo_cli_drive *d);
-int salvo_cli_drive(struct salvo_cli_stream *v, unsigned int n, const struct salvo_cli_drive *d);
+int salvo_cli_stream_create(struct salvo_cli_stream *s, const struct salvo_cli_drive_cfg *d);
+int salvo_cli_drive(struct salvo_cli_stream *v, unsigned int n, const struct salvo_cli_drive_cfg *d);
 /* Also hands SIGINT/SIGTERM back to their default action. */
 void salvo_cli_streams_destroy(struct salvo_cli_stream *v, unsigned int n);
 

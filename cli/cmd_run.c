@@ -74,7 +74,7 @@ static json_t *load_profile(const char *path, int *rc)
 
 /* Stream i from the profile, its frames and interface (raw), then the driver's set-up. */
 static int stream_setup(struct stream *s, struct salvo_cli_stream *v, const struct salvo__profile *prof,
-			unsigned int i, const struct salvo_cli_drive *d)
+			unsigned int i, const struct salvo_cli_drive_cfg *d)
 {
 	char err[512];
 	int r;
@@ -98,7 +98,7 @@ static int run_run(void *o, int argc, char **argv)
 	struct run_opts *ro = o;
 	struct salvo_cli_common vc = {.json = ro->json, .verbose = ro->verbose};
 	const struct salvo_cli_extra x = {.started = streams_started, .arg = &vc};
-	const struct salvo_cli_drive d = {.c = &vc, .extra = &x, .profile = "run"};
+	const struct salvo_cli_drive_cfg d = {.c = &vc, .extra = &x, .profile = "run"};
 	struct salvo_cli_stream *v = NULL;
 	struct stream *s = NULL;
 	struct salvo__profile prof;

@@ -298,7 +298,7 @@ static void signals_default(void)
 }
 
 /* One line on stderr for stream s; returns the exit code (2 bad input, 1 failure). */
-static int stream_error(const struct salvo_cli_drive *d, const struct salvo_cli_stream *s,
+static int stream_error(const struct salvo_cli_drive_cfg *d, const struct salvo_cli_stream *s,
 			bool usage, const char *msg)
 {
 	if (usage)
@@ -308,7 +308,7 @@ static int stream_error(const struct salvo_cli_drive *d, const struct salvo_cli_
 		       : salvo_runtime_error(s->cfg->command, "%s", msg);
 }
 
-int salvo_cli_stream_create(struct salvo_cli_stream *s, const struct salvo_cli_drive *d)
+int salvo_cli_stream_create(struct salvo_cli_stream *s, const struct salvo_cli_drive_cfg *d)
 {
 	const char *skipped = NULL;
 	char err[320], why[256];
@@ -344,7 +344,7 @@ void salvo_cli_streams_destroy(struct salvo_cli_stream *v, unsigned int n)
 
 /* What one salvo_cli_drive() call keeps while its runs go. */
 struct drive {
-	const struct salvo_cli_drive *d;
+	const struct salvo_cli_drive_cfg *d;
 	struct salvo_cli_stream *v;
 	unsigned int n;
 	bool interrupted;	/* stop_pending turned into salvo_run_interrupt() */
@@ -536,7 +536,7 @@ static int report_profile(struct drive *st)
 	return rc;
 }
 
-int salvo_cli_drive(struct salvo_cli_stream *v, unsigned int n, const struct salvo_cli_drive *d)
+int salvo_cli_drive(struct salvo_cli_stream *v, unsigned int n, const struct salvo_cli_drive_cfg *d)
 {
 	const struct salvo_cli_extra *x = d->extra;
 	struct drive st = {.d = d, .v = v, .n = n, .one = n == 1 && !d->profile};
@@ -581,7 +581,7 @@ int salvo_cli_run(const struct salvo_cli_common *c, struct salvo_cfg *cfg,
 		  struct salvo_report *rep_out)
 {
 	struct salvo_cli_stream s = {.cfg = cfg, .app = app};
-	const struct salvo_cli_drive d = {.c = c, .extra = extra};
+	const struct salvo_cli_drive_cfg d = {.c = c, .extra = extra};
 	int rc;
 
 	rc = salvo_cli_stream_create(&s, &d);
