@@ -67,20 +67,58 @@ struct salvo_cli_extra {
 };
 
 /*
- * Pick the backend, start the run, report intervals (-i, --json-stream) or
- * a live progress line (TTY), stop on count/duration/SIGINT/SIGTERM, print
- * the final summary.  Returns the process exit code (0, or 1 with one line
- * on stderr).  rep_out, when not NULL, receives the final report.
- */
-/*
  * Signals from the first instruction on: main() calls _early() before
  * anything else, so a SIGINT/SIGTERM during start-up is remembered and ends
  * the run (interrupted, with its summary) as soon as it exists.  _dispatch()
- * hands commands that do not use salvo_cli_run() back the default action
+ * hands commands that do not use the run driver back the default action
  * (and delivers a signal that already came).
  */
 void salvo_cli_signals_early(void);
 void salvo_cli_signals_dispatch(const struct salvo_cmd *cmd);
+
+/*
+ * The run driver, one for a command's run and for each stream of a
+ * profile (`salvo run`): salvo_cli_stream_create() sets a stream up
+ * (options checked, backend chosen, run created), salvo_cli_drive() starts
+ * the streams together, turns SIGINT/SIGTERM into an interrupted run, waits
+ * for every one to end (count, duration, signal, fatal error), prints the
+ * interval reports or progress line and the final reports;
+ * salvo_cli_streams_destroy() frees them.  Each returns 0 or the exit code
+ * (2 bad input, 1 failure) after one line on stderr.
+ */
+struct salvo_cli_stream {
+	const char *name;		/* the profile's stream name; NULL: a command's own run */
+	struct salvo_cfg *cfg;
+	const struct salvo_app *app;
+	/* Set by the driver. */
+	const struct salvo_backend_ops *ops;
+	struct salvo_run *run;		/* NULL until created */
+	bool done;			/* every worker finished */
+	bool reported;			/* rep holds the final report */
+	struct salvo_report rep;
+};
+
+struct salvo_cli_drive_cfg {
+	const struct salvo_cli_common *c;	/* -i, --json, --json-stream, --quiet, --verbose */
+	const struct salvo_cli_extra *extra;	/* may be NULL */
+	/*
+	 * NULL: one command's run (intervals, progress line, its summary).
+	 * Else the profile command's name ("run"): errors name the stream, the
+	 * summaries are one profile document (--json) or a "stream NAME:" text
+	 * each, and there is no progress line and no backend fallback note.
+	 */
+	const char *profile;
+};
+
+int salvo_cli_stream_create(struct salvo_cli_stream *s, const struct salvo_cli_drive_cfg *d);
+int salvo_cli_drive(struct salvo_cli_stream *v, unsigned int n, const struct salvo_cli_drive_cfg *d);
+/* Also hands SIGINT/SIGTERM back to their default action. */
+void salvo_cli_streams_destroy(struct salvo_cli_stream *v, unsigned int n);
+
+/*
+ * One command's run through the driver: create, drive, destroy.  rep_out,
+ * when not NULL, receives the final report.
+ */
 int salvo_cli_run(const struct salvo_cli_common *c, struct salvo_cfg *cfg,
 		  const struct salvo_app *app, const struct salvo_cli_extra *extra,
 		  struct salvo_report *rep_out);

@@ -13,8 +13,10 @@ struct backends_opts {
 };
 
 static const struct salvo_opt backends_table[] = {
-	{"json", 'J', SALVO_OPT_FLAG, offsetof(struct backends_opts, json), NULL, "print JSON"},
-	{"iface", 'I', SALVO_OPT_STR, offsetof(struct backends_opts, iface), "IF", "probe raw-frame backends on this interface (default lo)"},
+	SALVO_OPT("json", SALVO_OPT_FLAG, struct backends_opts, json,
+		  .short_name = 'J', .help = "print JSON"),
+	SALVO_OPT("iface", SALVO_OPT_STR, struct backends_opts, iface,
+		  .short_name = 'I', .metavar = "IF", .help = "probe raw-frame backends on this interface (default lo)"),
 	SALVO_OPT_END,
 };
 

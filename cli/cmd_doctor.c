@@ -12,7 +12,8 @@ struct doctor_opts {
 };
 
 static const struct salvo_opt doctor_table[] = {
-	{"json", 'J', SALVO_OPT_FLAG, offsetof(struct doctor_opts, json), NULL, "print JSON"},
+	SALVO_OPT("json", SALVO_OPT_FLAG, struct doctor_opts, json,
+		  .short_name = 'J', .help = "print JSON"),
 	SALVO_OPT_END,
 };
 

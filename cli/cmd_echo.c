@@ -17,12 +17,13 @@ struct echo_opts {
 	uint64_t rcvbuf;
 };
 
-#define E(field) offsetof(struct echo_opts, field)
-
 static const struct salvo_opt echo_table[] = {
-	{"reply", 0, SALVO_OPT_STR, E(reply), "TEXT", "answer every datagram with TEXT (the seed's server: \"Got your message!\") instead of its own bytes"},
-	{"print", 'p', SALVO_OPT_FLAG, E(print), NULL, "print each request like the seed's server: Got connection from: ADDR / It said: TEXT"},
-	{"rcvbuf", 0, SALVO_OPT_SIZE, E(rcvbuf), NULL, "socket receive buffer to ask for (default 8 MiB)", NULL, 4096, 1u << 30},
+	SALVO_OPT("reply", SALVO_OPT_STR, struct echo_opts, reply,
+		  .metavar = "TEXT", .help = "answer every datagram with TEXT (the seed's server: \"Got your message!\") instead of its own bytes"),
+	SALVO_OPT("print", SALVO_OPT_FLAG, struct echo_opts, print,
+		  .short_name = 'p', .help = "print each request like the seed's server: Got connection from: ADDR / It said: TEXT"),
+	SALVO_OPT("rcvbuf", SALVO_OPT_SIZE, struct echo_opts, rcvbuf,
+		  .help = "socket receive buffer to ask for (default 8 MiB)", .min = 4096, .max = 1u << 30),
 	SALVO_OPT_END,
 };
 

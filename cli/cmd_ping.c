@@ -12,10 +12,9 @@ struct ping_opts {
 	bool size_seen;
 };
 
-#define P(field) offsetof(struct ping_opts, field)
-
 static const struct salvo_opt ping_table[] = {
-	{"size", 's', SALVO_OPT_SIZE, P(size), NULL, "request bytes, at least the 32-byte stamp (default 64)", NULL, 32, 65507, P(size_seen)},
+	SALVO_OPT("size", SALVO_OPT_SIZE, struct ping_opts, size,
+		  .short_name = 's', .help = "request bytes, at least the 32-byte stamp (default 64)", .min = 32, .max = 65507, .seen = SALVO_OPT_SEEN(struct ping_opts, size_seen)),
 	SALVO_OPT_END,
 };
 

@@ -30,12 +30,18 @@ struct raw_xdp_opts {
 	const char *filter;
 };
 
-#define XDP_OPTS(OFF)                                                                              \
-	{"queue", 0, SALVO_OPT_UINT, OFF(x.queue), "Q", "first queue; worker i binds queue Q+i (af_xdp; default 0)", NULL, 0, 255}, \
-	{"queues", 0, SALVO_OPT_UINT, OFF(x.queues), "N", "use N queues, one worker each (same as --threads N)", NULL, 1, 256}, \
-	{"xdp-mode", 0, SALVO_OPT_ENUM, OFF(x.xdp_mode), NULL, "attach XDP natively (driver) or in skb (generic) mode; auto: native, else skb", salvo_xdp_mode_names}, \
-	{"zerocopy", 0, SALVO_OPT_ENUM, OFF(x.zc_mode), NULL, "zero-copy sockets: on (fail without), off (copy mode), auto", salvo_zc_names}, \
-	{"force", 0, SALVO_OPT_FLAG, OFF(x.force), NULL, "replace an XDP program already on the interface"}
+#define XDP_OPTS(T)                                                                                \
+	SALVO_OPT("queue", SALVO_OPT_UINT, T, x.queue,                                             \
+		  .metavar = "Q", .help = "first queue; worker i binds queue Q+i (af_xdp; default 0)", .max = 255), \
+	SALVO_OPT("queues", SALVO_OPT_UINT, T, x.queues,                                           \
+		  .metavar = "N", .help = "use N queues, one worker each (same as --threads N)", .min = 1, .max = 256), \
+	SALVO_OPT("xdp-mode", SALVO_OPT_ENUM, T, x.xdp_mode,                                       \
+		  .help = "attach XDP natively (driver) or in skb (generic) mode; auto: native, else skb", \
+		  .choices = salvo_xdp_mode_names),                                                \
+	SALVO_OPT("zerocopy", SALVO_OPT_ENUM, T, x.zc_mode,                                        \
+		  .help = "zero-copy sockets: on (fail without), off (copy mode), auto", .choices = salvo_zc_names), \
+	SALVO_OPT("force", SALVO_OPT_FLAG, T, x.force,                                             \
+		  .help = "replace an XDP program already on the interface")
 
 /* Copy the kernel-bypass options into cfg; backend selection then honours them (caps). */
 static int raw_xdp_apply(const struct raw_xdp_opts *x, struct salvo_cli_common *c,
@@ -65,8 +71,9 @@ struct raw_user {
 	const struct salvo_cli_common *c;
 };
 
-#define USER_OPT(OFF) \
-	{"user", 0, SALVO_OPT_STR, OFF(u.name), "NAME", "once the sockets and rings are open, run as user NAME (uid, gid, no supplementary groups)"}
+#define USER_OPT(T)                                                                                \
+	SALVO_OPT("user", SALVO_OPT_STR, T, u.name, .metavar = "NAME",                             \
+		  .help = "once the sockets and rings are open, run as user NAME (uid, gid, no supplementary groups)")
 
 /* Look the user up before anything opens: an unknown name is a usage error. */
 static int raw_user_resolve(struct raw_user *u, const char *command,
@@ -135,31 +142,49 @@ struct raw_send_opts {
 	struct raw_user u;
 };
 
-#define S(field) offsetof(struct raw_send_opts, field)
-
 static const struct salvo_opt raw_send_table[] = {
-	{"iface", 'I', SALVO_OPT_STR, S(iface), "IF", "interface to send on (required)"},
-	{"dst", 0, SALVO_OPT_STR, S(dst), "IP", "destination address(es): IP, A-B[+STEP], rand:A-B, A,B,C (required for built frames)"},
-	{"src", 0, SALVO_OPT_STR, S(src), "IP", "source address(es), same forms (default: the interface's address)"},
-	{"dst-mac", 0, SALVO_OPT_STR, S(dst_mac), "MAC", "destination MAC(s) (default: the neighbour entry of the first --dst)"},
-	{"src-mac", 0, SALVO_OPT_STR, S(src_mac), "MAC", "source MAC(s) (default: the interface's)"},
-	{"dport", 0, SALVO_OPT_STR, S(dport), "PORT", "destination port(s), same forms (default 9)"},
-	{"sport", 0, SALVO_OPT_STR, S(sport), "PORT", "source port(s), same forms (default 9, or 9.. with --flows)"},
-	{"flows", 'f', SALVO_OPT_UINT, S(flows), "N", "N flows: source ports SPORT..SPORT+N-1 (when --sport is a single port)", NULL, 1, 65535},
-	{"size", 's', SALVO_OPT_STR, S(size), "SPEC", "frame bytes without FCS: N, LO-HI (random), imix (64:7,576:4,1500:1) or SIZE:WEIGHT,... (default 60)"},
-	{"vlan", 0, SALVO_OPT_UINT, S(vlan), "ID", "add an 802.1Q tag with this VLAN id", NULL, 1, 4094},
-	{"vlan-prio", 0, SALVO_OPT_UINT, S(vlan_prio), "PCP", "802.1Q priority (0..7)", NULL, 0, 7},
-	{"ttl", 0, SALVO_OPT_UINT, S(ttl), "N", "IPv4 TTL / IPv6 hop limit (default 64)", NULL, 1, 255, S(ttl_seen)},
-	{"tos", 0, SALVO_OPT_UINT, S(tos), "N", "IPv4 TOS / IPv6 traffic class", NULL, 0, 255},
-	{"tcp-syn", 0, SALVO_OPT_FLAG, S(tcp_syn), NULL, "send TCP SYNs instead of UDP (stateless load; no handshake)"},
-	{"frame-hex", 0, SALVO_OPT_STR, S(frame_hex), "HEX", "send exactly this frame (hex bytes, from the destination MAC on)"},
-	{"pcap", 0, SALVO_OPT_STR, S(pcap), "FILE", "replay the Ethernet frames of a capture, in a loop"},
-	{"pcap-timing", 0, SALVO_OPT_FLAG, S(pcap_timing), NULL, "with --pcap: keep the capture's timing (else as fast as --rate allows)"},
-	{"qdisc", 0, SALVO_OPT_FLAG, S(qdisc), NULL, "go through the interface's qdisc (default: bypass it)"},
-	{"no-stamp", 0, SALVO_OPT_FLAG, S(no_stamp), NULL, "do not put a salvo stamp in the payload"},
-	{"seed", 0, SALVO_OPT_U64, S(seed), "N", "seed for random fields and sizes (default: fixed)"},
-	XDP_OPTS(S),
-	USER_OPT(S),
+	SALVO_OPT("iface", SALVO_OPT_STR, struct raw_send_opts, iface,
+		  .short_name = 'I', .metavar = "IF", .help = "interface to send on (required)"),
+	SALVO_OPT("dst", SALVO_OPT_STR, struct raw_send_opts, dst,
+		  .metavar = "IP", .help = "destination address(es): IP, A-B[+STEP], rand:A-B, A,B,C (required for built frames)"),
+	SALVO_OPT("src", SALVO_OPT_STR, struct raw_send_opts, src,
+		  .metavar = "IP", .help = "source address(es), same forms (default: the interface's address)"),
+	SALVO_OPT("dst-mac", SALVO_OPT_STR, struct raw_send_opts, dst_mac,
+		  .metavar = "MAC", .help = "destination MAC(s) (default: the neighbour entry of the first --dst)"),
+	SALVO_OPT("src-mac", SALVO_OPT_STR, struct raw_send_opts, src_mac,
+		  .metavar = "MAC", .help = "source MAC(s) (default: the interface's)"),
+	SALVO_OPT("dport", SALVO_OPT_STR, struct raw_send_opts, dport,
+		  .metavar = "PORT", .help = "destination port(s), same forms (default 9)"),
+	SALVO_OPT("sport", SALVO_OPT_STR, struct raw_send_opts, sport,
+		  .metavar = "PORT", .help = "source port(s), same forms (default 9, or 9.. with --flows)"),
+	SALVO_OPT("flows", SALVO_OPT_UINT, struct raw_send_opts, flows,
+		  .short_name = 'f', .metavar = "N", .help = "N flows: source ports SPORT..SPORT+N-1 (when --sport is a single port)", .min = 1, .max = 65535),
+	SALVO_OPT("size", SALVO_OPT_STR, struct raw_send_opts, size,
+		  .short_name = 's', .metavar = "SPEC", .help = "frame bytes without FCS: N, LO-HI (random), imix (64:7,576:4,1500:1) or SIZE:WEIGHT,... (default 60)"),
+	SALVO_OPT("vlan", SALVO_OPT_UINT, struct raw_send_opts, vlan,
+		  .metavar = "ID", .help = "add an 802.1Q tag with this VLAN id", .min = 1, .max = 4094),
+	SALVO_OPT("vlan-prio", SALVO_OPT_UINT, struct raw_send_opts, vlan_prio,
+		  .metavar = "PCP", .help = "802.1Q priority (0..7)", .max = 7),
+	SALVO_OPT("ttl", SALVO_OPT_UINT, struct raw_send_opts, ttl,
+		  .metavar = "N", .help = "IPv4 TTL / IPv6 hop limit (default 64)", .min = 1, .max = 255, .seen = SALVO_OPT_SEEN(struct raw_send_opts, ttl_seen)),
+	SALVO_OPT("tos", SALVO_OPT_UINT, struct raw_send_opts, tos,
+		  .metavar = "N", .help = "IPv4 TOS / IPv6 traffic class", .max = 255),
+	SALVO_OPT("tcp-syn", SALVO_OPT_FLAG, struct raw_send_opts, tcp_syn,
+		  .help = "send TCP SYNs instead of UDP (stateless load; no handshake)"),
+	SALVO_OPT("frame-hex", SALVO_OPT_STR, struct raw_send_opts, frame_hex,
+		  .metavar = "HEX", .help = "send exactly this frame (hex bytes, from the destination MAC on)"),
+	SALVO_OPT("pcap", SALVO_OPT_STR, struct raw_send_opts, pcap,
+		  .metavar = "FILE", .help = "replay the Ethernet frames of a capture, in a loop"),
+	SALVO_OPT("pcap-timing", SALVO_OPT_FLAG, struct raw_send_opts, pcap_timing,
+		  .help = "with --pcap: keep the capture's timing (else as fast as --rate allows)"),
+	SALVO_OPT("qdisc", SALVO_OPT_FLAG, struct raw_send_opts, qdisc,
+		  .help = "go through the interface's qdisc (default: bypass it)"),
+	SALVO_OPT("no-stamp", SALVO_OPT_FLAG, struct raw_send_opts, no_stamp,
+		  .help = "do not put a salvo stamp in the payload"),
+	SALVO_OPT("seed", SALVO_OPT_U64, struct raw_send_opts, seed,
+		  .metavar = "N", .help = "seed for random fields and sizes (default: fixed)"),
+	XDP_OPTS(struct raw_send_opts),
+	USER_OPT(struct raw_send_opts),
 	SALVO_OPT_END,
 };
 
@@ -360,14 +385,15 @@ struct raw_recv_opts {
 	struct raw_user u;
 };
 
-#define R(field) offsetof(struct raw_recv_opts, field)
-
 static const struct salvo_opt raw_recv_table[] = {
-	{"iface", 'I', SALVO_OPT_STR, R(iface), "IF", "interface to receive on (required)"},
-	{"print", 'p', SALVO_OPT_FLAG, R(print), NULL, "print one line per frame: MACs, VLAN, IP, ports, stamp"},
-	XDP_OPTS(R),
-	{"filter", 0, SALVO_OPT_STR, R(x.filter), "udp-port=N", "take only UDP frames to port N, the rest go to the kernel (af_xdp)"},
-	USER_OPT(R),
+	SALVO_OPT("iface", SALVO_OPT_STR, struct raw_recv_opts, iface,
+		  .short_name = 'I', .metavar = "IF", .help = "interface to receive on (required)"),
+	SALVO_OPT("print", SALVO_OPT_FLAG, struct raw_recv_opts, print,
+		  .short_name = 'p', .help = "print one line per frame: MACs, VLAN, IP, ports, stamp"),
+	XDP_OPTS(struct raw_recv_opts),
+	SALVO_OPT("filter", SALVO_OPT_STR, struct raw_recv_opts, x.filter,
+		  .metavar = "udp-port=N", .help = "take only UDP frames to port N, the rest go to the kernel (af_xdp)"),
+	USER_OPT(struct raw_recv_opts),
 	SALVO_OPT_END,
 };
 

@@ -49,14 +49,17 @@ struct serve_opts {
 	uint64_t reply_timeout_ns;
 };
 
-#define SV(field) offsetof(struct serve_opts, field)
-
 static const struct salvo_opt serve_table[] = {
-	{"state", 's', SALVO_OPT_STR, SV(state), "FILE", "journal every join to FILE (fdatasync before the reply) and reload it at start; default: in memory, like the seed"},
-	{"max-clients", 0, SALVO_OPT_UINT, SV(max_clients), "N", "keep at most N names; a new name beyond that gets an error reply (default: no limit)", NULL, 1, 4000000000U},
-	{"max-conns", 0, SALVO_OPT_UINT, SV(max_conns), "N", "concurrent connections over all threads; more get an error reply and are closed (default 1024)", NULL, 1, 1000000},
-	{"reply-timeout", 0, SALVO_OPT_DURATION, SV(reply_timeout_ns), NULL, "a reply not wholly sent this long after it started (a client that does not read) is cut with a reset, freeing its list (default 10s)"},
-	{"sndbuf", 0, SALVO_OPT_SIZE, SV(sndbuf), NULL, "send buffer of each accepted connection, so a whole list fits at once (default: kernel autotuning, which measured fastest on loopback)", NULL, 0, 1u << 30},
+	SALVO_OPT("state", SALVO_OPT_STR, struct serve_opts, state,
+		  .short_name = 's', .metavar = "FILE", .help = "journal every join to FILE (fdatasync before the reply) and reload it at start; default: in memory, like the seed"),
+	SALVO_OPT("max-clients", SALVO_OPT_UINT, struct serve_opts, max_clients,
+		  .metavar = "N", .help = "keep at most N names; a new name beyond that gets an error reply (default: no limit)", .min = 1, .max = 4000000000U),
+	SALVO_OPT("max-conns", SALVO_OPT_UINT, struct serve_opts, max_conns,
+		  .metavar = "N", .help = "concurrent connections over all threads; more get an error reply and are closed (default 1024)", .min = 1, .max = 1000000),
+	SALVO_OPT("reply-timeout", SALVO_OPT_DURATION, struct serve_opts, reply_timeout_ns,
+		  .help = "a reply not wholly sent this long after it started (a client that does not read) is cut with a reset, freeing its list (default 10s)"),
+	SALVO_OPT("sndbuf", SALVO_OPT_SIZE, struct serve_opts, sndbuf,
+		  .help = "send buffer of each accepted connection, so a whole list fits at once (default: kernel autotuning, which measured fastest on loopback)", .max = 1u << 30),
 	SALVO_OPT_END,
 };
 
@@ -234,20 +237,25 @@ struct join_opts {
 	bool raw;
 };
 
-#define JO(field) offsetof(struct join_opts, field)
-
 static const struct salvo_opt join_table[] = {
-	{"name", 'n', SALVO_OPT_STR, JO(name), "NAME", "the name to register (default \"name\", like the seed)"},
-	{"timeout", 0, SALVO_OPT_DURATION, JO(timeout_ns), NULL, "bound on the whole exchange: connect, send and the whole reply (default 5s)"},
-	{"max-reply", 0, SALVO_OPT_SIZE, JO(max_reply), NULL, "refuse a reply longer than this (default 64MiB)", NULL, 1, 1ULL << 40},
-	{"raw", 0, SALVO_OPT_FLAG, JO(raw), NULL, "print the reply's bytes as received instead of indented"},
+	SALVO_OPT("name", SALVO_OPT_STR, struct join_opts, name,
+		  .short_name = 'n', .metavar = "NAME", .help = "the name to register (default \"name\", like the seed)"),
+	SALVO_OPT("timeout", SALVO_OPT_DURATION, struct join_opts, timeout_ns,
+		  .help = "bound on the whole exchange: connect, send and the whole reply (default 5s)"),
+	SALVO_OPT("max-reply", SALVO_OPT_SIZE, struct join_opts, max_reply,
+		  .help = "refuse a reply longer than this (default 64MiB)", .min = 1, .max = 1ULL << 40),
+	SALVO_OPT("raw", SALVO_OPT_FLAG, struct join_opts, raw,
+		  .help = "print the reply's bytes as received instead of indented"),
 	SALVO_OPT_END,
 };
 
 static const struct salvo_opt list_table[] = {
-	{"timeout", 0, SALVO_OPT_DURATION, JO(timeout_ns), NULL, "bound on the whole exchange: connect, send and the whole reply (default 5s)"},
-	{"max-reply", 0, SALVO_OPT_SIZE, JO(max_reply), NULL, "refuse a reply longer than this (default 64MiB)", NULL, 1, 1ULL << 40},
-	{"raw", 0, SALVO_OPT_FLAG, JO(raw), NULL, "print the reply's bytes as received instead of indented"},
+	SALVO_OPT("timeout", SALVO_OPT_DURATION, struct join_opts, timeout_ns,
+		  .help = "bound on the whole exchange: connect, send and the whole reply (default 5s)"),
+	SALVO_OPT("max-reply", SALVO_OPT_SIZE, struct join_opts, max_reply,
+		  .help = "refuse a reply longer than this (default 64MiB)", .min = 1, .max = 1ULL << 40),
+	SALVO_OPT("raw", SALVO_OPT_FLAG, struct join_opts, raw,
+		  .help = "print the reply's bytes as received instead of indented"),
 	SALVO_OPT_END,
 };
 
@@ -383,17 +391,23 @@ struct bench_opts {
 	bool json;
 };
 
-#define BO(field) offsetof(struct bench_opts, field)
-
 static const struct salvo_opt bench_table[] = {
-	{"connections", 'C', SALVO_OPT_UINT, BO(connections), "N", "connections in flight (default 64); each is one join, then a new one", NULL, 1, 100000},
-	{"threads", 't', SALVO_OPT_UINT, BO(threads), "N", "load generator threads (default 1)", NULL, 1, 256},
-	{"duration", 'd', SALVO_OPT_DURATION, BO(duration_ns), NULL, "run this long (default 5s unless --count)"},
-	{"count", 'n', SALVO_OPT_COUNT, BO(count), NULL, "stop after N joins were started and answered"},
-	{"names", 0, SALVO_OPT_UINT, BO(names), "N", "distinct names to cycle through (default 1000)", NULL, 1, 100000000},
-	{"prefix", 0, SALVO_OPT_STR, BO(prefix), "TEXT", "name prefix (default \"bench-\")"},
-	{"timeout", 0, SALVO_OPT_DURATION, BO(timeout_ns), NULL, "a join without a whole reply after this long fails (default 5s)"},
-	{"json", 'J', SALVO_OPT_FLAG, BO(json), NULL, "print the result as JSON"},
+	SALVO_OPT("connections", SALVO_OPT_UINT, struct bench_opts, connections,
+		  .short_name = 'C', .metavar = "N", .help = "connections in flight (default 64); each is one join, then a new one", .min = 1, .max = 100000),
+	SALVO_OPT("threads", SALVO_OPT_UINT, struct bench_opts, threads,
+		  .short_name = 't', .metavar = "N", .help = "load generator threads (default 1)", .min = 1, .max = 256),
+	SALVO_OPT("duration", SALVO_OPT_DURATION, struct bench_opts, duration_ns,
+		  .short_name = 'd', .help = "run this long (default 5s unless --count)"),
+	SALVO_OPT("count", SALVO_OPT_COUNT, struct bench_opts, count,
+		  .short_name = 'n', .help = "stop after N joins were started and answered"),
+	SALVO_OPT("names", SALVO_OPT_UINT, struct bench_opts, names,
+		  .metavar = "N", .help = "distinct names to cycle through (default 1000)", .min = 1, .max = 100000000),
+	SALVO_OPT("prefix", SALVO_OPT_STR, struct bench_opts, prefix,
+		  .metavar = "TEXT", .help = "name prefix (default \"bench-\")"),
+	SALVO_OPT("timeout", SALVO_OPT_DURATION, struct bench_opts, timeout_ns,
+		  .help = "a join without a whole reply after this long fails (default 5s)"),
+	SALVO_OPT("json", SALVO_OPT_FLAG, struct bench_opts, json,
+		  .short_name = 'J', .help = "print the result as JSON"),
 	SALVO_OPT_END,
 };
 

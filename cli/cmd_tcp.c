@@ -81,17 +81,23 @@ struct tcp_send_opts {
 	bool no_stamp;
 };
 
-#define S(field) offsetof(struct tcp_send_opts, field)
-
 static const struct salvo_opt tcp_send_table[] = {
-	{"message", 'm', SALVO_OPT_STR, S(message), "TEXT", "send TEXT once on each connection and close (the seed's TCP sender)"},
-	{"size", 's', SALVO_OPT_SIZE, S(size), NULL, "bytes per message (default 128KiB); each starts with a stamp", NULL, 1, 64u << 20, S(size_seen)},
-	{"no-stamp", 0, SALVO_OPT_FLAG, S(no_stamp), NULL, "do not start messages with a salvo stamp"},
-	{"bytes", 0, SALVO_OPT_SIZE, S(bytes), NULL, "stop after sending this many bytes in total"},
-	{"streams", 'P', SALVO_OPT_UINT, S(streams), "N", "parallel connections, spread over the threads (default 1)", NULL, 1, 4096},
-	{"zerocopy", 0, SALVO_OPT_FLAG, S(zerocopy), NULL, "zero-copy sends where the backend has them"},
-	{"bind", 0, SALVO_OPT_STR, S(bind), "ADDR:PORT", "connect from this source address"},
-	{"sndbuf", 0, SALVO_OPT_SIZE, S(sndbuf), NULL, "socket send buffer to ask for", NULL, 0, 1u << 30},
+	SALVO_OPT("message", SALVO_OPT_STR, struct tcp_send_opts, message,
+		  .short_name = 'm', .metavar = "TEXT", .help = "send TEXT once on each connection and close (the seed's TCP sender)"),
+	SALVO_OPT("size", SALVO_OPT_SIZE, struct tcp_send_opts, size,
+		  .short_name = 's', .help = "bytes per message (default 128KiB); each starts with a stamp", .min = 1, .max = 64u << 20, .seen = SALVO_OPT_SEEN(struct tcp_send_opts, size_seen)),
+	SALVO_OPT("no-stamp", SALVO_OPT_FLAG, struct tcp_send_opts, no_stamp,
+		  .help = "do not start messages with a salvo stamp"),
+	SALVO_OPT("bytes", SALVO_OPT_SIZE, struct tcp_send_opts, bytes,
+		  .help = "stop after sending this many bytes in total"),
+	SALVO_OPT("streams", SALVO_OPT_UINT, struct tcp_send_opts, streams,
+		  .short_name = 'P', .metavar = "N", .help = "parallel connections, spread over the threads (default 1)", .min = 1, .max = 4096),
+	SALVO_OPT("zerocopy", SALVO_OPT_FLAG, struct tcp_send_opts, zerocopy,
+		  .help = "zero-copy sends where the backend has them"),
+	SALVO_OPT("bind", SALVO_OPT_STR, struct tcp_send_opts, bind,
+		  .metavar = "ADDR:PORT", .help = "connect from this source address"),
+	SALVO_OPT("sndbuf", SALVO_OPT_SIZE, struct tcp_send_opts, sndbuf,
+		  .help = "socket send buffer to ask for", .max = 1u << 30),
 	SALVO_OPT_END,
 };
 
@@ -186,12 +192,13 @@ struct tcp_sink_opts {
 	uint64_t rcvbuf;
 };
 
-#define K(field) offsetof(struct tcp_sink_opts, field)
-
 static const struct salvo_opt tcp_sink_table[] = {
-	{"print", 'p', SALVO_OPT_FLAG, K(print), NULL, "print connections and what arrives: Got connection from: ADDR / It said: TEXT"},
-	{"count", 'n', SALVO_OPT_COUNT, K(conns), NULL, "stop after N connections have closed"},
-	{"rcvbuf", 0, SALVO_OPT_SIZE, K(rcvbuf), NULL, "socket receive buffer to ask for", NULL, 0, 1u << 30},
+	SALVO_OPT("print", SALVO_OPT_FLAG, struct tcp_sink_opts, print,
+		  .short_name = 'p', .help = "print connections and what arrives: Got connection from: ADDR / It said: TEXT"),
+	SALVO_OPT("count", SALVO_OPT_COUNT, struct tcp_sink_opts, conns,
+		  .short_name = 'n', .help = "stop after N connections have closed"),
+	SALVO_OPT("rcvbuf", SALVO_OPT_SIZE, struct tcp_sink_opts, rcvbuf,
+		  .help = "socket receive buffer to ask for", .max = 1u << 30),
 	SALVO_OPT_END,
 };
 

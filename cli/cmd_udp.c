@@ -29,18 +29,25 @@ struct udp_send_opts {
 	bool size_seen;
 };
 
-#define S(field) offsetof(struct udp_send_opts, field)
-
 static const struct salvo_opt udp_send_table[] = {
-	{"message", 'm', SALVO_OPT_STR, S(message), "TEXT", "send exactly TEXT (once, unless --count/--duration); like the seed's sender"},
-	{"size", 's', SALVO_OPT_SIZE, S(size), NULL, "payload bytes per datagram (default 64, max 65507)", NULL, 0, 65507, S(size_seen)},
-	{"flows", 'f', SALVO_OPT_UINT, S(flows), "N", "distinct flows (source ports), spread over the threads (default: one per thread)", NULL, 1, 65536},
-	{"gso", 0, SALVO_OPT_FLAG, S(gso), NULL, "UDP GSO: one send carries up to 64 datagrams, each stamped"},
-	{"zerocopy", 0, SALVO_OPT_FLAG, S(zerocopy), NULL, "zero-copy sends where the backend has them"},
-	{"expect-reply", 0, SALVO_OPT_FLAG, S(expect_reply), NULL, "with --message: wait for the reply and print it"},
-	{"no-stamp", 0, SALVO_OPT_FLAG, S(no_stamp), NULL, "do not put a salvo stamp in the payload"},
-	{"bind", 0, SALVO_OPT_STR, S(bind), "ADDR:PORT", "send from this source address"},
-	{"sndbuf", 0, SALVO_OPT_SIZE, S(sndbuf), NULL, "socket send buffer to ask for", NULL, 0, 1u << 30},
+	SALVO_OPT("message", SALVO_OPT_STR, struct udp_send_opts, message,
+		  .short_name = 'm', .metavar = "TEXT", .help = "send exactly TEXT (once, unless --count/--duration); like the seed's sender"),
+	SALVO_OPT("size", SALVO_OPT_SIZE, struct udp_send_opts, size,
+		  .short_name = 's', .help = "payload bytes per datagram (default 64, max 65507)", .max = 65507, .seen = SALVO_OPT_SEEN(struct udp_send_opts, size_seen)),
+	SALVO_OPT("flows", SALVO_OPT_UINT, struct udp_send_opts, flows,
+		  .short_name = 'f', .metavar = "N", .help = "distinct flows (source ports), spread over the threads (default: one per thread)", .min = 1, .max = 65536),
+	SALVO_OPT("gso", SALVO_OPT_FLAG, struct udp_send_opts, gso,
+		  .help = "UDP GSO: one send carries up to 64 datagrams, each stamped"),
+	SALVO_OPT("zerocopy", SALVO_OPT_FLAG, struct udp_send_opts, zerocopy,
+		  .help = "zero-copy sends where the backend has them"),
+	SALVO_OPT("expect-reply", SALVO_OPT_FLAG, struct udp_send_opts, expect_reply,
+		  .help = "with --message: wait for the reply and print it"),
+	SALVO_OPT("no-stamp", SALVO_OPT_FLAG, struct udp_send_opts, no_stamp,
+		  .help = "do not put a salvo stamp in the payload"),
+	SALVO_OPT("bind", SALVO_OPT_STR, struct udp_send_opts, bind,
+		  .metavar = "ADDR:PORT", .help = "send from this source address"),
+	SALVO_OPT("sndbuf", SALVO_OPT_SIZE, struct udp_send_opts, sndbuf,
+		  .help = "socket send buffer to ask for", .max = 1u << 30),
 	SALVO_OPT_END,
 };
 
@@ -152,12 +159,13 @@ struct udp_recv_opts {
 	uint64_t rcvbuf;
 };
 
-#define R(field) offsetof(struct udp_recv_opts, field)
-
 static const struct salvo_opt udp_recv_table[] = {
-	{"print", 'p', SALVO_OPT_FLAG, R(print), NULL, "print each datagram like the seed's receiver: Got message from ADDR:PORT: TEXT"},
-	{"gro", 0, SALVO_OPT_FLAG, R(gro), NULL, "UDP GRO: receive coalesced datagrams, count their segments"},
-	{"rcvbuf", 0, SALVO_OPT_SIZE, R(rcvbuf), NULL, "socket receive buffer to ask for (default 8 MiB)", NULL, 4096, 1u << 30},
+	SALVO_OPT("print", SALVO_OPT_FLAG, struct udp_recv_opts, print,
+		  .short_name = 'p', .help = "print each datagram like the seed's receiver: Got message from ADDR:PORT: TEXT"),
+	SALVO_OPT("gro", SALVO_OPT_FLAG, struct udp_recv_opts, gro,
+		  .help = "UDP GRO: receive coalesced datagrams, count their segments"),
+	SALVO_OPT("rcvbuf", SALVO_OPT_SIZE, struct udp_recv_opts, rcvbuf,
+		  .help = "socket receive buffer to ask for (default 8 MiB)", .min = 4096, .max = 1u << 30),
 	SALVO_OPT_END,
 };
 

@@ -101,6 +101,8 @@ int main(int argc, char **argv)
 		cmd->defaults(opts);
 	/* getopt sees argv[0] = command name, then the rest. */
 	rc = salvo_opt_parse(cmd, opts, argc - words, argv + words, pos, &npos);
+	if (rc < 0)
+		rc = 1;	/* a wrong option table (it said which): salvo's failure, not the user's */
 	if (rc == 0 && salvo_cli_has_common(cmd))
 		rc = salvo_cli_common_check(opts);
 	if (rc == 1)

@@ -210,20 +210,72 @@ void salvo_opt_help(const struct salvo_cmd *cmd, FILE *f)
 	fprintf(f, "  -h, --help                  show this help\n");
 }
 
+size_t salvo_opt_type_size(enum salvo_opt_type t)
+{
+	switch (t) {
+	case SALVO_OPT_FLAG: return sizeof(bool);
+	case SALVO_OPT_STR: return sizeof(const char *);
+	case SALVO_OPT_UINT: return sizeof(unsigned int);
+	case SALVO_OPT_COUNT: return sizeof(uint64_t);
+	case SALVO_OPT_U64: return sizeof(uint64_t);
+	case SALVO_OPT_SIZE: return sizeof(uint64_t);
+	case SALVO_OPT_RATE: return sizeof(struct salvo_opt_rate);
+	case SALVO_OPT_DURATION: return sizeof(uint64_t);
+	case SALVO_OPT_ENUM: return sizeof(unsigned int);
+	}
+	return 0;
+}
+
+static const char *const type_names[] = {
+	[SALVO_OPT_FLAG] = "FLAG", [SALVO_OPT_STR] = "STR", [SALVO_OPT_UINT] = "UINT",
+	[SALVO_OPT_COUNT] = "COUNT", [SALVO_OPT_U64] = "U64", [SALVO_OPT_SIZE] = "SIZE",
+	[SALVO_OPT_RATE] = "RATE", [SALVO_OPT_DURATION] = "DURATION", [SALVO_OPT_ENUM] = "ENUM",
+};
+
+/*
+ * The table, not the user, is wrong when a member is not the size its type
+ * writes (a UINT aimed at a uint64_t would fill half of it, a U64 aimed at
+ * an unsigned int would overwrite its neighbour): say which option, write
+ * nothing.
+ */
+static int check_field(const struct salvo_cmd *cmd, const struct salvo_opt *o)
+{
+	size_t want = salvo_opt_type_size(o->type);
+
+	if (o->field.size != want) {
+		salvo_runtime_error(cmd ? cmd->name : NULL,
+				    "option table: --%s is SALVO_OPT_%s, which writes %zu bytes, but its member has %zu; nothing written",
+				    o->name, (unsigned int)o->type < sizeof(type_names) / sizeof(type_names[0]) ?
+				    type_names[o->type] : "?", want, o->field.size);
+		return -EINVAL;
+	}
+	if (o->seen.size && o->seen.size != sizeof(bool)) {
+		salvo_runtime_error(cmd ? cmd->name : NULL,
+				    "option table: --%s: its seen member has %zu bytes, not a bool's %zu; nothing written",
+				    o->name, o->seen.size, sizeof(bool));
+		return -EINVAL;
+	}
+	return 0;
+}
+
+/* 0, 2 after a usage error, or -EINVAL (check_field) when the table is wrong. */
 static int set_value(const struct salvo_cmd *cmd, const struct salvo_opt *o, void *opts,
 		     const char *arg)
 {
 	char *base = opts, err[160];
 	uint64_t u;
-	int rc = 0;
+	int rc;
 
+	rc = check_field(cmd, o);
+	if (rc)
+		return rc;
 	err[0] = 0;
 	switch (o->type) {
 	case SALVO_OPT_FLAG:
-		*(bool *)(base + o->offset) = true;
+		*(bool *)(base + o->field.offset) = true;
 		break;
 	case SALVO_OPT_STR:
-		*(const char **)(base + o->offset) = arg;
+		*(const char **)(base + o->field.offset) = arg;
 		break;
 	case SALVO_OPT_UINT:
 	case SALVO_OPT_SIZE:
@@ -240,9 +292,9 @@ static int set_value(const struct salvo_cmd *cmd, const struct salvo_opt *o, voi
 		}
 		if (!rc) {
 			if (o->type == SALVO_OPT_UINT)
-				*(unsigned int *)(base + o->offset) = (unsigned int)u;
+				*(unsigned int *)(base + o->field.offset) = (unsigned int)u;
 			else
-				*(uint64_t *)(base + o->offset) = u;
+				*(uint64_t *)(base + o->field.offset) = u;
 		}
 		break;
 	case SALVO_OPT_COUNT:
@@ -259,22 +311,22 @@ static int set_value(const struct salvo_cmd *cmd, const struct salvo_opt *o, voi
 			rc = -ERANGE;
 		}
 		if (!rc)
-			*(uint64_t *)(base + o->offset) = u;
+			*(uint64_t *)(base + o->field.offset) = u;
 		break;
 	case SALVO_OPT_RATE: {
-		struct salvo_opt_rate *r = (struct salvo_opt_rate *)(base + o->offset);
+		struct salvo_opt_rate *r = (struct salvo_opt_rate *)(base + o->field.offset);
 
 		rc = salvo_parse_rate(arg, &r->pps, &r->bps, err, sizeof(err));
 		break;
 	}
 	case SALVO_OPT_DURATION:
-		rc = salvo_parse_duration(arg, (uint64_t *)(base + o->offset), err, sizeof(err));
+		rc = salvo_parse_duration(arg, (uint64_t *)(base + o->field.offset), err, sizeof(err));
 		break;
 	case SALVO_OPT_ENUM:
 		rc = -EINVAL;
 		for (unsigned int i = 0; o->choices[i]; i++) {
 			if (strcmp(o->choices[i], arg) == 0) {
-				*(unsigned int *)(base + o->offset) = i;
+				*(unsigned int *)(base + o->field.offset) = i;
 				rc = 0;
 			}
 		}
@@ -289,8 +341,8 @@ static int set_value(const struct salvo_cmd *cmd, const struct salvo_opt *o, voi
 	}
 	if (rc)
 		return salvo_usage_error(cmd, "--%s: %s", o->name, err);
-	if (o->seen_offset)
-		*(bool *)(base + o->seen_offset) = true;
+	if (o->seen.size)
+		*(bool *)(base + o->seen.offset) = true;
 	return 0;
 }
 
@@ -300,7 +352,7 @@ int salvo_opt_parse(const struct salvo_cmd *cmd, void *opts, int argc, char **ar
 	struct option lopts[MAX_OPTS + 2];
 	const struct salvo_opt *index[MAX_OPTS];
 	char shorts[MAX_OPTS * 2 + 4];
-	int n = 0, ns = 0, c, li;
+	int n = 0, ns = 0, c, li, rc;
 
 	shorts[ns++] = ':';	/* report a missing value as ':' (GNU getopt permutes positionals) */
 	for (const struct salvo_opt *const *t = cmd->tables; t && *t; t++) {
@@ -347,14 +399,16 @@ int salvo_opt_parse(const struct salvo_cmd *cmd, void *opts, int argc, char **ar
 		if (c == ':')
 			return salvo_usage_error(cmd, "option '%s' needs a value", argv[optind - 1]);
 		if (c >= 256) {
-			if (set_value(cmd, index[c - 256], opts, optarg))
-				return 2;
+			rc = set_value(cmd, index[c - 256], opts, optarg);
+			if (rc)
+				return rc;
 			continue;
 		}
 		for (int i = 0; i < n - 1; i++) {
 			if (index[i]->short_name == c) {
-				if (set_value(cmd, index[i], opts, optarg))
-					return 2;
+				rc = set_value(cmd, index[i], opts, optarg);
+				if (rc)
+					return rc;
 				break;
 			}
 		}

@@ -29,19 +29,61 @@ struct salvo_opt_rate {
 	double pps, bps;
 };
 
+/* Where an option writes: a member of the command's option struct, and its size. */
+struct salvo_opt_field {
+	size_t offset;
+	size_t size;	/* sizeof the member; 0 for .seen: none */
+};
+
 struct salvo_opt {
 	const char *name;		/* long name, without "--" */
-	int short_name;			/* 0: none */
 	enum salvo_opt_type type;
-	size_t offset;			/* into the command's option struct */
-	const char *metavar;
+	struct salvo_opt_field field;	/* the value's member (SALVO_OPT fills it) */
+	int short_name;			/* 0: none */
+	const char *metavar;		/* NULL: the type's ("N", "BYTES"...) */
 	const char *help;
 	const char *const *choices;	/* SALVO_OPT_ENUM, NULL-terminated */
 	uint64_t min, max;		/* SALVO_OPT_UINT / SALVO_OPT_SIZE; 0,0: no bound */
-	size_t seen_offset;		/* optional bool set when given (0: none) */
+	struct salvo_opt_field seen;	/* optional bool set when given (SALVO_OPT_SEEN) */
 };
 
-#define SALVO_OPT_END {NULL, 0, 0, 0, NULL, NULL, NULL, 0, 0, 0}
+/*
+ * As xdp-tools' DEFINE_OPTION: the option's name and type, then the option
+ * struct T and the member it writes, whose offset AND size are recorded, so
+ * set_value() refuses a type that would write more or fewer bytes than the
+ * member holds (a SALVO_OPT_UINT aimed at a uint64_t).  The rest are named:
+ *
+ *   SALVO_OPT("rate", SALVO_OPT_RATE, struct udp_send_opts, c.rate,
+ *             .short_name = 'r', .help = "pace to this rate"),
+ */
+#define SALVO_OPT_FIELD(T, member)                                                                 \
+	{ .offset = offsetof(T, member), .size = sizeof(((T *)0)->member) }
+/*
+ * The same check at build time for every table written with SALVO_OPT (the
+ * type is a constant there): a wrong member does not compile.  set_value()
+ * still checks, for tables built any other way.
+ */
+#define SALVO_OPT_TYPE_SIZE(t)                                                                     \
+	((t) == SALVO_OPT_FLAG ? sizeof(bool) :                                                    \
+	 (t) == SALVO_OPT_STR ? sizeof(const char *) :                                             \
+	 (t) == SALVO_OPT_UINT || (t) == SALVO_OPT_ENUM ? sizeof(unsigned int) :                    \
+	 (t) == SALVO_OPT_RATE ? sizeof(struct salvo_opt_rate) : sizeof(uint64_t))
+#define SALVO_OPT_CHECKED(T, member, t)                                                            \
+	{ .offset = offsetof(T, member) +                                                          \
+		    0 * sizeof(struct { _Static_assert(sizeof(((T *)0)->member) ==                 \
+							       SALVO_OPT_TYPE_SIZE(t),                  \
+						       "option member is not its type's size: " #member); \
+					int unused; }),                                             \
+	  .size = sizeof(((T *)0)->member) }
+#define SALVO_OPT(opt_name, opt_type, T, member, ...)                                              \
+	{ .name = (opt_name), .type = (opt_type), .field = SALVO_OPT_CHECKED(T, member, opt_type), \
+	  __VA_ARGS__ }
+/* .seen = SALVO_OPT_SEEN(T, member): a bool set to true when the option is given. */
+#define SALVO_OPT_SEEN(T, member) SALVO_OPT_CHECKED(T, member, SALVO_OPT_FLAG)
+#define SALVO_OPT_END { .name = NULL }
+
+/* The member size an option of type t writes. */
+size_t salvo_opt_type_size(enum salvo_opt_type t);
 
 struct salvo_cmd {
 	const char *name;		/* "udp send" */
@@ -69,7 +111,9 @@ unsigned int salvo_cmd_list(const struct salvo_cmd **v, unsigned int max);
 /*
  * Parse argv (after the command words) into opts.  Positional arguments are
  * collected into pos (at most max_args).  Returns 0, 1 when --help was
- * printed, or 2 after printing one line to stderr for bad input.
+ * printed, 2 after printing one line to stderr for bad input, or -EINVAL
+ * after one line naming the option when the table is wrong (an option whose
+ * member is not the size its type writes): nothing is written short.
  */
 int salvo_opt_parse(const struct salvo_cmd *cmd, void *opts, int argc, char **argv,
 		    char **pos, int *npos);

@@ -109,15 +109,18 @@ static int name_check(const char *name, char *err, size_t errlen)
 	return 0;
 }
 
-static int parse_stream(struct salvo__profile_stream *s, json_t *o, uint64_t duration_ns,
-			char *err, size_t errlen)
+/* What the type-specific phases need from the keys every stream may have. */
+struct knobs {
+	const char *type, *iface, *pcap;
+	unsigned int flows, vlan, prio, ttl, tos;
+	bool tcp_syn, qdisc, timing;
+};
+
+/* Unknown keys are refused, so a typo does not pass silently. */
+static int check_keys(json_t *o, char *err, size_t errlen)
 {
-	char b[14][64];
-	const char *key, *type, *v, *pcap, *iface;
+	const char *key;
 	json_t *val;
-	unsigned int threads = 1, burst = 32, flows = 1, vlan = 0, prio = 0, ttl = 64, tos = 0;
-	bool tcp_syn = false, stamp = true, qdisc = false, timing = false;
-	int rc;
 
 	if (!json_is_object(o)) {
 		snprintf(err, errlen, "each stream is an object");
@@ -133,43 +136,62 @@ static int parse_stream(struct salvo__profile_stream *s, json_t *o, uint64_t dur
 			return -EINVAL;
 		}
 	}
+	return 0;
+}
+
+/* name, type, backend and the numbers and switches any type may give. */
+static int parse_common(struct salvo__profile_stream *s, json_t *o, struct knobs *k, char *err,
+			size_t errlen)
+{
+	unsigned int threads = 1, burst = 32;
+	bool stamp = true;
+	int rc;
+
 	/* Names that outlive this function must be JSON strings (they point into the document). */
-	salvo_cfg_init(&s->cfg);
 	if ((rc = str_of(o, "name", &s->name, err, errlen)))
 		return rc;
 	if (s->name && (rc = name_check(s->name, err, errlen))) {
 		s->name = NULL;	/* the refusal names it streamN instead */
 		return rc;
 	}
-	if ((rc = str_of(o, "type", &type, err, errlen)) ||
+	if ((rc = str_of(o, "type", &k->type, err, errlen)) ||
 	    (rc = str_of(o, "backend", &s->cfg.backend, err, errlen)) ||
-	    (rc = str_of(o, "iface", &iface, err, errlen)) ||
-	    (rc = str_of(o, "pcap", &pcap, err, errlen)))
+	    (rc = str_of(o, "iface", &k->iface, err, errlen)) ||
+	    (rc = str_of(o, "pcap", &k->pcap, err, errlen)))
 		return rc;
-	if (!type)
-		type = "raw";
+	if (!k->type)
+		k->type = "raw";
 	if ((rc = salvo_cli_backend_check(s->cfg.backend, err, errlen)))
 		return -EINVAL;
-	s->cfg.duration_ns = duration_ns;
 	if ((rc = uint_of(o, "threads", 256, &threads, err, errlen)) ||
 	    (rc = uint_of(o, "burst", 1024, &burst, err, errlen)) ||
-	    (rc = uint_of(o, "flows", 65535, &flows, err, errlen)) ||
-	    (rc = uint_of(o, "vlan", 4094, &vlan, err, errlen)) ||
-	    (rc = uint_of(o, "vlan_prio", 7, &prio, err, errlen)) ||
-	    (rc = uint_of(o, "ttl", 255, &ttl, err, errlen)) ||
-	    (rc = uint_of(o, "tos", 255, &tos, err, errlen)) ||
-	    (rc = bool_of(o, "tcp_syn", &tcp_syn, err, errlen)) ||
+	    (rc = uint_of(o, "flows", 65535, &k->flows, err, errlen)) ||
+	    (rc = uint_of(o, "vlan", 4094, &k->vlan, err, errlen)) ||
+	    (rc = uint_of(o, "vlan_prio", 7, &k->prio, err, errlen)) ||
+	    (rc = uint_of(o, "ttl", 255, &k->ttl, err, errlen)) ||
+	    (rc = uint_of(o, "tos", 255, &k->tos, err, errlen)) ||
+	    (rc = bool_of(o, "tcp_syn", &k->tcp_syn, err, errlen)) ||
 	    (rc = bool_of(o, "stamp", &stamp, err, errlen)) ||
-	    (rc = bool_of(o, "qdisc", &qdisc, err, errlen)) ||
-	    (rc = bool_of(o, "pcap_timing", &timing, err, errlen)))
+	    (rc = bool_of(o, "qdisc", &k->qdisc, err, errlen)) ||
+	    (rc = bool_of(o, "pcap_timing", &k->timing, err, errlen)))
 		return rc;
 	s->cfg.threads = threads ? threads : 1;
 	s->cfg.burst = burst ? burst : 32;
 	s->cfg.stamp = stamp;
-	if ((v = text(o, "rate", b[3], sizeof(b[3]))) &&
+	return 0;
+}
+
+/* rate, count, duration: every stream must end (the command line's duration wins). */
+static int parse_bounds(struct salvo__profile_stream *s, json_t *o, uint64_t duration_ns,
+			char *err, size_t errlen)
+{
+	char b[64];
+	const char *v;
+
+	if ((v = text(o, "rate", b, sizeof(b))) &&
 	    salvo_parse_rate(v, &s->cfg.rate_pps, &s->cfg.rate_bps, err, errlen))
 		return -EINVAL;
-	if ((v = text(o, "count", b[4], sizeof(b[4])))) {
+	if ((v = text(o, "count", b, sizeof(b)))) {
 		if (salvo_parse_count(v, &s->cfg.count, err, errlen))
 			return -EINVAL;
 		if (!s->cfg.count) {
@@ -178,7 +200,7 @@ static int parse_stream(struct salvo__profile_stream *s, json_t *o, uint64_t dur
 			return -EINVAL;
 		}
 	}
-	if ((v = text(o, "duration", b[5], sizeof(b[5]))) &&
+	if ((v = text(o, "duration", b, sizeof(b))) &&
 	    salvo_parse_duration(v, &s->cfg.duration_ns, err, errlen))
 		return -EINVAL;
 	if (duration_ns)
@@ -187,81 +209,101 @@ static int parse_stream(struct salvo__profile_stream *s, json_t *o, uint64_t dur
 		snprintf(err, errlen, "no \"count\" or \"duration\": a profile's streams are bounded");
 		return -EINVAL;
 	}
-	if (!strcmp(type, "udp")) {
-		const char *dst = text(o, "dst", b[6], sizeof(b[6]));
-		uint64_t size = 64;
+	return 0;
+}
 
-		if (!dst || salvo_addr_parse(dst, &s->cfg.remote, err, errlen)) {
-			if (!dst)
-				snprintf(err, errlen, "a udp stream needs \"dst\": \"HOST:PORT\"");
-			return -EINVAL;
-		}
-		if ((v = text(o, "size", b[7], sizeof(b[7]))) &&
-		    salvo_parse_size(v, &size, err, errlen))
-			return -EINVAL;
-		/* Said here, before cfg.size (32 bits) would keep only the low bits of 4 GiB + 64. */
-		if (size > 65507) {
-			snprintf(err, errlen, "a UDP payload of %llu bytes exceeds the maximum of 65507",
-				 (unsigned long long)size);
-			return -EINVAL;
-		}
-		s->cfg.command = "udp send";
-		s->cfg.proto = SALVO_PROTO_UDP;
-		s->cfg.dir = SALVO_DIR_TX;
-		s->cfg.connect = true;
-		s->cfg.size = (uint32_t)size;
-		s->cfg.flows = flows;
-		return 0;
-	}
-	if (strcmp(type, "raw")) {
-		snprintf(err, errlen, "\"type\" is \"raw\" or \"udp\", not \"%s\"", type);
+/* A udp stream: as `udp send DST --size N`. */
+static int parse_udp(struct salvo__profile_stream *s, json_t *o, const struct knobs *k,
+		     char *err, size_t errlen)
+{
+	char b[2][64];
+	const char *dst = text(o, "dst", b[0], sizeof(b[0])), *v;
+	uint64_t size = 64;
+
+	if (!dst || salvo_addr_parse(dst, &s->cfg.remote, err, errlen)) {
+		if (!dst)
+			snprintf(err, errlen, "a udp stream needs \"dst\": \"HOST:PORT\"");
 		return -EINVAL;
 	}
+	if ((v = text(o, "size", b[1], sizeof(b[1]))) && salvo_parse_size(v, &size, err, errlen))
+		return -EINVAL;
+	/* Said here, before cfg.size (32 bits) would keep only the low bits of 4 GiB + 64. */
+	if (size > 65507) {
+		snprintf(err, errlen, "a UDP payload of %llu bytes exceeds the maximum of 65507",
+			 (unsigned long long)size);
+		return -EINVAL;
+	}
+	s->cfg.command = "udp send";
+	s->cfg.proto = SALVO_PROTO_UDP;
+	s->cfg.dir = SALVO_DIR_TX;
+	s->cfg.connect = true;
+	s->cfg.size = (uint32_t)size;
+	s->cfg.flows = k->flows;
+	return 0;
+}
+
+/* A raw stream's frames: a hex frame, a capture, or headers from fields (as `raw send`). */
+static int parse_frames(struct salvo__profile_stream *s, json_t *o, const struct knobs *k,
+			char *err, size_t errlen)
+{
+	/* JSON strings live as long as the document, which outlives the run. */
+	char b[7][64];
+	const char *v;
+	struct salvo__raw_fields f;
+	int rc;
+
+	if ((v = text(o, "frame_hex", b[0], sizeof(b[0])))) {
+		s->l2.src = SALVO_FRAMES_HEX;
+		return salvo_hex_parse(v, &s->l2.frame, &s->l2.frame_len, err, errlen);
+	}
+	if (k->pcap) {
+		s->l2.src = SALVO_FRAMES_PCAP;
+		s->l2.pcap_path = k->pcap;
+		s->l2.pcap_timing = k->timing;
+		return 0;
+	}
+	f = (struct salvo__raw_fields){
+		.dst = text(o, "dst", b[0], sizeof(b[0])),
+		.src = text(o, "src", b[1], sizeof(b[1])),
+		.dst_mac = text(o, "dst_mac", b[2], sizeof(b[2])),
+		.src_mac = text(o, "src_mac", b[3], sizeof(b[3])),
+		.dport = text(o, "dport", b[4], sizeof(b[4])),
+		.sport = text(o, "sport", b[5], sizeof(b[5])),
+		.size = text(o, "size", b[6], sizeof(b[6])),
+		.flows = k->flows,
+	};
+	if (!f.dst) {
+		snprintf(err, errlen, "a raw stream needs \"dst\" (or \"frame_hex\" / \"pcap\")");
+		return -EDESTADDRREQ;
+	}
+	rc = salvo__raw_l2_fields(&s->l2, &f, err, errlen);
+	s->l2.vlan = (uint16_t)k->vlan;
+	s->l2.vlan_prio = (uint8_t)k->prio;
+	s->l2.ttl = (uint8_t)k->ttl;
+	s->l2.tos = (uint8_t)k->tos;
+	s->l2.l4 = k->tcp_syn ? SALVO_L4_TCP_SYN : SALVO_L4_UDP;
+	return rc;
+}
+
+/* A raw stream: its frames, then what applies to every frame source. */
+static int parse_raw(struct salvo__profile_stream *s, json_t *o, const struct knobs *k,
+		     char *err, size_t errlen)
+{
+	char b[64];
+	const char *v;
+	int rc;
+
 	s->raw = true;
 	s->cfg.command = "raw send";
-	s->cfg.iface = iface;
+	s->cfg.iface = k->iface;
 	salvo_l2_cfg_init(&s->l2);
-	if ((v = text(o, "frame_hex", b[9], sizeof(b[9])))) {
-		s->l2.src = SALVO_FRAMES_HEX;
-		rc = salvo_hex_parse(v, &s->l2.frame, &s->l2.frame_len, err, errlen);
-	} else if ((v = pcap)) {
-		s->l2.src = SALVO_FRAMES_PCAP;
-		s->l2.pcap_path = v;
-		s->l2.pcap_timing = timing;
-		rc = 0;
-	} else {
-		/* JSON strings live as long as the document, which outlives the run. */
-		struct salvo__raw_fields f = {
-			.dst = text(o, "dst", b[6], sizeof(b[6])),
-			.src = text(o, "src", b[10], sizeof(b[10])),
-			.dst_mac = text(o, "dst_mac", b[11], sizeof(b[11])),
-			.src_mac = text(o, "src_mac", b[12], sizeof(b[12])),
-			.dport = text(o, "dport", b[13], sizeof(b[13])),
-			.sport = NULL,
-			.size = NULL,
-			.flows = flows,
-		};
-		char pb[64], sb[64];
-
-		f.sport = text(o, "sport", pb, sizeof(pb));
-		f.size = text(o, "size", sb, sizeof(sb));
-		if (!f.dst) {
-			snprintf(err, errlen, "a raw stream needs \"dst\" (or \"frame_hex\" / \"pcap\")");
-			return -EDESTADDRREQ;
-		}
-		rc = salvo__raw_l2_fields(&s->l2, &f, err, errlen);
-		s->l2.vlan = (uint16_t)vlan;
-		s->l2.vlan_prio = (uint8_t)prio;
-		s->l2.ttl = (uint8_t)ttl;
-		s->l2.tos = (uint8_t)tos;
-		s->l2.l4 = tcp_syn ? SALVO_L4_TCP_SYN : SALVO_L4_UDP;
-	}
+	rc = parse_frames(s, o, k, err, errlen);
 	if (rc)
 		return rc;
-	s->cfg.qdisc = qdisc;
-	s->l2.stamp = stamp;
+	s->cfg.qdisc = k->qdisc;
+	s->l2.stamp = s->cfg.stamp;
 	s->l2.stamp_clock = s->cfg.stamp_clock;
-	if ((v = text(o, "seed", b[3], sizeof(b[3])))) {
+	if ((v = text(o, "seed", b, sizeof(b)))) {
 		char *end;
 
 		/* As `raw send --seed`: a whole number, all of it; "x" is not 0. */
@@ -273,6 +315,29 @@ static int parse_stream(struct salvo__profile_stream *s, json_t *o, uint64_t dur
 		}
 	}
 	return 0;
+}
+
+/* In this order, so the first thing wrong is the one reported: keys, common, bounds, type. */
+static int parse_stream(struct salvo__profile_stream *s, json_t *o, uint64_t duration_ns,
+			char *err, size_t errlen)
+{
+	struct knobs k = {.flows = 1, .ttl = 64};
+	int rc;
+
+	if ((rc = check_keys(o, err, errlen)))
+		return rc;
+	salvo_cfg_init(&s->cfg);
+	s->cfg.duration_ns = duration_ns;
+	if ((rc = parse_common(s, o, &k, err, errlen)) ||
+	    (rc = parse_bounds(s, o, duration_ns, err, errlen)))
+		return rc;
+	if (!strcmp(k.type, "udp"))
+		return parse_udp(s, o, &k, err, errlen);
+	if (strcmp(k.type, "raw")) {
+		snprintf(err, errlen, "\"type\" is \"raw\" or \"udp\", not \"%s\"", k.type);
+		return -EINVAL;
+	}
+	return parse_raw(s, o, &k, err, errlen);
 }
 
 int salvo__profile_doc(struct salvo__profile *p, json_t *doc, uint64_t duration_ns, char *err,

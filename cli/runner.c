@@ -1,5 +1,8 @@
 // SPDX-License-Identifier: MIT
-/* The run driver every traffic command shares: backend choice, signals, intervals, summary. */
+/*
+ * The run driver every traffic command and every stream of a profile
+ * shares: backend choice, signals, waiting, intervals, progress, summaries.
+ */
 #include <errno.h>
 #include <sched.h>
 #include <signal.h>
@@ -13,33 +16,45 @@
 
 #include "cli.h"
 
-#define C(field) offsetof(struct salvo_cli_common, field)
-
 static const char *const clock_choices[] = {"monotonic", "realtime", NULL};
 
 const struct salvo_opt salvo_cli_run_opts[] = {
-	{"backend", 'b', SALVO_OPT_STR, C(backend), "NAME", "backend to use (default: the fastest that works here; see 'salvo backends')"},
-	{"threads", 't', SALVO_OPT_UINT, C(threads), "N", "workers, one per core, each with its own socket/queue", NULL, 1, 256},
-	{"burst", 0, SALVO_OPT_UINT, C(burst), "N", "packets per submission (default 32)", NULL, 1, 1024},
-	{"duration", 'd', SALVO_OPT_DURATION, C(duration_ns), NULL, "stop after this long (5, 5s, 250ms, 2m)"},
-	{"interval", 'i', SALVO_OPT_DURATION, C(interval_ns), NULL, "print a report line every interval"},
-	{"json", 'J', SALVO_OPT_FLAG, C(json), NULL, "print the final summary as one JSON document, with -i its intervals too (docs/json.md)"},
-	{"json-stream", 0, SALVO_OPT_FLAG, C(json_stream), NULL, "print one JSON object per interval and the summary (NDJSON)"},
-	{"clock", 0, SALVO_OPT_ENUM, C(clock), NULL, "clock of the send timestamp in stamps", clock_choices},
-	{"cpu", 'c', SALVO_OPT_UINT, C(cpu), "N", "pin worker i to CPU N+i (default: no pinning)", NULL, 0, 4095, C(cpu_seen)},
-	{"timeout", 0, SALVO_OPT_DURATION, C(timeout_ns), NULL, "longest single wait: connect, reply, drain (default 5s)"},
-	{"verbose", 'v', SALVO_OPT_FLAG, C(verbose), NULL, "say what the backend set up"},
-	{"quiet", 'q', SALVO_OPT_FLAG, C(quiet), NULL, "no progress line, only the summary"},
+	SALVO_OPT("backend", SALVO_OPT_STR, struct salvo_cli_common, backend,
+		  .short_name = 'b', .metavar = "NAME", .help = "backend to use (default: the fastest that works here; see 'salvo backends')"),
+	SALVO_OPT("threads", SALVO_OPT_UINT, struct salvo_cli_common, threads,
+		  .short_name = 't', .metavar = "N", .help = "workers, one per core, each with its own socket/queue", .min = 1, .max = 256),
+	SALVO_OPT("burst", SALVO_OPT_UINT, struct salvo_cli_common, burst,
+		  .metavar = "N", .help = "packets per submission (default 32)", .min = 1, .max = 1024),
+	SALVO_OPT("duration", SALVO_OPT_DURATION, struct salvo_cli_common, duration_ns,
+		  .short_name = 'd', .help = "stop after this long (5, 5s, 250ms, 2m)"),
+	SALVO_OPT("interval", SALVO_OPT_DURATION, struct salvo_cli_common, interval_ns,
+		  .short_name = 'i', .help = "print a report line every interval"),
+	SALVO_OPT("json", SALVO_OPT_FLAG, struct salvo_cli_common, json,
+		  .short_name = 'J', .help = "print the final summary as one JSON document, with -i its intervals too (docs/json.md)"),
+	SALVO_OPT("json-stream", SALVO_OPT_FLAG, struct salvo_cli_common, json_stream,
+		  .help = "print one JSON object per interval and the summary (NDJSON)"),
+	SALVO_OPT("clock", SALVO_OPT_ENUM, struct salvo_cli_common, clock,
+		  .help = "clock of the send timestamp in stamps", .choices = clock_choices),
+	SALVO_OPT("cpu", SALVO_OPT_UINT, struct salvo_cli_common, cpu,
+		  .short_name = 'c', .metavar = "N", .help = "pin worker i to CPU N+i (default: no pinning)", .max = 4095, .seen = SALVO_OPT_SEEN(struct salvo_cli_common, cpu_seen)),
+	SALVO_OPT("timeout", SALVO_OPT_DURATION, struct salvo_cli_common, timeout_ns,
+		  .help = "longest single wait: connect, reply, drain (default 5s)"),
+	SALVO_OPT("verbose", SALVO_OPT_FLAG, struct salvo_cli_common, verbose,
+		  .short_name = 'v', .help = "say what the backend set up"),
+	SALVO_OPT("quiet", SALVO_OPT_FLAG, struct salvo_cli_common, quiet,
+		  .short_name = 'q', .help = "no progress line, only the summary"),
 	SALVO_OPT_END,
 };
 
 const struct salvo_opt salvo_cli_count_opt[] = {
-	{"count", 'n', SALVO_OPT_COUNT, C(count), NULL, "stop after N packets (1000, 100k, 1.5M)"},
+	SALVO_OPT("count", SALVO_OPT_COUNT, struct salvo_cli_common, count,
+		  .short_name = 'n', .help = "stop after N packets (1000, 100k, 1.5M)"),
 	SALVO_OPT_END,
 };
 
 const struct salvo_opt salvo_cli_rate_opt[] = {
-	{"rate", 'r', SALVO_OPT_RATE, C(rate), NULL, "pace to this rate: packets/s (100k, 1.5M) or bits/s (800Mbit, 10Gbit); default: as fast as possible"},
+	SALVO_OPT("rate", SALVO_OPT_RATE, struct salvo_cli_common, rate,
+		  .short_name = 'r', .help = "pace to this rate: packets/s (100k, 1.5M) or bits/s (800Mbit, 10Gbit); default: as fast as possible"),
 	SALVO_OPT_END,
 };
 
@@ -133,18 +148,23 @@ bool salvo_cli_has_common(const struct salvo_cmd *cmd)
 	return false;
 }
 
-static struct salvo_run *volatile current_run;
-/* A signal that came while the run was being set up: it ends the run once it exists. */
+/*
+ * The only file-scope state the driver keeps, because a signal handler must
+ * reach it: the signal that asked to stop (0: none).  The handler only
+ * stores it (async-signal-safe, errno untouched); the driver polls it at
+ * least every POLL_NS and interrupts its own runs, so no run pointer is
+ * shared with the handler.  A signal during start-up (before any run
+ * exists) waits here too, and _dispatch() re-raises it for commands that
+ * have no run.
+ */
 static volatile sig_atomic_t stop_pending;
+
+/* How soon a stop request becomes salvo_run_interrupt() (salvo_run_wait naps as long). */
+#define POLL_NS (10 * NSEC_PER_MSEC)
 
 static void on_signal(int sig)
 {
-	int saved = errno;	/* the futex wake in salvo_run_interrupt() may set it */
-
 	stop_pending = sig;
-	if (current_run)
-		salvo_run_interrupt(current_run);
-	errno = saved;
 }
 
 void salvo_cli_signals_early(void)
@@ -170,7 +190,7 @@ void salvo_cli_signals_dispatch(const struct salvo_cmd *cmd)
 {
 	sigset_t set, old;
 
-	/* Every command with the run options goes through salvo_cli_run(), which reads stop_pending. */
+	/* Every command with the run options goes through the driver, which reads stop_pending. */
 	for (const struct salvo_opt *const *t = cmd->tables; t && *t; t++)
 		if (*t == salvo_cli_run_opts)
 			return;
@@ -260,145 +280,315 @@ static void progress(const struct salvo_cfg *cfg, const struct salvo_report *now
 	fflush(stderr);
 }
 
-int salvo_cli_run(const struct salvo_cli_common *c, struct salvo_cfg *cfg,
-		  const struct salvo_app *app, const struct salvo_cli_extra *extra,
-		  struct salvo_report *rep_out)
+/* SIGINT/SIGTERM from here on only set stop_pending (main() did it already; again for other callers). */
+static void signals_catch(void)
 {
-	const struct salvo_backend_ops *ops;
-	const char *skipped = NULL;
-	char err[320], why[256];
-	struct salvo_run *run = NULL;
-	struct salvo_report prev, now, rep;
 	struct sigaction sa = {.sa_handler = on_signal};
-	bool tty = !c->quiet && !c->json && !c->json_stream && !c->interval_ns && isatty(2);
-	uint64_t start, tick, next;
-	json_t *kept = NULL;	/* --json -i: the intervals, for the summary's "intervals" */
-	bool intervals;
-	int rc;
 
-	/*
-	 * Catch SIGINT/SIGTERM (main() already did, salvo_cli_signals_early();
-	 * again here for callers that did not): a signal during the (slow)
-	 * backend probes and port setup still ends in an interrupted run with
-	 * its summary, not in the default action.  stop_pending is kept: a
-	 * signal since start-up counts.
-	 */
 	sigemptyset(&sa.sa_mask);
 	sigaction(SIGINT, &sa, NULL);
 	sigaction(SIGTERM, &sa, NULL);
-	if (salvo_cfg_finish(cfg, err, sizeof(err))) {
-		rc = salvo_usage_error(NULL, "%s", err);
-		goto out_signals;
-	}
-	if (salvo_backend_select(cfg, &ops, err, sizeof(err), &skipped, why, sizeof(why))) {
-		rc = salvo_runtime_error(cfg->command, "%s", err);
-		goto out_signals;
-	}
-	if (skipped && !c->json && !c->quiet)
-		fprintf(stderr, "salvo: backend %s unavailable (%s); using %s\n", skipped, why, ops->name);
-	rc = salvo_run_create(&run, cfg, ops, app, err, sizeof(err));
-	if (rc) {
-		rc = salvo_runtime_error(cfg->command, "%s", err);
-		goto out_signals;
-	}
-	current_run = run;
-	/* After publishing current_run: a signal before it set stop_pending. */
-	if (stop_pending)
-		salvo_run_interrupt(run);
-	rc = salvo_run_start(run, err, sizeof(err));
-	if (rc) {
-		current_run = NULL;
-		salvo_run_destroy(run);
-		rc = salvo_runtime_error(cfg->command, "%s", err);
-		goto out_signals;
-	}
-	if (c->verbose) {
-		fprintf(stderr, "salvo: %s on %s backend, %u worker%s\n", cfg->command, ops->name,
-			cfg->threads, cfg->threads == 1 ? "" : "s");
-		for (unsigned int i = 0; i < cfg->threads; i++)
-			if (salvo_run_port_info(run, i)[0])
-				fprintf(stderr, "salvo: worker %u: %s\n", i, salvo_run_port_info(run, i));
-	}
-	if (extra && extra->started && extra->started(extra->arg)) {
-		/* No traffic under credentials the user did not ask for. */
-		salvo_run_stop(run);
-		salvo_run_wait(run, UINT64_MAX);
-		salvo_run_join(run);
-		current_run = NULL;
-		signal(SIGINT, SIG_DFL);
-		signal(SIGTERM, SIG_DFL);
-		salvo_run_destroy(run);
-		return 1;
-	}
+}
 
-	start = salvo_run_start_ns(run);
-	tick = c->interval_ns ? c->interval_ns : (c->json_stream ? NSEC_PER_SEC : 200 * NSEC_PER_MSEC);
-	next = start + tick;
-	memset(&prev, 0, sizeof(prev));
-	intervals = c->interval_ns || c->json_stream;
-	if (intervals && c->json)
-		kept = json_array();
-	for (;;) {
-		bool done = salvo_run_wait(run, next);
-		double t1;
-
-		if (done)
-			break;
-		t1 = (double)(next - start) / 1e9;
-		salvo_run_snapshot(run, &now);
-		if (intervals) {
-			struct salvo_report d;
-
-			delta(&d, &now, &prev, (double)(next - tick - start) / 1e9, t1);
-			interval_out(c, &d, extra, kept);
-		} else if (tty) {
-			progress(cfg, &now, &prev, t1, (double)tick / 1e9);
-		}
-		prev = now;
-		next += tick;
-	}
-	salvo_run_join(run);
-	current_run = NULL;
+/* Once the runs are over: a signal while the reports print takes its default action. */
+static void signals_default(void)
+{
 	signal(SIGINT, SIG_DFL);
 	signal(SIGTERM, SIG_DFL);
-	if (tty)
+}
+
+/* One line on stderr for stream s; returns the exit code (2 bad input, 1 failure). */
+static int stream_error(const struct salvo_cli_drive_cfg *d, const struct salvo_cli_stream *s,
+			bool usage, const char *msg)
+{
+	if (usage)
+		return s->name ? salvo_usage_error(NULL, "stream %s: %s", s->name, msg)
+			       : salvo_usage_error(NULL, "%s", msg);
+	return s->name ? salvo_runtime_error(d->profile, "stream %s: %s", s->name, msg)
+		       : salvo_runtime_error(s->cfg->command, "%s", msg);
+}
+
+int salvo_cli_stream_create(struct salvo_cli_stream *s, const struct salvo_cli_drive_cfg *d)
+{
+	const char *skipped = NULL;
+	char err[320], why[256];
+
+	/*
+	 * Catch signals before the (slow) backend probes and port set-up: a
+	 * signal from now on still ends in an interrupted run with its
+	 * summary.  stop_pending is kept: a signal since start-up counts.
+	 */
+	signals_catch();
+	if (salvo_cfg_finish(s->cfg, err, sizeof(err)))
+		return stream_error(d, s, true, err);
+	if (salvo_backend_select(s->cfg, &s->ops, err, sizeof(err), &skipped, why, sizeof(why)))
+		return stream_error(d, s, false, err);
+	/* A profile never said this; a command says it unless asked to be quiet. */
+	if (skipped && !d->profile && !d->c->json && !d->c->quiet)
+		fprintf(stderr, "salvo: backend %s unavailable (%s); using %s\n", skipped, why,
+			s->ops->name);
+	if (salvo_run_create(&s->run, s->cfg, s->ops, s->app, err, sizeof(err)))
+		return stream_error(d, s, false, err);
+	return 0;
+}
+
+void salvo_cli_streams_destroy(struct salvo_cli_stream *v, unsigned int n)
+{
+	for (unsigned int i = 0; i < n; i++) {
+		if (v[i].run)
+			salvo_run_destroy(v[i].run);
+		v[i].run = NULL;
+	}
+	signals_default();
+}
+
+/* What one salvo_cli_drive() call keeps while its runs go. */
+struct drive {
+	const struct salvo_cli_drive_cfg *d;
+	struct salvo_cli_stream *v;
+	unsigned int n;
+	bool interrupted;	/* stop_pending turned into salvo_run_interrupt() */
+	bool one;		/* a command's own run, not a profile's streams */
+	bool intervals;		/* -i or --json-stream: interval reports (one command's run) */
+	bool tty;		/* a progress line on stderr instead */
+	uint64_t start, tick, next;
+	struct salvo_report prev;	/* the snapshot at the last tick */
+	json_t *kept;		/* --json -i: the intervals, for the summary's "intervals" */
+};
+
+static void poll_stop(struct drive *st)
+{
+	if (!stop_pending || st->interrupted)
+		return;
+	for (unsigned int i = 0; i < st->n; i++)
+		salvo_run_interrupt(st->v[i].run);
+	st->interrupted = true;
+}
+
+/*
+ * Wait until every run ended (true) or until `until` (false), in slices of
+ * POLL_NS so a signal is noticed; salvo_run_wait() also ends each run at its
+ * duration.
+ */
+static bool wait_all(struct drive *st, uint64_t until)
+{
+	for (;;) {
+		uint64_t slice = salvo_now_ns() + POLL_NS;
+		bool all = true;
+
+		poll_stop(st);
+		if (slice > until)
+			slice = until;
+		for (unsigned int i = 0; i < st->n; i++) {
+			if (!st->v[i].done)
+				st->v[i].done = salvo_run_wait(st->v[i].run, slice);
+			all &= st->v[i].done;
+		}
+		if (all)
+			return true;
+		if (salvo_now_ns() >= until)
+			return false;
+	}
+}
+
+/* Stop the runs started so far and wait for their workers. */
+static void stop_started(struct salvo_cli_stream *v, unsigned int n)
+{
+	for (unsigned int i = 0; i < n; i++)
+		salvo_run_stop(v[i].run);
+	for (unsigned int i = 0; i < n; i++) {
+		salvo_run_wait(v[i].run, UINT64_MAX);
+		salvo_run_join(v[i].run);
+	}
+}
+
+static void say_started(const struct drive *st, const struct salvo_cli_stream *s)
+{
+	const struct salvo_cfg *cfg = s->cfg;
+
+	if (s->name)
+		fprintf(stderr, "salvo: %s: stream %s: ", st->d->profile, s->name);
+	else
+		fputs("salvo: ", stderr);
+	fprintf(stderr, "%s on %s backend, %u worker%s\n", cfg->command, s->ops->name, cfg->threads,
+		cfg->threads == 1 ? "" : "s");
+	if (s->name)
+		return;	/* a profile's --verbose never listed the ports */
+	for (unsigned int i = 0; i < cfg->threads; i++)
+		if (salvo_run_port_info(s->run, i)[0])
+			fprintf(stderr, "salvo: worker %u: %s\n", i, salvo_run_port_info(s->run, i));
+}
+
+/* Start every run, in order; on a failure stop those already going.  0 or the exit code. */
+static int start_all(struct drive *st)
+{
+	char err[320];
+
+	/* A signal before the runs existed ends them as soon as they start. */
+	poll_stop(st);
+	for (unsigned int i = 0; i < st->n; i++) {
+		if (salvo_run_start(st->v[i].run, err, sizeof(err))) {
+			stop_started(st->v, i);
+			signals_default();
+			return stream_error(st->d, &st->v[i], false, err);
+		}
+		if (st->d->c->verbose)
+			say_started(st, &st->v[i]);
+	}
+	return 0;
+}
+
+/*
+ * Until every run ended: at each tick, an interval report (-i,
+ * --json-stream) or the progress line (a terminal) for a command's run.
+ */
+static void watch(struct drive *st)
+{
+	const struct salvo_cli_common *c = st->d->c;
+	bool one = st->one;
+
+	st->tty = one && !c->quiet && !c->json && !c->json_stream && !c->interval_ns && isatty(2);
+	st->intervals = one && (c->interval_ns || c->json_stream);
+	st->start = salvo_run_start_ns(st->v[0].run);
+	st->tick = c->interval_ns ? c->interval_ns : (c->json_stream ? NSEC_PER_SEC : 200 * NSEC_PER_MSEC);
+	st->next = st->start + st->tick;
+	memset(&st->prev, 0, sizeof(st->prev));
+	if (st->intervals && c->json)
+		st->kept = json_array();
+	while (!wait_all(st, st->next)) {
+		double t1 = (double)(st->next - st->start) / 1e9;
+		struct salvo_report now;
+
+		if (one) {
+			salvo_run_snapshot(st->v[0].run, &now);
+			if (st->intervals) {
+				struct salvo_report d;
+
+				delta(&d, &now, &st->prev, (double)(st->next - st->tick - st->start) / 1e9, t1);
+				interval_out(c, &d, st->d->extra, st->kept);
+			} else if (st->tty) {
+				progress(st->v[0].cfg, &now, &st->prev, t1, (double)st->tick / 1e9);
+			}
+			st->prev = now;
+		}
+		st->next += st->tick;
+	}
+}
+
+/* A command's summary: text, or JSON with its kept intervals; then a worker's error. */
+static int report_one(struct drive *st)
+{
+	const struct salvo_cli_common *c = st->d->c;
+	const struct salvo_cli_stream *s = &st->v[0];
+
+	if (c->json || c->json_stream) {
+		json_t *j = salvo_report_json(&s->rep, st->d->extra);
+
+		if (st->kept)
+			json_object_set_new(j, "intervals", st->kept);
+		st->kept = NULL;
+		salvo_json_print(stdout, j, c->json && !c->json_stream);
+		json_decref(j);
+	} else if (!(c->quiet && s->cfg->message)) {
+		salvo_report_text(stdout, &s->rep, st->d->extra);
+	}
+	fflush(stdout);
+	if (s->rep.error[0]) {
+		salvo_runtime_error(s->cfg->command, "%s", s->rep.error);
+		return 1;
+	}
+	return 0;
+}
+
+/* A profile's: the streams' errors, then one document or a "stream NAME:" summary each. */
+static int report_profile(struct drive *st)
+{
+	int rc = 0;
+
+	for (unsigned int i = 0; i < st->n; i++) {
+		if (st->v[i].rep.error[0]) {
+			stream_error(st->d, &st->v[i], false, st->v[i].rep.error);
+			rc = 1;
+		}
+	}
+	if (st->d->c->json) {
+		json_t *root = json_object(), *arr = json_array();
+
+		json_object_set_new(root, "schema", json_integer(SALVO_JSON_SCHEMA));
+		json_object_set_new(root, "type", json_string("profile"));
+		for (unsigned int i = 0; i < st->n; i++) {
+			json_t *one = json_object();
+
+			json_object_set_new(one, "name", json_string(st->v[i].name));
+			json_object_set_new(one, "report", salvo_report_json(&st->v[i].rep, NULL));
+			json_array_append_new(arr, one);
+		}
+		json_object_set_new(root, "streams", arr);
+		salvo_json_print(stdout, root, true);
+		json_decref(root);
+	} else {
+		for (unsigned int i = 0; i < st->n; i++) {
+			printf("stream %s:\n", st->v[i].name);
+			salvo_report_text(stdout, &st->v[i].rep, NULL);
+		}
+	}
+	fflush(stdout);
+	return rc;
+}
+
+int salvo_cli_drive(struct salvo_cli_stream *v, unsigned int n, const struct salvo_cli_drive_cfg *d)
+{
+	const struct salvo_cli_extra *x = d->extra;
+	struct drive st = {.d = d, .v = v, .n = n, .one = n == 1 && !d->profile};
+	int rc;
+
+	rc = start_all(&st);
+	if (rc)
+		return rc;
+	if (x && x->started && x->started(x->arg)) {
+		/* No traffic under credentials the user did not ask for. */
+		stop_started(v, n);
+		signals_default();
+		return 1;
+	}
+	watch(&st);
+	for (unsigned int i = 0; i < n; i++)
+		salvo_run_join(v[i].run);
+	signals_default();
+	if (st.tty)
 		fprintf(stderr, "\r\033[K");
-	if (intervals) {
+	if (st.intervals) {
 		/*
 		 * The last, partial interval: from the last boundary to the end
 		 * of the run, so that the intervals add up to the summary.
 		 */
-		struct salvo_report d;
-		double t0 = (double)(next - tick - start) / 1e9;
+		struct salvo_report now, last;
+		double t0 = (double)(st.next - st.tick - st.start) / 1e9;
 
-		salvo_run_snapshot(run, &now);
-		delta(&d, &now, &prev, t0, SALVO_MAX(now.duration_s, t0));
-		interval_out(c, &d, extra, kept);
+		salvo_run_snapshot(v[0].run, &now);
+		delta(&last, &now, &st.prev, t0, SALVO_MAX(now.duration_s, t0));
+		interval_out(d->c, &last, x, st.kept);
 	}
-	salvo_run_report(run, &rep);
-	if (c->json || c->json_stream) {
-		json_t *j = salvo_report_json(&rep, extra);
+	for (unsigned int i = 0; i < n; i++) {
+		salvo_run_report(v[i].run, &v[i].rep);
+		v[i].reported = true;
+	}
+	return d->profile ? report_profile(&st) : report_one(&st);
+}
 
-		if (kept)
-			json_object_set_new(j, "intervals", kept);
-		kept = NULL;
-		salvo_json_print(stdout, j, c->json && !c->json_stream);
-		json_decref(j);
-	} else if (!(c->quiet && cfg->message)) {
-		salvo_report_text(stdout, &rep, extra);
-	}
-	fflush(stdout);
-	rc = 0;
-	if (rep.error[0]) {
-		salvo_runtime_error(cfg->command, "%s", rep.error);
-		rc = 1;
-	}
-	if (rep_out)
-		*rep_out = rep;
-	salvo_run_destroy(run);
-	return rc;
-out_signals:
-	signal(SIGINT, SIG_DFL);
-	signal(SIGTERM, SIG_DFL);
+int salvo_cli_run(const struct salvo_cli_common *c, struct salvo_cfg *cfg,
+		  const struct salvo_app *app, const struct salvo_cli_extra *extra,
+		  struct salvo_report *rep_out)
+{
+	struct salvo_cli_stream s = {.cfg = cfg, .app = app};
+	const struct salvo_cli_drive_cfg d = {.c = c, .extra = extra};
+	int rc;
+
+	rc = salvo_cli_stream_create(&s, &d);
+	if (!rc)
+		rc = salvo_cli_drive(&s, 1, &d);
+	if (s.reported && rep_out)
+		*rep_out = s.rep;
+	salvo_cli_streams_destroy(&s, 1);
 	return rc;
 }

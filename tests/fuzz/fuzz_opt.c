@@ -19,21 +19,29 @@ struct f_opts {
 	bool size_seen;
 };
 
-#define O(f) offsetof(struct f_opts, f)
-
 static const char *const colours[] = {"red", "green", "blue", NULL};
 
 static const struct salvo_opt f_table[] = {
-	{"flag", 'f', SALVO_OPT_FLAG, O(flag), NULL, "a flag"},
-	{"quiet", 'q', SALVO_OPT_FLAG, O(quiet), NULL, "another flag"},
-	{"str", 's', SALVO_OPT_STR, O(str), "TEXT", "a string"},
-	{"uint", 'u', SALVO_OPT_UINT, O(uint), "N", "an unsigned int"},
-	{"bounded", 'b', SALVO_OPT_UINT, O(bounded), "N", "1..256", NULL, 1, 256},
-	{"count", 'n', SALVO_OPT_COUNT, O(count), NULL, "a count"},
-	{"size", 'S', SALVO_OPT_SIZE, O(size), NULL, "a size", NULL, 1, 65507, O(size_seen)},
-	{"rate", 'r', SALVO_OPT_RATE, O(rate), NULL, "a rate"},
-	{"duration", 'd', SALVO_OPT_DURATION, O(dur), NULL, "a duration"},
-	{"colour", 'c', SALVO_OPT_ENUM, O(choice), NULL, "a choice", colours},
+	SALVO_OPT("flag", SALVO_OPT_FLAG, struct f_opts, flag,
+		  .short_name = 'f', .help = "a flag"),
+	SALVO_OPT("quiet", SALVO_OPT_FLAG, struct f_opts, quiet,
+		  .short_name = 'q', .help = "another flag"),
+	SALVO_OPT("str", SALVO_OPT_STR, struct f_opts, str,
+		  .short_name = 's', .metavar = "TEXT", .help = "a string"),
+	SALVO_OPT("uint", SALVO_OPT_UINT, struct f_opts, uint,
+		  .short_name = 'u', .metavar = "N", .help = "an unsigned int"),
+	SALVO_OPT("bounded", SALVO_OPT_UINT, struct f_opts, bounded,
+		  .short_name = 'b', .metavar = "N", .help = "1..256", .min = 1, .max = 256),
+	SALVO_OPT("count", SALVO_OPT_COUNT, struct f_opts, count,
+		  .short_name = 'n', .help = "a count"),
+	SALVO_OPT("size", SALVO_OPT_SIZE, struct f_opts, size,
+		  .short_name = 'S', .help = "a size", .min = 1, .max = 65507, .seen = SALVO_OPT_SEEN(struct f_opts, size_seen)),
+	SALVO_OPT("rate", SALVO_OPT_RATE, struct f_opts, rate,
+		  .short_name = 'r', .help = "a rate"),
+	SALVO_OPT("duration", SALVO_OPT_DURATION, struct f_opts, dur,
+		  .short_name = 'd', .help = "a duration"),
+	SALVO_OPT("colour", SALVO_OPT_ENUM, struct f_opts, choice,
+		  .short_name = 'c', .help = "a choice", .choices = colours),
 	SALVO_OPT_END,
 };
 

@@ -2,7 +2,8 @@
 # SPDX-License-Identifier: MIT
 #
 # Faults while salvo runs: the sending interface goes down (af_packet,
-# af_xdp); SIGINT/SIGTERM at random moments of six commands; 1000 silent
+# af_xdp); SIGINT/SIGTERM at random moments of six commands and of a
+# two-stream profile (salvo run); 1000 silent
 # registry connections; a UDP receiver and a TCP sink that die mid-run;
 # raw send --user.  Each run is bounded; every check says what was left
 # behind (process, XDP program, socket file).
@@ -14,6 +15,7 @@ TESTS="
 	test_link_down_af_packet
 	test_link_down_af_xdp
 	test_signals_random
+	test_profile_signal
 	test_registry_silent_conns
 	test_udp_receiver_killed
 	test_tcp_sink_killed
@@ -122,6 +124,41 @@ test_signals_random() {
 	local ns=$NA
 	cleanup_test
 	! ip netns list | grep -qw "$ns" || fail "namespace $ns left"
+}
+
+# salvo run: SIGINT/SIGTERM ends every stream of a profile (one run driver
+# for commands and profiles), each summary says interrupted, exit 0, quickly.
+# Loopback only: the datagrams go to a port nobody listens on.
+test_profile_signal() {
+	local port prof=$TMP/p.json out sig rc t0 t1 i
+	port=$(random_port)
+	cat >"$prof" <<EOF
+{ "duration": "30s", "streams": [
+  { "name": "a", "type": "udp", "dst": "127.0.0.1:$port", "size": 100, "rate": "2000" },
+  { "name": "b", "type": "udp", "dst": "127.0.0.1:$port", "size": 300, "rate": "1000", "threads": 2, "flows": 2 } ] }
+EOF
+	for sig in INT TERM; do
+		out=$TMP/prof.$sig
+		# no -b: a profile names its backends itself
+		SALVO_BACKEND= salvo_bg "$out" run "$prof" --json
+		busywait 10000 handlers_ready "$SALVO_PID" ||
+			{ show "$out.err"; fail "SIG$sig: no signal handlers"; return; }
+		sleep "0.$((200 + RANDOM % 300))"
+		t0=$(date +%s%3N)
+		kill -"$sig" "$SALVO_PID"
+		wait_pid "$SALVO_PID" 3000
+		rc=$?
+		t1=$(date +%s%3N)
+		[ "$rc" -eq 0 ] || { show "$out" "$out.err"; fail "SIG$sig: exit $rc"; return; }
+		[ $((t1 - t0)) -le 3000 ] || { fail "SIG$sig: $((t1 - t0)) ms to exit"; return; }
+		for i in 0 1; do
+			[ "$(json_get "$out" "streams.$i.report.interrupted")" = true ] ||
+				{ show "$out"; fail "SIG$sig: stream $i not interrupted=true"; return; }
+			# 30 s asked: each stream ended at the signal, not at its duration
+			py_cmp "$(json_get "$out" "streams.$i.report.duration_s")" "<" 5 ||
+				{ show "$out"; fail "SIG$sig: stream $i ran on"; return; }
+		done
+	done
 }
 
 # 1000 silent connections: served around them, closed at --timeout.

@@ -27,27 +27,35 @@ struct t_opts {
 	bool size_seen;
 };
 
-#define O(f) offsetof(struct t_opts, f)
-
 static const char *const colours[] = {"red", "green", "blue", NULL};
 
 static const struct salvo_opt t_table[] = {
-	{"flag", 'f', SALVO_OPT_FLAG, O(flag), NULL, "a flag"},
-	{"quiet", 'q', SALVO_OPT_FLAG, O(quiet), NULL, "another flag"},
-	{"str", 's', SALVO_OPT_STR, O(str), "TEXT", "a string"},
-	{"uint", 'u', SALVO_OPT_UINT, O(uint), "N", "any unsigned int"},
-	{"bounded", 0, SALVO_OPT_UINT, O(bounded), "N", "1..256", NULL, 1, 256},
+	SALVO_OPT("flag", SALVO_OPT_FLAG, struct t_opts, flag,
+		  .short_name = 'f', .help = "a flag"),
+	SALVO_OPT("quiet", SALVO_OPT_FLAG, struct t_opts, quiet,
+		  .short_name = 'q', .help = "another flag"),
+	SALVO_OPT("str", SALVO_OPT_STR, struct t_opts, str,
+		  .short_name = 's', .metavar = "TEXT", .help = "a string"),
+	SALVO_OPT("uint", SALVO_OPT_UINT, struct t_opts, uint,
+		  .short_name = 'u', .metavar = "N", .help = "any unsigned int"),
+	SALVO_OPT("bounded", SALVO_OPT_UINT, struct t_opts, bounded,
+		  .metavar = "N", .help = "1..256", .min = 1, .max = 256),
 	SALVO_OPT_END,
 };
 
 static const struct salvo_opt t_table2[] = {
-	{"count", 'n', SALVO_OPT_COUNT, O(count), NULL, "a count"},
-	{"size", 'S', SALVO_OPT_SIZE, O(size), NULL, "a size", NULL, 1, 65507, O(size_seen)},
-	{"rate", 'r', SALVO_OPT_RATE, O(rate), NULL, "a rate"},
-	{"duration", 'd', SALVO_OPT_DURATION, O(dur), NULL, "a duration"},
-	{"colour", 0, SALVO_OPT_ENUM, O(choice), NULL, "a choice", colours},
-	{"a-very-long-option-name-for-wrapping", 0, SALVO_OPT_STR, O(str), "SOMETHING-LONG",
-	 "wraps to the next line"},
+	SALVO_OPT("count", SALVO_OPT_COUNT, struct t_opts, count,
+		  .short_name = 'n', .help = "a count"),
+	SALVO_OPT("size", SALVO_OPT_SIZE, struct t_opts, size,
+		  .short_name = 'S', .help = "a size", .min = 1, .max = 65507, .seen = SALVO_OPT_SEEN(struct t_opts, size_seen)),
+	SALVO_OPT("rate", SALVO_OPT_RATE, struct t_opts, rate,
+		  .short_name = 'r', .help = "a rate"),
+	SALVO_OPT("duration", SALVO_OPT_DURATION, struct t_opts, dur,
+		  .short_name = 'd', .help = "a duration"),
+	SALVO_OPT("colour", SALVO_OPT_ENUM, struct t_opts, choice,
+		  .help = "a choice", .choices = colours),
+	SALVO_OPT("a-very-long-option-name-for-wrapping", SALVO_OPT_STR, struct t_opts, str,
+		  .metavar = "SOMETHING-LONG", .help = "wraps to the next line"),
 	SALVO_OPT_END,
 };
 
@@ -68,27 +76,19 @@ static const struct salvo_cmd t_cmd = {
 static char errtext[1024];
 static size_t errlen;
 
-/* Parse a NULL-terminated argument list (argv[0] is the command). */
-static int parse_v(struct t_opts *o, char **pos, int *npos, ...)
+/* Parse argv with cmd into o, keeping what it writes to stderr in errtext. */
+static int parse_cmd(const struct salvo_cmd *cmd, void *o, int argc, char **argv, char **pos,
+		     int *npos)
 {
-	char *argv[64];
-	int argc = 0;
-	va_list ap;
 	int rc, saved = dup(1), saved_err = dup(2);
 	FILE *tmp = tmpfile();
 
-	va_start(ap, npos);
-	argv[argc++] = "test";
-	while ((argv[argc] = va_arg(ap, char *)) != NULL)
-		argc++;
-	va_end(ap);
-	memset(o, 0, sizeof(*o));
 	/* --help writes to stdout: keep the TAP stream clean. */
 	fflush(stdout);
 	freopen("/dev/null", "w", stdout);
 	fflush(stderr);
 	dup2(fileno(tmp), 2);
-	rc = salvo_opt_parse(&t_cmd, o, argc, argv, pos, npos);
+	rc = salvo_opt_parse(cmd, o, argc, argv, pos, npos);
 	fflush(stdout);
 	fflush(stderr);
 	dup2(saved, 1);
@@ -100,6 +100,22 @@ static int parse_v(struct t_opts *o, char **pos, int *npos, ...)
 	errtext[errlen] = 0;
 	fclose(tmp);
 	return rc;
+}
+
+/* Parse a NULL-terminated argument list (argv[0] is the command). */
+static int parse_v(struct t_opts *o, char **pos, int *npos, ...)
+{
+	char *argv[64];
+	int argc = 0;
+	va_list ap;
+
+	va_start(ap, npos);
+	argv[argc++] = "test";
+	while ((argv[argc] = va_arg(ap, char *)) != NULL)
+		argc++;
+	va_end(ap);
+	memset(o, 0, sizeof(*o));
+	return parse_cmd(&t_cmd, o, argc, argv, pos, npos);
 }
 
 #define PARSE(...) parse_v(&o, pos, &npos, __VA_ARGS__, (char *)NULL)
@@ -366,6 +382,107 @@ static void test_message_clean(void **state)
 	free(m);
 }
 
+/*
+ * A table whose member is not the size its type writes is refused where
+ * the value would be written, naming the option, and nothing is written:
+ * not half a uint64_t, not past an unsigned int into its neighbour.
+ */
+struct bad_opts {
+	uint64_t wide;		/* aimed at by a UINT (4 bytes) */
+	unsigned int narrow;	/* aimed at by a U64 (8 bytes) */
+	unsigned int after;	/* narrow's neighbour */
+	uint64_t rate;		/* aimed at by a RATE (16 bytes) */
+	unsigned int flag;	/* aimed at by a FLAG (1 byte) */
+	uint64_t good;		/* a right one, with a seen member that is not a bool */
+	unsigned int good_seen;
+	uint64_t right;		/* right in every way */
+	bool right_seen;
+};
+
+/* Built by hand: SALVO_OPT would refuse these at compile time (its _Static_assert). */
+#define BAD(n, t, m, ...)                                                                          \
+	{ .name = (n), .type = (t), .field = SALVO_OPT_FIELD(struct bad_opts, m), __VA_ARGS__ }
+
+static const struct salvo_opt bad_table[] = {
+	BAD("wide", SALVO_OPT_UINT, wide, .help = "UINT into uint64_t"),
+	BAD("narrow", SALVO_OPT_U64, narrow, .help = "U64 into unsigned int"),
+	BAD("rate", SALVO_OPT_RATE, rate, .help = "RATE into uint64_t"),
+	BAD("flag", SALVO_OPT_FLAG, flag, .help = "FLAG into unsigned int"),
+	BAD("good", SALVO_OPT_SIZE, good, .help = "seen is not a bool",
+	    .seen = SALVO_OPT_FIELD(struct bad_opts, good_seen)),
+	SALVO_OPT("right", SALVO_OPT_SIZE, struct bad_opts, right, .help = "right",
+		  .seen = SALVO_OPT_SEEN(struct bad_opts, right_seen)),
+	SALVO_OPT_END,
+};
+
+static const struct salvo_opt *const bad_tables[] = {bad_table, NULL};
+
+static const struct salvo_cmd bad_cmd = {
+	.name = "bad cmd",
+	.summary = "a command with a wrong table",
+	.tables = bad_tables,
+	.opts_size = sizeof(struct bad_opts),
+};
+
+static void test_wrong_size_refused(void **state)
+{
+	static const struct {
+		const char *opt, *val, *says;
+	} cases[] = {
+		{"--wide", "7", "--wide is SALVO_OPT_UINT, which writes 4 bytes, but its member has 8"},
+		{"--narrow", "7", "--narrow is SALVO_OPT_U64, which writes 8 bytes, but its member has 4"},
+		{"--rate", "1k", "--rate is SALVO_OPT_RATE, which writes 16 bytes, but its member has 8"},
+		{"--flag", NULL, "--flag is SALVO_OPT_FLAG, which writes 1 bytes, but its member has 4"},
+		{"--good", "7", "--good: its seen member has 4 bytes"},
+	};
+	struct bad_opts o, canary;
+	char *pos[2];
+	int npos;
+
+	(void)state;
+	memset(&canary, 0xa5, sizeof(canary));
+	for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
+		char *argv[] = {"bad", (char *)cases[i].opt, (char *)cases[i].val, NULL};
+
+		memcpy(&o, &canary, sizeof(o));
+		assert_int_equal(parse_cmd(&bad_cmd, &o, cases[i].val ? 3 : 2, argv, pos, &npos),
+				 -EINVAL);
+		if (!strstr(errtext, cases[i].says))
+			fail_msg("%s: message '%s' lacks '%s'", cases[i].opt, errtext, cases[i].says);
+		assert_non_null(strstr(errtext, "salvo: bad cmd: option table: "));
+		assert_ptr_equal(strchr(errtext, '\n'), errtext + errlen - 1);	/* one line */
+		/* Not one byte written: no short value, no neighbour overwritten. */
+		assert_memory_equal(&o, &canary, sizeof(o));
+	}
+	/* The right option in the same table still parses. */
+	{
+		char *argv[] = {"bad", "--right", "1k", NULL};
+
+		memset(&o, 0, sizeof(o));
+		assert_int_equal(parse_cmd(&bad_cmd, &o, 3, argv, pos, &npos), 0);
+		assert_true(o.right == 1024 && o.right_seen);
+	}
+}
+
+/* salvo_opt_type_size() is each type's member size, independently spelled here. */
+static void test_type_sizes(void **state)
+{
+	(void)state;
+	/* The compile-time twin agrees with the run-time one. */
+	for (int t = SALVO_OPT_FLAG; t <= SALVO_OPT_ENUM; t++)
+		assert_int_equal(SALVO_OPT_TYPE_SIZE((enum salvo_opt_type)t),
+				 salvo_opt_type_size((enum salvo_opt_type)t));
+	assert_int_equal(salvo_opt_type_size(SALVO_OPT_FLAG), sizeof(bool));
+	assert_int_equal(salvo_opt_type_size(SALVO_OPT_STR), sizeof(char *));
+	assert_int_equal(salvo_opt_type_size(SALVO_OPT_UINT), 4);
+	assert_int_equal(salvo_opt_type_size(SALVO_OPT_ENUM), 4);
+	assert_int_equal(salvo_opt_type_size(SALVO_OPT_COUNT), 8);
+	assert_int_equal(salvo_opt_type_size(SALVO_OPT_U64), 8);
+	assert_int_equal(salvo_opt_type_size(SALVO_OPT_SIZE), 8);
+	assert_int_equal(salvo_opt_type_size(SALVO_OPT_DURATION), 8);
+	assert_int_equal(salvo_opt_type_size(SALVO_OPT_RATE), 2 * sizeof(double));
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -378,6 +495,8 @@ int main(void)
 		cmocka_unit_test(test_commands),
 		cmocka_unit_test(test_count_zero_refused),
 		cmocka_unit_test(test_message_clean),
+		cmocka_unit_test(test_wrong_size_refused),
+		cmocka_unit_test(test_type_sizes),
 	};
 
 	return cmocka_run_group_tests_name("opt", tests, NULL, NULL);
