@@ -40,7 +40,8 @@
  * signal during the send), ECONNREFUSED (a connected UDP socket reports the
  * ICMP port-unreachable of an earlier datagram on this send, which the
  * kernel then does not send; the backend counts it in tx_refused).  A
- * refused submission counts one port.stats.tx_errors.
+ * refused submission counts one port.stats.tx_errors.  salvo_burst_fail
+ * names the interface for ENETDOWN/ENXIO/ENODEV (a link that went down).
  *
  * Hot path: reserve and commit are inline; the per-packet work in them is
  * one pass that sums lengths.  The unspend hook is an indirect call only
