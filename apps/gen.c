@@ -9,6 +9,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include <salvo/burst.h>
 #include <salvo/run.h>
 #include <salvo/stamp.h>
 #include <salvo/pacer.h>
@@ -31,7 +32,6 @@ struct gen {
 	uint32_t size;
 	bool stamp;
 	uint8_t stamp_flags;
-	uint64_t sent;
 };
 
 static void prefill(struct salvo_pool *pool, const struct salvo_cfg *cfg)
@@ -130,70 +130,40 @@ static unsigned int fill(struct gen *g, struct gen_flow *f, unsigned int local, 
 	return (unsigned int)(want - left);
 }
 
+/* A refused tail was never sent: its flow's numbers go out again (docs/stamp.md). */
+static void gen_unspend(struct salvo_burst *b, struct salvo_pkt **v, unsigned int n,
+			uint64_t pkts)
+{
+	struct gen *g = b->arg;
+
+	(void)n;
+	g->flows[v[0]->flow].seq -= pkts;	/* one flow per burst */
+}
+
 static int gen_loop(struct salvo_worker *w)
 {
 	struct gen *g = w->app_priv;
-	struct salvo_port *p = &w->port;
-	const struct salvo_cfg *cfg = w->cfg;
-	clockid_t clk = cfg->stamp_clock;
+	clockid_t clk = w->cfg->stamp_clock;
+	struct salvo_burst b;
 
+	salvo_burst_init(&b, w, g->v, GEN_MAX_BURST, g->segs, 0, gen_unspend, g);
 	while (!salvo_worker_stopping(w)) {
-		uint64_t want = g->burst, now, ts;
-		unsigned int ndesc, got, local, segs_in, accepted_segs = 0;
-		struct gen_flow *f;
-		int sent;
+		unsigned int local;
+		uint64_t ts, segs_in;
+		int got, rc;
 
-		if (w->tx_quota) {
-			if (g->sent >= w->tx_quota)
-				break;
-			want = SALVO_MIN(want, w->tx_quota - g->sent);
-		}
-		if (w->pacer) {
-			uint64_t due = salvo_pacer_claim(w->pacer, (unsigned int)want);
-
-			now = salvo_worker_wait(w, due);
-			if (!now)
-				break;	/* stopped during the wait: nothing more goes out */
-			salvo_hist_record(w->pace_err, now - due);
-		} else {
-			now = salvo_now_ns();
-		}
-		ndesc = (unsigned int)((want + g->segs - 1) / g->segs);
-		got = salvo_pool_get(p->pool, g->v, ndesc);
-		if (got < ndesc) {
-			/* Buffers are still in flight: reap, and try with what we have. */
-			salvo_port_reap(p);
-			got += salvo_pool_get(p->pool, g->v + got, ndesc - got);
-			if (!got)
-				continue;
-		}
-		local = g->cur;
-		f = &g->flows[local];
-		g->cur = (g->cur + 1) % g->nflows;
-		ts = clk == CLOCK_MONOTONIC ? now : salvo_clock_ns(clk);
-		segs_in = fill(g, f, local, got, want, ts);
-
-		sent = salvo_port_tx(p, g->v, got);
-		salvo_cnt_add(&w->cnt.submissions, 1);
-		if (sent < 0) {
-			salvo_pool_put(p->pool, g->v, got);
-			f->seq -= segs_in;	/* nothing left: the seqs are reused */
-			salvo_cnt_add(&p->stats.tx_errors, 1);
-			if (sent != -EAGAIN && sent != -ENOBUFS && sent != -ECONNREFUSED &&
-			    sent != -EINTR)
-				return salvo_worker_fail(w, -sent, "send failed: %s", strerror(-sent));
+		got = salvo_burst_reserve(&b, g->burst);
+		if (got < 0)
+			break;	/* quota reached, or stopped during the wait */
+		if (!got)
 			continue;
-		}
-		/* Every segment is exactly g->size bytes. */
-		for (int i = 0; i < sent; i++)
-			accepted_segs += g->v[i]->gso_size ? g->v[i]->len / g->size : 1;
-		if ((unsigned int)sent < got) {
-			salvo_pool_put(p->pool, g->v + sent, got - (unsigned int)sent);
-			f->seq -= segs_in - accepted_segs;
-		}
-		g->sent += accepted_segs;
-		salvo_worker_count_tx(w, accepted_segs, (uint64_t)accepted_segs * g->size, now);
-		salvo_port_reap(p);
+		local = g->cur;
+		g->cur = (g->cur + 1) % g->nflows;
+		ts = clk == CLOCK_MONOTONIC ? b.now : salvo_clock_ns(clk);
+		segs_in = fill(g, &g->flows[local], local, (unsigned int)got, b.want, ts);
+		rc = salvo_burst_commit(&b, (unsigned int)got, segs_in);
+		if (rc < 0)
+			return salvo_burst_fail(&b, rc);
 	}
 	salvo_worker_tx_drain(w);
 	return 0;

@@ -22,6 +22,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include <salvo/burst.h>
 #include <salvo/run.h>
 #include <salvo/stamp.h>
 
@@ -383,6 +384,22 @@ static void close_all(struct salvo_worker *w, struct stream *s, uint16_t flags)
 	}
 }
 
+/* Refused messages were never sent: their numbers and bytes go out again. */
+static void stream_unspend(struct salvo_burst *b, struct salvo_pkt **v, unsigned int n,
+			   uint64_t pkts)
+{
+	struct stream *s = b->arg;
+
+	(void)pkts;
+	for (unsigned int i = 0; i < n; i++) {
+		struct sconn *c = &s->c[v[i]->conn];
+
+		c->rec.bytes -= v[i]->len;
+		if (s->stamp && v[i]->len >= SALVO_STAMP_SIZE)
+			c->seq--;
+	}
+}
+
 static int client_loop(struct salvo_worker *w, struct stream *s)
 {
 	struct salvo_port *p = &w->port;
@@ -434,10 +451,15 @@ static int client_loop(struct salvo_worker *w, struct stream *s)
 		}
 		salvo_cnt_add(&w->cnt.submissions, 1);
 	} else {
-		while (!salvo_worker_stopping(w) && (!s->quota || s->sent < s->quota)) {
-			unsigned int got, want = s->burst, i;
-			uint64_t bytes = 0;
-			int sent;
+		struct salvo_burst b;
+
+		/* No pacing, the quota in bytes (s->quota): include/salvo/burst.h. */
+		salvo_burst_init(&b, w, s->v, STREAM_MAX_BURST, 1, SALVO_BURST_F_STREAM,
+				 stream_unspend, s);
+		while (!salvo_worker_stopping(w) && (!s->quota || b.bytes < s->quota)) {
+			uint64_t bytes = 0, ts;
+			unsigned int got, i;
+			int n, sent;
 
 			if (!s->nopen) {
 				int err = 0;
@@ -449,23 +471,19 @@ static int client_loop(struct salvo_worker *w, struct stream *s)
 								 strerror(-err));
 				return salvo_worker_fail(w, ECONNRESET, "every connection was closed by the peer");
 			}
-			got = salvo_pool_get(p->pool, s->v, want);
-			if (!got) {
-				salvo_port_reap(p);
-				got = salvo_pool_get(p->pool, s->v, want);
-			}
-			if (!got) {
+			n = salvo_burst_reserve(&b, s->burst);
+			if (n <= 0) {
 				/* Every buffer is queued: wait for completions (and events). */
 				rc = poll_rx(w, s, 100, NULL);
 				if (rc)
 					return rc;
 				continue;
 			}
-			uint64_t ts = salvo_clock_ns(cfg->stamp_clock);
-
+			got = (unsigned int)n;
+			ts = s->stamp ? salvo_clock_ns(cfg->stamp_clock) : 0;
 			for (i = 0; i < got; i++) {
 				int id = next_conn(s);
-				uint64_t left = s->quota ? s->quota - s->sent - bytes : len;
+				uint64_t left = s->quota ? s->quota - b.bytes - bytes : len;
 				struct salvo_pkt *k = s->v[i];
 
 				if (id < 0 || !left)
@@ -473,6 +491,8 @@ static int client_loop(struct salvo_worker *w, struct stream *s)
 				k->len = (uint32_t)SALVO_MIN((uint64_t)len, left);
 				k->conn = (uint32_t)id;
 				bytes += k->len;
+				/* Counted before tx, which may reuse the buffer; unspend takes it back. */
+				s->c[id].rec.bytes += k->len;
 				if (s->stamp && k->len >= SALVO_STAMP_SIZE) {
 					struct salvo_stamp st = {
 						.flags = s->stamp_flags,
@@ -491,33 +511,14 @@ static int client_loop(struct salvo_worker *w, struct stream *s)
 			got = i;
 			if (!got)
 				continue;
-			sent = salvo_port_tx(p, s->v, got);
-			salvo_cnt_add(&w->cnt.submissions, 1);
-			if (sent < 0) {
-				for (i = 0; i < got; i++)
-					if (s->stamp && s->v[i]->len >= SALVO_STAMP_SIZE)
-						s->c[s->v[i]->conn].seq--;
-				salvo_pool_put(p->pool, s->v, got);
+			sent = salvo_burst_commit(&b, got, got);
+			if (sent <= 0) {
 				/* A connection went away: its event tells which. */
 				rc = poll_rx(w, s, 0, NULL);
 				if (rc)
 					return rc;
 				continue;
 			}
-			bytes = 0;
-			for (i = 0; i < (unsigned int)sent; i++) {
-				bytes += s->v[i]->len;
-				s->c[s->v[i]->conn].rec.bytes += s->v[i]->len;
-			}
-			if ((unsigned int)sent < got) {
-				/* Refused tail: its sequence numbers are given out again. */
-				for (i = (unsigned int)sent; i < got; i++)
-					if (s->stamp && s->v[i]->len >= SALVO_STAMP_SIZE)
-						s->c[s->v[i]->conn].seq--;
-				salvo_pool_put(p->pool, s->v + sent, got - (unsigned int)sent);
-			}
-			count_tx(w, s, bytes, (uint64_t)sent);
-			salvo_port_reap(p);
 		}
 		close_all(w, s, SALVO_PKT_F_CONN_CLOSE);
 	}

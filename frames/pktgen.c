@@ -1103,6 +1103,17 @@ short_buf:
 	return i ? (int)i : -ENOSPC;
 }
 
+void salvo_pktgen_unspend(struct salvo_pktgen *g, struct salvo_pkt **v, unsigned int n)
+{
+	if (g->src != SALVO_FRAMES_BUILD || !g->stamp)
+		return;	/* hex and pcap frames carry no numbers of ours */
+	for (unsigned int i = 0; i < n; i++) {
+		/* The same test as fill_one_build: frames too short for a stamp took no number. */
+		if (v[i]->len - g->pay_off >= SALVO_STAMP_SIZE)
+			g->fseq[v[i]->flow - g->flow_base]--;
+	}
+}
+
 uint32_t salvo_pktgen_max_frame(const struct salvo_pktgen *g)
 {
 	return g->max_len;

@@ -157,6 +157,13 @@ void salvo_pktgen_destroy(struct salvo_pktgen *g);
  */
 int salvo_pktgen_fill(struct salvo_pktgen *g, struct salvo_pkt **v, unsigned int n,
 		      uint64_t now_ns);
+/*
+ * Take back the sequence numbers of n frames that fill wrote into v and
+ * the backend refused (never sent): the next frames of their flows reuse
+ * them.  Only the refused tail of a burst, with each frame's flow and len
+ * as fill left them.
+ */
+void salvo_pktgen_unspend(struct salvo_pktgen *g, struct salvo_pkt **v, unsigned int n);
 /* Largest frame the generator writes: the buffer size a backend must offer. */
 uint32_t salvo_pktgen_max_frame(const struct salvo_pktgen *g);
 /* Flows this worker's frames carry (the field cycle, >= 1). */

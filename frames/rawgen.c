@@ -10,10 +10,12 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "frames/pktgen.h"
-#include <salvo/run.h>
-#include "frames/rawgen.h"
+#include <salvo/burst.h>
 #include <salvo/pacer.h>
+#include <salvo/run.h>
+
+#include "frames/pktgen.h"
+#include "frames/rawgen.h"
 
 #define RAWGEN_MAX_BURST 1024
 
@@ -22,7 +24,6 @@ struct rawgen {
 	struct salvo_pktgen *g;
 	unsigned int burst;
 	bool timed;
-	uint64_t sent;
 };
 
 static int rawgen_init(struct salvo_worker *w)
@@ -60,88 +61,49 @@ static int rawgen_init(struct salvo_worker *w)
 	return 0;
 }
 
-/* Capture timing: wait for the next frame's time in the capture. */
-static uint64_t timed_wait(struct salvo_worker *w, struct rawgen *r)
+/* Refused frames were never sent: the generator gives their numbers out again. */
+static void rawgen_unspend(struct salvo_burst *b, struct salvo_pkt **v, unsigned int n,
+			   uint64_t pkts)
 {
-	uint64_t due = salvo_run_start_ns(w->run) + salvo_pktgen_next_due(r->g), now;
+	struct rawgen *r = b->arg;
 
-	now = salvo_worker_wait(w, due);
-	if (now)
-		salvo_hist_record(w->pace_err, now - due);
-	return now;
+	(void)pkts;
+	salvo_pktgen_unspend(r->g, v, n);
 }
 
 static int rawgen_loop(struct salvo_worker *w)
 {
 	struct rawgen *r = w->app_priv;
-	struct salvo_port *p = &w->port;
-	const struct salvo_cfg *cfg = w->cfg;
-	clockid_t clk = cfg->l2->stamp_clock;
+	clockid_t clk = w->cfg->l2->stamp_clock;
+	struct salvo_burst b;
 
+	salvo_burst_init(&b, w, r->v, RAWGEN_MAX_BURST, 1, 0, rawgen_unspend, r);
 	while (!salvo_worker_stopping(w)) {
-		uint64_t want = r->burst, now, ts, bytes = 0;
-		unsigned int got;
-		int n, sent;
+		uint64_t ts;
+		int got, n, rc;
 
-		if (w->tx_quota) {
-			if (r->sent >= w->tx_quota)
-				break;
-			want = SALVO_MIN(want, w->tx_quota - r->sent);
-		}
 		if (r->timed) {
 			/* One frame per submission at its capture time: exact, if not the fastest. */
-			want = 1;
-			now = timed_wait(w, r);
-			if (!now)
-				break;	/* stopped during the wait: nothing more goes out */
-		} else if (w->pacer) {
-			uint64_t due = salvo_pacer_claim(w->pacer, (unsigned int)want);
-
-			now = salvo_worker_wait(w, due);
-			if (!now)
-				break;	/* stopped during the wait: nothing more goes out */
-			salvo_hist_record(w->pace_err, now - due);
+			got = salvo_burst_reserve_at(&b, 1, salvo_run_start_ns(w->run) +
+							    salvo_pktgen_next_due(r->g));
 		} else {
-			now = salvo_now_ns();
+			got = salvo_burst_reserve(&b, r->burst);
 		}
-		got = salvo_pool_get(p->pool, r->v, (unsigned int)want);
-		if (got < want) {
-			/* Slots still with the kernel: reap, and go with what we have. */
-			salvo_port_reap(p);
-			got += salvo_pool_get(p->pool, r->v + got, (unsigned int)want - got);
-			if (!got) {
-				salvo_port_flush(p);
-				continue;
-			}
-		}
-		ts = clk == CLOCK_MONOTONIC ? now : salvo_clock_ns(clk);
-		n = salvo_pktgen_fill(r->g, r->v, got, ts);
+		if (got < 0)
+			break;	/* quota reached, or stopped during the wait */
+		if (!got)
+			continue;
+		ts = clk == CLOCK_MONOTONIC ? b.now : salvo_clock_ns(clk);
+		n = salvo_pktgen_fill(r->g, r->v, (unsigned int)got, ts);
 		if (n < 0) {
-			salvo_pool_put(p->pool, r->v, got);
+			salvo_pool_put(w->port.pool, r->v, (unsigned int)got);
 			return salvo_worker_fail(w, -n, "frame larger than the backend's buffer");
 		}
-		if ((unsigned int)n < got)
-			salvo_pool_put(p->pool, r->v + n, got - (unsigned int)n);
-		sent = salvo_port_tx(p, r->v, (unsigned int)n);
-		salvo_cnt_add(&w->cnt.submissions, 1);
-		if (sent < 0) {
-			/* The frames' sequence numbers are spent: a receiver counts them lost. */
-			salvo_pool_put(p->pool, r->v, (unsigned int)n);
-			salvo_cnt_add(&p->stats.tx_errors, 1);
-			if (sent == -ENETDOWN || sent == -ENXIO || sent == -ENODEV)
-				return salvo_worker_fail(w, -sent, "%s went down (%s): stopped sending",
-							 w->cfg->iface, strerror(-sent));
-			if (sent != -EAGAIN && sent != -ENOBUFS && sent != -EINTR)
-				return salvo_worker_fail(w, -sent, "send failed: %s", strerror(-sent));
-			continue;
-		}
-		if (sent < n)
-			salvo_pool_put(p->pool, r->v + sent, (unsigned int)(n - sent));
-		for (int i = 0; i < sent; i++)
-			bytes += r->v[i]->len;
-		r->sent += (unsigned int)sent;
-		salvo_worker_count_tx(w, (uint64_t)sent, bytes, now);
-		salvo_port_reap(p);
+		if (n < got)
+			salvo_pool_put(w->port.pool, r->v + n, (unsigned int)(got - n));
+		rc = salvo_burst_commit(&b, (unsigned int)n, (unsigned int)n);
+		if (rc < 0)
+			return salvo_burst_fail(&b, rc);
 	}
 	salvo_worker_tx_drain(w);
 	return 0;
