@@ -143,7 +143,7 @@ const char *salvo_registry_strerror(int err);
 int salvo_registry_compact(struct salvo_registry *r);
 void salvo_registry_stats(struct salvo_registry *r, struct salvo_registry_stats *out);
 
-/* ---- the server app and the load generator (engine/registry_srv.c) ------ */
+/* ---- the server app (engine/registry_srv.c), the load generator (engine/registry_bench.c) */
 
 #include <salvo/addr.h>
 #include <salvo/run.h>
