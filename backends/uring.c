@@ -1393,6 +1393,53 @@ static int uring_tx_dgram(struct salvo_port *p, struct salvo_pkt **v, unsigned i
 	return (int)i;
 }
 
+/*
+ * A tx packet flagged SALVO_PKT_F_CONN_OPEN: connect free slot id to
+ * cfg->remote (CONNECT with the connect timeout linked, as at open); the
+ * packet waits in the slot's queue until on_connect.  The socket is not
+ * registered, as accepted ones: a files-update per connect and per close
+ * would cost more than it saves on a connection that carries one request.
+ */
+static int conn_dial(struct salvo_port *p, uint32_t id)
+{
+	struct uring_port *up = p->priv;
+	const struct salvo_cfg *cfg = p->cfg;
+	struct io_uring_sqe *sqe;
+	struct uconn *c;
+	int fd;
+
+	if (up->listen_stream || id >= up->nconns)
+		return -EINVAL;
+	c = &up->conns[id];
+	if (c->state != C_FREE || c->evout)
+		return -EBUSY;
+	if (io_uring_sq_space_left(&up->ring) < 2)
+		io_uring_submit(&up->ring);
+	fd = socket(cfg->remote.sa.sa_family, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
+	if (fd < 0)
+		return -errno;
+	set_bufs(fd, cfg);
+	if (cfg->have_local && bind(fd, &cfg->local.sa, cfg->local.len)) {
+		int err = -errno;
+
+		close(fd);
+		return err;
+	}
+	memset(c, 0, sizeof(*c));
+	c->fd = fd;
+	c->state = C_CONNECTING;
+	c->peer = cfg->remote;
+	c->qhead = c->qtail = NO_IDX;
+	sqe = get_sqe(up);
+	io_uring_prep_connect(sqe, fd, &c->peer.sa, c->peer.len);
+	sqe->flags |= IOSQE_IO_LINK;
+	io_uring_sqe_set_data64(sqe, ud_make(UD_CONNECT, id));
+	sqe = get_sqe(up);
+	io_uring_prep_link_timeout(sqe, &up->conn_ts, 0);
+	io_uring_sqe_set_data64(sqe, ud_make(UD_IGNORE, 0));
+	return 0;
+}
+
 static int uring_tx_stream(struct salvo_port *p, struct salvo_pkt **v, unsigned int n)
 {
 	struct uring_port *up = p->priv;
@@ -1402,7 +1449,18 @@ static int uring_tx_stream(struct salvo_port *p, struct salvo_pkt **v, unsigned 
 		struct salvo_pkt *k = v[i];
 		struct uconn *c;
 
-		if (k->conn >= up->nconns || (c = &up->conns[k->conn])->state != C_OPEN) {
+		if (salvo_unlikely(k->flags & SALVO_PKT_F_CONN_OPEN)) {
+			int ret = conn_dial(p, k->conn);
+
+			if (ret) {
+				if (i)
+					break;
+				return ret;
+			}
+		}
+		/* A connecting slot queues: on_connect -> conn_open starts its sends. */
+		if (k->conn >= up->nconns ||
+		    ((c = &up->conns[k->conn])->state != C_OPEN && c->state != C_CONNECTING)) {
 			if (i)
 				break;
 			return -ENOTCONN;
@@ -1670,7 +1728,8 @@ static int open_stream_socks(struct salvo_port *p, const struct salvo_cfg *cfg)
 			return salvo_port_fail(p, -errno, "listen", &cfg->local);
 		return 0;
 	}
-	up->nconnect = share(SALVO_MAX(cfg->streams, 1), p->worker, p->nworkers);
+	/* With cfg->dial the slots wait for tx packets flagged CONN_OPEN (conn_dial). */
+	up->nconnect = cfg->dial ? 0 : share(SALVO_MAX(cfg->streams, 1), p->worker, p->nworkers);
 	for (i = 0; i < up->nconnect; i++) {
 		struct uconn *c = &up->conns[i];
 
@@ -1736,8 +1795,8 @@ static int uring_open(struct salvo_port *p, const struct salvo_cfg *cfg)
 	 * that does not read) needs a descriptor per connection, or 64 such
 	 * peers stop it for everybody until their deadlines.
 	 */
-	if (up->stream && cfg->listen && cfg->tx_per_conn)
-		npool = up->nconns + 64;
+	if (up->stream && ((cfg->listen && cfg->tx_per_conn) || (!cfg->listen && cfg->dial)))
+		npool = up->nconns + 64;	/* a dial's packet waits for its connect too */
 	stride = salvo_pool_stride(bufsz);
 	up->txmem_len = (size_t)npool * stride;
 	up->txmem = map_mem(up->txmem_len);
