@@ -3,7 +3,8 @@
  * The registry load generator (`salvo registry bench`): many short TCP
  * client connections, each one join (connect, send a name, read the reply
  * to EOF, close), on its own threads with an io_uring loop, or an epoll
- * loop where io_uring is unavailable.
+ * loop where io_uring is unavailable; or, with --engine BACKEND, as an app
+ * on the engine's workers and that backend's stream path (bench_engine).
  */
 #include <errno.h>
 #include <pthread.h>
@@ -21,6 +22,7 @@
 #include <salvo/common.h>
 #include <salvo/hist.h>
 #include <salvo/registry.h>
+#include <salvo/run.h>
 
 /* ---- the load generator ----------------------------------------------------- */
 
@@ -611,6 +613,288 @@ static void *bench_thread(void *arg)
 	return NULL;
 }
 
+/*
+ * ---- the load generator on the engine's workers (--engine BACKEND) -----------
+ *
+ * The same joins, counted the same way (bench_claim, bench_name,
+ * bench_data, bench_done), as a struct salvo_app on salvo_run's workers,
+ * over any backend's stream path.  The port is opened with cfg->dial: its
+ * cfg->streams connection slots start empty, and a join is one tx packet
+ * (the name) flagged SALVO_PKT_F_CONN_OPEN on a free slot: the backend
+ * connects it, sends the name once connected, and reports CONN_OPEN (or
+ * CONN_ERROR), the reply's bytes and the server's FIN (CONN_CLOSE).
+ * Releasing the FIN closes our side and frees the slot for the next join.
+ * A slot the backend still holds (its last connection closing, an event
+ * not yet released) refuses the dial with -EBUSY and is tried again later.
+ */
+#define EB_BURST 64
+
+struct ebench_arg {
+	struct bshared *sh;
+	struct bthread *t;	/* one per worker, read after the run */
+};
+
+struct ebench {
+	struct bthread *t;
+	struct bconn *c;	/* one per slot (the backend's connection id) */
+	uint32_t *idle;		/* slots that may dial */
+	unsigned int nslots, nidle, active;
+	bool ticket;		/* a join claimed but not yet dialed */
+	bool exhausted;		/* no more joins may start (count reached) */
+	uint64_t tmo, next_scan;
+	struct salvo_pkt *v[EB_BURST];
+};
+
+static int ebench_init(struct salvo_worker *w)
+{
+	struct ebench_arg *a = salvo_run_app(w->run)->arg;
+	struct ebench *e = calloc(1, sizeof(*e));
+	unsigned int i;
+
+	if (!e)
+		return -ENOMEM;
+	w->app_priv = e;
+	e->t = &a->t[w->id];
+	e->nslots = SALVO_MIN(salvo_worker_nflows(w->cfg->streams, w->id, w->port.nworkers),
+			      w->port.conn_slots);
+	e->c = calloc(SALVO_MAX(e->nslots, 1u), sizeof(*e->c));
+	e->idle = calloc(SALVO_MAX(e->nslots, 1u), sizeof(*e->idle));
+	if (!e->c || !e->idle)
+		return -ENOMEM;
+	for (i = e->nslots; i-- > 0;)
+		e->idle[e->nidle++] = i;
+	e->tmo = (uint64_t)(a->sh->cfg->timeout_ms ? a->sh->cfg->timeout_ms : 5000) * NSEC_PER_MSEC;
+	w->port.rx_timeout_ms = 20;	/* as the old loops: the clock and the stop flag are looked at */
+	return 0;
+}
+
+/* Start joins on idle slots while the count, the pool and the backend allow. */
+static void ebench_dial(struct salvo_worker *w, struct ebench *e, uint64_t now)
+{
+	struct salvo_port *p = &w->port;
+	struct bshared *sh = e->t->sh;
+	unsigned int i = e->nidle;
+
+	while (i-- > 0) {
+		uint32_t id = e->idle[i];
+		struct bconn *c = &e->c[id];
+		struct salvo_pkt *k;
+		int rc, n;
+
+		if (!e->ticket) {
+			if (!bench_claim(sh, now)) {
+				e->exhausted = true;
+				return;
+			}
+			e->ticket = true;
+		}
+		if (salvo_pool_get(p->pool, &k, 1) != 1) {
+			salvo_port_reap(p);
+			if (salvo_pool_get(p->pool, &k, 1) != 1)
+				return;	/* every descriptor waits for a connect or a send */
+		}
+		n = bench_name(sh, (char *)k->data, SALVO_MIN(k->buf_len, 300u));
+		k->len = (uint32_t)n;
+		k->conn = id;
+		k->flags = SALVO_PKT_F_CONN_OPEN;
+		rc = salvo_port_tx(p, &k, 1);
+		if (rc == 1) {
+			e->ticket = false;
+			e->idle[i] = e->idle[--e->nidle];
+			c->state = B_CONNECTING;
+			c->t0 = now;
+			c->got = 0;
+			e->active++;
+			continue;
+		}
+		salvo_pool_put(p->pool, &k, 1);
+		if (rc == -EBUSY)
+			continue;	/* the backend still holds this slot */
+		/* socket() or connect() refused at once: the join failed (its ticket is spent). */
+		e->ticket = false;
+		e->t->failed++;
+		bench_note(sh, "connect", rc < 0 ? -rc : EIO);
+		return;
+	}
+}
+
+static void ebench_end(struct ebench *e, struct bconn *c, uint32_t id)
+{
+	c->state = B_IDLE;
+	e->active--;
+	e->idle[e->nidle++] = id;
+}
+
+static void ebench_events(struct ebench *e, unsigned int n, uint64_t now)
+{
+	struct bthread *t = e->t;
+
+	for (unsigned int i = 0; i < n; i++) {
+		const struct salvo_pkt *k = e->v[i];
+		struct bconn *c = k->conn < e->nslots ? &e->c[k->conn] : NULL;
+
+		/* B_IDLE: what is left of a connection given up on (timeout); not counted. */
+		if (!c || c->state == B_IDLE)
+			continue;
+		if (k->flags & SALVO_PKT_F_CONN_OPEN) {
+			c->state = B_READING;
+		} else if (k->flags & SALVO_PKT_F_CONN_ERROR) {
+			t->failed++;
+			bench_note(t->sh, c->state == B_CONNECTING ? "connect" : "read",
+				   k->err < 0 ? -k->err : EIO);
+			ebench_end(e, c, k->conn);
+		} else if (k->flags & SALVO_PKT_F_CONN_CLOSE) {
+			/* The server's FIN: the whole reply is in (releasing it closes ours). */
+			bench_done(t, c, now);
+			ebench_end(e, c, k->conn);
+		} else if (k->len) {
+			bench_data(t, c, k->data, k->len);
+		}
+	}
+}
+
+/* Joins without a whole reply in time fail; a connect is bounded by the backend. */
+static void ebench_timeouts(struct salvo_worker *w, struct ebench *e, uint64_t now)
+{
+	struct salvo_port *p = &w->port;
+
+	for (uint32_t id = 0; id < e->nslots; id++) {
+		struct bconn *c = &e->c[id];
+		struct salvo_pkt *k;
+
+		if (c->state != B_READING || now - c->t0 <= e->tmo)
+			continue;
+		e->t->failed++;
+		bench_note(e->t->sh, "no reply", ETIMEDOUT);
+		ebench_end(e, c, id);
+		/* Close it; the slot is dialed again once the backend lets it go. */
+		if (salvo_pool_get(p->pool, &k, 1) != 1)
+			continue;	/* the port's close at the end takes it */
+		k->len = 0;
+		k->conn = id;
+		k->flags = SALVO_PKT_F_CONN_CLOSE;
+		if (salvo_port_tx(p, &k, 1) != 1)
+			salvo_pool_put(p->pool, &k, 1);
+	}
+}
+
+static int ebench_loop(struct salvo_worker *w)
+{
+	struct ebench *e = w->app_priv;
+	struct salvo_port *p = &w->port;
+	struct bshared *sh = e->t->sh;
+
+	for (;;) {
+		uint64_t now = salvo_now_ns();
+		int n;
+
+		if (salvo_worker_stopping(w) || bench_stopping(sh, now))
+			break;	/* the end: joins in flight are not counted */
+		if (!e->exhausted)
+			ebench_dial(w, e, now);
+		if (e->exhausted && !e->active)
+			break;	/* the count is reached and all answered */
+		n = salvo_port_rx(p, e->v, EB_BURST);
+		if (n < 0 && n != -EAGAIN && n != -EINTR && n != -ENOBUFS) {
+			bench_note(sh, "receive", -n);
+			return salvo_worker_fail(w, -n, "receive failed: %s", strerror(-n));
+		}
+		now = salvo_now_ns();
+		if (n > 0) {
+			ebench_events(e, (unsigned int)n, now);
+			salvo_port_release(p, e->v, (unsigned int)n);
+		}
+		salvo_port_reap(p);
+		if (now >= e->next_scan) {
+			ebench_timeouts(w, e, now);
+			e->next_scan = now + 100 * NSEC_PER_MSEC;
+		}
+	}
+	return 0;
+}
+
+static void ebench_fini(struct salvo_worker *w)
+{
+	struct ebench *e = w->app_priv;
+
+	if (!e)
+		return;
+	free(e->c);
+	free(e->idle);
+	free(e);
+	w->app_priv = NULL;
+}
+
+static const struct salvo_app ebench_app = {
+	.name = "registry bench",
+	.init = ebench_init,
+	.loop = ebench_loop,
+	.fini = ebench_fini,
+};
+
+/* Run the joins on nt engine workers over backend cfg->engine; the counts land in t[]. */
+static int bench_engine(const struct salvo_registry_bench_cfg *bc, struct bshared *sh,
+			struct bthread *t, unsigned int nt, unsigned int nc, char *err, size_t errlen)
+{
+	const struct salvo_backend_ops *ops = salvo_backend_find(bc->engine);
+	struct ebench_arg a = {.sh = sh, .t = t};
+	struct salvo_app app = ebench_app;
+	struct salvo_report rep;
+	struct salvo_run *r;
+	struct salvo_cfg cfg;
+	char why[256];
+	int rc;
+
+	if (!ops) {
+		snprintf(err, errlen, "unknown backend '%s'", bc->engine);
+		return -ENOENT;
+	}
+	if (!(ops->caps & SALVO_CAP_TCP) || (ops->caps & SALVO_CAP_TEST)) {
+		snprintf(err, errlen, "backend %s has no network stream path", ops->name);
+		return -EINVAL;
+	}
+	salvo_cfg_init(&cfg);
+	cfg.command = "registry bench";
+	cfg.backend = ops->name;
+	cfg.proto = SALVO_PROTO_TCP;
+	cfg.dir = SALVO_DIR_RX | SALVO_DIR_TX;
+	cfg.connect = true;
+	cfg.remote = bc->dest;
+	cfg.threads = nt;
+	cfg.streams = nc;
+	cfg.dial = true;
+	cfg.stamp = false;
+	cfg.size = 320;		/* a name: prefix + a sequence number */
+	cfg.cpu_base = -1;	/* as the old generator's threads: not pinned */
+	cfg.timeout_ms = bc->timeout_ms ? bc->timeout_ms : 5000;	/* bounds each connect */
+	rc = salvo_cfg_finish(&cfg, err, errlen);
+	if (rc)
+		return rc;
+	if (ops->probe && (rc = ops->probe(&cfg, why, sizeof(why)))) {
+		snprintf(err, errlen, "backend %s: %s", ops->name, why);
+		return rc;
+	}
+	app.arg = &a;
+	rc = salvo_run_create(&r, &cfg, ops, &app, err, errlen);
+	if (rc)
+		return rc;
+	rc = salvo_run_start(r, err, errlen);
+	if (!rc) {
+		/* The workers end on their own (count, duration); the stop flag ends them early. */
+		while (!salvo_run_wait(r, salvo_now_ns() + 50 * NSEC_PER_MSEC))
+			if (bc->stop && __atomic_load_n(bc->stop, __ATOMIC_RELAXED))
+				salvo_run_stop(r);
+		salvo_run_join(r);
+		salvo_run_report(r, &rep);
+		if (rep.error[0]) {
+			snprintf(err, errlen, "%s", rep.error);
+			rc = -EIO;
+		}
+	}
+	salvo_run_destroy(r);
+	return rc;
+}
+
 int salvo_registry_bench(const struct salvo_registry_bench_cfg *cfg,
 			 struct salvo_registry_bench_result *res, char *err, size_t errlen)
 {
@@ -646,6 +930,20 @@ int salvo_registry_bench(const struct salvo_registry_bench_cfg *cfg,
 	pthread_mutex_init(&sh.lock, NULL);
 	t0 = salvo_now_ns();
 	sh.end_ns = cfg->duration_ns ? t0 + cfg->duration_ns : 0;
+	if (cfg->engine) {
+		for (i = 0; i < nt; i++) {
+			t[i].sh = &sh;
+			if (salvo_hist_create(&t[i].lat)) {
+				snprintf(err, errlen, "out of memory");
+				rc = -ENOMEM;
+				nt = i;
+				break;
+			}
+		}
+		if (!rc)
+			rc = bench_engine(cfg, &sh, t, nt, nc, err, errlen);
+		goto collect;
+	}
 	for (i = 0; i < nt; i++) {
 		t[i].sh = &sh;
 		t[i].nconns = nc / nt + (i < nc % nt);
@@ -658,8 +956,10 @@ int salvo_registry_bench(const struct salvo_registry_bench_cfg *cfg,
 			break;
 		}
 	}
-	for (i = 0; i < nt; i++) {
+	for (i = 0; i < nt; i++)
 		pthread_join(t[i].tid, NULL);
+collect:
+	for (i = 0; i < nt; i++) {
 		res->joins += t[i].joins;
 		res->error_replies += t[i].error_replies;
 		res->failed += t[i].failed;
