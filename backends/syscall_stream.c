@@ -130,7 +130,9 @@ static void conn_close(struct salvo_port *p, struct sys_stream *s, uint32_t id)
 	c->close_after = c->wantout = c->dialed = false;
 	s->retrans_closed += conn_retrans(c);
 	epoll_ctl(s->ep, EPOLL_CTL_DEL, c->fd, NULL);
-	salvo_stream_discard_unread(c->fd);	/* a close, not a reset */
+	/* A close, not a reset; after the peer's FIN (read to EOF) nothing is unread. */
+	if (c->state != SC_EOF)
+		salvo_stream_discard_unread(c->fd);
 	close(c->fd);
 	c->fd = -1;
 	c->state = SC_FREE;

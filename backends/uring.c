@@ -789,8 +789,9 @@ static void conn_finalize(struct salvo_port *p, uint32_t id)
 		struct linger lg = { .l_onoff = 1, .l_linger = 0 };
 
 		setsockopt(c->fd, SOL_SOCKET, SO_LINGER, &lg, sizeof(lg));
-	} else {
-		salvo_stream_discard_unread(c->fd);	/* a close, not a reset */
+	} else if (!c->eof) {
+		/* A close, not a reset; after the peer's FIN (read to EOF) nothing is unread. */
+		salvo_stream_discard_unread(c->fd);
 	}
 	sqe = get_sqe(up);
 	if (sqe) {

@@ -639,7 +639,7 @@ struct ebench {
 	struct bconn *c;	/* one per slot (the backend's connection id) */
 	uint32_t *idle;		/* slots that may dial */
 	unsigned int nslots, nidle, active;
-	bool ticket;		/* a join claimed but not yet dialed */
+	unsigned int tickets;	/* joins claimed but not yet dialed */
 	bool exhausted;		/* no more joins may start (count reached) */
 	uint64_t tmo, next_scan;
 	struct salvo_pkt *v[EB_BURST];
@@ -668,54 +668,75 @@ static int ebench_init(struct salvo_worker *w)
 	return 0;
 }
 
-/* Start joins on idle slots while the count, the pool and the backend allow. */
+/*
+ * Start joins on idle slots while the count, the pool and the backend allow,
+ * as one tx burst (one submission on io_uring).  A slot the backend refuses
+ * (-EBUSY: it still holds the slot) waits for a later round, and the join
+ * claimed for it stays with this worker (tickets).
+ */
 static void ebench_dial(struct salvo_worker *w, struct ebench *e, uint64_t now)
 {
 	struct salvo_port *p = &w->port;
 	struct bshared *sh = e->t->sh;
-	unsigned int i = e->nidle;
+	struct salvo_pkt *d[EB_BURST];
+	uint32_t back[EB_BURST];
+	unsigned int n = 0, nback = 0, i, j;
 
-	while (i-- > 0) {
-		uint32_t id = e->idle[i];
-		struct bconn *c = &e->c[id];
+	while (e->nidle && n < EB_BURST) {
 		struct salvo_pkt *k;
-		int rc, n;
 
-		if (!e->ticket) {
-			if (!bench_claim(sh, now)) {
+		if (!e->tickets) {
+			if (e->exhausted || !bench_claim(sh, now)) {
 				e->exhausted = true;
-				return;
+				break;
 			}
-			e->ticket = true;
+			e->tickets++;
 		}
 		if (salvo_pool_get(p->pool, &k, 1) != 1) {
 			salvo_port_reap(p);
 			if (salvo_pool_get(p->pool, &k, 1) != 1)
-				return;	/* every descriptor waits for a connect or a send */
+				break;	/* every descriptor waits for a connect or a send */
 		}
-		n = bench_name(sh, (char *)k->data, SALVO_MIN(k->buf_len, 300u));
-		k->len = (uint32_t)n;
-		k->conn = id;
+		k->conn = e->idle[--e->nidle];
+		k->len = (uint32_t)bench_name(sh, (char *)k->data, SALVO_MIN(k->buf_len, 300u));
 		k->flags = SALVO_PKT_F_CONN_OPEN;
-		rc = salvo_port_tx(p, &k, 1);
-		if (rc == 1) {
-			e->ticket = false;
-			e->idle[i] = e->idle[--e->nidle];
+		d[n++] = k;
+		e->tickets--;
+	}
+	for (i = 0; i < n;) {
+		int rc = salvo_port_tx(p, d + i, n - i);
+
+		for (j = i; rc > 0 && j < i + (unsigned int)rc; j++) {
+			struct bconn *c = &e->c[d[j]->conn];
+
 			c->state = B_CONNECTING;
 			c->t0 = now;
 			c->got = 0;
 			e->active++;
+		}
+		if (rc > 0) {
+			i += (unsigned int)rc;
 			continue;
 		}
-		salvo_pool_put(p->pool, &k, 1);
-		if (rc == -EBUSY)
-			continue;	/* the backend still holds this slot */
-		/* socket() or connect() refused at once: the join failed (its ticket is spent). */
-		e->ticket = false;
+		/* d[i] refused: the slot waits; the join is kept unless it failed outright. */
+		back[nback++] = d[i]->conn;
+		salvo_pool_put(p->pool, &d[i], 1);
+		i++;
+		if (rc == -EBUSY || rc == 0) {
+			e->tickets++;
+			continue;
+		}
+		/* socket() or connect() refused at once: that join failed; the rest wait. */
 		e->t->failed++;
-		bench_note(sh, "connect", rc < 0 ? -rc : EIO);
-		return;
+		bench_note(sh, "connect", -rc);
+		for (; i < n; i++) {
+			back[nback++] = d[i]->conn;
+			salvo_pool_put(p->pool, &d[i], 1);
+			e->tickets++;
+		}
 	}
+	for (j = 0; j < nback; j++)
+		e->idle[e->nidle++] = back[j];
 }
 
 static void ebench_end(struct ebench *e, struct bconn *c, uint32_t id)
@@ -790,9 +811,8 @@ static int ebench_loop(struct salvo_worker *w)
 
 		if (salvo_worker_stopping(w) || bench_stopping(sh, now))
 			break;	/* the end: joins in flight are not counted */
-		if (!e->exhausted)
-			ebench_dial(w, e, now);
-		if (e->exhausted && !e->active)
+		ebench_dial(w, e, now);
+		if (e->exhausted && !e->active && !e->tickets)
 			break;	/* the count is reached and all answered */
 		n = salvo_port_rx(p, e->v, EB_BURST);
 		if (n < 0 && n != -EAGAIN && n != -EINTR && n != -ENOBUFS) {
