@@ -768,7 +768,11 @@ static void ebench_events(struct ebench *e, unsigned int n, uint64_t now)
 			/* The server's FIN: the whole reply is in (releasing it closes ours). */
 			bench_done(t, c, now);
 			ebench_end(e, c, k->conn);
-		} else if (k->len) {
+		} else if (k->len && c->state == B_READING) {
+			/*
+			 * Data before this connection's CONN_OPEN is what was left of
+			 * the slot's previous one (given up on): not this reply's.
+			 */
 			bench_data(t, c, k->data, k->len);
 		}
 	}
