@@ -34,7 +34,7 @@
 #define SS_NEV 64
 #define SS_NO_IDX UINT32_MAX
 
-enum { SC_FREE, SC_OPEN, SC_EOF };
+enum { SC_FREE, SC_OPEN, SC_EOF, SC_DIAL };	/* SC_DIAL: connect in progress (cfg->dial) */
 
 struct ss_conn {
 	int fd;
@@ -43,8 +43,9 @@ struct ss_conn {
 	/* queued sends (cfg->send_timeout_ms): */
 	bool close_after;	/* close once the queue is sent */
 	bool wantout;		/* EPOLLOUT asked for */
+	bool dialed;		/* connected by a tx CONN_OPEN: non-blocking, sends queue */
 	uint32_t qhead, qtail;	/* pool idx, linked by txnext */
-	uint64_t send_end_ns;	/* the queue head must be sent by then */
+	uint64_t send_end_ns;	/* the queue head must be sent by then; SC_DIAL: connect deadline */
 	struct salvo_addr peer;
 };
 
@@ -73,6 +74,7 @@ struct sys_stream {
 	uint64_t send_timeout_ns;
 	uint32_t *txnext;	/* per pool index */
 	unsigned int nqueued;	/* connections with a queue */
+	unsigned int ndial;	/* connections in SC_DIAL */
 	uint64_t next_check_ns;
 	uint64_t retrans_closed, retrans_next_ns;
 };
@@ -114,6 +116,8 @@ static void conn_close(struct salvo_port *p, struct sys_stream *s, uint32_t id)
 
 	if (c->state == SC_FREE)
 		return;
+	if (c->state == SC_DIAL)
+		s->ndial--;
 	if (c->qhead != SS_NO_IDX)
 		s->nqueued--;
 	while (c->qhead != SS_NO_IDX) {
@@ -123,10 +127,12 @@ static void conn_close(struct salvo_port *p, struct sys_stream *s, uint32_t id)
 		salvo_pool_put(p->pool, &k, 1);
 	}
 	c->qtail = SS_NO_IDX;
-	c->close_after = c->wantout = false;
+	c->close_after = c->wantout = c->dialed = false;
 	s->retrans_closed += conn_retrans(c);
 	epoll_ctl(s->ep, EPOLL_CTL_DEL, c->fd, NULL);
-	salvo_stream_discard_unread(c->fd);	/* a close, not a reset */
+	/* A close, not a reset; after the peer's FIN (read to EOF) nothing is unread. */
+	if (c->state != SC_EOF)
+		salvo_stream_discard_unread(c->fd);
 	close(c->fd);
 	c->fd = -1;
 	c->state = SC_FREE;
@@ -137,7 +143,8 @@ static void conn_close(struct salvo_port *p, struct sys_stream *s, uint32_t id)
 static void conn_events(struct sys_stream *s, uint32_t id, bool out)
 {
 	struct ss_conn *c = &s->c[id];
-	struct epoll_event e = {.events = (c->state == SC_OPEN ? EPOLLIN : 0) | (out ? EPOLLOUT : 0),
+	struct epoll_event e = {.events = (c->state == SC_OPEN ? EPOLLIN : 0) |
+					  (out || c->state == SC_DIAL ? EPOLLOUT : 0),
 				.data.u32 = id + 1};
 
 	if (!epoll_ctl(s->ep, EPOLL_CTL_MOD, c->fd, &e))
@@ -213,13 +220,91 @@ static void check_deadlines(struct salvo_port *p, struct sys_stream *s)
 {
 	uint64_t now = salvo_now_ns();
 
-	if (!s->nqueued || now < s->next_check_ns)
+	if (!((s->nqueued && s->send_timeout_ns) || s->ndial) || now < s->next_check_ns)
 		return;
 	s->next_check_ns = now + 10 * NSEC_PER_MSEC;
-	for (uint32_t id = 0; id < s->nc && s->nqueued; id++)
-		if (s->c[id].state != SC_FREE && s->c[id].qhead != SS_NO_IDX &&
-		    now >= s->c[id].send_end_ns)
+	for (uint32_t id = 0; id < s->nc; id++) {
+		struct ss_conn *c = &s->c[id];
+
+		if (c->state == SC_DIAL && now >= c->send_end_ns) {
+			ev_add(s, SALVO_PKT_F_CONN_ERROR, id, -ETIMEDOUT);
+			conn_close(p, s, id);
+		} else if (s->send_timeout_ns && c->state != SC_FREE && c->state != SC_DIAL &&
+			   c->qhead != SS_NO_IDX && now >= c->send_end_ns) {
 			conn_abort(p, s, id);
+		}
+	}
+}
+
+/*
+ * A tx packet flagged SALVO_PKT_F_CONN_OPEN: a non-blocking connect of free
+ * slot id to cfg->remote, bounded by cfg->timeout_ms (check_deadlines); the
+ * packet waits in the slot's queue until EPOLLOUT says the connect ended
+ * (dial_done).  The socket stays non-blocking and its sends queue (as with
+ * --send-timeout), so a dialing app never blocks in send.
+ */
+static int conn_dial(struct salvo_port *p, struct sys_stream *s, uint32_t id)
+{
+	const struct salvo_cfg *cfg = p->cfg;
+	struct epoll_event e = {.events = EPOLLOUT, .data.u32 = id + 1};
+	struct ss_conn *c;
+	int fd, err;
+
+	if (cfg->listen || id >= s->nc)
+		return -EINVAL;
+	c = &s->c[id];
+	if (c->state != SC_FREE || c->evout)
+		return -EBUSY;
+	fd = socket(cfg->remote.sa.sa_family, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
+	if (fd < 0)
+		return -errno;
+	if (cfg->sndbuf)
+		salvo__sock_bufsize(fd, SO_SNDBUFFORCE, SO_SNDBUF, cfg->sndbuf);
+	if (cfg->have_local && bind(fd, &cfg->local.sa, cfg->local.len))
+		goto fail;
+	if (connect(fd, &cfg->remote.sa, cfg->remote.len) && errno != EINPROGRESS)
+		goto fail;
+	/* Done or not, EPOLLOUT reports it (at once when it is done). */
+	if (epoll_ctl(s->ep, EPOLL_CTL_ADD, fd, &e))
+		goto fail;
+	c->fd = fd;
+	c->state = SC_DIAL;
+	c->dialed = true;
+	c->peer = cfg->remote;
+	c->qhead = c->qtail = SS_NO_IDX;
+	c->close_after = c->wantout = false;
+	c->send_end_ns = salvo_now_ns() +
+			 (uint64_t)(cfg->timeout_ms ? cfg->timeout_ms : 5000) * NSEC_PER_MSEC;
+	s->ndial++;
+	return 0;
+fail:
+	err = -errno;
+	close(fd);
+	return err;
+}
+
+/* EPOLLOUT on a dialing slot: CONN_OPEN and send what waits, or CONN_ERROR. */
+static void dial_done(struct salvo_port *p, struct sys_stream *s, uint32_t id)
+{
+	struct ss_conn *c = &s->c[id];
+	socklen_t l = sizeof(int);
+	int err = 0;
+
+	if (getsockopt(c->fd, SOL_SOCKET, SO_ERROR, &err, &l))
+		err = errno;
+	if (err) {
+		ev_add(s, SALVO_PKT_F_CONN_ERROR, id, -err);
+		conn_close(p, s, id);
+		return;
+	}
+	s->ndial--;
+	c->state = SC_OPEN;
+	salvo_cnt_add(&p->stats.conns_opened, 1);
+	ev_add(s, SALVO_PKT_F_CONN_OPEN, id, 0);
+	if (c->qhead != SS_NO_IDX)
+		c->send_end_ns = salvo_now_ns() + s->send_timeout_ns;
+	conn_events(s, id, false);
+	conn_flush(p, s, id);
 }
 
 static int conn_add(struct salvo_port *p, struct sys_stream *s, uint32_t id, int fd)
@@ -387,8 +472,8 @@ int salvo__sys_stream_open(struct salvo_port *p, const struct salvo_cfg *cfg)
 	}
 	s->queued = cfg->send_timeout_ms > 0;
 	s->send_timeout_ns = (uint64_t)cfg->send_timeout_ms * NSEC_PER_MSEC;
-	/* A queued send holds its descriptor: one per connection then (cfg.h). */
-	npool = cfg->listen && cfg->tx_per_conn ? s->nc + 128 : 128;
+	/* A queued send (or a dial's first) holds its descriptor: one per connection then. */
+	npool = (cfg->listen && cfg->tx_per_conn) || (!cfg->listen && cfg->dial) ? s->nc + 128 : 128;
 	s->txnext = calloc(npool, sizeof(*s->txnext));
 	if (!s->txnext) {
 		rc = -ENOMEM;
@@ -400,7 +485,8 @@ int salvo__sys_stream_open(struct salvo_port *p, const struct salvo_cfg *cfg)
 		salvo_port_fail(p, rc, "pool", NULL);
 		goto fail;
 	}
-	rc = cfg->listen ? open_listener(p, s, cfg) : open_clients(p, s, cfg);
+	/* With cfg->dial the slots wait for tx packets flagged CONN_OPEN (conn_dial). */
+	rc = cfg->listen ? open_listener(p, s, cfg) : cfg->dial ? 0 : open_clients(p, s, cfg);
 	if (rc)
 		goto fail;
 	snprintf(p->info, sizeof(p->info), "%s, %s send, epoll receive",
@@ -421,24 +507,35 @@ int salvo__sys_stream_tx(struct salvo_port *p, struct salvo_pkt **v, unsigned in
 		struct ss_conn *c = k->conn < s->nc ? &s->c[k->conn] : NULL;
 		uint32_t off = 0;
 
+		if (salvo_unlikely(k->flags & SALVO_PKT_F_CONN_OPEN)) {
+			int rc = conn_dial(p, s, k->conn);
+
+			if (rc) {
+				if (i)
+					break;
+				return rc;
+			}
+		}
 		/* SC_EOF: the peer shut its side; ours still takes the reply. */
-		if (!c || (c->state != SC_OPEN && c->state != SC_EOF)) {
+		if (!c || (c->state != SC_OPEN && c->state != SC_EOF && c->state != SC_DIAL)) {
 			if (i)
 				break;
 			return -ENOTCONN;
 		}
-		if (s->queued) {
+		if (s->queued || c->dialed) {
 			k->bid = 0;	/* bytes sent so far */
 			s->txnext[k->idx] = SS_NO_IDX;
 			if (c->qtail == SS_NO_IDX) {
 				c->qhead = k->idx;
-				c->send_end_ns = salvo_now_ns() + s->send_timeout_ns;
+				if (c->state != SC_DIAL)	/* there: the connect's deadline */
+					c->send_end_ns = salvo_now_ns() + s->send_timeout_ns;
 				s->nqueued++;
 			} else {
 				s->txnext[c->qtail] = k->idx;
 			}
 			c->qtail = k->idx;
-			if (!c->wantout)	/* else it waits for EPOLLOUT behind the others */
+			/* else it waits for EPOLLOUT behind the others (or the connect) */
+			if (!c->wantout && c->state != SC_DIAL)
 				conn_flush(p, s, k->conn);
 			continue;
 		}
@@ -461,10 +558,9 @@ int salvo__sys_stream_tx(struct salvo_port *p, struct salvo_pkt **v, unsigned in
 			shutdown(c->fd, SHUT_WR);
 		if ((c->state == SC_OPEN || c->state == SC_EOF) && (k->flags & SALVO_PKT_F_CONN_CLOSE))
 			conn_close(p, s, k->conn);
+		/* Synchronous: the kernel has the bytes, the buffer goes back at once. */
+		salvo_pool_put(p->pool, &k, 1);
 	}
-	/* Synchronous: the kernel has the bytes, buffers go back at once. */
-	if (!s->queued)
-		salvo_pool_put(p->pool, v, i);
 	if (salvo_now_ns() >= s->retrans_next_ns) {
 		update_retrans(p, s);
 		s->retrans_next_ns = salvo_now_ns() + 200 * NSEC_PER_MSEC;
@@ -566,7 +662,7 @@ int salvo__sys_stream_rx(struct salvo_port *p, struct salvo_pkt **v, unsigned in
 	if (s->accept_paused && free_slot(s) < s->nc)
 		accept_pause(s, false);
 	ne = epoll_wait(s->ep, evs, SS_NEV,
-			(int)(s->nqueued ? SALVO_MIN(p->rx_timeout_ms, 10u) : p->rx_timeout_ms));
+			(int)(s->nqueued || s->ndial ? SALVO_MIN(p->rx_timeout_ms, 10u) : p->rx_timeout_ms));
 	if (ne < 0)
 		return errno == EINTR ? 0 : -errno;
 	for (int i = 0; i < ne; i++) {
@@ -579,6 +675,10 @@ int salvo__sys_stream_rx(struct salvo_port *p, struct salvo_pkt **v, unsigned in
 			continue;
 		}
 		id = evs[i].data.u32 - 1;
+		if (id < s->nc && s->c[id].state == SC_DIAL) {
+			dial_done(p, s, id);
+			continue;
+		}
 		if (id < s->nc && s->c[id].wantout && (evs[i].events & (EPOLLOUT | EPOLLERR | EPOLLHUP)))
 			conn_flush(p, s, id);
 		if (id >= s->nc || s->c[id].state != SC_OPEN || out >= n ||
@@ -603,7 +703,7 @@ int salvo__sys_stream_rx(struct salvo_port *p, struct salvo_pkt **v, unsigned in
 		if (r == 0) {
 			s->c[id].state = SC_EOF;
 			/* Queued sends: stay registered, a reply may still need EPOLLOUT. */
-			if (s->queued)
+			if (s->queued || s->c[id].dialed)
 				conn_events(s, id, s->c[id].wantout);
 			else
 				epoll_ctl(s->ep, EPOLL_CTL_DEL, s->c[id].fd, NULL);

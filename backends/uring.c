@@ -75,6 +75,7 @@ enum {
 	UD_RECV,	/* x: connection id */
 	UD_ACCEPT,	/* x: socket index */
 	UD_CONNECT,	/* x: connection id */
+	UD_SOCKET,	/* x: connection id (a dial's SOCKET, reported only when it fails) */
 };
 
 static inline uint64_t ud_make(unsigned int kind, uint32_t x)
@@ -104,6 +105,7 @@ struct uconn {
 	bool eof_pending;	/* EOF seen while a send was in flight: its result decides */
 	bool fixed;		/* registered at conn_base + id (connects); accepted ones use fd */
 	bool abort;		/* close with RST (a send ran out of time), not FIN */
+	int dial_err;		/* a dial's SOCKET failed: the cancelled CONNECT reports this */
 	uint16_t evout;		/* events of this connection the app has not released */
 	uint32_t qhead, qtail;	/* queued tx pkts (pool idx, linked by txnext) */
 	uint64_t send_end_ns;	/* the queue head must be sent by then (send_timeout_ms) */
@@ -168,6 +170,7 @@ struct uring_port {
 	unsigned int conn_base;	/* fixed file index of conns[0] */
 	unsigned int nconnect;	/* client conns to start on enable */
 	bool listen_stream;
+	bool dial_direct;	/* dials use SOCKET into the fixed slot (no fd: no TCP_INFO) */
 	/*
 	 * Table full: accepted sockets wait here (the rest in the listen
 	 * backlog, accept cancelled) until a slot is free, rather than be
@@ -1071,7 +1074,7 @@ static uint64_t conn_retrans(const struct uconn *c)
 	struct tcp_info ti;
 	socklen_t l = sizeof(ti);
 
-	if (c->peer.sa.sa_family != AF_INET && c->peer.sa.sa_family != AF_INET6)
+	if (c->fd < 0 || (c->peer.sa.sa_family != AF_INET && c->peer.sa.sa_family != AF_INET6))
 		return 0;
 	if (getsockopt(c->fd, IPPROTO_TCP, TCP_INFO, &ti, &l))
 		return 0;
@@ -1111,6 +1114,15 @@ static void conn_finalize(struct salvo_port *p, uint32_t id)
 	struct io_uring_sqe *sqe;
 
 	up->retrans_closed += conn_retrans(c);
+	if (c->fd < 0) {
+		/* A direct descriptor (dial_direct): only the ring can close it. */
+		sqe = get_sqe(up);
+		if (sqe) {
+			io_uring_prep_close_direct(sqe, up->conn_base + id);
+			io_uring_sqe_set_data64(sqe, ud_make(UD_IGNORE, 0));
+		}
+		goto done;
+	}
 	if (c->fixed)
 		reg_file(up, up->conn_base + id, -1);
 	if (c->abort) {
@@ -1118,8 +1130,9 @@ static void conn_finalize(struct salvo_port *p, uint32_t id)
 		struct linger lg = { .l_onoff = 1, .l_linger = 0 };
 
 		setsockopt(c->fd, SOL_SOCKET, SO_LINGER, &lg, sizeof(lg));
-	} else {
-		salvo_stream_discard_unread(c->fd);	/* a close, not a reset */
+	} else if (!c->eof) {
+		/* A close, not a reset; after the peer's FIN (read to EOF) nothing is unread. */
+		salvo_stream_discard_unread(c->fd);
 	}
 	sqe = get_sqe(up);
 	if (sqe) {
@@ -1128,6 +1141,7 @@ static void conn_finalize(struct salvo_port *p, uint32_t id)
 	} else {
 		close(c->fd);
 	}
+done:
 	c->fd = -1;
 	c->state = C_FREE;
 	c->qhead = c->qtail = NO_IDX;
@@ -1482,6 +1496,8 @@ static void on_connect(struct salvo_port *p, struct io_uring_cqe *cqe, uint32_t 
 	struct uring_port *up = p->priv;
 	int res = cqe->res == -ECANCELED ? -ETIMEDOUT : cqe->res;
 
+	if (res < 0 && up->conns[id].dial_err)
+		res = up->conns[id].dial_err;	/* its SOCKET failed, the CONNECT was cancelled */
 	if (res < 0) {
 		salvo_port_fail(p, res, "connect", &up->conns[id].peer);
 		conn_fail(p, id, res);
@@ -1539,6 +1555,10 @@ static int process(struct salvo_port *p)
 			break;
 		case UD_CONNECT:
 			on_connect(p, cqe, x);
+			break;
+		case UD_SOCKET:
+			if (x < up->nconns)
+				up->conns[x].dial_err = cqe->res < 0 ? cqe->res : -EIO;
 			break;
 		default:
 			break;
@@ -1722,6 +1742,82 @@ static int uring_tx_dgram(struct salvo_port *p, struct salvo_pkt **v, unsigned i
 	return (int)i;
 }
 
+/*
+ * A tx packet flagged SALVO_PKT_F_CONN_OPEN: connect free slot id to
+ * cfg->remote (CONNECT with the connect timeout linked, as at open); the
+ * packet waits in the slot's queue until on_connect.  Where the kernel has
+ * IORING_OP_SOCKET and no socket option is asked for, the socket is made by
+ * the ring straight into the slot's fixed file (dial_direct), linked to the
+ * CONNECT: no syscall per dial, but no descriptor for TCP_INFO either, so
+ * those connections add nothing to tx_retrans.  Else a plain socket(), not
+ * registered, as accepted ones: a files-update per connect and per close
+ * would cost more than it saves on a connection that carries one request.
+ */
+static int conn_dial(struct salvo_port *p, uint32_t id)
+{
+	struct uring_port *up = p->priv;
+	const struct salvo_cfg *cfg = p->cfg;
+	struct io_uring_sqe *sqe;
+	struct uconn *c;
+	int fd;
+
+	if (up->listen_stream || id >= up->nconns)
+		return -EINVAL;
+	c = &up->conns[id];
+	if (c->state != C_FREE || c->evout)
+		return -EBUSY;
+	if (io_uring_sq_space_left(&up->ring) < 3)
+		io_uring_submit(&up->ring);
+	if (up->dial_direct) {
+		/*
+		 * SOCKET straight into the slot, linked to the CONNECT: no
+		 * socket() call, and the close is a ring op too (conn_finalize).
+		 */
+		memset(c, 0, sizeof(*c));
+		c->fd = -1;
+		c->fixed = true;
+		c->state = C_CONNECTING;
+		c->peer = cfg->remote;
+		c->qhead = c->qtail = NO_IDX;
+		sqe = get_sqe(up);
+		io_uring_prep_socket_direct(sqe, cfg->remote.sa.sa_family, SOCK_STREAM, 0,
+					    up->conn_base + id, 0);
+		sqe->flags |= IOSQE_IO_LINK | IOSQE_CQE_SKIP_SUCCESS;
+		io_uring_sqe_set_data64(sqe, ud_make(UD_SOCKET, id));
+		sqe = get_sqe(up);
+		io_uring_prep_connect(sqe, (int)(up->conn_base + id), &c->peer.sa, c->peer.len);
+		sqe->flags |= IOSQE_FIXED_FILE | IOSQE_IO_LINK;
+		io_uring_sqe_set_data64(sqe, ud_make(UD_CONNECT, id));
+		sqe = get_sqe(up);
+		io_uring_prep_link_timeout(sqe, &up->conn_ts, 0);
+		io_uring_sqe_set_data64(sqe, ud_make(UD_IGNORE, 0));
+		return 0;
+	}
+	fd = socket(cfg->remote.sa.sa_family, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
+	if (fd < 0)
+		return -errno;
+	set_bufs(fd, cfg);
+	if (cfg->have_local && bind(fd, &cfg->local.sa, cfg->local.len)) {
+		int err = -errno;
+
+		close(fd);
+		return err;
+	}
+	memset(c, 0, sizeof(*c));
+	c->fd = fd;
+	c->state = C_CONNECTING;
+	c->peer = cfg->remote;
+	c->qhead = c->qtail = NO_IDX;
+	sqe = get_sqe(up);
+	io_uring_prep_connect(sqe, fd, &c->peer.sa, c->peer.len);
+	sqe->flags |= IOSQE_IO_LINK;
+	io_uring_sqe_set_data64(sqe, ud_make(UD_CONNECT, id));
+	sqe = get_sqe(up);
+	io_uring_prep_link_timeout(sqe, &up->conn_ts, 0);
+	io_uring_sqe_set_data64(sqe, ud_make(UD_IGNORE, 0));
+	return 0;
+}
+
 static int uring_tx_stream(struct salvo_port *p, struct salvo_pkt **v, unsigned int n)
 {
 	struct uring_port *up = p->priv;
@@ -1731,7 +1827,18 @@ static int uring_tx_stream(struct salvo_port *p, struct salvo_pkt **v, unsigned 
 		struct salvo_pkt *k = v[i];
 		struct uconn *c;
 
-		if (k->conn >= up->nconns || (c = &up->conns[k->conn])->state != C_OPEN) {
+		if (salvo_unlikely(k->flags & SALVO_PKT_F_CONN_OPEN)) {
+			int ret = conn_dial(p, k->conn);
+
+			if (ret) {
+				if (i)
+					break;
+				return ret;
+			}
+		}
+		/* A connecting slot queues: on_connect -> conn_open starts its sends. */
+		if (k->conn >= up->nconns ||
+		    ((c = &up->conns[k->conn])->state != C_OPEN && c->state != C_CONNECTING)) {
 			if (i)
 				break;
 			return -ENOTCONN;
@@ -1999,7 +2106,15 @@ static int open_stream_socks(struct salvo_port *p, const struct salvo_cfg *cfg)
 			return salvo_port_fail(p, -errno, "listen", &cfg->local);
 		return 0;
 	}
-	up->nconnect = share(SALVO_MAX(cfg->streams, 1), p->worker, p->nworkers);
+	/* With cfg->dial the slots wait for tx packets flagged CONN_OPEN (conn_dial). */
+	up->nconnect = cfg->dial ? 0 : share(SALVO_MAX(cfg->streams, 1), p->worker, p->nworkers);
+	if (cfg->dial && !cfg->sndbuf && !cfg->rcvbuf && !cfg->have_local) {
+		struct io_uring_probe *pr = io_uring_get_probe_ring(&up->ring);
+
+		up->dial_direct = pr && io_uring_opcode_supported(pr, IORING_OP_SOCKET);
+		if (pr)
+			io_uring_free_probe(pr);
+	}
 	for (i = 0; i < up->nconnect; i++) {
 		struct uconn *c = &up->conns[i];
 
@@ -2065,8 +2180,8 @@ static int uring_open(struct salvo_port *p, const struct salvo_cfg *cfg)
 	 * that does not read) needs a descriptor per connection, or 64 such
 	 * peers stop it for everybody until their deadlines.
 	 */
-	if (up->stream && cfg->listen && cfg->tx_per_conn)
-		npool = up->nconns + 64;
+	if (up->stream && ((cfg->listen && cfg->tx_per_conn) || (!cfg->listen && cfg->dial)))
+		npool = up->nconns + 64;	/* a dial's packet waits for its connect too */
 	stride = salvo_pool_stride(bufsz);
 	up->txmem_len = (size_t)npool * stride;
 	up->txmem = map_mem(up->txmem_len);

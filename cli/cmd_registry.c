@@ -388,6 +388,7 @@ struct bench_opts {
 	unsigned int names;
 	const char *prefix;
 	uint64_t timeout_ns;
+	const char *engine;
 	bool json;
 };
 
@@ -406,6 +407,8 @@ static const struct salvo_opt bench_table[] = {
 		  .metavar = "TEXT", .help = "name prefix (default \"bench-\")"),
 	SALVO_OPT("timeout", SALVO_OPT_DURATION, struct bench_opts, timeout_ns,
 		  .help = "a join without a whole reply after this long fails (default 5s)"),
+	SALVO_OPT("engine", SALVO_OPT_STR, struct bench_opts, engine,
+		  .metavar = "BACKEND", .help = "run on the engine's workers and BACKEND's stream path (uring, syscall): the new generator, under evaluation"),
 	SALVO_OPT("json", SALVO_OPT_FLAG, struct bench_opts, json,
 		  .short_name = 'J', .help = "print the result as JSON"),
 	SALVO_OPT_END,
@@ -453,6 +456,17 @@ static int bench_run(void *o, int argc, char **argv)
 	cfg.prefix = b->prefix;
 	cfg.timeout_ms = (uint32_t)(b->timeout_ns / NSEC_PER_MSEC);
 	cfg.stop = &bench_stop_flag;
+	if (b->engine) {
+		const struct salvo_backend_ops *ops = salvo_backend_find(b->engine);
+
+		if (salvo_cli_backend_check(b->engine, err, sizeof(err)))
+			return salvo_usage_error(NULL, "--engine: %s", err);
+		if (!(ops->caps & SALVO_CAP_TCP) || (ops->caps & SALVO_CAP_TEST))
+			return salvo_usage_error(NULL, "--engine: backend %s has no %s", ops->name,
+						 ops->caps & SALVO_CAP_TEST ? "network (test only)" :
+									      "stream path (TCP)");
+		cfg.engine = b->engine;
+	}
 	sigemptyset(&sa.sa_mask);
 	sigaction(SIGINT, &sa, NULL);
 	sigaction(SIGTERM, &sa, NULL);
@@ -514,7 +528,10 @@ static const struct salvo_cmd bench_cmd = {
 		       "(PREFIX + sequence modulo --names), reads the whole reply to EOF and closes, and a "
 		       "new one takes its place.  Reports joins/s and the latency (connect to EOF) "
 		       "percentiles from an HDR histogram.  Works against any server speaking the seed's "
-		       "protocol (the Python seed too).",
+		       "protocol (the Python seed too).  --engine BACKEND runs the same load on the engine's "
+		       "workers and BACKEND's stream path instead of the generator's own threads and "
+		       "io_uring loop: the new generator, under evaluation; the old one stays the default "
+		       "until the new one matches its throughput.",
 	.tables = bench_tables,
 	.opts_size = sizeof(struct bench_opts),
 	.defaults = bench_defaults,

@@ -22,6 +22,12 @@ struct salvo_registry_bench_cfg {
 	const char *prefix;		/* name prefix, default "bench-" */
 	uint32_t timeout_ms;		/* per connection */
 	int *stop;			/* set (atomically) to stop early, e.g. from SIGINT */
+	/*
+	 * Backend name ("uring", "syscall", any with SALVO_CAP_TCP): run on the
+	 * engine's workers and that backend's stream path (the generator under
+	 * evaluation, --engine).  NULL: the generator's own threads and loops.
+	 */
+	const char *engine;
 };
 
 struct salvo_registry_bench_result {

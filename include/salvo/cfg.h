@@ -60,6 +60,12 @@ struct salvo_cfg {
 	unsigned int burst;	/* max descriptors per submission, >= 1 */
 	unsigned int flows;	/* distinct flows (source ports), >= 1 */
 	unsigned int streams;	/* TCP: parallel connections */
+	/*
+	 * TCP clients: open no connection at start; cfg->streams is the number
+	 * of connection slots, each connected on demand by a tx packet flagged
+	 * SALVO_PKT_F_CONN_OPEN (pkt.h), as often as the app likes.
+	 */
+	bool dial;
 	uint32_t size;		/* payload (UDP/TCP message) or frame size in bytes */
 	uint64_t count;		/* packets (tx) / packets (rx) / connections; 0: unbounded */
 	uint64_t bytes;		/* stream senders: stop after this many bytes; 0: unbounded */

@@ -20,7 +20,13 @@
 
 enum {
 	SALVO_PKT_F_PEER = 1 << 0,	/* tx: send to pkt->peer (unconnected sockets) */
-	SALVO_PKT_F_CONN_OPEN = 1 << 1,	/* rx (stream): connection pkt->conn opened; len 0 */
+	/*
+	 * rx (stream): connection pkt->conn opened; len 0.  tx (stream client):
+	 * connect slot pkt->conn to cfg->remote, then send the packet; the slot
+	 * must be free (its last connection closed and all its events released,
+	 * else -EBUSY); the result comes as a CONN_OPEN or CONN_ERROR event.
+	 */
+	SALVO_PKT_F_CONN_OPEN = 1 << 1,
 	SALVO_PKT_F_CONN_CLOSE = 1 << 2,/* rx (stream): peer closed conn; tx: close after send */
 	SALVO_PKT_F_CONN_ERROR = 1 << 3,/* rx (stream): conn failed, -errno in pkt->err */
 	SALVO_PKT_F_SHUT_WR = 1 << 4,	/* tx (stream): shutdown(SHUT_WR) after this send */

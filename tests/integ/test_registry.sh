@@ -726,6 +726,102 @@ EOF2
 	pass client_hostile_server
 }
 
+# The load generator on the engine (--engine BACKEND): every join it counts is
+# one the server counted (the server's own "joins" in its JSON summary, and its
+# list), exactly, on both stream backends and with 2 workers.
+test_engine_bench() {
+	local port b out n sj
+	for b in uring syscall; do
+		port=$(free_port)
+		start_server "$port" --json || { fail engine_bench "$b: server did not start"; return; }
+		out=$(timeout 120 "$SALVO" registry bench "$port" --engine "$b" --count 3000 --names 100000 \
+			--prefix "e$b-" --connections 32 --threads 2 --timeout 20s --json 2>&1)
+		n=$("$SALVO" registry list "$port" --raw --timeout 10s | count_keys)
+		stop_server || return
+		sj=$(python3 -c 'import json,sys; print(json.loads(open(sys.argv[1]).read())["registry"]["joins"])' \
+			"$tmp/serve.$port.out" 2>/dev/null)
+		if ! echo "$out" | python3 -c '
+import json, sys
+d = json.load(sys.stdin)
+assert d["joins"] == 3000 and d["failed"] == 0 and d["error_replies"] == 0, d
+assert d["latency_ns"]["count"] == 3000, d
+' || [ "$n" != 3000 ] || [ "$sj" != 3000 ]; then
+			fail engine_bench "$b: server joins $sj, list $n names; bench: $(echo "$out" | tr -d '\n' | head -c 300)"
+			return
+		fi
+	done
+	pass engine_bench
+}
+
+# The same against the seed's Python server: its list (which has no other
+# counter) holds exactly the names the generator counted as joined.
+test_engine_bench_seed() {
+	local port b out py n
+	port=$(free_port)
+	python3 "$SEED" --port "$port" >"$tmp/seed-eb.out" 2>&1 &
+	py=$!
+	pids+=("$py")
+	if ! busywait 15000 grep -q 'Starting server' "$tmp/seed-eb.out"; then
+		fail engine_bench_seed "seed server did not start: $(cat "$tmp/seed-eb.out")"; return
+	fi
+	sleep 0.2
+	for b in uring syscall; do
+		# 4 connections: the seed listens with a backlog of 5.
+		out=$(timeout 120 "$SALVO" registry bench "$port" --engine "$b" --count 300 --names 100000 \
+			--prefix "s$b-" --connections 4 --timeout 20s --json 2>&1)
+		n=$("$SALVO" registry join "$port" -n probe --raw --timeout 10s |
+			python3 -c 'import json,sys; print(sum(k.startswith(sys.argv[1]) for k in json.load(sys.stdin)))' "s$b-")
+		if ! echo "$out" | python3 -c '
+import json, sys
+d = json.load(sys.stdin)
+assert d["joins"] == 300 and d["failed"] == 0 and d["error_replies"] == 0, d
+' || [ "$n" != 300 ]; then
+			fail engine_bench_seed "$b: seed list has $n names; bench: $(echo "$out" | tr -d '\n' | head -c 300)"
+			return
+		fi
+	done
+	kill "$py" 2>/dev/null
+	pass engine_bench_seed
+}
+
+# --duration bounds an engine run; joins cut off in flight are not counted, so
+# the server has at most --connections more than the generator.
+test_engine_bench_bounded() {
+	local port b out t0 el bj sj rc
+	for b in uring syscall; do
+		port=$(free_port)
+		start_server "$port" --json || { fail engine_bench_bounded "$b: server did not start"; return; }
+		t0=$(date +%s%N)
+		out=$(timeout 60 "$SALVO" registry bench "$port" --engine "$b" --duration 1s --connections 8 \
+			--json 2>&1); rc=$?
+		el=$(( ($(date +%s%N) - t0) / 1000000 ))
+		stop_server || return
+		bj=$(echo "$out" | python3 -c 'import json,sys; print(json.load(sys.stdin)["joins"])' 2>/dev/null)
+		sj=$(python3 -c 'import json,sys; print(json.loads(open(sys.argv[1]).read())["registry"]["joins"])' \
+			"$tmp/serve.$port.out" 2>/dev/null)
+		if [ "$rc" != 0 ] || [ -z "$bj" ] || [ "$bj" -lt 1 ] || [ -z "$sj" ] || [ "$sj" -lt "$bj" ] ||
+			[ "$sj" -gt $((bj + 8)) ] || [ "$el" -gt 15000 ]; then
+			fail engine_bench_bounded "$b: rc $rc after $el ms, bench $bj joins, server $sj: $(echo "$out" | tr -d '\n' | head -c 300)"
+			return
+		fi
+	done
+	pass engine_bench_bounded
+}
+
+# Bad --engine values: one line, exit 2, before any connection.
+test_engine_bench_bad_input() {
+	local e out rc
+	for e in nosuch af_packet null ""; do
+		out=$("$SALVO" registry bench 127.0.0.1:9 --engine "$e" --count 1 2>&1); rc=$?
+		if [ $rc != 2 ] || [ "$(echo "$out" | wc -l)" != 1 ] || ! echo "$out" | grep -q -- '--engine'; then
+			fail engine_bench_bad_input "--engine '$e': exit $rc: $out"; return
+		fi
+	done
+	"$SALVO" registry bench 127.0.0.1:9 --engine >/dev/null 2>&1; rc=$?
+	[ $rc = 2 ] || { fail engine_bench_bad_input "--engine without a value: exit $rc"; return; }
+	pass engine_bench_bad_input
+}
+
 test_seed_client_against_salvo
 test_every_backend
 test_salvo_join_against_seed_server
@@ -741,4 +837,8 @@ test_client_hostile_server
 test_reset_after_name
 test_slow_readers
 test_table_full
+test_engine_bench
+test_engine_bench_seed
+test_engine_bench_bounded
+test_engine_bench_bad_input
 exit $failed
