@@ -629,34 +629,12 @@ static int uring_drain(struct salvo_port *p, unsigned int timeout_ms)
 
 /* ---- open / close ---------------------------------------------------------- */
 
-static void uring_close(struct salvo_port *p);
-
-static int uring_open(struct salvo_port *p, const struct salvo_cfg *cfg)
+/* Sizes of one tx buffer and, for streams, of the connection table. */
+static uint32_t open_sizes(struct salvo_port *p, struct uring_port *up, const struct salvo_cfg *cfg)
 {
-	struct uring_port *up;
-	struct io_uring_buf_reg reg;
 	struct rlimit rl;
-	uint32_t bufsz, npool, stride, payload;
-	unsigned int i, nfiles;
-	char fl[96];
-	int ret;
+	uint32_t bufsz;
 
-	up = calloc(1, sizeof(*up));
-	if (!up)
-		return -ENOMEM;
-	p->priv = up;
-	up->stream = cfg->proto == SALVO_PROTO_TCP;
-	up->zc = cfg->zerocopy;
-
-	ret = salvo__uring_setup(&salvo__uring_sys_default, &up->ring, SQ_ENTRIES, CQ_ENTRIES,
-				 &up->ring_flags);
-	if (ret) {
-		salvo_port_fail(p, ret, "io_uring_setup", NULL);
-		goto fail;
-	}
-	up->ring_ok = true;
-
-	/* tx pool in our own memory, registered as one fixed buffer */
 	bufsz = SALVO_MAX(cfg->size, cfg->message_len);
 	if (!up->stream && cfg->gso)
 		bufsz = SALVO_MAX(bufsz, SALVO_MIN(64U, 65507U / SALVO_MAX(cfg->size, 1U)) *
@@ -671,6 +649,17 @@ static int uring_open(struct salvo_port *p, const struct salvo_cfg *cfg)
 		    up->nconns + 64 > rl.rlim_cur)
 			up->nconns = rl.rlim_cur > 128 ? (unsigned int)rl.rlim_cur - 64 : 64;
 	}
+	return bufsz;
+}
+
+/* tx pool in our own memory, registered as one fixed buffer */
+static int open_tx_pool(struct salvo_port *p, struct uring_port *up, const struct salvo_cfg *cfg,
+			uint32_t bufsz)
+{
+	struct iovec iov;
+	uint32_t npool, stride;
+	int ret;
+
 	npool = up->stream ? 64 : (bufsz > 16384 ? 256 : 2048);
 	/*
 	 * A server whose every connection may hold a send (a reply to a peer
@@ -682,31 +671,32 @@ static int uring_open(struct salvo_port *p, const struct salvo_cfg *cfg)
 	stride = salvo_pool_stride(bufsz);
 	up->txmem_len = (size_t)npool * stride;
 	up->txmem = map_mem(up->txmem_len);
-	if (!up->txmem) {
-		ret = salvo_port_fail(p, -ENOMEM, "mmap tx buffers", NULL);
-		goto fail;
-	}
+	if (!up->txmem)
+		return salvo_port_fail(p, -ENOMEM, "mmap tx buffers", NULL);
 	ret = salvo_pool_create(&p->pool, npool, bufsz, up->txmem);
-	if (ret) {
-		salvo_port_fail(p, ret, "pool", NULL);
-		goto fail;
-	}
+	if (ret)
+		return salvo_port_fail(p, ret, "pool", NULL);
 	up->txs = calloc(npool, sizeof(*up->txs));
 	up->txnext = calloc(npool, sizeof(*up->txnext));
 	up->hold = calloc(npool, sizeof(*up->hold));
 	up->mm = calloc(npool, sizeof(*up->mm));
-	if (!up->txs || !up->txnext || !up->hold || !up->mm) {
-		ret = salvo_port_fail(p, -ENOMEM, "alloc", NULL);
-		goto fail;
-	}
-	{
-		struct iovec iov = { .iov_base = up->txmem, .iov_len = up->txmem_len };
+	if (!up->txs || !up->txnext || !up->hold || !up->mm)
+		return salvo_port_fail(p, -ENOMEM, "alloc", NULL);
+	iov.iov_base = up->txmem;
+	iov.iov_len = up->txmem_len;
+	/* Not fatal: without it sends copy from plain user memory (RLIMIT_MEMLOCK). */
+	up->fixed_bufs = io_uring_register_buffers(&up->ring, &iov, 1) == 0;
+	return 0;
+}
 
-		/* Not fatal: without it sends copy from plain user memory (RLIMIT_MEMLOCK). */
-		up->fixed_bufs = io_uring_register_buffers(&up->ring, &iov, 1) == 0;
-	}
+/* provided buffer ring for every receive */
+static int open_rx_ring(struct salvo_port *p, struct uring_port *up, const struct salvo_cfg *cfg)
+{
+	struct io_uring_buf_reg reg;
+	uint32_t payload;
+	unsigned int i;
+	int ret;
 
-	/* provided buffer ring for every receive */
 	if (up->stream) {
 		up->br_entries = 256;
 		payload = 65536;
@@ -724,19 +714,15 @@ static int uring_open(struct salvo_port *p, const struct salvo_cfg *cfg)
 	up->br_len = (up->br_len + 4095) & ~(size_t)4095;
 	up->br = map_mem(up->br_len);
 	up->rxd = calloc(up->br_entries, sizeof(*up->rxd));
-	if (!up->rxmem || !up->br || !up->rxd) {
-		ret = salvo_port_fail(p, -ENOMEM, "rx buffers", NULL);
-		goto fail;
-	}
+	if (!up->rxmem || !up->br || !up->rxd)
+		return salvo_port_fail(p, -ENOMEM, "rx buffers", NULL);
 	memset(&reg, 0, sizeof(reg));
 	reg.ring_addr = (uint64_t)(uintptr_t)up->br;
 	reg.ring_entries = up->br_entries;
 	reg.bgid = BGID;
 	ret = io_uring_register_buf_ring(&up->ring, &reg, 0);
-	if (ret) {
-		salvo_port_fail(p, ret, "io_uring_register_buf_ring", NULL);
-		goto fail;
-	}
+	if (ret)
+		return salvo_port_fail(p, ret, "io_uring_register_buf_ring", NULL);
 	up->br_registered = true;
 	io_uring_buf_ring_init(up->br);
 	for (i = 0; i < up->br_entries; i++) {
@@ -746,16 +732,20 @@ static int uring_open(struct salvo_port *p, const struct salvo_cfg *cfg)
 		buf_recycle(up, i, (int)i);
 	}
 	io_uring_buf_ring_advance(up->br, (int)up->br_entries);
+	return 0;
+}
 
-	/* connections and the fixed file table */
-	nfiles = 1;
+/* connections, the fixed file table, the event descriptors and the rx fifo */
+static int open_tables(struct salvo_port *p, struct uring_port *up, const struct salvo_cfg *cfg)
+{
+	unsigned int i, nfiles;
+	int ret;
+
 	if (up->stream) {
 		p->conn_slots = up->nconns;
 		up->conns = calloc(up->nconns, sizeof(*up->conns));
-		if (!up->conns) {
-			ret = salvo_port_fail(p, -ENOMEM, "alloc", NULL);
-			goto fail;
-		}
+		if (!up->conns)
+			return salvo_port_fail(p, -ENOMEM, "alloc", NULL);
 		for (i = 0; i < up->nconns; i++) {
 			up->conns[i].fd = -1;
 			up->conns[i].qhead = up->conns[i].qtail = NO_IDX;
@@ -766,46 +756,81 @@ static int uring_open(struct salvo_port *p, const struct salvo_cfg *cfg)
 		nfiles = SALVO_MAX(share(SALVO_MAX(cfg->flows, 1), p->worker, p->nworkers), 1U);
 	}
 	ret = io_uring_register_files_sparse(&up->ring, nfiles);
-	if (ret) {
-		salvo_port_fail(p, ret, "io_uring_register_files_sparse", NULL);
-		goto fail;
-	}
+	if (ret)
+		return salvo_port_fail(p, ret, "io_uring_register_files_sparse", NULL);
 	up->nev = up->stream ? 4 * up->nconns + 64 : 1;
 	up->evd = calloc(up->nev, sizeof(*up->evd));
 	up->evfree = calloc(up->nev, sizeof(*up->evfree));
 	up->fifo_cap = up->br_entries + up->nev;
 	up->fifo = calloc(up->fifo_cap, sizeof(*up->fifo));
-	if (!up->evd || !up->evfree || !up->fifo) {
-		ret = salvo_port_fail(p, -ENOMEM, "alloc", NULL);
-		goto fail;
-	}
+	if (!up->evd || !up->evfree || !up->fifo)
+		return salvo_port_fail(p, -ENOMEM, "alloc", NULL);
 	for (i = 0; i < up->nev; i++) {
 		up->evd[i].idx = NO_IDX;
 		up->evfree[up->evfree_n++] = &up->evd[up->nev - 1 - i];
 	}
+	return 0;
+}
+
+/* The sockets of either path, registered as fixed files. */
+static int open_sockets(struct salvo_port *p, struct uring_port *up, const struct salvo_cfg *cfg)
+{
+	unsigned int i;
+	int ret;
+
+	ret = up->stream ? salvo__uring_open_stream(p, cfg) : salvo__uring_open_dgram(p, cfg);
+	if (ret)
+		return ret;
+	for (i = 0; i < up->nsocks; i++) {
+		ret = reg_file(up, up->socks[i].slot, up->socks[i].fd);
+		if (ret)
+			return salvo_port_fail(p, ret, "io_uring_register_files_update", NULL);
+	}
+	for (i = 0; i < up->nconnect; i++) {
+		ret = reg_file(up, up->conn_base + i, up->conns[i].fd);
+		if (ret)
+			return salvo_port_fail(p, ret, "io_uring_register_files_update", NULL);
+	}
+	return 0;
+}
+
+static void uring_close(struct salvo_port *p);
+
+static int uring_open(struct salvo_port *p, const struct salvo_cfg *cfg)
+{
+	struct uring_port *up;
+	char fl[96];
+	int ret;
+
+	up = calloc(1, sizeof(*up));
+	if (!up)
+		return -ENOMEM;
+	p->priv = up;
+	up->stream = cfg->proto == SALVO_PROTO_TCP;
+	up->zc = cfg->zerocopy;
+
+	ret = salvo__uring_setup(&salvo__uring_sys_default, &up->ring, SQ_ENTRIES, CQ_ENTRIES,
+				 &up->ring_flags);
+	if (ret) {
+		salvo_port_fail(p, ret, "io_uring_setup", NULL);
+		goto fail;
+	}
+	up->ring_ok = true;
+	ret = open_tx_pool(p, up, cfg, open_sizes(p, up, cfg));
+	if (!ret)
+		ret = open_rx_ring(p, up, cfg);
+	if (!ret)
+		ret = open_tables(p, up, cfg);
+	if (ret)
+		goto fail;
 	up->conn_ts.tv_sec = cfg->timeout_ms / 1000;
 	up->conn_ts.tv_nsec = (long long)(cfg->timeout_ms % 1000) * 1000000;
 	if (!cfg->timeout_ms)
 		up->conn_ts.tv_sec = 5;
 	up->send_timeout_ns = (uint64_t)cfg->send_timeout_ms * NSEC_PER_MSEC;
-
-	ret = up->stream ? salvo__uring_open_stream(p, cfg) : salvo__uring_open_dgram(p, cfg);
+	ret = open_sockets(p, up, cfg);
 	if (ret)
 		goto fail;
-	for (i = 0; i < up->nsocks; i++) {
-		ret = reg_file(up, up->socks[i].slot, up->socks[i].fd);
-		if (ret) {
-			salvo_port_fail(p, ret, "io_uring_register_files_update", NULL);
-			goto fail;
-		}
-	}
-	for (i = 0; i < up->nconnect; i++) {
-		ret = reg_file(up, up->conn_base + i, up->conns[i].fd);
-		if (ret) {
-			salvo_port_fail(p, ret, "io_uring_register_files_update", NULL);
-			goto fail;
-		}
-	}
 	snprintf(p->info, sizeof(p->info), "ring: %s%s%s",
 		 salvo__uring_flags_str(up->ring_flags, fl, sizeof(fl)),
 		 up->fixed_bufs ? ", fixed buffers" : ", no fixed buffers (memlock)",
