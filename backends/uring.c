@@ -47,6 +47,7 @@
 #include <salvo/common.h>
 #include <salvo/pkt.h>
 
+#include "sock.h"
 #include "uring_internal.h"
 
 /* ---- ring set-up and probe ------------------------------------------------ */
@@ -261,64 +262,6 @@ static void *map_mem(size_t len)
 	void *m = mmap(NULL, len, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
 
 	return m == MAP_FAILED ? NULL : m;
-}
-
-void salvo__uring_set_bufs(int fd, const struct salvo_cfg *cfg)
-{
-	int v;
-
-	if (cfg->sndbuf) {
-		v = (int)cfg->sndbuf;
-		if (setsockopt(fd, SOL_SOCKET, SO_SNDBUFFORCE, &v, sizeof(v)))
-			setsockopt(fd, SOL_SOCKET, SO_SNDBUF, &v, sizeof(v));
-	}
-	if (cfg->rcvbuf) {
-		v = (int)cfg->rcvbuf;
-		if (setsockopt(fd, SOL_SOCKET, SO_RCVBUFFORCE, &v, sizeof(v)))
-			setsockopt(fd, SOL_SOCKET, SO_RCVBUF, &v, sizeof(v));
-	}
-}
-
-/*
- * Bind a server socket.  A unix path left behind by a dead process is
- * removed (connect is refused); one with a live listener is "in use".
- */
-int salvo__uring_bind_server(int fd, const struct salvo_addr *a, int type)
-{
-	int s;
-
-	if (bind(fd, &a->sa, a->len) == 0)
-		return 0;
-	if (errno == EADDRINUSE && !salvo_addr_is_unix(a)) {
-		/*
-		 * A process killed with its ring open releases its sockets only
-		 * when the kernel's deferred ring teardown runs (tens of ms).  A
-		 * server restarted right after a crash waits that out, briefly,
-		 * before calling the port in use.
-		 */
-		for (int i = 0; i < 20; i++) {
-			struct timespec ts = {.tv_nsec = 25 * 1000 * 1000};
-
-			nanosleep(&ts, NULL);
-			if (bind(fd, &a->sa, a->len) == 0)
-				return 0;
-			if (errno != EADDRINUSE)
-				break;
-		}
-		return -errno;
-	}
-	if (errno != EADDRINUSE || !salvo_addr_is_unix(a) || a->un.sun_path[0] == 0)
-		return -errno;
-	s = socket(AF_UNIX, type | SOCK_CLOEXEC, 0);
-	if (s < 0)
-		return -EADDRINUSE;
-	if (connect(s, &a->sa, a->len) == 0 || errno != ECONNREFUSED) {
-		close(s);
-		return -EADDRINUSE;
-	}
-	close(s);
-	unlink(a->un.sun_path);
-	return bind(fd, &a->sa, a->len) ? -errno : 0;
 }
 
 /* ---- tx errors ----------------------------------------------------------- */
@@ -886,8 +829,8 @@ static void uring_close(struct salvo_port *p)
 	/* The ring's exit cancels what is pending before our memory goes. */
 	if (up->ring_ok)
 		io_uring_queue_exit(&up->ring);
-	if (up->unix_path[0])
-		unlink(up->unix_path);
+	if (up->unix_bound)
+		salvo__sock_unix_unbind(&p->cfg->local);
 	if (p->pool)
 		salvo_pool_destroy(p->pool);
 	p->pool = NULL;

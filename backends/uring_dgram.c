@@ -14,17 +14,9 @@
 
 #include <liburing.h>
 
+#include "sock.h"
 #include "uring_internal.h"
 
-#ifndef UDP_SEGMENT
-#define UDP_SEGMENT 103
-#endif
-#ifndef UDP_GRO
-#define UDP_GRO 104
-#endif
-#ifndef SO_RXQ_OVFL
-#define SO_RXQ_OVFL 40
-#endif
 void salvo__uring_arm_recvmsg(struct uring_port *up, unsigned int i)
 {
 	struct usock *s = &up->socks[i];
@@ -252,53 +244,29 @@ int salvo__uring_open_dgram(struct salvo_port *p, const struct salvo_cfg *cfg)
 		return -ENOMEM;
 	for (i = 0; i < n; i++) {
 		struct usock *s = &up->socks[up->nsocks];
+		struct salvo__sock_dgram_opts o = {
+			.rx = cfg->listen,
+			.nonblock = true,	/* completions, never a blocking call */
+			.nworkers = p->nworkers,
+			.port_offset = p->worker * n + i,	/* a --local port per socket */
+		};
 
-		fd = socket(a->sa.sa_family, SOCK_DGRAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
+		fd = salvo__sock_open_dgram(cfg, &o, p->err, sizeof(p->err));
 		if (fd < 0)
-			return salvo_port_fail(p, -errno, "socket", NULL);
+			return fd;
 		s->fd = fd;
 		s->slot = up->nsocks++;
-		salvo__uring_set_bufs(fd, cfg);
-		if (cfg->listen) {
-			if (p->nworkers > 1 && !un)
-				setsockopt(fd, SOL_SOCKET, SO_REUSEPORT, &one, sizeof(one));
-			ret = salvo__uring_bind_server(fd, &cfg->local, SOCK_DGRAM);
-			if (ret)
-				return salvo_port_fail(p, ret, "bind", &cfg->local);
-			if (un)
-				snprintf(up->unix_path, sizeof(up->unix_path), "%s",
-					 cfg->local.un.sun_path);
-		} else {
-			if (un) {
-				/* Autobind to an abstract name so replies can reach us. */
-				sa_family_t fam = AF_UNIX;
-
-				if ((cfg->dir & SALVO_DIR_RX) && bind(fd, (struct sockaddr *)&fam, sizeof(fam)))
-					return salvo_port_fail(p, -errno, "bind unix autobind", NULL);
-			} else if (cfg->have_local) {
-				struct salvo_addr l = cfg->local;
-				unsigned int port = salvo_addr_port(&l);
-
-				if (port)
-					salvo_addr_set_port(&l, port + p->worker * n + i);
-				if (bind(fd, &l.sa, l.len))
-					return salvo_port_fail(p, -errno, "bind", &l);
-			}
-			if (connect(fd, &cfg->remote.sa, cfg->remote.len))
-				return salvo_port_fail(p, -errno, "connect", &cfg->remote);
-		}
+		up->unix_bound = cfg->listen && un;
 		s->rx = cfg->listen || (cfg->dir & SALVO_DIR_RX);
 		if (s->rx) {
-			if (cfg->gro && !un && setsockopt(fd, SOL_UDP, UDP_GRO, &one, sizeof(one)))
-				return salvo_port_fail(p, -errno, "setsockopt UDP_GRO", NULL);
-			setsockopt(fd, SOL_SOCKET, SO_RXQ_OVFL, &one, sizeof(one));
-			if (!cfg->rcvbuf) {
-				/* As the syscall backend: a deep queue absorbs a fast sender's bursts. */
-				int rb = 8 << 20;
-
-				if (setsockopt(fd, SOL_SOCKET, SO_RCVBUFFORCE, &rb, sizeof(rb)))
-					setsockopt(fd, SOL_SOCKET, SO_RCVBUF, &rb, sizeof(rb));
+			/* A sender expecting replies receives too (a receiver got this in open). */
+			if (!cfg->listen) {
+				ret = salvo__sock_rx_queue(fd, cfg, p->err, sizeof(p->err));
+				if (ret)
+					return ret;
 			}
+			/* on_recvmsg counts the kernel's drops from the cmsg. */
+			setsockopt(fd, SOL_SOCKET, SO_RXQ_OVFL, &one, sizeof(one));
 			s->rxmsg.msg_namelen = sizeof(struct sockaddr_storage);
 			s->rxmsg.msg_controllen = 2 * CMSG_SPACE(sizeof(int));
 		}

@@ -188,7 +188,7 @@ struct uring_port {
 	uint64_t retrans_closed;
 	uint64_t retrans_next_ns;
 
-	char unix_path[sizeof(((struct sockaddr_un *)0)->sun_path)];
+	bool unix_bound;	/* bound cfg->local's unix path: removed at close */
 };
 
 static inline struct io_uring_sqe *get_sqe(struct uring_port *up)
@@ -278,9 +278,7 @@ static inline struct io_uring_sqe *prep_send(struct uring_port *up, int slot, st
 	return sqe;
 }
 
-/* uring.c: socket set-up and tx errors shared by both paths. */
-void salvo__uring_set_bufs(int fd, const struct salvo_cfg *cfg);
-int salvo__uring_bind_server(int fd, const struct salvo_addr *a, int type);
+/* uring.c: tx errors, shared by both paths. */
 void salvo__uring_tx_error(struct salvo_port *p, int res, const struct salvo_pkt *k);
 
 /* uring_dgram.c: datagram sockets (UDP, unix dgram). */

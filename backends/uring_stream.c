@@ -16,6 +16,7 @@
 
 #include <liburing.h>
 
+#include "sock.h"
 #include "uring_internal.h"
 
 /*
@@ -91,18 +92,6 @@ void salvo__uring_arm_recv(struct uring_port *up, uint32_t id)
 
 /* ---- streams --------------------------------------------------------------- */
 
-static uint64_t conn_retrans(const struct uconn *c)
-{
-	struct tcp_info ti;
-	socklen_t l = sizeof(ti);
-
-	if (c->peer.sa.sa_family != AF_INET && c->peer.sa.sa_family != AF_INET6)
-		return 0;
-	if (getsockopt(c->fd, IPPROTO_TCP, TCP_INFO, &ti, &l))
-		return 0;
-	return ti.tcpi_total_retrans;
-}
-
 void salvo__uring_update_retrans(struct salvo_port *p)
 {
 	struct uring_port *up = p->priv;
@@ -111,7 +100,7 @@ void salvo__uring_update_retrans(struct salvo_port *p)
 
 	for (i = 0; i < up->nconns; i++)
 		if (up->conns[i].state != C_FREE && up->conns[i].fd >= 0)
-			t += conn_retrans(&up->conns[i]);
+			t += salvo__sock_retrans(up->conns[i].fd, &up->conns[i].peer);
 	p->stats.tx_retrans = t;
 }
 
@@ -135,7 +124,7 @@ static void conn_finalize(struct salvo_port *p, uint32_t id)
 	struct uconn *c = &up->conns[id];
 	struct io_uring_sqe *sqe;
 
-	up->retrans_closed += conn_retrans(c);
+	up->retrans_closed += salvo__sock_retrans(c->fd, &c->peer);
 	if (c->fixed)
 		reg_file(up, up->conn_base + id, -1);
 	if (c->abort) {
@@ -144,7 +133,7 @@ static void conn_finalize(struct salvo_port *p, uint32_t id)
 
 		setsockopt(c->fd, SOL_SOCKET, SO_LINGER, &lg, sizeof(lg));
 	} else {
-		salvo_stream_discard_unread(c->fd);	/* a close, not a reset */
+		salvo__sock_discard_unread(c->fd);	/* a close, not a reset */
 	}
 	sqe = get_sqe(up);
 	if (sqe) {
@@ -414,7 +403,7 @@ static bool conn_adopt(struct salvo_port *p, int fd)
 	l = sizeof(c->peer.ss);
 	if (getpeername(fd, &c->peer.sa, &l) == 0)
 		c->peer.len = l;
-	salvo__uring_set_bufs(fd, p->cfg);
+	salvo__sock_set_bufs(fd, p->cfg);
 	conn_open(p, (uint32_t)id);
 	return true;
 }
@@ -519,8 +508,8 @@ int salvo__uring_tx_stream(struct salvo_port *p, struct salvo_pkt **v, unsigned 
 int salvo__uring_open_stream(struct salvo_port *p, const struct salvo_cfg *cfg)
 {
 	struct uring_port *up = p->priv;
-	int one = 1, ret, fd;
 	unsigned int i;
+	int fd;
 
 	up->socks = calloc(1, sizeof(*up->socks));
 	if (!up->socks)
@@ -530,43 +519,27 @@ int salvo__uring_open_stream(struct salvo_port *p, const struct salvo_cfg *cfg)
 
 		up->listen_stream = true;
 		if (un && p->worker)
-			return 0;
-		fd = socket(cfg->local.sa.sa_family, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
+			return 0;	/* a unix path has one listener: worker 0 */
+		fd = salvo__sock_open_listener(cfg, p->nworkers, p->err, sizeof(p->err));
 		if (fd < 0)
-			return salvo_port_fail(p, -errno, "socket", NULL);
+			return fd;
 		up->socks[0].fd = fd;
 		up->socks[0].slot = 0;
 		up->nsocks = 1;
-		if (!un) {
-			setsockopt(fd, SOL_SOCKET, SO_REUSEADDR, &one, sizeof(one));
-			if (p->nworkers > 1)
-				setsockopt(fd, SOL_SOCKET, SO_REUSEPORT, &one, sizeof(one));
-		}
-		salvo__uring_set_bufs(fd, cfg);
-		ret = salvo__uring_bind_server(fd, &cfg->local, SOCK_STREAM);
-		if (ret)
-			return salvo_port_fail(p, ret, "bind", &cfg->local);
-		if (un)
-			snprintf(up->unix_path, sizeof(up->unix_path), "%s", cfg->local.un.sun_path);
-		if (listen(fd, 4096))
-			return salvo_port_fail(p, -errno, "listen", &cfg->local);
+		up->unix_bound = un;
 		return 0;
 	}
 	up->nconnect = share(SALVO_MAX(cfg->streams, 1), p->worker, p->nworkers);
 	for (i = 0; i < up->nconnect; i++) {
 		struct uconn *c = &up->conns[i];
 
-		fd = socket(cfg->remote.sa.sa_family, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
+		fd = salvo__sock_open_stream(cfg, p->err, sizeof(p->err));
 		if (fd < 0)
-			return salvo_port_fail(p, -errno, "socket", NULL);
+			return fd;
 		c->fd = fd;
 		c->fixed = true;
 		c->state = C_CONNECTING;
 		c->peer = cfg->remote;
-		salvo__uring_set_bufs(fd, cfg);
-		if (cfg->have_local && bind(fd, &cfg->local.sa, cfg->local.len))
-			return salvo_port_fail(p, -errno, "bind", &cfg->local);
 	}
 	return 0;
 }
-
