@@ -15,13 +15,9 @@
 #include <salvo/addr.h>
 #include <salvo/cfg.h>
 
-/* From newer kernel headers than some libcs ship (Linux 4.18 / 5.0 / 2.6.33). */
-#ifndef UDP_SEGMENT
-#define UDP_SEGMENT 103
-#endif
-#ifndef UDP_GRO
-#define UDP_GRO 104
-#endif
+#include <salvo/udp.h>	/* UDP_SEGMENT, UDP_GRO */
+
+/* From newer kernel headers than some libcs ship (Linux 2.6.33). */
 #ifndef SO_RXQ_OVFL
 #define SO_RXQ_OVFL 40
 #endif
