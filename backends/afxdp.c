@@ -597,21 +597,13 @@ static int socket_error(struct salvo_port *p, const struct salvo_cfg *cfg, struc
 	return rc;
 }
 
-static int afxdp_open(struct salvo_port *p, const struct salvo_cfg *cfg)
+/* The interface must exist and be up, the ring size a power of 2. Its ifindex, or -errno. */
+static int open_check_iface(struct salvo_port *p, const struct salvo_cfg *cfg,
+			    const struct salvo_afxdp_opts *o)
 {
-	struct xsk_umem_config uc = {0};
-	struct xsk_socket_config sc = {0};
-	struct salvo_afxdp_opts o;
-	struct xdp_options xo = {0};
-	socklen_t xolen = sizeof(xo);
-	struct xsk_port *x;
-	unsigned int nrxq, ntxq;
-	char drv[32];
-	int ifindex, mtu, rc, caps;
+	int ifindex, rc;
 	short flags = 0;
-	uint32_t nfill = 0, idx;
 
-	salvo_afxdp_opts_from_cfg(&o, cfg);
 	if (!cfg->iface) {
 		port_err(p, 0, "af_xdp: no interface (--iface)");
 		return -EINVAL;
@@ -627,52 +619,55 @@ static int afxdp_open(struct salvo_port *p, const struct salvo_cfg *cfg)
 			 cfg->iface, cfg->iface);
 		return -ENETDOWN;
 	}
-	if (o.ring_size < 64 || (o.ring_size & (o.ring_size - 1))) {
+	if (o->ring_size < 64 || (o->ring_size & (o->ring_size - 1))) {
 		port_err(p, 0, "af_xdp: ring size %u is not a power of 2 >= 64",
-			 o.ring_size);
+			 o->ring_size);
 		return -EINVAL;
 	}
-	x = calloc(1, sizeof(*x));
-	if (!x)
-		return -ENOMEM;
-	p->priv = x;
-	x->fd = -1;
-	x->iface = cfg->iface;
-	x->queue = cfg->queue + p->worker;
-	x->txq = cfg->dir & SALVO_DIR_TX;
-	x->rxq = cfg->dir & SALVO_DIR_RX;
-	x->ring = o.ring_size;
-	driver_name(cfg->iface, drv, sizeof(drv));
+	return ifindex;
+}
+
+/* This worker's queue must exist; the MTU picks the UMEM frame size. */
+static int open_queue_frame(struct salvo_port *p, const struct salvo_cfg *cfg, struct xsk_port *x)
+{
+	unsigned int nrxq, ntxq;
+	int mtu;
+
 	nrxq = count_queues(cfg->iface, "rx-");
 	ntxq = count_queues(cfg->iface, "tx-");
 	if ((nrxq && x->queue >= nrxq) || (ntxq && x->queue >= ntxq) || x->queue >= XSK_MAX_QUEUES) {
 		port_err(p, 0, "af_xdp: queue %u out of range: %s has %u rx and %u "
 			 "tx queues (--queue Q with --threads N needs Q+N-1 < %u)", x->queue,
 			 cfg->iface, nrxq, ntxq, SALVO_MIN(nrxq, ntxq));
-		rc = -EINVAL;
-		goto fail;
+		return -EINVAL;
 	}
 	mtu = iface_mtu(cfg->iface);
 	if (mtu < 0) {
-		rc = mtu;
-		port_err(p, 0, "af_xdp: %s: MTU: %s", cfg->iface, strerror(-rc));
-		goto fail;
+		port_err(p, 0, "af_xdp: %s: MTU: %s", cfg->iface, strerror(-mtu));
+		return mtu;
 	}
 	/* A frame (with a VLAN tag) plus the kernel's XDP headroom must fit a chunk. */
 	x->frame_size = (uint32_t)mtu + 18 + XDP_PACKET_HEADROOM <= 2048 ? 2048 : 4096;
 	if ((uint32_t)mtu + 18 + XDP_PACKET_HEADROOM > 4096) {
 		port_err(p, 0, "af_xdp: %s: MTU %d does not fit a 4 KiB UMEM "
 			 "frame (multi-buffer frames are not supported)", cfg->iface, mtu);
-		rc = -EMSGSIZE;
-		goto fail;
+		return -EMSGSIZE;
 	}
-	/* Receive: every frame in the fill ring.  Transmit: a ring's worth for the pool. */
-	nfill = x->rxq ? x->ring : 0;
+	return 0;
+}
+
+/* The UMEM: locked memory checked, mapped, carved into the pool, registered. */
+static int open_umem(struct salvo_port *p, const struct salvo_cfg *cfg, struct xsk_port *x,
+		     uint32_t nfill, const char *drv, const struct salvo_afxdp_opts *o)
+{
+	struct xsk_umem_config uc = {0};
+	int rc;
+
 	x->nframes = nfill + (x->txq ? x->ring : 0);
 	x->area_len = (size_t)x->nframes * x->frame_size;
 	rc = memlock_fit(p, x->area_len);
 	if (rc)
-		goto fail;
+		return rc;
 	x->area = mmap(NULL, x->area_len, PROT_READ | PROT_WRITE,
 		       MAP_PRIVATE | MAP_ANONYMOUS | MAP_POPULATE, -1, 0);
 	if (x->area == MAP_FAILED) {
@@ -680,18 +675,17 @@ static int afxdp_open(struct salvo_port *p, const struct salvo_cfg *cfg)
 		rc = -errno;
 		port_err(p, 0, "af_xdp: UMEM of %zu KiB: %s", x->area_len >> 10,
 			 strerror(-rc));
-		goto fail;
+		return rc;
 	}
 	rc = salvo_pool_create(&p->pool, x->nframes, x->frame_size, x->area);
 	if (rc) {
 		port_err(p, 0, "af_xdp: pool: %s", strerror(-rc));
-		goto fail;
+		return rc;
 	}
 	if (p->pool->buf_size != x->frame_size) {
 		port_err(p, 0, "af_xdp: pool stride %u != UMEM frame %u",
 			 p->pool->buf_size, x->frame_size);
-		rc = -EINVAL;
-		goto fail;
+		return -EINVAL;
 	}
 	for (uint32_t i = 0; i < x->nframes; i++)
 		p->pool->pkts[i].bid = i;
@@ -702,25 +696,36 @@ static int afxdp_open(struct salvo_port *p, const struct salvo_cfg *cfg)
 	rc = xsk_umem__create(&x->umem, x->area, x->area_len, &x->fq, &x->cq, &uc);
 	if (rc) {
 		x->umem = NULL;
-		socket_error(p, cfg, x, rc, drv, &o);
-		goto fail;
+		return socket_error(p, cfg, x, rc, drv, o);
 	}
+	return 0;
+}
+
+/* The XDP program (receivers), then the AF_XDP socket bound to the queue. */
+static int open_socket(struct salvo_port *p, const struct salvo_cfg *cfg, struct xsk_port *x,
+		       int ifindex, const char *drv, const struct salvo_afxdp_opts *o)
+{
+	struct xsk_socket_config sc = {0};
+	struct xdp_options xo = {0};
+	socklen_t xolen = sizeof(xo);
+	int rc;
+
 	if (x->rxq) {
 		pthread_mutex_lock(&xdp_lock);
-		rc = attach_get(p, cfg->iface, ifindex, &o, &x->att);
+		rc = attach_get(p, cfg->iface, ifindex, o, &x->att);
 		pthread_mutex_unlock(&xdp_lock);
 		if (rc) {
 			x->att = NULL;
-			goto fail;
+			return rc;
 		}
 	}
 	sc.rx_size = x->rxq ? x->ring : 0;
 	sc.tx_size = x->txq ? x->ring : 0;
 	sc.libxdp_flags = XSK_LIBXDP_FLAGS__INHIBIT_PROG_LOAD;	/* ours is attached above */
 	sc.bind_flags = XDP_USE_NEED_WAKEUP;
-	if (o.zc == SALVO_ZC_ON)
+	if (o->zc == SALVO_ZC_ON)
 		sc.bind_flags |= XDP_ZEROCOPY;
-	else if (o.zc == SALVO_ZC_OFF)
+	else if (o->zc == SALVO_ZC_OFF)
 		sc.bind_flags |= XDP_COPY;
 	/* Neither flag: the kernel tries zero-copy and falls back to copy mode by itself. */
 	/*
@@ -739,8 +744,7 @@ static int afxdp_open(struct salvo_port *p, const struct salvo_cfg *cfg)
 	}
 	if (rc) {
 		x->xsk = NULL;
-		socket_error(p, cfg, x, rc, drv, &o);
-		goto fail;
+		return socket_error(p, cfg, x, rc, drv, o);
 	}
 	x->fd = xsk_socket__fd(x->xsk);
 	if (!getsockopt(x->fd, SOL_XDP, XDP_OPTIONS, &xo, &xolen))
@@ -751,41 +755,76 @@ static int afxdp_open(struct salvo_port *p, const struct salvo_cfg *cfg)
 
 		setsockopt(x->fd, SOL_XDP, XDP_MAX_TX_SKB_BUDGET, &budget, sizeof(budget));
 	}
-	if (x->rxq) {
-		struct salvo_pkt *k;
+	return 0;
+}
 
-		/* The first nfill frames belong to the kernel (fill ring) from now on. */
-		if (xsk_ring_prod__reserve(&x->fq, nfill, &idx) != nfill) {
-			port_err(p, 0, "af_xdp: fill ring smaller than %u", nfill);
-			rc = -ENOSPC;
-			goto fail;
-		}
-		for (uint32_t i = 0; i < nfill; i++) {
-			if (!salvo_pool_get(p->pool, &k, 1))
-				break;
-			*xsk_ring_prod__fill_addr(&x->fq, idx++) =
-				(uint64_t)(k->data - x->area);
-		}
-		xsk_ring_prod__submit(&x->fq, nfill);
-		rc = xsk_socket__update_xskmap(x->xsk, x->att->xsks_fd);
-		if (rc) {
-			port_err(p, 0, "af_xdp: adding the socket to the XSKMAP: %s",
-				 strerror(-rc));
-			goto fail;
-		}
+/* Receivers: the first nfill frames go to the kernel's fill ring, the socket into the XSKMAP. */
+static int open_fill(struct salvo_port *p, struct xsk_port *x, uint32_t nfill)
+{
+	struct salvo_pkt *k;
+	uint32_t idx;
+	int rc;
+
+	/* The first nfill frames belong to the kernel (fill ring) from now on. */
+	if (xsk_ring_prod__reserve(&x->fq, nfill, &idx) != nfill) {
+		port_err(p, 0, "af_xdp: fill ring smaller than %u", nfill);
+		return -ENOSPC;
 	}
+	for (uint32_t i = 0; i < nfill; i++) {
+		if (!salvo_pool_get(p->pool, &k, 1))
+			break;
+		*xsk_ring_prod__fill_addr(&x->fq, idx++) =
+			(uint64_t)(k->data - x->area);
+	}
+	xsk_ring_prod__submit(&x->fq, nfill);
+	rc = xsk_socket__update_xskmap(x->xsk, x->att->xsks_fd);
+	if (rc)
+		port_err(p, 0, "af_xdp: adding the socket to the XSKMAP: %s", strerror(-rc));
+	return rc;
+}
+
+static int afxdp_open(struct salvo_port *p, const struct salvo_cfg *cfg)
+{
+	struct salvo_afxdp_opts o;
+	struct xsk_port *x;
+	char drv[32], filt[32] = "";
+	int ifindex, rc, caps;
+	uint32_t nfill;
+
+	salvo_afxdp_opts_from_cfg(&o, cfg);
+	ifindex = open_check_iface(p, cfg, &o);
+	if (ifindex < 0)
+		return ifindex;
+	x = calloc(1, sizeof(*x));
+	if (!x)
+		return -ENOMEM;
+	p->priv = x;
+	x->fd = -1;
+	x->iface = cfg->iface;
+	x->queue = cfg->queue + p->worker;
+	x->txq = cfg->dir & SALVO_DIR_TX;
+	x->rxq = cfg->dir & SALVO_DIR_RX;
+	x->ring = o.ring_size;
+	driver_name(cfg->iface, drv, sizeof(drv));
+	/* Receive: every frame in the fill ring.  Transmit: a ring's worth for the pool. */
+	nfill = x->rxq ? x->ring : 0;
+	rc = open_queue_frame(p, cfg, x);
+	if (!rc)
+		rc = open_umem(p, cfg, x, nfill, drv, &o);
+	if (!rc)
+		rc = open_socket(p, cfg, x, ifindex, drv, &o);
+	if (!rc && x->rxq)
+		rc = open_fill(p, x, nfill);
+	if (rc)
+		goto fail;
 	caps = salvo_caps_drop_thread(cfg->keep_setid);
-	{
-		char filt[32] = "";
-
-		if (o.udp_port && x->att)
-			snprintf(filt, sizeof(filt), ", filter udp-port %u", o.udp_port);
-		strfmt(p->info, sizeof(p->info), "queue %u, %s, %s%s%s", x->queue,
-			 x->zc ? "zero-copy" : o.zc == SALVO_ZC_OFF ? "copy mode (asked)" :
-			 "copy mode (driver: no zero-copy)",
-			 x->att ? x->att->how : "send only (no XDP program)", filt,
-			 caps ? ", caps kept" : "");
-	}
+	if (o.udp_port && x->att)
+		snprintf(filt, sizeof(filt), ", filter udp-port %u", o.udp_port);
+	strfmt(p->info, sizeof(p->info), "queue %u, %s, %s%s%s", x->queue,
+	       x->zc ? "zero-copy" : o.zc == SALVO_ZC_OFF ? "copy mode (asked)" :
+	       "copy mode (driver: no zero-copy)",
+	       x->att ? x->att->how : "send only (no XDP program)", filt,
+	       caps ? ", caps kept" : "");
 	return 0;
 fail:
 	afxdp_close(p);

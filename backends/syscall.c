@@ -13,19 +13,12 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/socket.h>
-#include <sys/stat.h>
 #include <unistd.h>
 
 #include <salvo/backend.h>
 
+#include "sock.h"
 #include "syscall_internal.h"
-
-#ifndef UDP_SEGMENT
-#define UDP_SEGMENT 103
-#endif
-#ifndef UDP_GRO
-#define UDP_GRO 104
-#endif
 
 #define SYS_MAX_BURST 1024
 #define CMSG_SPACE_GRO CMSG_SPACE(sizeof(int))
@@ -34,6 +27,7 @@ struct sys_port {
 	int *fds;			/* tx: one per local flow; rx: fds[0] */
 	unsigned int nfds;
 	bool rx;
+	bool unix_bound;		/* bound cfg->local's unix path: removed at close */
 	struct mmsghdr msgs[SYS_MAX_BURST];
 	struct iovec iov[SYS_MAX_BURST];
 	struct salvo_addr names[SYS_MAX_BURST];
@@ -42,115 +36,34 @@ struct sys_port {
 	unsigned int tx_calls;
 };
 
-int salvo__sock_bufsize(int fd, int opt_force, int opt, unsigned int bytes)
+/* One datagram socket of the port: sock.c's, then what only this backend does. */
+static int open_dgram(struct salvo_port *p, struct sys_port *s, const struct salvo_cfg *cfg)
 {
-	int v = (int)bytes;
-
-	/* FORCE needs CAP_NET_ADMIN and ignores rmem_max/wmem_max; fall back to the capped one. */
-	if (setsockopt(fd, SOL_SOCKET, opt_force, &v, sizeof(v)) == 0)
-		return 0;
-	return setsockopt(fd, SOL_SOCKET, opt, &v, sizeof(v)) ? -errno : 0;
-}
-
-static int unlink_stale_socket(const char *path)
-{
-	struct stat st;
-
-	/* Only ever remove a socket (a previous run's), never a file. */
-	if (lstat(path, &st) == 0 && S_ISSOCK(st.st_mode))
-		return unlink(path);
-	return 0;
-}
-
-int salvo__sock_open_udp(const struct salvo_cfg *cfg, bool rx, unsigned int local_flow,
-			 unsigned int nworkers, char *err, size_t errlen)
-{
-	const struct salvo_addr *peer = rx ? &cfg->local : &cfg->remote;
-	int fd, one = 1, rc;
+	struct salvo__sock_dgram_opts o = {
+		.rx = cfg->listen,
+		.nonblock = false,	/* recvmmsg blocks, bounded by SO_RCVTIMEO */
+		.reuseaddr = true,
+		.nworkers = p->nworkers,
+	};
 	char a[SALVO_ADDR_STRLEN];
-	struct timeval tv = {.tv_sec = 0, .tv_usec = 100000};
+	int fd, rc;
 
-	(void)local_flow;
-	fd = socket(peer->sa.sa_family, SOCK_DGRAM | SOCK_CLOEXEC, 0);
-	if (fd < 0) {
-		rc = -errno;
-		snprintf(err, errlen, "socket: %s", strerror(errno));
-		return rc;
-	}
-	/* Receivers wake up every 100 ms to notice the end of the run. */
-	setsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof(tv));
-	if (rx) {
-		if (cfg->local.sa.sa_family == AF_UNIX) {
-			unlink_stale_socket(cfg->local.un.sun_path);
-		} else {
-			setsockopt(fd, SOL_SOCKET, SO_REUSEADDR, &one, sizeof(one));
-			if (nworkers > 1 &&
-			    setsockopt(fd, SOL_SOCKET, SO_REUSEPORT, &one, sizeof(one))) {
-				rc = -errno;
-				snprintf(err, errlen, "SO_REUSEPORT: %s", strerror(errno));
-				goto fail;
-			}
-		}
-		if (bind(fd, &cfg->local.sa, cfg->local.len)) {
-			rc = -errno;
-			snprintf(err, errlen, "cannot bind %s: %s",
-				 salvo_addr_str(&cfg->local, a, sizeof(a)), strerror(errno));
-			goto fail;
-		}
-		/* A deep receive queue: bursts from a fast sender should not be dropped. */
-		salvo__sock_bufsize(fd, SO_RCVBUFFORCE, SO_RCVBUF, cfg->rcvbuf ? cfg->rcvbuf : 8 << 20);
-		if (cfg->gro && setsockopt(fd, IPPROTO_UDP, UDP_GRO, &one, sizeof(one))) {
-			rc = -errno;
-			snprintf(err, errlen, "UDP_GRO: %s", strerror(errno));
-			goto fail;
-		}
-		if (cfg->connect && cfg->remote.len &&
-		    connect(fd, &cfg->remote.sa, cfg->remote.len)) {
-			rc = -errno;
-			snprintf(err, errlen, "cannot connect to %s: %s",
-				 salvo_addr_str(&cfg->remote, a, sizeof(a)), strerror(errno));
-			goto fail;
-		}
+	fd = salvo__sock_open_dgram(cfg, &o, p->err, sizeof(p->err));
+	if (fd < 0)
 		return fd;
-	}
-	if (cfg->have_local) {
-		if (bind(fd, &cfg->local.sa, cfg->local.len)) {
+	s->fds[s->nfds++] = fd;
+	if (cfg->listen) {
+		s->unix_bound = salvo_addr_is_unix(&cfg->local);
+		/* A receiver that answers one peer only (--connect). */
+		if (cfg->connect && cfg->remote.len && connect(fd, &cfg->remote.sa, cfg->remote.len)) {
 			rc = -errno;
-			snprintf(err, errlen, "cannot bind %s: %s",
-				 salvo_addr_str(&cfg->local, a, sizeof(a)), strerror(errno));
-			goto fail;
+			snprintf(p->err, sizeof(p->err), "cannot connect to %s: %s",
+				 salvo_addr_str(&cfg->remote, a, sizeof(a)), strerror(-rc));
+			return rc;
 		}
-	} else if (cfg->remote.sa.sa_family == AF_UNIX && (cfg->dir & SALVO_DIR_RX)) {
-		/* A unix sender that expects replies needs a name: autobind one. */
-		sa_family_t fam = AF_UNIX;
-
-		if (bind(fd, (struct sockaddr *)&fam, sizeof(fam))) {
-			rc = -errno;
-			snprintf(err, errlen, "unix autobind: %s", strerror(errno));
-			goto fail;
-		}
+		return 0;
 	}
-	if (cfg->sndbuf)
-		salvo__sock_bufsize(fd, SO_SNDBUFFORCE, SO_SNDBUF, cfg->sndbuf);
-	if (connect(fd, &cfg->remote.sa, cfg->remote.len)) {
-		rc = -errno;
-		snprintf(err, errlen, "cannot connect to %s: %s",
-			 salvo_addr_str(&cfg->remote, a, sizeof(a)), strerror(errno));
-		goto fail;
-	}
-	if (cfg->gso) {
-		int seg = (int)cfg->size;
-
-		if (setsockopt(fd, IPPROTO_UDP, UDP_SEGMENT, &seg, sizeof(seg))) {
-			rc = -errno;
-			snprintf(err, errlen, "UDP_SEGMENT (--gso): %s", strerror(errno));
-			goto fail;
-		}
-	}
-	return fd;
-fail:
-	close(fd);
-	return rc;
+	return cfg->gso ? salvo__sock_set_gso(fd, cfg->size, p->err, sizeof(p->err)) : 0;
 }
 
 static int sys_probe(const struct salvo_cfg *cfg, char *why, size_t len)
@@ -196,13 +109,9 @@ static int sys_open(struct salvo_port *p, const struct salvo_cfg *cfg)
 		goto fail;
 	}
 	for (unsigned int i = 0; i < nflows; i++) {
-		int fd = salvo__sock_open_udp(cfg, cfg->listen, i, p->nworkers, p->err, sizeof(p->err));
-
-		if (fd < 0) {
-			rc = fd;
+		rc = open_dgram(p, s, cfg);
+		if (rc)
 			goto fail;
-		}
-		s->fds[s->nfds++] = fd;
 	}
 	/* Receive buffers must hold the largest datagram (64 KiB with GRO). */
 	if (rx)
@@ -400,8 +309,9 @@ static void sys_close(struct salvo_port *p)
 		return;
 	for (unsigned int i = 0; i < s->nfds; i++)
 		close(s->fds[i]);
-	if (s->rx && p->cfg->listen && p->cfg->local.sa.sa_family == AF_UNIX && p->worker == 0)
-		unlink_stale_socket(p->cfg->local.un.sun_path);
+	/* Only a path this port bound: not a running receiver's that our bind was refused. */
+	if (s->unix_bound)
+		salvo__sock_unix_unbind(&p->cfg->local);
 	free(s->fds);
 	free(s->ctrl);
 	free(s);

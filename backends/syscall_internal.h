@@ -5,11 +5,6 @@
 
 #include <salvo/backend.h>
 
-/* Socket helpers shared with the other socket backends. */
-int salvo__sock_bufsize(int fd, int opt_force, int opt, unsigned int bytes);
-int salvo__sock_open_udp(const struct salvo_cfg *cfg, bool rx, unsigned int local_flow,
-			 unsigned int nworkers, char *err, size_t errlen);
-
 /* Stream sockets (TCP, unix stream): backends/syscall_stream.c, dispatched on cfg->proto. */
 int salvo__sys_stream_open(struct salvo_port *p, const struct salvo_cfg *cfg);
 int salvo__sys_stream_tx(struct salvo_port *p, struct salvo_pkt **v, unsigned int n);

@@ -23,11 +23,11 @@
 #include <sys/epoll.h>
 #include <sys/resource.h>
 #include <sys/socket.h>
-#include <sys/stat.h>
 #include <unistd.h>
 
 #include <salvo/backend.h>
 
+#include "sock.h"
 #include "syscall_internal.h"
 
 #define SS_MAX_CONNS 4096
@@ -88,25 +88,13 @@ static void ev_add(struct sys_stream *s, uint16_t flags, uint32_t conn, int err)
 	s->c[conn].evout++;	/* released in salvo__sys_stream_release() */
 }
 
-static uint64_t conn_retrans(const struct ss_conn *c)
-{
-	struct tcp_info ti;
-	socklen_t l = sizeof(ti);
-
-	if (c->peer.sa.sa_family != AF_INET && c->peer.sa.sa_family != AF_INET6)
-		return 0;
-	if (getsockopt(c->fd, IPPROTO_TCP, TCP_INFO, &ti, &l))
-		return 0;
-	return ti.tcpi_total_retrans;
-}
-
 static void update_retrans(struct salvo_port *p, struct sys_stream *s)
 {
 	uint64_t t = s->retrans_closed;
 
 	for (unsigned int i = 0; i < s->nc; i++)
 		if (s->c[i].state != SC_FREE)
-			t += conn_retrans(&s->c[i]);
+			t += salvo__sock_retrans(s->c[i].fd, &s->c[i].peer);
 	p->stats.tx_retrans = t;
 }
 
@@ -128,11 +116,11 @@ static void conn_close(struct salvo_port *p, struct sys_stream *s, uint32_t id)
 	}
 	c->qtail = SS_NO_IDX;
 	c->close_after = c->wantout = c->dialed = false;
-	s->retrans_closed += conn_retrans(c);
+	s->retrans_closed += salvo__sock_retrans(c->fd, &c->peer);
 	epoll_ctl(s->ep, EPOLL_CTL_DEL, c->fd, NULL);
 	/* A close, not a reset; after the peer's FIN (read to EOF) nothing is unread. */
 	if (c->state != SC_EOF)
-		salvo_stream_discard_unread(c->fd);
+		salvo__sock_discard_unread(c->fd);
 	close(c->fd);
 	c->fd = -1;
 	c->state = SC_FREE;
@@ -364,40 +352,16 @@ static int connect_timed(int fd, const struct salvo_addr *a, unsigned int timeou
 
 static int open_listener(struct salvo_port *p, struct sys_stream *s, const struct salvo_cfg *cfg)
 {
-	bool un = cfg->local.sa.sa_family == AF_UNIX;
 	struct epoll_event e = {.events = EPOLLIN, .data.u32 = 0};
-	int one = 1, fd;
+	int fd;
 
-	if (un && p->worker)
+	if (salvo_addr_is_unix(&cfg->local) && p->worker)
 		return 0;	/* a unix path has one listener: worker 0 */
-	fd = socket(cfg->local.sa.sa_family, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
+	fd = salvo__sock_open_listener(cfg, p->nworkers, p->err, sizeof(p->err));
 	if (fd < 0)
-		return salvo_port_fail(p, -errno, "socket", NULL);
+		return fd;
 	s->lfd = fd;
-	if (un) {
-		struct stat st;
-
-		/* Only ever remove a socket (a previous run's), never a file. */
-		if (lstat(cfg->local.un.sun_path, &st) == 0 && S_ISSOCK(st.st_mode)) {
-			int t = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
-
-			if (t >= 0 && connect(t, &cfg->local.sa, cfg->local.len) && errno == ECONNREFUSED)
-				unlink(cfg->local.un.sun_path);
-			if (t >= 0)
-				close(t);
-		}
-	} else {
-		setsockopt(fd, SOL_SOCKET, SO_REUSEADDR, &one, sizeof(one));
-		if (p->nworkers > 1)
-			setsockopt(fd, SOL_SOCKET, SO_REUSEPORT, &one, sizeof(one));
-	}
-	if (cfg->rcvbuf)
-		salvo__sock_bufsize(fd, SO_RCVBUFFORCE, SO_RCVBUF, cfg->rcvbuf);
-	if (bind(fd, &cfg->local.sa, cfg->local.len))
-		return salvo_port_fail(p, -errno, "bind", &cfg->local);
-	s->unlink_path = un;
-	if (listen(fd, 4096))
-		return salvo_port_fail(p, -errno, "listen", &cfg->local);
+	s->unlink_path = salvo_addr_is_unix(&cfg->local);
 	if (epoll_ctl(s->ep, EPOLL_CTL_ADD, fd, &e))
 		return salvo_port_fail(p, -errno, "epoll_ctl", NULL);
 	return 0;
@@ -408,18 +372,11 @@ static int open_clients(struct salvo_port *p, struct sys_stream *s, const struct
 	unsigned int n = salvo_worker_nflows(SALVO_MAX(cfg->streams, 1u), p->worker, p->nworkers);
 
 	for (unsigned int i = 0; i < n; i++) {
-		int fd = socket(cfg->remote.sa.sa_family, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
+		int fd = salvo__sock_open_stream(cfg, p->err, sizeof(p->err));
 		int rc;
 
 		if (fd < 0)
-			return salvo_port_fail(p, -errno, "socket", NULL);
-		if (cfg->sndbuf)
-			salvo__sock_bufsize(fd, SO_SNDBUFFORCE, SO_SNDBUF, cfg->sndbuf);
-		if (cfg->have_local && bind(fd, &cfg->local.sa, cfg->local.len)) {
-			rc = -errno;
-			close(fd);
-			return salvo_port_fail(p, rc, "bind", &cfg->local);
-		}
+			return fd;
 		rc = connect_timed(fd, &cfg->remote, cfg->timeout_ms ? cfg->timeout_ms : 5000);
 		if (rc == 0) {
 			s->c[i].peer = cfg->remote;
@@ -750,7 +707,7 @@ void salvo__sys_stream_close(struct salvo_port *p)
 	if (s->lfd >= 0)
 		close(s->lfd);
 	if (s->unlink_path && p->cfg->listen)
-		unlink(p->cfg->local.un.sun_path);
+		salvo__sock_unix_unbind(&p->cfg->local);
 	if (s->ep >= 0)
 		close(s->ep);
 	free(s->c);

@@ -19,6 +19,10 @@
  * Threads: each worker opens its own port (engine/run.c), so the ring is
  * created by the thread that submits: SINGLE_ISSUER | DEFER_TASKRUN hold.
  * Receives are armed and connects started on the worker's first call.
+ *
+ * This file: ring set-up and probe, the completion loop, the ops, open and
+ * close.  The datagram path is in uring_dgram.c, the stream path in
+ * uring_stream.c; they share struct uring_port through uring_internal.h.
  */
 #include <errno.h>
 #include <fcntl.h>
@@ -44,150 +48,8 @@
 #include <salvo/doctor.h>
 #include <salvo/pkt.h>
 
+#include "sock.h"
 #include "uring_internal.h"
-
-#ifndef UDP_SEGMENT
-#define UDP_SEGMENT 103
-#endif
-#ifndef UDP_GRO
-#define UDP_GRO 104
-#endif
-#ifndef SO_RXQ_OVFL
-#define SO_RXQ_OVFL 40
-#endif
-
-/* From newer kernel headers than liburing 2.3 ships (Linux 6.2 uapi). */
-#define ZC_REPORT_USAGE (1U << 3)	/* IORING_SEND_ZC_REPORT_USAGE */
-#define ZC_USAGE_COPIED (1U << 31)	/* IORING_NOTIF_USAGE_ZC_COPIED */
-
-#define SQ_ENTRIES 512
-#define CQ_ENTRIES 8192
-#define BGID 0
-#define RX_HDR 256		/* io_uring_recvmsg_out + name + control, rounded */
-#define MAX_CONNS 4096
-#define NO_IDX UINT32_MAX
-
-enum {
-	UD_IGNORE = 1,	/* link timeouts, cancels, closes, shutdowns */
-	UD_TX,		/* x: pool index (datagram send) */
-	UD_SEND,	/* x: pool index (stream send) */
-	UD_RECVMSG,	/* x: socket index */
-	UD_RECV,	/* x: connection id */
-	UD_ACCEPT,	/* x: socket index */
-	UD_CONNECT,	/* x: connection id */
-	UD_SOCKET,	/* x: connection id (a dial's SOCKET, reported only when it fails) */
-};
-
-static inline uint64_t ud_make(unsigned int kind, uint32_t x)
-{
-	return (uint64_t)x << 8 | kind;
-}
-
-enum { C_FREE, C_CONNECTING, C_OPEN, C_CLOSING };
-
-struct usock {
-	int fd;
-	unsigned int slot;	/* fixed file index */
-	bool armed;		/* multishot recvmsg / accept pending */
-	bool rx;		/* wants a multishot recvmsg */
-	uint32_t ovfl;		/* last SO_RXQ_OVFL value */
-	struct msghdr rxmsg;	/* layout template for multishot recvmsg */
-};
-
-struct uconn {
-	int fd;
-	uint8_t state;
-	bool recv_armed;
-	bool sending;
-	bool close_after;	/* close once the queue is sent */
-	bool failed;		/* CONN_ERROR reported */
-	bool eof;
-	bool eof_pending;	/* EOF seen while a send was in flight: its result decides */
-	bool fixed;		/* registered at conn_base + id (connects); accepted ones use fd */
-	bool abort;		/* close with RST (a send ran out of time), not FIN */
-	int dial_err;		/* a dial's SOCKET failed: the cancelled CONNECT reports this */
-	uint16_t evout;		/* events of this connection the app has not released */
-	uint32_t qhead, qtail;	/* queued tx pkts (pool idx, linked by txnext) */
-	uint64_t send_end_ns;	/* the queue head must be sent by then (send_timeout_ms) */
-	struct __kernel_timespec send_ts;	/* its linked timeout, read at submission */
-	struct salvo_addr peer;
-};
-
-struct txslot {
-	struct msghdr msg;
-	struct iovec iov;
-	union {
-		char buf[CMSG_SPACE(sizeof(uint16_t))];
-		struct cmsghdr align;
-	} c;
-};
-
-struct uring_port {
-	struct io_uring ring;
-	unsigned int ring_flags;
-	bool ring_ok;
-	bool enabled;
-	bool stream;
-	bool fixed_bufs;	/* pool memory registered */
-	bool fixed_send;	/* IORING_OP_SEND takes a fixed buffer here */
-	bool zc;
-	bool unix_dgram;	/* datagrams to or from a unix socket: sent with sendmmsg(2) */
-	struct mmsghdr *mm;	/* unix datagrams: one sendmmsg per burst and socket */
-	int fatal;		/* sticky -errno: tx_burst returns it */
-
-	/* tx */
-	uint8_t *txmem;
-	size_t txmem_len;
-	struct txslot *txs;	/* per pool index */
-	uint32_t *txnext;	/* per pool index: stream queue link */
-	uint8_t *hold;		/* per pool index: CQEs still to come */
-	unsigned int tx_inflight;
-
-	/* rx: provided buffer ring */
-	struct io_uring_buf_ring *br;
-	size_t br_len;
-	unsigned int br_entries;
-	uint8_t *rxmem;
-	size_t rxmem_len;
-	uint32_t rxbuf_size;
-	struct salvo_pkt *rxd;	/* descriptor per buffer id */
-	unsigned int rx_out;	/* buffers not on the ring */
-	bool br_registered;
-
-	/* connection events */
-	struct salvo_pkt *evd;
-	struct salvo_pkt **evfree;
-	unsigned int nev, evfree_n;
-
-	/* received, not yet handed out */
-	struct salvo_pkt **fifo;
-	unsigned int fifo_cap, fifo_head, fifo_n;
-
-	struct usock *socks;
-	unsigned int nsocks;
-	struct uconn *conns;
-	unsigned int nconns;	/* table size */
-	unsigned int conn_base;	/* fixed file index of conns[0] */
-	unsigned int nconnect;	/* client conns to start on enable */
-	bool listen_stream;
-	bool dial_direct;	/* dials use SOCKET into the fixed slot (no fd: no TCP_INFO) */
-	/*
-	 * Table full: accepted sockets wait here (the rest in the listen
-	 * backlog, accept cancelled) until a slot is free, rather than be
-	 * closed without a word while the app could still refuse them.
-	 */
-	bool accept_paused;
-	int pend_fd[64];
-	unsigned int npend;
-	bool conn_rearm;	/* some open connection has no receive armed: rearm() scans */
-
-	struct __kernel_timespec conn_ts;
-	uint64_t send_timeout_ns;	/* cfg->send_timeout_ms; 0: none */
-	uint64_t retrans_closed;
-	uint64_t retrans_next_ns;
-
-	char unix_path[sizeof(((struct sockaddr_un *)0)->sun_path)];
-};
 
 /* ---- ring set-up and probe ------------------------------------------------ */
 
@@ -731,128 +593,7 @@ static void *map_mem(size_t len)
 	return m == MAP_FAILED ? NULL : m;
 }
 
-static struct io_uring_sqe *get_sqe(struct uring_port *up)
-{
-	struct io_uring_sqe *sqe = io_uring_get_sqe(&up->ring);
-
-	if (!sqe) {
-		io_uring_submit(&up->ring);
-		sqe = io_uring_get_sqe(&up->ring);
-	}
-	return sqe;
-}
-
-/*
- * Point sqe at connection id.  Accepted connections are not registered: a
- * files-update syscall per accept and per close cost more than the file
- * reference each request takes on a plain descriptor.
- */
-static void sqe_conn(struct uring_port *up, struct io_uring_sqe *sqe, uint32_t id)
-{
-	struct uconn *c = &up->conns[id];
-
-	if (c->fixed) {
-		sqe->fd = (int)(up->conn_base + id);
-		sqe->flags |= IOSQE_FIXED_FILE;
-	} else {
-		sqe->fd = c->fd;
-		sqe->flags &= (uint8_t)~IOSQE_FIXED_FILE;
-	}
-}
-
-static void set_bufs(int fd, const struct salvo_cfg *cfg)
-{
-	int v;
-
-	if (cfg->sndbuf) {
-		v = (int)cfg->sndbuf;
-		if (setsockopt(fd, SOL_SOCKET, SO_SNDBUFFORCE, &v, sizeof(v)))
-			setsockopt(fd, SOL_SOCKET, SO_SNDBUF, &v, sizeof(v));
-	}
-	if (cfg->rcvbuf) {
-		v = (int)cfg->rcvbuf;
-		if (setsockopt(fd, SOL_SOCKET, SO_RCVBUFFORCE, &v, sizeof(v)))
-			setsockopt(fd, SOL_SOCKET, SO_RCVBUF, &v, sizeof(v));
-	}
-}
-
-/* This worker's share of total (flows, streams). */
-static unsigned int share(unsigned int total, unsigned int worker, unsigned int nworkers)
-{
-	if (!nworkers)
-		nworkers = 1;
-	return total / nworkers + (worker < total % nworkers);
-}
-
-/*
- * Bind a server socket.  A unix path left behind by a dead process is
- * removed (connect is refused); one with a live listener is "in use".
- */
-static int bind_server(int fd, const struct salvo_addr *a, int type)
-{
-	int s;
-
-	if (bind(fd, &a->sa, a->len) == 0)
-		return 0;
-	if (errno == EADDRINUSE && !salvo_addr_is_unix(a)) {
-		/*
-		 * A process killed with its ring open releases its sockets only
-		 * when the kernel's deferred ring teardown runs (tens of ms).  A
-		 * server restarted right after a crash waits that out, briefly,
-		 * before calling the port in use.
-		 */
-		for (int i = 0; i < 20; i++) {
-			struct timespec ts = {.tv_nsec = 25 * 1000 * 1000};
-
-			nanosleep(&ts, NULL);
-			if (bind(fd, &a->sa, a->len) == 0)
-				return 0;
-			if (errno != EADDRINUSE)
-				break;
-		}
-		return -errno;
-	}
-	if (errno != EADDRINUSE || !salvo_addr_is_unix(a) || a->un.sun_path[0] == 0)
-		return -errno;
-	s = socket(AF_UNIX, type | SOCK_CLOEXEC, 0);
-	if (s < 0)
-		return -EADDRINUSE;
-	if (connect(s, &a->sa, a->len) == 0 || errno != ECONNREFUSED) {
-		close(s);
-		return -EADDRINUSE;
-	}
-	close(s);
-	unlink(a->un.sun_path);
-	return bind(fd, &a->sa, a->len) ? -errno : 0;
-}
-
-static int reg_file(struct uring_port *up, unsigned int slot, int fd)
-{
-	int ret = io_uring_register_files_update(&up->ring, slot, &fd, 1);
-
-	return ret < 0 ? ret : 0;
-}
-
-/* ---- tx buffer bookkeeping ------------------------------------------------- */
-
-static void tx_put(struct salvo_port *p, struct salvo_pkt *k)
-{
-	struct uring_port *up = p->priv;
-
-	salvo_pool_put(p->pool, &k, 1);
-	up->tx_inflight--;
-}
-
-/* One expected CQE for k arrived; the buffer goes back when none remain. */
-static bool tx_unhold(struct salvo_port *p, struct salvo_pkt *k)
-{
-	struct uring_port *up = p->priv;
-
-	if (!up->hold[k->idx] || --up->hold[k->idx])
-		return false;
-	tx_put(p, k);
-	return true;
-}
+/* ---- tx errors ----------------------------------------------------------- */
 
 static bool fatal_errno(int err)
 {
@@ -865,7 +606,7 @@ static bool fatal_errno(int err)
 	return false;
 }
 
-static void tx_error(struct salvo_port *p, int res, const struct salvo_pkt *k)
+void salvo__uring_tx_error(struct salvo_port *p, int res, const struct salvo_pkt *k)
 {
 	struct uring_port *up = p->priv;
 
@@ -894,90 +635,7 @@ static void tx_error(struct salvo_port *p, int res, const struct salvo_pkt *k)
 	}
 }
 
-/* ---- rx -------------------------------------------------------------------- */
-
-static void fifo_push(struct uring_port *up, struct salvo_pkt *k)
-{
-	up->fifo[(up->fifo_head + up->fifo_n) % up->fifo_cap] = k;
-	up->fifo_n++;
-}
-
-static void buf_recycle(struct uring_port *up, unsigned int bid, int off)
-{
-	io_uring_buf_ring_add(up->br, up->rxmem + (size_t)bid * up->rxbuf_size, up->rxbuf_size,
-			      bid, io_uring_buf_ring_mask(up->br_entries), off);
-}
-
-static void ev_push(struct salvo_port *p, uint16_t flags, uint32_t conn, int err)
-{
-	struct uring_port *up = p->priv;
-	struct salvo_pkt *k;
-
-	if (!up->evfree_n) {
-		salvo_cnt_add(&p->stats.rx_dropped, 1);
-		return;
-	}
-	k = up->evfree[--up->evfree_n];
-	k->len = 0;
-	k->gso_size = 0;
-	k->flags = flags;
-	k->err = err;
-	k->conn = conn;
-	k->flow = 0;
-	k->ts_ns = 0;
-	k->peer = up->conns[conn].peer;
-	/* The id stays this connection's until the app releases k (conn_alloc). */
-	up->conns[conn].evout++;
-	fifo_push(up, k);
-}
-
-static void arm_recvmsg(struct uring_port *up, unsigned int i)
-{
-	struct usock *s = &up->socks[i];
-	struct io_uring_sqe *sqe = get_sqe(up);
-
-	if (!sqe)
-		return;
-	io_uring_prep_recvmsg_multishot(sqe, (int)s->slot, &s->rxmsg, 0);
-	sqe->flags |= IOSQE_FIXED_FILE | IOSQE_BUFFER_SELECT;
-	sqe->buf_group = BGID;
-	io_uring_sqe_set_data64(sqe, ud_make(UD_RECVMSG, i));
-	s->armed = true;
-}
-
-static void arm_accept(struct uring_port *up, unsigned int i)
-{
-	struct usock *s = &up->socks[i];
-	struct io_uring_sqe *sqe = get_sqe(up);
-
-	if (!sqe)
-		return;
-	io_uring_prep_multishot_accept(sqe, (int)s->slot, NULL, NULL, SOCK_NONBLOCK | SOCK_CLOEXEC);
-	sqe->flags |= IOSQE_FIXED_FILE;
-	io_uring_sqe_set_data64(sqe, ud_make(UD_ACCEPT, i));
-	s->armed = true;
-}
-
-static void arm_recv(struct uring_port *up, uint32_t id)
-{
-	struct uconn *c = &up->conns[id];
-	struct io_uring_sqe *sqe = get_sqe(up);
-
-	if (!sqe) {
-		up->conn_rearm = true;
-		return;
-	}
-	io_uring_prep_recv_multishot(sqe, 0, NULL, 0, 0);
-	sqe_conn(up, sqe, id);
-	sqe->flags |= IOSQE_BUFFER_SELECT;
-	sqe->buf_group = BGID;
-	io_uring_sqe_set_data64(sqe, ud_make(UD_RECV, id));
-	c->recv_armed = true;
-}
-
 /* Re-arm what the kernel ended (ENOBUFS, errors), once buffers are back. */
-static void conn_adopt_pending(struct salvo_port *p);
-
 static void rearm(struct salvo_port *p)
 {
 	struct uring_port *up = p->priv;
@@ -985,545 +643,29 @@ static void rearm(struct salvo_port *p)
 	bool bufs = up->rx_out < up->br_entries;
 
 	if (up->accept_paused)
-		conn_adopt_pending(p);
+		salvo__uring_adopt_pending(p);
 	for (i = 0; i < up->nsocks; i++) {
 		struct usock *s = &up->socks[i];
 
 		if (s->armed || s->fd < 0)
 			continue;
 		if (up->listen_stream && !up->accept_paused)
-			arm_accept(up, i);
+			salvo__uring_arm_accept(up, i);
 		else if (s->rx && bufs)
-			arm_recvmsg(up, i);
+			salvo__uring_arm_recvmsg(up, i);
 	}
 	if (!up->stream || !bufs || !up->conn_rearm)
 		return;
-	up->conn_rearm = false;	/* arm_recv() sets it again if it cannot */
+	up->conn_rearm = false;	/* salvo__uring_arm_recv() sets it again if it cannot */
 	for (i = 0; i < up->nconns; i++) {
 		struct uconn *c = &up->conns[i];
 
 		if (c->state == C_OPEN && !c->recv_armed && !c->eof)
-			arm_recv(up, i);
+			salvo__uring_arm_recv(up, i);
 	}
-}
-
-static void on_recvmsg(struct salvo_port *p, struct io_uring_cqe *cqe, uint32_t i)
-{
-	struct uring_port *up = p->priv;
-	struct usock *s = &up->socks[i];
-	struct io_uring_recvmsg_out *o;
-	struct salvo_pkt *k;
-	struct cmsghdr *cm;
-	unsigned int bid;
-	uint8_t *buf;
-
-	if (!(cqe->flags & IORING_CQE_F_MORE))
-		s->armed = false;
-	if (cqe->res < 0) {
-		if (cqe->res == -ENOBUFS)
-			salvo_cnt_add(&p->stats.rx_nobufs, 1);
-		else if (cqe->res == -ECONNREFUSED)
-			salvo_cnt_add(&p->stats.tx_refused, 1);	/* ICMP port unreachable for our sends */
-		return;
-	}
-	if (!(cqe->flags & IORING_CQE_F_BUFFER))
-		return;
-	bid = cqe->flags >> IORING_CQE_BUFFER_SHIFT;
-	buf = up->rxmem + (size_t)bid * up->rxbuf_size;
-	up->rx_out++;
-	k = &up->rxd[bid];
-	o = io_uring_recvmsg_validate(buf, cqe->res, &s->rxmsg);
-	if (!o) {
-		salvo_cnt_add(&p->stats.rx_dropped, 1);
-		salvo_port_release(p, &k, 1);
-		return;
-	}
-	k->data = io_uring_recvmsg_payload(o, &s->rxmsg);
-	k->len = io_uring_recvmsg_payload_length(o, cqe->res, &s->rxmsg);
-	k->gso_size = 0;
-	k->flags = 0;
-	k->err = 0;
-	k->flow = i;
-	k->conn = 0;
-	k->ts_ns = 0;
-	salvo_addr_from_sa(&k->peer, io_uring_recvmsg_name(o),
-			   SALVO_MIN(o->namelen, s->rxmsg.msg_namelen));
-	for (cm = io_uring_recvmsg_cmsg_firsthdr(o, &s->rxmsg); cm;
-	     cm = io_uring_recvmsg_cmsg_nexthdr(o, &s->rxmsg, cm)) {
-		if (cm->cmsg_level == SOL_UDP && cm->cmsg_type == UDP_GRO) {
-			int seg;
-
-			memcpy(&seg, CMSG_DATA(cm), sizeof(seg));
-			if (seg > 0 && (uint32_t)seg < k->len)
-				k->gso_size = (uint16_t)seg;
-		} else if (cm->cmsg_level == SOL_SOCKET && cm->cmsg_type == SO_RXQ_OVFL) {
-			uint32_t d;
-
-			memcpy(&d, CMSG_DATA(cm), sizeof(d));
-			salvo_cnt_add(&p->stats.rx_dropped, d - s->ovfl);
-			s->ovfl = d;
-		}
-	}
-	fifo_push(up, k);
-}
-
-/* ---- streams --------------------------------------------------------------- */
-
-static uint64_t conn_retrans(const struct uconn *c)
-{
-	struct tcp_info ti;
-	socklen_t l = sizeof(ti);
-
-	if (c->fd < 0 || (c->peer.sa.sa_family != AF_INET && c->peer.sa.sa_family != AF_INET6))
-		return 0;
-	if (getsockopt(c->fd, IPPROTO_TCP, TCP_INFO, &ti, &l))
-		return 0;
-	return ti.tcpi_total_retrans;
-}
-
-static void update_retrans(struct salvo_port *p)
-{
-	struct uring_port *up = p->priv;
-	uint64_t t = up->retrans_closed;
-	unsigned int i;
-
-	for (i = 0; i < up->nconns; i++)
-		if (up->conns[i].state != C_FREE && up->conns[i].fd >= 0)
-			t += conn_retrans(&up->conns[i]);
-	p->stats.tx_retrans = t;
-}
-
-static void conn_drop_queue(struct salvo_port *p, struct uconn *c)
-{
-	struct uring_port *up = p->priv;
-
-	/* Each queued pkt holds one reference; an in-flight send holds its own. */
-	while (c->qhead != NO_IDX) {
-		struct salvo_pkt *k = salvo_pool_pkt(p->pool, c->qhead);
-
-		c->qhead = up->txnext[k->idx];
-		tx_unhold(p, k);
-	}
-	c->qtail = NO_IDX;
-}
-
-static void conn_finalize(struct salvo_port *p, uint32_t id)
-{
-	struct uring_port *up = p->priv;
-	struct uconn *c = &up->conns[id];
-	struct io_uring_sqe *sqe;
-
-	up->retrans_closed += conn_retrans(c);
-	if (c->fd < 0) {
-		/* A direct descriptor (dial_direct): only the ring can close it. */
-		sqe = get_sqe(up);
-		if (sqe) {
-			io_uring_prep_close_direct(sqe, up->conn_base + id);
-			io_uring_sqe_set_data64(sqe, ud_make(UD_IGNORE, 0));
-		}
-		goto done;
-	}
-	if (c->fixed)
-		reg_file(up, up->conn_base + id, -1);
-	if (c->abort) {
-		/* The peer stopped reading: reset, and the kernel frees the unsent bytes now. */
-		struct linger lg = { .l_onoff = 1, .l_linger = 0 };
-
-		setsockopt(c->fd, SOL_SOCKET, SO_LINGER, &lg, sizeof(lg));
-	} else if (!c->eof) {
-		/* A close, not a reset; after the peer's FIN (read to EOF) nothing is unread. */
-		salvo_stream_discard_unread(c->fd);
-	}
-	sqe = get_sqe(up);
-	if (sqe) {
-		io_uring_prep_close(sqe, c->fd);
-		io_uring_sqe_set_data64(sqe, ud_make(UD_IGNORE, 0));
-	} else {
-		close(c->fd);
-	}
-done:
-	c->fd = -1;
-	c->state = C_FREE;
-	c->qhead = c->qtail = NO_IDX;
-	salvo_cnt_add(&p->stats.conns_closed, 1);
-}
-
-static void conn_maybe_finalize(struct salvo_port *p, uint32_t id)
-{
-	struct uring_port *up = p->priv;
-	struct uconn *c = &up->conns[id];
-
-	if (c->state == C_CLOSING && !c->recv_armed && !c->sending)
-		conn_finalize(p, id);
-}
-
-static void conn_close(struct salvo_port *p, uint32_t id)
-{
-	struct uring_port *up = p->priv;
-	struct uconn *c = &up->conns[id];
-	struct io_uring_sqe *sqe;
-
-	if (c->state == C_FREE || c->state == C_CLOSING)
-		return;
-	c->state = C_CLOSING;
-	if (c->recv_armed && (sqe = get_sqe(up))) {
-		io_uring_prep_cancel64(sqe, ud_make(UD_RECV, id), 0);
-		io_uring_sqe_set_data64(sqe, ud_make(UD_IGNORE, 0));
-	}
-	conn_maybe_finalize(p, id);
-}
-
-static void conn_fail(struct salvo_port *p, uint32_t id, int err)
-{
-	struct uring_port *up = p->priv;
-	struct uconn *c = &up->conns[id];
-
-	if (!c->failed && (!c->eof || c->eof_pending)) {
-		c->failed = true;
-		c->eof_pending = false;
-		ev_push(p, SALVO_PKT_F_CONN_ERROR, id, err);
-	}
-	conn_drop_queue(p, c);
-	conn_close(p, id);
-	conn_maybe_finalize(p, id);
-}
-
-static void stream_start(struct salvo_port *p, uint32_t id);
-
-/* The queue head missed its send deadline: CONN_ERROR -ETIMEDOUT, then a reset. */
-static void conn_timeout(struct salvo_port *p, uint32_t id)
-{
-	struct uring_port *up = p->priv;
-
-	up->conns[id].abort = true;
-	salvo_cnt_add(&p->stats.tx_errors, 1);
-	conn_fail(p, id, -ETIMEDOUT);
-}
-
-static void conn_open(struct salvo_port *p, uint32_t id)
-{
-	struct uring_port *up = p->priv;
-	struct uconn *c = &up->conns[id];
-
-	c->state = C_OPEN;
-	salvo_cnt_add(&p->stats.conns_opened, 1);
-	ev_push(p, SALVO_PKT_F_CONN_OPEN, id, 0);
-	if (up->rx_out < up->br_entries)
-		arm_recv(up, id);
-	else
-		up->conn_rearm = true;
-	stream_start(p, id);
-}
-
-static struct io_uring_sqe *prep_send(struct uring_port *up, int slot, struct salvo_pkt *k,
-				      uint32_t off, unsigned int kind, int flags)
-{
-	struct io_uring_sqe *sqe = get_sqe(up);
-	uint8_t *d = k->data + off;
-	uint32_t n = k->len - off;
-
-	if (up->zc) {
-		if (up->fixed_bufs && !(k->flags & SALVO_PKT_F_EXTERN))
-			io_uring_prep_send_zc_fixed(sqe, slot, d, n, flags, ZC_REPORT_USAGE, 0);
-		else
-			io_uring_prep_send_zc(sqe, slot, d, n, flags, ZC_REPORT_USAGE);
-		up->hold[k->idx] += 2;
-	} else {
-		io_uring_prep_send(sqe, slot, d, n, flags);
-		if (up->fixed_send && !(k->flags & SALVO_PKT_F_EXTERN)) {
-			sqe->ioprio |= IORING_RECVSEND_FIXED_BUF;
-			sqe->buf_index = 0;
-		}
-		up->hold[k->idx] += 1;
-	}
-	sqe->flags |= IOSQE_FIXED_FILE;
-	io_uring_sqe_set_data64(sqe, ud_make(kind, k->idx));
-	return sqe;
-}
-
-/* Send the head of c's queue, or act on the close it asked for. */
-static void stream_start(struct salvo_port *p, uint32_t id)
-{
-	struct uring_port *up = p->priv;
-	struct uconn *c = &up->conns[id];
-
-	while (c->state == C_OPEN && !c->sending && c->qhead != NO_IDX) {
-		struct salvo_pkt *k = salvo_pool_pkt(p->pool, c->qhead);
-		struct io_uring_sqe *sqe;
-		uint16_t fl = k->flags;
-
-		if (k->len > k->bid) {
-			/* unsent bytes left (a new message or the rest of a short send) */
-			uint64_t now = up->send_timeout_ns ? salvo_now_ns() : 0;
-
-			if (up->send_timeout_ns && !k->bid)
-				c->send_end_ns = now + up->send_timeout_ns;
-			if (up->send_timeout_ns && now >= c->send_end_ns) {
-				conn_timeout(p, id);
-				return;
-			}
-			c->sending = true;
-			/* The send and its linked timeout go in one submission. */
-			if (up->send_timeout_ns && io_uring_sq_space_left(&up->ring) < 2)
-				io_uring_submit(&up->ring);
-			sqe = prep_send(up, (int)(up->conn_base + id), k, k->bid, UD_SEND,
-					MSG_WAITALL | MSG_NOSIGNAL);
-			sqe_conn(up, sqe, id);
-			if (up->send_timeout_ns) {
-				/*
-				 * A peer that stops reading would keep this send, its
-				 * descriptor and the socket buffer for ever: the linked
-				 * timeout cancels it at the message's deadline.
-				 */
-				uint64_t left = c->send_end_ns - now;
-
-				c->send_ts.tv_sec = (long long)(left / NSEC_PER_SEC);
-				c->send_ts.tv_nsec = (long long)(left % NSEC_PER_SEC);
-				sqe->flags |= IOSQE_IO_LINK;
-				sqe = get_sqe(up);
-				io_uring_prep_link_timeout(sqe, &c->send_ts, 0);
-				io_uring_sqe_set_data64(sqe, ud_make(UD_IGNORE, 0));
-			}
-			return;
-		}
-		/* Sent (or empty): pop it, then its flags act. */
-		c->qhead = up->txnext[k->idx];
-		if (c->qhead == NO_IDX)
-			c->qtail = NO_IDX;
-		tx_unhold(p, k);
-		if ((fl & SALVO_PKT_F_SHUT_WR) && (sqe = get_sqe(up))) {
-			io_uring_prep_shutdown(sqe, 0, SHUT_WR);
-			sqe_conn(up, sqe, id);
-			io_uring_sqe_set_data64(sqe, ud_make(UD_IGNORE, 0));
-		}
-		if (fl & SALVO_PKT_F_CONN_CLOSE)
-			c->close_after = true;
-	}
-	if (c->state == C_OPEN && !c->sending && c->qhead == NO_IDX && c->close_after)
-		conn_close(p, id);
-}
-
-static void on_send(struct salvo_port *p, struct io_uring_cqe *cqe, struct salvo_pkt *k)
-{
-	struct uring_port *up = p->priv;
-	uint32_t id = k->conn;
-	struct uconn *c = &up->conns[id];
-
-	if (cqe->flags & IORING_CQE_F_NOTIF) {
-		if (cqe->res & ZC_USAGE_COPIED)
-			salvo_cnt_add(&p->stats.zc_copied, 1);
-		tx_unhold(p, k);
-		return;
-	}
-	if (up->zc && !(cqe->flags & IORING_CQE_F_MORE))
-		up->hold[k->idx]--;	/* no notification will follow */
-	c->sending = false;
-	if (cqe->res == -ECANCELED && up->send_timeout_ns && c->state == C_OPEN) {
-		/* Our linked timeout fired (a close cancels nothing: sends are not cancelled). */
-		tx_unhold(p, k);
-		conn_timeout(p, id);
-		return;
-	}
-	if (cqe->res < 0) {
-		salvo_cnt_add(&p->stats.tx_errors, 1);
-		tx_unhold(p, k);
-		conn_fail(p, id, cqe->res);	/* drops the queue, k's entry with it */
-		return;
-	}
-	k->bid += (uint32_t)cqe->res;
-	tx_unhold(p, k);	/* the queue's reference keeps k */
-	if (c->eof_pending) {
-		/* The send went through: the EOF was a plain close after all. */
-		c->eof_pending = false;
-		ev_push(p, SALVO_PKT_F_CONN_CLOSE, id, 0);
-	}
-	if (c->state == C_OPEN) {
-		/* Resends the rest, or pops k and acts on its SHUT_WR / CONN_CLOSE. */
-		stream_start(p, id);
-	} else {
-		conn_drop_queue(p, c);
-		conn_maybe_finalize(p, id);
-	}
-}
-
-static void on_recv(struct salvo_port *p, struct io_uring_cqe *cqe, uint32_t id)
-{
-	struct uring_port *up = p->priv;
-	struct uconn *c = &up->conns[id];
-	struct salvo_pkt *k;
-	unsigned int bid;
-
-	if (!(cqe->flags & IORING_CQE_F_MORE))
-		c->recv_armed = false;
-	if (cqe->res > 0 && (cqe->flags & IORING_CQE_F_BUFFER)) {
-		bid = cqe->flags >> IORING_CQE_BUFFER_SHIFT;
-		up->rx_out++;
-		k = &up->rxd[bid];
-		k->data = up->rxmem + (size_t)bid * up->rxbuf_size;
-		k->len = (uint32_t)cqe->res;
-		k->gso_size = 0;
-		k->flags = 0;
-		k->err = 0;
-		k->flow = 0;
-		k->conn = id;
-		k->ts_ns = 0;
-		k->peer.len = 0;
-		fifo_push(up, k);
-		if (c->state == C_CLOSING)
-			conn_maybe_finalize(p, id);
-		else if (!c->recv_armed && c->state == C_OPEN)
-			up->conn_rearm = true;	/* ended early (no buffer left): again */
-		return;
-	}
-	if (c->state == C_CLOSING) {
-		conn_maybe_finalize(p, id);
-		return;
-	}
-	if (cqe->res == 0) {
-		/* Peer's FIN: we close our side when the app releases this event. */
-		c->eof = true;
-		c->recv_armed = false;
-		/*
-		 * A reset wakes a pending send and this recv together, and
-		 * whichever runs first takes the socket's error: the recv may
-		 * see a plain EOF while the send's CQE, still to come, carries
-		 * ECONNRESET.  With a send in flight, let its result say which.
-		 */
-		if (c->sending)
-			c->eof_pending = true;
-		else
-			ev_push(p, SALVO_PKT_F_CONN_CLOSE, id, 0);
-		return;
-	}
-	if (cqe->res == -ENOBUFS) {
-		salvo_cnt_add(&p->stats.rx_nobufs, 1);
-		up->conn_rearm = true;
-		return;
-	}
-	if (cqe->res < 0)
-		conn_fail(p, id, cqe->res);
-}
-
-static int conn_alloc(struct uring_port *up)
-{
-	unsigned int i;
-
-	for (i = 0; i < up->nconns; i++)
-		if (up->conns[i].state == C_FREE && !up->conns[i].evout)
-			return (int)i;
-	return -1;
-}
-
-/* Give accepted fd a slot and report it; false when the table is full. */
-static bool conn_adopt(struct salvo_port *p, int fd)
-{
-	struct uring_port *up = p->priv;
-	struct uconn *c;
-	socklen_t l;
-	int id = conn_alloc(up);
-
-	if (id < 0)
-		return false;
-	c = &up->conns[id];
-	memset(c, 0, sizeof(*c));
-	c->fd = fd;
-	c->qhead = c->qtail = NO_IDX;
-	l = sizeof(c->peer.ss);
-	if (getpeername(fd, &c->peer.sa, &l) == 0)
-		c->peer.len = l;
-	set_bufs(fd, p->cfg);
-	conn_open(p, (uint32_t)id);
-	return true;
-}
-
-/* Slots came free: adopt the waiting sockets, then accept again. */
-static void conn_adopt_pending(struct salvo_port *p)
-{
-	struct uring_port *up = p->priv;
-	unsigned int i, k = 0;
-
-	while (k < up->npend && conn_adopt(p, up->pend_fd[k]))
-		k++;
-	for (i = k; i < up->npend; i++)
-		up->pend_fd[i - k] = up->pend_fd[i];
-	up->npend -= k;
-	if (!up->npend && conn_alloc(up) >= 0)
-		up->accept_paused = false;	/* rearm() arms the accepts again */
-}
-
-static void on_accept(struct salvo_port *p, struct io_uring_cqe *cqe, uint32_t i)
-{
-	struct uring_port *up = p->priv;
-	struct usock *s = &up->socks[i];
-	struct io_uring_sqe *sqe;
-	unsigned int j;
-	int fd = cqe->res;
-
-	if (!(cqe->flags & IORING_CQE_F_MORE))
-		s->armed = false;
-	if (fd < 0) {
-		if (fd != -ECANCELED)
-			salvo_port_fail(p, fd, "accept", NULL);
-		return;
-	}
-	if (!up->accept_paused && conn_adopt(p, fd))
-		return;
-	if (!up->accept_paused) {
-		/* Table full: stop accepting; the listen backlog holds the rest. */
-		up->accept_paused = true;
-		for (j = 0; j < up->nsocks; j++) {
-			if (up->socks[j].armed && (sqe = get_sqe(up))) {
-				io_uring_prep_cancel64(sqe, ud_make(UD_ACCEPT, j), 0);
-				io_uring_sqe_set_data64(sqe, ud_make(UD_IGNORE, 0));
-			}
-		}
-	}
-	if (up->npend < SALVO_ARRAY_SIZE(up->pend_fd)) {
-		up->pend_fd[up->npend++] = fd;
-		return;
-	}
-	/* Accepted before the cancel took effect, and no room left: close, say so once. */
-	close(fd);
-	salvo_cnt_add(&p->stats.rx_dropped, 1);
-	snprintf(p->err, sizeof(p->err), "accept: more than %u connections on one worker",
-		 up->nconns);
-}
-
-
-
-static void on_connect(struct salvo_port *p, struct io_uring_cqe *cqe, uint32_t id)
-{
-	struct uring_port *up = p->priv;
-	int res = cqe->res == -ECANCELED ? -ETIMEDOUT : cqe->res;
-
-	if (res < 0 && up->conns[id].dial_err)
-		res = up->conns[id].dial_err;	/* its SOCKET failed, the CONNECT was cancelled */
-	if (res < 0) {
-		salvo_port_fail(p, res, "connect", &up->conns[id].peer);
-		conn_fail(p, id, res);
-		return;
-	}
-	conn_open(p, id);
 }
 
 /* ---- the completion loop ----------------------------------------------------- */
-
-static void on_tx(struct salvo_port *p, struct io_uring_cqe *cqe, struct salvo_pkt *k)
-{
-	struct uring_port *up = p->priv;
-
-	if (cqe->flags & IORING_CQE_F_NOTIF) {
-		if (cqe->res & ZC_USAGE_COPIED)
-			salvo_cnt_add(&p->stats.zc_copied, 1);
-		tx_unhold(p, k);
-		return;
-	}
-	if (cqe->res < 0)
-		tx_error(p, cqe->res, k);
-	if (!(cqe->flags & IORING_CQE_F_MORE) && up->zc && up->hold[k->idx] > 1)
-		up->hold[k->idx]--;	/* failed: no notification will follow */
-	tx_unhold(p, k);
-}
 
 /* Handle every CQE there is; returns how many tx buffers went back to the pool. */
 static int process(struct salvo_port *p)
@@ -1539,22 +681,22 @@ static int process(struct salvo_port *p)
 		seen++;
 		switch (ud & 0xff) {
 		case UD_TX:
-			on_tx(p, cqe, salvo_pool_pkt(p->pool, x));
+			salvo__uring_on_tx(p, cqe, salvo_pool_pkt(p->pool, x));
 			break;
 		case UD_SEND:
-			on_send(p, cqe, salvo_pool_pkt(p->pool, x));
+			salvo__uring_on_send(p, cqe, salvo_pool_pkt(p->pool, x));
 			break;
 		case UD_RECVMSG:
-			on_recvmsg(p, cqe, x);
+			salvo__uring_on_recvmsg(p, cqe, x);
 			break;
 		case UD_RECV:
-			on_recv(p, cqe, x);
+			salvo__uring_on_recv(p, cqe, x);
 			break;
 		case UD_ACCEPT:
-			on_accept(p, cqe, x);
+			salvo__uring_on_accept(p, cqe, x);
 			break;
 		case UD_CONNECT:
-			on_connect(p, cqe, x);
+			salvo__uring_on_connect(p, cqe, x);
 			break;
 		case UD_SOCKET:
 			if (x < up->nconns)
@@ -1625,240 +767,6 @@ static int port_enable(struct salvo_port *p)
 
 /* ---- ops --------------------------------------------------------------------- */
 
-/*
- * Unix datagram sockets are sent with sendmmsg(2), not through the ring:
- * unix_dgram_sendmsg copies the payload out of the iterator before it finds
- * the receiver's queue full and returns -EAGAIN, and io_uring's poll-driven
- * retry then sends the consumed iterator: an empty datagram where the data
- * was (kernel 6.18: 3478 of 5000 unpaced sends arrived empty;
- * tests/integ/test_udp.sh test_unix_python_receiver).  One call per burst
- * (per run of packets for the same socket), as the syscall backend does;
- * the socket is non-blocking, so -EAGAIN comes back to the sender and the
- * same buffers go again.
- */
-static int tx_dgram_sync(struct salvo_port *p, struct salvo_pkt **v, unsigned int n)
-{
-	struct uring_port *up = p->priv;
-	unsigned int i = 0, j, sent = 0;
-
-	while (i < n) {
-		const struct usock *s = &up->socks[up->nsocks > 1 ? v[i]->flow % up->nsocks : 0];
-		int r;
-
-		for (j = i; j < n; j++) {
-			struct salvo_pkt *k = v[j];
-			struct txslot *t = &up->txs[k->idx];
-			struct msghdr *m = &up->mm[j - i].msg_hdr;
-
-			if (&up->socks[up->nsocks > 1 ? k->flow % up->nsocks : 0] != s)
-				break;
-			t->iov.iov_base = k->data;
-			t->iov.iov_len = k->len;
-			memset(m, 0, sizeof(*m));
-			m->msg_iov = &t->iov;
-			m->msg_iovlen = 1;
-			if (k->flags & SALVO_PKT_F_PEER) {
-				m->msg_name = &k->peer.sa;
-				m->msg_namelen = k->peer.len;
-			}
-		}
-		r = sendmmsg(s->fd, up->mm, j - i, 0);
-		if (r < 0) {
-			int err = -errno;
-
-			if (sent)
-				break;	/* the error comes back on the next call */
-			if (err == -ECONNREFUSED)
-				salvo_cnt_add(&p->stats.tx_refused, 1);
-			return err;
-		}
-		sent += (unsigned int)r;
-		if ((unsigned int)r < j - i)
-			break;
-		i = j;
-	}
-	/* Synchronous: the kernel has copied the data, the buffers go back now. */
-	salvo_pool_put(p->pool, v, sent);
-	return (int)sent;
-}
-
-static int uring_tx_dgram(struct salvo_port *p, struct salvo_pkt **v, unsigned int n)
-{
-	struct uring_port *up = p->priv;
-	unsigned int i;
-
-	if (!up->nsocks)
-		return -ENOTCONN;	/* a unix server's extra workers have no socket */
-	if (up->unix_dgram)
-		return tx_dgram_sync(p, v, n);
-	for (i = 0; i < n; i++) {
-		struct salvo_pkt *k = v[i];
-		struct usock *s = &up->socks[up->nsocks > 1 ? k->flow % up->nsocks : 0];
-		struct io_uring_sqe *sqe = get_sqe(up);
-
-		if (!sqe)
-			break;
-		if (k->gso_size || (k->flags & SALVO_PKT_F_PEER)) {
-			struct txslot *t = &up->txs[k->idx];
-
-			memset(&t->msg, 0, sizeof(t->msg));
-			t->iov.iov_base = k->data;
-			t->iov.iov_len = k->len;
-			t->msg.msg_iov = &t->iov;
-			t->msg.msg_iovlen = 1;
-			if (k->flags & SALVO_PKT_F_PEER) {
-				t->msg.msg_name = &k->peer.sa;
-				t->msg.msg_namelen = k->peer.len;
-			}
-			if (k->gso_size && k->gso_size < k->len) {
-				struct cmsghdr *cm;
-
-				t->msg.msg_control = t->c.buf;
-				t->msg.msg_controllen = sizeof(t->c.buf);
-				cm = CMSG_FIRSTHDR(&t->msg);
-				cm->cmsg_level = SOL_UDP;
-				cm->cmsg_type = UDP_SEGMENT;
-				cm->cmsg_len = CMSG_LEN(sizeof(uint16_t));
-				memcpy(CMSG_DATA(cm), &k->gso_size, sizeof(uint16_t));
-			}
-			if (up->zc) {
-				io_uring_prep_sendmsg_zc(sqe, (int)s->slot, &t->msg, 0);
-				sqe->ioprio |= ZC_REPORT_USAGE;
-				up->hold[k->idx] = 2;
-			} else {
-				io_uring_prep_sendmsg(sqe, (int)s->slot, &t->msg, 0);
-				up->hold[k->idx] = 1;
-			}
-			sqe->flags |= IOSQE_FIXED_FILE;
-			io_uring_sqe_set_data64(sqe, ud_make(UD_TX, k->idx));
-		} else {
-			up->hold[k->idx] = 0;
-			prep_send(up, (int)s->slot, k, 0, UD_TX, 0);
-		}
-		up->tx_inflight++;
-	}
-	if (i)
-		io_uring_submit(&up->ring);
-	return (int)i;
-}
-
-/*
- * A tx packet flagged SALVO_PKT_F_CONN_OPEN: connect free slot id to
- * cfg->remote (CONNECT with the connect timeout linked, as at open); the
- * packet waits in the slot's queue until on_connect.  Where the kernel has
- * IORING_OP_SOCKET and no socket option is asked for, the socket is made by
- * the ring straight into the slot's fixed file (dial_direct), linked to the
- * CONNECT: no syscall per dial, but no descriptor for TCP_INFO either, so
- * those connections add nothing to tx_retrans.  Else a plain socket(), not
- * registered, as accepted ones: a files-update per connect and per close
- * would cost more than it saves on a connection that carries one request.
- */
-static int conn_dial(struct salvo_port *p, uint32_t id)
-{
-	struct uring_port *up = p->priv;
-	const struct salvo_cfg *cfg = p->cfg;
-	struct io_uring_sqe *sqe;
-	struct uconn *c;
-	int fd;
-
-	if (up->listen_stream || id >= up->nconns)
-		return -EINVAL;
-	c = &up->conns[id];
-	if (c->state != C_FREE || c->evout)
-		return -EBUSY;
-	if (io_uring_sq_space_left(&up->ring) < 3)
-		io_uring_submit(&up->ring);
-	if (up->dial_direct) {
-		/*
-		 * SOCKET straight into the slot, linked to the CONNECT: no
-		 * socket() call, and the close is a ring op too (conn_finalize).
-		 */
-		memset(c, 0, sizeof(*c));
-		c->fd = -1;
-		c->fixed = true;
-		c->state = C_CONNECTING;
-		c->peer = cfg->remote;
-		c->qhead = c->qtail = NO_IDX;
-		sqe = get_sqe(up);
-		io_uring_prep_socket_direct(sqe, cfg->remote.sa.sa_family, SOCK_STREAM, 0,
-					    up->conn_base + id, 0);
-		sqe->flags |= IOSQE_IO_LINK | IOSQE_CQE_SKIP_SUCCESS;
-		io_uring_sqe_set_data64(sqe, ud_make(UD_SOCKET, id));
-		sqe = get_sqe(up);
-		io_uring_prep_connect(sqe, (int)(up->conn_base + id), &c->peer.sa, c->peer.len);
-		sqe->flags |= IOSQE_FIXED_FILE | IOSQE_IO_LINK;
-		io_uring_sqe_set_data64(sqe, ud_make(UD_CONNECT, id));
-		sqe = get_sqe(up);
-		io_uring_prep_link_timeout(sqe, &up->conn_ts, 0);
-		io_uring_sqe_set_data64(sqe, ud_make(UD_IGNORE, 0));
-		return 0;
-	}
-	fd = socket(cfg->remote.sa.sa_family, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
-	if (fd < 0)
-		return -errno;
-	set_bufs(fd, cfg);
-	if (cfg->have_local && bind(fd, &cfg->local.sa, cfg->local.len)) {
-		int err = -errno;
-
-		close(fd);
-		return err;
-	}
-	memset(c, 0, sizeof(*c));
-	c->fd = fd;
-	c->state = C_CONNECTING;
-	c->peer = cfg->remote;
-	c->qhead = c->qtail = NO_IDX;
-	sqe = get_sqe(up);
-	io_uring_prep_connect(sqe, fd, &c->peer.sa, c->peer.len);
-	sqe->flags |= IOSQE_IO_LINK;
-	io_uring_sqe_set_data64(sqe, ud_make(UD_CONNECT, id));
-	sqe = get_sqe(up);
-	io_uring_prep_link_timeout(sqe, &up->conn_ts, 0);
-	io_uring_sqe_set_data64(sqe, ud_make(UD_IGNORE, 0));
-	return 0;
-}
-
-static int uring_tx_stream(struct salvo_port *p, struct salvo_pkt **v, unsigned int n)
-{
-	struct uring_port *up = p->priv;
-	unsigned int i;
-
-	for (i = 0; i < n; i++) {
-		struct salvo_pkt *k = v[i];
-		struct uconn *c;
-
-		if (salvo_unlikely(k->flags & SALVO_PKT_F_CONN_OPEN)) {
-			int ret = conn_dial(p, k->conn);
-
-			if (ret) {
-				if (i)
-					break;
-				return ret;
-			}
-		}
-		/* A connecting slot queues: on_connect -> conn_open starts its sends. */
-		if (k->conn >= up->nconns ||
-		    ((c = &up->conns[k->conn])->state != C_OPEN && c->state != C_CONNECTING)) {
-			if (i)
-				break;
-			return -ENOTCONN;
-		}
-		k->bid = 0;	/* bytes sent so far */
-		up->hold[k->idx] = 1;	/* queued: released when sent */
-		up->txnext[k->idx] = NO_IDX;
-		if (c->qtail == NO_IDX)
-			c->qhead = k->idx;
-		else
-			up->txnext[c->qtail] = k->idx;
-		c->qtail = k->idx;
-		up->tx_inflight++;
-		stream_start(p, k->conn);
-	}
-	if (io_uring_sq_ready(&up->ring))
-		io_uring_submit(&up->ring);
-	return (int)i;
-}
-
 static int uring_tx_burst(struct salvo_port *p, struct salvo_pkt **v, unsigned int n)
 {
 	struct uring_port *up = p->priv;
@@ -1868,7 +776,7 @@ static int uring_tx_burst(struct salvo_port *p, struct salvo_pkt **v, unsigned i
 		return ret;
 	if (salvo_unlikely(up->fatal))
 		return up->fatal;
-	return up->stream ? uring_tx_stream(p, v, n) : uring_tx_dgram(p, v, n);
+	return up->stream ? salvo__uring_tx_stream(p, v, n) : salvo__uring_tx_dgram(p, v, n);
 }
 
 static int uring_reap(struct salvo_port *p)
@@ -1889,7 +797,7 @@ static int uring_reap(struct salvo_port *p)
 		uint64_t now = salvo_now_ns();
 
 		if (now >= up->retrans_next_ns) {
-			update_retrans(p);
+			salvo__uring_update_retrans(p);
 			up->retrans_next_ns = now + 200 * NSEC_PER_MSEC;
 		}
 	}
@@ -1953,7 +861,7 @@ static void uring_release(struct salvo_port *p, struct salvo_pkt **v, unsigned i
 				/* The app has seen the peer's FIN and queued any reply. */
 				if (c->state == C_OPEN && c->eof) {
 					c->close_after = true;
-					stream_start(p, k->conn);
+					salvo__uring_stream_start(p, k->conn);
 				}
 			}
 			up->evfree[up->evfree_n++] = k;
@@ -1986,7 +894,7 @@ static int uring_drain(struct salvo_port *p, unsigned int timeout_ms)
 		process(p);
 	}
 	if (up->stream)
-		update_retrans(p);
+		salvo__uring_update_retrans(p);
 	if (up->tx_inflight) {
 		snprintf(p->err, sizeof(p->err), "%u sends still in flight after %u ms",
 			 up->tx_inflight, timeout_ms);
@@ -1997,169 +905,12 @@ static int uring_drain(struct salvo_port *p, unsigned int timeout_ms)
 
 /* ---- open / close ---------------------------------------------------------- */
 
-static int open_dgram_socks(struct salvo_port *p, const struct salvo_cfg *cfg)
+/* Sizes of one tx buffer and, for streams, of the connection table. */
+static uint32_t open_sizes(struct salvo_port *p, struct uring_port *up, const struct salvo_cfg *cfg)
 {
-	struct uring_port *up = p->priv;
-	const struct salvo_addr *a = cfg->listen ? &cfg->local : &cfg->remote;
-	bool un = salvo_addr_is_unix(a);
-	unsigned int i, n;
-	int one = 1, ret, fd;
-
-	up->unix_dgram = un;
-
-	if (cfg->listen)
-		n = (un && p->worker) ? 0 : 1;
-	else
-		n = SALVO_MAX(share(SALVO_MAX(cfg->flows, 1), p->worker, p->nworkers), 1U);
-	up->socks = calloc(n ? n : 1, sizeof(*up->socks));
-	if (!up->socks)
-		return -ENOMEM;
-	for (i = 0; i < n; i++) {
-		struct usock *s = &up->socks[up->nsocks];
-
-		fd = socket(a->sa.sa_family, SOCK_DGRAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
-		if (fd < 0)
-			return salvo_port_fail(p, -errno, "socket", NULL);
-		s->fd = fd;
-		s->slot = up->nsocks++;
-		set_bufs(fd, cfg);
-		if (cfg->listen) {
-			if (p->nworkers > 1 && !un)
-				setsockopt(fd, SOL_SOCKET, SO_REUSEPORT, &one, sizeof(one));
-			ret = bind_server(fd, &cfg->local, SOCK_DGRAM);
-			if (ret)
-				return salvo_port_fail(p, ret, "bind", &cfg->local);
-			if (un)
-				snprintf(up->unix_path, sizeof(up->unix_path), "%s",
-					 cfg->local.un.sun_path);
-		} else {
-			if (un) {
-				/* Autobind to an abstract name so replies can reach us. */
-				sa_family_t fam = AF_UNIX;
-
-				if ((cfg->dir & SALVO_DIR_RX) && bind(fd, (struct sockaddr *)&fam, sizeof(fam)))
-					return salvo_port_fail(p, -errno, "bind unix autobind", NULL);
-			} else if (cfg->have_local) {
-				struct salvo_addr l = cfg->local;
-				unsigned int port = salvo_addr_port(&l);
-
-				if (port)
-					salvo_addr_set_port(&l, port + p->worker * n + i);
-				if (bind(fd, &l.sa, l.len))
-					return salvo_port_fail(p, -errno, "bind", &l);
-			}
-			if (connect(fd, &cfg->remote.sa, cfg->remote.len))
-				return salvo_port_fail(p, -errno, "connect", &cfg->remote);
-		}
-		s->rx = cfg->listen || (cfg->dir & SALVO_DIR_RX);
-		if (s->rx) {
-			if (cfg->gro && !un && setsockopt(fd, SOL_UDP, UDP_GRO, &one, sizeof(one)))
-				return salvo_port_fail(p, -errno, "setsockopt UDP_GRO", NULL);
-			setsockopt(fd, SOL_SOCKET, SO_RXQ_OVFL, &one, sizeof(one));
-			if (!cfg->rcvbuf) {
-				/* As the syscall backend: a deep queue absorbs a fast sender's bursts. */
-				int rb = 8 << 20;
-
-				if (setsockopt(fd, SOL_SOCKET, SO_RCVBUFFORCE, &rb, sizeof(rb)))
-					setsockopt(fd, SOL_SOCKET, SO_RCVBUF, &rb, sizeof(rb));
-			}
-			s->rxmsg.msg_namelen = sizeof(struct sockaddr_storage);
-			s->rxmsg.msg_controllen = 2 * CMSG_SPACE(sizeof(int));
-		}
-	}
-	return 0;
-}
-
-static int open_stream_socks(struct salvo_port *p, const struct salvo_cfg *cfg)
-{
-	struct uring_port *up = p->priv;
-	int one = 1, ret, fd;
-	unsigned int i;
-
-	up->socks = calloc(1, sizeof(*up->socks));
-	if (!up->socks)
-		return -ENOMEM;
-	if (cfg->listen) {
-		bool un = salvo_addr_is_unix(&cfg->local);
-
-		up->listen_stream = true;
-		if (un && p->worker)
-			return 0;
-		fd = socket(cfg->local.sa.sa_family, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
-		if (fd < 0)
-			return salvo_port_fail(p, -errno, "socket", NULL);
-		up->socks[0].fd = fd;
-		up->socks[0].slot = 0;
-		up->nsocks = 1;
-		if (!un) {
-			setsockopt(fd, SOL_SOCKET, SO_REUSEADDR, &one, sizeof(one));
-			if (p->nworkers > 1)
-				setsockopt(fd, SOL_SOCKET, SO_REUSEPORT, &one, sizeof(one));
-		}
-		set_bufs(fd, cfg);
-		ret = bind_server(fd, &cfg->local, SOCK_STREAM);
-		if (ret)
-			return salvo_port_fail(p, ret, "bind", &cfg->local);
-		if (un)
-			snprintf(up->unix_path, sizeof(up->unix_path), "%s", cfg->local.un.sun_path);
-		if (listen(fd, 4096))
-			return salvo_port_fail(p, -errno, "listen", &cfg->local);
-		return 0;
-	}
-	/* With cfg->dial the slots wait for tx packets flagged CONN_OPEN (conn_dial). */
-	up->nconnect = cfg->dial ? 0 : share(SALVO_MAX(cfg->streams, 1), p->worker, p->nworkers);
-	if (cfg->dial && !cfg->sndbuf && !cfg->rcvbuf && !cfg->have_local) {
-		struct io_uring_probe *pr = io_uring_get_probe_ring(&up->ring);
-
-		up->dial_direct = pr && io_uring_opcode_supported(pr, IORING_OP_SOCKET);
-		if (pr)
-			io_uring_free_probe(pr);
-	}
-	for (i = 0; i < up->nconnect; i++) {
-		struct uconn *c = &up->conns[i];
-
-		fd = socket(cfg->remote.sa.sa_family, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
-		if (fd < 0)
-			return salvo_port_fail(p, -errno, "socket", NULL);
-		c->fd = fd;
-		c->fixed = true;
-		c->state = C_CONNECTING;
-		c->peer = cfg->remote;
-		set_bufs(fd, cfg);
-		if (cfg->have_local && bind(fd, &cfg->local.sa, cfg->local.len))
-			return salvo_port_fail(p, -errno, "bind", &cfg->local);
-	}
-	return 0;
-}
-
-static void uring_close(struct salvo_port *p);
-
-static int uring_open(struct salvo_port *p, const struct salvo_cfg *cfg)
-{
-	struct uring_port *up;
-	struct io_uring_buf_reg reg;
 	struct rlimit rl;
-	uint32_t bufsz, npool, stride, payload;
-	unsigned int i, nfiles;
-	char fl[96];
-	int ret;
+	uint32_t bufsz;
 
-	up = calloc(1, sizeof(*up));
-	if (!up)
-		return -ENOMEM;
-	p->priv = up;
-	up->stream = cfg->proto == SALVO_PROTO_TCP;
-	up->zc = cfg->zerocopy;
-
-	ret = salvo__uring_setup(&salvo__uring_sys_default, &up->ring, SQ_ENTRIES, CQ_ENTRIES,
-				 &up->ring_flags);
-	if (ret) {
-		salvo_port_fail(p, ret, "io_uring_setup", NULL);
-		goto fail;
-	}
-	up->ring_ok = true;
-
-	/* tx pool in our own memory, registered as one fixed buffer */
 	bufsz = SALVO_MAX(cfg->size, cfg->message_len);
 	if (!up->stream && cfg->gso)
 		bufsz = SALVO_MAX(bufsz, SALVO_MIN(64U, 65507U / SALVO_MAX(cfg->size, 1U)) *
@@ -2174,6 +925,17 @@ static int uring_open(struct salvo_port *p, const struct salvo_cfg *cfg)
 		    up->nconns + 64 > rl.rlim_cur)
 			up->nconns = rl.rlim_cur > 128 ? (unsigned int)rl.rlim_cur - 64 : 64;
 	}
+	return bufsz;
+}
+
+/* tx pool in our own memory, registered as one fixed buffer */
+static int open_tx_pool(struct salvo_port *p, struct uring_port *up, const struct salvo_cfg *cfg,
+			uint32_t bufsz)
+{
+	struct iovec iov;
+	uint32_t npool, stride;
+	int ret;
+
 	npool = up->stream ? 64 : (bufsz > 16384 ? 256 : 2048);
 	/*
 	 * A server whose every connection may hold a send (a reply to a peer
@@ -2185,31 +947,32 @@ static int uring_open(struct salvo_port *p, const struct salvo_cfg *cfg)
 	stride = salvo_pool_stride(bufsz);
 	up->txmem_len = (size_t)npool * stride;
 	up->txmem = map_mem(up->txmem_len);
-	if (!up->txmem) {
-		ret = salvo_port_fail(p, -ENOMEM, "mmap tx buffers", NULL);
-		goto fail;
-	}
+	if (!up->txmem)
+		return salvo_port_fail(p, -ENOMEM, "mmap tx buffers", NULL);
 	ret = salvo_pool_create(&p->pool, npool, bufsz, up->txmem);
-	if (ret) {
-		salvo_port_fail(p, ret, "pool", NULL);
-		goto fail;
-	}
+	if (ret)
+		return salvo_port_fail(p, ret, "pool", NULL);
 	up->txs = calloc(npool, sizeof(*up->txs));
 	up->txnext = calloc(npool, sizeof(*up->txnext));
 	up->hold = calloc(npool, sizeof(*up->hold));
 	up->mm = calloc(npool, sizeof(*up->mm));
-	if (!up->txs || !up->txnext || !up->hold || !up->mm) {
-		ret = salvo_port_fail(p, -ENOMEM, "alloc", NULL);
-		goto fail;
-	}
-	{
-		struct iovec iov = { .iov_base = up->txmem, .iov_len = up->txmem_len };
+	if (!up->txs || !up->txnext || !up->hold || !up->mm)
+		return salvo_port_fail(p, -ENOMEM, "alloc", NULL);
+	iov.iov_base = up->txmem;
+	iov.iov_len = up->txmem_len;
+	/* Not fatal: without it sends copy from plain user memory (RLIMIT_MEMLOCK). */
+	up->fixed_bufs = io_uring_register_buffers(&up->ring, &iov, 1) == 0;
+	return 0;
+}
 
-		/* Not fatal: without it sends copy from plain user memory (RLIMIT_MEMLOCK). */
-		up->fixed_bufs = io_uring_register_buffers(&up->ring, &iov, 1) == 0;
-	}
+/* provided buffer ring for every receive */
+static int open_rx_ring(struct salvo_port *p, struct uring_port *up, const struct salvo_cfg *cfg)
+{
+	struct io_uring_buf_reg reg;
+	uint32_t payload;
+	unsigned int i;
+	int ret;
 
-	/* provided buffer ring for every receive */
 	if (up->stream) {
 		up->br_entries = 256;
 		payload = 65536;
@@ -2227,19 +990,15 @@ static int uring_open(struct salvo_port *p, const struct salvo_cfg *cfg)
 	up->br_len = (up->br_len + 4095) & ~(size_t)4095;
 	up->br = map_mem(up->br_len);
 	up->rxd = calloc(up->br_entries, sizeof(*up->rxd));
-	if (!up->rxmem || !up->br || !up->rxd) {
-		ret = salvo_port_fail(p, -ENOMEM, "rx buffers", NULL);
-		goto fail;
-	}
+	if (!up->rxmem || !up->br || !up->rxd)
+		return salvo_port_fail(p, -ENOMEM, "rx buffers", NULL);
 	memset(&reg, 0, sizeof(reg));
 	reg.ring_addr = (uint64_t)(uintptr_t)up->br;
 	reg.ring_entries = up->br_entries;
 	reg.bgid = BGID;
 	ret = io_uring_register_buf_ring(&up->ring, &reg, 0);
-	if (ret) {
-		salvo_port_fail(p, ret, "io_uring_register_buf_ring", NULL);
-		goto fail;
-	}
+	if (ret)
+		return salvo_port_fail(p, ret, "io_uring_register_buf_ring", NULL);
 	up->br_registered = true;
 	io_uring_buf_ring_init(up->br);
 	for (i = 0; i < up->br_entries; i++) {
@@ -2249,16 +1008,20 @@ static int uring_open(struct salvo_port *p, const struct salvo_cfg *cfg)
 		buf_recycle(up, i, (int)i);
 	}
 	io_uring_buf_ring_advance(up->br, (int)up->br_entries);
+	return 0;
+}
 
-	/* connections and the fixed file table */
-	nfiles = 1;
+/* connections, the fixed file table, the event descriptors and the rx fifo */
+static int open_tables(struct salvo_port *p, struct uring_port *up, const struct salvo_cfg *cfg)
+{
+	unsigned int i, nfiles;
+	int ret;
+
 	if (up->stream) {
 		p->conn_slots = up->nconns;
 		up->conns = calloc(up->nconns, sizeof(*up->conns));
-		if (!up->conns) {
-			ret = salvo_port_fail(p, -ENOMEM, "alloc", NULL);
-			goto fail;
-		}
+		if (!up->conns)
+			return salvo_port_fail(p, -ENOMEM, "alloc", NULL);
 		for (i = 0; i < up->nconns; i++) {
 			up->conns[i].fd = -1;
 			up->conns[i].qhead = up->conns[i].qtail = NO_IDX;
@@ -2269,46 +1032,81 @@ static int uring_open(struct salvo_port *p, const struct salvo_cfg *cfg)
 		nfiles = SALVO_MAX(share(SALVO_MAX(cfg->flows, 1), p->worker, p->nworkers), 1U);
 	}
 	ret = io_uring_register_files_sparse(&up->ring, nfiles);
-	if (ret) {
-		salvo_port_fail(p, ret, "io_uring_register_files_sparse", NULL);
-		goto fail;
-	}
+	if (ret)
+		return salvo_port_fail(p, ret, "io_uring_register_files_sparse", NULL);
 	up->nev = up->stream ? 4 * up->nconns + 64 : 1;
 	up->evd = calloc(up->nev, sizeof(*up->evd));
 	up->evfree = calloc(up->nev, sizeof(*up->evfree));
 	up->fifo_cap = up->br_entries + up->nev;
 	up->fifo = calloc(up->fifo_cap, sizeof(*up->fifo));
-	if (!up->evd || !up->evfree || !up->fifo) {
-		ret = salvo_port_fail(p, -ENOMEM, "alloc", NULL);
-		goto fail;
-	}
+	if (!up->evd || !up->evfree || !up->fifo)
+		return salvo_port_fail(p, -ENOMEM, "alloc", NULL);
 	for (i = 0; i < up->nev; i++) {
 		up->evd[i].idx = NO_IDX;
 		up->evfree[up->evfree_n++] = &up->evd[up->nev - 1 - i];
 	}
+	return 0;
+}
+
+/* The sockets of either path, registered as fixed files. */
+static int open_sockets(struct salvo_port *p, struct uring_port *up, const struct salvo_cfg *cfg)
+{
+	unsigned int i;
+	int ret;
+
+	ret = up->stream ? salvo__uring_open_stream(p, cfg) : salvo__uring_open_dgram(p, cfg);
+	if (ret)
+		return ret;
+	for (i = 0; i < up->nsocks; i++) {
+		ret = reg_file(up, up->socks[i].slot, up->socks[i].fd);
+		if (ret)
+			return salvo_port_fail(p, ret, "io_uring_register_files_update", NULL);
+	}
+	for (i = 0; i < up->nconnect; i++) {
+		ret = reg_file(up, up->conn_base + i, up->conns[i].fd);
+		if (ret)
+			return salvo_port_fail(p, ret, "io_uring_register_files_update", NULL);
+	}
+	return 0;
+}
+
+static void uring_close(struct salvo_port *p);
+
+static int uring_open(struct salvo_port *p, const struct salvo_cfg *cfg)
+{
+	struct uring_port *up;
+	char fl[96];
+	int ret;
+
+	up = calloc(1, sizeof(*up));
+	if (!up)
+		return -ENOMEM;
+	p->priv = up;
+	up->stream = cfg->proto == SALVO_PROTO_TCP;
+	up->zc = cfg->zerocopy;
+
+	ret = salvo__uring_setup(&salvo__uring_sys_default, &up->ring, SQ_ENTRIES, CQ_ENTRIES,
+				 &up->ring_flags);
+	if (ret) {
+		salvo_port_fail(p, ret, "io_uring_setup", NULL);
+		goto fail;
+	}
+	up->ring_ok = true;
+	ret = open_tx_pool(p, up, cfg, open_sizes(p, up, cfg));
+	if (!ret)
+		ret = open_rx_ring(p, up, cfg);
+	if (!ret)
+		ret = open_tables(p, up, cfg);
+	if (ret)
+		goto fail;
 	up->conn_ts.tv_sec = cfg->timeout_ms / 1000;
 	up->conn_ts.tv_nsec = (long long)(cfg->timeout_ms % 1000) * 1000000;
 	if (!cfg->timeout_ms)
 		up->conn_ts.tv_sec = 5;
 	up->send_timeout_ns = (uint64_t)cfg->send_timeout_ms * NSEC_PER_MSEC;
-
-	ret = up->stream ? open_stream_socks(p, cfg) : open_dgram_socks(p, cfg);
+	ret = open_sockets(p, up, cfg);
 	if (ret)
 		goto fail;
-	for (i = 0; i < up->nsocks; i++) {
-		ret = reg_file(up, up->socks[i].slot, up->socks[i].fd);
-		if (ret) {
-			salvo_port_fail(p, ret, "io_uring_register_files_update", NULL);
-			goto fail;
-		}
-	}
-	for (i = 0; i < up->nconnect; i++) {
-		ret = reg_file(up, up->conn_base + i, up->conns[i].fd);
-		if (ret) {
-			salvo_port_fail(p, ret, "io_uring_register_files_update", NULL);
-			goto fail;
-		}
-	}
 	snprintf(p->info, sizeof(p->info), "ring: %s%s%s",
 		 salvo__uring_flags_str(up->ring_flags, fl, sizeof(fl)),
 		 up->fixed_bufs ? ", fixed buffers" : ", no fixed buffers (memlock)",
@@ -2364,8 +1162,8 @@ static void uring_close(struct salvo_port *p)
 	/* The ring's exit cancels what is pending before our memory goes. */
 	if (up->ring_ok)
 		io_uring_queue_exit(&up->ring);
-	if (up->unix_path[0])
-		unlink(up->unix_path);
+	if (up->unix_bound)
+		salvo__sock_unix_unbind(&p->cfg->local);
 	if (p->pool)
 		salvo_pool_destroy(p->pool);
 	p->pool = NULL;
@@ -2407,3 +1205,4 @@ static const struct salvo_backend_ops uring_ops = {
 };
 
 SALVO_BACKEND_REGISTER(uring_ops)
+

@@ -63,4 +63,260 @@ void salvo__uring_doctor(const struct salvo__uring_sys *sys, struct salvo_doctor
 /* "single_issuer,defer_taskrun" for p->info. */
 const char *salvo__uring_flags_str(unsigned int flags, char *buf, size_t len);
 
+/* ---- the port: shared by uring.c, uring_dgram.c and uring_stream.c ---------- */
+
+#include <stdbool.h>
+#include <stdint.h>
+#include <sys/socket.h>
+#include <sys/un.h>
+
+#include <salvo/addr.h>
+#include <salvo/backend.h>
+#include <salvo/common.h>
+#include <salvo/pkt.h>
+
+
+/* From newer kernel headers than liburing 2.3 ships (Linux 6.2 uapi). */
+#define ZC_REPORT_USAGE (1U << 3)	/* IORING_SEND_ZC_REPORT_USAGE */
+#define ZC_USAGE_COPIED (1U << 31)	/* IORING_NOTIF_USAGE_ZC_COPIED */
+
+#define SQ_ENTRIES 512
+#define CQ_ENTRIES 8192
+#define BGID 0
+#define RX_HDR 256		/* io_uring_recvmsg_out + name + control, rounded */
+#define MAX_CONNS 4096
+#define NO_IDX UINT32_MAX
+
+enum {
+	UD_IGNORE = 1,	/* link timeouts, cancels, closes, shutdowns */
+	UD_TX,		/* x: pool index (datagram send) */
+	UD_SEND,	/* x: pool index (stream send) */
+	UD_RECVMSG,	/* x: socket index */
+	UD_RECV,	/* x: connection id */
+	UD_ACCEPT,	/* x: socket index */
+	UD_CONNECT,	/* x: connection id */
+	UD_SOCKET,	/* x: connection id (a dial's SOCKET, reported only when it fails) */
+};
+
+static inline uint64_t ud_make(unsigned int kind, uint32_t x)
+{
+	return (uint64_t)x << 8 | kind;
+}
+
+enum { C_FREE, C_CONNECTING, C_OPEN, C_CLOSING };
+
+struct usock {
+	int fd;
+	unsigned int slot;	/* fixed file index */
+	bool armed;		/* multishot recvmsg / accept pending */
+	bool rx;		/* wants a multishot recvmsg */
+	uint32_t ovfl;		/* last SO_RXQ_OVFL value */
+	struct msghdr rxmsg;	/* layout template for multishot recvmsg */
+};
+
+struct uconn {
+	int fd;
+	uint8_t state;
+	bool recv_armed;
+	bool sending;
+	bool close_after;	/* close once the queue is sent */
+	bool failed;		/* CONN_ERROR reported */
+	bool eof;
+	bool eof_pending;	/* EOF seen while a send was in flight: its result decides */
+	bool fixed;		/* registered at conn_base + id (connects); accepted ones use fd */
+	bool abort;		/* close with RST (a send ran out of time), not FIN */
+	int dial_err;		/* a dial's SOCKET failed: the cancelled CONNECT reports this */
+	uint16_t evout;		/* events of this connection the app has not released */
+	uint32_t qhead, qtail;	/* queued tx pkts (pool idx, linked by txnext) */
+	uint64_t send_end_ns;	/* the queue head must be sent by then (send_timeout_ms) */
+	struct __kernel_timespec send_ts;	/* its linked timeout, read at submission */
+	struct salvo_addr peer;
+};
+
+struct txslot {
+	struct msghdr msg;
+	struct iovec iov;
+	union {
+		char buf[CMSG_SPACE(sizeof(uint16_t))];
+		struct cmsghdr align;
+	} c;
+};
+
+struct uring_port {
+	struct io_uring ring;
+	unsigned int ring_flags;
+	bool ring_ok;
+	bool enabled;
+	bool stream;
+	bool fixed_bufs;	/* pool memory registered */
+	bool fixed_send;	/* IORING_OP_SEND takes a fixed buffer here */
+	bool zc;
+	bool unix_dgram;	/* datagrams to or from a unix socket: sent with sendmmsg(2) */
+	struct mmsghdr *mm;	/* unix datagrams: one sendmmsg per burst and socket */
+	int fatal;		/* sticky -errno: tx_burst returns it */
+
+	/* tx */
+	uint8_t *txmem;
+	size_t txmem_len;
+	struct txslot *txs;	/* per pool index */
+	uint32_t *txnext;	/* per pool index: stream queue link */
+	uint8_t *hold;		/* per pool index: CQEs still to come */
+	unsigned int tx_inflight;
+
+	/* rx: provided buffer ring */
+	struct io_uring_buf_ring *br;
+	size_t br_len;
+	unsigned int br_entries;
+	uint8_t *rxmem;
+	size_t rxmem_len;
+	uint32_t rxbuf_size;
+	struct salvo_pkt *rxd;	/* descriptor per buffer id */
+	unsigned int rx_out;	/* buffers not on the ring */
+	bool br_registered;
+
+	/* connection events */
+	struct salvo_pkt *evd;
+	struct salvo_pkt **evfree;
+	unsigned int nev, evfree_n;
+
+	/* received, not yet handed out */
+	struct salvo_pkt **fifo;
+	unsigned int fifo_cap, fifo_head, fifo_n;
+
+	struct usock *socks;
+	unsigned int nsocks;
+	struct uconn *conns;
+	unsigned int nconns;	/* table size */
+	unsigned int conn_base;	/* fixed file index of conns[0] */
+	unsigned int nconnect;	/* client conns to start on enable */
+	bool listen_stream;
+	bool dial_direct;	/* dials use SOCKET into the fixed slot (no fd: no TCP_INFO) */
+	/*
+	 * Table full: accepted sockets wait here (the rest in the listen
+	 * backlog, accept cancelled) until a slot is free, rather than be
+	 * closed without a word while the app could still refuse them.
+	 */
+	bool accept_paused;
+	int pend_fd[64];
+	unsigned int npend;
+	bool conn_rearm;	/* some open connection has no receive armed: rearm() scans */
+
+	struct __kernel_timespec conn_ts;
+	uint64_t send_timeout_ns;	/* cfg->send_timeout_ms; 0: none */
+	uint64_t retrans_closed;
+	uint64_t retrans_next_ns;
+
+	bool unix_bound;	/* bound cfg->local's unix path: removed at close */
+};
+
+static inline struct io_uring_sqe *get_sqe(struct uring_port *up)
+{
+	struct io_uring_sqe *sqe = io_uring_get_sqe(&up->ring);
+
+	if (!sqe) {
+		io_uring_submit(&up->ring);
+		sqe = io_uring_get_sqe(&up->ring);
+	}
+	return sqe;
+}
+
+/* This worker's share of total (flows, streams). */
+static inline unsigned int share(unsigned int total, unsigned int worker, unsigned int nworkers)
+{
+	if (!nworkers)
+		nworkers = 1;
+	return total / nworkers + (worker < total % nworkers);
+}
+
+static inline int reg_file(struct uring_port *up, unsigned int slot, int fd)
+{
+	int ret = io_uring_register_files_update(&up->ring, slot, &fd, 1);
+
+	return ret < 0 ? ret : 0;
+}
+
+/* ---- tx buffer bookkeeping ------------------------------------------------- */
+
+static inline void tx_put(struct salvo_port *p, struct salvo_pkt *k)
+{
+	struct uring_port *up = p->priv;
+
+	salvo_pool_put(p->pool, &k, 1);
+	up->tx_inflight--;
+}
+
+/* One expected CQE for k arrived; the buffer goes back when none remain. */
+static inline bool tx_unhold(struct salvo_port *p, struct salvo_pkt *k)
+{
+	struct uring_port *up = p->priv;
+
+	if (!up->hold[k->idx] || --up->hold[k->idx])
+		return false;
+	tx_put(p, k);
+	return true;
+}
+
+/* ---- rx -------------------------------------------------------------------- */
+
+static inline void fifo_push(struct uring_port *up, struct salvo_pkt *k)
+{
+	up->fifo[(up->fifo_head + up->fifo_n) % up->fifo_cap] = k;
+	up->fifo_n++;
+}
+
+static inline void buf_recycle(struct uring_port *up, unsigned int bid, int off)
+{
+	io_uring_buf_ring_add(up->br, up->rxmem + (size_t)bid * up->rxbuf_size, up->rxbuf_size,
+			      bid, io_uring_buf_ring_mask(up->br_entries), off);
+}
+
+static inline struct io_uring_sqe *prep_send(struct uring_port *up, int slot, struct salvo_pkt *k,
+				      uint32_t off, unsigned int kind, int flags)
+{
+	struct io_uring_sqe *sqe = get_sqe(up);
+	uint8_t *d = k->data + off;
+	uint32_t n = k->len - off;
+
+	if (up->zc) {
+		if (up->fixed_bufs && !(k->flags & SALVO_PKT_F_EXTERN))
+			io_uring_prep_send_zc_fixed(sqe, slot, d, n, flags, ZC_REPORT_USAGE, 0);
+		else
+			io_uring_prep_send_zc(sqe, slot, d, n, flags, ZC_REPORT_USAGE);
+		up->hold[k->idx] += 2;
+	} else {
+		io_uring_prep_send(sqe, slot, d, n, flags);
+		if (up->fixed_send && !(k->flags & SALVO_PKT_F_EXTERN)) {
+			sqe->ioprio |= IORING_RECVSEND_FIXED_BUF;
+			sqe->buf_index = 0;
+		}
+		up->hold[k->idx] += 1;
+	}
+	sqe->flags |= IOSQE_FIXED_FILE;
+	io_uring_sqe_set_data64(sqe, ud_make(kind, k->idx));
+	return sqe;
+}
+
+/* uring.c: tx errors, shared by both paths. */
+void salvo__uring_tx_error(struct salvo_port *p, int res, const struct salvo_pkt *k);
+
+/* uring_dgram.c: datagram sockets (UDP, unix dgram). */
+int salvo__uring_open_dgram(struct salvo_port *p, const struct salvo_cfg *cfg);
+void salvo__uring_arm_recvmsg(struct uring_port *up, unsigned int i);
+void salvo__uring_on_recvmsg(struct salvo_port *p, struct io_uring_cqe *cqe, uint32_t i);
+void salvo__uring_on_tx(struct salvo_port *p, struct io_uring_cqe *cqe, struct salvo_pkt *k);
+int salvo__uring_tx_dgram(struct salvo_port *p, struct salvo_pkt **v, unsigned int n);
+
+/* uring_stream.c: stream sockets (TCP, unix stream) and their connections. */
+int salvo__uring_open_stream(struct salvo_port *p, const struct salvo_cfg *cfg);
+void salvo__uring_arm_accept(struct uring_port *up, unsigned int i);
+void salvo__uring_arm_recv(struct uring_port *up, uint32_t id);
+void salvo__uring_adopt_pending(struct salvo_port *p);
+void salvo__uring_stream_start(struct salvo_port *p, uint32_t id);
+void salvo__uring_update_retrans(struct salvo_port *p);
+void salvo__uring_on_send(struct salvo_port *p, struct io_uring_cqe *cqe, struct salvo_pkt *k);
+void salvo__uring_on_recv(struct salvo_port *p, struct io_uring_cqe *cqe, uint32_t id);
+void salvo__uring_on_accept(struct salvo_port *p, struct io_uring_cqe *cqe, uint32_t i);
+void salvo__uring_on_connect(struct salvo_port *p, struct io_uring_cqe *cqe, uint32_t id);
+int salvo__uring_tx_stream(struct salvo_port *p, struct salvo_pkt **v, unsigned int n);
+
 #endif

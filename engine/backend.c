@@ -162,18 +162,6 @@ int salvo_port_fail(struct salvo_port *p, int err, const char *what, const struc
 	return err;
 }
 
-void salvo_stream_discard_unread(int fd)
-{
-	char buf[4096];
-
-	for (int i = 0; i < 16; i++) {
-		ssize_t n = recv(fd, buf, sizeof(buf), MSG_DONTWAIT);
-
-		if (n < (ssize_t)sizeof(buf))
-			break;	/* drained, EOF, EAGAIN or an error: nothing more to do */
-	}
-}
-
 void salvo_port_close(struct salvo_port *p)
 {
 	if (p->ops && p->ops->close)

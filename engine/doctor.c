@@ -21,13 +21,7 @@
 
 #include <salvo/backend.h>
 #include <salvo/doctor.h>
-
-#ifndef UDP_SEGMENT
-#define UDP_SEGMENT 103
-#endif
-#ifndef UDP_GRO
-#define UDP_GRO 104
-#endif
+#include <salvo/udp.h>
 #ifndef CAP_BPF
 #define CAP_BPF 39
 #endif

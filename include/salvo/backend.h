@@ -171,15 +171,6 @@ static inline uint32_t salvo_worker_flow_id(unsigned int local, unsigned int wor
  */
 int salvo_port_fail(struct salvo_port *p, int err, const char *what, const struct salvo_addr *a);
 
-/*
- * For stream backends, right before closing a connection: read and discard
- * what the peer sent that nobody read (at most 64 KiB, without blocking).
- * Closing a TCP or unix stream socket with unread data makes the kernel
- * reset the connection instead of closing it, and the peer's next read
- * fails with ECONNRESET even after it has read the whole reply.
- */
-void salvo_stream_discard_unread(int fd);
-
 int salvo_port_open(struct salvo_port *p, const struct salvo_backend_ops *ops,
 		    const struct salvo_cfg *cfg, unsigned int worker, unsigned int nworkers);
 void salvo_port_close(struct salvo_port *p);

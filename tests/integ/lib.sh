@@ -388,3 +388,76 @@ show() {
 		echo
 	done
 }
+
+# unix_probe PATH refused|bound: whether the kernel has a socket bound to the
+# unix socket file PATH (a datagram connect: refused when none is; a live
+# stream listener refuses the type instead, and sees no connection).
+unix_probe() {
+	python3 -c '
+import errno, socket, sys
+s = socket.socket(socket.AF_UNIX, socket.SOCK_DGRAM)
+try:
+    s.connect(sys.argv[1])
+    e = 0
+except OSError as x:
+    e = x.errno
+if sys.argv[2] == "refused":
+    sys.exit(e != errno.ECONNREFUSED)
+sys.exit(e not in (0, errno.EPROTOTYPE))' "$1" "$2"
+}
+
+# unix_path_rules BACKEND "RECV" "RECV_OPTS" "SEND" FIELD WANT: the one rule
+# for a unix path a receiver binds (backends/sock.c), on one backend, with
+# RECV ("udp recv", "tcp sink") and SEND (a sender command and its options):
+#  - an ordinary file at the path is never removed: RECV exits non-zero with
+#    one line saying it is not a socket, and the file keeps its content;
+#  - a running receiver's path is never taken over: a second RECV exits
+#    non-zero with one "in use" line, and the first (RECV_OPTS, which must
+#    end it) still gets what SEND sends: its JSON FIELD equals WANT;
+#  - a stale socket (its receiver killed with SIGKILL) is reused: a new
+#    receiver binds it and gets what SEND sends.
+unix_path_rules() {
+	local b=$1 recv=($2) ropts=($3) send=($4) field=$5 want=$6 f p pid rc got
+	f=$TMP/file-$b p=$TMP/path-$b.sock
+	printf 'user data\n' >"$f"
+	SALVO_BACKEND=$b salvo_run "$TMP/file.out" "${recv[@]}" "unix:$f" -d 1
+	rc=$?
+	[ "$rc" -ne 0 ] || { fail "$b: ${recv[*]} on an ordinary file exited 0"; return; }
+	[ "$(cat "$f" 2>/dev/null)" = "user data" ] || { fail "$b: ${recv[*]} removed or changed $f"; return; }
+	[ "$(count_lines "$TMP/file.out.err")" = 1 ] && grep -q "not a socket" "$TMP/file.out.err" ||
+		{ show "$TMP/file.out.err"; fail "$b: not one 'not a socket' line"; return; }
+
+	SALVO_BACKEND=$b salvo_bg "$TMP/first.json" "${recv[@]}" "unix:$p" "${ropts[@]}" --json -d 30
+	pid=$SALVO_PID
+	wait_unix_bound "$p" || { show "$TMP/first.json.err"; fail "$b: first receiver never bound"; return; }
+	SALVO_BACKEND=$b salvo_run "$TMP/second.out" "${recv[@]}" "unix:$p" -d 1
+	rc=$?
+	[ "$rc" -ne 0 ] || { fail "$b: a second receiver on a running one's path exited 0"; return; }
+	[ "$(count_lines "$TMP/second.out.err")" = 1 ] && grep -q "in use by a running receiver" "$TMP/second.out.err" ||
+		{ show "$TMP/second.out.err"; fail "$b: not one 'in use' line"; return; }
+	[ -S "$p" ] || { fail "$b: the second receiver removed the first one's socket"; return; }
+	SALVO_BACKEND=$b salvo_run "$TMP/send.out" "${send[@]}" "unix:$p" ||
+		{ show "$TMP/send.out.err"; fail "$b: send to the first receiver failed"; return; }
+	wait_pid "$pid" 20000 || { show "$TMP/first.json.err"; fail "$b: first receiver exited $?"; return; }
+	got=$(json_get "$TMP/first.json" "$field") || { fail "$b: first receiver's JSON unreadable"; return; }
+	[ "$got" = "$want" ] || { fail "$b: first receiver's $field is $got, want $want"; return; }
+
+	SALVO_BACKEND=$b salvo_bg "$TMP/killed.out" "${recv[@]}" "unix:$p" -d 30
+	pid=$SALVO_PID
+	wait_unix_bound "$p" || { fail "$b: receiver to kill never bound"; return; }
+	kill -KILL "$pid"
+	{ wait_pid "$pid" 5000; } 2>/dev/null
+	[ -S "$p" ] || { fail "$b: no stale socket left after SIGKILL"; return; }
+	# A receiver killed with its io_uring open holds the socket until the
+	# kernel's deferred ring teardown: wait until nothing is bound to it.
+	busywait 5000 unix_probe "$p" refused || { fail "$b: the killed receiver's socket still bound after 5 s"; return; }
+	SALVO_BACKEND=$b salvo_bg "$TMP/third.json" "${recv[@]}" "unix:$p" "${ropts[@]}" --json -d 30
+	pid=$SALVO_PID
+	busywait 10000 unix_probe "$p" bound || { show "$TMP/third.json.err"; fail "$b: the stale socket was not reused"; return; }
+	SALVO_BACKEND=$b salvo_run "$TMP/send.out" "${send[@]}" "unix:$p" ||
+		{ show "$TMP/send.out.err"; fail "$b: send to the new receiver failed"; return; }
+	wait_pid "$pid" 20000 || { show "$TMP/third.json.err"; fail "$b: new receiver exited $?"; return; }
+	got=$(json_get "$TMP/third.json" "$field") || { fail "$b: new receiver's JSON unreadable"; return; }
+	[ "$got" = "$want" ] || { fail "$b: new receiver's $field is $got, want $want"; return; }
+	echo "  $b: file kept, running receiver kept ($field $want), stale socket reused"
+}

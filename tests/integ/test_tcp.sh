@@ -15,6 +15,7 @@ TESTS="
 	test_bytes_python_sink
 	test_loopback_v6
 	test_unix_stream
+	test_unix_path_rules
 	test_veth
 	test_streams_threads
 	test_seed_sender
@@ -116,6 +117,17 @@ test_unix_stream() {
 	local b
 	for b in $BACKENDS; do
 		pair "" "unix:$TMP/s-$b.sock" "unix:$TMP/s-$b.sock" "$b" || return
+	done
+}
+
+# The stale-path rule (backends/sock.c) on both stream backends: a file is
+# kept, a running sink keeps its path (and sees no connection from the
+# second one's probe: --count 1 still ends on the real sender), a killed
+# one's socket is reused.
+test_unix_path_rules() {
+	local b
+	for b in $BACKENDS; do
+		unix_path_rules "$b" "tcp sink" "--count 1" "tcp send --bytes 1M -q" rx.bytes 1048576 || return
 	done
 }
 

@@ -18,6 +18,7 @@ TESTS="
 	test_ipv6
 	test_unix
 	test_unix_python_receiver
+	test_unix_path_rules
 	test_gso_gro
 	test_threads_flows
 	test_stamp_accounting
@@ -216,6 +217,16 @@ test_unix() {
 	local path=$TMP/udp.sock
 	RECV_OPTS=() SEND_OPTS=(--rate "$RATE")
 	transfer "" "unix:$path" "unix:$path" "$path" 5000
+}
+
+# The stale-path rule (backends/sock.c) on both datagram backends: a file is
+# kept, a running receiver keeps its path, a killed one's socket is reused.
+test_unix_path_rules() {
+	local b
+	for b in uring syscall; do
+		unix_path_rules "$b" "udp recv" "--count 200" "udp send --count 200 --rate 2k -q" \
+			rx.packets 200 || return
+	done
 }
 
 # udp send to a unix datagram socket read by plain Python (the witness):

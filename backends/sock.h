@@ -1,0 +1,95 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * The socket room: what every socket backend (syscall, uring) does to a
+ * socket before its first byte, written once so the backends cannot drift
+ * apart.  Private to backends/.  Functions that can fail return an fd or 0,
+ * or -errno with one line for the user in err.
+ */
+#ifndef SALVO_SOCK_H
+#define SALVO_SOCK_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include <salvo/addr.h>
+#include <salvo/cfg.h>
+
+#include <salvo/udp.h>	/* UDP_SEGMENT, UDP_GRO */
+
+/* From newer kernel headers than some libcs ship (Linux 2.6.33). */
+#ifndef SO_RXQ_OVFL
+#define SO_RXQ_OVFL 40
+#endif
+
+/*
+ * Socket buffer of bytes: opt_force (SO_RCVBUFFORCE/SO_SNDBUFFORCE: needs
+ * CAP_NET_ADMIN, ignores rmem_max/wmem_max) first, then the capped opt.
+ */
+int salvo__sock_bufsize(int fd, int opt_force, int opt, unsigned int bytes);
+
+/* --sndbuf and --rcvbuf, where given. */
+void salvo__sock_set_bufs(int fd, const struct salvo_cfg *cfg);
+
+/*
+ * The one rule for a unix path a server is about to bind: nothing there,
+ * or an abstract name, is fine; a socket whose connect is refused is a dead
+ * server's and is removed; anything else stays where it is and is an error
+ * (-EADDRINUSE: a running server holds it; -EEXIST: not a socket, a user's
+ * file).  The probe connect never reaches a live server's app (sock.c).
+ */
+int salvo__sock_unix_claim(const struct salvo_addr *a, char *err, size_t errlen);
+
+/*
+ * Bind a server socket to a.  A unix path goes through salvo__sock_unix_claim;
+ * an IP port still held by a process killed with its io_uring open is waited
+ * for briefly (the kernel's deferred ring teardown releases it).
+ */
+int salvo__sock_bind_server(int fd, const struct salvo_addr *a, char *err, size_t errlen);
+
+/* At close, by the server that bound it: remove its unix path (not an abstract name). */
+void salvo__sock_unix_unbind(const struct salvo_addr *a);
+
+struct salvo__sock_dgram_opts {
+	bool rx;		/* a receiver, bound to cfg->local; else a sender connected to cfg->remote */
+	bool nonblock;		/* SOCK_NONBLOCK; else blocking with a 100 ms SO_RCVTIMEO */
+	bool reuseaddr;		/* an IP receiver takes SO_REUSEADDR (the syscall backend's rule) */
+	unsigned int nworkers;	/* > 1: an IP receiver takes SO_REUSEPORT */
+	unsigned int port_offset;	/* added to a sender's --local port (one per socket) */
+};
+
+/*
+ * A datagram socket for cfg: a receiver bound (SO_REUSEPORT across workers,
+ * the stale-path rule for unix), a deep receive queue and UDP_GRO with
+ * --gro; a sender bound to --local (or autobound when a unix sender expects
+ * replies) and connected to cfg->remote.  The fd, or -errno.
+ */
+int salvo__sock_open_dgram(const struct salvo_cfg *cfg, const struct salvo__sock_dgram_opts *o,
+			   char *err, size_t errlen);
+
+/* A datagram socket that receives: 8 MiB queue unless --rcvbuf, UDP_GRO with --gro. */
+int salvo__sock_rx_queue(int fd, const struct salvo_cfg *cfg, char *err, size_t errlen);
+
+/* UDP_SEGMENT of seg bytes on every send of fd (--gso). */
+int salvo__sock_set_gso(int fd, unsigned int seg, char *err, size_t errlen);
+
+/* A non-blocking stream listener on cfg->local (backlog 4096). The fd, or -errno. */
+int salvo__sock_open_listener(const struct salvo_cfg *cfg, unsigned int nworkers, char *err,
+			      size_t errlen);
+
+/* A non-blocking stream socket for a client, bound to --local; not connected. */
+int salvo__sock_open_stream(const struct salvo_cfg *cfg, char *err, size_t errlen);
+
+/* TCP retransmits of fd so far (tcp_info); 0 for a unix stream or on error. */
+uint64_t salvo__sock_retrans(int fd, const struct salvo_addr *peer);
+
+/*
+ * For stream backends, right before closing a connection: read and discard
+ * what the peer sent that nobody read (at most 64 KiB, without blocking).
+ * Closing a TCP or unix stream socket with unread data makes the kernel
+ * reset the connection instead of closing it, and the peer's next read
+ * fails with ECONNRESET even after it has read the whole reply.
+ */
+void salvo__sock_discard_unread(int fd);
+
+#endif
