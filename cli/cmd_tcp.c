@@ -141,7 +141,7 @@ static int tcp_send_run(void *o, int argc, char **argv)
 	if (!t->srv.server && (t->srv.token || t->srv.reverse))
 		return salvo_usage_error(NULL, "--token and --reverse need --server");
 	if (!t->srv.server && argc != 1)
-		return salvo_usage_error(NULL, "needs DEST (or --server HOST[:PORT])");
+		return salvo_usage_error(NULL, "missing DEST (or --server HOST[:PORT])");
 	if (t->srv.server && (argc || t->bind || t->message))
 		return salvo_usage_error(NULL, "--server excludes DEST, --bind and --message");
 	if (!t->srv.server && salvo_addr_parse(argv[0], &cfg.remote, err, sizeof(err)))

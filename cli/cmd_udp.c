@@ -85,7 +85,7 @@ static int udp_send_run(void *o, int argc, char **argv)
 	if (!u->srv.server && (u->srv.token || u->srv.reverse || u->srv.rcvbuf))
 		return salvo_usage_error(NULL, "--token, --reverse and --rcvbuf need --server");
 	if (!u->srv.server && argc != 1)
-		return salvo_usage_error(NULL, "needs DEST (or --server HOST[:PORT])");
+		return salvo_usage_error(NULL, "missing DEST (or --server HOST[:PORT])");
 	if (u->srv.server && argc)
 		return salvo_usage_error(NULL, "DEST and --server exclude each other (the server opens the data port)");
 	if (u->srv.server && (u->bind || u->expect_reply))
