@@ -12,6 +12,7 @@
 
 #include "cli.h"
 #include "apps/stream.h"
+#include "serve_client.h"
 
 #define MAX_CONN_LINES 32
 
@@ -79,6 +80,7 @@ struct tcp_send_opts {
 	uint64_t sndbuf;
 	bool size_seen;
 	bool no_stamp;
+	struct salvo_cli_server srv;
 };
 
 static const struct salvo_opt tcp_send_table[] = {
@@ -98,6 +100,12 @@ static const struct salvo_opt tcp_send_table[] = {
 		  .metavar = "ADDR:PORT", .help = "connect from this source address"),
 	SALVO_OPT("sndbuf", SALVO_OPT_SIZE, struct tcp_send_opts, sndbuf,
 		  .help = "socket send buffer to ask for", .max = 1u << 30),
+	SALVO_OPT("server", SALVO_OPT_STR, struct tcp_send_opts, srv.server,
+		  .metavar = "HOST[:PORT]", .help = "test against a 'salvo serve' (default port 5201) instead of DEST: both sides' byte counts"),
+	SALVO_OPT("token", SALVO_OPT_STR, struct tcp_send_opts, srv.token,
+		  .metavar = "SECRET", .help = "with --server: the server's shared secret (default: $SALVO_TOKEN)"),
+	SALVO_OPT("reverse", SALVO_OPT_FLAG, struct tcp_send_opts, srv.reverse,
+		  .short_name = 'R', .help = "with --server: the server sends, this side receives"),
 	SALVO_OPT_END,
 };
 
@@ -124,7 +132,6 @@ static int tcp_send_run(void *o, int argc, char **argv)
 	char err[256];
 	int rc;
 
-	(void)argc;
 	salvo_cfg_init(&cfg);
 	salvo_cli_common_apply(&t->c, &cfg);
 	cfg.command = "tcp send";
@@ -140,7 +147,13 @@ static int tcp_send_run(void *o, int argc, char **argv)
 	if (t->streams < cfg.threads)
 		return salvo_usage_error(NULL, "--streams (%u) must be at least --threads (%u)",
 					 t->streams, cfg.threads);
-	if (salvo_addr_parse(argv[0], &cfg.remote, err, sizeof(err)))
+	if (!t->srv.server && (t->srv.token || t->srv.reverse))
+		return salvo_usage_error(NULL, "--token and --reverse need --server");
+	if (!t->srv.server && argc != 1)
+		return salvo_usage_error(NULL, "missing DEST (or --server HOST[:PORT])");
+	if (t->srv.server && (argc || t->bind || t->message))
+		return salvo_usage_error(NULL, "--server excludes DEST, --bind and --message");
+	if (!t->srv.server && salvo_addr_parse(argv[0], &cfg.remote, err, sizeof(err)))
 		return salvo_usage_error(NULL, "%s", err);
 	if (t->bind) {
 		if (salvo_addr_parse_bind(t->bind, NULL, true, &cfg.local, err, sizeof(err)))
@@ -163,7 +176,10 @@ static int tcp_send_run(void *o, int argc, char **argv)
 	}
 	salvo_stream_arg_init(&a);
 	app.arg = &a;
-	rc = salvo_cli_run(&t->c, &cfg, &app, &x, NULL);
+	if (t->srv.server)
+		rc = salvo_cli_run_with_server(&t->c, &cfg, &app, &x, &t->srv);
+	else
+		rc = salvo_cli_run(&t->c, &cfg, &app, &x, NULL);
 	salvo_stream_arg_fini(&a);
 	return rc;
 }
@@ -171,11 +187,12 @@ static int tcp_send_run(void *o, int argc, char **argv)
 static const struct salvo_cmd tcp_send_cmd = {
 	.name = "tcp send",
 	.args = "DEST",
-	.min_args = 1,
+	.min_args = 0,
 	.max_args = 1,
 	.summary = "TCP sender: one --message (the seed's sender) or a throughput run over --streams connections",
 	.description = "DEST is HOST:PORT, [IPV6]:PORT or unix:/path (stream socket).\n"
-		       "Without --message, --bytes or --duration a run lasts 10 s. Retransmits come from TCP_INFO.",
+		       "Without --message, --bytes or --duration a run lasts 10 s. Retransmits come from TCP_INFO.\n"
+		       "--server HOST[:PORT] replaces DEST: a test with a 'salvo serve' (docs/protocol.md).",
 	.tables = tcp_send_tables,
 	.opts_size = sizeof(struct tcp_send_opts),
 	.defaults = tcp_send_defaults,

@@ -14,6 +14,7 @@
 #include "apps/request.h"
 #include "apps/gen.h"
 #include "apps/sink.h"
+#include "serve_client.h"
 
 struct udp_send_opts {
 	struct salvo_cli_common c;	/* first: the shared tables point into it */
@@ -27,6 +28,7 @@ struct udp_send_opts {
 	const char *bind;
 	uint64_t sndbuf;
 	bool size_seen;
+	struct salvo_cli_server srv;
 };
 
 static const struct salvo_opt udp_send_table[] = {
@@ -48,6 +50,14 @@ static const struct salvo_opt udp_send_table[] = {
 		  .metavar = "ADDR:PORT", .help = "send from this source address"),
 	SALVO_OPT("sndbuf", SALVO_OPT_SIZE, struct udp_send_opts, sndbuf,
 		  .help = "socket send buffer to ask for", .max = 1u << 30),
+	SALVO_OPT("server", SALVO_OPT_STR, struct udp_send_opts, srv.server,
+		  .metavar = "HOST[:PORT]", .help = "test against a 'salvo serve' (default port 5201) instead of DEST: exact loss, both sides' figures"),
+	SALVO_OPT("token", SALVO_OPT_STR, struct udp_send_opts, srv.token,
+		  .metavar = "SECRET", .help = "with --server: the server's shared secret (default: $SALVO_TOKEN)"),
+	SALVO_OPT("reverse", SALVO_OPT_FLAG, struct udp_send_opts, srv.reverse,
+		  .short_name = 'R', .help = "with --server: the server sends, this side receives and counts"),
+	SALVO_OPT("rcvbuf", SALVO_OPT_SIZE, struct udp_send_opts, srv.rcvbuf,
+		  .help = "with --server: the receiver's socket buffer (the server's; ours with -R)", .min = 4096, .max = 1u << 30),
 	SALVO_OPT_END,
 };
 
@@ -77,14 +87,21 @@ static int udp_send_run(void *o, int argc, char **argv)
 	struct salvo_sink_hooks hooks = {.on_packet = print_reply};
 	char err[256];
 
-	(void)argc;
 	salvo_cfg_init(&cfg);
 	salvo_cli_common_apply(&u->c, &cfg);
 	cfg.command = "udp send";
 	cfg.proto = SALVO_PROTO_UDP;
 	cfg.dir = SALVO_DIR_TX;
 	cfg.connect = true;
-	if (salvo_addr_parse(argv[0], &cfg.remote, err, sizeof(err)))
+	if (!u->srv.server && (u->srv.token || u->srv.reverse || u->srv.rcvbuf))
+		return salvo_usage_error(NULL, "--token, --reverse and --rcvbuf need --server");
+	if (!u->srv.server && argc != 1)
+		return salvo_usage_error(NULL, "missing DEST (or --server HOST[:PORT])");
+	if (u->srv.server && argc)
+		return salvo_usage_error(NULL, "DEST and --server exclude each other (the server opens the data port)");
+	if (u->srv.server && (u->bind || u->expect_reply))
+		return salvo_usage_error(NULL, "--server excludes --bind and --expect-reply");
+	if (!u->srv.server && salvo_addr_parse(argv[0], &cfg.remote, err, sizeof(err)))
 		return salvo_usage_error(NULL, "%s", err);
 	if (u->bind) {
 		if (salvo_addr_parse_bind(u->bind, NULL, true, &cfg.local, err, sizeof(err)))
@@ -132,17 +149,20 @@ static int udp_send_run(void *o, int argc, char **argv)
 	}
 	if (cfg.message && cfg.count == 1)
 		u->c.quiet = true;
+	if (u->srv.server)
+		return salvo_cli_run_with_server(&u->c, &cfg, &salvo_app_gen, NULL, &u->srv);
 	return salvo_cli_run(&u->c, &cfg, &salvo_app_gen, NULL, NULL);
 }
 
 static const struct salvo_cmd udp_send_cmd = {
 	.name = "udp send",
 	.args = "DEST",
-	.min_args = 1,
+	.min_args = 0,
 	.max_args = 1,
 	.summary = "send UDP datagrams: one message (the seed's sender) or paced, stamped traffic",
 	.description = "DEST is HOST:PORT, [IPV6]:PORT or unix:/path (datagram socket).\n"
-		       "Without --count or --duration a traffic run lasts 10 s; --message alone sends one datagram.",
+		       "Without --count or --duration a traffic run lasts 10 s; --message alone sends one datagram.\n"
+		       "--server HOST[:PORT] replaces DEST: a test with a 'salvo serve' (docs/protocol.md).",
 	.tables = udp_send_tables,
 	.opts_size = sizeof(struct udp_send_opts),
 	.defaults = udp_send_defaults,

@@ -33,6 +33,9 @@ fuzz_libs_pcap := $(shell $(PKG_CONFIG) --libs libpcap 2>/dev/null || echo -lpca
 fuzz_libs_addr := -ldl
 fuzz_src_registry  := registry/registry.c
 fuzz_libs_registry := $(shell $(PKG_CONFIG) --libs jansson liburcu-cds liburcu 2>/dev/null)
+# The control-channel decoder of `salvo serve` (apps/ctl.c).
+fuzz_src_ctl  := apps/ctl.c
+fuzz_libs_ctl := $(shell $(PKG_CONFIG) --libs jansson 2>/dev/null || echo -ljansson)
 fuzz_src_journal  := registry/registry.c
 fuzz_libs_journal := $(fuzz_libs_registry)
 # liburcu's cds_lfht_for_each_entry() computes caa_container_of(NULL, ...) at

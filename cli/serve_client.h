@@ -1,0 +1,28 @@
+/* SPDX-License-Identifier: MIT */
+/* `udp send --server` / `tcp send --server`: a test run with a `salvo serve` at the other end. */
+#ifndef SALVO_CLI_SERVE_CLIENT_H
+#define SALVO_CLI_SERVE_CLIENT_H
+
+#include <stdbool.h>
+#include <stdint.h>
+
+#include "cli.h"
+
+struct salvo_cli_server {
+	const char *server;	/* HOST[:PORT] of the control channel (default port 5201) */
+	const char *token;	/* NULL: $SALVO_TOKEN */
+	bool reverse;		/* -R: the server sends, we receive */
+	uint64_t rcvbuf;	/* the receiver's socket buffer (the server's, or ours with -R) */
+};
+
+/*
+ * Run cfg's test against the server: propose it, run our side (the sender
+ * with app/extra as the command would, or a receiver with -R), exchange the
+ * final counts, and print our report with the server's figures in it
+ * ("server" in JSON).  Returns the exit code.
+ */
+int salvo_cli_run_with_server(const struct salvo_cli_common *c, struct salvo_cfg *cfg,
+			      const struct salvo_app *app, const struct salvo_cli_extra *extra,
+			      const struct salvo_cli_server *srv);
+
+#endif

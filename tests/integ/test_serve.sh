@@ -1,0 +1,267 @@
+#!/usr/bin/env bash
+# SPDX-License-Identifier: MIT
+# asan: yes
+# salvo serve and udp/tcp send --server (docs/protocol.md): exact loss
+# against the kernel's Udp counters (each test in its own namespace, so
+# /proc/net/snmp sees only its traffic), both sides' figures equal, many
+# clients at once, hostile clients refused without harming the server.
+. "$(dirname "$0")/lib.sh"
+
+# start_server NS OUT ARGS...: salvo serve on 127.0.0.1:$SPORT in NS, --json.
+start_server() {
+	local ns=$1 out=$2
+	shift 2
+	SPORT=$(random_port)
+	salvo_bg -n "$ns" "$out" serve "127.0.0.1:$SPORT" --json "$@"
+	busywait 10000 in_ns "$ns" sh -c "ss -Hltn 'sport = :$SPORT' | grep -q ." ||
+		{ fail "server not listening"; return 1; }
+}
+
+# One python per test (a python start costs seconds on a loaded machine):
+# chk CLIENT_JSON SERVER_NDJSON EXPR...: loads c (the client's document),
+# s (the server's record of that client, by c.server.local == s.peer,
+# waiting up to 15 s for it) and k (KEY=VALUE arguments, integers), then
+# evaluates each EXPR; prints the first false one (and exits 1).
+CHK='
+import json, sys, time
+c = json.load(open(sys.argv[1]))
+k, exprs = {}, []
+for a in sys.argv[3:]:
+    if a.startswith("k:"):
+        n, v = a[2:].split("=", 1); k[n] = int(v)
+    else:
+        exprs.append(a)
+s, peer = None, c["server"].get("local")
+for _ in range(150):
+    for line in open(sys.argv[2]):
+        o = json.loads(line)
+        if o.get("peer") == peer: s = o
+    if s: break
+    time.sleep(0.1)
+if s is None: sys.exit("no server record for " + str(peer))
+for e in exprs:
+    if not eval(e):
+        sys.exit("false: %s\nclient: %s\nserver: %s\nk: %s" % (e, json.dumps(c)[:600], json.dumps(s)[:600], k))
+'
+chk() { python3 -c "$CHK" "$@"; }
+
+test_udp_forward_exact() {
+	local in0 in1
+	setup_ns A || return
+	start_server "$A" "$TMP/srv" || return
+	in0=$(snmp_udp InDatagrams "$A")
+	salvo_run -n "$A" "$TMP/c.json" udp send --server "127.0.0.1:$SPORT" -n 20000 -r 20k -J ||
+		{ show "$TMP/c.json.err"; fail "client exit $?"; return; }
+	in1=$(snmp_udp InDatagrams "$A")
+	TEST_MSG=$(chk "$TMP/c.json" "$TMP/srv" k:kin=$((in1 - in0)) \
+		'c["tx"]["packets"] == 20000' 'c["server"]["rx"]["packets"] == 20000' \
+		'c["server"]["lost"] == 0' 'k["kin"] == 20000' \
+		's["rx"]["packets"] == 20000' 's["client"]["tx"]["packets"] == 20000' 's["lost_exact"] == 0' 2>&1)
+}
+
+# A receive buffer far too small for an unpaced sender: the kernel drops
+# (RcvbufErrors), and the loss reported must be exactly that, tail included.
+test_udp_overload_exact() {
+	local rb0 rb1 in0 in1
+	setup_ns A || return
+	start_server "$A" "$TMP/srv" || return
+	rb0=$(snmp_udp RcvbufErrors "$A")
+	in0=$(snmp_udp InDatagrams "$A")
+	salvo_run -n "$A" "$TMP/c.json" udp send --server "127.0.0.1:$SPORT" -n 200000 --rcvbuf 4096 -s 1000 -J ||
+		{ show "$TMP/c.json.err"; fail "client exit $?"; return; }
+	rb1=$(snmp_udp RcvbufErrors "$A")
+	in1=$(snmp_udp InDatagrams "$A")
+	echo "# kernel InDatagrams +$((in1 - in0)) RcvbufErrors +$((rb1 - rb0))"
+	TEST_MSG=$(chk "$TMP/c.json" "$TMP/srv" k:kin=$((in1 - in0)) k:kdrop=$((rb1 - rb0)) \
+		'c["server"]["lost"] > 0' 'c["server"]["lost"] == k["kdrop"]' \
+		'c["server"]["rx"]["packets"] == k["kin"]' \
+		'c["tx"]["packets"] - c["server"]["rx"]["packets"] == c["server"]["lost"]' \
+		's["lost_exact"] == k["kdrop"]' 's["rx"]["packets"] == k["kin"]' 2>&1)
+}
+
+test_tcp_forward_bytes() {
+	setup_ns A || return
+	start_server "$A" "$TMP/srv" || return
+	salvo_run -n "$A" "$TMP/c.json" tcp send --server "127.0.0.1:$SPORT" --bytes 20M -P 2 -J ||
+		{ show "$TMP/c.json.err"; fail "client exit $?"; return; }
+	TEST_MSG=$(chk "$TMP/c.json" "$TMP/srv" 'c["tx"]["bytes"] == 20971520' \
+		'c["server"]["rx"]["bytes"] == c["tx"]["bytes"]' 's["rx"]["bytes"] == c["tx"]["bytes"]' \
+		's["client"]["tx"]["bytes"] == c["tx"]["bytes"]' 2>&1)
+}
+
+test_udp_reverse_exact() {
+	local in0 in1
+	setup_ns A || return
+	start_server "$A" "$TMP/srv" || return
+	in0=$(snmp_udp InDatagrams "$A")
+	salvo_run -n "$A" "$TMP/c.json" udp send --server "127.0.0.1:$SPORT" -R -n 10000 -r 20k -J ||
+		{ show "$TMP/c.json.err"; fail "client exit $?"; return; }
+	in1=$(snmp_udp InDatagrams "$A")
+	TEST_MSG=$(chk "$TMP/c.json" "$TMP/srv" k:kin=$((in1 - in0)) \
+		'c["server"]["tx"]["packets"] == 10000' 'c["rx"]["packets"] == 10000' 'k["kin"] == 10000' \
+		'c["server"]["lost"] == 0' 's["tx"]["packets"] == 10000' \
+		's["client"]["rx"]["packets"] == 10000' 's["lost_exact"] == 0' 2>&1)
+}
+
+# 16 clients at once (the default --max-clients), mixed: each client's result equals the server's view of it.
+MATCH='
+import json, sys, time
+srv, files = sys.argv[1], sys.argv[2:]
+for _ in range(150):
+    recs = {}
+    for line in open(srv):
+        o = json.loads(line)
+        if "peer" in o: recs[o["peer"]] = o
+    if len(recs) >= len(files): break
+    time.sleep(0.1)
+for f in files:
+    c = json.load(open(f))
+    cs = c["server"]
+    s = recs.get(cs["local"])
+    if s is None: sys.exit("%s: no server record" % f)
+    if "error" in s: sys.exit("%s: server error %s" % (f, s["error"]))
+    if "rx" in cs:
+        mine, theirs, smine, stheirs = c["tx"], cs["rx"], s["client"]["tx"], s["rx"]
+    else:
+        mine, theirs, smine, stheirs = c["rx"], cs["tx"], s["client"]["rx"], s["tx"]
+    for key in ("packets", "bytes"):
+        if mine[key] != smine[key] or theirs[key] != stheirs[key]:
+            sys.exit("%s %s: client %s/%s server %s/%s" % (f, key, mine[key], theirs[key], smine[key], stheirs[key]))
+    if mine["bytes"] != theirs["bytes"] or mine["bytes"] == 0:
+        sys.exit("%s: bytes sent %s, received %s; client %s; server %s" % (f, theirs["bytes"], mine["bytes"], json.dumps(c)[:1500], json.dumps(s)[:1500]))
+'
+
+test_16_concurrent() {
+	local i pids=() kind files=()
+	setup_ns A || return
+	# 16 clients starting at once on a loaded machine (ASan): generous step bounds.
+	start_server "$A" "$TMP/srv" --timeout 15s || return
+	for i in $(seq 1 16); do
+		case $((i % 4)) in
+		0) kind=(udp send -n 3000 -r 5k) ;;
+		1) kind=(tcp send --bytes 2M) ;;
+		2) kind=(udp send -R -n 3000 -r 5k) ;;
+		3) kind=(tcp send -R --bytes 2M) ;;
+		esac
+		salvo_cmd "${kind[@]}" --server "127.0.0.1:$SPORT" -J --timeout 10s
+		ip netns exec "$A" timeout -s KILL 60 "${SALVO_ARGV[@]}" >"$TMP/c$i.json" 2>"$TMP/c$i.err" &
+		pids+=($!)
+		files+=("$TMP/c$i.json")
+	done
+	for i in $(seq 1 16); do
+		wait "${pids[$((i - 1))]}" || { show "$TMP/c$i.err" "$TMP/srv"; fail "client $i exit"; return; }
+	done
+	TEST_MSG=$(python3 -c "$MATCH" "$TMP/srv" "${files[@]}" 2>&1)
+}
+
+# One python, every hostile client in turn; prints "MODE: answer closed|open".
+HOSTILE='
+import json, socket, struct, sys
+port = int(sys.argv[1])
+def conn():
+    return socket.create_connection(("127.0.0.1", port), timeout=10)
+def msg(s, o):
+    b = json.dumps(o).encode(); s.sendall(struct.pack(">I", len(b)) + b)
+def recv(s):
+    h = b""
+    while len(h) < 4:
+        d = s.recv(4 - len(h))
+        if not d: return None
+        h += d
+    n = struct.unpack(">I", h)[0]; b = b""
+    while len(b) < n:
+        d = s.recv(n - len(b))
+        if not d: return None
+        b += d
+    return json.loads(b)
+for mode in sys.argv[2:]:
+    s = conn()
+    if mode == "silent":
+        pass
+    elif mode == "garbage":
+        s.sendall(struct.pack(">I", 9) + b"not json!")
+    elif mode == "oversize":
+        s.sendall(b"\xff\xff\xff\xff")
+    elif mode == "token":
+        msg(s, {"type": "hello", "version": 1, "token": "wrong"})
+    elif mode == "version":
+        msg(s, {"type": "hello", "version": 99, "token": "t0k"})
+    elif mode == "midtest":
+        msg(s, {"type": "hello", "version": 1, "token": "t0k"}); recv(s)
+        msg(s, {"type": "propose", "proto": "udp", "count": 1000000, "size": 64})
+        print(mode + ": " + json.dumps(recv(s)) + " left"); s.close(); continue
+    r = recv(s)
+    after = s.recv(1) if r is not None else b""
+    print(mode + ": " + json.dumps(r) + (" closed" if after == b"" else " open"))
+    s.close()
+'
+
+test_hostile_clients() {
+	local m
+	setup_ns A || return
+	start_server "$A" "$TMP/srv" --token t0k --timeout 1s || return
+	in_ns "$A" timeout 30 python3 -c "$HOSTILE" "$SPORT" silent garbage oversize token version midtest \
+		>"$TMP/h" 2>&1 || { show "$TMP/h"; fail "hostile script failed"; return; }
+	for m in silent garbage oversize token version; do
+		grep -q "^$m: {\"type\": \"error\".* closed$" "$TMP/h" || { show "$TMP/h"; fail "$m: no error then close"; return; }
+	done
+	grep -q '^oversize: .*message length' "$TMP/h" || { show "$TMP/h"; fail "oversize: no reason"; return; }
+	grep -q '^token: .*token' "$TMP/h" || { show "$TMP/h"; fail "token: no reason"; return; }
+	grep -q '^midtest: {"type": "accept"' "$TMP/h" || { show "$TMP/h"; fail "midtest: no accept"; return; }
+	# Without the token, our own client is refused with exit 1 and the server's reason.
+	salvo_run -n "$A" "$TMP/n.json" udp send --server "127.0.0.1:$SPORT" -n 10
+	[ $? = 1 ] || { fail "no token: not exit 1"; return; }
+	grep -q "token" "$TMP/n.json.err" || { fail "no-token error: $(cat "$TMP/n.json.err")"; return; }
+	# The server is still there and serves a normal client; it recorded each failure.
+	salvo_run -n "$A" "$TMP/c.json" udp send --server "127.0.0.1:$SPORT" --token t0k -n 1000 -J ||
+		{ show "$TMP/c.json.err"; fail "normal client after hostile ones: exit $?"; return; }
+	TEST_MSG=$(chk "$TMP/c.json" "$TMP/srv" 'c["server"]["rx"]["packets"] == 1000' \
+		'sum(1 for l in open(sys.argv[2]) if "\"error\"" in l) == 7' 2>&1)
+}
+
+test_max_clients() {
+	local i
+	setup_ns A || return
+	start_server "$A" "$TMP/srv" --max-clients 2 --timeout 3s || return
+	for i in 1 2; do
+		bg -n "$A" "$TMP/h$i" bash -c "exec 3<>/dev/tcp/127.0.0.1/$SPORT; sleep 8"
+	done
+	busywait 15000 in_ns "$A" sh -c "[ \$(ss -Htn state established 'dport = :$SPORT' | wc -l) -ge 2 ]" ||
+		{ fail "two silent clients not connected"; return; }
+	salvo_run -n "$A" "$TMP/c.json" udp send --server "127.0.0.1:$SPORT" -n 10
+	[ $? = 1 ] || { fail "third client: not exit 1"; return; }
+	grep -q "busy" "$TMP/c.json.err" || { fail "third client: $(cat "$TMP/c.json.err")"; return; }
+	# Once the silent ones timed out, a client is served again.
+	busywait 15000 sh -c "[ \$(grep -c 'no message' '$TMP/srv') -ge 2 ]" || { show "$TMP/srv"; fail "silent clients not timed out"; return; }
+	salvo_run -n "$A" "$TMP/c2.json" udp send --server "127.0.0.1:$SPORT" -n 10 -J ||
+		{ show "$TMP/c2.json.err"; fail "client after the slots freed: exit $?"; }
+}
+
+test_bind_needs_token() {
+	local p
+	setup_ns A || return
+	p=$(random_port)
+	salvo_run -n "$A" "$TMP/o" serve "0.0.0.0:$p"
+	[ $? = 2 ] || { fail "non-loopback bind without token: not exit 2"; return; }
+	grep -q "token" "$TMP/o.err" || { fail "no reason: $(cat "$TMP/o.err")"; return; }
+	# With a token it starts (and stops on SIGTERM with exit 0: cleanup_test checks).
+	salvo_bg -n "$A" "$TMP/s" serve "0.0.0.0:$p" --token x
+	busywait 10000 in_ns "$A" sh -c "ss -Hltn 'sport = :$p' | grep -q ." || fail "server with token not listening"
+}
+
+# udp recv keeps taking stamp-less datagrams from anyone (the seed's sender).
+test_plain_recv_unchanged() {
+	local p
+	p=$(random_port)
+	salvo_bg "$TMP/r" udp recv "127.0.0.1:$p" -n 1 --print
+	wait_udp_bound "$p" || { fail "recv not bound"; return; }
+	python3 "$SEED/udp_sender.py" --host 127.0.0.1 --port "$p" --message hi >/dev/null 2>&1
+	wait_pid "$SALVO_PID" 10000 || { fail "recv exit $?"; return; }
+	grep -q "Got message from 127.0.0.1:[0-9]*: hi" "$TMP/r" || fail "recv printed: $(cat "$TMP/r")"
+}
+
+TESTS=${TESTS_ONLY:-"test_udp_forward_exact test_udp_overload_exact test_tcp_forward_bytes test_udp_reverse_exact
+	test_16_concurrent test_hostile_clients test_max_clients test_bind_needs_token test_plain_recv_unchanged"}
+require_root >/dev/null || { echo "SKIP: test_serve.sh needs root (namespaces)"; exit "$ksft_skip"; }
+for t in $TESTS; do run_test "$t"; done
+exit "$RET"
