@@ -17,6 +17,7 @@
 #include <salvo/common.h>
 
 #include "ctl.h"
+#include <salvo/report.h>
 
 static const char *const type_names[] = {
 	[SALVO_CTL_HELLO] = "hello",	 [SALVO_CTL_PROPOSE] = "propose",
@@ -467,4 +468,22 @@ void salvo_ctl_send_error(int fd, enum salvo_ctl_type type, const char *fmt, ...
 		if ((unsigned char)*p < 0x20 || *p == 0x7f)
 			*p = ' ';
 	salvo_ctl_send(fd, &m, 1000);
+}
+
+void salvo_ctl_counts_from_report(struct salvo_ctl_counts *c, const struct salvo_report *rep, bool tx)
+{
+	const struct salvo_report_dir *d = tx ? &rep->tx : &rep->rx;
+
+	memset(c, 0, sizeof(*c));
+	c->packets = d->packets;
+	c->bytes = d->bytes;
+	c->active_s = d->active_s;
+	if (tx) {
+		c->errors = rep->tx_errors;
+	} else {
+		c->lost = rep->lost;
+		c->reordered = rep->reordered;
+		c->duplicates = rep->duplicates;
+		c->errors = rep->rx_dropped;
+	}
 }

@@ -36,6 +36,10 @@ struct salvo_ctl_counts {
 	double active_s;
 };
 
+struct salvo_report;
+/* One side's figures from its run's report: tx (a sender's) or rx (a receiver's). */
+void salvo_ctl_counts_from_report(struct salvo_ctl_counts *c, const struct salvo_report *rep, bool tx);
+
 struct salvo_ctl_msg {
 	enum salvo_ctl_type type;
 	/* hello */

@@ -142,24 +142,6 @@ static bool token_ok(const char *want, const char *got)
 	return !d;
 }
 
-static void counts_from_report(struct salvo_ctl_counts *c, const struct salvo_report *rep, bool tx)
-{
-	const struct salvo_report_dir *d = tx ? &rep->tx : &rep->rx;
-
-	memset(c, 0, sizeof(*c));
-	c->packets = d->packets;
-	c->bytes = d->bytes;
-	c->active_s = d->active_s;
-	if (tx) {
-		c->errors = rep->tx_errors;
-	} else {
-		c->lost = rep->lost;
-		c->reordered = rep->reordered;
-		c->duplicates = rep->duplicates;
-		c->errors = rep->rx_dropped;
-	}
-}
-
 /* The data side's configuration: always the control connection's own addresses. */
 static void data_cfg(struct salvo_cfg *cfg, const struct salvo_ctl_msg *p, const struct salvo_addr *local,
 		     const struct salvo_addr *peer, const struct salvo_serve_cfg *sc)
@@ -405,7 +387,7 @@ static int serve_test(struct slot *sl, struct salvo_ctl_msg *p, char *err, size_
 		data_close(&d, &t->rep);
 		t->has_report = true;
 		res.has_tx = true;
-		counts_from_report(&res.tx, &t->rep, true);
+		salvo_ctl_counts_from_report(&res.tx, &t->rep, true);
 		rc = salvo_ctl_send(sl->fd, &res, sc->timeout_ms);
 		if (!rc)
 			rc = salvo_ctl_recv(sl->fd, &m, sc->timeout_ms + DRAIN_IDLE_MS * 4, err, errlen);
@@ -436,7 +418,7 @@ static int serve_test(struct slot *sl, struct salvo_ctl_msg *p, char *err, size_
 	t->has_report = true;
 	t->lost = p->tcp ? 0 : m.tx.packets - SALVO_MIN(m.tx.packets, t->rep.rx.packets);
 	res.has_rx = true;
-	counts_from_report(&res.rx, &t->rep, false);
+	salvo_ctl_counts_from_report(&res.rx, &t->rep, false);
 	rc = salvo_ctl_send(sl->fd, &res, sc->timeout_ms);
 	if (rc) {
 		snprintf(err, errlen, "sending results: %s", strerror(-rc));

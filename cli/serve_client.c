@@ -33,24 +33,6 @@ struct peer_ctx {
 	uint32_t wait_ms;
 };
 
-static void counts_from_report(struct salvo_ctl_counts *c, const struct salvo_report *rep, bool tx)
-{
-	const struct salvo_report_dir *d = tx ? &rep->tx : &rep->rx;
-
-	memset(c, 0, sizeof(*c));
-	c->packets = d->packets;
-	c->bytes = d->bytes;
-	c->active_s = d->active_s;
-	if (tx) {
-		c->errors = rep->tx_errors;
-	} else {
-		c->lost = rep->lost;
-		c->reordered = rep->reordered;
-		c->duplicates = rep->duplicates;
-		c->errors = rep->rx_dropped;
-	}
-}
-
 /* Forward: our sender is done; tell the server what we sent, learn what it received. */
 static void exchange(struct peer_ctx *x, const struct salvo_report *rep)
 {
@@ -59,7 +41,7 @@ static void exchange(struct peer_ctx *x, const struct salvo_report *rep)
 	if (x->exchanged)
 		return;
 	x->exchanged = true;
-	counts_from_report(&mine.tx, rep, true);
+	salvo_ctl_counts_from_report(&mine.tx, rep, true);
 	x->rc = salvo_ctl_client_results(&x->ctl, &mine, &theirs, x->wait_ms, x->err, sizeof(x->err));
 	if (x->rc)
 		return;
@@ -281,7 +263,7 @@ static int run_reverse(const struct salvo_cli_common *c, struct salvo_cfg *sent_
 	salvo_run_join(run);
 	salvo_run_report(run, &rep);
 	rep.command = sent_cfg->command;
-	counts_from_report(&mine.rx, &rep, false);
+	salvo_ctl_counts_from_report(&mine.rx, &rep, false);
 	x->lost = x->tcp ? 0 : theirs.tx.packets - SALVO_MIN(theirs.tx.packets, rep.rx.packets);
 	x->exchanged = true;
 	if (salvo_ctl_client_send(&x->ctl, &mine))
