@@ -40,7 +40,7 @@ static inline bool segment(struct salvo_worker *w, const uint8_t *d, uint32_t le
 
 	if (salvo_stamp_decode(d, len, &st))
 		return false;
-	salvo_flowtab_update(w->flows, st.flow, st.seq);
+	salvo_flowtab_update(w->flows, st.session, st.flow, st.seq);
 	if (st.flags & SALVO_STAMP_F_REALTIME) {
 		if (!*now_real)
 			*now_real = salvo_clock_ns(CLOCK_REALTIME);
