@@ -42,10 +42,16 @@ static void sessions_text(FILE *f, const struct salvo_report *rep)
 	for (unsigned int i = 0; i < rep->nsession_rows; i++) {
 		const struct salvo_report_session *s = &rep->session[i];
 
+		char a[32], b[32];
+
 		fprintf(f, "    session %08x: %" PRIu64 " packets, flows %" PRIu64 ", lost %" PRIu64
-			   ", reordered %" PRIu64 ", duplicates %" PRIu64 "%s\n",
-			s->session, s->packets, s->flows, s->lost, s->reordered, s->duplicates,
-			s->session ? "" : " (version-1 stamps)");
+			   ", reordered %" PRIu64 ", duplicates %" PRIu64,
+			s->session, s->packets, s->flows, s->lost, s->reordered, s->duplicates);
+		if (s->latency_samples)
+			fprintf(f, ", latency mean %s, max %s",
+				fmt_ns((uint64_t)s->latency_mean_ns, a, sizeof(a)),
+				fmt_ns(s->latency_max_ns, b, sizeof(b)));
+		fprintf(f, "%s\n", s->session ? "" : " (version-1 stamps)");
 	}
 	if (rep->sessions > rep->nsession_rows)
 		fprintf(f, "    %" PRIu64 " more sessions, in the totals only\n",
@@ -59,13 +65,22 @@ static json_t *sessions_json(const struct salvo_report *rep)
 	for (unsigned int i = 0; i < rep->nsession_rows; i++) {
 		const struct salvo_report_session *s = &rep->session[i];
 
-		json_array_append_new(a, json_pack("{s:I, s:I, s:I, s:I, s:I, s:I}",
-						   "session", (json_int_t)s->session,
-						   "flows", (json_int_t)s->flows,
-						   "packets", (json_int_t)s->packets,
-						   "lost", (json_int_t)s->lost,
-						   "reordered", (json_int_t)s->reordered,
-						   "duplicates", (json_int_t)s->duplicates));
+		json_t *o = json_pack("{s:I, s:I, s:I, s:I, s:I, s:I}",
+				      "session", (json_int_t)s->session,
+				      "flows", (json_int_t)s->flows,
+				      "packets", (json_int_t)s->packets,
+				      "lost", (json_int_t)s->lost,
+				      "reordered", (json_int_t)s->reordered,
+				      "duplicates", (json_int_t)s->duplicates);
+
+		/* Only where there were samples (ping's replies, ts 0 stamps have none). */
+		if (s->latency_samples)
+			json_object_set_new(o, "latency_ns",
+					    json_pack("{s:I, s:f, s:I}",
+						      "count", (json_int_t)s->latency_samples,
+						      "mean", s->latency_mean_ns,
+						      "max", (json_int_t)s->latency_max_ns));
+		json_array_append_new(a, o);
 	}
 	return a;
 }

@@ -34,6 +34,7 @@ _Static_assert((WIN_BITS & (WIN_BITS - 1)) == 0 && WIN_BITS >= 64, "window: powe
 struct flow {
 	uint64_t first, highest;
 	uint64_t received, unique, reordered;
+	uint64_t lat_sum, lat_n, lat_max;	/* one-way latency samples of this flow */
 	uint64_t win[WIN_WORDS];
 	uint64_t key;	/* session << 32 | flow */
 };
@@ -204,6 +205,7 @@ static void flow_start(struct salvo_flowtab *t, struct flow *f, uint64_t seq)
 	f->first = f->highest = seq;
 	f->received = f->unique = 1;
 	f->reordered = 0;
+	f->lat_sum = f->lat_n = f->lat_max = 0;
 	memset(f->win, 0, sizeof(f->win));
 	win_set(f->win, seq);
 	t->tot.flows++;
@@ -264,6 +266,8 @@ void salvo_flowtab_update(struct salvo_flowtab *t, uint32_t session, uint32_t fl
 			f = insert(t, key);
 			if (!f) {
 				t->overflow++;
+				/* No entry: a latency sample must not land on the previous flow. */
+				t->last = NULL;
 				return;
 			}
 			flow_start(t, f, seq);
@@ -275,6 +279,18 @@ void salvo_flowtab_update(struct salvo_flowtab *t, uint32_t session, uint32_t fl
 		t->last_key = key;
 	}
 	flow_account(t, f, seq);
+}
+
+void salvo_flowtab_latency(struct salvo_flowtab *t, uint64_t ns)
+{
+	struct flow *f = t->last;
+
+	if (!f)
+		return;
+	f->lat_sum += ns;
+	f->lat_n++;
+	if (ns > f->lat_max)
+		f->lat_max = ns;
 }
 
 void salvo_flowtab_totals(const struct salvo_flowtab *t, struct salvo_flow_totals *out)
@@ -353,6 +369,10 @@ static void flow_merge(struct flow *a, const struct flow *b)
 	a->received += b->received;
 	a->unique += b->unique - both;
 	a->reordered += b->reordered;
+	a->lat_sum += b->lat_sum;
+	a->lat_n += b->lat_n;
+	if (b->lat_max > a->lat_max)
+		a->lat_max = b->lat_max;
 }
 
 int salvo_flowtab_merge(struct salvo_flowtab *dst, const struct salvo_flowtab *src)
@@ -435,6 +455,10 @@ int salvo_flowtab_sessions(const struct salvo_flowtab *t, struct salvo_session_t
 		r->lost += flow_lost(f);
 		r->reordered += f->reordered;
 		r->duplicates += f->received - f->unique;
+		r->lat_sum += f->lat_sum;
+		r->lat_n += f->lat_n;
+		if (f->lat_max > r->lat_max)
+			r->lat_max = f->lat_max;
 	}
 	free(idx);
 	return n;

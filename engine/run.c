@@ -558,6 +558,9 @@ static void fill_sessions(struct salvo_report *rep, const struct salvo_flowtab *
 		s->lost = row[i].lost;
 		s->reordered = row[i].reordered;
 		s->duplicates = row[i].duplicates;
+		s->latency_samples = row[i].lat_n;
+		s->latency_max_ns = row[i].lat_max;
+		s->latency_mean_ns = row[i].lat_n ? (double)row[i].lat_sum / (double)row[i].lat_n : 0;
 	}
 }
 

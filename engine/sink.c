@@ -49,8 +49,10 @@ static inline bool segment(struct salvo_worker *w, const uint8_t *d, uint32_t le
 		now = now_mono;
 	}
 	/* A stamp from the future (clocks apart, hostile sender) is not a latency. */
-	if (st.ts_ns && st.ts_ns <= now)
+	if (st.ts_ns && st.ts_ns <= now) {
 		salvo_hist_record(w->lat, now - st.ts_ns);
+		salvo_flowtab_latency(w->flows, now - st.ts_ns);
+	}
 	return true;
 }
 

@@ -182,8 +182,10 @@ static void account_stamp(struct salvo_worker *w, const struct salvo_stamp *st, 
 			t->now_real = salvo_clock_ns(CLOCK_REALTIME);
 		now = t->now_real;
 	}
-	if (st->ts_ns && st->ts_ns <= now)
+	if (st->ts_ns && st->ts_ns <= now) {
 		salvo_hist_record(w->lat, now - st->ts_ns);
+		salvo_flowtab_latency(w->flows, now - st->ts_ns);
+	}
 	t->stamped++;
 	t->msgs++;
 }

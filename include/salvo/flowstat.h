@@ -43,6 +43,7 @@ struct salvo_flow_totals {
 struct salvo_session_totals {
 	uint32_t session;
 	uint64_t flows, received, unique, expected, lost, reordered, duplicates;
+	uint64_t lat_sum, lat_n, lat_max;	/* latency samples: sum, count, largest (ns) */
 };
 
 /* Per-flow view, for reports and tests. */
@@ -61,6 +62,12 @@ void salvo_flowtab_destroy(struct salvo_flowtab *t);
 void salvo_flowtab_reset(struct salvo_flowtab *t);
 /* Account one stamped packet of flow (session, flow). */
 void salvo_flowtab_update(struct salvo_flowtab *t, uint32_t session, uint32_t flow, uint64_t seq);
+/*
+ * A latency sample (ns) of the packet just given to salvo_flowtab_update,
+ * for the per-session mean and maximum; dropped when that packet's flow
+ * had no room in the table.
+ */
+void salvo_flowtab_latency(struct salvo_flowtab *t, uint64_t ns);
 void salvo_flowtab_totals(const struct salvo_flowtab *t, struct salvo_flow_totals *out);
 uint64_t salvo_flowtab_overflow(const struct salvo_flowtab *t);
 /* Flows in the table; the i-th (0-based, first-seen order); -ENOENT past the end. */

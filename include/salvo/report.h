@@ -32,6 +32,8 @@ struct salvo_report_latency {
 struct salvo_report_session {
 	uint32_t session;	/* 0: version-1 stamps (no session) */
 	uint64_t flows, packets, lost, reordered, duplicates;	/* packets: stamped, dups included */
+	uint64_t latency_samples, latency_max_ns;	/* one-way latency: samples, largest */
+	double latency_mean_ns;
 };
 
 struct salvo_report {

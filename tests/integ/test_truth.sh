@@ -57,6 +57,8 @@ for s in r["sessions"]:
     if (s["packets"], s["flows"], s["lost"], s["reordered"], s["duplicates"]) != (n, 1, 0, 0, 0):
         sys.exit("session %08x (%s): %s, want %d packets in 1 flow, no loss/reordering/duplicates"
                  % (s["session"], want[s["session"]], s, n))
+    if s.get("latency_ns", {}).get("count") != n:
+        sys.exit("session %08x: %s latency samples for %d stamped packets" % (s["session"], s.get("latency_ns"), n))
 tot = (r["packets"], r["flows"], r["lost"], r["reordered"], r["duplicates"], r["unstamped"])
 if tot != (n * len(sends), len(sends), 0, 0, 0, 0):
     sys.exit("totals packets/flows/lost/reordered/duplicates/unstamped %s, want %s"

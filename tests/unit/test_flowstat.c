@@ -599,9 +599,13 @@ static void test_sessions(void **state)
 	assert_int_equal(salvo_flowtab_create(&t, 16), 0);
 	for (uint64_t s = 0; s < 3000; s++) {
 		salvo_flowtab_update(t, sa, 0, s);
+		salvo_flowtab_latency(t, 100 + s % 3);	/* a: 100, 101, 102 ... */
 		salvo_flowtab_update(t, sb, 0, s);
-		if (s % 2 == 0)
+		salvo_flowtab_latency(t, 5000);
+		if (s % 2 == 0) {
 			salvo_flowtab_update(t, sb, 1, s / 2);
+			salvo_flowtab_latency(t, s == 2000 ? 9000 : 7000);
+		}
 	}
 	/* One loss in session a's flow 0, one duplicate in session b's flow 1. */
 	salvo_flowtab_update(t, sa, 0, 3001);
@@ -624,11 +628,17 @@ static void test_sessions(void **state)
 	assert_int_equal(rows[0].received, 3001);
 	assert_int_equal(rows[0].lost, 1);
 	assert_int_equal(rows[0].duplicates, 0);
+	assert_int_equal(rows[0].lat_n, 3000);
+	assert_int_equal(rows[0].lat_sum, 3000 * 101);
+	assert_int_equal(rows[0].lat_max, 102);
 	assert_int_equal(rows[1].session, sb);
 	assert_int_equal(rows[1].flows, 2);
 	assert_int_equal(rows[1].received, 4501);
 	assert_int_equal(rows[1].duplicates, 1);
 	assert_int_equal(rows[1].lost, 0);
+	assert_int_equal(rows[1].lat_n, 4500);
+	assert_int_equal(rows[1].lat_sum, 3000 * 5000 + 1499 * 7000 + 9000);
+	assert_int_equal(rows[1].lat_max, 9000);
 	/* Fewer rows than sessions: the count is still all of them. */
 	assert_int_equal(salvo_flowtab_sessions(t, rows, 1), 2);
 	assert_int_equal(rows[0].session, sa);
@@ -644,11 +654,16 @@ static void test_session_flood(void **state)
 	struct salvo_session_totals rows[4];
 
 	assert_int_equal(salvo_flowtab_create(&t, 64), 0);
-	for (uint32_t s = 1; s <= 1000; s++)
+	for (uint32_t s = 1; s <= 1000; s++) {
 		salvo_flowtab_update(t, s * 2654435761U, 0, 0);
+		salvo_flowtab_latency(t, s);
+	}
 	assert_int_equal(salvo_flowtab_count(t), 64);
 	assert_int_equal(salvo_flowtab_overflow(t), 1000 - 64);
 	assert_int_equal(salvo_flowtab_sessions(t, rows, 4), 64);
+	/* Samples of packets without an entry went nowhere (not to the last flow). */
+	assert_int_equal(rows[3].lat_n, 1);
+	assert_int_equal(rows[3].lat_max, 4);
 	salvo_flowtab_destroy(t);
 }
 

@@ -43,7 +43,7 @@ static struct salvo_report full_report(void)
 	/* Three sessions, two listed: the third is in the totals only. */
 	r.sessions = 3;
 	r.nsession_rows = 2;
-	r.session[0] = (struct salvo_report_session){0x8bd901a9, 1, 600, 10, 4, 1};
+	r.session[0] = (struct salvo_report_session){0x8bd901a9, 1, 600, 10, 4, 1, 590, 2500, 1500.5};
 	r.session[1] = (struct salvo_report_session){0, 1, 380, 0, 0, 0};
 	r.has_latency = true;
 	r.latency = (struct salvo_report_latency){.count = 990, .min = 100, .p50 = 200, .p90 = 300,
@@ -140,7 +140,13 @@ static void test_summary_fields(void **state)
 	ss = json_object_get(rx, "sessions");
 	assert_true(json_is_array(ss));
 	assert_int_equal(json_array_size(ss), 2);
-	assert_keys(json_array_get(ss, 0), sess_keys, SALVO_ARRAY_SIZE(sess_keys));
+	assert_keys(json_array_get(ss, 1), sess_keys, SALVO_ARRAY_SIZE(sess_keys));
+	assert_int_equal(json_object_size(json_array_get(ss, 0)), SALVO_ARRAY_SIZE(sess_keys) + 1);
+	lat = json_object_get(json_array_get(ss, 0), "latency_ns");
+	assert_int_equal(json_object_size(lat), 3);
+	assert_int_equal(geti(lat, "count"), 590);
+	assert_true(getn(lat, "mean") == 1500.5);
+	assert_int_equal(geti(lat, "max"), 2500);
 	assert_int_equal(geti(json_array_get(ss, 0), "session"), 0x8bd901a9);
 	assert_int_equal(geti(json_array_get(ss, 0), "packets"), 600);
 	assert_int_equal(geti(json_array_get(ss, 0), "lost"), 10);
@@ -340,7 +346,7 @@ static void test_text_report(void **state)
 	assert_non_null(strstr(text, "one-way latency: 3 of 990 samples above"));
 	assert_non_null(strstr(text, "error: worker failed"));
 	assert_non_null(strstr(text, "\n  sessions 3:\n"
-				     "    session 8bd901a9: 600 packets, flows 1, lost 10, reordered 4, duplicates 1\n"
+				     "    session 8bd901a9: 600 packets, flows 1, lost 10, reordered 4, duplicates 1, latency mean 1.5 us, max 2.5 us\n"
 				     "    session 00000000: 380 packets, flows 1, lost 0, reordered 0, duplicates 0 (version-1 stamps)\n"
 				     "    1 more sessions, in the totals only\n"));
 	free(text);
