@@ -50,7 +50,7 @@ static void check(const struct salvo_flowtab *t, uint64_t fed)
 	{
 		struct salvo_session_totals rows[2];
 		int ns = salvo_flowtab_sessions(t, rows, 2);
-		uint64_t flows = 0;
+		uint64_t flows = 0, lat_n = 0;
 
 		if (ns < 0 || ns > 2 || (n && !ns))
 			abort();
@@ -58,7 +58,13 @@ static void check(const struct salvo_flowtab *t, uint64_t fed)
 		for (int i = 0; i < ns; i++) {
 			flows += rows[i].flows, rec += rows[i].received, uni += rows[i].unique;
 			lost += rows[i].lost, dup += rows[i].duplicates;
+			lat_n += rows[i].lat_n;
+			if (rows[i].lat_n && rows[i].lat_max > rows[i].lat_sum)
+				abort();
 		}
+		/* At most one latency sample per accounted packet (fed with one each). */
+		if (lat_n > tot.received)
+			abort();
 		if (flows != n || rec != tot.received || uni != tot.unique || lost != tot.lost ||
 		    dup != tot.duplicates)
 			abort();
@@ -162,6 +168,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 		if (hi[flow] - lo[flow] >= SALVO_FLOW_WINDOW)
 			exact = false;
 		salvo_flowtab_update(all, session, flow & 7, seq);
+		salvo_flowtab_latency(all, (uint64_t)(uint16_t)delta);
 		if (data[i + 1] & 1) {
 			salvo_flowtab_update(a, session, flow & 7, seq);
 			fa++;
