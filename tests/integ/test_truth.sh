@@ -150,7 +150,7 @@ for seq in range(10):
 	wait_pid "$SALVO_PID" 30000 || { fail "text receiver did not reach 20"; return; }
 	grep -q "^  sessions 2:" "$TMP/recv.txt" &&
 		grep -qE "^    session 00000000: 10 packets, flows 1, lost 0, reordered 0, duplicates 0 \(version-1 stamps\)" "$TMP/recv.txt" &&
-		grep -qE "^    session [0-9a-f]{8}: 10 packets, flows 1, lost 0, reordered 0, duplicates 0$" "$TMP/recv.txt" ||
+		grep -qE "^    session [0-9a-f]{8}: 10 packets, flows 1, lost 0, reordered 0, duplicates 0, latency mean [0-9.]+ [mun]?s, max [0-9.]+ [mun]?s$" "$TMP/recv.txt" ||
 		{ show "$TMP/recv.txt"; fail "text summary lacks the session rows"; }
 }
 
