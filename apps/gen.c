@@ -32,6 +32,7 @@ struct gen {
 	uint32_t size;
 	bool stamp;
 	uint8_t stamp_flags;
+	uint32_t session;		/* the run's, in every stamp */
 };
 
 static void prefill(struct salvo_pool *pool, const struct salvo_cfg *cfg)
@@ -75,6 +76,7 @@ static int gen_init(struct salvo_worker *w)
 	g->size = cfg->message ? cfg->message_len : cfg->size;
 	g->stamp = cfg->stamp && !cfg->message && g->size >= SALVO_STAMP_SIZE;
 	g->stamp_flags = cfg->stamp_clock == CLOCK_REALTIME ? SALVO_STAMP_F_REALTIME : 0;
+	g->session = cfg->session;
 	g->segs = 1;
 	if (cfg->gso && g->size) {
 		g->segs = SALVO_MIN(GSO_MAX_SEGS, 65507 / g->size);
@@ -115,6 +117,7 @@ static unsigned int fill(struct gen *g, struct gen_flow *f, unsigned int local, 
 				struct salvo_stamp st = {
 					.version = SALVO_STAMP_VERSION,
 					.flags = g->stamp_flags,
+					.session = g->session,
 					.flow = f->id,
 					.len = g->size,
 					.seq = f->seq + j,

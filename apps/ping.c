@@ -1,8 +1,9 @@
 // SPDX-License-Identifier: MIT
 /*
  * The ping app (`udp ping`): ping-pong against an echo server.  Each request
- * carries a stamp (flow = worker, seq, send time); the reply with the same
- * flow and seq closes the round trip, recorded in the worker's histogram.
+ * carries a stamp (the run's session, flow = worker, seq, send time); the
+ * reply with the same session, flow and seq closes the round trip (another
+ * ping's echoes, sharing the server, never match), recorded in the worker's histogram.
  * One request is outstanding per worker: back to back by default, spaced by
  * the shared pacer with --rate.  A late reply (after its timeout) is counted
  * as received but not as a round trip.
@@ -73,7 +74,8 @@ static int wait_reply(struct salvo_worker *w, struct ping *g, uint64_t seq, uint
 				continue;
 			}
 			salvo_cnt_add(&w->cnt.rx_stamped, 1);
-			if (st.flow == g->flow && st.seq == seq && !*got) {
+			if (st.session == w->cfg->session && st.flow == g->flow &&
+			    st.seq == (seq & SALVO_STAMP_SEQ_MASK) && !*got) {
 				salvo_hist_record(w->lat, now - sent_ns);
 				*got = true;
 			}
@@ -99,6 +101,7 @@ static int ping_loop(struct salvo_worker *w)
 	while (!salvo_worker_stopping(w) && (!w->tx_quota || done < w->tx_quota)) {
 		struct salvo_stamp st = {
 			.version = SALVO_STAMP_VERSION,
+			.session = cfg->session,
 			.flow = g->flow,
 			.len = cfg->size,
 			.seq = g->seq,

@@ -41,7 +41,7 @@ static inline bool segment(struct salvo_worker *w, const uint8_t *d, uint32_t le
 
 	if (salvo_stamp_decode(d, len, &st))
 		return false;
-	salvo_flowtab_update(w->flows, st.flow, st.seq);
+	salvo_flowtab_update(w->flows, st.session, st.flow, st.seq);
 	if (st.flags & SALVO_STAMP_F_REALTIME) {
 		if (!*now_real)
 			*now_real = salvo_clock_ns(CLOCK_REALTIME);
@@ -50,8 +50,10 @@ static inline bool segment(struct salvo_worker *w, const uint8_t *d, uint32_t le
 		now = now_mono;
 	}
 	/* A stamp from the future (clocks apart, hostile sender) is not a latency. */
-	if (st.ts_ns && st.ts_ns <= now)
+	if (st.ts_ns && st.ts_ns <= now) {
 		salvo_hist_record(w->lat, now - st.ts_ns);
+		salvo_flowtab_latency(w->flows, now - st.ts_ns);
+	}
 	return true;
 }
 

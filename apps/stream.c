@@ -177,14 +177,16 @@ static void account_stamp(struct salvo_worker *w, const struct salvo_stamp *st, 
 {
 	uint64_t now = t->now;
 
-	salvo_flowtab_update(w->flows, st->flow, st->seq);
+	salvo_flowtab_update(w->flows, st->session, st->flow, st->seq);
 	if (st->flags & SALVO_STAMP_F_REALTIME) {
 		if (!t->now_real)
 			t->now_real = salvo_clock_ns(CLOCK_REALTIME);
 		now = t->now_real;
 	}
-	if (st->ts_ns && st->ts_ns <= now)
+	if (st->ts_ns && st->ts_ns <= now) {
 		salvo_hist_record(w->lat, now - st->ts_ns);
+		salvo_flowtab_latency(w->flows, now - st->ts_ns);
+	}
 	t->stamped++;
 	t->msgs++;
 }
@@ -496,6 +498,7 @@ static int client_loop(struct salvo_worker *w, struct stream *s)
 				if (s->stamp && k->len >= SALVO_STAMP_SIZE) {
 					struct salvo_stamp st = {
 						.flags = s->stamp_flags,
+						.session = cfg->session,
 						.flow = salvo_worker_flow_id((unsigned int)id, w->id,
 									     p->nworkers),
 						.len = k->len,

@@ -33,6 +33,58 @@ static void dir_text(FILE *f, const char *what, const struct salvo_report_dir *d
 		salvo_fmt_bits(d->bits_per_second, b, sizeof(b)));
 }
 
+/* Per sending session, when a receiver heard more than one sender. */
+static void sessions_text(FILE *f, const struct salvo_report *rep)
+{
+	if (rep->sessions < 2)
+		return;
+	fprintf(f, "  sessions %" PRIu64 ":\n", rep->sessions);
+	for (unsigned int i = 0; i < rep->nsession_rows; i++) {
+		const struct salvo_report_session *s = &rep->session[i];
+
+		char a[32], b[32];
+
+		fprintf(f, "    session %08x: %" PRIu64 " packets, flows %" PRIu64 ", lost %" PRIu64
+			   ", reordered %" PRIu64 ", duplicates %" PRIu64,
+			s->session, s->packets, s->flows, s->lost, s->reordered, s->duplicates);
+		if (s->latency_samples)
+			fprintf(f, ", latency mean %s, max %s",
+				fmt_ns((uint64_t)s->latency_mean_ns, a, sizeof(a)),
+				fmt_ns(s->latency_max_ns, b, sizeof(b)));
+		fprintf(f, "%s\n", s->session ? "" : " (version-1 stamps)");
+	}
+	if (rep->sessions > rep->nsession_rows)
+		fprintf(f, "    %" PRIu64 " more sessions, in the totals only\n",
+			rep->sessions - rep->nsession_rows);
+}
+
+static json_t *sessions_json(const struct salvo_report *rep)
+{
+	json_t *a = json_array();
+
+	for (unsigned int i = 0; i < rep->nsession_rows; i++) {
+		const struct salvo_report_session *s = &rep->session[i];
+
+		json_t *o = json_pack("{s:I, s:I, s:I, s:I, s:I, s:I}",
+				      "session", (json_int_t)s->session,
+				      "flows", (json_int_t)s->flows,
+				      "packets", (json_int_t)s->packets,
+				      "lost", (json_int_t)s->lost,
+				      "reordered", (json_int_t)s->reordered,
+				      "duplicates", (json_int_t)s->duplicates);
+
+		/* Only where there were samples (ping's replies, ts 0 stamps have none). */
+		if (s->latency_samples)
+			json_object_set_new(o, "latency_ns",
+					    json_pack("{s:I, s:f, s:I}",
+						      "count", (json_int_t)s->latency_samples,
+						      "mean", s->latency_mean_ns,
+						      "max", (json_int_t)s->latency_max_ns));
+		json_array_append_new(a, o);
+	}
+	return a;
+}
+
 void salvo_report_text(FILE *f, const struct salvo_report *rep, const struct salvo_cli_extra *x)
 {
 	char a[32], b[32], c[32], d[32], e[32], g[32], h[32];
@@ -71,6 +123,7 @@ void salvo_report_text(FILE *f, const struct salvo_report *rep, const struct sal
 			fprintf(f, "  flow table full: %" PRIu64 " stamped packets of flows beyond "
 				   "it not accounted for loss, reordering or duplicates\n",
 				rep->flow_overflow);
+		sessions_text(f, rep);
 	}
 	if (rep->has_latency) {
 		const struct salvo_report_latency *l = &rep->latency;
@@ -140,6 +193,8 @@ json_t *salvo_report_json(const struct salvo_report *rep, const struct salvo_cli
 		json_object_set_new(tx, "errors", json_integer((json_int_t)rep->tx_errors));
 		json_object_set_new(tx, "refused", json_integer((json_int_t)rep->tx_refused));
 		json_object_set_new(tx, "submissions", json_integer((json_int_t)rep->submissions));
+		if (!rep->interval && rep->tx_session)
+			json_object_set_new(tx, "session", json_integer((json_int_t)rep->tx_session));
 		json_object_set_new(root, "tx", tx);
 	}
 	if (rep->has_rx) {
@@ -151,6 +206,10 @@ json_t *salvo_report_json(const struct salvo_report *rep, const struct salvo_cli
 		json_object_set_new(rx, "unstamped", json_integer((json_int_t)rep->unstamped));
 		json_object_set_new(rx, "flows", json_integer((json_int_t)rep->flows));
 		json_object_set_new(rx, "flow_overflow", json_integer((json_int_t)rep->flow_overflow));
+		if (!rep->interval) {
+			json_object_set_new(rx, "session_count", json_integer((json_int_t)rep->sessions));
+			json_object_set_new(rx, "sessions", sessions_json(rep));
+		}
 		json_object_set_new(root, "rx", rx);
 	}
 	if (rep->has_latency) {

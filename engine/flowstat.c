@@ -34,21 +34,22 @@ _Static_assert((WIN_BITS & (WIN_BITS - 1)) == 0 && WIN_BITS >= 64, "window: powe
 struct flow {
 	uint64_t first, highest;
 	uint64_t received, unique, reordered;
+	uint64_t lat_sum, lat_n, lat_max;	/* one-way latency samples of this flow */
 	uint64_t win[WIN_WORDS];
-	uint32_t id;
+	uint64_t key;	/* session << 32 | flow */
 };
 
 struct slot {
-	uint32_t key;
+	uint64_t key;
 	uint32_t idx;	/* index into flows + 1; 0: empty */
 };
 
 struct salvo_flowtab {
 	/* Last-flow cache; NULL when invalid.  Entries never move once made. */
 	struct flow *last;
-	uint32_t last_id;
+	uint64_t last_key;
 	uint32_t nflows, max_flows;
-	unsigned int hash_shift;	/* 32 - log2(slots) */
+	unsigned int hash_shift;	/* 64 - log2(slots) */
 	uint32_t slot_mask;
 	struct slot *slots;
 	struct flow *flows;
@@ -106,13 +107,21 @@ static void win_clear(uint64_t *win, uint64_t from, uint64_t n)
 	}
 }
 
-static inline uint32_t slot_of(const struct salvo_flowtab *t, uint32_t id)
+static inline uint64_t flow_key(uint32_t session, uint32_t flow)
 {
-	/* Fibonacci hashing: sequential flow ids spread over the whole index. */
-	return (uint32_t)(id * 0x9e3779b1U) >> t->hash_shift;
+	return (uint64_t)session << 32 | flow;
 }
 
-static struct flow *find(const struct salvo_flowtab *t, uint32_t id)
+static inline uint32_t slot_of(const struct salvo_flowtab *t, uint64_t id)
+{
+	/*
+	 * Fibonacci hashing over the whole key: sequential flow ids of one
+	 * session, and random sessions, spread over the whole index.
+	 */
+	return (uint32_t)((id * 0x9e3779b97f4a7c15ULL) >> t->hash_shift);
+}
+
+static struct flow *find(const struct salvo_flowtab *t, uint64_t id)
 {
 	for (uint32_t i = slot_of(t, id);; i = (i + 1) & t->slot_mask) {
 		const struct slot *s = &t->slots[i];
@@ -125,7 +134,7 @@ static struct flow *find(const struct salvo_flowtab *t, uint32_t id)
 }
 
 /* Add an entry for id (known absent); NULL when the table is full. */
-static struct flow *insert(struct salvo_flowtab *t, uint32_t id)
+static struct flow *insert(struct salvo_flowtab *t, uint64_t id)
 {
 	uint32_t i;
 	struct flow *f;
@@ -137,7 +146,7 @@ static struct flow *insert(struct salvo_flowtab *t, uint32_t id)
 	f = &t->flows[t->nflows++];
 	t->slots[i].key = id;
 	t->slots[i].idx = t->nflows;
-	f->id = id;
+	f->key = id;
 	return f;
 }
 
@@ -154,7 +163,7 @@ int salvo_flowtab_create(struct salvo_flowtab **out, uint32_t max_flows)
 	if (!t)
 		return -ENOMEM;
 	t->max_flows = max_flows;
-	t->hash_shift = 32 - bits;
+	t->hash_shift = 64 - bits;
 	t->slot_mask = (1U << bits) - 1;
 	/* calloc: untouched capacity costs address space, not memory. */
 	t->slots = calloc((size_t)1 << bits, sizeof(*t->slots));
@@ -196,6 +205,7 @@ static void flow_start(struct salvo_flowtab *t, struct flow *f, uint64_t seq)
 	f->first = f->highest = seq;
 	f->received = f->unique = 1;
 	f->reordered = 0;
+	f->lat_sum = f->lat_n = f->lat_max = 0;
 	memset(f->win, 0, sizeof(f->win));
 	win_set(f->win, seq);
 	t->tot.flows++;
@@ -245,27 +255,42 @@ static void flow_account(struct salvo_flowtab *t, struct flow *f, uint64_t seq)
 	t->tot.lost += flow_lost(f) - lost0;
 }
 
-void salvo_flowtab_update(struct salvo_flowtab *t, uint32_t flow, uint64_t seq)
+void salvo_flowtab_update(struct salvo_flowtab *t, uint32_t session, uint32_t flow, uint64_t seq)
 {
 	struct flow *f = t->last;
+	uint64_t key = flow_key(session, flow);
 
-	if (salvo_unlikely(!f || t->last_id != flow)) {
-		f = find(t, flow);
+	if (salvo_unlikely(!f || t->last_key != key)) {
+		f = find(t, key);
 		if (!f) {
-			f = insert(t, flow);
+			f = insert(t, key);
 			if (!f) {
 				t->overflow++;
+				/* No entry: a latency sample must not land on the previous flow. */
+				t->last = NULL;
 				return;
 			}
 			flow_start(t, f, seq);
 			t->last = f;
-			t->last_id = flow;
+			t->last_key = key;
 			return;
 		}
 		t->last = f;
-		t->last_id = flow;
+		t->last_key = key;
 	}
 	flow_account(t, f, seq);
+}
+
+void salvo_flowtab_latency(struct salvo_flowtab *t, uint64_t ns)
+{
+	struct flow *f = t->last;
+
+	if (!f)
+		return;
+	f->lat_sum += ns;
+	f->lat_n++;
+	if (ns > f->lat_max)
+		f->lat_max = ns;
 }
 
 void salvo_flowtab_totals(const struct salvo_flowtab *t, struct salvo_flow_totals *out)
@@ -285,7 +310,8 @@ uint32_t salvo_flowtab_count(const struct salvo_flowtab *t)
 
 static void fill_info(const struct flow *f, struct salvo_flow_info *out)
 {
-	out->flow = f->id;
+	out->session = (uint32_t)(f->key >> 32);
+	out->flow = (uint32_t)f->key;
 	out->first = f->first;
 	out->highest = f->highest;
 	out->received = f->received;
@@ -304,9 +330,10 @@ int salvo_flowtab_flow(const struct salvo_flowtab *t, uint32_t i, struct salvo_f
 	return 0;
 }
 
-int salvo_flowtab_find(const struct salvo_flowtab *t, uint32_t flow, struct salvo_flow_info *out)
+int salvo_flowtab_find(const struct salvo_flowtab *t, uint32_t session, uint32_t flow,
+		       struct salvo_flow_info *out)
 {
-	const struct flow *f = find(t, flow);
+	const struct flow *f = find(t, flow_key(session, flow));
 
 	if (!f)
 		return -ENOENT;
@@ -342,6 +369,10 @@ static void flow_merge(struct flow *a, const struct flow *b)
 	a->received += b->received;
 	a->unique += b->unique - both;
 	a->reordered += b->reordered;
+	a->lat_sum += b->lat_sum;
+	a->lat_n += b->lat_n;
+	if (b->lat_max > a->lat_max)
+		a->lat_max = b->lat_max;
 }
 
 int salvo_flowtab_merge(struct salvo_flowtab *dst, const struct salvo_flowtab *src)
@@ -350,13 +381,13 @@ int salvo_flowtab_merge(struct salvo_flowtab *dst, const struct salvo_flowtab *s
 		return -EINVAL;
 	for (uint32_t i = 0; i < src->nflows; i++) {
 		const struct flow *b = &src->flows[i];
-		struct flow *a = find(dst, b->id);
+		struct flow *a = find(dst, b->key);
 
 		if (a) {
 			flow_merge(a, b);
 			continue;
 		}
-		a = insert(dst, b->id);
+		a = insert(dst, b->key);
 		if (!a) {
 			dst->overflow += b->received;
 			continue;
@@ -379,4 +410,56 @@ int salvo_flowtab_merge(struct salvo_flowtab *dst, const struct salvo_flowtab *s
 		dst->tot.duplicates += f->received - f->unique;
 	}
 	return 0;
+}
+
+int salvo_flowtab_sessions(const struct salvo_flowtab *t, struct salvo_session_totals *out,
+			   uint32_t max)
+{
+	/* Session -> row + 1 (0: empty; UINT32_MAX: seen, no row left). */
+	struct sslot {
+		uint32_t session, row;
+	} *idx;
+	uint32_t mask = 15, rows = 0;
+	int n = 0;
+
+	while (mask + 1 < 2 * t->nflows)
+		mask = mask * 2 + 1;
+	idx = calloc((size_t)mask + 1, sizeof(*idx));
+	if (!idx)
+		return -ENOMEM;
+	for (uint32_t i = 0; i < t->nflows; i++) {
+		const struct flow *f = &t->flows[i];
+		uint32_t sess = (uint32_t)(f->key >> 32), j;
+		struct salvo_session_totals *r;
+
+		for (j = (uint32_t)((sess * 0x9e3779b97f4a7c15ULL) >> 32) & mask;
+		     idx[j].row && idx[j].session != sess; j = (j + 1) & mask)
+			;
+		if (!idx[j].row) {
+			idx[j].session = sess;
+			idx[j].row = UINT32_MAX;
+			n++;
+			if (rows < max) {
+				memset(&out[rows], 0, sizeof(out[rows]));
+				out[rows].session = sess;
+				idx[j].row = ++rows;
+			}
+		}
+		if (idx[j].row == UINT32_MAX)
+			continue;
+		r = &out[idx[j].row - 1];
+		r->flows++;
+		r->received += f->received;
+		r->unique += f->unique;
+		r->expected += flow_expected(f);
+		r->lost += flow_lost(f);
+		r->reordered += f->reordered;
+		r->duplicates += f->received - f->unique;
+		r->lat_sum += f->lat_sum;
+		r->lat_n += f->lat_n;
+		if (f->lat_max > r->lat_max)
+			r->lat_max = f->lat_max;
+	}
+	free(idx);
+	return n;
 }

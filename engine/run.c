@@ -18,6 +18,7 @@
 
 #include <salvo/run.h>
 #include <salvo/pacer.h>
+#include <salvo/stamp.h>
 
 struct salvo_run {
 	struct salvo_cfg cfg;
@@ -236,6 +237,16 @@ int salvo_run_create(struct salvo_run **out, const struct salvo_cfg *cfg,
 		goto oom;
 	memset(r, 0, sizeof(*r));
 	r->cfg = *cfg;
+	/* One session per run, shared by its workers: receivers tell senders apart by it. */
+	if (!r->cfg.session) {
+		rc = salvo_stamp_session_new(&r->cfg.session);
+		if (rc) {
+			snprintf(err, errlen, "cannot draw a session id: %s", strerror(-rc));
+			salvo_run_destroy(r);
+			return rc;
+		}
+		rc = -ENOMEM;
+	}
 	r->ops = ops;
 	r->app = app;
 	r->n = cfg->threads;
@@ -529,12 +540,39 @@ void salvo_run_snapshot(struct salvo_run *r, struct salvo_report *rep)
 	salvo_hist_merge(r->lat_drained, r->lat_iv);
 }
 
+/* One row per sending session (first seen first), and how many there were. */
+static void fill_sessions(struct salvo_report *rep, const struct salvo_flowtab *t)
+{
+	struct salvo_session_totals row[SALVO_REPORT_SESSIONS];
+	int n = salvo_flowtab_sessions(t, row, SALVO_REPORT_SESSIONS);
+
+	if (n < 0)
+		return;
+	rep->sessions = (uint64_t)n;
+	rep->nsession_rows = SALVO_MIN((unsigned int)n, SALVO_REPORT_SESSIONS);
+	for (unsigned int i = 0; i < rep->nsession_rows; i++) {
+		struct salvo_report_session *s = &rep->session[i];
+
+		s->session = row[i].session;
+		s->flows = row[i].flows;
+		s->packets = row[i].received;
+		s->lost = row[i].lost;
+		s->reordered = row[i].reordered;
+		s->duplicates = row[i].duplicates;
+		s->latency_samples = row[i].lat_n;
+		s->latency_max_ns = row[i].lat_max;
+		s->latency_mean_ns = row[i].lat_n ? (double)row[i].lat_sum / (double)row[i].lat_n : 0;
+	}
+}
+
 void salvo_run_report(struct salvo_run *r, struct salvo_report *rep)
 {
 	struct salvo_hist *lat = NULL, *pace = NULL;
 
 	memset(rep, 0, sizeof(*rep));
 	sum_counters(r, rep, salvo_now_ns(), NULL);
+	if (rep->has_tx)
+		rep->tx_session = r->cfg.session;
 	for (unsigned int i = 0; i < r->n; i++) {
 		if (r->w[i].rc && r->w[i].err[0] && !rep->error[0])
 			snprintf(rep->error, sizeof(rep->error), "%s", r->w[i].err);
@@ -555,8 +593,10 @@ void salvo_run_report(struct salvo_run *r, struct salvo_report *rep)
 	}
 	salvo_hist_destroy(lat);
 	salvo_hist_destroy(pace);
-	if (r->n == 1)
+	if (r->n == 1) {
 		rep->flow_overflow = salvo_flowtab_overflow(r->w[0].flows);
+		fill_sessions(rep, r->w[0].flows);
+	}
 	/* Exact per-flow merge (a flow split across workers still counts once). */
 	if (r->n > 1) {
 		struct salvo_flowtab *all = NULL;
@@ -572,6 +612,7 @@ void salvo_run_report(struct salvo_run *r, struct salvo_report *rep)
 			rep->flows = t.flows;
 			/* The workers' own overflow, and flows the merged table had no room for. */
 			rep->flow_overflow = salvo_flowtab_overflow(all);
+			fill_sessions(rep, all);
 			salvo_flowtab_destroy(all);
 		}
 	}

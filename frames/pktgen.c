@@ -558,6 +558,7 @@ struct salvo_pktgen {
 	uint32_t size_n, size_pos;
 	/* flows */
 	uint32_t cycle, k, flow_base;
+	uint32_t session;	/* the run's, patched into every stamp */
 	uint64_t round;
 	uint64_t *fseq;		/* per flow of the cycle: next sequence (stamped frames only) */
 	uint64_t rng;
@@ -1030,15 +1031,17 @@ static inline void fill_one_build(struct salvo_pktgen *g, uint8_t *d, uint32_t l
 		dl4 += patch_words(d + g->l4_off + 4, (const uint8_t *)&isn, 4);
 	}
 	if (st) {
-		uint8_t sv[24];
-		uint32_t fl = htonl(g->flow_base + g->k);
-		uint64_t sq = __builtin_bswap64(g->fseq[g->k]++), ts = __builtin_bswap64(now_ns);
+		/* Stamp bytes 6..31 (seq48, session, flow, len, ts): one even-aligned patch. */
+		uint8_t sv[26];
+		uint32_t fl = htonl(g->flow_base + g->k), se = htonl(g->session);
+		uint64_t sq = __builtin_bswap64(g->fseq[g->k]++ << 16), ts = __builtin_bswap64(now_ns);
 
-		memcpy(sv, &fl, 4);
-		memset(sv + 4, 0, 4);	/* len: 0, datagrams carry their own length */
-		memcpy(sv + 8, &sq, 8);
-		memcpy(sv + 16, &ts, 8);
-		dl4 += patch_words(d + g->pay_off + 8, sv, 24);
+		memcpy(sv, &sq, 6);
+		memcpy(sv + 6, &se, 4);
+		memcpy(sv + 10, &fl, 4);
+		memset(sv + 14, 0, 4);	/* len: 0, datagrams carry their own length */
+		memcpy(sv + 18, &ts, 8);
+		dl4 += patch_words(d + g->pay_off + 6, sv, 26);
 	}
 	if (g->ip4) {
 		s = (uint16_t)~g->ip_csum[len] + dip;
@@ -1112,6 +1115,11 @@ void salvo_pktgen_unspend(struct salvo_pktgen *g, struct salvo_pkt **v, unsigned
 		if (v[i]->len - g->pay_off >= SALVO_STAMP_SIZE)
 			g->fseq[v[i]->flow - g->flow_base]--;
 	}
+}
+
+void salvo_pktgen_set_session(struct salvo_pktgen *g, uint32_t session)
+{
+	g->session = session;
 }
 
 uint32_t salvo_pktgen_max_frame(const struct salvo_pktgen *g)

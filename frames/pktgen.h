@@ -164,6 +164,8 @@ int salvo_pktgen_fill(struct salvo_pktgen *g, struct salvo_pkt **v, unsigned int
  * as fill left them.
  */
 void salvo_pktgen_unspend(struct salvo_pktgen *g, struct salvo_pkt **v, unsigned int n);
+/* The session id every stamp carries from now on (0 until set). */
+void salvo_pktgen_set_session(struct salvo_pktgen *g, uint32_t session);
 /* Largest frame the generator writes: the buffer size a backend must offer. */
 uint32_t salvo_pktgen_max_frame(const struct salvo_pktgen *g);
 /* Flows this worker's frames carry (the field cycle, >= 1). */

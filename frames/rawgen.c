@@ -44,6 +44,7 @@ static int rawgen_init(struct salvo_worker *w)
 		free(r);
 		return salvo_worker_fail(w, rc, "%s", err[0] ? err : strerror(-rc));
 	}
+	salvo_pktgen_set_session(r->g, cfg->session);
 	have = w->port.pool->pkts[0].buf_len;
 	if (salvo_pktgen_max_frame(r->g) > have) {
 		uint32_t need = salvo_pktgen_max_frame(r->g);

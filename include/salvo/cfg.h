@@ -89,6 +89,7 @@ struct salvo_cfg {
 	bool stamp;		/* put a stamp in every payload that can hold one (default on) */
 	bool verbose;
 	clockid_t stamp_clock;	/* CLOCK_MONOTONIC (default) or CLOCK_REALTIME */
+	uint32_t session;	/* the stamps' session id; 0: salvo_run_create() draws one */
 
 	const void *message;	/* fixed payload (--message), or NULL for generated */
 	uint32_t message_len;

@@ -1,6 +1,8 @@
 /* SPDX-License-Identifier: MIT */
 /*
  * Per-flow receive accounting from stamps: loss, reordering, duplicates.
+ * A flow is a (session, flow id) pair: every sending run draws its own
+ * session, so two senders' flow 0 are two flows.
  *
  * Per flow it keeps the highest sequence seen and a 1024-sequence window
  * bitmap below it.  A sequence below the highest that is not yet marked is a
@@ -37,9 +39,16 @@ struct salvo_flow_totals {
 	uint64_t duplicates;
 };
 
+/* One sending run's flows summed (salvo_flowtab_sessions). */
+struct salvo_session_totals {
+	uint32_t session;
+	uint64_t flows, received, unique, expected, lost, reordered, duplicates;
+	uint64_t lat_sum, lat_n, lat_max;	/* latency samples: sum, count, largest (ns) */
+};
+
 /* Per-flow view, for reports and tests. */
 struct salvo_flow_info {
-	uint32_t flow;
+	uint32_t session, flow;
 	uint64_t first, highest;	/* lowest and highest sequence (wrap-aware) */
 	uint64_t received, unique, expected, lost, reordered, duplicates;
 };
@@ -51,15 +60,29 @@ struct salvo_flow_info {
 int salvo_flowtab_create(struct salvo_flowtab **out, uint32_t max_flows);
 void salvo_flowtab_destroy(struct salvo_flowtab *t);
 void salvo_flowtab_reset(struct salvo_flowtab *t);
-/* Account one stamped packet. */
-void salvo_flowtab_update(struct salvo_flowtab *t, uint32_t flow, uint64_t seq);
+/* Account one stamped packet of flow (session, flow). */
+void salvo_flowtab_update(struct salvo_flowtab *t, uint32_t session, uint32_t flow, uint64_t seq);
+/*
+ * A latency sample (ns) of the packet just given to salvo_flowtab_update,
+ * for the per-session mean and maximum; dropped when that packet's flow
+ * had no room in the table.
+ */
+void salvo_flowtab_latency(struct salvo_flowtab *t, uint64_t ns);
 void salvo_flowtab_totals(const struct salvo_flowtab *t, struct salvo_flow_totals *out);
 uint64_t salvo_flowtab_overflow(const struct salvo_flowtab *t);
 /* Flows in the table; the i-th (0-based, first-seen order); -ENOENT past the end. */
 uint32_t salvo_flowtab_count(const struct salvo_flowtab *t);
 int salvo_flowtab_flow(const struct salvo_flowtab *t, uint32_t i, struct salvo_flow_info *out);
-/* The flow with this id, or -ENOENT. */
-int salvo_flowtab_find(const struct salvo_flowtab *t, uint32_t flow, struct salvo_flow_info *out);
+/* The flow (session, flow), or -ENOENT. */
+int salvo_flowtab_find(const struct salvo_flowtab *t, uint32_t session, uint32_t flow,
+		       struct salvo_flow_info *out);
+/*
+ * The flows summed per session, in first-seen order: fills out[0 .. max)
+ * and returns the number of distinct sessions, which may exceed max (the
+ * rest are in the totals only); -ENOMEM.  Not for the hot path.
+ */
+int salvo_flowtab_sessions(const struct salvo_flowtab *t, struct salvo_session_totals *out,
+			   uint32_t max);
 /*
  * dst += src, flow by flow.  A flow present in both (it was split across
  * workers) merges its windows exactly where they overlap: first is the

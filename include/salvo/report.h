@@ -25,6 +25,17 @@ struct salvo_report_latency {
 	double mean;
 };
 
+/* Rows a report lists, one per sending session; more are in the totals only. */
+#define SALVO_REPORT_SESSIONS 64
+
+/* What a receiver saw of one sending run (its stamps' session id). */
+struct salvo_report_session {
+	uint32_t session;	/* 0: version-1 stamps (no session) */
+	uint64_t flows, packets, lost, reordered, duplicates;	/* packets: stamped, dups included */
+	uint64_t latency_samples, latency_max_ns;	/* one-way latency: samples, largest */
+	double latency_mean_ns;
+};
+
 struct salvo_report {
 	const char *command;
 	const char *backend;
@@ -36,11 +47,15 @@ struct salvo_report {
 	bool has_tx;
 	struct salvo_report_dir tx;
 	uint64_t tx_errors, tx_refused, tx_retrans, submissions;
+	uint32_t tx_session;	/* the session id in this sender's stamps (final report only) */
 
 	bool has_rx;
 	struct salvo_report_dir rx;
 	uint64_t lost, reordered, duplicates, unstamped, flows, rx_dropped;
 	uint64_t flow_overflow;	/* stamped packets of flows the flow table had no room for */
+	uint64_t sessions;	/* distinct sending sessions seen (final report only) */
+	unsigned int nsession_rows;	/* filled rows of session[], <= SALVO_REPORT_SESSIONS */
+	struct salvo_report_session session[SALVO_REPORT_SESSIONS];
 
 	bool has_latency;	/* one-way (receivers) or round-trip (ping) */
 	struct salvo_report_latency latency;

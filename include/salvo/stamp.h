@@ -5,14 +5,22 @@
  * Layout and byte order are documented in docs/stamp.md; all fields are
  * big-endian so that a capture reads the same on any host.
  *
+ * Version 2 (written):
  *   0  u32 magic    0x53564c4f ("SVLO")
- *   4  u8  version  1
+ *   4  u8  version  2
  *   5  u8  flags    bit 0: ts is CLOCK_REALTIME (else CLOCK_MONOTONIC)
- *   6  u16 reserved 0
- *   8  u32 flow     flow id
- *  12  u32 len      message length including the stamp (stream framing; 0 = unknown)
- *  16  u64 seq      per-flow sequence number, starting at 0
+ *   6  u48 seq      per-flow sequence number mod 2^48, starting at 0
+ *  12  u32 session  the sending run's random id (never 0)
+ *  16  u32 flow     flow id within the session
+ *  20  u32 len      message length including the stamp (stream framing; 0 = unknown)
  *  24  u64 ts_ns    send time in ns
+ *
+ * Version 1 (still read, session 0): magic, version 1, flags, u16 reserved,
+ * u32 flow at 8, u32 len at 12, u64 seq at 16, u64 ts_ns at 24.
+ *
+ * The session keeps the stamp at 32 bytes by taking 16 bits from seq (and
+ * v1's reserved field): 2^48 packets is 326 days at 10 Mpps, where a 16-bit
+ * session would let two of a few hundred senders collide.
  */
 #ifndef SALVO_STAMP_H
 #define SALVO_STAMP_H
@@ -22,45 +30,55 @@
 #include <stdint.h>
 
 #define SALVO_STAMP_MAGIC 0x53564c4fU
-#define SALVO_STAMP_VERSION 1
+#define SALVO_STAMP_VERSION 2
 #define SALVO_STAMP_SIZE 32
 #define SALVO_STAMP_F_REALTIME 0x01
+#define SALVO_STAMP_SEQ_MASK ((1ULL << 48) - 1)
 
 struct salvo_stamp {
 	uint8_t version;
 	uint8_t flags;
+	uint32_t session;	/* 0: a version-1 stamp (no session) */
 	uint32_t flow;
 	uint32_t len;
-	uint64_t seq;
+	uint64_t seq;		/* version 2 carries seq mod 2^48 */
 	uint64_t ts_ns;
 };
 
 /*
- * Write the 32-byte stamp at buf (which must have SALVO_STAMP_SIZE bytes, any
- * alignment).  The magic, SALVO_STAMP_VERSION and a zero reserved field are
- * always written; st->version is ignored, so a zeroed struct encodes a valid
- * stamp.
+ * Write the 32-byte version-2 stamp at buf (which must have SALVO_STAMP_SIZE
+ * bytes, any alignment).  The magic and SALVO_STAMP_VERSION are always
+ * written; st->version is ignored, so a zeroed struct encodes a valid stamp.
+ * seq is written mod 2^48.
  */
 void salvo_stamp_encode(void *buf, const struct salvo_stamp *st);
 
 /*
- * Read a stamp from the first len bytes of buf.  Returns 0, or -EINVAL when
- * len is short, the magic is wrong, or the version is unknown (the payload
- * is then "unstamped").  Unknown flag bits and the reserved field are
- * accepted as they are, so that version 1 stays readable if they gain a use.
+ * Read a stamp (version 2, or version 1 with session 0) from the first len
+ * bytes of buf.  Returns 0, or -EINVAL when len is short, the magic is
+ * wrong, or the version is unknown (the payload is then "unstamped").
+ * Unknown flag bits (and v1's reserved field) are accepted as they are.
  */
 int salvo_stamp_decode(const void *buf, size_t len, struct salvo_stamp *st);
 
 /*
- * Hot-path helper: rewrite only seq and ts of a stamp already encoded at buf
- * (the generator encodes a template once per buffer, then patches per packet).
+ * A new random session id for one sending run (getrandom), never 0.
+ * Returns 0 or -errno.
+ */
+int salvo_stamp_session_new(uint32_t *out);
+
+/*
+ * Hot-path helper: rewrite only seq and ts of a version-2 stamp already
+ * encoded at buf (a sender encodes a template once per buffer, then patches
+ * per packet).
  */
 static inline void salvo_stamp_patch(void *buf, uint64_t seq, uint64_t ts_ns)
 {
 	uint8_t *p = (uint8_t *)buf;
-	uint64_t s = __builtin_bswap64(seq), t = __builtin_bswap64(ts_ns);
+	uint64_t s = __builtin_bswap64(seq << 16), t = __builtin_bswap64(ts_ns);
 
-	__builtin_memcpy(p + 16, &s, 8);
+	/* seq << 16, big-endian: its first 6 bytes are seq's low 48 bits. */
+	__builtin_memcpy(p + 6, &s, 6);
 	__builtin_memcpy(p + 24, &t, 8);
 }
 
@@ -68,7 +86,7 @@ static inline void salvo_stamp_patch_flow(void *buf, uint32_t flow)
 {
 	uint32_t f = __builtin_bswap32(flow);
 
-	__builtin_memcpy((uint8_t *)buf + 8, &f, 4);
+	__builtin_memcpy((uint8_t *)buf + 16, &f, 4);
 }
 
 #endif

@@ -1,7 +1,9 @@
 // SPDX-License-Identifier: MIT
 /*
- * Fuzz stamp decoding and the flow table: any bytes decode or are refused;
- * a stream of (flow, seq) updates keeps the totals' invariants (unique +
+ * Fuzz stamp decoding and the flow table: any bytes decode or are refused,
+ * a version-2 stamp re-encodes to the same 32 bytes and a version-1 one
+ * reads its fields from their v1 offsets (session 0); a stream of
+ * (session, flow, seq) updates keeps the totals' invariants (unique +
  * duplicates = received, lost = expected - unique, per-flow sums equal the
  * totals), and merging two halves agrees with one table that saw it all:
  * exactly, flow by flow, when every flow fits and spans less than the
@@ -44,6 +46,29 @@ static void check(const struct salvo_flowtab *t, uint64_t fed)
 		abort();
 	if (salvo_flowtab_flow(t, n, &fi) != -ENOENT)
 		abort();
+	/* Per session: at most the two sessions fed, summing to the totals. */
+	{
+		struct salvo_session_totals rows[2];
+		int ns = salvo_flowtab_sessions(t, rows, 2);
+		uint64_t flows = 0, lat_n = 0;
+
+		if (ns < 0 || ns > 2 || (n && !ns))
+			abort();
+		rec = uni = lost = dup = 0;
+		for (int i = 0; i < ns; i++) {
+			flows += rows[i].flows, rec += rows[i].received, uni += rows[i].unique;
+			lost += rows[i].lost, dup += rows[i].duplicates;
+			lat_n += rows[i].lat_n;
+			if (rows[i].lat_n && rows[i].lat_max > rows[i].lat_sum)
+				abort();
+		}
+		/* At most one latency sample per accounted packet (fed with one each). */
+		if (lat_n > tot.received)
+			abort();
+		if (flows != n || rec != tot.received || uni != tot.unique || lost != tot.lost ||
+		    dup != tot.duplicates)
+			abort();
+	}
 }
 
 /*
@@ -65,7 +90,7 @@ static void check_same(const struct salvo_flowtab *all, const struct salvo_flowt
 	if (salvo_flowtab_count(m) != n)
 		abort();
 	for (uint32_t i = 0; i < n; i++) {
-		if (salvo_flowtab_flow(all, i, &fa) || salvo_flowtab_find(m, fa.flow, &fm))
+		if (salvo_flowtab_flow(all, i, &fa) || salvo_flowtab_find(m, fa.session, fa.flow, &fm))
 			abort();
 		if (fa.first != fm.first || fa.highest != fm.highest || fa.received != fm.received ||
 		    fa.unique != fm.unique || fa.expected != fm.expected || fa.lost != fm.lost ||
@@ -86,22 +111,47 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	uint16_t seen = 0;
 	bool exact = true;
 
-	/* Decode: whatever is accepted re-encodes to the same bytes (but reserved). */
+	/*
+	 * Decode: a version-2 stamp re-encodes to the same bytes; a version-1
+	 * one has its fields where v1 put them and no session, and re-encodes
+	 * (as v2) to the same fields but seq mod 2^48.
+	 */
 	if (salvo_stamp_decode(data, size, &st) == 0) {
 		salvo_stamp_encode(enc, &st);
-		if (salvo_stamp_decode(enc, sizeof(enc), &st2) || memcmp(enc, data, 6) ||
-		    memcmp(enc + 8, data + 8, SALVO_STAMP_SIZE - 8))
+		if (salvo_stamp_decode(enc, sizeof(enc), &st2) || st2.version != 2 ||
+		    st2.flags != st.flags || st2.session != st.session || st2.flow != st.flow ||
+		    st2.len != st.len || st2.ts_ns != st.ts_ns ||
+		    st2.seq != (st.seq & SALVO_STAMP_SEQ_MASK))
 			abort();
+		if (st.version == 2) {
+			if (memcmp(enc, data, SALVO_STAMP_SIZE))
+				abort();
+		} else {
+			uint64_t seq = 0;
+
+			for (int i = 16; i < 24; i++)
+				seq = seq << 8 | data[i];
+			if (st.version != 1 || st.session || seq != st.seq ||
+			    st.flow != ((uint32_t)data[8] << 24 | (uint32_t)data[9] << 16 |
+					(uint32_t)data[10] << 8 | data[11]) ||
+			    memcmp(enc + 24, data + 24, 8))
+				abort();
+		}
 	}
 	if (size < 1)
 		return 0;
 	if (salvo_flowtab_create(&all, 8) || salvo_flowtab_create(&a, 8) ||
 	    salvo_flowtab_create(&b, 8) || salvo_flowtab_create(&m, 16))
 		abort();
-	/* Byte 0: seq base high bits; then 4-byte records: flow, which table, seq delta. */
+	/*
+	 * Byte 0: seq base high bits; then 4-byte records: flow (low 3 bits)
+	 * and session (bit 3: two sessions with the same flow ids), which
+	 * table, seq delta.
+	 */
 	base = (uint64_t)data[0] << 56;
 	for (size_t i = 1; i + 4 <= size; i += 4) {
 		uint32_t flow = data[i] & 15;	/* up to 16 flows into 8 slots: overflow too */
+		uint32_t session = flow & 8 ? 0x5e551011 : 0;
 		int16_t delta;
 		uint64_t seq;
 
@@ -117,12 +167,13 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 		hi[flow] = off > hi[flow] ? off : hi[flow];
 		if (hi[flow] - lo[flow] >= SALVO_FLOW_WINDOW)
 			exact = false;
-		salvo_flowtab_update(all, flow, seq);
+		salvo_flowtab_update(all, session, flow & 7, seq);
+		salvo_flowtab_latency(all, (uint64_t)(uint16_t)delta);
 		if (data[i + 1] & 1) {
-			salvo_flowtab_update(a, flow, seq);
+			salvo_flowtab_update(a, session, flow & 7, seq);
 			fa++;
 		} else {
-			salvo_flowtab_update(b, flow, seq);
+			salvo_flowtab_update(b, session, flow & 7, seq);
 			fb++;
 		}
 		fed++;

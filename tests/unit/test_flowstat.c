@@ -52,7 +52,7 @@ static void check_totals_(const struct salvo_flowtab *t, struct want w, int line
 static void feed(struct salvo_flowtab *t, uint32_t flow, const uint64_t *seq, size_t n)
 {
 	for (size_t i = 0; i < n; i++)
-		salvo_flowtab_update(t, flow, seq[i]);
+		salvo_flowtab_update(t, 0, flow, seq[i]);
 }
 
 #define FEED(t, flow, ...)                                                          \
@@ -84,19 +84,19 @@ static void test_in_order(void **state)
 	struct salvo_flow_info fi;
 
 	for (uint64_t s = 0; s < 10000; s++)
-		salvo_flowtab_update(t, 7, s);
+		salvo_flowtab_update(t, 0, 7, s);
 	check_totals(t, .flows = 1, .received = 10000, .unique = 10000, .expected = 10000);
-	assert_int_equal(salvo_flowtab_find(t, 7, &fi), 0);
+	assert_int_equal(salvo_flowtab_find(t, 0, 7, &fi), 0);
 	assert_int_equal(fi.flow, 7);
 	assert_int_equal(fi.first, 0);
 	assert_int_equal(fi.highest, 9999);
-	assert_int_equal(salvo_flowtab_find(t, 8, &fi), -ENOENT);
+	assert_int_equal(salvo_flowtab_find(t, 0, 8, &fi), -ENOENT);
 	assert_int_equal(salvo_flowtab_flow(t, 0, &fi), 0);
 	assert_int_equal(fi.flow, 7);
 	assert_int_equal(salvo_flowtab_flow(t, 1, &fi), -ENOENT);
 	/* A flow need not start at 0: loss is counted from the first one seen. */
 	for (uint64_t s = 1000000; s < 1000100; s++)
-		salvo_flowtab_update(t, 9, s);
+		salvo_flowtab_update(t, 0, 9, s);
 	check_totals(t, .flows = 2, .received = 10100, .unique = 10100, .expected = 10100);
 	salvo_flowtab_destroy(t);
 }
@@ -110,12 +110,12 @@ static void test_loss(void **state)
 	/* Every 10th lost. */
 	for (uint64_t s = 0; s < 1000; s++)
 		if (s % 10 != 3) {
-			salvo_flowtab_update(t, 1, s);
+			salvo_flowtab_update(t, 0, 1, s);
 			n++;
 		}
 	check_totals(t, .flows = 1, .received = n, .unique = n, .expected = 1000, .lost = 100);
 	/* A gap wider than the window: 5000 lost at once. */
-	salvo_flowtab_update(t, 1, 6000);
+	salvo_flowtab_update(t, 0, 1, 6000);
 	check_totals(t, .flows = 1, .received = n + 1, .unique = n + 1, .expected = 6001,
 		     .lost = 5100);
 	/* Loss at the tail is invisible: expected ends at the highest seen. */
@@ -139,7 +139,7 @@ static void test_reorder(void **state)
 	/* The oldest sequence still in the window is checked... */
 	for (uint64_t s = 10; s < 2000; s++)
 		if (s != 2000 - W)
-			salvo_flowtab_update(t, 1, s);
+			salvo_flowtab_update(t, 0, 1, s);
 	check_totals(t, .flows = 1, .received = 1997, .unique = 1997, .expected = 2000,
 		     .lost = 3, .reordered = 3);
 	FEED(t, 1, 2000 - W);
@@ -181,9 +181,9 @@ static void test_wrap(void **state)
 	const uint64_t start = UINT64_MAX - 5;
 
 	for (uint64_t i = 0; i < 12; i++)	/* UINT64_MAX-5 .. 5 */
-		salvo_flowtab_update(t, 1, start + i);
+		salvo_flowtab_update(t, 0, 1, start + i);
 	check_totals(t, .flows = 1, .received = 12, .unique = 12, .expected = 12);
-	assert_int_equal(salvo_flowtab_find(t, 1, &fi), 0);
+	assert_int_equal(salvo_flowtab_find(t, 0, 1, &fi), 0);
 	assert_true(fi.first == start);
 	assert_true(fi.highest == 5);
 
@@ -197,14 +197,14 @@ static void test_wrap(void **state)
 	FEED(t, 2, UINT64_MAX - 4);
 	check_totals(t, .flows = 1, .received = 9, .unique = 8, .expected = 9, .lost = 1,
 		     .reordered = 3, .duplicates = 1);
-	assert_int_equal(salvo_flowtab_find(t, 2, &fi), 0);
+	assert_int_equal(salvo_flowtab_find(t, 0, 2, &fi), 0);
 	assert_true(fi.first == UINT64_MAX - 4);
 	assert_true(fi.highest == 3);
 
 	/* A jump of more than 2^63 reads as a very old packet, not a new highest. */
 	salvo_flowtab_reset(t);
 	FEED(t, 3, 100, 101, 100 + (1ULL << 63) + 1);
-	assert_int_equal(salvo_flowtab_find(t, 3, &fi), 0);
+	assert_int_equal(salvo_flowtab_find(t, 0, 3, &fi), 0);
 	assert_true(fi.highest == 101);
 	assert_int_equal(fi.reordered, 1);
 	salvo_flowtab_destroy(t);
@@ -218,7 +218,7 @@ static void test_very_old(void **state)
 
 	for (uint64_t s = 0; s < 5000; s++)
 		if (s != 10 && s != 20)
-			salvo_flowtab_update(t, 1, s);
+			salvo_flowtab_update(t, 0, 1, s);
 	check_totals(t, .flows = 1, .received = 4998, .unique = 4998, .expected = 5000,
 		     .lost = 2, .reordered = 0);
 	/* 4990 behind: out of the window, reordered and counted. */
@@ -237,14 +237,14 @@ static void test_very_old(void **state)
 	FEED(t, 1, 5001);
 	check_totals(t, .flows = 1, .received = 5002, .unique = 5002, .expected = 5002,
 		     .lost = 0, .reordered = 3);
-	assert_int_equal(salvo_flowtab_find(t, 1, &fi), 0);
+	assert_int_equal(salvo_flowtab_find(t, 0, 1, &fi), 0);
 	assert_int_equal(fi.lost, 0);
 
 	/* Before the first seen, inside the window: first moves back, dup-checked. */
 	salvo_flowtab_reset(t);
 	check_totals(t, 0);
 	for (uint64_t s = 100; s < 200; s++)
-		salvo_flowtab_update(t, 1, s);
+		salvo_flowtab_update(t, 0, 1, s);
 	FEED(t, 1, 50);
 	check_totals(t, .flows = 1, .received = 101, .unique = 101, .expected = 150, .lost = 49,
 		     .reordered = 1);
@@ -256,11 +256,11 @@ static void test_very_old(void **state)
 		     .reordered = 2, .duplicates = 1);
 	/* Before the first seen, outside the window. */
 	for (uint64_t s = 200; s < 3000; s++)
-		salvo_flowtab_update(t, 1, s);
+		salvo_flowtab_update(t, 0, 1, s);
 	FEED(t, 1, 0);
 	check_totals(t, .flows = 1, .received = 2904, .unique = 2903, .expected = 3000,
 		     .lost = 97, .reordered = 3, .duplicates = 1);
-	assert_int_equal(salvo_flowtab_find(t, 1, &fi), 0);
+	assert_int_equal(salvo_flowtab_find(t, 0, 1, &fi), 0);
 	assert_int_equal(fi.first, 0);
 	salvo_flowtab_destroy(t);
 }
@@ -281,7 +281,7 @@ static void test_many_flows(void **state)
 	for (uint64_t s = 0; s < per; s++)
 		for (uint32_t i = 0; i < nf; i++)
 			if (!(i % 7 == 3 && s == 2))	/* some loss in some flows */
-				salvo_flowtab_update(t, flow_id(i), s);
+				salvo_flowtab_update(t, 0, flow_id(i), s);
 	/* Sequential ids too, in a second round. */
 	uint64_t lost = (nf + 3) / 7;
 	uint64_t rx = (uint64_t)nf * per - lost;
@@ -290,7 +290,7 @@ static void test_many_flows(void **state)
 		     .lost = lost);
 	assert_int_equal(salvo_flowtab_count(t), nf);
 	for (uint32_t i = 0; i < nf; i++) {
-		assert_int_equal(salvo_flowtab_find(t, flow_id(i), &fi), 0);
+		assert_int_equal(salvo_flowtab_find(t, 0, flow_id(i), &fi), 0);
 		assert_int_equal(fi.flow, flow_id(i));
 		assert_int_equal(fi.highest, per - 1);
 		assert_int_equal(fi.lost, i % 7 == 3);
@@ -309,23 +309,23 @@ static void test_overflow(void **state)
 
 	for (uint64_t s = 0; s < 3; s++)
 		for (uint32_t f = 0; f < 6; f++)
-			salvo_flowtab_update(t, f, s);
+			salvo_flowtab_update(t, 0, f, s);
 	check_totals(t, .flows = 4, .received = 12, .unique = 12, .expected = 12);
 	assert_int_equal(salvo_flowtab_overflow(t), 6);
-	assert_int_equal(salvo_flowtab_find(t, 4, &fi), -ENOENT);
-	assert_int_equal(salvo_flowtab_find(t, 3, &fi), 0);
+	assert_int_equal(salvo_flowtab_find(t, 0, 4, &fi), -ENOENT);
+	assert_int_equal(salvo_flowtab_find(t, 0, 3, &fi), 0);
 	/* Known flows keep being accounted. */
-	salvo_flowtab_update(t, 2, 5);
+	salvo_flowtab_update(t, 0, 2, 5);
 	check_totals(t, .flows = 4, .received = 13, .unique = 13, .expected = 15, .lost = 2);
 
 	salvo_flowtab_reset(t);
 	check_totals(t, 0);
 	assert_int_equal(salvo_flowtab_overflow(t), 0);
 	assert_int_equal(salvo_flowtab_count(t), 0);
-	assert_int_equal(salvo_flowtab_find(t, 2, &fi), -ENOENT);
+	assert_int_equal(salvo_flowtab_find(t, 0, 2, &fi), -ENOENT);
 	for (uint32_t f = 10; f < 14; f++)
-		salvo_flowtab_update(t, f, 100);
-	salvo_flowtab_update(t, 14, 100);
+		salvo_flowtab_update(t, 0, f, 100);
+	salvo_flowtab_update(t, 0, 14, 100);
 	check_totals(t, .flows = 4, .received = 4, .unique = 4, .expected = 4);
 	assert_int_equal(salvo_flowtab_overflow(t), 1);
 	salvo_flowtab_destroy(t);
@@ -349,7 +349,7 @@ static void test_merge(void **state)
 	salvo_flowtab_reset(a);
 	salvo_flowtab_reset(b);
 	for (uint64_t s = 0; s < 2000; s++)
-		salvo_flowtab_update(s & 1 ? b : a, 5, s);
+		salvo_flowtab_update(s & 1 ? b : a, 0, 5, s);
 	check_totals(a, .flows = 1, .received = 1000, .unique = 1000, .expected = 1999,
 		     .lost = 999);
 	assert_int_equal(salvo_flowtab_merge(a, b), 0);
@@ -359,9 +359,9 @@ static void test_merge(void **state)
 	salvo_flowtab_reset(a);
 	salvo_flowtab_reset(b);
 	for (uint64_t s = 0; s < 1000; s++)
-		salvo_flowtab_update(a, 5, s);
+		salvo_flowtab_update(a, 0, 5, s);
 	for (uint64_t s = 500; s < 1500; s++)
-		salvo_flowtab_update(b, 5, s);
+		salvo_flowtab_update(b, 0, 5, s);
 	assert_int_equal(salvo_flowtab_merge(a, b), 0);
 	check_totals(a, .flows = 1, .received = 2000, .unique = 1500, .expected = 1500,
 		     .duplicates = 500);
@@ -377,8 +377,8 @@ static void test_merge(void **state)
 	salvo_flowtab_reset(a);
 	salvo_flowtab_reset(b);
 	for (uint64_t s = 0; s < 5000; s++) {
-		salvo_flowtab_update(a, 5, s);
-		salvo_flowtab_update(b, 5, s);
+		salvo_flowtab_update(a, 0, 5, s);
+		salvo_flowtab_update(b, 0, 5, s);
 	}
 	assert_int_equal(salvo_flowtab_merge(a, b), 0);
 	check_totals(a, .flows = 1, .received = 10000, .unique = 10000 - W, .expected = 5000,
@@ -525,7 +525,7 @@ static void run_random(uint64_t seed, unsigned int nflows, uint64_t per_flow, co
 
 		while (flow_id(f + 1) != ev[i].flow)
 			f++;
-		salvo_flowtab_update(t, ev[i].flow, ev[i].seq);
+		salvo_flowtab_update(t, 0, ev[i].flow, ev[i].seq);
 		model_update(&m[f], ev[i].seq);
 		/* Totals are checked along the way, not only at the end. */
 		if (i % 9973 == 0) {
@@ -543,7 +543,7 @@ static void run_random(uint64_t seed, unsigned int nflows, uint64_t per_flow, co
 		uint64_t exp = (uint64_t)(m[f].highest - m[f].first + 1);
 		uint64_t lost = exp > m[f].unique ? exp - m[f].unique : 0;
 
-		assert_int_equal(salvo_flowtab_find(t, flow_id(f + 1), &fi), 0);
+		assert_int_equal(salvo_flowtab_find(t, 0, flow_id(f + 1), &fi), 0);
 		assert_true(fi.first == m[f].base + (uint64_t)m[f].first);
 		assert_true(fi.highest == m[f].base + (uint64_t)m[f].highest);
 		assert_int_equal(fi.received, m[f].received);
@@ -581,6 +581,92 @@ static void test_random_vs_model(void **state)
 	run_random(12, 3, 40000, b3);	/* interleaved flows, one wraps */
 }
 
+/*
+ * Two senders' flow 0 are two flows: the same (flow, seq) stream from two
+ * sessions is neither duplicated nor reordered, and each session sums its
+ * own flows.  Interleaved packet by packet, so the last-flow cache misses
+ * on every update.
+ */
+static void test_sessions(void **state)
+{
+	(void)state;
+	struct salvo_flowtab *t;
+	struct salvo_flow_totals tot;
+	struct salvo_flow_info fi;
+	struct salvo_session_totals rows[2];
+	const uint32_t sa = 0x11111111, sb = 0xdeadbeef;
+
+	assert_int_equal(salvo_flowtab_create(&t, 16), 0);
+	for (uint64_t s = 0; s < 3000; s++) {
+		salvo_flowtab_update(t, sa, 0, s);
+		salvo_flowtab_latency(t, 100 + s % 3);	/* a: 100, 101, 102 ... */
+		salvo_flowtab_update(t, sb, 0, s);
+		salvo_flowtab_latency(t, 5000);
+		if (s % 2 == 0) {
+			salvo_flowtab_update(t, sb, 1, s / 2);
+			salvo_flowtab_latency(t, s == 2000 ? 9000 : 7000);
+		}
+	}
+	/* One loss in session a's flow 0, one duplicate in session b's flow 1. */
+	salvo_flowtab_update(t, sa, 0, 3001);
+	salvo_flowtab_update(t, sb, 1, 1400);
+	salvo_flowtab_totals(t, &tot);
+	assert_int_equal(tot.flows, 3);
+	assert_int_equal(tot.received, 3000 + 3000 + 1500 + 2);
+	assert_int_equal(tot.duplicates, 1);
+	assert_int_equal(tot.reordered, 0);
+	assert_int_equal(tot.lost, 1);
+	assert_int_equal(salvo_flowtab_find(t, sa, 0, &fi), 0);
+	assert_int_equal(fi.session, sa);
+	assert_int_equal(fi.received, 3001);
+	assert_int_equal(salvo_flowtab_find(t, sa, 1, &fi), -ENOENT);
+	assert_int_equal(salvo_flowtab_find(t, 0, 0, &fi), -ENOENT);
+
+	assert_int_equal(salvo_flowtab_sessions(t, rows, 2), 2);
+	assert_int_equal(rows[0].session, sa);
+	assert_int_equal(rows[0].flows, 1);
+	assert_int_equal(rows[0].received, 3001);
+	assert_int_equal(rows[0].lost, 1);
+	assert_int_equal(rows[0].duplicates, 0);
+	assert_int_equal(rows[0].lat_n, 3000);
+	assert_int_equal(rows[0].lat_sum, 3000 * 101);
+	assert_int_equal(rows[0].lat_max, 102);
+	assert_int_equal(rows[1].session, sb);
+	assert_int_equal(rows[1].flows, 2);
+	assert_int_equal(rows[1].received, 4501);
+	assert_int_equal(rows[1].duplicates, 1);
+	assert_int_equal(rows[1].lost, 0);
+	assert_int_equal(rows[1].lat_n, 4500);
+	assert_int_equal(rows[1].lat_sum, 3000 * 5000 + 1499 * 7000 + 9000);
+	assert_int_equal(rows[1].lat_max, 9000);
+	/* Fewer rows than sessions: the count is still all of them. */
+	assert_int_equal(salvo_flowtab_sessions(t, rows, 1), 2);
+	assert_int_equal(rows[0].session, sa);
+	assert_int_equal(salvo_flowtab_sessions(t, rows, 0), 2);
+	salvo_flowtab_destroy(t);
+}
+
+/* A hostile sender drawing a new session per packet fills the table, no more. */
+static void test_session_flood(void **state)
+{
+	(void)state;
+	struct salvo_flowtab *t;
+	struct salvo_session_totals rows[4];
+
+	assert_int_equal(salvo_flowtab_create(&t, 64), 0);
+	for (uint32_t s = 1; s <= 1000; s++) {
+		salvo_flowtab_update(t, s * 2654435761U, 0, 0);
+		salvo_flowtab_latency(t, s);
+	}
+	assert_int_equal(salvo_flowtab_count(t), 64);
+	assert_int_equal(salvo_flowtab_overflow(t), 1000 - 64);
+	assert_int_equal(salvo_flowtab_sessions(t, rows, 4), 64);
+	/* Samples of packets without an entry went nowhere (not to the last flow). */
+	assert_int_equal(rows[3].lat_n, 1);
+	assert_int_equal(rows[3].lat_max, 4);
+	salvo_flowtab_destroy(t);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -595,6 +681,8 @@ int main(void)
 		cmocka_unit_test(test_overflow),
 		cmocka_unit_test(test_merge),
 		cmocka_unit_test(test_random_vs_model),
+		cmocka_unit_test(test_sessions),
+		cmocka_unit_test(test_session_flood),
 	};
 
 	return cmocka_run_group_tests_name("flowstat", tests, NULL, NULL);

@@ -39,6 +39,12 @@ static struct salvo_report full_report(void)
 	r.unstamped = 5;
 	r.flows = 2;
 	r.flow_overflow = 7;
+	r.tx_session = 0xabcdef01;
+	/* Three sessions, two listed: the third is in the totals only. */
+	r.sessions = 3;
+	r.nsession_rows = 2;
+	r.session[0] = (struct salvo_report_session){0x8bd901a9, 1, 600, 10, 4, 1, 590, 2500, 1500.5};
+	r.session[1] = (struct salvo_report_session){0, 1, 380, 0, 0, 0};
 	r.has_latency = true;
 	r.latency = (struct salvo_report_latency){.count = 990, .min = 100, .p50 = 200, .p90 = 300,
 						  .p99 = 400, .p999 = 500, .p9999 = 600, .max = 700,
@@ -84,16 +90,19 @@ static void test_summary_fields(void **state)
 					  "duration_s", "interrupted", "tx", "rx", "latency_ns",
 					  "pacing"};
 	static const char *const tx_keys[] = {"packets", "bytes", "pps", "bits_per_second",
-					      "active_s", "errors", "refused", "submissions"};
+					      "active_s", "errors", "refused", "submissions", "session"};
 	static const char *const rx_keys[] = {"packets", "bytes", "pps", "bits_per_second",
 					      "active_s", "lost", "reordered", "duplicates",
-					      "unstamped", "flows", "flow_overflow"};
+					      "unstamped", "flows", "flow_overflow", "session_count",
+					      "sessions"};
+	static const char *const sess_keys[] = {"session", "flows", "packets", "lost", "reordered",
+						"duplicates"};
 	static const char *const lat_keys[] = {"count", "clamped", "min", "mean", "p50", "p90",
 					       "p99", "p999", "p9999", "max"};
 	static const char *const pace_keys[] = {"target_pps", "achieved_pps", "error_mean_ns",
 						"error_p99_ns"};
 	struct salvo_report r = full_report();
-	json_t *j = salvo_report_json(&r, NULL), *tx, *rx, *lat, *pace;
+	json_t *j = salvo_report_json(&r, NULL), *tx, *rx, *lat, *pace, *ss;
 
 	(void)state;
 	assert_keys(j, top, SALVO_ARRAY_SIZE(top));
@@ -115,6 +124,7 @@ static void test_summary_fields(void **state)
 	assert_int_equal(geti(tx, "errors"), 3);
 	assert_int_equal(geti(tx, "refused"), 2);
 	assert_int_equal(geti(tx, "submissions"), 40);
+	assert_int_equal(geti(tx, "session"), 0xabcdef01);
 
 	rx = json_object_get(j, "rx");
 	assert_keys(rx, rx_keys, SALVO_ARRAY_SIZE(rx_keys));
@@ -126,6 +136,24 @@ static void test_summary_fields(void **state)
 	assert_int_equal(geti(rx, "unstamped"), 5);
 	assert_int_equal(geti(rx, "flows"), 2);
 	assert_int_equal(geti(rx, "flow_overflow"), 7);
+	assert_int_equal(geti(rx, "session_count"), 3);
+	ss = json_object_get(rx, "sessions");
+	assert_true(json_is_array(ss));
+	assert_int_equal(json_array_size(ss), 2);
+	assert_keys(json_array_get(ss, 1), sess_keys, SALVO_ARRAY_SIZE(sess_keys));
+	assert_int_equal(json_object_size(json_array_get(ss, 0)), SALVO_ARRAY_SIZE(sess_keys) + 1);
+	lat = json_object_get(json_array_get(ss, 0), "latency_ns");
+	assert_int_equal(json_object_size(lat), 3);
+	assert_int_equal(geti(lat, "count"), 590);
+	assert_true(getn(lat, "mean") == 1500.5);
+	assert_int_equal(geti(lat, "max"), 2500);
+	assert_int_equal(geti(json_array_get(ss, 0), "session"), 0x8bd901a9);
+	assert_int_equal(geti(json_array_get(ss, 0), "packets"), 600);
+	assert_int_equal(geti(json_array_get(ss, 0), "lost"), 10);
+	assert_int_equal(geti(json_array_get(ss, 0), "reordered"), 4);
+	assert_int_equal(geti(json_array_get(ss, 0), "duplicates"), 1);
+	assert_int_equal(geti(json_array_get(ss, 1), "session"), 0);
+	assert_int_equal(geti(json_array_get(ss, 1), "packets"), 380);
 
 	lat = json_object_get(j, "latency_ns");
 	assert_keys(lat, lat_keys, SALVO_ARRAY_SIZE(lat_keys));
@@ -180,6 +208,10 @@ static void test_sections(void **state)
 	assert_null(json_object_get(j, "interrupted"));
 	assert_null(json_object_get(j, "pacing"));
 	assert_null(json_object_get(j, "error"));
+	/* Sessions are the final summary's (an interval's counters are not per session). */
+	assert_null(json_object_get(json_object_get(j, "rx"), "sessions"));
+	assert_null(json_object_get(json_object_get(j, "rx"), "session_count"));
+	assert_null(json_object_get(json_object_get(j, "tx"), "session"));
 	json_decref(j);
 
 	/* NULL names become empty strings, never a crash or a missing key. */
@@ -313,6 +345,10 @@ static void test_text_report(void **state)
 	assert_non_null(strstr(text, "flow table full: 7 stamped packets"));
 	assert_non_null(strstr(text, "one-way latency: 3 of 990 samples above"));
 	assert_non_null(strstr(text, "error: worker failed"));
+	assert_non_null(strstr(text, "\n  sessions 3:\n"
+				     "    session 8bd901a9: 600 packets, flows 1, lost 10, reordered 4, duplicates 1, latency mean 1.5 us, max 2.5 us\n"
+				     "    session 00000000: 380 packets, flows 1, lost 0, reordered 0, duplicates 0 (version-1 stamps)\n"
+				     "    1 more sessions, in the totals only\n"));
 	free(text);
 }
 

@@ -17,17 +17,18 @@ static void test_layout_bytes(void **state)
 	(void)state;
 	static const uint8_t want[SALVO_STAMP_SIZE] = {
 		0x53, 0x56, 0x4c, 0x4f,				/* "SVLO" */
-		0x01,						/* version */
+		0x02,						/* version */
 		0x01,						/* flags: realtime */
-		0x00, 0x00,					/* reserved */
+		0x03, 0x04, 0x05, 0x06, 0x07, 0x08,		/* seq, low 48 bits */
+		0x9a, 0xbc, 0xde, 0xf0,				/* session */
 		0x11, 0x22, 0x33, 0x44,				/* flow */
 		0x00, 0x00, 0x05, 0xdc,				/* len 1500 */
-		0x01, 0x02, 0x03, 0x04, 0x05, 0x06, 0x07, 0x08,	/* seq */
 		0xa1, 0xa2, 0xa3, 0xa4, 0xa5, 0xa6, 0xa7, 0xa8,	/* ts_ns */
 	};
 	struct salvo_stamp st = {
 		.version = SALVO_STAMP_VERSION,
 		.flags = SALVO_STAMP_F_REALTIME,
+		.session = 0x9abcdef0,
 		.flow = 0x11223344,
 		.len = 1500,
 		.seq = 0x0102030405060708ULL,
@@ -51,6 +52,7 @@ static void test_roundtrip(void **state)
 		struct salvo_stamp in = {
 			.version = SALVO_STAMP_VERSION,
 			.flags = (uint8_t)(i & 1),
+			.session = (uint32_t)(vals[i] >> 3) ^ 0xa5a5a5a5,
 			.flow = (uint32_t)(vals[i] ^ 0x5a5a5a5a),
 			.len = (uint32_t)(vals[i] >> 7),
 			.seq = vals[i],
@@ -63,9 +65,11 @@ static void test_roundtrip(void **state)
 		assert_int_equal(salvo_stamp_decode(buf, sizeof(buf), &out), 0);
 		assert_int_equal(out.version, in.version);
 		assert_int_equal(out.flags, in.flags);
+		assert_int_equal(out.session, in.session);
 		assert_int_equal(out.flow, in.flow);
 		assert_int_equal(out.len, in.len);
-		assert_true(out.seq == in.seq);
+		/* The wire keeps seq mod 2^48. */
+		assert_true(out.seq == (in.seq & SALVO_STAMP_SEQ_MASK));
 		assert_true(out.ts_ns == in.ts_ns);
 	}
 }
@@ -88,7 +92,7 @@ static void test_patch(void **state)
 {
 	(void)state;
 	struct salvo_stamp in = {
-		.version = SALVO_STAMP_VERSION, .flags = 0, .flow = 7, .len = 64,
+		.version = SALVO_STAMP_VERSION, .flags = 0, .session = 99, .flow = 7, .len = 64,
 		.seq = 0, .ts_ns = 0,
 	}, out;
 	/* Patch at an odd offset: buffers are not necessarily aligned. */
@@ -97,20 +101,24 @@ static void test_patch(void **state)
 	salvo_stamp_encode(buf, &in);
 	salvo_stamp_patch(buf, 0xdeadbeefcafef00dULL, 123456789012345ULL);
 	assert_int_equal(salvo_stamp_decode(buf, SALVO_STAMP_SIZE, &out), 0);
-	assert_true(out.seq == 0xdeadbeefcafef00dULL);
+	assert_true(out.seq == 0xbeefcafef00dULL);
 	assert_true(out.ts_ns == 123456789012345ULL);
+	assert_int_equal(out.session, 99);
 	assert_int_equal(out.flow, 7);
 	assert_int_equal(out.len, 64);
 	assert_int_equal(out.flags, 0);
-	/* Big-endian on the wire. */
-	assert_int_equal(buf[16], 0xde);
-	assert_int_equal(buf[23], 0x0d);
+	/* Big-endian on the wire; the neighbours of seq untouched. */
+	assert_int_equal(buf[5], 0);
+	assert_int_equal(buf[6], 0xbe);
+	assert_int_equal(buf[11], 0x0d);
+	assert_int_equal(buf[15], 99);
 
 	salvo_stamp_patch_flow(buf, 0xa0b0c0d0);
 	assert_int_equal(salvo_stamp_decode(buf, SALVO_STAMP_SIZE, &out), 0);
 	assert_int_equal(out.flow, 0xa0b0c0d0);
-	assert_int_equal(buf[8], 0xa0);
-	assert_true(out.seq == 0xdeadbeefcafef00dULL);
+	assert_int_equal(buf[16], 0xa0);
+	assert_int_equal(out.session, 99);
+	assert_true(out.seq == 0xbeefcafef00dULL);
 }
 
 static void test_decode_errors(void **state)
@@ -135,17 +143,60 @@ static void test_decode_errors(void **state)
 	memcpy(bad, buf, sizeof(bad));
 	bad[4] = 0;
 	assert_int_equal(salvo_stamp_decode(bad, sizeof(bad), &out), -EINVAL);
-	bad[4] = 2;
+	bad[4] = 3;
 	assert_int_equal(salvo_stamp_decode(bad, sizeof(bad), &out), -EINVAL);
-	/* Unknown flag bits and reserved bytes are tolerated. */
+	bad[4] = 0xff;
+	assert_int_equal(salvo_stamp_decode(bad, sizeof(bad), &out), -EINVAL);
+	/* Unknown flag bits are tolerated. */
 	memcpy(bad, buf, sizeof(bad));
 	bad[5] = 0xfe;
-	bad[6] = 0x12;
 	assert_int_equal(salvo_stamp_decode(bad, sizeof(bad), &out), 0);
 	assert_int_equal(out.flags, 0xfe);
 	/* An unstamped payload (all zero) is rejected. */
 	memset(bad, 0, sizeof(bad));
 	assert_int_equal(salvo_stamp_decode(bad, sizeof(bad), &out), -EINVAL);
+}
+
+/* A version-1 stamp (older salvo, the seed's programs) still decodes, as session 0. */
+static void test_decode_v1(void **state)
+{
+	(void)state;
+	static const uint8_t v1[SALVO_STAMP_SIZE] = {
+		0x53, 0x56, 0x4c, 0x4f,				/* "SVLO" */
+		0x01,						/* version 1 */
+		0x01,						/* flags: realtime */
+		0x12, 0x34,					/* reserved: ignored */
+		0x11, 0x22, 0x33, 0x44,				/* flow */
+		0x00, 0x00, 0x05, 0xdc,				/* len 1500 */
+		0x01, 0x02, 0x03, 0x04, 0x05, 0x06, 0x07, 0x08,	/* seq, all 64 bits */
+		0xa1, 0xa2, 0xa3, 0xa4, 0xa5, 0xa6, 0xa7, 0xa8,	/* ts_ns */
+	};
+	struct salvo_stamp out;
+
+	memset(&out, 0xcc, sizeof(out));
+	assert_int_equal(salvo_stamp_decode(v1, sizeof(v1), &out), 0);
+	assert_int_equal(out.version, 1);
+	assert_int_equal(out.flags, SALVO_STAMP_F_REALTIME);
+	assert_int_equal(out.session, 0);
+	assert_int_equal(out.flow, 0x11223344);
+	assert_int_equal(out.len, 1500);
+	assert_true(out.seq == 0x0102030405060708ULL);
+	assert_true(out.ts_ns == 0xa1a2a3a4a5a6a7a8ULL);
+	assert_int_equal(salvo_stamp_decode(v1, sizeof(v1) - 1, &out), -EINVAL);
+}
+
+/* Sessions are drawn at random and never 0 (0 names the v1 senders). */
+static void test_session_new(void **state)
+{
+	(void)state;
+	uint32_t a = 0, b = 0;
+
+	assert_int_equal(salvo_stamp_session_new(&a), 0);
+	assert_int_equal(salvo_stamp_session_new(&b), 0);
+	assert_int_not_equal(a, 0);
+	assert_int_not_equal(b, 0);
+	/* 2^-32 odds of a false failure. */
+	assert_int_not_equal(a, b);
 }
 
 int main(void)
@@ -156,6 +207,8 @@ int main(void)
 		cmocka_unit_test(test_encode_zeroed),
 		cmocka_unit_test(test_patch),
 		cmocka_unit_test(test_decode_errors),
+		cmocka_unit_test(test_decode_v1),
+		cmocka_unit_test(test_session_new),
 	};
 
 	return cmocka_run_group_tests_name("stamp", tests, NULL, NULL);
