@@ -142,7 +142,7 @@ static const struct salvo_opt raw_send_table[] = {
 	{"dport", 0, SALVO_OPT_STR, S(dport), "PORT", "destination port(s), same forms (default 9)"},
 	{"sport", 0, SALVO_OPT_STR, S(sport), "PORT", "source port(s), same forms (default 9, or 9.. with --flows)"},
 	{"flows", 'f', SALVO_OPT_UINT, S(flows), "N", "N flows: source ports SPORT..SPORT+N-1 (when --sport is a single port)", NULL, 1, 65535},
-	{"size", 's', SALVO_OPT_STR, S(size), "SPEC", "frame bytes without FCS: N, LO-HI (random), imix (64:7,576:4,1500:1) or SIZE:WEIGHT,... (default 60)"},
+	{"size", 's', SALVO_OPT_STR, S(size), "SPEC", "frame bytes without FCS: N, LO-HI (random), imix (64:7,576:4,1500:1) or SIZE:WEIGHT,... (default: headers + stamp, at least 60)"},
 	{"vlan", 0, SALVO_OPT_UINT, S(vlan), "ID", "add an 802.1Q tag with this VLAN id", NULL, 1, 4094},
 	{"vlan-prio", 0, SALVO_OPT_UINT, S(vlan_prio), "PCP", "802.1Q priority (0..7)", NULL, 0, 7},
 	{"ttl", 0, SALVO_OPT_UINT, S(ttl), "N", "IPv4 TTL / IPv6 hop limit (default 64)", NULL, 1, 255, S(ttl_seen)},
@@ -203,6 +203,18 @@ static int size_mean(const struct salvo_size_spec *s)
 	return w ? (int)(sum / w) : 60;
 }
 
+/*
+ * The frame size without --size: the headers and a whole stamp, so a default
+ * run measures loss and latency (docs/raw.md), and never less than Ethernet's
+ * 60-byte minimum.  From SALVO_STAMP_SIZE, so it follows the stamp's size.
+ */
+uint32_t salvo__raw_default_size(const struct salvo_l2_cfg *l2)
+{
+	uint32_t n = salvo_l2_hdr_len(l2) + (l2->stamp ? SALVO_STAMP_SIZE : 0);
+
+	return SALVO_MAX(n, 60u);
+}
+
 /* Fill cfg + l2 for one stream of raw frames; also used by `salvo run`. */
 int salvo__raw_setup(struct salvo_cfg *cfg, struct salvo_l2_cfg *l2, struct salvo_pcap **pcap,
 		     char *err, size_t errlen)
@@ -223,6 +235,8 @@ int salvo__raw_setup(struct salvo_cfg *cfg, struct salvo_l2_cfg *l2, struct salv
 				"finished?); replaying the %u complete frames before it\n",
 				l2->pcap_path, (*pcap)->n);
 	}
+	if (l2->src == SALVO_FRAMES_BUILD && l2->size.mode == SALVO_SIZE_FIXED && !l2->size.lo)
+		l2->size.lo = l2->size.hi = salvo__raw_default_size(l2);
 	rc = salvo_l2_resolve(l2, cfg->iface, err, errlen);
 	if (rc)
 		return rc;
