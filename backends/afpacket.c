@@ -327,6 +327,7 @@ static int open_rx(struct salvo_port *p, struct afp_port *a, const struct salvo_
 		if (setsockopt(a->rxfd, SOL_PACKET, PACKET_FANOUT, &arg, sizeof(arg)))
 			goto fail_errno;
 	}
+	salvo_cnt_add(&p->stats.kernel.have, SALVO_KSTAT_RING);	/* rx_stats reads them */
 	a->blk_refs = calloc(a->nblocks, sizeof(*a->blk_refs));
 	a->blk_walked = calloc(a->nblocks, 1);
 	if (!a->blk_refs || !a->blk_walked)
@@ -529,8 +530,10 @@ static void rx_stats(struct salvo_port *p, struct afp_port *a)
 	socklen_t len = sizeof(st);
 
 	/* Reading clears the kernel's counters: add them up here. */
-	if (!getsockopt(a->rxfd, SOL_PACKET, PACKET_STATISTICS, &st, &len))
-		salvo_cnt_add(&p->stats.rx_dropped, st.tp_drops);
+	if (!getsockopt(a->rxfd, SOL_PACKET, PACKET_STATISTICS, &st, &len)) {
+		salvo_cnt_add(&p->stats.kernel.ring_drops, st.tp_drops);
+		salvo_cnt_add(&p->stats.kernel.ring_freezes, st.tp_freeze_q_cnt);
+	}
 }
 
 static inline void block_done(struct afp_port *a, uint32_t b)

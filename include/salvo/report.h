@@ -9,6 +9,8 @@
 #include <stdbool.h>
 #include <stdint.h>
 
+#include <salvo/kstats.h>
+
 #define SALVO_JSON_SCHEMA 1
 
 struct salvo_report_dir {
@@ -41,6 +43,8 @@ struct salvo_report {
 	struct salvo_report_dir rx;
 	uint64_t lost, reordered, duplicates, unstamped, flows, rx_dropped;
 	uint64_t flow_overflow;	/* stamped packets of flows the flow table had no room for */
+
+	struct salvo_kstats kernel;	/* kernel witnesses (the summary's "kernel" section) */
 
 	bool has_latency;	/* one-way (receivers) or round-trip (ping) */
 	struct salvo_report_latency latency;

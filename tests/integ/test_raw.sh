@@ -19,6 +19,7 @@ TESTS="
 	test_default_frame_measures
 	test_vlan_tag_restored
 	test_send_on_lo
+	test_kernel_ring_drops
 	test_frame_hex_exact
 	test_profile_two_rates
 	test_needs_cap_net_raw
@@ -305,6 +306,34 @@ test_send_on_lo() {
 	rx=$(json_get "$TMP/lrecv.json" rx.packets)
 	[ "$rx" -eq "$n" ] || { fail "UDP socket on lo received $rx of $n"; return; }
 	[ "$(json_get "$TMP/lrecv.json" rx.lost)" -eq 0 ] || { fail "stamps report loss"; return; }
+}
+
+# Overload with a witness: raw recv is stopped (SIGSTOP) while 40000 frames
+# of 1400 bytes arrive, more than its 16 MiB ring holds, so the kernel drops
+# the rest (PACKET_STATISTICS).  The quiet peer's rx_packets counts every
+# frame: it must equal what salvo received plus the drops its "kernel"
+# section reports.  Resumed, it reads what the ring holds, then SIGINT ends it.
+test_kernel_ring_drops() {
+	require_root || return
+	setup_pair || return
+	local n=40000 before seen rx drops
+	salvo_bg -n "$NB" "$TMP/krecv.json" raw recv -I veth-b --json -q -d 60
+	local rpid=$SALVO_PID
+	busywait 10000 packet_bound "$rpid" "$NB" veth-b || { show "$TMP/krecv.json.err"; fail "raw recv never bound veth-b"; return; }
+	kill -STOP "$rpid"
+	before=$(rx_b)
+	salvo_run -n "$NA" "$TMP/ksend" raw send -I veth-a --dst 10.77.0.2 --size 1400 -n "$n" -q
+	seen=$(($(rx_b) - before))
+	kill -CONT "$rpid"
+	# It reads what the ring holds in milliseconds; 3 s is a generous bound for that.
+	sleep 3
+	kill -INT "$rpid"
+	wait_pid "$rpid" 30000 || { show "$TMP/krecv.json.err"; fail "raw recv did not finish"; return; }
+	rx=$(json_get "$TMP/krecv.json" rx.packets)
+	drops=$(json_get "$TMP/krecv.json" kernel.ring_drops) || { show "$TMP/krecv.json"; fail "no kernel.ring_drops"; return; }
+	[ "$drops" -gt 0 ] || { fail "no ring drops: the overload did not happen ($rx received)"; return; }
+	[ $((rx + drops)) -eq "$seen" ] || { fail "received $rx + ring drops $drops != $seen frames the peer counted"; return; }
+	json_get "$TMP/krecv.json" kernel.ring_freezes >/dev/null || { fail "no kernel.ring_freezes"; return; }
 }
 
 test_frame_hex_exact() {
