@@ -40,22 +40,30 @@ static void dir_text(FILE *f, const char *what, const struct salvo_report_dir *d
  */
 static void kernel_text(FILE *f, const struct salvo_kstats *k)
 {
+	const char *sep = " ";
+
 	if (!k->have)
 		return;
 	fputs("  kernel:", f);
-	if (k->have & SALVO_KSTAT_RCVBUF)
-		fprintf(f, " rcvbuf drops %" PRIu64 ";", k->rcvbuf_drops);
-	if (k->have & SALVO_KSTAT_RING)
-		fprintf(f, " ring drops %" PRIu64 ", ring freezes %" PRIu64 ";", k->ring_drops,
+	if (k->have & SALVO_KSTAT_RCVBUF) {
+		fprintf(f, "%srcvbuf drops %" PRIu64, sep, k->rcvbuf_drops);
+		sep = "; ";
+	}
+	if (k->have & SALVO_KSTAT_RING) {
+		fprintf(f, "%sring drops %" PRIu64 ", ring freezes %" PRIu64, sep, k->ring_drops,
 			k->ring_freezes);
-	if (k->have & SALVO_KSTAT_XDP)
-		fprintf(f, " xdp rx dropped %" PRIu64 ", rx ring full %" PRIu64 ", fill ring empty %"
+		sep = "; ";
+	}
+	if (k->have & SALVO_KSTAT_XDP) {
+		fprintf(f, "%sxdp rx dropped %" PRIu64 ", rx ring full %" PRIu64 ", fill ring empty %"
 			   PRIu64 ", rx invalid descs %" PRIu64 ", tx invalid descs %" PRIu64
-			   ", tx ring empty %" PRIu64 ";", k->xdp_rx_dropped, k->xdp_rx_ring_full,
+			   ", tx ring empty %" PRIu64, sep, k->xdp_rx_dropped, k->xdp_rx_ring_full,
 			k->xdp_rx_fill_ring_empty_descs, k->xdp_rx_invalid_descs,
 			k->xdp_tx_invalid_descs, k->xdp_tx_ring_empty_descs);
+		sep = "; ";
+	}
 	if (k->have & SALVO_KSTAT_TCP)
-		fprintf(f, " tcp retransmits %" PRIu64 ";", k->tcp_retrans);
+		fprintf(f, "%stcp retransmits %" PRIu64, sep, k->tcp_retrans);
 	fputc('\n', f);
 }
 

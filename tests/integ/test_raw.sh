@@ -221,6 +221,15 @@ test_raw_recv_counts() {
 		{ show "$TMP/print.out"; fail "--print lines"; return; }
 }
 
+# finish_recv PID OUT: a raw recv --count N that got all N ends by itself; one
+# that did not (its ring dropped frames while a loaded machine starved it:
+# kernel.ring_drops says how many) gets SIGINT after 15 s and still writes
+# its summary.  Fails only if it does not end at all.
+finish_recv() {
+	busywait 15000 pid_gone "$1" || kill -INT "$1" 2>/dev/null
+	wait_pid "$1" 10000 || { show "$2.err"; fail "raw recv did not finish"; return 1; }
+}
+
 # The stamp's size, from the header that defines it (another change may move it).
 stamp_size() { sed -n 's/^#define SALVO_STAMP_SIZE \([0-9]*\).*/\1/p' "$(dirname "$0")/../../include/salvo/stamp.h"; }
 
@@ -230,7 +239,7 @@ stamp_size() { sed -n 's/^#define SALVO_STAMP_SIZE \([0-9]*\).*/\1/p' "$(dirname
 test_default_frame_measures() {
 	require_root || return
 	setup_pair || return
-	local n=2000 ss want before rx
+	local n=2000 ss want before rx drops
 	ss=$(stamp_size)
 	[ -n "$ss" ] || { fail "no SALVO_STAMP_SIZE in include/salvo/stamp.h"; return; }
 	want=$((14 + 20 + 8 + ss))
@@ -241,13 +250,17 @@ test_default_frame_measures() {
 	before=$(link_stat veth-b rx_bytes "$NB")
 	salvo_run -n "$NA" "$TMP/dsend.json" raw send -I veth-a --dst 10.77.0.2 -n "$n" --rate 10k --json ||
 		{ show "$TMP/dsend.json.err"; fail "raw send exit"; return; }
-	wait_pid "$rpid" 20000 || { show "$TMP/drecv.json.err"; fail "raw recv did not finish"; return; }
+	finish_recv "$rpid" "$TMP/drecv.json" || return
 	[ "$(($(link_stat veth-b rx_bytes "$NB") - before))" -eq $((n * want)) ] ||
 		{ fail "peer counted $(($(link_stat veth-b rx_bytes "$NB") - before)) bytes, expected $n x $want"; return; }
 	rx=$(json_get "$TMP/drecv.json" rx.packets)
-	[ "$rx" -eq "$n" ] || { fail "raw recv counted $rx of $n"; return; }
+	drops=$(json_get "$TMP/drecv.json" kernel.ring_drops) || { fail "no kernel.ring_drops"; return; }
+	# Every frame is received or a drop the kernel counted; the stamps see
+	# no loss beyond those drops (none at all when there were none).
+	[ $((rx + drops)) -eq "$n" ] || { fail "raw recv counted $rx + ring drops $drops of $n"; return; }
 	[ "$(json_get "$TMP/drecv.json" rx.unstamped)" -eq 0 ] || { fail "default frames carry no stamp"; return; }
-	[ "$(json_get "$TMP/drecv.json" rx.lost)" -eq 0 ] || { fail "stamps report loss"; return; }
+	[ "$(json_get "$TMP/drecv.json" rx.lost)" -le "$drops" ] ||
+		{ fail "stamps report loss $(json_get "$TMP/drecv.json" rx.lost), the kernel dropped $drops"; return; }
 	[ "$(json_get "$TMP/drecv.json" latency_ns.count)" -eq "$rx" ] ||
 		{ show "$TMP/drecv.json"; fail "latency samples $(json_get "$TMP/drecv.json" latency_ns.count), frames $rx"; return; }
 }
@@ -258,28 +271,29 @@ test_default_frame_measures() {
 test_vlan_tag_restored() {
 	require_root || return
 	setup_pair || return
-	local n=500 rx
+	local n=500 rx drops
 	start_tcpdump "$NB" veth-b "$TMP/vlan.pcap" || return
 	salvo_bg -n "$NB" "$TMP/vrecv.json" raw recv -I veth-b --count "$n" --json -q -d 30
 	local rpid=$SALVO_PID
 	busywait 10000 packet_bound "$rpid" "$NB" veth-b || { show "$TMP/vrecv.json.err"; fail "raw recv never bound veth-b"; return; }
 	salvo_run -n "$NA" "$TMP/vsend" raw send -I veth-a --dst 10.77.0.2 --vlan 42 --vlan-prio 3 --size 100 \
 		-n "$n" --rate 5k -q || { show "$TMP/vsend.err"; fail "raw send exit"; return; }
-	wait_pid "$rpid" 20000 || { show "$TMP/vrecv.json.err"; fail "raw recv did not finish"; return; }
+	finish_recv "$rpid" "$TMP/vrecv.json" || return
 	stop_tcpdump
 	[ "$(tcpdump -r "$TMP/vlan.pcap" -n -e 2>/dev/null | grep -c 'vlan 42, p 3')" -eq "$n" ] ||
 		{ fail "tcpdump does not see $n frames tagged vlan 42"; return; }
 	rx=$(json_get "$TMP/vrecv.json" rx.packets)
-	[ "$rx" -eq "$n" ] || { fail "raw recv counted $rx of $n"; return; }
-	[ "$(json_get "$TMP/vrecv.json" rx.bytes)" -eq $((n * 100)) ] ||
-		{ fail "raw recv counted $(json_get "$TMP/vrecv.json" rx.bytes) bytes, sent $n x 100 (tag lost?)"; return; }
+	drops=$(json_get "$TMP/vrecv.json" kernel.ring_drops) || { fail "no kernel.ring_drops"; return; }
+	[ $((rx + drops)) -eq "$n" ] || { fail "raw recv counted $rx + ring drops $drops of $n"; return; }
+	[ "$rx" -gt 0 ] && [ "$(json_get "$TMP/vrecv.json" rx.bytes)" -eq $((rx * 100)) ] ||
+		{ fail "raw recv counted $(json_get "$TMP/vrecv.json" rx.bytes) bytes for $rx frames of 100 (tag lost?)"; return; }
 	[ "$(json_get "$TMP/vrecv.json" rx.unstamped)" -eq 0 ] || { fail "stamps not found behind the tag"; return; }
 	salvo_bg -n "$NB" "$TMP/vprint.out" raw recv -I veth-b --count 3 --print -d 20
 	rpid=$SALVO_PID
 	busywait 10000 packet_bound "$rpid" "$NB" veth-b || { fail "raw recv --print never bound veth-b"; return; }
 	salvo_run -n "$NA" "$TMP/vs2" raw send -I veth-a --dst 10.77.0.2 --vlan 42 --vlan-prio 3 --size 100 -n 3 -q ||
 		{ fail "send for --print"; return; }
-	wait_pid "$rpid" 10000 || { fail "raw recv --print did not finish"; return; }
+	finish_recv "$rpid" "$TMP/vprint.out" || return
 	[ "$(grep -c " vlan 42 p 3 IPv4 10.77.0.1:" "$TMP/vprint.out")" -eq 3 ] ||
 		{ show "$TMP/vprint.out"; fail "--print does not show the tag"; return; }
 }

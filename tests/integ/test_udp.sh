@@ -674,7 +674,7 @@ test_kernel_rcvbuf_drops() {
 		# The text summary names them as the kernel's, apart from the stamps' loss.
 		salvo_run -n "$NS" "$TMP/kt$b" udp recv -b "$b" "127.0.0.1:$p" -d 200ms ||
 			{ show "$TMP/kt$b.err"; fail "$b: text run"; return; }
-		grep -q "^  kernel: rcvbuf drops 0;" "$TMP/kt$b" || { show "$TMP/kt$b"; fail "$b: no 'kernel: rcvbuf drops' line"; return; }
+		grep -qx "  kernel: rcvbuf drops 0" "$TMP/kt$b" || { show "$TMP/kt$b"; fail "$b: no 'kernel: rcvbuf drops' line"; return; }
 	done
 }
 
