@@ -196,20 +196,23 @@ test_raw_recv_counts() {
 	require_root || return
 	setup_pair || return
 	salvo_bg -n "$NB" "$TMP/rrecv.json" raw recv -I veth-b --count "$N" --json -q -d 30
-	local rpid=$SALVO_PID before rx tx
+	local rpid=$SALVO_PID before rx tx drops
 	busywait 10000 packet_bound "$rpid" "$NB" veth-b || { show "$TMP/rrecv.json.err"; fail "raw recv never bound veth-b"; return; }
 	before=$(rx_b)
 	salvo_run -n "$NA" "$TMP/send.json" raw send -I veth-a --dst 10.77.0.2 --size 200 --flows 8 \
 		-n "$N" --rate "$RATE" --json || { fail "raw send"; return; }
-	wait_pid "$rpid" 20000 || { show "$TMP/rrecv.json.err"; fail "raw recv did not finish"; return; }
+	finish_recv "$rpid" "$TMP/rrecv.json" || return
 	tx=$(json_get "$TMP/send.json" tx.packets)
 	rx=$(json_get "$TMP/rrecv.json" rx.packets)
-	[ "$tx" -eq "$N" ] && [ "$rx" -eq "$tx" ] || { fail "raw recv counted $rx, sender $tx"; return; }
+	# A receiver starved on a loaded machine loses frames to its ring: the
+	# kernel counts each (kernel.ring_drops), so the sum stays exact.
+	drops=$(json_get "$TMP/rrecv.json" kernel.ring_drops) || { fail "no kernel.ring_drops"; return; }
+	[ "$tx" -eq "$N" ] && [ $((rx + drops)) -eq "$tx" ] || { fail "raw recv counted $rx + ring drops $drops, sender $tx"; return; }
 	[ "$(($(rx_b) - before))" -eq "$N" ] || { fail "peer link counted $(($(rx_b) - before))"; return; }
 	[ "$(json_get "$TMP/rrecv.json" rx.unstamped)" -eq 0 ] || { fail "unstamped frames"; return; }
-	[ "$(json_get "$TMP/rrecv.json" rx.lost)" -eq 0 ] || { fail "stamps report loss"; return; }
+	[ "$(json_get "$TMP/rrecv.json" rx.lost)" -le "$drops" ] || { fail "stamps report loss beyond the kernel's drops"; return; }
 	[ "$(json_get "$TMP/rrecv.json" rx.flows)" -eq 8 ] || { fail "expected 8 flows"; return; }
-	[ "$(json_get "$TMP/rrecv.json" rx.bytes)" -eq $((N * 200)) ] || { fail "byte count"; return; }
+	[ "$(json_get "$TMP/rrecv.json" rx.bytes)" -eq $((rx * 200)) ] || { fail "byte count"; return; }
 	# --print: one decoded line per frame
 	salvo_bg -n "$NB" "$TMP/print.out" raw recv -I veth-b --count 5 --print -d 20
 	rpid=$SALVO_PID
