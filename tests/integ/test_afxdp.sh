@@ -194,7 +194,9 @@ tcp_established() { in_ns "$2" ss -Htn state established "dport = :$1" | grep -q
 # af_xdp raw recv on veth-b takes every frame for 1 s (the TCP segments
 # too), so A must retransmit.  A's namespace holds this one connection: the
 # sender's "kernel" tcp_retrans must equal the growth of A's Tcp RetransSegs.
-# (No netem or gact here to drop segments otherwise.)
+# (No netem or gact here to drop segments otherwise.)  The sender runs 8 s
+# so TCP has recovered before it closes: what the kernel retransmits for a
+# connection after salvo closed it is in RetransSegs only (docs/json.md).
 test_kernel_tcp_retrans() {
 	require_root || return
 	setup_pair || return
@@ -205,7 +207,7 @@ test_kernel_tcp_retrans() {
 		spid=$SALVO_PID
 		busywait 10000 tcp_listening "$p" "$NB" || { show "$TMP/tsink$b.json.err"; fail "$b: sink not listening"; return; }
 		r0=$(snmp_tcp RetransSegs "$NA")
-		salvo_bg -n "$NA" "$TMP/tsend$b.json" tcp send -b "$b" "10.79.0.2:$p" -d 4 --json -q
+		salvo_bg -n "$NA" "$TMP/tsend$b.json" tcp send -b "$b" "10.79.0.2:$p" -d 8 --json -q
 		tpid=$SALVO_PID
 		busywait 10000 tcp_established "$p" "$NA" || { show "$TMP/tsend$b.json.err"; fail "$b: no connection"; return; }
 		start_recv "$TMP/thief$b" -d 1 -q || return
