@@ -70,6 +70,7 @@
  * a jumbo frame does not need a high-order linear allocation.
  */
 #define LINEAR_MAX 2048u
+#define VLAN_TAG_LEN 4u		/* 802.1Q: TPID + TCI */
 
 struct afp_port {
 	int ifindex;
@@ -225,21 +226,29 @@ static int open_tx(struct salvo_port *p, struct afp_port *a, const struct salvo_
 	struct tpacket_req req = { 0 };
 	struct sockaddr_ll sll = { 0 };
 	int v = TPACKET_V2, one = 1, mtu, rc;
-	uint32_t need;
+	uint32_t need, frame;
 
 	mtu = iface_mtu(cfg->iface);
 	if (mtu < 0) {
 		snprintf(p->err, sizeof(p->err), "%s: MTU: %s", cfg->iface, strerror(-mtu));
 		return mtu;
 	}
-	/* Slot: header + the largest frame the interface takes (with a VLAN tag). */
-	need = (uint32_t)TX_DATA_OFF + (uint32_t)mtu + 18;
+	/*
+	 * Slot: header + the largest frame of this run, or without a frame
+	 * description the largest the interface takes (with a VLAN tag).  Not
+	 * always the MTU: lo's 65536 would not fit a slot of the 64 KiB block.
+	 */
+	frame = cfg->max_frame;
+	if (!frame)
+		frame = (uint32_t)mtu + 18;
+	need = (uint32_t)TX_DATA_OFF + (uint32_t)sizeof(struct virtio_net_hdr) + frame;
 	a->frame_size = 2048;
 	while (a->frame_size < need)
 		a->frame_size <<= 1;
 	if (a->frame_size > TX_BLOCK) {
-		snprintf(p->err, sizeof(p->err), "%s: MTU %d too large for the tx ring",
-			 cfg->iface, mtu);
+		snprintf(p->err, sizeof(p->err), "%s: frames of %u bytes do not fit the tx ring's "
+			 "%u-byte slots", cfg->iface, frame, TX_BLOCK - (uint32_t)TX_DATA_OFF -
+			 (uint32_t)sizeof(struct virtio_net_hdr));
 		return -EMSGSIZE;
 	}
 	a->nframes = TX_FRAMES;
@@ -311,12 +320,16 @@ static int open_rx(struct salvo_port *p, struct afp_port *a, const struct salvo_
 	struct tpacket_req3 req = { 0 };
 	struct sockaddr_ll sll = { 0 };
 	int v = TPACKET_V3, one = 1, rc;
+	unsigned int reserve = VLAN_TAG_LEN;
 
 	rc = open_packet_socket(p, "rx");
 	if (rc < 0)
 		return rc;
 	a->rxfd = rc;
 	if (setsockopt(a->rxfd, SOL_PACKET, PACKET_VERSION, &v, sizeof(v)))
+		goto fail_errno;
+	/* Headroom in front of each frame for the VLAN tag rx puts back (vlan_restore). */
+	if (setsockopt(a->rxfd, SOL_PACKET, PACKET_RESERVE, &reserve, sizeof(reserve)))
 		goto fail_errno;
 	req.tp_block_size = RX_BLOCK;
 	req.tp_block_nr = RX_BLOCKS;
@@ -349,6 +362,7 @@ static int open_rx(struct salvo_port *p, struct afp_port *a, const struct salvo_
 		if (setsockopt(a->rxfd, SOL_PACKET, PACKET_FANOUT, &arg, sizeof(arg)))
 			goto fail_errno;
 	}
+	salvo_cnt_add(&p->stats.kernel.have, SALVO_KSTAT_RING);	/* rx_stats reads them */
 	a->blk_refs = calloc(a->nblocks, sizeof(*a->blk_refs));
 	a->blk_walked = calloc(a->nblocks, 1);
 	if (!a->blk_refs || !a->blk_walked)
@@ -551,8 +565,10 @@ static void rx_stats(struct salvo_port *p, struct afp_port *a)
 	socklen_t len = sizeof(st);
 
 	/* Reading clears the kernel's counters: add them up here. */
-	if (!getsockopt(a->rxfd, SOL_PACKET, PACKET_STATISTICS, &st, &len))
-		salvo_cnt_add(&p->stats.rx_dropped, st.tp_drops);
+	if (!getsockopt(a->rxfd, SOL_PACKET, PACKET_STATISTICS, &st, &len)) {
+		salvo_cnt_add(&p->stats.kernel.ring_drops, st.tp_drops);
+		salvo_cnt_add(&p->stats.kernel.ring_freezes, st.tp_freeze_q_cnt);
+	}
 }
 
 static inline void block_done(struct afp_port *a, uint32_t b)
@@ -561,6 +577,34 @@ static inline void block_done(struct afp_port *a, uint32_t b)
 	__atomic_store_n(&rx_block(a, b)->hdr.bh1.block_status, TP_STATUS_KERNEL,
 			 __ATOMIC_RELEASE);
 	a->blk_walked[b] = 0;
+}
+
+/*
+ * The kernel hands over a frame whose 802.1Q tag a device took off (veth and
+ * most NICs do, VLAN offload) without the tag, and says what it was in the
+ * frame's header.  Put it back between the MAC addresses and the EtherType,
+ * in the headroom PACKET_RESERVE keeps in front of the frame, so the app sees
+ * the frame as it was on the wire: --print shows the tag, the bytes count it
+ * and the decoder finds the stamp behind it.
+ */
+static void vlan_restore(const struct tpacket3_hdr *h, struct salvo_pkt *k)
+{
+	uint16_t tpid = ETH_P_8021Q, tci = h->hv1.tp_vlan_tci;
+	uint8_t *d = k->data - VLAN_TAG_LEN;
+
+	/* Never write over the ring's own header (sockaddr_ll) in front of the frame. */
+	if (k->len < 2 * ETH_ALEN || h->tp_mac < VLAN_TAG_LEN + TPACKET_ALIGN(sizeof(*h)) +
+							sizeof(struct sockaddr_ll))
+		return;
+	if ((h->tp_status & TP_STATUS_VLAN_TPID_VALID) && h->hv1.tp_vlan_tpid)
+		tpid = h->hv1.tp_vlan_tpid;
+	memmove(d, k->data, 2 * ETH_ALEN);
+	d[12] = (uint8_t)(tpid >> 8);
+	d[13] = (uint8_t)tpid;
+	d[14] = (uint8_t)(tci >> 8);
+	d[15] = (uint8_t)tci;
+	k->data = d;
+	k->len += VLAN_TAG_LEN;
 }
 
 static int afp_rx(struct salvo_port *p, struct salvo_pkt **v, unsigned int n)
@@ -603,7 +647,9 @@ static int afp_rx(struct salvo_port *p, struct salvo_pkt **v, unsigned int n)
 			}
 			k->data = (uint8_t *)h + h->tp_mac;
 			k->len = h->tp_snaplen;
-			k->buf_len = h->tp_snaplen;
+			if (h->tp_status & TP_STATUS_VLAN_VALID)
+				vlan_restore(h, k);
+			k->buf_len = k->len;
 			k->bid = a->cur_block;
 			k->ts_ns = 0;
 			a->blk_refs[a->cur_block]++;

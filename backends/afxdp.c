@@ -963,13 +963,30 @@ static void rx_stats(struct salvo_port *p, struct xsk_port *x)
 {
 	struct xdp_statistics st = {0};
 	socklen_t len = sizeof(st);
+	struct salvo_kstats *k = &p->stats.kernel;
 
 	/* Cumulative over the socket's life: assign, do not add. */
 	if (x->fd >= 0 && !getsockopt(x->fd, SOL_XDP, XDP_STATISTICS, &st, &len)) {
-		p->stats.rx_dropped = st.rx_dropped + st.rx_ring_full + st.rx_invalid_descs;
 		p->stats.rx_nobufs = st.rx_fill_ring_empty_descs;
 		if (x->txq)
 			p->stats.tx_errors = SALVO_MAX(p->stats.tx_errors, st.tx_invalid_descs);
+		/*
+		 * The kernel's own figures, as it names them: the report's "kernel"
+		 * section.  Relaxed stores, one writer (this worker): they pair with
+		 * the report thread's relaxed salvo_cnt_read (salvo_kstats_add).
+		 */
+		__atomic_store_n(&k->xdp_rx_dropped, st.rx_dropped, __ATOMIC_RELAXED);
+		__atomic_store_n(&k->xdp_rx_invalid_descs, st.rx_invalid_descs, __ATOMIC_RELAXED);
+		__atomic_store_n(&k->xdp_tx_invalid_descs, st.tx_invalid_descs, __ATOMIC_RELAXED);
+		/* Older kernels return only the first three (len says so): those stay 0. */
+		if (len >= sizeof(st)) {
+			__atomic_store_n(&k->xdp_rx_ring_full, st.rx_ring_full, __ATOMIC_RELAXED);
+			__atomic_store_n(&k->xdp_rx_fill_ring_empty_descs,
+					 st.rx_fill_ring_empty_descs, __ATOMIC_RELAXED);
+			__atomic_store_n(&k->xdp_tx_ring_empty_descs, st.tx_ring_empty_descs,
+					 __ATOMIC_RELAXED);
+		}
+		__atomic_store_n(&k->have, SALVO_KSTAT_XDP, __ATOMIC_RELAXED);
 	}
 }
 
@@ -1036,8 +1053,7 @@ static void afxdp_close(struct salvo_port *p)
 
 	if (!x)
 		return;
-	if (x->rxq)
-		rx_stats(p, x);
+	rx_stats(p, x);	/* tx-only sockets too: their XDP_STATISTICS count tx ring faults */
 	if (x->xsk)
 		xsk_socket__delete(x->xsk);	/* its XSKMAP entry goes with it */
 	if (x->umem)

@@ -307,6 +307,9 @@ static void sys_close(struct salvo_port *p)
 	}
 	if (!s)
 		return;
+	/* The kernel's exact drop count, tail included (kstats.h): UDP receivers. */
+	if (s->rx && s->nfds && !salvo_addr_is_unix(&p->cfg->local))
+		salvo_kstats_add_sock(&p->stats.kernel, s->fds[0]);
 	for (unsigned int i = 0; i < s->nfds; i++)
 		close(s->fds[i]);
 	/* Only a path this port bound: not a running receiver's that our bind was refused. */

@@ -701,6 +701,9 @@ void salvo__sys_stream_close(struct salvo_port *p)
 
 	if (!s)
 		return;
+	/* The last TCP_INFO read of the connections still open (the report's retransmits). */
+	if (s->c)
+		update_retrans(p, s);
 	for (unsigned int i = 0; s->c && i < s->nc; i++)
 		if (s->c[i].fd >= 0)
 			close(s->c[i].fd);

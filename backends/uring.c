@@ -1151,9 +1151,14 @@ static void uring_close(struct salvo_port *p)
 		return;
 	if (up->ring_ok)
 		release_files(up);
-	for (i = 0; i < up->nsocks; i++)
+	for (i = 0; i < up->nsocks; i++) {
+		/* The kernel's exact drop count, tail included (kstats.h): UDP receivers. */
+		if (up->socks[i].rx && p->cfg->proto == SALVO_PROTO_UDP &&
+		    !salvo_addr_is_unix(&p->cfg->local))
+			salvo_kstats_add_sock(&p->stats.kernel, up->socks[i].fd);
 		if (up->socks[i].fd >= 0)
 			close(up->socks[i].fd);
+	}
 	for (i = 0; up->conns && i < up->nconns; i++)
 		if (up->conns[i].fd >= 0)
 			close(up->conns[i].fd);

@@ -160,7 +160,7 @@ static const struct salvo_opt raw_send_table[] = {
 	SALVO_OPT("flows", SALVO_OPT_UINT, struct raw_send_opts, flows,
 		  .short_name = 'f', .metavar = "N", .help = "N flows: source ports SPORT..SPORT+N-1 (when --sport is a single port)", .min = 1, .max = 65535),
 	SALVO_OPT("size", SALVO_OPT_STR, struct raw_send_opts, size,
-		  .short_name = 's', .metavar = "SPEC", .help = "frame bytes without FCS: N, LO-HI (random), imix (64:7,576:4,1500:1) or SIZE:WEIGHT,... (default 60)"),
+		  .short_name = 's', .metavar = "SPEC", .help = "frame bytes without FCS: N, LO-HI (random), imix (64:7,576:4,1500:1) or SIZE:WEIGHT,... (default: headers + stamp, at least 60)"),
 	SALVO_OPT("vlan", SALVO_OPT_UINT, struct raw_send_opts, vlan,
 		  .metavar = "ID", .help = "add an 802.1Q tag with this VLAN id", .min = 1, .max = 4094),
 	SALVO_OPT("vlan-prio", SALVO_OPT_UINT, struct raw_send_opts, vlan_prio,
@@ -232,6 +232,18 @@ static int size_mean(const struct salvo_size_spec *s)
 	return w ? (int)(sum / w) : 60;
 }
 
+/*
+ * The frame size without --size: the headers and a whole stamp, so a default
+ * run measures loss and latency (docs/raw.md), and never less than Ethernet's
+ * 60-byte minimum.  From SALVO_STAMP_SIZE, so it follows the stamp's size.
+ */
+uint32_t salvo__raw_default_size(const struct salvo_l2_cfg *l2)
+{
+	uint32_t n = salvo_l2_hdr_len(l2) + (l2->stamp ? SALVO_STAMP_SIZE : 0);
+
+	return SALVO_MAX(n, 60u);
+}
+
 /* Fill cfg + l2 for one stream of raw frames; also used by `salvo run`. */
 int salvo__raw_setup(struct salvo_cfg *cfg, struct salvo_l2_cfg *l2, struct salvo_pcap **pcap,
 		     char *err, size_t errlen)
@@ -252,12 +264,15 @@ int salvo__raw_setup(struct salvo_cfg *cfg, struct salvo_l2_cfg *l2, struct salv
 				"finished?); replaying the %u complete frames before it\n",
 				l2->pcap_path, (*pcap)->n);
 	}
+	if (l2->src == SALVO_FRAMES_BUILD && l2->size.mode == SALVO_SIZE_FIXED && !l2->size.lo)
+		l2->size.lo = l2->size.hi = salvo__raw_default_size(l2);
 	rc = salvo_l2_resolve(l2, cfg->iface, err, errlen);
 	if (rc)
 		return rc;
 	cfg->proto = SALVO_PROTO_L2;
 	cfg->dir = SALVO_DIR_TX;
 	cfg->l2 = l2;
+	cfg->max_frame = salvo_l2_max_frame(l2);
 	cfg->stamp = l2->stamp;
 	/* cfg->size: the mean frame, for turning --rate bits/s into frames/s */
 	if (l2->src == SALVO_FRAMES_HEX) {

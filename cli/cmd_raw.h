@@ -17,6 +17,8 @@ struct salvo__raw_fields {
 
 int salvo__raw_l2_fields(struct salvo_l2_cfg *l2, const struct salvo__raw_fields *f, char *err,
 			 size_t errlen);
+/* Frame bytes when --size is not given: headers + SALVO_STAMP_SIZE (at least 60). */
+uint32_t salvo__raw_default_size(const struct salvo_l2_cfg *l2);
 /* Resolve from cfg->iface, load a capture, derive cfg (proto, dir, size, bound). */
 int salvo__raw_setup(struct salvo_cfg *cfg, struct salvo_l2_cfg *l2, struct salvo_pcap **pcap,
 		     char *err, size_t errlen);

@@ -31,6 +31,9 @@ int salvo__raw_l2_fields(struct salvo_l2_cfg *l2, const struct salvo__raw_fields
 #undef FIELD
 	if (f->size && (rc = salvo_size_parse(&l2->size, f->size, err, errlen)))
 		return rc;
+	/* No --size: 0 until salvo__raw_setup knows the headers (salvo__raw_default_size). */
+	if (!f->size)
+		l2->size.lo = l2->size.hi = 0;
 	if (f->sport && f->flows > 1 && l2->src_port.mode == SALVO_FIELD_FIXED) {
 		/* --sport P --flows N: the easy form starting at P */
 		l2->src_port.set = false;

@@ -85,6 +85,69 @@ static json_t *sessions_json(const struct salvo_report *rep)
 	return a;
 }
 
+/*
+ * The kernel's own counters (include/salvo/kstats.h), on a line of their own
+ * that starts "kernel:", so no reader takes them for the stamps' loss.  Only
+ * those the backend read: a 0 here is the kernel saying "none".
+ */
+static void kernel_text(FILE *f, const struct salvo_kstats *k)
+{
+	const char *sep = " ";
+
+	if (!k->have)
+		return;
+	fputs("  kernel:", f);
+	if (k->have & SALVO_KSTAT_RCVBUF) {
+		fprintf(f, "%srcvbuf drops %" PRIu64, sep, k->rcvbuf_drops);
+		sep = "; ";
+	}
+	if (k->have & SALVO_KSTAT_RING) {
+		fprintf(f, "%sring drops %" PRIu64 ", ring freezes %" PRIu64, sep, k->ring_drops,
+			k->ring_freezes);
+		sep = "; ";
+	}
+	if (k->have & SALVO_KSTAT_XDP) {
+		fprintf(f, "%sxdp rx dropped %" PRIu64 ", rx ring full %" PRIu64 ", fill ring empty %"
+			   PRIu64 ", rx invalid descs %" PRIu64 ", tx invalid descs %" PRIu64
+			   ", tx ring empty %" PRIu64, sep, k->xdp_rx_dropped, k->xdp_rx_ring_full,
+			k->xdp_rx_fill_ring_empty_descs, k->xdp_rx_invalid_descs,
+			k->xdp_tx_invalid_descs, k->xdp_tx_ring_empty_descs);
+		sep = "; ";
+	}
+	if (k->have & SALVO_KSTAT_TCP)
+		fprintf(f, "%stcp retransmits %" PRIu64, sep, k->tcp_retrans);
+	fputc('\n', f);
+}
+
+/* The same, as the summary's "kernel" object (docs/json.md); NULL when there is none. */
+static json_t *kernel_json(const struct salvo_kstats *k)
+{
+	json_t *o;
+
+	if (!k->have)
+		return NULL;
+	o = json_object();
+#define KSET(name) json_object_set_new(o, #name, json_integer((json_int_t)k->name))
+	if (k->have & SALVO_KSTAT_RCVBUF)
+		KSET(rcvbuf_drops);
+	if (k->have & SALVO_KSTAT_RING) {
+		KSET(ring_drops);
+		KSET(ring_freezes);
+	}
+	if (k->have & SALVO_KSTAT_XDP) {
+		KSET(xdp_rx_dropped);
+		KSET(xdp_rx_ring_full);
+		KSET(xdp_rx_fill_ring_empty_descs);
+		KSET(xdp_rx_invalid_descs);
+		KSET(xdp_tx_invalid_descs);
+		KSET(xdp_tx_ring_empty_descs);
+	}
+	if (k->have & SALVO_KSTAT_TCP)
+		KSET(tcp_retrans);
+#undef KSET
+	return o;
+}
+
 void salvo_report_text(FILE *f, const struct salvo_report *rep, const struct salvo_cli_extra *x)
 {
 	char a[32], b[32], c[32], d[32], e[32], g[32], h[32];
@@ -139,6 +202,7 @@ void salvo_report_text(FILE *f, const struct salvo_report *rep, const struct sal
 				x && x->latency_label ? x->latency_label : "one-way latency",
 				l->clamped, l->count, fmt_ns(SALVO_HIST_MAX, h, sizeof(h)));
 	}
+	kernel_text(f, &rep->kernel);
 	if (x && x->text)
 		x->text(f, rep, x->arg);
 	if (rep->error[0])
@@ -230,6 +294,8 @@ json_t *salvo_report_json(const struct salvo_report *rep, const struct salvo_cli
 					      "achieved_pps", rep->tx.pps, "error_mean_ns",
 					      rep->pacing_err_mean_ns, "error_p99_ns",
 					      (json_int_t)rep->pacing_err_p99_ns));
+	if (!rep->interval && rep->kernel.have)
+		json_object_set_new(root, "kernel", kernel_json(&rep->kernel));
 	if (x && x->json)
 		x->json(root, rep, x->arg);
 	if (rep->error[0])

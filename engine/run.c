@@ -397,6 +397,7 @@ static void sum_counters(struct salvo_run *r, struct salvo_report *rep, uint64_t
 	uint64_t lost = 0, reord = 0, dup = 0, flows = 0, conns = 0, tmo = 0;
 	uint64_t ftx = 0, ltx = 0, frx = 0, lrx = 0;
 	uint64_t txerr = 0, refused = 0, retrans = 0, drops = 0, failed = 0, failed_b = 0;
+	struct salvo_kstats kern = { 0 };
 
 	for (unsigned int i = 0; i < r->n; i++) {
 		const struct salvo_counters *c = cnt ? &cnt[i] : &r->w[i].cnt;
@@ -420,6 +421,7 @@ static void sum_counters(struct salvo_run *r, struct salvo_report *rep, uint64_t
 		refused += salvo_cnt_read(&s->tx_refused);
 		retrans += salvo_cnt_read(&s->tx_retrans);
 		drops += salvo_cnt_read(&s->rx_dropped);
+		salvo_kstats_add(&kern, &s->kernel);
 		failed += salvo_cnt_read(&s->tx_failed);
 		failed_b += salvo_cnt_read(&s->tx_failed_bytes);
 		if ((v = salvo_cnt_read(&c->first_tx_ns)) && (!ftx || v < ftx))
@@ -461,6 +463,15 @@ static void sum_counters(struct salvo_run *r, struct salvo_report *rep, uint64_t
 	rep->unstamped = unst;
 	rep->flows = flows;
 	rep->rx_dropped = drops;
+	/* TCP_INFO's retransmits: read by the stream backends for TCP (not unix) connections. */
+	if (r->cfg.proto == SALVO_PROTO_TCP && (r->cfg.remote.sa.sa_family == AF_INET ||
+						r->cfg.remote.sa.sa_family == AF_INET6 ||
+						r->cfg.local.sa.sa_family == AF_INET ||
+						r->cfg.local.sa.sa_family == AF_INET6)) {
+		kern.have |= SALVO_KSTAT_TCP;
+		kern.tcp_retrans = retrans;
+	}
+	rep->kernel = kern;
 	rep->conns = conns;
 	rep->timeouts = tmo;
 	rep->has_tx = r->cfg.dir & SALVO_DIR_TX;

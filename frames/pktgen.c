@@ -1317,3 +1317,22 @@ int salvo_frame_format(const struct salvo_frame_info *fi, const uint8_t *f, char
 #undef APPEND
 	return (int)SALVO_MIN(o, len ? len - 1 : 0);
 }
+
+uint32_t salvo_l2_max_frame(const struct salvo_l2_cfg *l2)
+{
+	uint32_t max = 0;
+
+	if (!l2)
+		return 0;
+	switch (l2->src) {
+	case SALVO_FRAMES_BUILD:
+		return salvo_size_max(&l2->size);
+	case SALVO_FRAMES_HEX:
+		return l2->frame_len;
+	case SALVO_FRAMES_PCAP:
+		for (uint32_t i = 0; l2->pcap && i < l2->pcap->n; i++)
+			max = SALVO_MAX(max, l2->pcap->lens[i]);
+		return max;
+	}
+	return 0;
+}

@@ -138,6 +138,11 @@ uint32_t salvo_size_min(const struct salvo_size_spec *s);
 /* "0011aabb..." (spaces, colons and a leading 0x allowed) into a malloc'd buffer. */
 int salvo_hex_parse(const char *hex, uint8_t **out, uint32_t *len, char *err, size_t errlen);
 
+/*
+ * The largest frame c sends (its sizes, the hex frame, the loaded capture's
+ * longest record); 0 when it does not say.  For cfg->max_frame.
+ */
+uint32_t salvo_l2_max_frame(const struct salvo_l2_cfg *c);
 /* Header bytes before the L4 payload for this cfg (Ethernet [+ VLAN] + IP + L4). */
 uint32_t salvo_l2_hdr_len(const struct salvo_l2_cfg *c);
 

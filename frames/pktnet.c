@@ -10,6 +10,7 @@
 #include <linux/netlink.h>
 #include <linux/rtnetlink.h>
 #include <net/if.h>
+#include <net/if_arp.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -138,20 +139,26 @@ int salvo_l2_resolve(struct salvo_l2_cfg *c, const char *iface, char *err, size_
 		close(fd);
 		return salvo_l2_check(c, (uint32_t)mtu, err, errlen);
 	}
+	if (ioctl(fd, SIOCGIFHWADDR, &ifr)) {
+		snprintf(err, errlen, "%s: cannot read its MAC: %s", iface, strerror(errno));
+		close(fd);
+		return -ENODEV;
+	}
+	close(fd);
 	if (!c->src_mac.set) {
 		uint8_t *m = (uint8_t *)ifr.ifr_hwaddr.sa_data;
 		salvo_u128 v = 0;
 
-		if (ioctl(fd, SIOCGIFHWADDR, &ifr)) {
-			snprintf(err, errlen, "%s: cannot read its MAC: %s", iface, strerror(errno));
-			close(fd);
-			return -ENODEV;
-		}
 		for (int i = 0; i < 6; i++)
 			v = v << 8 | m[i];
 		set_fixed(&c->src_mac, v);
 	}
-	close(fd);
+	/*
+	 * Loopback keeps no neighbour entries (it resolves nothing) and takes
+	 * every frame as its own: its all-zero address is the destination.
+	 */
+	if (!c->dst_mac.set && ifr.ifr_hwaddr.sa_family == ARPHRD_LOOPBACK)
+		set_fixed(&c->dst_mac, 0);
 	if (!c->dst_ip.set) {
 		snprintf(err, errlen, "no destination: give --dst IP (raw frames are never sent "
 			 "to a default address)");

@@ -23,6 +23,7 @@
 #include <stddef.h>
 
 #include <salvo/cfg.h>
+#include <salvo/kstats.h>
 #include <salvo/pkt.h>
 
 struct salvo_doctor_report;
@@ -55,6 +56,7 @@ struct salvo_port_stats {
 	uint64_t conns_opened;
 	uint64_t conns_closed;
 	uint64_t zc_copied;	/* zero-copy sends the kernel had to copy */
+	struct salvo_kstats kernel;	/* the kernel's own drop/retransmit counters */
 };
 
 struct salvo_port {

@@ -55,6 +55,7 @@ struct salvo_cfg {
 	const char *iface;	/* L2: interface name */
 	struct salvo_l2_cfg *l2;/* L2: frame template and variation */
 	bool qdisc;		/* af_packet: go through the qdisc (default: PACKET_QDISC_BYPASS) */
+	uint32_t max_frame;	/* L2: the largest frame the run sends (salvo_l2_max_frame); 0: the MTU */
 
 	unsigned int threads;	/* workers, >= 1 */
 	unsigned int burst;	/* max descriptors per submission, >= 1 */

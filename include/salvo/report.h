@@ -9,6 +9,8 @@
 #include <stdbool.h>
 #include <stdint.h>
 
+#include <salvo/kstats.h>
+
 #define SALVO_JSON_SCHEMA 1
 
 struct salvo_report_dir {
@@ -56,6 +58,8 @@ struct salvo_report {
 	uint64_t sessions;	/* distinct sending sessions seen (final report only) */
 	unsigned int nsession_rows;	/* filled rows of session[], <= SALVO_REPORT_SESSIONS */
 	struct salvo_report_session session[SALVO_REPORT_SESSIONS];
+
+	struct salvo_kstats kernel;	/* kernel witnesses (the summary's "kernel" section) */
 
 	bool has_latency;	/* one-way (receivers) or round-trip (ping) */
 	struct salvo_report_latency latency;

@@ -24,6 +24,8 @@ TESTS="
 	test_force_replaces
 	test_two_queues
 	test_clear_errors
+	test_kernel_xdp_drops
+	test_kernel_tcp_retrans
 "
 [ $# -gt 0 ] && TESTS="$*"
 
@@ -147,6 +149,77 @@ test_recv_filter_passes_rest() {
 	[ "$rx" -eq 3000 ] || { fail "salvo received $rx frames, 3000 were sent to port $p1"; return; }
 	[ "$((noports1 - noports0))" -eq 2000 ] ||
 		{ fail "kernel saw $((noports1 - noports0)) datagrams to closed port $p2, expected 2000"; return; }
+}
+
+# Overload with a witness: the af_xdp receiver is stopped (SIGSTOP) while
+# 20000 frames arrive, more than its fill and rx rings hold, so the kernel
+# drops the rest and counts them in XDP_STATISTICS (rx_dropped: no fill
+# ring entry; rx_ring_full: no rx ring slot).  The quiet peer's rx_packets
+# counts every frame: it must equal what salvo received plus those two.
+# Resumed, it reads what the rings hold, then SIGINT ends it.
+test_kernel_xdp_drops() {
+	require_root || return
+	setup_pair || return
+	local n=20000 before seen rx d f
+	start_recv "$TMP/kx.json" --json -q -d 60 || return
+	kill -STOP "$RPID"
+	before=$(rx_b)
+	salvo_run -n "$NA" "$TMP/kxs" raw send --backend af_packet -I veth-a --dst 10.79.0.2 --size 200 -n "$n" -q ||
+		{ show "$TMP/kxs.err"; fail "raw send"; return; }
+	seen=$(($(rx_b) - before))
+	kill -CONT "$RPID"
+	# It reads what the ring holds in milliseconds; 3 s is a generous bound for that.
+	sleep 3
+	kill -INT "$RPID"
+	wait_pid "$RPID" 30000 || { show "$TMP/kx.json.err"; fail "raw recv did not finish"; return; }
+	rx=$(json_get "$TMP/kx.json" rx.packets)
+	d=$(json_get "$TMP/kx.json" kernel.xdp_rx_dropped) || { show "$TMP/kx.json"; fail "no kernel.xdp_rx_dropped"; return; }
+	f=$(json_get "$TMP/kx.json" kernel.xdp_rx_ring_full) || { fail "no kernel.xdp_rx_ring_full"; return; }
+	[ $((d + f)) -gt 0 ] || { fail "no drops: the overload did not happen ($rx received)"; return; }
+	[ $((rx + d + f)) -eq "$seen" ] ||
+		{ show "$TMP/kx.json"; fail "received $rx + rx_dropped $d + rx_ring_full $f != $seen frames the peer counted"; return; }
+}
+
+# snmp_tcp FIELD NS: a Tcp counter of NS's /proc/net/snmp (RetransSegs ...).
+snmp_tcp() {
+	in_ns "$2" cat /proc/net/snmp | awk -v f="$1" '
+		$1 == "Tcp:" && !hdr { for (i = 2; i <= NF; i++) col[$i] = i; hdr = 1; next }
+		$1 == "Tcp:" && hdr { if (f in col) { print $(col[f]); found = 1 } exit }
+		END { if (!found) exit 1 }'
+}
+tcp_listening() { in_ns "$2" ss -Hltn "sport = :$1" | grep -q .; }
+tcp_established() { in_ns "$2" ss -Htn state established "dport = :$1" | grep -q .; }
+
+# TCP retransmits with a witness: in the middle of a tcp send A -> B, an
+# af_xdp raw recv on veth-b takes every frame for 1 s (the TCP segments
+# too), so A must retransmit.  A's namespace holds this one connection: the
+# sender's "kernel" tcp_retrans must equal the growth of A's Tcp RetransSegs.
+# (No netem or gact here to drop segments otherwise.)  The sender runs 8 s
+# so TCP has recovered before it closes: what the kernel retransmits for a
+# connection after salvo closed it is in RetransSegs only (docs/json.md).
+test_kernel_tcp_retrans() {
+	require_root || return
+	setup_pair || return
+	local b p r0 r1 retr spid tpid
+	for b in uring syscall; do
+		p=$(random_port)
+		salvo_bg -n "$NB" "$TMP/tsink$b.json" tcp sink "10.79.0.2:$p" --count 1 --json -q -d 30
+		spid=$SALVO_PID
+		busywait 10000 tcp_listening "$p" "$NB" || { show "$TMP/tsink$b.json.err"; fail "$b: sink not listening"; return; }
+		r0=$(snmp_tcp RetransSegs "$NA")
+		salvo_bg -n "$NA" "$TMP/tsend$b.json" tcp send -b "$b" "10.79.0.2:$p" -d 8 --json -q
+		tpid=$SALVO_PID
+		busywait 10000 tcp_established "$p" "$NA" || { show "$TMP/tsend$b.json.err"; fail "$b: no connection"; return; }
+		start_recv "$TMP/thief$b" -d 1 -q || return
+		wait_pid "$RPID" 15000 || { show "$TMP/thief$b.err"; fail "$b: the af_xdp receiver did not end"; return; }
+		wait_pid "$tpid" 30000 || { show "$TMP/tsend$b.json.err"; fail "$b: tcp send exit"; return; }
+		wait_pid "$spid" 30000 || { show "$TMP/tsink$b.json.err"; fail "$b: tcp sink exit"; return; }
+		r1=$(snmp_tcp RetransSegs "$NA")
+		retr=$(json_get "$TMP/tsend$b.json" kernel.tcp_retrans) || { show "$TMP/tsend$b.json"; fail "$b: no kernel.tcp_retrans"; return; }
+		[ "$retr" -gt 0 ] || { fail "$b: no retransmits: nothing was taken"; return; }
+		[ "$retr" -eq $((r1 - r0)) ] || { fail "$b: salvo says $retr retransmits, RetransSegs grew by $((r1 - r0))"; return; }
+		echo "  $b: $retr retransmits, as RetransSegs"
+	done
 }
 
 test_sigint_detaches() {

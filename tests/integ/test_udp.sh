@@ -36,6 +36,7 @@ TESTS="
 	test_pacing_signal
 	test_signal_at_start
 	test_overflow_clamp_reported
+	test_kernel_rcvbuf_drops
 "
 
 N=20000		# packets per transfer
@@ -654,6 +655,38 @@ for seq in range(3):
     s.sendto(struct.pack("!IBBHIIQQ", 0x53564c4f, 1, 1, 0, 7, 32, seq, 1), ("127.0.0.1", int(sys.argv[1])))' "$p"
 	wait_pid "$SALVO_PID" 30000 || { fail "text receiver did not end"; return; }
 	grep -q "3 of 3 samples above" "$TMP/recv.txt" || { show "$TMP/recv.txt"; fail "clamped samples not in the text summary"; }
+}
+
+# Overload with a witness: a receiver with a tiny buffer is stopped (SIGSTOP)
+# while 2000 datagrams arrive, so the kernel drops most of them, the last ones
+# included (tail loss no stamp can show).  Its "kernel" section must say
+# exactly what the namespace's Udp RcvbufErrors counter says, and received +
+# dropped must be what was sent.  Bounded: the receiver runs 4 s in all.
+test_kernel_rcvbuf_drops() {
+	require_root || return
+	local b p n=2000 err0 err1 rpid drops rx
+	for b in uring syscall; do
+		setup_ns NS || return
+		p=$(random_port)
+		err0=$(snmp_udp RcvbufErrors "$NS")
+		salvo_bg -n "$NS" "$TMP/k$b.json" udp recv -b "$b" "127.0.0.1:$p" --rcvbuf 4096 -d 4 --json -q
+		rpid=$SALVO_PID
+		wait_udp_bound "$p" "$NS" || { show "$TMP/k$b.json.err"; fail "$b: receiver never bound"; return; }
+		kill -STOP "$rpid"
+		salvo_run -n "$NS" "$TMP/ks$b" udp send -b syscall "127.0.0.1:$p" -n "$n" --rate 20k -q
+		kill -CONT "$rpid"
+		stop "$rpid" 20000 || { show "$TMP/k$b.json.err"; fail "$b: udp recv exit"; return; }
+		err1=$(snmp_udp RcvbufErrors "$NS")
+		drops=$(json_get "$TMP/k$b.json" kernel.rcvbuf_drops) || { show "$TMP/k$b.json"; fail "$b: no kernel.rcvbuf_drops"; return; }
+		rx=$(json_get "$TMP/k$b.json" rx.packets)
+		[ "$drops" -gt 0 ] || { fail "$b: no drops: the overload did not happen"; return; }
+		[ "$drops" -eq $((err1 - err0)) ] || { fail "$b: salvo says $drops kernel drops, RcvbufErrors grew by $((err1 - err0))"; return; }
+		[ $((rx + drops)) -eq "$n" ] || { fail "$b: received $rx + dropped $drops != sent $n"; return; }
+		# The text summary names them as the kernel's, apart from the stamps' loss.
+		salvo_run -n "$NS" "$TMP/kt$b" udp recv -b "$b" "127.0.0.1:$p" -d 200ms ||
+			{ show "$TMP/kt$b.err"; fail "$b: text run"; return; }
+		grep -qx "  kernel: rcvbuf drops 0" "$TMP/kt$b" || { show "$TMP/kt$b"; fail "$b: no 'kernel: rcvbuf drops' line"; return; }
+	done
 }
 
 [ -x "$SALVO" ] || { echo "FAIL: setup no salvo binary at $SALVO"; exit 1; }

@@ -352,6 +352,61 @@ static void test_text_report(void **state)
 	free(text);
 }
 
+/* The "kernel" section: the keys docs/json.md lists for each counter family, summary only. */
+static void test_kernel_section(void **state)
+{
+	static const char *const all[] = {"rcvbuf_drops", "ring_drops", "ring_freezes",
+					  "xdp_rx_dropped", "xdp_rx_ring_full",
+					  "xdp_rx_fill_ring_empty_descs", "xdp_rx_invalid_descs",
+					  "xdp_tx_invalid_descs", "xdp_tx_ring_empty_descs",
+					  "tcp_retrans"};
+	static const char *const ring[] = {"ring_drops", "ring_freezes"};
+	struct salvo_report r = full_report();
+	char *text = NULL;
+	size_t len = 0;
+	FILE *f;
+	json_t *j, *k;
+
+	(void)state;
+	/* No counters read: no section, no line. */
+	j = salvo_report_json(&r, NULL);
+	assert_null(json_object_get(j, "kernel"));
+	json_decref(j);
+
+	r.kernel = (struct salvo_kstats){
+		.have = SALVO_KSTAT_RCVBUF | SALVO_KSTAT_RING | SALVO_KSTAT_XDP | SALVO_KSTAT_TCP,
+		.rcvbuf_drops = 11, .ring_drops = 12, .ring_freezes = 13, .xdp_rx_dropped = 14,
+		.xdp_rx_invalid_descs = 15, .xdp_tx_invalid_descs = 16, .xdp_rx_ring_full = 17,
+		.xdp_rx_fill_ring_empty_descs = 18, .xdp_tx_ring_empty_descs = 19, .tcp_retrans = 20};
+	j = salvo_report_json(&r, NULL);
+	k = json_object_get(j, "kernel");
+	assert_keys(k, all, SALVO_ARRAY_SIZE(all));
+	for (size_t i = 0; i < SALVO_ARRAY_SIZE(all); i++)
+		assert_true(geti(k, all[i]) >= 11 && geti(k, all[i]) <= 20);
+	assert_int_equal(geti(k, "rcvbuf_drops"), 11);
+	assert_int_equal(geti(k, "xdp_rx_ring_full"), 17);
+	assert_int_equal(geti(k, "tcp_retrans"), 20);
+	json_decref(j);
+
+	/* Only what the backend read; never in interval objects. */
+	r.kernel.have = SALVO_KSTAT_RING;
+	j = salvo_report_json(&r, NULL);
+	assert_keys(json_object_get(j, "kernel"), ring, SALVO_ARRAY_SIZE(ring));
+	json_decref(j);
+	r.interval = true;
+	j = salvo_report_json(&r, NULL);
+	assert_null(json_object_get(j, "kernel"));
+	json_decref(j);
+	r.interval = false;
+
+	r.kernel.have = SALVO_KSTAT_RING | SALVO_KSTAT_TCP;
+	f = open_memstream(&text, &len);
+	salvo_report_text(f, &r, NULL);
+	fclose(f);
+	assert_non_null(strstr(text, "\n  kernel: ring drops 12, ring freezes 13; tcp retransmits 20\n"));
+	free(text);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -363,6 +418,7 @@ int main(void)
 		cmocka_unit_test(test_escape_zero_len),
 		cmocka_unit_test(test_escape_exact_fit),
 		cmocka_unit_test(test_text_report),
+		cmocka_unit_test(test_kernel_section),
 	};
 
 	return cmocka_run_group_tests_name("report", tests, NULL, NULL);
