@@ -831,12 +831,14 @@ static int journal_open(struct salvo_registry *r, char *err, size_t errlen)
 		off = size;
 	} else if (size >= J_FILE_HDR && !memcmp(buf, J_FILE_MAGIC, J_FILE_HDR - 2) &&
 		   buf[J_FILE_HDR - 1] == '\n' && buf[J_FILE_HDR - 2] >= '2' && buf[J_FILE_HDR - 2] <= '9' &&
-		   (size == J_FILE_HDR || rec_check(buf + J_FILE_HDR, size - J_FILE_HDR, &total))) {
+		   (__builtin_popcount(buf[J_FILE_HDR - 2] ^ '1') > 1 ||
+		    rec_check(buf + J_FILE_HDR, size - J_FILE_HDR, &total))) {
 		/*
 		 * Another format version, not damage: never "repaired" with this
-		 * one's rules.  Unless an intact record of this version follows:
-		 * then one flipped bit made '1' a '9' (or '3', '5'), and the
-		 * header is damage like any other.
+		 * one's rules.  Unless the digit is one bit away from '1' and an
+		 * intact record of this version follows: then one flipped bit
+		 * made '1' a '3', '5' or '9', and the header is damage like any
+		 * other.
 		 */
 		rc = -EBADMSG;
 		snprintf(err, errlen, "state file %s is a salvo registry journal of another version (%.15s)",

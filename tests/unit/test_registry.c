@@ -803,6 +803,12 @@ static void test_journal_header(void **state)
 	poke(path, 3, 0x01);			/* "salvo-registry1\n" with one bit flipped */
 	check_recovered(path, lost, 0, 1);
 
+	/* One flipped bit in the version digit, intact records after it: damage too. */
+	path_of(path, sizeof(path), "header");
+	write_journal(path, off);
+	poke(path, 14, '1' ^ '9');		/* "salvo-registry9\n" */
+	check_recovered(path, lost, 0, 1);
+
 	path_of(path, sizeof(path), "header");
 	write_journal(path, off);
 	poke(path, 14, '1' ^ '2');		/* "salvo-registry2\n" */
