@@ -23,7 +23,7 @@ TESTS="
 "
 [ $# -gt 0 ] && TESTS="$*"
 
-SIGNAL_RUNS=${SIGNAL_RUNS:-24}
+SIGNAL_RUNS=${SIGNAL_RUNS:-12}
 
 # Two namespaces A (10.81.0.1, veth-a) and B (10.81.0.2, veth-b), MACs known.
 setup_pair() {
