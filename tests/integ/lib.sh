@@ -146,6 +146,21 @@ run_test() {
 	esac
 }
 
+# packet_bound PID NS IF: PID holds a packet socket that NS's /proc/net/packet
+# shows bound to IF (its ifindex) and running.  af_packet sets up its rx ring
+# before it binds, so from then on every frame lands in the ring: the
+# receiver is ready.
+packet_bound() {
+	local pid=$1 ns=$2 ifc=$3 idx inodes
+	idx=$(ip -n "$ns" -o link show dev "$ifc" | cut -d: -f1) || return 1
+	inodes=$(ls -l "/proc/$pid/fd" 2>/dev/null | sed -n 's/.*socket:\[\([0-9]*\)\]$/\1/p')
+	[ -n "$inodes" ] || return 1
+	ip netns exec "$ns" cat /proc/net/packet | awk -v idx="$idx" -v inodes="$inodes" '
+		BEGIN { n = split(inodes, a, "\n"); for (i = 1; i <= n; i++) mine[a[i]] = 1 }
+		NR > 1 && $5 == idx && $6 == 1 && ($9 in mine) { found = 1 }
+		END { exit !found }'
+}
+
 # busywait TIMEOUT_MS cmd...: retry cmd every 20 ms until it succeeds or the
 # time is up; returns cmd's last status.
 busywait() {

@@ -50,21 +50,6 @@ setup_pair() {
 # The peer's received-frame counter.
 rx_b() { link_stat veth-b rx_packets "$NB"; }
 
-# packet_bound PID NS IF: PID holds a packet socket that NS's /proc/net/packet
-# shows bound to IF (its ifindex) and running.  af_packet sets up its rx ring
-# before it binds, so from then on every frame lands in the ring: the
-# receiver is ready.  (Defined here: lib.sh is not this file's to change.)
-packet_bound() {
-	local pid=$1 ns=$2 ifc=$3 idx inodes
-	idx=$(ip -n "$ns" -o link show dev "$ifc" | cut -d: -f1) || return 1
-	inodes=$(ls -l "/proc/$pid/fd" 2>/dev/null | sed -n 's/.*socket:\[\([0-9]*\)\]$/\1/p')
-	[ -n "$inodes" ] || return 1
-	ip netns exec "$ns" cat /proc/net/packet | awk -v idx="$idx" -v inodes="$inodes" '
-		BEGIN { n = split(inodes, a, "\n"); for (i = 1; i <= n; i++) mine[a[i]] = 1 }
-		NR > 1 && $5 == idx && $6 == 1 && ($9 in mine) { found = 1 }
-		END { exit !found }'
-}
-
 # tcpdump in the background in NS on IF into FILE; returns once it listens.
 start_tcpdump() {
 	local ns=$1 ifc=$2 file=$3

@@ -219,19 +219,6 @@ settled() {
 	[ "$a" = "$b" ]
 }
 
-# packet_bound PID NS IF: PID holds a packet socket bound to IF and running
-# (as in test_raw.sh: af_packet sets up its ring before it binds).
-packet_bound() {
-	local pid=$1 ns=$2 ifc=$3 idx inodes
-	idx=$(ip -n "$ns" -o link show dev "$ifc" | cut -d: -f1) || return 1
-	inodes=$(ls -l "/proc/$pid/fd" 2>/dev/null | sed -n 's/.*socket:\[\([0-9]*\)\]$/\1/p')
-	[ -n "$inodes" ] || return 1
-	ip netns exec "$ns" cat /proc/net/packet | awk -v idx="$idx" -v inodes="$inodes" '
-		BEGIN { n = split(inodes, a, "\n"); for (i = 1; i <= n; i++) mine[a[i]] = 1 }
-		NR > 1 && $5 == idx && $6 == 1 && ($9 in mine) { found = 1 }
-		END { exit !found }'
-}
-
 # Two `tcp send` into one `tcp sink`: both number their messages from 0 in
 # flow 0; the sink counts two sessions of 40 messages each.
 test_tcp_two_senders() {
