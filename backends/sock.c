@@ -161,8 +161,11 @@ static int dgram_bind_rx(int fd, const struct salvo_cfg *cfg, const struct salvo
 	bool un = salvo_addr_is_unix(&cfg->local);
 	int one = 1, rc;
 
-	if (!un && o->reuseaddr)
-		setsockopt(fd, SOL_SOCKET, SO_REUSEADDR, &one, sizeof(one));
+	/*
+	 * No SO_REUSEADDR: on a datagram socket it would let a second receiver
+	 * bind the same port and silently take the traffic (Linux delivers
+	 * unicast to one of them).  Workers share a port by SO_REUSEPORT only.
+	 */
 	if (!un && o->nworkers > 1 &&
 	    setsockopt(fd, SOL_SOCKET, SO_REUSEPORT, &one, sizeof(one))) {
 		rc = -errno;

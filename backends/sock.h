@@ -53,7 +53,6 @@ void salvo__sock_unix_unbind(const struct salvo_addr *a);
 struct salvo__sock_dgram_opts {
 	bool rx;		/* a receiver, bound to cfg->local; else a sender connected to cfg->remote */
 	bool nonblock;		/* SOCK_NONBLOCK; else blocking with a 100 ms SO_RCVTIMEO */
-	bool reuseaddr;		/* an IP receiver takes SO_REUSEADDR (the syscall backend's rule) */
 	unsigned int nworkers;	/* > 1: an IP receiver takes SO_REUSEPORT */
 	unsigned int port_offset;	/* added to a sender's --local port (one per socket) */
 };

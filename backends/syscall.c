@@ -42,7 +42,6 @@ static int open_dgram(struct salvo_port *p, struct sys_port *s, const struct sal
 	struct salvo__sock_dgram_opts o = {
 		.rx = cfg->listen,
 		.nonblock = false,	/* recvmmsg blocks, bounded by SO_RCVTIMEO */
-		.reuseaddr = true,
 		.nworkers = p->nworkers,
 	};
 	char a[SALVO_ADDR_STRLEN];

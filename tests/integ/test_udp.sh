@@ -15,6 +15,7 @@
 PLAIN_ONLY="test_veth test_rate_accuracy test_ipv6 test_recv_count_exact test_pacing_deadline test_pacing_signal test_signal_at_start test_kernel_rcvbuf_drops test_recv_rcvbuf"
 TESTS="
 	test_loopback_snmp
+	test_port_in_use
 	test_veth
 	test_rate_accuracy
 	test_ipv6
@@ -457,6 +458,25 @@ test_recv_count_exact() {
 	[ "$rc" -eq 0 ] || { show "$TMP/recv.json.err"; fail "udp recv exited $rc"; return; }
 	rx=$(json_get "$TMP/recv.json" rx.packets) || { fail "receiver JSON unreadable"; return; }
 	[ "$rx" -eq 500 ] || fail "udp recv --count 500 counted $rx"
+}
+
+# A second receiver on a port that one already holds is refused (exit 1,
+# "in use"), on every backend: a UDP socket with SO_REUSEADDR would bind
+# beside the first and silently take its traffic.
+test_port_in_use() {
+	local p b rpid rc
+	p=$(random_port)
+	salvo_bg "$TMP/first.out" udp recv "$p" --duration 30 -q
+	rpid=$SALVO_PID
+	wait_udp_bound "$p" || { fail "receiver never bound"; return; }
+	for b in syscall uring; do
+		SALVO_BACKEND=$b salvo_run "$TMP/second.out" udp recv "$p" --duration 1 -q
+		rc=$?
+		[ "$rc" -eq 1 ] || { show "$TMP/second.out.err"; fail "$b: a second receiver on port $p exited $rc, not 1"; return; }
+		grep -qi "in use" "$TMP/second.out.err" || { show "$TMP/second.out.err"; fail "$b: no 'in use' line"; return; }
+	done
+	kill -INT "$rpid"
+	wait_pid "$rpid" 10000 || fail "the first receiver exited $? after SIGINT"
 }
 
 # SIGINT mid-run: both print a parseable summary with interrupted=true and exit 0 promptly.
