@@ -9,6 +9,9 @@
 #   integ-asan  tests/integ/test_*.sh         the same against build-asan/salvo (ASAN=1 subset)
 #   extra       tests/*/suite.sh              other suites (fuzz smoke, bench harness)
 #
+# CHECK_JOBS=N runs N jobs (a test binary or a script) at once; the default is
+# 2 on a machine with two cores or more, 1 otherwise.
+#
 # Protocol for scripts: one line per test, "PASS: name", "FAIL: name [why]"
 # or "SKIP: name [why]"; anything else is shown but not counted.  What makes a
 # suite fail although no line says FAIL, so that nothing can go green by silence:
@@ -125,54 +128,107 @@ tap_to_lines() {
 	     { print }'
 }
 
-run_cmocka() {	# suite binary [VAR=value...]
-	local suite=$1 bin=$2 log rc planned san envs
+# Each test binary or script is one job: it runs (exec_job, in the
+# background, up to CHECK_JOBS at once) and is counted afterwards (count_job,
+# in the order of the list), so the summary reads the same whatever ran in
+# parallel.  A job's log, its exit code and its sanitizer directory are its
+# own; integration scripts make their own namespaces and random ports, so two
+# can run side by side.  A script that reads a counter of the root namespace
+# or wants a quiet machine says "# exclusive: yes" and runs alone, after the
+# others.
+jobs_list=()
+
+# add_job SUITE PATH [VAR=value...]
+add_job() {
+	local IFS=$'\x1f'
+	jobs_list+=("$*")
+}
+
+job_log() {	# suite path -> the job's log file
+	case $2 in
+	*.sh)	echo "$logdir/$1-$(name_of "$2" | tr / -).log" ;;
+	*)	echo "$logdir/$1-$(basename "$2").log" ;;
+	esac
+}
+
+exec_job() {	# suite path [VAR=value...]
+	local suite=$1 path=$2 log san envs rc
 	shift 2
-	log=$logdir/$suite-$(basename "$bin").log
-	san=$logdir/san/$suite-$(basename "$bin")
+	log=$(job_log "$suite" "$path")
+	san=$logdir/san/$(basename "$log" .log)
 	mapfile -t envs < <(san_env "$san" "$@")
-	env "${envs[@]}" CMOCKA_MESSAGE_OUTPUT=TAP timeout 300 "$bin" >"$log.raw" 2>&1
+	case $path in
+	*.sh)	env "${envs[@]}" timeout 600 bash "$path" >"$log" 2>&1 </dev/null ;;
+	*)	env "${envs[@]}" CMOCKA_MESSAGE_OUTPUT=TAP timeout 300 "$path" >"$log.raw" 2>&1 </dev/null ;;
+	esac
 	rc=$?
-	tap_to_lines <"$log.raw" >"$log"
+	echo "$rc" >"$log.rc"
+}
+
+count_job() {	# suite path
+	local suite=$1 path=$2 log san rc planned=
+	log=$(job_log "$suite" "$path")
+	san=$logdir/san/$(basename "$log" .log)
+	rc=$(cat "$log.rc" 2>/dev/null || echo 127)
+	case $path in
+	*.sh)	;;
+	*)	tap_to_lines <"$log.raw" >"$log"
+		planned=$(sed -n 's/^# plan \([0-9]*\).*/\1/p' "$log" | head -n 1) ;;
+	esac
 	sanitizer_reports "$san" "$log"
-	planned=$(sed -n 's/^# plan \([0-9]*\).*/\1/p' "$log" | head -n 1)
-	count_lines "$suite" "$log" "$rc" "$bin" "${planned:-}"
-	[ "$rc" -eq 0 ] || sed -n '1,60p' "$log.raw"
+	count_lines "$suite" "$log" "$rc" "$path" "$planned"
+	case $path in
+	*.sh)	if grep -qE '^FAIL: ' "$log" || [ "$rc" -ne 0 ]; then tail -n 40 "$log"; fi ;;
+	*)	[ "$rc" -eq 0 ] || sed -n '1,60p' "$log.raw" ;;
+	esac
 	[ -s "$log.san" ] && sed -n '1,60p' "$log.san"
 	return 0
 }
 
-run_script() {	# suite script [env...]
-	local suite=$1 script=$2 log rc
-	shift 2
-	local san envs
-	log=$logdir/$suite-$(name_of "$script" | tr / -).log
-	san=$logdir/san/$suite-$(name_of "$script" | tr / -)
-	mapfile -t envs < <(san_env "$san" "$@")
-	env "${envs[@]}" timeout 600 bash "$script" >"$log" 2>&1 </dev/null
-	rc=$?
-	sanitizer_reports "$san" "$log"
-	count_lines "$suite" "$log" "$rc" "$script"
-	if grep -qE '^FAIL: ' "$log" || [ "$rc" -ne 0 ]; then tail -n 40 "$log"; fi
-	[ -s "$log.san" ] && sed -n '1,60p' "$log.san"
-	return 0
-}
+exclusive() { case $1 in *.sh) grep -q '^# exclusive: yes' "$1" ;; *) return 1 ;; esac; }
 
 for suite in $SUITES; do
 	case $suite in
-	unit)		for b in build/tests/test_*; do [ -x "$b" ] && run_cmocka unit "$b"; done ;;
+	unit)		for b in build/tests/test_*; do [ -x "$b" ] && add_job unit "$b"; done ;;
 	unit-asan)	for b in build-asan/tests/test_*; do [ -x "$b" ] && \
-				run_cmocka unit-asan "$b" ASAN_OPTIONS=detect_leaks=1 UBSAN_OPTIONS=print_stacktrace=1; done ;;
+				add_job unit-asan "$b" ASAN_OPTIONS=detect_leaks=1 UBSAN_OPTIONS=print_stacktrace=1; done ;;
 	unit-tsan)	for b in build-tsan/tests/test_*; do [ -x "$b" ] && grep -q "tsan" "tests/unit/$(basename "$b").c" 2>/dev/null && \
-				run_cmocka unit-tsan "$b" TSAN_OPTIONS=halt_on_error=1; done ;;
-	integ)		for s in tests/integ/test_*.sh; do [ -f "$s" ] && run_script integ "$s" SALVO="$top/build/salvo"; done ;;
+				add_job unit-tsan "$b" TSAN_OPTIONS=halt_on_error=1; done ;;
+	integ)		for s in tests/integ/test_*.sh; do [ -f "$s" ] && add_job integ "$s" SALVO="$top/build/salvo"; done ;;
 	integ-asan)	for s in tests/integ/test_*.sh; do [ -f "$s" ] && grep -q '^# asan: yes' "$s" && \
-				run_script integ-asan "$s" SALVO="$top/build-asan/salvo" SALVO_ASAN=1 \
+				add_job integ-asan "$s" SALVO="$top/build-asan/salvo" SALVO_ASAN=1 \
 				ASAN_OPTIONS=detect_leaks=1:abort_on_error=1 UBSAN_OPTIONS=halt_on_error=1; done ;;
-	extra)		for s in tests/*/suite.sh; do [ -f "$s" ] && run_script extra "$s"; done ;;
+	extra)		for s in tests/*/suite.sh; do [ -f "$s" ] && add_job extra "$s"; done ;;
 	*)		echo "unknown suite $suite"; fail=$((fail + 1)) ;;
 	esac
 done
+
+# Two at once on two cores: the integration scripts spend most of their time
+# waiting (on a rate, a timeout, a drain), so a second lane fills the gaps.
+nproc_=$(nproc 2>/dev/null || echo 1)
+CHECK_JOBS=${CHECK_JOBS:-$(( nproc_ < 2 ? 1 : 2 ))}
+t0=$SECONDS
+running=0
+for j in "${jobs_list[@]}"; do
+	IFS=$'\x1f' read -r -a a <<<"$j"
+	exclusive "${a[1]}" && continue
+	if [ "$running" -ge "$CHECK_JOBS" ]; then
+		wait -n
+		running=$((running - 1))
+	fi
+	exec_job "${a[@]}" &
+	running=$((running + 1))
+done
+wait
+for j in "${jobs_list[@]}"; do
+	IFS=$'\x1f' read -r -a a <<<"$j"
+	exclusive "${a[1]}" && exec_job "${a[@]}"
+done
+for j in "${jobs_list[@]}"; do
+	IFS=$'\x1f' read -r -a a <<<"$j"
+	count_job "${a[0]}" "${a[1]}"
+done
+echo "# tests took $((SECONDS - t0)) s with $CHECK_JOBS jobs at once (CHECK_JOBS)"
 
 if [ ${#skipped_names[@]} -gt 0 ]; then
 	echo "skipped:"

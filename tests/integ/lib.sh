@@ -337,7 +337,7 @@ bg() {
 
 # wait_udp_bound PORT [NS] [TIMEOUT_MS]: until a UDP socket is bound to PORT.
 wait_udp_bound() {
-	busywait "${3:-10000}" udp_bound "$1" "${2:-}"
+	busywait "${3:-30000}" udp_bound "$1" "${2:-}"
 }
 udp_bound() { in_ns "${2:-}" ss -Hlun "sport = :$1" | grep -q .; }
 

@@ -219,7 +219,10 @@ test_kernel_tcp_retrans() {
 		r1=$(snmp_tcp RetransSegs "$NA")
 		retr=$(json_get "$TMP/tsend$b.json" kernel.tcp_retrans) || { show "$TMP/tsend$b.json"; fail "$b: no kernel.tcp_retrans"; return; }
 		[ "$retr" -gt 0 ] || { fail "$b: no retransmits: nothing was taken"; return; }
-		[ "$retr" -eq $((r1 - r0)) ] || { fail "$b: salvo says $retr retransmits, RetransSegs grew by $((r1 - r0))"; return; }
+		# Equal, but for what the kernel retransmits after salvo's last
+		# read at close (a FIN, on a loaded machine): at most 2 more.
+		[ "$retr" -le $((r1 - r0)) ] && [ $((r1 - r0 - retr)) -le 2 ] ||
+			{ fail "$b: salvo says $retr retransmits, RetransSegs grew by $((r1 - r0))"; return; }
 		echo "  $b: $retr retransmits, as RetransSegs"
 	done
 }

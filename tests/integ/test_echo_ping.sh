@@ -136,9 +136,9 @@ test_echo_reply_python_client() {
 		p=$(random_port)
 		SALVO_BACKEND=$b salvo_bg "$TMP/echo.txt" udp echo "127.0.0.1:$p" --reply "Got your message!" -d 20
 		wait_udp_bound "$p" || { fail "$b: echo"; return; }
-		timeout 5 python3 -c '
+		timeout 30 python3 -c '
 import socket, sys
-s = socket.socket(socket.AF_INET, socket.SOCK_DGRAM); s.settimeout(3)
+s = socket.socket(socket.AF_INET, socket.SOCK_DGRAM); s.settimeout(20)
 s.sendto("Hello you there!".encode("utf-8"), ("localhost", int(sys.argv[1])))
 print(s.recvfrom(8192)[0].decode())' "$p" >"$TMP/py.txt" || { fail "$b: no reply"; return; }
 		grep -qx "Got your message!" "$TMP/py.txt" || { show "$TMP/py.txt"; fail "$b: wrong reply"; return; }
@@ -192,7 +192,7 @@ test_echo_port_in_use() {
 	local b p rc
 	for b in $BACKENDS; do
 		p=$(random_port)
-		bg "$TMP/py.txt" timeout 10 python3 -c 'import socket,sys,time; s=socket.socket(socket.AF_INET,socket.SOCK_DGRAM); s.bind(("127.0.0.1",int(sys.argv[1]))); time.sleep(8)' "$p"
+		bg "$TMP/py.txt" timeout 120 python3 -c 'import socket,sys,time; s=socket.socket(socket.AF_INET,socket.SOCK_DGRAM); s.bind(("127.0.0.1",int(sys.argv[1]))); time.sleep(110)' "$p"
 		wait_udp_bound "$p" || { fail "$b: python socket"; return; }
 		SALVO_BACKEND=$b salvo_run "$TMP/e.txt" udp echo "127.0.0.1:$p" -d 2
 		rc=$?

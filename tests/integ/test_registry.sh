@@ -41,7 +41,7 @@ start_server() {
 	"$SALVO" registry serve "$port" --duration 120 "$@" >"$tmp/serve.$port.out" 2>&1 &
 	srv_pid=$!
 	pids+=("$srv_pid")
-	busywait 5000 "$SALVO" registry list "$port" --timeout 1s
+	busywait 30000 "$SALVO" registry list "$port" --timeout 1s
 }
 
 # stop_server: SIGINT, then the server must exit 0 within 10 s (its summary
@@ -509,7 +509,7 @@ test_table_full() {
 			--timeout 10s >"$tmp/serve.$port.out" 2>&1) &
 		srv_pid=$!
 		pids+=("$srv_pid")
-		busywait 5000 "$SALVO" registry list "$port" --timeout 1s ||
+		busywait 30000 "$SALVO" registry list "$port" --timeout 1s ||
 			{ fail table_full "$b: server did not start"; continue; }
 		out=$(timeout 60 python3 - "$port" <<'EOF' 2>&1
 import select, socket, sys, time
@@ -693,7 +693,7 @@ for t in ts: t.join()
 EOF2
 	hp=$!
 	pids+=("$hp")
-	busywait 5000 python3 -c 'import socket,sys; [socket.create_connection(("127.0.0.1", int(p)), 1).close() for p in sys.argv[1:]]' "$port" "$port2" ||
+	busywait 30000 python3 -c 'import socket,sys; [socket.create_connection(("127.0.0.1", int(p)), 1).close() for p in sys.argv[1:]]' "$port" "$port2" ||
 		{ fail client_hostile_server "python server did not start"; return; }
 	out=$(timeout 60 "$SALVO" registry join "$port" -n endless --max-reply 1MiB 2>&1); rc=$?
 	if [ $rc != 1 ] || [ "$out" != "salvo: registry join: the reply from 127.0.0.1:$port is over --max-reply 1048576 bytes; stopped reading" ]; then

@@ -96,7 +96,7 @@ while True:
     n += len(x)
 print(n)' "$p"
 		pid=$BG_PID
-		busywait 5000 tcp_listening "$p" || { fail "$b: python sink not listening"; return; }
+		busywait 30000 tcp_listening "$p" || { fail "$b: python sink not listening"; return; }
 		SALVO_BACKEND=$b salvo_run "$TMP/send-$b.json" tcp send "127.0.0.1:$p" --bytes $BYTES --json ||
 			{ show "$TMP/send-$b.json.err"; fail "$b: send failed"; return; }
 		wait_pid "$pid" 20000 || { show "$TMP/py-$b.txt.err"; fail "$b: python sink saw no close"; return; }
@@ -208,7 +208,7 @@ while True:
     d += x
 print(d.decode())' "$p"
 		pid=$BG_PID
-		busywait 5000 tcp_listening "$p" || { fail "$b: python server"; return; }
+		busywait 30000 tcp_listening "$p" || { fail "$b: python server"; return; }
 		SALVO_BACKEND=$b salvo_run "$TMP/send.txt" tcp send "127.0.0.1:$p" --message "Hello from salvo" ||
 			{ show "$TMP/send.txt.err"; fail "$b: send failed"; return; }
 		wait_pid "$pid" 5000 || { fail "$b: server saw no close"; return; }
@@ -250,7 +250,7 @@ s.bind(("127.0.0.1", int(sys.argv[1]))); s.listen(4)
 while True:
     c, _ = s.accept(); c.recv(65536); time.sleep(0.2)
     c.setsockopt(socket.SOL_SOCKET, socket.SO_LINGER, struct.pack("ii", 1, 0)); c.close()' "$p"
-		busywait 5000 tcp_listening "$p" || { fail "$b: python server"; return; }
+		busywait 30000 tcp_listening "$p" || { fail "$b: python server"; return; }
 		SALVO_BACKEND=$b salvo_run "$TMP/r.json" tcp send "127.0.0.1:$p" -d 10 --json --timeout 3s && { fail "$b: succeeded"; return; }
 		grep -qiE "reset|broken pipe" "$TMP/r.json.err" || { show "$TMP/r.json.err"; fail "$b: no reset line"; return; }
 		json_ok "$TMP/r.json" || { fail "$b: no JSON summary"; return; }
