@@ -340,7 +340,7 @@ static int run_size(struct ctx *c, struct size_res *s, char *err, size_t errlen)
 			rc = salvo_rfc2544_throughput(&c->t, &s->max_fps, c->pdr, &s->pdr, err, errlen);
 		} else if (!rc) {
 			s->pdr = s->ndr;	/* --pdr 0: the PDR is the NDR, no second search */
-			s->pdr.trials = s->pdr.reordered_trials = s->pdr.duplicate_trials = 0;
+			s->pdr.trials = s->pdr.reordered_trials = s->pdr.duplicate_trials = s->pdr.retried = 0;
 		}
 		if (rc)
 			return rc;
