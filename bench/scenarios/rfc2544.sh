@@ -7,10 +7,11 @@
 # ends are the tester's two ports, no DUT between them (its ceiling, measured
 # back-to-back: the first trial goes as fast as the sender can).
 set -u
+# setup_dut and its namespace bookkeeping from the tests' lib.sh, sourced first
+# so the bench's own helpers (bg, TOP) win where both define one; lib.sh's
+# cleanup deletes the namespaces, then the bench's runs.
+. "$(dirname "$0")/../../tests/integ/lib.sh"
 . "$(dirname "$0")/../lib/common.sh"
-# setup_dut and its namespace bookkeeping; lib.sh's own EXIT trap deletes them,
-# then the bench's cleanup runs.
-. "$BENCH_DIR/../tests/integ/lib.sh"
 trap 'cleanup; cleanup_common' EXIT
 trap 'exit 130' INT TERM
 
