@@ -511,27 +511,36 @@ setup_dut() {
 		esac
 	done
 	setup_ns TESTER DUT || return 1
-	for ns in "$TESTER" "$DUT"; do
-		sysctl_ns "$ns" net/ipv6/conf/all/disable_ipv6=1 net/ipv6/conf/default/disable_ipv6=1 || return 1
-	done
-	ip -n "$TESTER" link add t-tx type veth peer name d-in netns "$DUT" &&
-		ip -n "$TESTER" link add t-rx type veth peer name d-out netns "$DUT" ||
-		{ fail "setup_dut: veth pairs"; return 1; }
-	ip -n "$TESTER" addr add 10.201.0.1/24 dev t-tx && ip -n "$TESTER" addr add 10.202.0.1/24 dev t-rx &&
-		ip -n "$DUT" addr add 10.201.0.2/24 dev d-in && ip -n "$DUT" addr add 10.202.0.2/24 dev d-out ||
-		{ fail "setup_dut: addresses"; return 1; }
-	sysctl_ns "$DUT" net/ipv4/ip_forward=1 || return 1
-	for kv in "$TESTER t-tx" "$TESTER t-rx" "$DUT d-in" "$DUT d-out"; do
-		set -- $kv
-		ip -n "$1" link set "$2" up || { fail "setup_dut: $2 up"; return 1; }
-	done
+	# One process per namespace for its sysctls and one `ip -batch` each:
+	# every fork counts on a loaded machine.
+	in_ns "$TESTER" sh -c 'echo 1 >/proc/sys/net/ipv6/conf/all/disable_ipv6 &&
+		echo 1 >/proc/sys/net/ipv6/conf/default/disable_ipv6' &&
+		in_ns "$DUT" sh -c 'echo 1 >/proc/sys/net/ipv6/conf/all/disable_ipv6 &&
+		echo 1 >/proc/sys/net/ipv6/conf/default/disable_ipv6 && echo 1 >/proc/sys/net/ipv4/ip_forward' ||
+		{ fail "setup_dut: sysctls (IPv6 off, ip_forward)"; return 1; }
+	ip -n "$TESTER" -batch - <<-EOF || { fail "setup_dut: tester links"; return 1; }
+		link add t-tx type veth peer name d-in netns $DUT
+		link add t-rx type veth peer name d-out netns $DUT
+		addr add 10.201.0.1/24 dev t-tx
+		addr add 10.202.0.1/24 dev t-rx
+		link set t-tx up
+		link set t-rx up
+	EOF
+	ip -n "$DUT" -batch - <<-EOF || { fail "setup_dut: DUT links"; return 1; }
+		addr add 10.201.0.2/24 dev d-in
+		addr add 10.202.0.2/24 dev d-out
+		link set d-in up
+		link set d-out up
+	EOF
 	for kv in "$TESTER t-tx" "$TESTER t-rx" "$DUT d-in" "$DUT d-out"; do
 		set -- $kv
 		busywait 5000 veth_up "$1" "$2" || { fail "setup_dut: $2 not up"; return 1; }
 	done
 	DUT_TX=t-tx DUT_RX=t-rx DUT_DST=10.202.0.100
-	DUT_MAC=$(mac_of "$DUT" d-in) || { fail "setup_dut: d-in's MAC"; return 1; }
-	ip -n "$DUT" neigh replace "$DUT_DST" lladdr "$(mac_of "$TESTER" t-rx)" dev d-out nud permanent ||
+	# MACs from `ip -br` (python's start-up alone takes seconds on a loaded machine)
+	DUT_MAC=$(ip -n "$DUT" -br link show dev d-in | awk '{ print $3 }')
+	ip -n "$DUT" neigh replace "$DUT_DST" lladdr "$(ip -n "$TESTER" -br link show dev t-rx | awk '{ print $3 }')" \
+		dev d-out nud permanent ||
 		{ fail "setup_dut: neighbour $DUT_DST"; return 1; }
 	netem=
 	[ -n "$loss" ] && netem+=" loss $loss%"
@@ -552,7 +561,7 @@ setup_dut() {
 			dut_tc qdisc add dev d-out parent 1:10 handle 10: bfifo limit "$limit" ||
 			{ fail "setup_dut: htb (no sch_netem here)"; return 1; }
 		if [ -n "$loss" ]; then
-			k=$(python3 -c "import math; print(round(math.log2(100 / $loss)))")
+			k=$(awk -v p="$loss" 'BEGIN { printf "%d", log(100 / p) / log(2) + 0.5 }')
 			dut_tc class add dev d-out parent 1: classid 1:20 htb rate 10gbit &&
 				dut_tc qdisc add dev d-out parent 1:20 handle 20: bfifo limit 0 &&
 				dut_tc filter add dev d-out parent 1: protocol ip prio 1 u32 \

@@ -36,7 +36,27 @@ rfc() {
 		--dst-mac "$DUT_MAC" "${QUICK[@]}" "$@"
 }
 
-# tbf_dropped: packets the DUT's tbf (or netem) dropped so far.
+# check FILE PYTHON...: run the python statements with d = the JSON document
+# in FILE; an AssertionError's message becomes the test's failure reason, a
+# print() its line in the log.  One python per run: its start-up takes
+# seconds on a loaded machine.
+check() {
+	local f=$1 msg
+	shift
+	msg=$(python3 - "$f" "$@" 2>&1 <<'PY'
+import json, sys
+d = json.load(open(sys.argv[1]))
+try:
+    exec("\n".join(sys.argv[2:]))
+except AssertionError as e:
+    print("FAIL", e)
+    sys.exit(1)
+PY
+) || { fail "${msg#FAIL }"; return 1; }
+	[ -z "$msg" ] || echo "  $msg"
+}
+
+# qdisc_dropped: packets the DUT's qdiscs dropped so far (tc -s: the witness).
 qdisc_dropped() {
 	tc -n "$DUT" -s qdisc show dev d-out | sed -n 's/.*(dropped \([0-9]*\),.*/\1/p' | awk '{ s += $1 } END { print s + 0 }'
 }
@@ -48,38 +68,36 @@ qdisc_dropped() {
 # failed trial is run again twice (--retries) before its rate fails.
 test_ndr_two_rates() {
 	require_root || return
-	local mbit want got
+	local mbit want
 	for mbit in 8 16; do
 		setup_dut rate=${mbit}mbit burst=12000 limit=12000 || return
-		want=$(py_eval "$mbit * 1e6 / (8 * ($FRAME - 4))")
+		want=$(awk -v m="$mbit" -v f="$FRAME" 'BEGIN { printf "%.3f", m * 1e6 / (8 * (f - 4)) }')
 		rfc "$TMP/ndr$mbit.json" throughput --pdr 0 --resolution 3% --json --trial 0.8 --retries 2 \
-			--max-rate "$(py_eval "int(1.1 * $want)")" ||
+			--max-rate "$(awk -v w="$want" 'BEGIN { printf "%d", 1.1 * w }')" ||
 			{ show "$TMP/ndr$mbit.json.err"; fail "rfc2544 at $mbit Mbit/s exited $?"; return; }
-		got=$(json_get "$TMP/ndr$mbit.json" sizes.0.ndr.rate_fps) || { fail "no NDR in the JSON"; return; }
-		py_cmp "abs($got - $want) / $want" "<=" 0.05 ||
-			{ fail "tbf $mbit Mbit/s = $want frames/s, NDR found $got (more than 5% off)"; return; }
+		check "$TMP/ndr$mbit.json" "want = $want; got = d['sizes'][0]['ndr']['rate_fps']" \
+			"assert abs(got - want) / want <= 0.05, 'tbf $mbit Mbit/s = %.0f frames/s, NDR found %.0f (more than 5%% off)' % (want, got)" \
+			"print('tbf $mbit Mbit/s: %.0f frames/s, NDR %.0f' % (want, got))" || return
 		[ "$(qdisc_dropped)" -gt 0 ] || { fail "$mbit Mbit/s: the tbf never dropped: no trial went above its rate"; return; }
-		printf '  tbf %s Mbit/s: %.0f frames/s, NDR %.0f\n' "$mbit" "$want" "$got"
 	done
 }
 
-# netem loses 1% at every rate: no zero-loss rate above the floor, but a
-# PDR of 2% passes at the maximum rate, with a loss near netem's 1%.
+# A DUT that loses 1% (netem, or 1 in 128 frames with the u32 stand-in) at
+# every rate: no zero-loss rate above the floor, but a PDR of 2% passes at the
+# maximum rate, with about that loss.
 test_loss_no_ndr_pdr_found() {
 	require_root || return
-	local o=$TMP/loss.json ratio
+	local o=$TMP/loss.json
 	setup_dut loss=1 || return
 	rfc "$o" throughput --pdr 2% --resolution 5% --max-rate 4k --min-rate 1k --json ||
 		{ show "$o.err"; fail "rfc2544 exited $?"; return; }
-	[ "$(json_get "$o" sizes.0.ndr.found)" = false ] ||
-		{ fail "an NDR was found ($(json_get "$o" sizes.0.ndr.rate_fps) frames/s) through 1% loss"; return; }
-	[ "$(json_get "$o" sizes.0.pdr.found)" = true ] || { fail "no PDR at 2% through 1% loss"; return; }
-	[ "$(json_get "$o" sizes.0.pdr.at_max)" = true ] || { fail "the PDR is not the maximum rate"; return; }
-	ratio=$(json_get "$o" sizes.0.pdr.trial.loss_ratio) || return
-	py_cmp "0.002 <= $ratio" and "$ratio <= 0.02" ||
-		{ fail "PDR trial lost $ratio of its frames, netem 1%"; return; }
-	[ "$(qdisc_dropped)" -gt 0 ] || { fail "netem dropped nothing"; return; }
-	echo "  NDR none above 1k frames/s; PDR(2%) at 4k frames/s, loss $ratio ($DUT_EMU)"
+	check "$o" "s = d['sizes'][0]" \
+		"assert not s['ndr']['found'], 'an NDR was found (%s frames/s) through 1%% loss' % s['ndr']['rate_fps']" \
+		"assert s['pdr']['found'] and s['pdr']['at_max'], 'no PDR at 2%% at the maximum rate: %s' % s['pdr']" \
+		"r = s['pdr']['trial']['loss_ratio']" \
+		"assert 0.002 <= r <= 0.02, 'the PDR trial lost %s of its frames through 1%% loss' % r" \
+		"print('NDR none above 1k frames/s; PDR(2%%) at 4k frames/s, loss %.4f ($DUT_EMU)' % r)" || return
+	[ "$(qdisc_dropped)" -gt 0 ] || { fail "the DUT dropped nothing"; return; }
 }
 
 # The longest loss-free burst fits in the tbf's bucket plus its queue
@@ -89,17 +107,16 @@ test_loss_no_ndr_pdr_found() {
 # after --drain (0.5 s).
 test_b2b_bounded_by_tbf() {
 	require_root || return
-	local o=$TMP/b2b.json lo hi
+	local o=$TMP/b2b.json
 	setup_dut rate=1mbit burst=3000 limit=30000 || return
 	rfc "$o" b2b --repeat 2 --b2b-max 500 --drain 0.5 --json || { show "$o.err"; fail "rfc2544 exited $?"; return; }
-	lo=$(json_get "$o" sizes.0.b2b.min) && hi=$(json_get "$o" sizes.0.b2b.max) || return
-	[ "$(json_get "$o" sizes.0.b2b.capped)" = false ] || { fail "a 500-frame burst passed a 33000-byte tbf"; return; }
-	py_cmp "$hi * ($FRAME - 4)" "<=" "3000 + 30000 + ($FRAME - 4)" ||
-		{ fail "back-to-back up to $hi frames of $((FRAME - 4)) bytes against a 33000-byte bucket+queue"; return; }
-	py_cmp "$lo * ($FRAME - 4)" ">=" "30000 - ($FRAME - 4)" ||
-		{ fail "back-to-back $lo frames: the queued frames were not waited for"; return; }
-	[ "$(json_get "$o" sizes.0.b2b.frames.1)" -ge 1 ] || { fail "no second repetition"; return; }
-	echo "  back-to-back $lo..$hi frames (tbf bucket+queue 33000 bytes)"
+	check "$o" "b = d['sizes'][0]['b2b']; n = $FRAME - 4" \
+		"assert not b['capped'], 'a 500-frame burst passed a 33000-byte tbf'" \
+		"assert len(b['frames']) == 2, b" \
+		"assert b['max'] * n <= 3000 + 30000 + n, 'back-to-back up to %d frames of %d bytes against a 33000-byte bucket+queue' % (b['max'], n)" \
+		"assert b['min'] * n >= 30000 - n, 'back-to-back %d frames: the queued frames were not waited for' % b['min']" \
+		"assert b['min'] <= b['mean'] <= b['max'] and b['stddev'] >= 0, b" \
+		"print('back-to-back %d..%d frames (tbf bucket+queue 33000 bytes)' % (b['min'], b['max']))"
 }
 
 # Latency at the NDR: the full percentile set, ordered, from as many samples
@@ -110,39 +127,33 @@ test_latency_percentiles() {
 	setup_dut || return
 	rfc "$o" latency --pdr 0 --max-rate 2k --json --sizes 128,$FRAME --trial 0.3 ||
 		{ show "$o.err"; fail "rfc2544 exited $?"; return; }
-	python3 - "$o" <<'PY' || { show "$o"; fail "latency section wrong"; return; }
-import json, sys
-d = json.load(open(sys.argv[1]))
-assert d["schema"] == 1 and d["type"] == "rfc2544", d
-for s in d["sizes"]:
-    assert s["ndr"]["found"], s
-    t = s["latency"]
-    l = t["latency_ns"]
-    keys = ["min", "p50", "p90", "p99", "p999", "p9999", "max"]
-    v = [l[k] for k in keys]
+	check "$o" "assert d['schema'] == 1 and d['type'] == 'rfc2544', d" \
+		"assert len(d['sizes']) == 2, d['sizes']" \
+		"for s in d['sizes']:
+    assert s['ndr']['found'], s
+    t = s['latency']; l = t['latency_ns']
+    v = [l[k] for k in ('min', 'p50', 'p90', 'p99', 'p999', 'p9999', 'max')]
     assert v == sorted(v) and v[0] > 0, l
-    assert l["count"] == t["rx"] and t["rx"] == t["tx"] > 0, t
-    assert abs(t["offered_fps"] - s["ndr"]["rate_fps"]) < 1e-6, (t, s["ndr"])
-PY
-	echo "  latency at NDR for 128 and $FRAME bytes: percentiles ordered, one sample per frame"
+    assert l['count'] == t['rx'] and t['rx'] == t['tx'] > 0, t
+    assert abs(t['offered_fps'] - s['ndr']['rate_fps']) < 1e-6, (t, s['ndr'])" \
+		"print('latency at NDR for 128 and $FRAME bytes: percentiles ordered, one sample per frame')"
 }
 
-# A DUT that reorders (netem reorder) is reported as such: in the JSON, in
-# the text table, and the report directory holds the Markdown and the plots.
+# A DUT that reorders is reported as such: in the JSON, in the text table,
+# and the report directory holds the Markdown and the plots.
 test_reorder_reported() {
 	require_root || return
 	local o=$TMP/reo.json d=$TMP/report
 	setup_dut reorder=25 || return
 	rfc "$o" throughput --pdr 0 --max-rate 1500 --resolution 10% --json --report "$d" ||
 		{ show "$o.err"; fail "rfc2544 exited $?"; return; }
-	[ "$(json_get "$o" sizes.0.ndr.reordered_trials)" -ge 1 ] ||
-		{ fail "no trial reported reordering through a DUT that reorders ($DUT_EMU)"; return; }
 	# netem reorders at every rate, so the NDR trial too; the u32 stand-in only above its rate.
-	[ "$DUT_EMU" != netem ] || [ "$(json_get "$o" sizes.0.ndr.trial.reordered)" -gt 0 ] ||
-		{ fail "the NDR trial counts no reordering"; return; }
+	check "$o" "n = d['sizes'][0]['ndr']" \
+		"assert n['reordered_trials'] >= 1, 'no trial reported reordering through a DUT that reorders ($DUT_EMU)'" \
+		"assert '$DUT_EMU' != 'netem' or n['trial']['reordered'] > 0, 'the NDR trial counts no reordering'" \
+		"print('reordering reported ($DUT_EMU): %d trials' % n['reordered_trials'])" || return
 	grep -q "REORDERED in" "$d/report.md" || { show "$d/report.md"; fail "the text table does not say REORDERED"; return; }
 	grep -q "<svg" "$d/throughput.svg" || { show "$o.err"; fail "no throughput.svg plot"; return; }
-	echo "  reordering reported ($DUT_EMU): $(json_get "$o" sizes.0.ndr.reordered_trials) trials"
 }
 
 # Bad input: one line on stderr, exit 2, before any port opens.
