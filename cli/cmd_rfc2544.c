@@ -258,6 +258,8 @@ struct ctx {
 	char line_note[256];
 	unsigned int mask;
 	double pdr;
+	struct salvo_sink_hooks hooks;
+	struct salvo_app rx_app;
 };
 
 static void on_trial(const char *what, const struct salvo_rfc2544_trial *r, void *arg)
@@ -561,6 +563,7 @@ static json_t *doc_json(const struct ctx *c, const struct size_res *v, unsigned 
 	json_object_set_new(root, "type", json_string("rfc2544"));
 	json_object_set_new(root, "command", json_string("rfc2544"));
 	json_object_set_new(root, "backend", json_string(c->t.tx_ops->name));
+	json_object_set_new(root, "rx_backend", json_string(c->t.rx_ops->name));
 	json_object_set_new(root, "tx_iface", json_string(c->o->tx));
 	json_object_set_new(root, "rx_iface", json_string(c->o->rx));
 	json_object_set_new(root, "trial_s", json_real((double)c->o->trial_ns / 1e9));
@@ -796,7 +799,6 @@ static int rfc_run(void *o_, int argc, char **argv)
 	c.t.tx = &c.txc;
 	c.t.rx = &c.rxc;
 	c.t.tx_app = &salvo_app_rawgen;
-	c.t.rx_app = &salvo_app_sink;
 	c.t.trial_ns = o->trial_ns;
 	c.t.settle_ns = o->settle_ns;
 	c.t.drain_ns = o->drain_ns;
@@ -804,14 +806,11 @@ static int rfc_run(void *o_, int argc, char **argv)
 	c.t.stop = &stop_req;
 	c.t.on_trial = on_trial;
 	c.t.arg = &c;
-	{
-		static struct salvo_sink_hooks hooks = {.locate = salvo__raw_locate};
-		static struct salvo_app rx_app;
-
-		rx_app = salvo_app_sink;
-		rx_app.arg = &hooks;
-		c.t.rx_app = &rx_app;
-	}
+	/* The receiver finds each frame's stamp with the frame decoder, as raw recv does. */
+	c.hooks.locate = salvo__raw_locate;
+	c.rx_app = salvo_app_sink;
+	c.rx_app.arg = &c.hooks;
+	c.t.rx_app = &c.rx_app;
 	if (o->line_rate.bps > 0 || o->line_rate.pps > 0) {
 		c.line_bps = o->line_rate.bps;
 		snprintf(c.line_note, sizeof(c.line_note), "--line-rate, %.0f Mbit/s", c.line_bps / 1e6);

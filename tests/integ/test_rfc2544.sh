@@ -28,12 +28,15 @@ TESTS="
 FRAME=1518	# with FCS: 1514 bytes on the veth, what tbf counts
 QUICK=(--trial 0.5 --warmup 0.05 --settle 0.02 --drain 0.05 --sizes $FRAME)
 
-# rfc OUT ARGS...: salvo rfc2544 in the tester namespace, towards the DUT.
+# rfc OUT ARGS...: salvo rfc2544 in the tester namespace, towards the DUT
+# (2 min cap), stdout to OUT, stderr to OUT.err.  Not salvo_run: its -b goes
+# after the second word, which here is an option (--tx).
 rfc() {
-	local out=$1
+	local out=$1 b=()
 	shift
-	salvo_run -n "$TESTER" "$out" rfc2544 --tx "$DUT_TX" --rx "$DUT_RX" --dst "$DUT_DST" \
-		--dst-mac "$DUT_MAC" "${QUICK[@]}" "$@"
+	[ -n "$SALVO_BACKEND" ] && b=(-b "$SALVO_BACKEND")
+	in_ns "$TESTER" timeout -s KILL 120 "$SALVO" rfc2544 "${b[@]}" --tx "$DUT_TX" --rx "$DUT_RX" \
+		--dst "$DUT_DST" --dst-mac "$DUT_MAC" "${QUICK[@]}" "$@" >"$out" 2>"$out.err"
 }
 
 # check FILE PYTHON...: run the python statements with d = the JSON document
