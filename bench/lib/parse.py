@@ -314,8 +314,23 @@ def salvo_registry(path):
     raise ParseError("registry bench JSON has no joins rate")
 
 
+def salvo_rfc2544(path):
+    """salvo rfc2544 --json throughput for one frame size: the NDR in frames/s
+    (0 when no rate above the floor passed), the search's upper bound (the
+    tester's ceiling when no --max-rate was given) and its trial count."""
+    docs = json_docs(_read(path))
+    doc = docs[-1] if docs else {}
+    if doc.get("type") != "rfc2544" or not doc.get("sizes"):
+        raise ParseError("not a salvo rfc2544 document")
+    s = doc["sizes"][0]
+    ndr = s.get("ndr") or {}
+    return {"pps": float(ndr.get("rate_fps") or 0), "max_fps": float(s.get("max_fps") or 0),
+            "ndr_at_max": bool(ndr.get("at_max")), "trials": int(ndr.get("trials") or 0)}
+
+
 PARSERS = {
     "salvo-udp": salvo_udp, "iperf3-udp": iperf3_udp, "iperf3-tcp": iperf3_tcp,
     "salvo-tcp": salvo_tcp, "sockperf-tp": sockperf_tp, "sockperf-pp": sockperf_pp,
     "salvo-ping": salvo_ping, "witness": witness, "salvo-registry": salvo_registry,
+    "salvo-rfc2544": salvo_rfc2544,
 }

@@ -16,6 +16,7 @@ TITLES = {
     "pacing": "Pacing: achieved rate at the receiver and its steadiness",
     "raw_veth": "Raw 60 B frames on a veth pair: frames/s counted at the peer",
     "registry": "Registry: joins per second",
+    "rfc2544": "RFC 2544 throughput (NDR, frames/s): Linux forwarding between namespaces, and the tester's own ceiling",
     "smoke": "Smoke run",
 }
 
@@ -31,6 +32,7 @@ COLUMNS = {
                ("loss_pct", "loss %", "{:.2f}")],
     "raw_veth": [],
     "registry": [("lat_p99_us", "p99 µs", "{:.1f}")],
+    "rfc2544": [("max_fps", "search bound frames/s", "{:,.0f}"), ("trials", "trials", "{:d}")],
     "smoke": [("loss_pct", "loss %", "{:.2f}")],
 }
 

@@ -21,6 +21,7 @@ PRIMARY = {
     "pacing": ("rate_err_pct", "lower"),
     "raw_veth": ("pps", "higher"),
     "registry": ("joins_per_s", "higher"),
+    "rfc2544": ("pps", "higher"),
     "smoke": ("pps", "higher"),
 }
 

@@ -476,3 +476,107 @@ unix_path_rules() {
 	[ "$got" = "$want" ] || { fail "$b: new receiver's $field is $got, want $want"; return; }
 	echo "  $b: file kept, running receiver kept ($field $want), stale socket reused"
 }
+
+# setup_dut [rate=X] [burst=B] [limit=L] [loss=P] [reorder=P] [delay=D]:
+# a device under test made of namespaces, for `salvo rfc2544` (and bench):
+#
+#   TESTER: DUT_TX (t-tx, 10.201.0.1/24) --veth-- d-in  (10.201.0.2/24) :DUT
+#           DUT_RX (t-rx, 10.202.0.1/24) --veth-- d-out (10.202.0.2/24)
+#
+# The DUT forwards (ip_forward=1). Frames from t-tx to DUT_MAC (d-in's MAC)
+# for DUT_DST (10.202.0.100) are routed out of d-out to t-rx's MAC (a
+# permanent neighbour entry, so no ARP), and t-rx's kernel drops them
+# silently (not its address, no forwarding there). IPv6 is off everywhere,
+# so the only frames t-rx sees are the ones the DUT forwards.
+# On d-out's egress: rate= a tbf of that rate (tc syntax: 20mbit) with
+# burst= bytes (default 4000) and limit= bytes queued (default 4000);
+# loss= and reorder= (percent) a netem in front of it (reorder needs a delay:
+# delay= default 1ms). Sets TESTER, DUT, DUT_TX, DUT_RX, DUT_DST, DUT_MAC,
+# and DUT_EMU: netem, or u32 on a kernel without sch_netem, where loss= drops
+# the frames whose salvo stamp sequence is 0 mod 2^k (2^k nearest 100/P:
+# loss=1 drops 1 in 128), and reorder= sends 1 frame in 4 (sequence 0 mod 4)
+# through a low-priority HTB class under a parent of the rate= (default
+# 10mbit): when the offered rate exceeds it, those frames wait behind later
+# ones. The u32 forms read IPv4/UDP frames with a stamp, untagged.
+# tc in the DUT namespace; its warnings (HTB quantum) are not the test's business.
+dut_tc() { tc -n "$DUT" "$@" 2>/dev/null; }
+setup_dut() {
+	local kv rate= burst=4000 limit=4000 loss= reorder= delay=1ms ns netem k
+	for kv in "$@"; do
+		case $kv in
+		rate=*) rate=${kv#rate=} ;; burst=*) burst=${kv#burst=} ;;
+		limit=*) limit=${kv#limit=} ;; loss=*) loss=${kv#loss=} ;;
+		reorder=*) reorder=${kv#reorder=} ;; delay=*) delay=${kv#delay=} ;;
+		*) fail "setup_dut: unknown $kv"; return 1 ;;
+		esac
+	done
+	setup_ns TESTER DUT || return 1
+	# One process per namespace for its sysctls and one `ip -batch` each:
+	# every fork counts on a loaded machine.
+	in_ns "$TESTER" sh -c 'echo 1 >/proc/sys/net/ipv6/conf/all/disable_ipv6 &&
+		echo 1 >/proc/sys/net/ipv6/conf/default/disable_ipv6' &&
+		in_ns "$DUT" sh -c 'echo 1 >/proc/sys/net/ipv6/conf/all/disable_ipv6 &&
+		echo 1 >/proc/sys/net/ipv6/conf/default/disable_ipv6 && echo 1 >/proc/sys/net/ipv4/ip_forward' ||
+		{ fail "setup_dut: sysctls (IPv6 off, ip_forward)"; return 1; }
+	ip -n "$TESTER" -batch - <<-EOF || { fail "setup_dut: tester links"; return 1; }
+		link add t-tx type veth peer name d-in netns $DUT
+		link add t-rx type veth peer name d-out netns $DUT
+		addr add 10.201.0.1/24 dev t-tx
+		addr add 10.202.0.1/24 dev t-rx
+		link set t-tx up
+		link set t-rx up
+	EOF
+	ip -n "$DUT" -batch - <<-EOF || { fail "setup_dut: DUT links"; return 1; }
+		addr add 10.201.0.2/24 dev d-in
+		addr add 10.202.0.2/24 dev d-out
+		link set d-in up
+		link set d-out up
+	EOF
+	for kv in "$TESTER t-tx" "$TESTER t-rx" "$DUT d-in" "$DUT d-out"; do
+		set -- $kv
+		busywait 5000 veth_up "$1" "$2" || { fail "setup_dut: $2 not up"; return 1; }
+	done
+	DUT_TX=t-tx DUT_RX=t-rx DUT_DST=10.202.0.100
+	# MACs from `ip -br` (python's start-up alone takes seconds on a loaded machine)
+	DUT_MAC=$(ip -n "$DUT" -br link show dev d-in | awk '{ print $3 }')
+	ip -n "$DUT" neigh replace "$DUT_DST" lladdr "$(ip -n "$TESTER" -br link show dev t-rx | awk '{ print $3 }')" \
+		dev d-out nud permanent ||
+		{ fail "setup_dut: neighbour $DUT_DST"; return 1; }
+	netem=
+	[ -n "$loss" ] && netem+=" loss $loss%"
+	[ -n "$reorder" ] && netem+=" delay $delay reorder $reorder%"
+	DUT_EMU=
+	if [ -n "$netem" ] && dut_tc qdisc add dev d-out root handle 1: netem $netem ; then
+		DUT_EMU=netem
+		[ -z "$rate" ] || dut_tc qdisc add dev d-out parent 1:1 handle 10: tbf \
+			rate "$rate" burst "$burst" limit "$limit" || { fail "setup_dut: tbf under netem"; return 1; }
+	elif [ -n "$netem" ]; then
+		# No sch_netem: HTB classes picked by u32 on the stamp's sequence,
+		# whose last byte is at IP offset 20 + 8 + 11 = 39 (the word at 36).
+		DUT_EMU=u32
+		rate=${rate:-$([ -n "$reorder" ] && echo 10mbit || echo 10gbit)}
+		dut_tc qdisc add dev d-out root handle 1: htb default 10 r2q 1000 &&
+			dut_tc class add dev d-out parent 1: classid 1:1 htb rate "$rate" burst "$burst" &&
+			dut_tc class add dev d-out parent 1:1 classid 1:10 htb rate "$rate" burst "$burst" prio 0 &&
+			dut_tc qdisc add dev d-out parent 1:10 handle 10: bfifo limit "$limit" ||
+			{ fail "setup_dut: htb (no sch_netem here)"; return 1; }
+		if [ -n "$loss" ]; then
+			k=$(awk -v p="$loss" 'BEGIN { printf "%d", log(100 / p) / log(2) + 0.5 }')
+			dut_tc class add dev d-out parent 1: classid 1:20 htb rate 10gbit &&
+				dut_tc qdisc add dev d-out parent 1:20 handle 20: bfifo limit 0 &&
+				dut_tc filter add dev d-out parent 1: protocol ip prio 1 u32 \
+					match u32 0 "$(printf 0x%x $(( (1 << k) - 1 )))" at 36 flowid 1:20 ||
+				{ fail "setup_dut: u32 loss (no sch_netem here)"; return 1; }
+		fi
+		if [ -n "$reorder" ]; then
+			dut_tc class add dev d-out parent 1:1 classid 1:30 htb rate 8kbit ceil "$rate" burst "$burst" prio 7 &&
+				dut_tc qdisc add dev d-out parent 1:30 handle 30: pfifo limit 1000 &&
+				dut_tc filter add dev d-out parent 1: protocol ip prio 2 u32 match u32 0 0x3 at 36 flowid 1:30 ||
+				{ fail "setup_dut: u32 reorder (no sch_netem here)"; return 1; }
+		fi
+	elif [ -n "$rate" ]; then
+		dut_tc qdisc add dev d-out root tbf rate "$rate" burst "$burst" limit "$limit" ||
+			{ fail "setup_dut: tbf rate $rate"; return 1; }
+	fi
+	export DUT_TX DUT_RX DUT_DST DUT_MAC DUT_EMU
+}

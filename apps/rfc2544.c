@@ -1,0 +1,313 @@
+// SPDX-License-Identifier: MIT
+/*
+ * RFC 2544 (with RFC 1242's terms) on two ports of one host: throughput
+ * (NDR/PDR binary search), frame loss rate, back-to-back, and the trials the
+ * latency test reads.  Every trial is the engine's two ordinary runs, the
+ * raw sender and the counting receiver, started and read in the order
+ * RFC 2544 section 23 asks for: the receiver is ready before the first frame
+ * leaves, and its counters are read only after the sender ended and the
+ * drain time passed, so frames still queued in the DUT when the sender
+ * stops are counted as received, not lost.
+ */
+#include <errno.h>
+#include <math.h>
+#include <stdio.h>
+#include <string.h>
+#include <time.h>
+
+#include <salvo/common.h>
+
+#include "rfc2544.h"
+
+static bool stopped(const struct salvo_rfc2544 *t)
+{
+	return t->stop && *t->stop;
+}
+
+/* Sleep ns, in slices short enough that a stop request ends it; -EINTR then. */
+static int nap(const struct salvo_rfc2544 *t, uint64_t ns)
+{
+	uint64_t end = salvo_now_ns() + ns, now;
+
+	while ((now = salvo_now_ns()) < end) {
+		uint64_t d = SALVO_MIN(end - now, 10 * NSEC_PER_MSEC);
+		struct timespec ts = {.tv_sec = 0, .tv_nsec = (long)d};
+
+		if (stopped(t))
+			return -EINTR;
+		nanosleep(&ts, NULL);
+	}
+	return stopped(t) ? -EINTR : 0;
+}
+
+/* The receiver's view of this trial's frames, from its session row or its frame count. */
+static void trial_count(const struct salvo_rfc2544 *t, const struct salvo_report *tr,
+			const struct salvo_report *rr, struct salvo_rfc2544_trial *out)
+{
+	out->tx = tr->tx.packets;
+	out->tx_fps = tr->tx.active_s > 0 ? tr->tx.pps : 0;
+	out->ring_drops = rr->kernel.ring_drops;
+	out->stamped = t->stamped;
+	if (t->stamped) {
+		/* Only this trial's session counts: a frame of an earlier trial arriving late is not ours. */
+		for (unsigned int i = 0; i < rr->nsession_rows; i++) {
+			const struct salvo_report_session *s = &rr->session[i];
+
+			if (s->session != tr->tx_session)
+				continue;
+			out->rx = s->packets - SALVO_MIN(s->duplicates, s->packets);
+			out->reordered = s->reordered;
+			out->duplicates = s->duplicates;
+		}
+		out->has_latency = rr->has_latency && rr->latency.count;
+		out->latency = rr->latency;
+	} else {
+		/* No stamp fits: every frame that came back counts, background frames too. */
+		out->rx = rr->rx.packets;
+	}
+	if (out->rx > out->tx) {
+		out->extra = out->rx - out->tx;
+		out->rx = out->tx;
+	}
+	out->lost = out->tx - out->rx;
+	out->loss_ratio = out->tx ? (double)out->lost / (double)out->tx : 0;
+}
+
+int salvo_rfc2544_trial(struct salvo_rfc2544 *t, double fps, uint64_t count,
+			struct salvo_rfc2544_trial *out, char *err, size_t errlen)
+{
+	struct salvo_cfg tx = *t->tx, rx = *t->rx;
+	struct salvo_run *tr = NULL, *rr = NULL;
+	struct salvo_report trep, rrep;
+	int rc;
+
+	memset(out, 0, sizeof(*out));
+	out->offered_fps = fps;
+	out->count = count;
+	rc = nap(t, t->settle_ns);
+	if (rc)
+		goto interrupted;
+	tx.rate_pps = fps;
+	tx.rate_bps = 0;
+	tx.count = count;
+	tx.duration_ns = count ? 0 : t->trial_ns;
+	tx.session = 0;		/* a new session per trial: late frames of the last one are not counted */
+	rx.count = 0;
+	rx.duration_ns = 0;	/* until this trial stops it */
+	rc = salvo_run_create(&rr, &rx, t->rx_ops, t->rx_app, err, errlen);
+	if (!rc)
+		rc = salvo_run_start(rr, err, errlen);
+	if (!rc)
+		rc = salvo_run_create(&tr, &tx, t->tx_ops, t->tx_app, err, errlen);
+	if (!rc)
+		rc = salvo_run_start(tr, err, errlen);
+	if (rc)
+		goto out;
+	while (!salvo_run_wait(tr, salvo_now_ns() + 10 * NSEC_PER_MSEC)) {
+		if (stopped(t))
+			salvo_run_stop(tr);
+	}
+	salvo_run_join(tr);
+	salvo_run_report(tr, &trep);
+	/* Frames still in the DUT's queues when the sender ended are on their way: wait for them. */
+	if (!stopped(t))
+		nap(t, t->drain_ns);
+	salvo_run_stop(rr);
+	salvo_run_wait(rr, UINT64_MAX);
+	salvo_run_join(rr);
+	salvo_run_report(rr, &rrep);
+	if (trep.error[0] || rrep.error[0]) {
+		snprintf(err, errlen, "%s", trep.error[0] ? trep.error : rrep.error);
+		rc = -EIO;
+		goto out;
+	}
+	if (stopped(t))
+		goto interrupted;
+	trial_count(t, &trep, &rrep, out);
+	t->trials++;
+	goto out;
+interrupted:
+	snprintf(err, errlen, "interrupted");
+	rc = -EINTR;
+out:
+	/* A run that started and was not joined (a failed start) stops and joins in destroy. */
+	if (tr)
+		salvo_run_destroy(tr);
+	if (rr)
+		salvo_run_destroy(rr);
+	return rc;
+}
+
+static void tell(struct salvo_rfc2544 *t, const char *what, const struct salvo_rfc2544_trial *r)
+{
+	if (t->on_trial)
+		t->on_trial(what, r, t->arg);
+}
+
+static bool passes(const struct salvo_rfc2544_trial *r, double tolerance)
+{
+	if (!r->tx)
+		return false;
+	return tolerance <= 0 ? r->lost == 0 : r->loss_ratio <= tolerance;
+}
+
+static void note_order(struct salvo_rfc2544_search *s, const struct salvo_rfc2544_trial *r)
+{
+	s->trials++;
+	s->reordered_trials += r->reordered > 0;
+	s->duplicate_trials += r->duplicates > 0;
+}
+
+int salvo_rfc2544_throughput(struct salvo_rfc2544 *t, double *max_fps, double tolerance,
+			     struct salvo_rfc2544_search *out, char *err, size_t errlen)
+{
+	struct salvo_rfc2544_trial r;
+	const char *what = tolerance > 0 ? "pdr" : "ndr";
+	double lo = 0, hi;
+	int rc;
+
+	memset(out, 0, sizeof(*out));
+	out->tolerance = tolerance;
+	/* The first trial at the upper bound: the tester's own ceiling when none is given. */
+	rc = salvo_rfc2544_trial(t, *max_fps, 0, &r, err, errlen);
+	if (rc)
+		return rc;
+	tell(t, what, &r);
+	note_order(out, &r);
+	if (*max_fps <= 0) {
+		if (!r.tx_fps) {
+			snprintf(err, errlen, "the sender sent nothing in a whole trial");
+			return -EIO;
+		}
+		*max_fps = r.tx_fps;
+	}
+	hi = *max_fps;
+	out->floor_fps = t->min_fps > 0 ? t->min_fps : hi / 1000;
+	if (passes(&r, tolerance)) {
+		out->found = out->at_max = true;
+		out->rate_fps = hi;
+		out->best = r;
+		return 0;
+	}
+	/*
+	 * The precision is relative to the rate found, so a DUT far below the
+	 * tester's ceiling is measured as closely as one near it: halve until
+	 * a trial passes (lo stays 0 until then), then bisect.
+	 */
+	while (lo > 0 ? hi - lo > t->resolution * hi : hi / 2 >= out->floor_fps) {
+		double mid = (lo + hi) / 2;
+
+		for (unsigned int k = 0; k <= t->retries; k++) {
+			if (k)
+				out->retried++;
+			rc = salvo_rfc2544_trial(t, mid, 0, &r, err, errlen);
+			if (rc)
+				return rc;
+			tell(t, what, &r);
+			note_order(out, &r);
+			if (passes(&r, tolerance))
+				break;
+		}
+		if (passes(&r, tolerance)) {
+			lo = mid;
+			out->found = true;
+			out->rate_fps = mid;
+			out->best = r;
+		} else {
+			hi = mid;
+		}
+	}
+	return 0;
+}
+
+int salvo_rfc2544_loss_rate(struct salvo_rfc2544 *t, double max_fps, struct salvo_rfc2544_loss *out,
+			    char *err, size_t errlen)
+{
+	unsigned int clean = 0;
+	int rc;
+
+	memset(out, 0, sizeof(*out));
+	/* RFC 2544 section 26.3: 100%, 90%, ... until two trials in a row lose no frame. */
+	for (unsigned int i = 0; i < SALVO_RFC2544_LOSS_STEPS && clean < 2; i++) {
+		struct salvo_rfc2544_trial *r = &out->step[out->n];
+
+		rc = salvo_rfc2544_trial(t, max_fps * (double)(10 - i) / 10.0, 0, r, err, errlen);
+		if (rc)
+			return rc;
+		tell(t, "loss", r);
+		out->n++;
+		clean = r->lost ? 0 : clean + 1;
+	}
+	return 0;
+}
+
+/* One burst of n frames as fast as the tester goes: 1 came back whole, 0 not, or -errno. */
+static int burst_ok(struct salvo_rfc2544 *t, uint64_t n, unsigned int *reordered, char *err,
+		    size_t errlen)
+{
+	struct salvo_rfc2544_trial r;
+	int rc = salvo_rfc2544_trial(t, 0, n, &r, err, errlen);
+
+	if (rc)
+		return rc;
+	tell(t, "b2b", &r);
+	*reordered += r.reordered > 0;
+	return r.tx == n && r.lost == 0;
+}
+
+int salvo_rfc2544_b2b(struct salvo_rfc2544 *t, uint64_t max_frames, unsigned int repeat,
+		      struct salvo_rfc2544_b2b *out, char *err, size_t errlen)
+{
+	double sum = 0, sq = 0;
+	int rc;
+
+	memset(out, 0, sizeof(*out));
+	if (repeat < 1 || repeat > SALVO_RFC2544_B2B_MAX_REPEAT || max_frames < 1) {
+		snprintf(err, errlen, "back-to-back: repeat must be 1..%u", SALVO_RFC2544_B2B_MAX_REPEAT);
+		return -EINVAL;
+	}
+	for (unsigned int k = 0; k < repeat; k++) {
+		uint64_t lo = 0, hi = 0, n = 1;
+
+		/* Double until a burst loses frames (or the cap), then bisect between the two. */
+		for (;;) {
+			rc = burst_ok(t, n, &out->reordered_trials, err, errlen);
+			if (rc < 0)
+				return rc;
+			if (!rc) {
+				hi = n;
+				break;
+			}
+			lo = n;
+			if (n >= max_frames) {
+				out->capped = true;
+				break;
+			}
+			n = SALVO_MIN(n * 2, max_frames);
+		}
+		while (hi && hi - lo > SALVO_MAX((uint64_t)1, (uint64_t)((double)lo * t->resolution))) {
+			n = lo + (hi - lo) / 2;
+			rc = burst_ok(t, n, &out->reordered_trials, err, errlen);
+			if (rc < 0)
+				return rc;
+			if (rc)
+				lo = n;
+			else
+				hi = n;
+		}
+		out->frames[k] = lo;
+		out->repeat = k + 1;
+	}
+	out->min = UINT64_MAX;
+	for (unsigned int k = 0; k < out->repeat; k++) {
+		sum += (double)out->frames[k];
+		sq += (double)out->frames[k] * (double)out->frames[k];
+		out->min = SALVO_MIN(out->min, out->frames[k]);
+		out->max = SALVO_MAX(out->max, out->frames[k]);
+	}
+	out->mean = sum / out->repeat;
+	/* Sample standard deviation (n - 1): the spread of the repetitions. */
+	out->stddev = out->repeat > 1 ?
+		sqrt(SALVO_MAX(0.0, (sq - sum * sum / out->repeat) / (out->repeat - 1))) : 0;
+	return 0;
+}

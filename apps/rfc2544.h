@@ -1,0 +1,126 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * RFC 2544 benchmarks with two ports (apps/rfc2544.c): frames leave one
+ * interface, cross the device under test and come back on the other.  A
+ * trial is two runs of the engine at once, the raw sender on the tx port and
+ * the counting receiver on the rx port; the searches (throughput, frame loss
+ * rate, back-to-back) are series of trials.  cli/ builds the two runs'
+ * configurations, picks their backends and prints the results.
+ */
+#ifndef SALVO_APPS_RFC2544_H
+#define SALVO_APPS_RFC2544_H
+
+#include <signal.h>
+#include <stdbool.h>
+#include <stdint.h>
+
+#include <salvo/backend.h>
+#include <salvo/cfg.h>
+#include <salvo/report.h>
+#include <salvo/run.h>
+
+/* The results of one trial. */
+struct salvo_rfc2544_trial {
+	double offered_fps;	/* asked for; 0: as fast as the tester goes */
+	uint64_t count;		/* frames asked for (back-to-back), 0: for the trial's time */
+	uint64_t tx, rx;	/* frames sent; frames of this trial that came back */
+	uint64_t lost;		/* tx - rx, never negative */
+	uint64_t reordered, duplicates;
+	uint64_t extra;		/* unstamped frames: more came back than were sent (background) */
+	uint64_t ring_drops;	/* the receiver's own ring overflowed: the tester lost these, not the DUT */
+	double tx_fps;		/* frames sent / the sender's active time */
+	double loss_ratio;	/* lost / tx */
+	bool stamped;		/* the frames carry stamps (loss per session, latency, order) */
+	bool has_latency;
+	struct salvo_report_latency latency;
+};
+
+struct salvo_rfc2544 {
+	/* Set by the caller. */
+	struct salvo_cfg *tx;		/* the frames (one size) on the tx port; rate/count/duration per trial */
+	const struct salvo_backend_ops *tx_ops;
+	const struct salvo_app *tx_app;
+	struct salvo_cfg *rx;		/* the receiver on the rx port */
+	const struct salvo_backend_ops *rx_ops;
+	const struct salvo_app *rx_app;
+	uint64_t trial_ns;		/* a throughput, latency or loss trial's sending time */
+	uint64_t settle_ns;		/* quiet time before every trial */
+	uint64_t drain_ns;		/* after the last frame left: time for it to come back */
+	double resolution;		/* the search stops when hi - lo <= resolution * hi (a fraction) */
+	double min_fps;			/* the search's floor; 0: 0.1% of its maximum */
+	/*
+	 * Throughput: a trial that fails is run again up to this many times
+	 * and the rate passes if one of them does, for testers whose own
+	 * pacing stalls now and then (a loaded host): a stalled sender
+	 * catches up in one burst that a DUT with small buffers drops.
+	 */
+	unsigned int retries;
+	bool stamped;			/* the frames hold a stamp: loss, order and latency per session */
+	/* SIGINT/SIGTERM seen (set by the caller's handler): end the trial, return -EINTR. */
+	volatile sig_atomic_t *stop;
+	/* Called after every trial (progress, --verbose); may be NULL. */
+	void (*on_trial)(const char *what, const struct salvo_rfc2544_trial *t, void *arg);
+	void *arg;
+	/* Set by the searches. */
+	unsigned int trials;		/* trials run so far */
+};
+
+/*
+ * One trial: the receiver starts, then the sender sends at fps (0: as fast
+ * as it can) for trial_ns, or count frames when count is not 0; after the
+ * sender ended, drain_ns pass before the receiver stops and its counters
+ * are read.  0, or -errno with one line in err (a run that could not start,
+ * a worker's error, -EINTR on a stop request).
+ */
+int salvo_rfc2544_trial(struct salvo_rfc2544 *t, double fps, uint64_t count,
+			struct salvo_rfc2544_trial *out, char *err, size_t errlen);
+
+/* Throughput: the highest rate whose trial loses at most tolerance of its frames. */
+struct salvo_rfc2544_search {
+	double tolerance;		/* 0: NDR; else the PDR's fraction */
+	bool found;			/* a rate above the floor passed */
+	bool at_max;			/* the first trial, at max, passed: the DUT took all */
+	double rate_fps;		/* the highest passing offered rate (0 when !found) */
+	struct salvo_rfc2544_trial best;	/* its trial */
+	double floor_fps;		/* no rate below this is tried (min_fps) */
+	unsigned int trials, reordered_trials, duplicate_trials;
+	unsigned int retried;		/* trials run again after a failure (retries) */
+};
+
+/*
+ * Binary search between 0 and max_fps for the highest rate that passes: it
+ * halves the rate until a trial passes (not below the floor), then bisects
+ * until the bounds are within resolution of each other.  max_fps 0: the
+ * first trial runs as fast as the tester can and its rate becomes the upper
+ * bound (*max_fps is set).
+ */
+int salvo_rfc2544_throughput(struct salvo_rfc2544 *t, double *max_fps, double tolerance,
+			     struct salvo_rfc2544_search *out, char *err, size_t errlen);
+
+/* Frame loss rate: from 100% of max_fps down in 10% steps until two trials in a row lose nothing. */
+#define SALVO_RFC2544_LOSS_STEPS 10
+struct salvo_rfc2544_loss {
+	unsigned int n;
+	struct salvo_rfc2544_trial step[SALVO_RFC2544_LOSS_STEPS];
+};
+int salvo_rfc2544_loss_rate(struct salvo_rfc2544 *t, double max_fps, struct salvo_rfc2544_loss *out,
+			    char *err, size_t errlen);
+
+/*
+ * Back-to-back: the longest burst sent as fast as the tester can that
+ * comes back whole, repeat times; a burst grows by doubling from 1 frame up
+ * to max_frames, then is bisected to resolution.
+ */
+#define SALVO_RFC2544_B2B_MAX_REPEAT 1000
+struct salvo_rfc2544_b2b {
+	unsigned int repeat;
+	uint64_t frames[SALVO_RFC2544_B2B_MAX_REPEAT];	/* per repetition */
+	bool capped;			/* a repetition passed at max_frames */
+	double mean, stddev;
+	uint64_t min, max;
+	unsigned int reordered_trials;
+};
+int salvo_rfc2544_b2b(struct salvo_rfc2544 *t, uint64_t max_frames, unsigned int repeat,
+		      struct salvo_rfc2544_b2b *out, char *err, size_t errlen);
+
+#endif

@@ -1,0 +1,189 @@
+#!/usr/bin/env bash
+# SPDX-License-Identifier: MIT
+# asan: yes
+#
+# salvo rfc2544 against a device under test made of namespaces (lib.sh
+# setup_dut): a forwarding namespace whose egress is shaped by tbf (a known
+# capacity) or netem (known loss, reordering).  The witnesses are the DUT's
+# own configuration and counters: the tbf rate and bucket, netem's loss, and
+# `tc -s qdisc` drops.  Trials are short (0.4-0.5 s) and searches coarse, so
+# the suite stays within seconds per test.
+#
+#	sudo SALVO=build/salvo tests/integ/test_rfc2544.sh [test_name...]
+. "$(dirname "$0")/lib.sh"
+
+# ASan leaves these out: rates found by searches, against the tbf's rate; the report, latency,
+# reordering and refusal tests take the same code paths under ASan.
+PLAIN_ONLY="test_ndr_two_rates test_loss_no_ndr_pdr_found test_b2b_bounded_by_tbf"
+TESTS="
+	test_ndr_two_rates
+	test_loss_no_ndr_pdr_found
+	test_b2b_bounded_by_tbf
+	test_latency_percentiles
+	test_reorder_reported
+	test_bad_input
+"
+[ $# -gt 0 ] && TESTS="$*"
+
+FRAME=1518	# with FCS: 1514 bytes on the veth, what tbf counts
+QUICK=(--trial 0.5 --warmup 0.05 --settle 0.02 --drain 0.05 --sizes $FRAME)
+
+# rfc OUT ARGS...: salvo rfc2544 in the tester namespace, towards the DUT
+# (2 min cap), stdout to OUT, stderr to OUT.err.  Not salvo_run: its -b goes
+# after the second word, which here is an option (--tx).
+rfc() {
+	local out=$1 b=()
+	shift
+	[ -n "$SALVO_BACKEND" ] && b=(-b "$SALVO_BACKEND")
+	in_ns "$TESTER" timeout -s KILL 120 "$SALVO" rfc2544 "${b[@]}" --tx "$DUT_TX" --rx "$DUT_RX" \
+		--dst "$DUT_DST" --dst-mac "$DUT_MAC" "${QUICK[@]}" "$@" >"$out" 2>"$out.err"
+}
+
+# check FILE PYTHON...: run the python statements with d = the JSON document
+# in FILE; an AssertionError's message becomes the test's failure reason, a
+# print() its line in the log.  One python per run: its start-up takes
+# seconds on a loaded machine.
+check() {
+	local f=$1 msg
+	shift
+	msg=$(python3 - "$f" "$@" 2>&1 <<'PY'
+import json, sys
+d = json.load(open(sys.argv[1]))
+try:
+    exec("\n".join(sys.argv[2:]))
+except AssertionError as e:
+    print("FAIL", e)
+    sys.exit(1)
+PY
+) || { fail "${msg#FAIL }"; return 1; }
+	[ -z "$msg" ] || echo "  $msg"
+}
+
+# qdisc_dropped: packets the DUT's qdiscs dropped so far (tc -s: the witness).
+qdisc_dropped() {
+	tc -n "$DUT" -s qdisc show dev d-out | sed -n 's/.*(dropped \([0-9]*\),.*/\1/p' | awk '{ s += $1 } END { print s + 0 }'
+}
+
+# The NDR found is within 5% of the tbf's rate, for two rates.  The bucket and
+# queue (12000 bytes each) let a 0.8 s trial exceed the rate by at most 3% at
+# 8 Mbit/s (1.5% at 16), and absorb 12-24 ms of the tester's own pacing
+# jitter on a loaded machine: a stalled sender catches up in one burst; a
+# failed trial is run again twice (--retries) before its rate fails.
+test_ndr_two_rates() {
+	require_root || return
+	local mbit want
+	for mbit in 8 16; do
+		setup_dut rate=${mbit}mbit burst=12000 limit=12000 || return
+		want=$(awk -v m="$mbit" -v f="$FRAME" 'BEGIN { printf "%.3f", m * 1e6 / (8 * (f - 4)) }')
+		rfc "$TMP/ndr$mbit.json" throughput --pdr 0 --resolution 3% --json --trial 0.8 --retries 2 \
+			--max-rate "$(awk -v w="$want" 'BEGIN { printf "%d", 1.1 * w }')" ||
+			{ show "$TMP/ndr$mbit.json.err"; fail "rfc2544 at $mbit Mbit/s exited $?"; return; }
+		check "$TMP/ndr$mbit.json" "want = $want; got = d['sizes'][0]['ndr']['rate_fps']" \
+			"assert abs(got - want) / want <= 0.05, 'tbf $mbit Mbit/s = %.0f frames/s, NDR found %.0f (more than 5%% off)' % (want, got)" \
+			"print('tbf $mbit Mbit/s: %.0f frames/s, NDR %.0f' % (want, got))" || return
+		[ "$(qdisc_dropped)" -gt 0 ] || { fail "$mbit Mbit/s: the tbf never dropped: no trial went above its rate"; return; }
+	done
+}
+
+# A DUT that loses 1% (netem, or 1 in 128 frames with the u32 stand-in) at
+# every rate: no zero-loss rate above the floor, but a PDR of 2% passes at the
+# maximum rate, with about that loss.
+test_loss_no_ndr_pdr_found() {
+	require_root || return
+	local o=$TMP/loss.json
+	setup_dut loss=1 || return
+	rfc "$o" throughput --pdr 2% --resolution 5% --max-rate 4k --min-rate 1k --json ||
+		{ show "$o.err"; fail "rfc2544 exited $?"; return; }
+	check "$o" "s = d['sizes'][0]" \
+		"assert not s['ndr']['found'], 'an NDR was found (%s frames/s) through 1%% loss' % s['ndr']['rate_fps']" \
+		"assert s['pdr']['found'] and s['pdr']['at_max'], 'no PDR at 2%% at the maximum rate: %s' % s['pdr']" \
+		"r = s['pdr']['trial']['loss_ratio']" \
+		"assert 0.002 <= r <= 0.02, 'the PDR trial lost %s of its frames through 1%% loss' % r" \
+		"print('NDR none above 1k frames/s; PDR(2%%) at 4k frames/s, loss %.4f ($DUT_EMU)' % r)" || return
+	[ "$(qdisc_dropped)" -gt 0 ] || { fail "the DUT dropped nothing"; return; }
+}
+
+# The longest loss-free burst fits in the tbf's bucket plus its queue
+# (3000 + 30000 bytes: at most 21 frames of 1514 bytes plus one in flight),
+# and fills the queue: at 1 Mbit/s the queued frames leave the DUT over
+# 240 ms after the burst, and count only because the counters are read
+# after --drain (0.5 s).
+test_b2b_bounded_by_tbf() {
+	require_root || return
+	local o=$TMP/b2b.json
+	setup_dut rate=1mbit burst=3000 limit=30000 || return
+	rfc "$o" b2b --repeat 2 --b2b-max 500 --drain 0.5 --json || { show "$o.err"; fail "rfc2544 exited $?"; return; }
+	check "$o" "b = d['sizes'][0]['b2b']; n = $FRAME - 4" \
+		"assert not b['capped'], 'a 500-frame burst passed a 33000-byte tbf'" \
+		"assert len(b['frames']) == 2, b" \
+		"assert b['max'] * n <= 3000 + 30000 + n, 'back-to-back up to %d frames of %d bytes against a 33000-byte bucket+queue' % (b['max'], n)" \
+		"assert b['min'] * n >= 30000 - n, 'back-to-back %d frames: the queued frames were not waited for' % b['min']" \
+		"assert b['min'] <= b['mean'] <= b['max'] and b['stddev'] >= 0, b" \
+		"print('back-to-back %d..%d frames (tbf bucket+queue 33000 bytes)' % (b['min'], b['max']))"
+}
+
+# Latency at the NDR: the full percentile set, ordered, from as many samples
+# as frames came back.  A DUT without shaping: the NDR is the maximum rate.
+test_latency_percentiles() {
+	require_root || return
+	local o=$TMP/lat.json
+	setup_dut || return
+	rfc "$o" latency --pdr 0 --max-rate 2k --json --sizes 128,$FRAME --trial 0.3 ||
+		{ show "$o.err"; fail "rfc2544 exited $?"; return; }
+	check "$o" "assert d['schema'] == 1 and d['type'] == 'rfc2544', d" \
+		"assert len(d['sizes']) == 2, d['sizes']" \
+		"for s in d['sizes']:
+    assert s['ndr']['found'], s
+    t = s['latency']; l = t['latency_ns']
+    v = [l[k] for k in ('min', 'p50', 'p90', 'p99', 'p999', 'p9999', 'max')]
+    assert v == sorted(v) and v[0] > 0, l
+    assert l['count'] == t['rx'] and t['rx'] == t['tx'] > 0, t
+    assert abs(t['offered_fps'] - s['ndr']['rate_fps']) < 1e-6, (t, s['ndr'])" \
+		"print('latency at NDR for 128 and $FRAME bytes: percentiles ordered, one sample per frame')"
+}
+
+# A DUT that reorders is reported as such: in the JSON, in the text table,
+# and the report directory holds the Markdown and the plots.
+test_reorder_reported() {
+	require_root || return
+	local o=$TMP/reo.json d=$TMP/report
+	setup_dut reorder=25 || return
+	rfc "$o" throughput --pdr 0 --max-rate 1500 --resolution 10% --json --report "$d" ||
+		{ show "$o.err"; fail "rfc2544 exited $?"; return; }
+	# netem reorders at every rate, so the NDR trial too; the u32 stand-in only above its rate.
+	check "$o" "n = d['sizes'][0]['ndr']" \
+		"assert n['reordered_trials'] >= 1, 'no trial reported reordering through a DUT that reorders ($DUT_EMU)'" \
+		"assert '$DUT_EMU' != 'netem' or n['trial']['reordered'] > 0, 'the NDR trial counts no reordering'" \
+		"print('reordering reported ($DUT_EMU): %d trials' % n['reordered_trials'])" || return
+	grep -q "REORDERED in" "$d/report.md" || { show "$d/report.md"; fail "the text table does not say REORDERED"; return; }
+	grep -q "<svg" "$d/throughput.svg" || { show "$o.err"; fail "no throughput.svg plot"; return; }
+}
+
+# Bad input: one line on stderr, exit 2, before any port opens.
+test_bad_input() {
+	local args rc i=0
+	while IFS= read -r args; do
+		i=$((i + 1))
+		eval "set -- $args"
+		"$SALVO" rfc2544 "$@" >"$TMP/bad$i.out" 2>"$TMP/bad$i.err"
+		rc=$?
+		[ "$rc" = 2 ] || { show "$TMP/bad$i.err"; fail "'$args' exited $rc, want 2"; return; }
+		[ "$(count_lines "$TMP/bad$i.err")" = 1 ] || { show "$TMP/bad$i.err"; fail "'$args': not one line"; return; }
+		[ ! -s "$TMP/bad$i.out" ] || { fail "'$args' printed on stdout"; return; }
+	done <<'EOF2'
+--rx b --dst 10.0.0.1
+--tx a --rx a --dst 10.0.0.1
+--tx a --rx b
+--tx a --rx b --dst 10.0.0.1 --sizes 63
+--tx a --rx b --dst 10.0.0.1 --sizes 64,jumbo
+--tx a --rx b --dst 10.0.0.1 --pdr 150%
+--tx a --rx b --dst 10.0.0.1 --resolution 0
+--tx a --rx b --dst 10.0.0.1 speed
+--tx a --rx b --dst 10.0.0.1 --line-rate 100k
+--tx a --rx b --dst 10.0.0.1 --repeat 0
+--tx a --rx b --dst 10.0.0.1 --backend nosuch
+EOF2
+}
+
+for t in $TESTS; do run_test "$t"; done
+exit "$RET"
