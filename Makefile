@@ -67,7 +67,7 @@ BPF_EMBED   := $(if $(BPF_SRC),$(BUILD)/obj/bpf_embed.o)
 LIB_OBJ     := $(ENGINE_OBJ) $(APPS_OBJ) $(BACKEND_OBJ) $(BPF_EMBED)
 UNIT_BIN    := $(patsubst tests/unit/%.c,$(BUILD)/tests/%,$(UNIT_SRC))
 
-.PHONY: all salvo unit-bins deps demo check check-fast fresh-check asan tsan bench clean format
+.PHONY: FORCE all salvo unit-bins deps demo check check-fast fresh-check asan tsan bench clean format
 
 all: $(BUILD)/salvo unit-bins
 ifeq ($(BUILD),build)
@@ -79,6 +79,16 @@ salvo: all
 $(BUILD)/salvo: $(CLI_OBJ) $(LIB_OBJ)
 	$(call msg,LD,$@)
 	$(Q)$(CC) $(LDFLAGS) -o $@ $^ $(LDLIBS_ALL)
+
+# The build's identity (version, commit, date, library versions): rewritten
+# only when it changed, so a new commit recompiles these few files alone.
+BUILD_H := $(BUILD)/gen/salvo_build.h
+$(BUILD_H): FORCE
+	@mkdir -p $(dir $@)
+	$(Q)PKG_CONFIG="$(PKG_CONFIG)" tools/version.sh >$@.tmp && \
+		{ cmp -s $@.tmp $@ && rm -f $@.tmp || mv -f $@.tmp $@; }
+$(BUILD)/obj/cli/version.o $(BUILD)/obj/cli/main.o $(BUILD)/tests/test_report: $(BUILD_H)
+FORCE:
 
 $(BUILD)/obj/%.o: %.c
 	@mkdir -p $(dir $@)
