@@ -139,12 +139,12 @@ def command_page(group, cmds, date, version, all_groups):
     ex = examples(group)
     if ex:
         p += ".SH EXAMPLES\n"
-        for i, (cmd, src) in enumerate(ex):
+        # As the docs write them: the command, then its comment.
+        p += ".RS\n.nf\n"
+        for cmd, _src in ex:
             text, comment = (re.split(r"\s+#\s+", cmd, maxsplit=1) + [""])[:2]
-            comment = comment.strip().rstrip(".")
-            p += (".PP\n" if i else "") + "%s\n.RS\n.nf\n%s\n.fi\n.RE\n" % (
-                roff(comment[:1].upper() + comment[1:] + ":") if comment else "From %s:" % roff(src),
-                roff(text.strip()))
+            p += roff(text.strip() + ("    # " + comment.strip() if comment.strip() else "")) + "\n"
+        p += ".fi\n.RE\n"
     p += exit_status()
     p += ".SH SEE ALSO\n"
     refs = ["salvo"] + ["salvo-%s" % g for g in all_groups if g != group]

@@ -8,7 +8,8 @@
 # section of its page; bash completion, driven through COMP_WORDS /
 # COMP_CWORD and the completion function `complete -p` names, offers the
 # commands, options, enumerated choices, backends and interfaces; the zsh
-# file passes `zsh -n`.  Sends no traffic.
+# file passes `zsh -n` and, with zsh's completion functions stubbed, offers
+# the same commands, options and values.  Sends no traffic.
 #
 #	SALVO=build/salvo tests/integ/test_man.sh [test_name...]
 . "$(dirname "$0")/lib.sh"
@@ -17,7 +18,7 @@ TESTS="
 	test_man_lint
 	test_man_has_every_option
 	test_bash_completion
-	test_zsh_completion_syntax
+	test_zsh_completion
 "
 
 gen() {
@@ -117,11 +118,40 @@ test_bash_completion() {
 	expect_completion "lo" salvo raw recv -I l || return
 }
 
-test_zsh_completion_syntax() {
+# zsh: the file parses (zsh -n), and its function, with zsh's completion
+# system played by stubs that print what they are given (compadd: the
+# words; _arguments: the option specs), offers the commands, a group's
+# commands, and for a command the specs of its options with their values.
+zsh_offers() {	# CURRENT word...
+	local cur=$1
+	shift
+	zsh -f -c '
+		compadd() { [[ $1 == -- ]] && shift; print -l -- "$@"; }
+		_arguments() { print -l -- "$@"; }
+		eval "$(sed "/^_salvo \"\$@\"\$/d" "$1")"
+		shift; CURRENT=$1; shift; words=("$@")
+		_salvo' _ "$TMP/gen/completion/_salvo" "$cur" "$@"
+}
+
+test_zsh_completion() {
+	local out
 	gen || { fail "gen-docs.py: $(head -c 300 "$TMP/gen.err")"; return; }
 	command -v zsh >/dev/null || { skip "no zsh"; return; }
 	zsh -n "$TMP/gen/completion/_salvo" || { fail "zsh -n"; return; }
 	head -n 1 "$TMP/gen/completion/_salvo" | grep -qx '#compdef salvo' || { fail "no #compdef line"; return; }
+	out=$(zsh_offers 2 salvo "" | tr '\n' ' ')
+	[[ " $out" == *" udp "* && " $out" == *" serve "* && " $out" == *" registry "* ]] || { fail "commands: $out"; return; }
+	out=$(zsh_offers 3 salvo registry "" | tr '\n' ' ')
+	[ "$out" = "bench join list serve --help " ] || { fail "registry commands: $out"; return; }
+	out=$(zsh_offers 5 salvo udp send --backend "")
+	grep -qF -- "--backend[" <<<"$out" && grep -qF ":($("$SALVO" backends --json | jq -r '[.backends[].name] | join(" ")'))" <<<"$out" ||
+		{ fail "udp send: no --backend spec with the backends: $(grep -F -- '--backend' <<<"$out")"; return; }
+	out=$(zsh_offers 5 salvo raw recv --xdp-mode "")
+	grep -qF -- "--xdp-mode[" <<<"$out" && grep -qF ":CHOICE:(auto native skb)" <<<"$out" ||
+		{ fail "raw recv: no --xdp-mode choices"; return; }
+	grep -qF -- "--iface[" <<<"$out" && grep -qF "_net_interfaces" <<<"$out" || { fail "raw recv: --iface not completed with interfaces"; return; }
+	out=$(zsh_offers 3 salvo serve --j)
+	grep -qF -- "--json[" <<<"$out" && ! grep -qF -- "--gso[" <<<"$out" || { fail "serve: its options are not udp send's"; return; }
 }
 
 for t in ${*:-$TESTS}; do run_test "$t"; done
