@@ -27,7 +27,7 @@ test_version_line() {
 	cmp -s "$TMP/long" "$TMP/short" || { fail "-V and --version differ"; return; }
 	[ "$(head -n 1 "$TMP/long")" = "salvo $v" ] || { fail "first line '$(head -n 1 "$TMP/long")', VERSION says $v"; return; }
 	if commit=$(git -C "$TOP" rev-parse --short=12 HEAD 2>/dev/null); then
-		grep -qE "^commit: $commit(-dirty)?\$" "$TMP/long" || { fail "commit line is not $commit: $(grep commit "$TMP/long")"; return; }
+		grep -qE "^commit: $commit(-dirty)?\$" "$TMP/long" || { fail "commit line is not $commit (a build older than HEAD?): $(grep commit "$TMP/long")"; return; }
 	fi
 	grep -qE '^built: [0-9]{4}-[0-9]{2}-[0-9]{2}T[0-9]{2}:[0-9]{2}:[0-9]{2}Z$' "$TMP/long" || { fail "no built: line"; return; }
 	for lib in liburing libxdp libbpf jansson liburcu; do
