@@ -127,12 +127,14 @@ $(BUILD)/tests/%: tests/unit/%.c $(LIB_OBJ)
 
 # --- man pages, completion, install, Debian package --------------------------
 # Generated from the built binary's own option tables (salvo __options), so
-# they hold every option the parser takes and nothing else.
+# they hold every option the parser takes and nothing else; the example
+# profiles are the complete ones of docs/profiles.md.
 DOCS_STAMP := $(BUILD)/gen/docs.stamp
 $(DOCS_STAMP): $(BUILD)/salvo tools/gen-docs.py README.md $(wildcard docs/*.md)
 	$(call msg,GEN,$(BUILD)/man+completion)
-	$(Q)rm -rf $(BUILD)/man $(BUILD)/completion
-	$(Q)python3 tools/gen-docs.py --salvo $(BUILD)/salvo --man $(BUILD)/man --completion $(BUILD)/completion
+	$(Q)rm -rf $(BUILD)/man $(BUILD)/completion $(BUILD)/examples
+	$(Q)python3 tools/gen-docs.py --salvo $(BUILD)/salvo --man $(BUILD)/man --completion $(BUILD)/completion \
+		--examples $(BUILD)/examples
 	$(Q)touch $@
 man completion: $(DOCS_STAMP)
 
@@ -147,21 +149,22 @@ DOC_FILES := README.md $(sort $(wildcard docs/*.md))
 
 # No BPF object is installed: the BPF programs are embedded in the binary.
 install: $(BUILD)/salvo $(DOCS_STAMP)
-	install -d $(DESTDIR)$(BINDIR) $(DESTDIR)$(MANDIR)/man1 $(DESTDIR)$(DOCDIR) \
+	install -d $(DESTDIR)$(BINDIR) $(DESTDIR)$(MANDIR)/man1 $(DESTDIR)$(DOCDIR)/examples \
 		$(DESTDIR)$(BASHCOMPDIR) $(DESTDIR)$(ZSHCOMPDIR)
 	install -m 0755 $(BUILD)/salvo $(DESTDIR)$(BINDIR)/salvo
 	install -m 0644 $(BUILD)/man/*.1 $(DESTDIR)$(MANDIR)/man1/
 	install -m 0644 $(BUILD)/completion/salvo.bash $(DESTDIR)$(BASHCOMPDIR)/salvo
 	install -m 0644 $(BUILD)/completion/_salvo $(DESTDIR)$(ZSHCOMPDIR)/_salvo
 	install -m 0644 $(DOC_FILES) $(DESTDIR)$(DOCDIR)/
+	install -m 0644 $(BUILD)/examples/*.json $(DESTDIR)$(DOCDIR)/examples/
 
 # Only what install wrote (salvo.1 and salvo-*.1 are salvo's names) and
 # salvo's own doc directory; shared directories (bin, man1...) stay.
 uninstall:
 	rm -f $(DESTDIR)$(BINDIR)/salvo $(DESTDIR)$(MANDIR)/man1/salvo.1 $(DESTDIR)$(MANDIR)/man1/salvo-*.1 \
 		$(DESTDIR)$(BASHCOMPDIR)/salvo $(DESTDIR)$(ZSHCOMPDIR)/_salvo \
-		$(addprefix $(DESTDIR)$(DOCDIR)/,$(notdir $(DOC_FILES)))
-	rmdir --ignore-fail-on-non-empty $(DESTDIR)$(DOCDIR) 2>/dev/null || true
+		$(addprefix $(DESTDIR)$(DOCDIR)/,$(notdir $(DOC_FILES))) $(DESTDIR)$(DOCDIR)/examples/profile-*.json
+	rmdir --ignore-fail-on-non-empty $(DESTDIR)$(DOCDIR)/examples $(DESTDIR)$(DOCDIR) 2>/dev/null || true
 
 # The package is built from a copy of the tree (tracked and new files, as
 # they are now) in $(BUILD)/deb/, so dpkg-buildpackage's clean step cannot

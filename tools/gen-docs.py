@@ -8,7 +8,7 @@ no option the parser does not take and miss none it does: there is no
 second, hand-kept list.  Examples come from the fenced code blocks of
 docs/*.md and README.md.
 
-  tools/gen-docs.py --salvo build/salvo --man DIR --completion DIR
+  tools/gen-docs.py --salvo build/salvo --man DIR --completion DIR --examples DIR
 """
 import argparse
 import json
@@ -341,11 +341,29 @@ def zsh_completion(doc, backends):
     return "\n".join(s)
 
 
+def profile_examples():
+    """The complete profiles in docs/profiles.md's json code blocks (a fragment with
+    "..." is a format sketch, not an example), as (file name, text)."""
+    out = []
+    text = open(os.path.join(TOP, "docs", "profiles.md"), encoding="utf-8").read()
+    for block in re.findall(r"```json\n(.*?)```", text, re.S):
+        try:
+            doc = json.loads(block)
+        except ValueError:
+            continue
+        if not isinstance(doc, dict) or "streams" not in doc:
+            continue
+        names = "-".join(st.get("name", "stream") for st in doc["streams"])
+        out.append(("profile-%s.json" % names, block))
+    return out
+
+
 def main():
     ap = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     ap.add_argument("--salvo", required=True, help="the built binary whose tables to read")
     ap.add_argument("--man", help="directory for the man pages")
     ap.add_argument("--completion", help="directory for salvo.bash and _salvo")
+    ap.add_argument("--examples", help="directory for the example profiles of docs/profiles.md")
     a = ap.parse_args()
     doc = json.loads(subprocess.run([a.salvo, "__options"], check=True, capture_output=True).stdout)
     backends = [b["name"] for b in json.loads(subprocess.run(
@@ -367,6 +385,14 @@ def main():
             cmds = [c for c in doc["commands"] if c["name"].split()[0] == g]
             with open(os.path.join(a.man, "salvo-%s.1" % g), "w") as f:
                 f.write(command_page(g, cmds, date, version, groups))
+    if a.examples:
+        os.makedirs(a.examples, exist_ok=True)
+        ex = profile_examples()
+        if not ex:
+            sys.exit("gen-docs: docs/profiles.md holds no complete profile")
+        for name, text in ex:
+            with open(os.path.join(a.examples, name), "w") as f:
+                f.write(text)
     if a.completion:
         os.makedirs(a.completion, exist_ok=True)
         with open(os.path.join(a.completion, "salvo.bash"), "w") as f:

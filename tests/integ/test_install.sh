@@ -2,8 +2,8 @@
 # SPDX-License-Identifier: MIT
 #
 # Installing salvo as a Debian tool.  `make install` into a temporary
-# DESTDIR puts the binary, the generated man pages, bash and zsh completion
-# and the docs under PREFIX; the installed binary runs from there
+# DESTDIR puts the binary, the generated man pages, bash and zsh completion,
+# the docs and the example profiles under PREFIX; the installed binary runs from there
 # (--version, backends), and `make uninstall` leaves no file behind.
 # `make deb` (dpkg-buildpackage -b, nocheck, then lintian --fail-on error)
 # builds salvo_VERSION_ARCH.deb whose Depends name the package of every
@@ -35,6 +35,17 @@ test_install_uninstall() {
 		[ -s "$dest/opt/salvo-test/$f" ] || { fail "install left out $f"; return; }
 	done
 	[ -x "$dest/opt/salvo-test/bin/salvo" ] || { fail "installed salvo is not executable"; return; }
+	# The example profiles: each one a code block of docs/profiles.md, as written there.
+	ls "$dest"/opt/salvo-test/share/doc/salvo/examples/*.json >"$TMP/ex" 2>/dev/null
+	[ "$(count_lines "$TMP/ex")" -ge 3 ] || { fail "$(count_lines "$TMP/ex") example profiles installed"; return; }
+	python3 - "$TOP/docs/profiles.md" $(cat "$TMP/ex") <<'PY' || { fail "an installed example is not a profile of docs/profiles.md"; return; }
+import json, sys
+doc = open(sys.argv[1]).read()
+for f in sys.argv[2:]:
+    t = open(f).read()
+    assert "```json\n" + t + "```" in doc, f
+    assert json.loads(t)["streams"], f
+PY
 	"$dest/opt/salvo-test/bin/salvo" --version >"$TMP/v" || { fail "installed --version exit $?"; return; }
 	[ "$(head -n 1 "$TMP/v")" = "salvo $(tr -d ' \n' <"$TOP/VERSION")" ] || { fail "installed --version: $(head -n 1 "$TMP/v")"; return; }
 	"$dest/opt/salvo-test/bin/salvo" backends >"$TMP/b" || { fail "installed backends exit $?"; return; }
