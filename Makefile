@@ -173,11 +173,11 @@ uninstall:
 DEB_VERSION = $(shell tr -d ' \n' <VERSION)
 # lintian's errors fail the target (LINTIAN= to skip it).
 LINTIAN ?= $(shell command -v lintian 2>/dev/null)
-deb:
+deb: $(BUILD_H)
 	$(Q)rm -rf $(BUILD)/deb && mkdir -p $(BUILD)/deb/salvo-$(DEB_VERSION)
 	$(Q)git ls-files -z --cached --others --exclude-standard | \
 		xargs -0 cp -a --parents -t $(BUILD)/deb/salvo-$(DEB_VERSION)
-	$(Q)git rev-parse --short=12 HEAD >$(BUILD)/deb/salvo-$(DEB_VERSION)/COMMIT
+	$(Q)sed -n 's/^#define SALVO_COMMIT "\(.*\)"/\1/p' $(BUILD_H) >$(BUILD)/deb/salvo-$(DEB_VERSION)/COMMIT
 	$(Q)cd $(BUILD)/deb/salvo-$(DEB_VERSION) && \
 		DEB_BUILD_OPTIONS="$${DEB_BUILD_OPTIONS:-nocheck parallel=$(NPROC)}" dpkg-buildpackage -us -uc -b
 	$(if $(LINTIAN),$(Q)$(LINTIAN) --fail-on error $(BUILD)/deb/salvo_*.deb)

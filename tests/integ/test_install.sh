@@ -100,7 +100,7 @@ test_deb() {
 	grep -qE '^syscall +yes' "$TMP/b" || { fail "installed backends: $(head -c 300 "$TMP/b")"; return; }
 	[ "$(head -n 1 < <("$root/usr/bin/salvo" --version))" = "salvo $v" ] || { fail "installed --version"; return; }
 	# The package's binary was built from a tree without .git: the commit came from COMMIT.
-	"$root/usr/bin/salvo" --version | grep -qx "commit: $(git -C "$TOP" rev-parse --short=12 HEAD)" ||
+	"$root/usr/bin/salvo" --version | grep -qxE "commit: $(git -C "$TOP" rev-parse --short=12 HEAD)(-dirty)?" ||
 		{ fail "installed salvo's commit: $("$root/usr/bin/salvo" --version | grep commit)"; return; }
 }
 
