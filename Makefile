@@ -7,6 +7,10 @@
 #   make asan       build under ASan+UBSan into build-asan/
 #   make tsan       build under TSan into build-tsan/
 #   make bench      run the comparative benchmarks (bench/run.sh)
+#   make man        man pages and shell completion from the option tables ($(BUILD)/man, $(BUILD)/completion)
+#   make install    binary, man pages, completion, docs under $(DESTDIR)$(PREFIX) (default /usr/local)
+#   make uninstall  remove what install put there
+#   make deb        build the Debian package into $(BUILD)/deb/ (docs/packaging.md)
 #
 # Everything is built under $(BUILD) (default build/), so several builds
 # (plain, asan, tsan) and several people can share one tree.  The plain build
@@ -22,6 +26,7 @@ CC := gcc
 endif
 CLANG ?= clang
 PKG_CONFIG ?= pkg-config
+NPROC := $(shell nproc 2>/dev/null || echo 1)
 
 PKGS := liburing libbpf libxdp jansson liburcu-cds liburcu libpcap libcap
 
@@ -67,7 +72,7 @@ BPF_EMBED   := $(if $(BPF_SRC),$(BUILD)/obj/bpf_embed.o)
 LIB_OBJ     := $(ENGINE_OBJ) $(APPS_OBJ) $(BACKEND_OBJ) $(BPF_EMBED)
 UNIT_BIN    := $(patsubst tests/unit/%.c,$(BUILD)/tests/%,$(UNIT_SRC))
 
-.PHONY: all salvo unit-bins deps demo check check-fast fresh-check asan tsan bench clean format
+.PHONY: FORCE all salvo man completion install uninstall deb unit-bins deps demo check check-fast fresh-check asan tsan bench clean format
 
 all: $(BUILD)/salvo unit-bins
 ifeq ($(BUILD),build)
@@ -80,10 +85,20 @@ $(BUILD)/salvo: $(CLI_OBJ) $(LIB_OBJ)
 	$(call msg,LD,$@)
 	$(Q)$(CC) $(LDFLAGS) -o $@ $^ $(LDLIBS_ALL)
 
+# The build's identity (version, commit, date, library versions): rewritten
+# only when it changed, so a new commit recompiles these few files alone.
+BUILD_H := $(BUILD)/gen/salvo_build.h
+$(BUILD_H): FORCE
+	@mkdir -p $(dir $@)
+	$(Q)PKG_CONFIG="$(PKG_CONFIG)" tools/version.sh >$@.tmp && \
+		{ cmp -s $@.tmp $@ && rm -f $@.tmp || mv -f $@.tmp $@; }
+$(BUILD)/obj/cli/version.o $(BUILD)/obj/cli/main.o $(BUILD)/tests/test_report: $(BUILD_H)
+FORCE:
+
 $(BUILD)/obj/%.o: %.c
 	@mkdir -p $(dir $@)
 	$(call msg,CC,$<)
-	$(Q)$(CC) $(CFLAGS) $(SALVO_CFLAGS) -c -o $@ $<
+	$(Q)$(CC) $(CPPFLAGS) $(CFLAGS) $(SALVO_CFLAGS) -c -o $@ $<
 
 # BPF objects: no CO-RE (this kernel may lack BTF), plain -target bpf.
 $(BUILD)/bpf/%.bpf.o: backends/%.bpf.c
@@ -110,6 +125,64 @@ $(BUILD)/tests/%: tests/unit/%.c $(LIB_OBJ)
 	$(Q)$(CC) $(CFLAGS) $(SALVO_CFLAGS) $(LDFLAGS) -o $@ $< $(LIB_OBJ) $(LDLIBS_ALL) \
 		$(shell $(PKG_CONFIG) --libs cmocka 2>/dev/null)
 
+# --- man pages, completion, install, Debian package --------------------------
+# Generated from the built binary's own option tables (salvo __options), so
+# they hold every option the parser takes and nothing else; the example
+# profiles are the complete ones of docs/profiles.md.
+DOCS_STAMP := $(BUILD)/gen/docs.stamp
+$(DOCS_STAMP): $(BUILD)/salvo tools/gen-docs.py README.md $(wildcard docs/*.md)
+	$(call msg,GEN,$(BUILD)/man+completion)
+	$(Q)rm -rf $(BUILD)/man $(BUILD)/completion $(BUILD)/examples
+	$(Q)python3 tools/gen-docs.py --salvo $(BUILD)/salvo --man $(BUILD)/man --completion $(BUILD)/completion \
+		--examples $(BUILD)/examples
+	$(Q)touch $@
+man completion: $(DOCS_STAMP)
+
+PREFIX ?= /usr/local
+BINDIR ?= $(PREFIX)/bin
+MANDIR ?= $(PREFIX)/share/man
+DOCDIR ?= $(PREFIX)/share/doc/salvo
+BASHCOMPDIR ?= $(PREFIX)/share/bash-completion/completions
+# zsh's own directory for /usr/local; Debian's package uses vendor-completions.
+ZSHCOMPDIR ?= $(PREFIX)/share/zsh/site-functions
+DOC_FILES := README.md $(sort $(wildcard docs/*.md))
+
+# No BPF object is installed: the BPF programs are embedded in the binary.
+install: $(BUILD)/salvo $(DOCS_STAMP)
+	install -d $(DESTDIR)$(BINDIR) $(DESTDIR)$(MANDIR)/man1 $(DESTDIR)$(DOCDIR)/examples \
+		$(DESTDIR)$(BASHCOMPDIR) $(DESTDIR)$(ZSHCOMPDIR)
+	install -m 0755 $(BUILD)/salvo $(DESTDIR)$(BINDIR)/salvo
+	install -m 0644 $(BUILD)/man/*.1 $(DESTDIR)$(MANDIR)/man1/
+	install -m 0644 $(BUILD)/completion/salvo.bash $(DESTDIR)$(BASHCOMPDIR)/salvo
+	install -m 0644 $(BUILD)/completion/_salvo $(DESTDIR)$(ZSHCOMPDIR)/_salvo
+	install -m 0644 $(DOC_FILES) $(DESTDIR)$(DOCDIR)/
+	install -m 0644 $(BUILD)/examples/*.json $(DESTDIR)$(DOCDIR)/examples/
+
+# Only what install wrote (salvo.1 and salvo-*.1 are salvo's names) and
+# salvo's own doc directory; shared directories (bin, man1...) stay.
+uninstall:
+	rm -f $(DESTDIR)$(BINDIR)/salvo $(DESTDIR)$(MANDIR)/man1/salvo.1 $(DESTDIR)$(MANDIR)/man1/salvo-*.1 \
+		$(DESTDIR)$(BASHCOMPDIR)/salvo $(DESTDIR)$(ZSHCOMPDIR)/_salvo \
+		$(addprefix $(DESTDIR)$(DOCDIR)/,$(notdir $(DOC_FILES))) $(DESTDIR)$(DOCDIR)/examples/profile-*.json
+	rmdir --ignore-fail-on-non-empty $(DESTDIR)$(DOCDIR)/examples $(DESTDIR)$(DOCDIR) 2>/dev/null || true
+
+# The package is built from a copy of the tree (tracked and new files, as
+# they are now) in $(BUILD)/deb/, so dpkg-buildpackage's clean step cannot
+# touch this tree's builds; COMMIT carries the commit into the copy, which
+# has no .git.  DEB_BUILD_OPTIONS: nocheck skips the unit tests.
+DEB_VERSION = $(shell tr -d ' \n' <VERSION)
+# lintian's errors fail the target (LINTIAN= to skip it).
+LINTIAN ?= $(shell command -v lintian 2>/dev/null)
+deb: $(BUILD_H)
+	$(Q)rm -rf $(BUILD)/deb && mkdir -p $(BUILD)/deb/salvo-$(DEB_VERSION)
+	$(Q)git ls-files -z --cached --others --exclude-standard | \
+		xargs -0 cp -a --parents -t $(BUILD)/deb/salvo-$(DEB_VERSION)
+	$(Q)sed -n 's/^#define SALVO_COMMIT "\(.*\)"/\1/p' $(BUILD_H) >$(BUILD)/deb/salvo-$(DEB_VERSION)/COMMIT
+	$(Q)cd $(BUILD)/deb/salvo-$(DEB_VERSION) && \
+		DEB_BUILD_OPTIONS="$${DEB_BUILD_OPTIONS:-nocheck parallel=$(NPROC)}" dpkg-buildpackage -us -uc -b
+	$(if $(LINTIAN),$(Q)$(LINTIAN) --fail-on error $(BUILD)/deb/salvo_*.deb)
+	@ls $(BUILD)/deb/salvo_*.deb
+
 # --- set-up -----------------------------------------------------------------
 deps:
 	@tools/deps.sh
@@ -120,7 +193,6 @@ demo: deps
 	@tools/demo.sh
 
 # The three builds use every core (nproc); the tests run one at a time.
-NPROC := $(shell nproc 2>/dev/null || echo 1)
 check: deps
 	@$(MAKE) --no-print-directory -j$(NPROC) all
 	@$(MAKE) --no-print-directory -j$(NPROC) BUILD=build-asan SAN=asan all

@@ -59,7 +59,7 @@ static int echo_run(void *o, int argc, char **argv)
 	cfg.dir = SALVO_DIR_RX | SALVO_DIR_TX;
 	cfg.listen = true;
 	cfg.rcvbuf = (unsigned int)e->rcvbuf;
-	if (salvo_addr_parse_bind(argc ? argv[0] : "6667", "127.0.0.1", false, &cfg.local, err,
+	if (salvo_addr_parse_bind(argc ? argv[0] : "6667", "127.0.0.1", true, &cfg.local, err,
 				  sizeof(err)))
 		return salvo_usage_error(NULL, "%s", err);
 	if (e->reply) {

@@ -177,7 +177,7 @@ static int serve_run(void *o, int argc, char **argv)
 	cfg.tx_per_conn = true;
 	cfg.send_timeout_ms = (uint32_t)SALVO_MIN(SALVO_MAX(s->reply_timeout_ns / NSEC_PER_MSEC, 1U), UINT32_MAX);
 	cfg.sndbuf = (unsigned int)s->sndbuf;
-	if (salvo_addr_parse_bind(argc ? argv[0] : "5000", "127.0.0.1", false, &cfg.local, err,
+	if (salvo_addr_parse_bind(argc ? argv[0] : "5000", "127.0.0.1", true, &cfg.local, err,
 				  sizeof(err)))
 		return salvo_usage_error(NULL, "%s", err);
 

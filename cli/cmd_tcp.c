@@ -279,7 +279,7 @@ static int tcp_sink_run(void *o, int argc, char **argv)
 	cfg.rcvbuf = (unsigned int)t->rcvbuf;
 	cfg.stamp = false;
 	cfg.size = 128 * 1024;
-	if (salvo_addr_parse_bind(argc ? argv[0] : "6667", "127.0.0.1", false, &cfg.local, err,
+	if (salvo_addr_parse_bind(argc ? argv[0] : "6667", "127.0.0.1", true, &cfg.local, err,
 				  sizeof(err)))
 		return salvo_usage_error(NULL, "%s", err);
 	salvo_stream_arg_init(&a);

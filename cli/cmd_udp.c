@@ -222,7 +222,7 @@ static int udp_recv_run(void *o, int argc, char **argv)
 	cfg.listen = true;
 	cfg.gro = u->gro;
 	cfg.rcvbuf = (unsigned int)u->rcvbuf;
-	if (salvo_addr_parse_bind(argc ? argv[0] : "6667", "127.0.0.1", false, &cfg.local, err,
+	if (salvo_addr_parse_bind(argc ? argv[0] : "6667", "127.0.0.1", true, &cfg.local, err,
 				  sizeof(err)))
 		return salvo_usage_error(NULL, "%s", err);
 	if (u->print) {

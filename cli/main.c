@@ -5,10 +5,9 @@
 #include <string.h>
 
 #include "cli.h"
-
-#ifndef SALVO_VERSION
-#define SALVO_VERSION "0.1.0"
-#endif
+#include "version.h"
+/* Generated into $(BUILD)/gen by tools/version.sh: SALVO_VERSION for the usage line. */
+#include <salvo_build.h>
 
 static void usage(FILE *f)
 {
@@ -82,10 +81,13 @@ int main(int argc, char **argv)
 		usage(stdout);
 		return 0;
 	}
-	if (!strcmp(argv[1], "--version") || !strcmp(argv[1], "version")) {
-		printf("salvo %s\n", SALVO_VERSION);
-		return 0;
+	if (!strcmp(argv[1], "--version") || !strcmp(argv[1], "-V") || !strcmp(argv[1], "version")) {
+		salvo_version_print(stdout);
+		return fflush(stdout) ? 1 : 0;
 	}
+	/* Hidden: the option tables for tools/gen-docs.py (man pages, completion). */
+	if (!strcmp(argv[1], "__options"))
+		return salvo_options_dump(stdout);
 	cmd = salvo_cmd_find(argv[1], argc > 2 ? argv[2] : NULL, &words);
 	if (!cmd) {
 		rc = group_usage(argv[1], argc > 2 ? argv[2] : NULL);

@@ -159,7 +159,7 @@ int salvo_runtime_error(const char *cmd, const char *fmt, ...)
 	return 1;
 }
 
-static const char *type_metavar(const struct salvo_opt *o)
+const char *salvo_opt_metavar(const struct salvo_opt *o)
 {
 	if (o->metavar)
 		return o->metavar;
@@ -187,7 +187,7 @@ void salvo_opt_help(const struct salvo_cmd *cmd, FILE *f)
 	for (const struct salvo_opt *const *t = cmd->tables; t && *t; t++) {
 		for (const struct salvo_opt *o = *t; o->name; o++) {
 			char left[64];
-			const char *mv = type_metavar(o);
+			const char *mv = salvo_opt_metavar(o);
 			int n;
 
 			if (o->short_name)

@@ -118,6 +118,8 @@ unsigned int salvo_cmd_list(const struct salvo_cmd **v, unsigned int max);
 int salvo_opt_parse(const struct salvo_cmd *cmd, void *opts, int argc, char **argv,
 		    char **pos, int *npos);
 void salvo_opt_help(const struct salvo_cmd *cmd, FILE *f);
+/* The value's name in help and man pages: o->metavar, else the type's ("N", "BYTES"); NULL for a flag. */
+const char *salvo_opt_metavar(const struct salvo_opt *o);
 
 /* The command being run (set by main), for errors that do not name one. */
 extern const struct salvo_cmd *salvo_current_cmd;

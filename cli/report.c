@@ -10,6 +10,7 @@
 #include <salvo/units.h>
 
 #include "cli.h"
+#include "version.h"
 
 static const char *fmt_ns(uint64_t ns, char *buf, size_t len)
 {
@@ -305,9 +306,17 @@ json_t *salvo_report_json(const struct salvo_report *rep, const struct salvo_cli
 
 void salvo_json_print(FILE *f, json_t *doc, bool pretty)
 {
-	char *s = json_dumps(doc, (pretty ? JSON_INDENT(2) : JSON_COMPACT) | JSON_PRESERVE_ORDER |
-					  JSON_REAL_PRECISION(10));
+	char *s;
 
+	/*
+	 * Every document salvo prints goes out through here, so this is the one
+	 * place that stamps it with the build that made it (a bug report's
+	 * JSON says which salvo and libraries produced it).
+	 */
+	if (json_is_object(doc) && !json_object_get(doc, "version"))
+		json_object_set_new(doc, "version", salvo_version_json());
+	s = json_dumps(doc, (pretty ? JSON_INDENT(2) : JSON_COMPACT) | JSON_PRESERVE_ORDER |
+					  JSON_REAL_PRECISION(10));
 	if (s) {
 		fprintf(f, "%s\n", s);
 		free(s);

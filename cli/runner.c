@@ -308,6 +308,38 @@ static int stream_error(const struct salvo_cli_drive_cfg *d, const struct salvo_
 		       : salvo_runtime_error(s->cfg->command, "%s", msg);
 }
 
+/*
+ * A listening command given port 0 asks the kernel for a free port.  Every
+ * worker opens its own socket on the one address (SO_REUSEPORT), so each
+ * binding port 0 would get a port of its own: the port is picked once here,
+ * by binding a socket of the command's type and reading it back, and the
+ * workers bind that.  The probe socket is closed first (a UDP one kept in
+ * the group would take a share of the datagrams); if another program takes
+ * the port in that window, the workers' bind fails loudly (exit 1), it is
+ * never a silent wrong port.  0, or -errno with the reason in err.
+ */
+static int pick_port0(struct salvo_cfg *cfg, char *err, size_t errlen)
+{
+	struct salvo_addr a = cfg->local;
+	int family = a.sa.sa_family, fd, rc = 0;
+	char text[SALVO_ADDR_STRLEN];
+
+	if (!cfg->listen || (family != AF_INET && family != AF_INET6) ||
+	    (family == AF_INET ? a.in4.sin_port : a.in6.sin6_port) != 0)
+		return 0;
+	fd = socket(family, (cfg->proto == SALVO_PROTO_TCP ? SOCK_STREAM : SOCK_DGRAM) | SOCK_CLOEXEC, 0);
+	if (fd < 0 || bind(fd, &a.sa, a.len) || getsockname(fd, &a.sa, &a.len)) {
+		rc = -errno;
+		snprintf(err, errlen, "cannot pick a free port for %s: %s",
+			 salvo_addr_str(&cfg->local, text, sizeof(text)), strerror(-rc));
+	} else {
+		cfg->local = a;
+	}
+	if (fd >= 0)
+		close(fd);
+	return rc;
+}
+
 int salvo_cli_stream_create(struct salvo_cli_stream *s, const struct salvo_cli_drive_cfg *d)
 {
 	const char *skipped = NULL;
@@ -321,6 +353,8 @@ int salvo_cli_stream_create(struct salvo_cli_stream *s, const struct salvo_cli_d
 	signals_catch();
 	if (salvo_cfg_finish(s->cfg, err, sizeof(err)))
 		return stream_error(d, s, true, err);
+	if (pick_port0(s->cfg, err, sizeof(err)))
+		return stream_error(d, s, false, err);
 	if (salvo_backend_select(s->cfg, &s->ops, err, sizeof(err), &skipped, why, sizeof(why)))
 		return stream_error(d, s, false, err);
 	/* A profile never said this; a command says it unless asked to be quiet. */
@@ -434,6 +468,17 @@ static int start_all(struct drive *st)
 		}
 		if (st->d->c->verbose)
 			say_started(st, &st->v[i]);
+		/*
+		 * Every worker has bound: say where, the port picked for port 0
+		 * included, so a client (or a script) can connect to it.  stderr,
+		 * with --json too: the document comes only at the end.
+		 */
+		if (st->v[i].cfg->listen && !st->v[i].name) {
+			char a[SALVO_ADDR_STRLEN];
+
+			fprintf(stderr, "salvo: %s: listening on %s\n", st->v[i].cfg->command,
+				salvo_addr_str(&st->v[i].cfg->local, a, sizeof(a)));
+		}
 	}
 	return 0;
 }

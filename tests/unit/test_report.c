@@ -16,6 +16,7 @@
 #include <cmocka.h>
 
 #include "../../cli/report.c"
+#include "../../cli/version.c"
 
 static struct salvo_report full_report(void)
 {
