@@ -16,6 +16,18 @@ struct salvo_cli_server {
 };
 
 /*
+ * The options every `send` command with --server takes (T: its option
+ * struct, whose `srv` is a struct salvo_cli_server), like cmd_raw.c's XDP_OPTS.
+ */
+#define SERVER_OPTS(T)                                                                             \
+	SALVO_OPT("server", SALVO_OPT_STR, T, srv.server,                                          \
+		  .metavar = "HOST[:PORT]", .help = "test against a 'salvo serve' (default port 5201) instead of DEST: both sides' figures, exact loss"), \
+	SALVO_OPT("token", SALVO_OPT_STR, T, srv.token,                                            \
+		  .metavar = "SECRET", .help = "with --server: the server's shared secret (default: $SALVO_TOKEN)"), \
+	SALVO_OPT("reverse", SALVO_OPT_FLAG, T, srv.reverse,                                       \
+		  .short_name = 'R', .help = "with --server: the server sends, this side receives and counts")
+
+/*
  * Run cfg's test against the server: propose it, run our side (the sender
  * with app/extra as the command would, or a receiver with -R), exchange the
  * final counts, and print our report with the server's figures in it
