@@ -142,8 +142,8 @@ static int tcp_send_run(void *o, int argc, char **argv)
 	if (t->streams < cfg.threads)
 		return salvo_usage_error(NULL, "--streams (%u) must be at least --threads (%u)",
 					 t->streams, cfg.threads);
-	if (!t->srv.server && (t->srv.token || t->srv.reverse))
-		return salvo_usage_error(NULL, "--token and --reverse need --server");
+	if (!t->srv.server && (t->srv.token || t->srv.reverse || t->srv.bidir))
+		return salvo_usage_error(NULL, "--token, --reverse and --bidir need --server");
 	if (!t->srv.server && argc != 1)
 		return salvo_usage_error(NULL, "missing DEST (or --server HOST[:PORT])");
 	if (t->srv.server && (argc || t->bind || t->message))

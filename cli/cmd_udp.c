@@ -88,8 +88,8 @@ static int udp_send_run(void *o, int argc, char **argv)
 	cfg.proto = SALVO_PROTO_UDP;
 	cfg.dir = SALVO_DIR_TX;
 	cfg.connect = true;
-	if (!u->srv.server && (u->srv.token || u->srv.reverse || u->srv.rcvbuf))
-		return salvo_usage_error(NULL, "--token, --reverse and --rcvbuf need --server");
+	if (!u->srv.server && (u->srv.token || u->srv.reverse || u->srv.bidir || u->srv.rcvbuf))
+		return salvo_usage_error(NULL, "--token, --reverse, --bidir and --rcvbuf need --server");
 	if (!u->srv.server && argc != 1)
 		return salvo_usage_error(NULL, "missing DEST (or --server HOST[:PORT])");
 	if (u->srv.server && argc)

@@ -12,6 +12,7 @@ struct salvo_cli_server {
 	const char *server;	/* HOST[:PORT] of the control channel (default port 5201) */
 	const char *token;	/* NULL: $SALVO_TOKEN */
 	bool reverse;		/* -R: the server sends, we receive */
+	bool bidir;		/* --bidir: both send at once, each direction counted apart */
 	uint64_t rcvbuf;	/* the receiver's socket buffer (the server's, or ours with -R) */
 };
 
@@ -25,7 +26,9 @@ struct salvo_cli_server {
 	SALVO_OPT("token", SALVO_OPT_STR, T, srv.token,                                            \
 		  .metavar = "SECRET", .help = "with --server: the server's shared secret (default: $SALVO_TOKEN)"), \
 	SALVO_OPT("reverse", SALVO_OPT_FLAG, T, srv.reverse,                                       \
-		  .short_name = 'R', .help = "with --server: the server sends, this side receives and counts")
+		  .short_name = 'R', .help = "with --server: the server sends, this side receives and counts"), \
+	SALVO_OPT("bidir", SALVO_OPT_FLAG, T, srv.bidir,                                           \
+		  .help = "with --server: both sides send at once, each direction counted on its own (not with -R, -i)")
 
 /*
  * Run cfg's test against the server: propose it, run our side (the sender
