@@ -211,6 +211,108 @@ test_bidir_text_and_usage() {
 	sed -n 2p "$TMP/o" | grep -q '"type": "refuse".*version 2' || { show "$TMP/o"; fail "no refusal naming version 2"; return; }
 }
 
+# The reflector guarantee: whatever a proposal names (a port, an extra
+# "address"/"host" field), the server's data goes only to the control
+# connection's own address.  Witnesses: plain sockets on the same port at
+# 127.0.0.1 (the client's address: gets the data) and 127.0.0.2 (a third
+# address: must get nothing); a forward proposal's "port" is not the port
+# the server opens.
+REFLECT='
+import json, socket, struct, sys, time
+port = int(sys.argv[1]); target = int(sys.argv[2])
+def sock():
+    u = socket.socket(socket.AF_INET, socket.SOCK_DGRAM); return u
+own, third = sock(), sock()
+own.bind(("127.0.0.1", target)); third.bind(("127.0.0.2", target))
+def conn():
+    return socket.create_connection(("127.0.0.1", port), timeout=10)
+def msg(s, o):
+    b = json.dumps(o).encode(); s.sendall(struct.pack(">I", len(b)) + b)
+def recv(s):
+    h = b""
+    while len(h) < 4:
+        d = s.recv(4 - len(h))
+        if not d: return None
+        h += d
+    n = struct.unpack(">I", h)[0]; b = b""
+    while len(b) < n:
+        b += s.recv(n - len(b))
+    return json.loads(b)
+def count(u):
+    u.setblocking(False); n = 0
+    while True:
+        try: u.recv(65536); n += 1
+        except BlockingIOError: return n
+for kind, ver in (("reverse", 1), ("bidir", 2)):
+    s = conn()
+    msg(s, {"type": "hello", "version": ver}); recv(s)
+    msg(s, {"type": "propose", "proto": "udp", kind: True, "port": target, "count": 200, "size": 64,
+            "address": "127.0.0.2", "host": "127.0.0.2", "addr": "127.0.0.2:%d" % target, "rate_pps": 20000})
+    a = recv(s)
+    msg(s, {"type": "start"})
+    if kind == "bidir":
+        msg(s, {"type": "results", "tx": {"packets": 0, "bytes": 0}})
+    r = recv(s)
+    time.sleep(0.3)
+    sent = r["tx"]["packets"]
+    print("%s: accept %s sent %d own %d third %d" % (kind, a.get("type"), sent, count(own), count(third)))
+    msg(s, {"type": "results", "rx": {"packets": sent, "bytes": 0}}); msg(s, {"type": "bye"}); s.close()
+s = conn()
+msg(s, {"type": "hello", "version": 1}); recv(s)
+msg(s, {"type": "propose", "proto": "udp", "port": target, "count": 10, "address": "127.0.0.2"})
+a = recv(s)
+print("forward: accept port %s asked %d" % (a.get("port"), target))
+s.close()
+'
+
+test_no_reflector() {
+	local t
+	setup_ns A || return
+	start_server "$A" "$TMP/srv" || return
+	t=$(random_port)
+	in_ns "$A" timeout 30 python3 -c "$REFLECT" "$SPORT" "$t" >"$TMP/o" 2>&1 || { show "$TMP/o"; fail "script"; return; }
+	grep -q "^reverse: accept accept sent 200 own 200 third 0$" "$TMP/o" &&
+		grep -q "^bidir: accept accept sent 200 own 200 third 0$" "$TMP/o" &&
+		grep -q "^forward: accept port [0-9]* asked" "$TMP/o" &&
+		! grep -q "^forward: accept port $t " "$TMP/o" || { show "$TMP/o"; fail "data went elsewhere"; return; }
+}
+
+# Datagrams that arrive after the sender's results (its tail) are counted
+# before the server reports: a client sends 100, says it sent 200, sends the
+# other 100 250 ms later; the server must report 200 received, lost 0.
+TAIL='
+import json, socket, struct, sys, time
+s = socket.create_connection(("127.0.0.1", int(sys.argv[1])), timeout=10)
+def msg(o):
+    b = json.dumps(o).encode(); s.sendall(struct.pack(">I", len(b)) + b)
+def recv():
+    h = b""
+    while len(h) < 4:
+        h += s.recv(4 - len(h))
+    n = struct.unpack(">I", h)[0]; b = b""
+    while len(b) < n:
+        b += s.recv(n - len(b))
+    return json.loads(b)
+msg({"type": "hello", "version": 1}); recv()
+msg({"type": "propose", "proto": "udp", "count": 200, "size": 64})
+port = recv()["port"]
+u = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
+for i in range(100): u.sendto(b"x" * 64, ("127.0.0.1", port))
+msg({"type": "results", "tx": {"packets": 200, "bytes": 12800}})
+time.sleep(0.25)
+for i in range(100): u.sendto(b"x" * 64, ("127.0.0.1", port))
+print(json.dumps(recv()))
+msg({"type": "bye"})
+'
+
+test_udp_tail_drained() {
+	setup_ns A || return
+	start_server "$A" "$TMP/srv" || return
+	in_ns "$A" timeout 20 python3 -c "$TAIL" "$SPORT" >"$TMP/o" 2>&1 || { show "$TMP/o"; fail "script"; return; }
+	grep -q '"rx": {"packets": 200,' "$TMP/o" || { show "$TMP/o"; fail "tail not counted"; return; }
+	busywait 10000 grep -q '"lost_exact":0' "$TMP/srv" || { show "$TMP/srv"; fail "server: loss not 0"; return; }
+}
+
 # 16 clients at once (the default --max-clients), mixed protocols and directions
 # (forward, -R, --bidir): each client's result equals the server's view of it,
 # both directions of a --bidir client.
@@ -384,7 +486,7 @@ test_plain_recv_unchanged() {
 PLAIN_ONLY="test_udp_bidir_overload_exact"
 TESTS=${TESTS_ONLY:-"test_udp_forward_exact test_udp_overload_exact test_tcp_forward_bytes test_udp_reverse_exact
 	test_udp_bidir_exact test_udp_bidir_overload_exact test_tcp_bidir_bytes test_bidir_text_and_usage
-	test_16_concurrent test_hostile_clients test_max_clients test_bind_needs_token test_plain_recv_unchanged"}
+	test_no_reflector test_udp_tail_drained test_16_concurrent test_hostile_clients test_max_clients test_bind_needs_token test_plain_recv_unchanged"}
 require_root >/dev/null || { echo "SKIP: test_serve.sh needs root (namespaces)"; exit "$ksft_skip"; }
 for t in $TESTS; do run_test "$t"; done
 exit "$RET"
