@@ -330,6 +330,33 @@ static int wait_msg_during(int fd, struct data_side *d, struct salvo_ctl_msg *m,
 	}
 }
 
+/*
+ * The receiving half of a forward (or bidir) test: the client's results
+ * with its tx while our receiver runs, then drain, stop and count the loss.
+ */
+static int recv_forward(struct slot *sl, struct data_side *d, const struct salvo_ctl_msg *p,
+			uint64_t hard, char *err, size_t errlen)
+{
+	const struct salvo_serve_cfg *sc = &sl->srv->cfg;
+	struct salvo_serve_test *t = &sl->t;
+	struct salvo_ctl_msg m;
+	int rc = wait_msg_during(sl->fd, d, &m, hard, sc->timeout_ms, err, errlen);
+
+	if (rc)
+		return rc;
+	if (m.type != SALVO_CTL_RESULTS || !m.has_tx) {
+		snprintf(err, errlen, "expected results with tx, got %s", salvo_ctl_type_name(m.type));
+		return -EPROTO;
+	}
+	t->client = m.tx;
+	t->has_client = true;
+	drain(d, p->tcp, &m.tx, sc->timeout_ms);
+	data_close(d, &t->rep);
+	t->has_report = true;
+	t->lost = p->tcp ? 0 : m.tx.packets - SALVO_MIN(m.tx.packets, t->rep.rx.packets);
+	return 0;
+}
+
 /* Wait for our sender to end (count, bytes, duration); the client may hang up meanwhile. */
 static int wait_sender(int fd, struct data_side *d, uint64_t hard, char *err, size_t errlen)
 {
@@ -395,20 +422,9 @@ static int serve_bidir(struct slot *sl, const struct salvo_ctl_msg *p, char *err
 	if (rc)
 		goto out;
 	tx.started = true;
-	rc = wait_msg_during(sl->fd, &rx, &m, hard, sc->timeout_ms, err, errlen);
+	rc = recv_forward(sl, &rx, p, hard, err, errlen);
 	if (rc)
 		goto out;
-	if (m.type != SALVO_CTL_RESULTS || !m.has_tx) {
-		snprintf(err, errlen, "expected results with tx, got %s", salvo_ctl_type_name(m.type));
-		rc = -EPROTO;
-		goto out;
-	}
-	t->client = m.tx;
-	t->has_client = true;
-	drain(&rx, p->tcp, &m.tx, sc->timeout_ms);
-	data_close(&rx, &t->rep);
-	t->has_report = true;
-	t->lost = p->tcp ? 0 : m.tx.packets - SALVO_MIN(m.tx.packets, t->rep.rx.packets);
 	rc = wait_sender(sl->fd, &tx, hard, err, errlen);
 	if (rc)
 		goto out;
@@ -520,20 +536,9 @@ static int serve_test(struct slot *sl, struct salvo_ctl_msg *p, char *err, size_
 		t->lost = p->tcp ? 0 : t->rep.tx.packets - SALVO_MIN(t->rep.tx.packets, m.rx.packets);
 		goto bye;
 	}
-	rc = wait_msg_during(sl->fd, &d, &m, hard, sc->timeout_ms, err, errlen);
+	rc = recv_forward(sl, &d, p, hard, err, errlen);
 	if (rc)
 		goto out;
-	if (m.type != SALVO_CTL_RESULTS || !m.has_tx) {
-		snprintf(err, errlen, "expected results with tx, got %s", salvo_ctl_type_name(m.type));
-		rc = -EPROTO;
-		goto out;
-	}
-	t->client = m.tx;
-	t->has_client = true;
-	drain(&d, p->tcp, &m.tx, sc->timeout_ms);
-	data_close(&d, &t->rep);
-	t->has_report = true;
-	t->lost = p->tcp ? 0 : m.tx.packets - SALVO_MIN(m.tx.packets, t->rep.rx.packets);
 	res.has_rx = true;
 	salvo_ctl_counts_from_report(&res.rx, &t->rep, false);
 	rc = salvo_ctl_send(sl->fd, &res, sc->timeout_ms);

@@ -389,6 +389,33 @@ out:
 	return rc;
 }
 
+/*
+ * Our sender to the server's data port, through the run driver; the report
+ * carries the server's figures (the exchange happens as it prints).
+ */
+static int run_forward(const struct salvo_cli_common *c, struct salvo_cfg *cfg,
+		       const struct salvo_app *app, const struct salvo_cli_extra *extra,
+		       struct peer_ctx *x, uint16_t port)
+{
+	struct salvo_cli_extra px = {.text = peer_text, .json = peer_json, .arg = x};
+	int rc;
+
+	/* Data goes to the host we reached for control, at the port it opened for us. */
+	cfg->remote = x->ctl.server;
+	salvo_addr_set_port(&cfg->remote, port);
+	if (extra)
+		px.latency_label = extra->latency_label;
+	rc = salvo_cli_run(c, cfg, app, &px, NULL);
+	if (!x->exchanged) {	/* no report printed (an error): still close the test properly */
+		struct salvo_report none = {0};
+
+		exchange(x, &none);
+	}
+	if (!rc && x->rc)
+		rc = salvo_runtime_error(cfg->command, "server results: %s", x->err);
+	return rc;
+}
+
 /* --bidir: our receiver first (its port goes in the proposal), then the test as forward. */
 static int run_bidir(const struct salvo_cli_common *c, struct salvo_cfg *cfg, const struct salvo_cfg *probe,
 		     const struct salvo_app *app, const struct salvo_cli_extra *extra,
@@ -396,7 +423,6 @@ static int run_bidir(const struct salvo_cli_common *c, struct salvo_cfg *cfg, co
 {
 	struct rx_side *r = calloc(1, sizeof(*r));
 	struct peer_ctx *rev = calloc(1, sizeof(*rev));
-	struct salvo_cli_extra px = {.text = peer_text, .json = peer_json, .arg = x};
 	struct salvo_ctl_msg prop;
 	char err[320];
 	uint16_t port;
@@ -429,18 +455,7 @@ static int run_bidir(const struct salvo_cli_common *c, struct salvo_cfg *cfg, co
 	/* The server's results wait for its own sender too, which may end after ours. */
 	x->wait_ms = prop.duration_ms ? (uint32_t)SALVO_MIN(prop.duration_ms + x->wait_ms, UINT32_MAX) :
 					3600u * 1000;
-	cfg->remote = x->ctl.server;
-	salvo_addr_set_port(&cfg->remote, port);
-	if (extra)
-		px.latency_label = extra->latency_label;
-	rc = salvo_cli_run(c, cfg, app, &px, NULL);
-	if (!x->exchanged) {	/* no report printed (an error): still close the test properly */
-		struct salvo_report none = {0};
-
-		exchange(x, &none);
-	}
-	if (!rc && x->rc)
-		rc = salvo_runtime_error(cfg->command, "server results: %s", x->err);
+	rc = run_forward(c, cfg, app, extra, x, port);
 	if (!rc && rev->rc)
 		rc = salvo_runtime_error(cfg->command, "server -> client: %s", rev->err);
 	if (!rc && x->rev_rep.error[0])
@@ -459,7 +474,6 @@ int salvo_cli_run_with_server(const struct salvo_cli_common *c, struct salvo_cfg
 			      const struct salvo_cli_server *srv)
 {
 	struct peer_ctx *x;
-	struct salvo_cli_extra px;
 	struct salvo_ctl_msg prop;
 	struct salvo_addr server;
 	struct salvo_cfg probe;
@@ -511,20 +525,7 @@ int salvo_cli_run_with_server(const struct salvo_cli_common *c, struct salvo_cfg
 		rc = salvo_runtime_error(cfg->command, "%s", err);
 		goto out;
 	}
-	/* Data goes to the host we reached for control, at the port it opened for us. */
-	cfg->remote = server;
-	salvo_addr_set_port(&cfg->remote, port);
-	px = (struct salvo_cli_extra){.text = peer_text, .json = peer_json, .arg = x};
-	if (extra)
-		px.latency_label = extra->latency_label;
-	rc = salvo_cli_run(c, cfg, app, &px, NULL);
-	if (!x->exchanged) {	/* no report printed (an error): still close the test properly */
-		struct salvo_report none = {0};
-
-		exchange(x, &none);
-	}
-	if (!rc && x->rc)
-		rc = salvo_runtime_error(cfg->command, "server results: %s", x->err);
+	rc = run_forward(c, cfg, app, extra, x, port);
 out:
 	salvo_ctl_client_close(&x->ctl);
 	free(x);
