@@ -60,6 +60,9 @@ static json_t *msg_json(const struct salvo_ctl_msg *m)
 	case SALVO_CTL_PROPOSE:
 		json_object_set_new(o, "proto", json_string(m->tcp ? "tcp" : "udp"));
 		json_object_set_new(o, "reverse", json_boolean(m->reverse));
+		/* Only when set: a forward or reverse proposal reads as version 1 wrote it. */
+		if (m->bidir)
+			json_object_set_new(o, "bidir", json_true());
 		json_object_set_new(o, "size", json_integer(m->size));
 		json_object_set_new(o, "count", json_integer((json_int_t)m->count));
 		json_object_set_new(o, "bytes", json_integer((json_int_t)m->bytes));
@@ -226,6 +229,12 @@ static int decode_propose(json_t *o, struct salvo_ctl_msg *m, char *err, size_t 
 		return -EINVAL;
 	}
 	m->reverse = j && json_is_true(j);
+	j = json_object_get(o, "bidir");
+	if (j && !json_is_boolean(j)) {
+		snprintf(err, errlen, "\"bidir\" must be true or false");
+		return -EINVAL;
+	}
+	m->bidir = j && json_is_true(j);
 	v = 64;
 	if (get_uint(o, "size", m->tcp ? 64u << 20 : 65507, &v, err, errlen))
 		return -EINVAL;
@@ -262,8 +271,13 @@ static int decode_propose(json_t *o, struct salvo_ctl_msg *m, char *err, size_t 
 		snprintf(err, errlen, "a proposal needs \"count\", \"bytes\" or \"duration_ms\"");
 		return -EINVAL;
 	}
-	if (m->reverse && !m->port) {
-		snprintf(err, errlen, "a reverse proposal needs the client's \"port\"");
+	if (m->reverse && m->bidir) {
+		snprintf(err, errlen, "\"reverse\" and \"bidir\" exclude each other");
+		return -EINVAL;
+	}
+	if ((m->reverse || m->bidir) && !m->port) {
+		snprintf(err, errlen, "a %s proposal needs the client's \"port\"",
+			 m->bidir ? "bidir" : "reverse");
 		return -EINVAL;
 	}
 	return 0;

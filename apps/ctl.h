@@ -12,7 +12,15 @@
 #include <stddef.h>
 #include <stdint.h>
 
-#define SALVO_CTL_VERSION 1
+/*
+ * Version 2 adds "bidir" proposals.  A client asks for 2 only when it needs
+ * it, so a version-1 server still serves every other test and answers a
+ * bidir client with its clear "protocol version" error instead of running
+ * half of the test.
+ */
+#define SALVO_CTL_VERSION 2
+#define SALVO_CTL_VERSION_MIN 1
+#define SALVO_CTL_VERSION_BIDIR 2
 #define SALVO_CTL_MAX_MSG 65536		/* body bytes; a larger length is refused unread */
 #define SALVO_CTL_DEFAULT_PORT 5201	/* iperf3's */
 #define SALVO_CTL_TOKEN_MAX 128
@@ -48,12 +56,13 @@ struct salvo_ctl_msg {
 	/* propose */
 	bool tcp;		/* "proto": "udp" or "tcp" */
 	bool reverse;		/* the server sends (-R) */
+	bool bidir;		/* both send at once (version 2); port: the client's receiver */
 	uint32_t size;
 	uint64_t count, bytes, duration_ms;
 	double rate_pps;
 	unsigned int flows, streams;
 	uint32_t rcvbuf;	/* the receiver's socket buffer (0: default) */
-	uint16_t port;		/* propose -R: the client's data port; accept: the server's */
+	uint16_t port;		/* propose -R/bidir: the client's data port; accept: the server's */
 	char backend[32];	/* "" : the server's choice */
 	/* results */
 	bool has_tx, has_rx;

@@ -37,6 +37,7 @@ struct slot {
 	bool used, done;
 	pthread_t tid;
 	int fd;
+	unsigned int version;	/* the client's hello: what its messages may hold */
 	struct salvo_serve *srv;
 	struct salvo_serve_test t;
 };
@@ -329,6 +330,140 @@ static int wait_msg_during(int fd, struct data_side *d, struct salvo_ctl_msg *m,
 	}
 }
 
+/*
+ * The receiving half of a forward (or bidir) test: the client's results
+ * with its tx while our receiver runs, then drain, stop and count the loss.
+ */
+static int recv_forward(struct slot *sl, struct data_side *d, const struct salvo_ctl_msg *p,
+			uint64_t hard, char *err, size_t errlen)
+{
+	const struct salvo_serve_cfg *sc = &sl->srv->cfg;
+	struct salvo_serve_test *t = &sl->t;
+	struct salvo_ctl_msg m;
+	int rc = wait_msg_during(sl->fd, d, &m, hard, sc->timeout_ms, err, errlen);
+
+	if (rc)
+		return rc;
+	if (m.type != SALVO_CTL_RESULTS || !m.has_tx) {
+		snprintf(err, errlen, "expected results with tx, got %s", salvo_ctl_type_name(m.type));
+		return -EPROTO;
+	}
+	t->client = m.tx;
+	t->has_client = true;
+	drain(d, p->tcp, &m.tx, sc->timeout_ms);
+	data_close(d, &t->rep);
+	t->has_report = true;
+	t->lost = p->tcp ? 0 : m.tx.packets - SALVO_MIN(m.tx.packets, t->rep.rx.packets);
+	return 0;
+}
+
+/* Wait for our sender to end (count, bytes, duration); the client may hang up meanwhile. */
+static int wait_sender(int fd, struct data_side *d, uint64_t hard, char *err, size_t errlen)
+{
+	while (!salvo_run_wait(d->run, salvo_now_ns() + POLL_MS * NSEC_PER_MSEC)) {
+		if (peer_spoke(fd)) {
+			snprintf(err, errlen, "client spoke or left during the test");
+			return -ECONNRESET;
+		}
+		if (salvo_now_ns() >= hard) {
+			snprintf(err, errlen, "test did not end within its bound");
+			return -ETIMEDOUT;
+		}
+	}
+	return 0;
+}
+
+/*
+ * --bidir: a receiver for the client's data (as forward) and a sender to
+ * the client's port (as reverse, to the control connection's peer only),
+ * both at once.  The client's results bring its tx; ours carry rx and tx;
+ * its answer brings its rx.  Each direction's loss is its own sent - received.
+ */
+static int serve_bidir(struct slot *sl, const struct salvo_ctl_msg *p, char *err, size_t errlen)
+{
+	const struct salvo_serve_cfg *sc = &sl->srv->cfg;
+	struct salvo_serve_test *t = &sl->t;
+	struct data_side rx = {0}, tx = {0};
+	struct salvo_ctl_msg fwd = *p, rev = *p, m = {0}, res = {.type = SALVO_CTL_RESULTS};
+	uint64_t hard;
+	uint16_t port = 0, unused;
+	int rc;
+
+	fwd.bidir = rev.bidir = false;
+	fwd.reverse = false;
+	rev.reverse = true;
+	rc = data_open(&rx, &fwd, sl->fd, sc, &port, err, errlen);
+	if (!rc)
+		rc = data_open(&tx, &rev, sl->fd, sc, &unused, err, errlen);
+	if (rc) {
+		salvo_ctl_send_error(sl->fd, SALVO_CTL_REFUSE, "%s", err);
+		data_close(&rx, NULL);
+		data_close(&tx, NULL);
+		return rc;
+	}
+	m.type = SALVO_CTL_ACCEPT;
+	m.port = port;
+	rc = salvo_ctl_send(sl->fd, &m, sc->timeout_ms);
+	if (rc) {
+		snprintf(err, errlen, "sending accept: %s", strerror(-rc));
+		goto out;
+	}
+	hard = p->duration_ms ? salvo_now_ns() + p->duration_ms * NSEC_PER_MSEC +
+					4ULL * sc->timeout_ms * NSEC_PER_MSEC :
+				UINT64_MAX;
+	rc = salvo_ctl_recv(sl->fd, &m, sc->timeout_ms, err, errlen);
+	if (!rc && m.type != SALVO_CTL_START) {
+		snprintf(err, errlen, "expected start, got %s", salvo_ctl_type_name(m.type));
+		rc = -EPROTO;
+	}
+	if (rc)
+		goto out;
+	rc = salvo_run_start(tx.run, err, errlen);
+	if (rc)
+		goto out;
+	tx.started = true;
+	rc = recv_forward(sl, &rx, p, hard, err, errlen);
+	if (rc)
+		goto out;
+	rc = wait_sender(sl->fd, &tx, hard, err, errlen);
+	if (rc)
+		goto out;
+	data_close(&tx, &t->rev_rep);
+	t->has_rev_report = true;
+	res.has_rx = res.has_tx = true;
+	salvo_ctl_counts_from_report(&res.rx, &t->rep, false);
+	salvo_ctl_counts_from_report(&res.tx, &t->rev_rep, true);
+	rc = salvo_ctl_send(sl->fd, &res, sc->timeout_ms);
+	if (!rc)
+		rc = salvo_ctl_recv(sl->fd, &m, sc->timeout_ms + DRAIN_IDLE_MS * 4, err, errlen);
+	if (rc)
+		goto out;
+	if (m.type != SALVO_CTL_RESULTS || !m.has_rx) {
+		snprintf(err, errlen, "expected results with rx, got %s", salvo_ctl_type_name(m.type));
+		rc = -EPROTO;
+		goto out;
+	}
+	t->rev_client = m.rx;
+	t->has_rev_client = true;
+	t->rev_lost = p->tcp ? 0 : t->rev_rep.tx.packets - SALVO_MIN(t->rev_rep.tx.packets, m.rx.packets);
+	/* A bye is polite, not required: the test is complete either way. */
+	salvo_ctl_recv(sl->fd, &m, SALVO_MIN(sc->timeout_ms, 1000u), err, errlen);
+	err[0] = 0;
+	return 0;
+out:
+	if (rc != -ECONNRESET)
+		salvo_ctl_send_error(sl->fd, SALVO_CTL_ERROR, "%s", err);
+	if (!t->has_report) {
+		data_close(&rx, &t->rep);
+		t->has_report = rx.started;
+	}
+	if (!t->has_rev_report) {
+		data_close(&tx, &t->rev_rep);
+		t->has_rev_report = tx.started;
+	}
+	return rc;
+}
+
 static int serve_test(struct slot *sl, struct salvo_ctl_msg *p, char *err, size_t errlen)
 {
 	const struct salvo_serve_cfg *sc = &sl->srv->cfg;
@@ -339,6 +474,14 @@ static int serve_test(struct slot *sl, struct salvo_ctl_msg *p, char *err, size_
 	uint16_t port = 0;
 	int rc;
 
+	if (p->bidir && sl->version < SALVO_CTL_VERSION_BIDIR) {
+		snprintf(err, errlen, "a bidir proposal needs protocol version %d (hello said %u)",
+			 SALVO_CTL_VERSION_BIDIR, sl->version);
+		salvo_ctl_send_error(sl->fd, SALVO_CTL_REFUSE, "%s", err);
+		return -EPROTO;
+	}
+	if (p->bidir)
+		return serve_bidir(sl, p, err, errlen);
 	rc = data_open(&d, p, sl->fd, sc, &port, err, errlen);
 	if (rc) {
 		salvo_ctl_send_error(sl->fd, SALVO_CTL_REFUSE, "%s", err);
@@ -371,19 +514,9 @@ static int serve_test(struct slot *sl, struct salvo_ctl_msg *p, char *err, size_
 		if (rc)
 			goto out;
 		d.started = true;
-		/* The sender ends by count, bytes or duration; the client may hang up meanwhile. */
-		while (!salvo_run_wait(d.run, salvo_now_ns() + POLL_MS * NSEC_PER_MSEC)) {
-			if (peer_spoke(sl->fd)) {
-				snprintf(err, errlen, "client spoke or left during the test");
-				rc = -ECONNRESET;
-				goto out;
-			}
-			if (salvo_now_ns() >= hard) {
-				snprintf(err, errlen, "test did not end within its bound");
-				rc = -ETIMEDOUT;
-				goto out;
-			}
-		}
+		rc = wait_sender(sl->fd, &d, hard, err, errlen);
+		if (rc)
+			goto out;
 		data_close(&d, &t->rep);
 		t->has_report = true;
 		res.has_tx = true;
@@ -403,20 +536,9 @@ static int serve_test(struct slot *sl, struct salvo_ctl_msg *p, char *err, size_
 		t->lost = p->tcp ? 0 : t->rep.tx.packets - SALVO_MIN(t->rep.tx.packets, m.rx.packets);
 		goto bye;
 	}
-	rc = wait_msg_during(sl->fd, &d, &m, hard, sc->timeout_ms, err, errlen);
+	rc = recv_forward(sl, &d, p, hard, err, errlen);
 	if (rc)
 		goto out;
-	if (m.type != SALVO_CTL_RESULTS || !m.has_tx) {
-		snprintf(err, errlen, "expected results with tx, got %s", salvo_ctl_type_name(m.type));
-		rc = -EPROTO;
-		goto out;
-	}
-	t->client = m.tx;
-	t->has_client = true;
-	drain(&d, p->tcp, &m.tx, sc->timeout_ms);
-	data_close(&d, &t->rep);
-	t->has_report = true;
-	t->lost = p->tcp ? 0 : m.tx.packets - SALVO_MIN(m.tx.packets, t->rep.rx.packets);
 	res.has_rx = true;
 	salvo_ctl_counts_from_report(&res.rx, &t->rep, false);
 	rc = salvo_ctl_send(sl->fd, &res, sc->timeout_ms);
@@ -450,9 +572,9 @@ static void *client_main(void *arg)
 	if (!rc && m.type != SALVO_CTL_HELLO) {
 		snprintf(t->error, sizeof(t->error), "expected hello, got %s", salvo_ctl_type_name(m.type));
 		rc = -EPROTO;
-	} else if (!rc && m.version != SALVO_CTL_VERSION) {
-		snprintf(t->error, sizeof(t->error), "protocol version %u, this server speaks %u",
-			 m.version, SALVO_CTL_VERSION);
+	} else if (!rc && (m.version < SALVO_CTL_VERSION_MIN || m.version > SALVO_CTL_VERSION)) {
+		snprintf(t->error, sizeof(t->error), "protocol version %u, this server speaks %u..%u",
+			 m.version, SALVO_CTL_VERSION_MIN, SALVO_CTL_VERSION);
 		rc = -EPROTONOSUPPORT;
 	} else if (!rc && sc->token && sc->token[0] && !token_ok(sc->token, m.token)) {
 		snprintf(t->error, sizeof(t->error), "wrong or missing token");
@@ -463,9 +585,11 @@ static void *client_main(void *arg)
 			salvo_ctl_send_error(sl->fd, SALVO_CTL_ERROR, "%s", t->error);
 		goto out;
 	}
+	/* Answer in the client's version: a version-1 client checks for exactly 1. */
+	sl->version = m.version;
 	memset(&m, 0, sizeof(m));
 	m.type = SALVO_CTL_HELLO;
-	m.version = SALVO_CTL_VERSION;
+	m.version = sl->version;
 	rc = salvo_ctl_send(sl->fd, &m, sc->timeout_ms);
 	if (rc) {
 		snprintf(t->error, sizeof(t->error), "sending hello: %s", strerror(-rc));
@@ -596,9 +720,10 @@ void salvo_serve_destroy(struct salvo_serve *s)
 /* --- client ---------------------------------------------------------------------- */
 
 int salvo_ctl_client_open(struct salvo_ctl_client *c, const struct salvo_addr *server,
-			  const char *token, uint32_t timeout_ms, char *err, size_t errlen)
+			  const char *token, unsigned int version, uint32_t timeout_ms, char *err,
+			  size_t errlen)
 {
-	struct salvo_ctl_msg m = {.type = SALVO_CTL_HELLO, .version = SALVO_CTL_VERSION};
+	struct salvo_ctl_msg m = {.type = SALVO_CTL_HELLO, .version = version};
 	struct pollfd p;
 	char a[SALVO_ADDR_STRLEN];
 	int rc, one = 1, soerr = 0;
@@ -649,9 +774,9 @@ int salvo_ctl_client_open(struct salvo_ctl_client *c, const struct salvo_addr *s
 		c->fd = -1;
 		return -EPERM;
 	}
-	if (m.type != SALVO_CTL_HELLO || m.version != SALVO_CTL_VERSION) {
-		snprintf(err, errlen, "server answered %s version %u, not hello version %d",
-			 salvo_ctl_type_name(m.type), m.version, SALVO_CTL_VERSION);
+	if (m.type != SALVO_CTL_HELLO || m.version != version) {
+		snprintf(err, errlen, "server answered %s version %u, not hello version %u",
+			 salvo_ctl_type_name(m.type), m.version, version);
 		close(c->fd);
 		c->fd = -1;
 		return -EPROTO;

@@ -28,6 +28,12 @@ struct salvo_serve_test {
 	bool has_client;
 	struct salvo_ctl_counts client;	/* the client's figures (tx forward, rx reverse) */
 	uint64_t lost;			/* sender's packets - receiver's packets (UDP) */
+	/* bidir: the other direction (the server's sender, the client's receiver), counted apart. */
+	bool has_rev_report;
+	struct salvo_report rev_rep;	/* the server's sender */
+	bool has_rev_client;
+	struct salvo_ctl_counts rev_client;	/* the client's rx */
+	uint64_t rev_lost;
 };
 
 struct salvo_serve_cfg {
@@ -62,9 +68,13 @@ struct salvo_ctl_client {
 	struct salvo_addr server;	/* its peer */
 };
 
-/* Connect to server, exchange hellos.  -errno with one line in err. */
+/*
+ * Connect to server, exchange hellos speaking protocol version (1, or 2 for
+ * a bidir test).  -errno with one line in err.
+ */
 int salvo_ctl_client_open(struct salvo_ctl_client *c, const struct salvo_addr *server,
-			  const char *token, uint32_t timeout_ms, char *err, size_t errlen);
+			  const char *token, unsigned int version, uint32_t timeout_ms, char *err,
+			  size_t errlen);
 /* Send the proposal; *port is the server's data port (accept).  -errno (refused: -EPERM). */
 int salvo_ctl_client_propose(struct salvo_ctl_client *c, const struct salvo_ctl_msg *prop,
 			     uint16_t *port, char *err, size_t errlen);

@@ -42,6 +42,8 @@
 #include <salvo/caps.h>
 #include <salvo/doctor.h>
 
+#include "doctor_raw.h"
+
 #ifndef PACKET_QDISC_BYPASS
 #define PACKET_QDISC_BYPASS 20
 #endif
@@ -175,7 +177,6 @@ static int afp_probe(const struct salvo_cfg *cfg, char *why, size_t len)
  */
 static void afp_doctor(struct salvo_doctor_report *r)
 {
-	struct salvo_cfg cfg;
 	char why[256];
 	int fd = afp_socket_check(why, sizeof(why)), one = 1;
 
@@ -195,17 +196,8 @@ static void afp_doctor(struct salvo_doctor_report *r)
 					 "PACKET_QDISC_BYPASS available");
 		close(fd);
 	}
-	salvo_cfg_init(&cfg);
-	cfg.proto = SALVO_PROTO_L2;
-	cfg.iface = "lo";
-	cfg.dir = SALVO_DIR_TX | SALVO_DIR_RX;
-	if (afp_probe(&cfg, why, sizeof(why)))
-		salvo_doctor_add(r, "af_packet.raw", SALVO_DOCTOR_FAIL, "af_packet",
-				 "run as root or grant CAP_NET_RAW (see cap_net_raw)",
-				 "raw frames unavailable: %s", why);
-	else
-		salvo_doctor_add(r, "af_packet.raw", SALVO_DOCTOR_OK, "af_packet", "",
-				 "raw frames available");
+	salvo__doctor_raw_lo(r, "af_packet", afp_probe,
+			     "run as root or grant CAP_NET_RAW (see cap_net_raw)");
 }
 
 static int iface_mtu(const char *iface)

@@ -55,6 +55,7 @@
 #include <salvo/doctor.h>
 
 #include "afxdp_internal.h"
+#include "doctor_raw.h"
 
 #ifndef BPF_FS_MAGIC
 #define BPF_FS_MAGIC 0xcafe4a11
@@ -508,7 +509,6 @@ static int afxdp_probe(const struct salvo_cfg *cfg, char *why, size_t len)
  */
 static void afxdp_doctor(struct salvo_doctor_report *r)
 {
-	struct salvo_cfg cfg;
 	struct statfs sf;
 	char why[256];
 	int rc = afxdp_socket_check(why, sizeof(why));
@@ -527,16 +527,8 @@ static void afxdp_doctor(struct salvo_doctor_report *r)
 		salvo_doctor_add(r, "bpffs", SALVO_DOCTOR_WARN, "af_xdp (libxdp multi-program)",
 				 "mount -t bpf bpf /sys/fs/bpf",
 				 "no bpffs at /sys/fs/bpf: libxdp cannot pin its dispatcher (one XDP program per interface)");
-	salvo_cfg_init(&cfg);
-	cfg.proto = SALVO_PROTO_L2;
-	cfg.iface = "lo";
-	cfg.dir = SALVO_DIR_TX | SALVO_DIR_RX;
-	if (afxdp_probe(&cfg, why, sizeof(why)))
-		salvo_doctor_add(r, "af_xdp.raw", SALVO_DOCTOR_FAIL, "af_xdp",
-				 "run as root, or: sudo setcap cap_net_raw,cap_net_admin,cap_bpf,cap_ipc_lock+ep \"$(command -v salvo)\"",
-				 "raw frames unavailable: %s", why);
-	else
-		salvo_doctor_add(r, "af_xdp.raw", SALVO_DOCTOR_OK, "af_xdp", "", "raw frames available");
+	salvo__doctor_raw_lo(r, "af_xdp", afxdp_probe,
+			     "run as root, or: sudo setcap cap_net_raw,cap_net_admin,cap_bpf,cap_ipc_lock+ep \"$(command -v salvo)\"");
 }
 
 /* The UMEM is pinned: without CAP_IPC_LOCK it counts against RLIMIT_MEMLOCK. */

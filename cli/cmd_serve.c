@@ -75,8 +75,43 @@ static const char *test_kind(const struct salvo_serve_test *t)
 {
 	if (!t->has_proposal)
 		return "-";
+	if (t->proposal.bidir)
+		return t->proposal.tcp ? "tcp-bidir" : "udp-bidir";
 	return t->proposal.tcp ? (t->proposal.reverse ? "tcp-reverse" : "tcp") :
 				 (t->proposal.reverse ? "udp-reverse" : "udp");
+}
+
+/* bidir: the server -> client direction, as a reverse test's record would show it. */
+static json_t *reverse_json(const struct salvo_serve_test *t)
+{
+	json_t *o = t->has_rev_report ? salvo_report_json(&t->rev_rep, NULL) : json_object();
+
+	if (t->has_rev_client) {
+		json_object_set_new(o, "client", json_pack("{s:o}", "rx", counts_json(&t->rev_client)));
+		if (!t->proposal.tcp)
+			json_object_set_new(o, "lost_exact", json_integer((json_int_t)t->rev_lost));
+	}
+	return o;
+}
+
+/* One text line for one direction: the server's side d, the client's figures c. */
+static void direction_text(const struct salvo_serve_test *t, const char *peer, const char *label,
+			   bool tx, const struct salvo_report_dir *d, const struct salvo_ctl_counts *c,
+			   uint64_t lost)
+{
+	if (t->proposal.tcp) {
+		printf("client %lu %s %s%s: %s %" PRIu64 " bytes, client %s %" PRIu64 " bytes\n", t->id,
+		       peer, test_kind(t), label, tx ? "sent" : "received", d->bytes,
+		       tx ? "received" : "sent", c->bytes);
+	} else {
+		uint64_t sent = tx ? d->packets : c->packets;
+
+		printf("client %lu %s %s%s: %s %" PRIu64 " packets, client %s %" PRIu64
+		       ", lost %" PRIu64 " (%.3f%%)\n",
+		       t->id, peer, test_kind(t), label, tx ? "sent" : "received", d->packets,
+		       tx ? "received" : "sent", c->packets, lost,
+		       sent ? 100.0 * (double)lost / (double)sent : 0.0);
+	}
 }
 
 static void on_test(const struct salvo_serve_test *t, void *arg)
@@ -106,27 +141,20 @@ static void on_test(const struct salvo_serve_test *t, void *arg)
 			if (!t->proposal.tcp)
 				json_object_set_new(o, "lost_exact", json_integer((json_int_t)t->lost));
 		}
+		if (t->has_proposal && t->proposal.bidir)
+			json_object_set_new(o, "reverse", reverse_json(t));
 		if (t->rc)
 			json_object_set_new(o, "error", json_string(t->error));
 		salvo_json_print(stdout, o, false);
 		json_decref(o);
 	} else if (t->rc) {
 		printf("client %lu %s %s: error: %s\n", t->id, peer, test_kind(t), t->error);
-	} else if (t->proposal.tcp) {
-		const struct salvo_report_dir *d = tx ? &t->rep.tx : &t->rep.rx;
-
-		printf("client %lu %s %s: %s %" PRIu64 " bytes, client %s %" PRIu64 " bytes\n", t->id,
-		       peer, test_kind(t), tx ? "sent" : "received", d->bytes,
-		       tx ? "received" : "sent", t->client.bytes);
 	} else {
-		const struct salvo_report_dir *d = tx ? &t->rep.tx : &t->rep.rx;
-		uint64_t sent = tx ? d->packets : t->client.packets;
-
-		printf("client %lu %s %s: %s %" PRIu64 " packets, client %s %" PRIu64
-		       ", lost %" PRIu64 " (%.3f%%)\n",
-		       t->id, peer, test_kind(t), tx ? "sent" : "received", d->packets,
-		       tx ? "received" : "sent", t->client.packets, t->lost,
-		       sent ? 100.0 * (double)t->lost / (double)sent : 0.0);
+		direction_text(t, peer, t->proposal.bidir ? " client->server" : "", tx,
+			       tx ? &t->rep.tx : &t->rep.rx, &t->client, t->lost);
+		if (t->proposal.bidir)
+			direction_text(t, peer, " server->client", true, &t->rev_rep.tx, &t->rev_client,
+				       t->rev_lost);
 	}
 	fflush(stdout);
 	pthread_mutex_unlock(&st->lock);

@@ -100,12 +100,7 @@ static const struct salvo_opt tcp_send_table[] = {
 		  .metavar = "ADDR:PORT", .help = "connect from this source address"),
 	SALVO_OPT("sndbuf", SALVO_OPT_SIZE, struct tcp_send_opts, sndbuf,
 		  .help = "socket send buffer to ask for", .max = 1u << 30),
-	SALVO_OPT("server", SALVO_OPT_STR, struct tcp_send_opts, srv.server,
-		  .metavar = "HOST[:PORT]", .help = "test against a 'salvo serve' (default port 5201) instead of DEST: both sides' byte counts"),
-	SALVO_OPT("token", SALVO_OPT_STR, struct tcp_send_opts, srv.token,
-		  .metavar = "SECRET", .help = "with --server: the server's shared secret (default: $SALVO_TOKEN)"),
-	SALVO_OPT("reverse", SALVO_OPT_FLAG, struct tcp_send_opts, srv.reverse,
-		  .short_name = 'R', .help = "with --server: the server sends, this side receives"),
+	SERVER_OPTS(struct tcp_send_opts),
 	SALVO_OPT_END,
 };
 
@@ -147,8 +142,8 @@ static int tcp_send_run(void *o, int argc, char **argv)
 	if (t->streams < cfg.threads)
 		return salvo_usage_error(NULL, "--streams (%u) must be at least --threads (%u)",
 					 t->streams, cfg.threads);
-	if (!t->srv.server && (t->srv.token || t->srv.reverse))
-		return salvo_usage_error(NULL, "--token and --reverse need --server");
+	if (!t->srv.server && (t->srv.token || t->srv.reverse || t->srv.bidir))
+		return salvo_usage_error(NULL, "--token, --reverse and --bidir need --server");
 	if (!t->srv.server && argc != 1)
 		return salvo_usage_error(NULL, "missing DEST (or --server HOST[:PORT])");
 	if (t->srv.server && (argc || t->bind || t->message))

@@ -50,12 +50,7 @@ static const struct salvo_opt udp_send_table[] = {
 		  .metavar = "ADDR:PORT", .help = "send from this source address"),
 	SALVO_OPT("sndbuf", SALVO_OPT_SIZE, struct udp_send_opts, sndbuf,
 		  .help = "socket send buffer to ask for", .max = 1u << 30),
-	SALVO_OPT("server", SALVO_OPT_STR, struct udp_send_opts, srv.server,
-		  .metavar = "HOST[:PORT]", .help = "test against a 'salvo serve' (default port 5201) instead of DEST: exact loss, both sides' figures"),
-	SALVO_OPT("token", SALVO_OPT_STR, struct udp_send_opts, srv.token,
-		  .metavar = "SECRET", .help = "with --server: the server's shared secret (default: $SALVO_TOKEN)"),
-	SALVO_OPT("reverse", SALVO_OPT_FLAG, struct udp_send_opts, srv.reverse,
-		  .short_name = 'R', .help = "with --server: the server sends, this side receives and counts"),
+	SERVER_OPTS(struct udp_send_opts),
 	SALVO_OPT("rcvbuf", SALVO_OPT_SIZE, struct udp_send_opts, srv.rcvbuf,
 		  .help = "with --server: the receiver's socket buffer (the server's; ours with -R)", .min = 4096, .max = 1u << 30),
 	SALVO_OPT_END,
@@ -93,8 +88,8 @@ static int udp_send_run(void *o, int argc, char **argv)
 	cfg.proto = SALVO_PROTO_UDP;
 	cfg.dir = SALVO_DIR_TX;
 	cfg.connect = true;
-	if (!u->srv.server && (u->srv.token || u->srv.reverse || u->srv.rcvbuf))
-		return salvo_usage_error(NULL, "--token, --reverse and --rcvbuf need --server");
+	if (!u->srv.server && (u->srv.token || u->srv.reverse || u->srv.bidir || u->srv.rcvbuf))
+		return salvo_usage_error(NULL, "--token, --reverse, --bidir and --rcvbuf need --server");
 	if (!u->srv.server && argc != 1)
 		return salvo_usage_error(NULL, "missing DEST (or --server HOST[:PORT])");
 	if (u->srv.server && argc)

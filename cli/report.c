@@ -229,6 +229,9 @@ void salvo_report_interval_text(FILE *f, const struct salvo_report *rep)
 		fprintf(f, "  lat p50 %s p99 %s", fmt_ns(rep->latency.p50, a, sizeof(a)),
 			fmt_ns(rep->latency.p99, b, sizeof(b)));
 	fputc('\n', f);
+	/* As the summary: one row per sender when there were several. */
+	if (rep->has_rx)
+		sessions_text(f, rep);
 }
 
 static json_t *dir_json(const struct salvo_report_dir *d)
@@ -271,10 +274,9 @@ json_t *salvo_report_json(const struct salvo_report *rep, const struct salvo_cli
 		json_object_set_new(rx, "unstamped", json_integer((json_int_t)rep->unstamped));
 		json_object_set_new(rx, "flows", json_integer((json_int_t)rep->flows));
 		json_object_set_new(rx, "flow_overflow", json_integer((json_int_t)rep->flow_overflow));
-		if (!rep->interval) {
-			json_object_set_new(rx, "session_count", json_integer((json_int_t)rep->sessions));
-			json_object_set_new(rx, "sessions", sessions_json(rep));
-		}
+		/* Intervals too: their rows are the interval's own counts (summing to the summary's). */
+		json_object_set_new(rx, "session_count", json_integer((json_int_t)rep->sessions));
+		json_object_set_new(rx, "sessions", sessions_json(rep));
 		json_object_set_new(root, "rx", rx);
 	}
 	if (rep->has_latency) {

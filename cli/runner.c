@@ -239,6 +239,23 @@ static void delta(struct salvo_report *d, const struct salvo_report *now,
 	d->reordered = now->reordered - prev->reordered;
 	d->duplicates = now->duplicates - prev->duplicates;
 	d->unstamped = now->unstamped - prev->unstamped;
+	/* Per session the same, matched by id: a session new in this interval starts from 0. */
+	for (unsigned int i = 0; i < d->nsession_rows; i++) {
+		struct salvo_report_session *s = &d->session[i];
+		const struct salvo_report_session *p = NULL;
+
+		for (unsigned int j = 0; j < prev->nsession_rows && !p; j++)
+			if (prev->session[j].session == s->session)
+				p = &prev->session[j];
+		s->latency_samples = s->latency_max_ns = 0;	/* the summary's rows have it */
+		s->latency_mean_ns = 0;
+		if (!p)
+			continue;
+		s->packets -= p->packets;
+		s->lost -= SALVO_MIN(s->lost, p->lost);
+		s->reordered -= p->reordered;
+		s->duplicates -= p->duplicates;
+	}
 }
 
 /* Print one interval (text or NDJSON), or keep it for --json's intervals array. */
@@ -500,6 +517,8 @@ static void watch(struct drive *st)
 	memset(&st->prev, 0, sizeof(st->prev));
 	if (st->intervals && c->json)
 		st->kept = json_array();
+	if (st->intervals)	/* each interval's rows per session, as the summary's */
+		salvo_run_interval_sessions(st->v[0].run);
 	while (!wait_all(st, st->next)) {
 		double t1 = (double)(st->next - st->start) / 1e9;
 		struct salvo_report now;

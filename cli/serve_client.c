@@ -21,6 +21,16 @@
 
 #define DRAIN_IDLE_MS 500
 
+/* Our receiver (-R, and the server -> client half of --bidir), on our end of the control connection's address. */
+struct rx_side {
+	struct salvo_cfg cfg;
+	struct salvo_stream_arg sa;
+	struct salvo_app app;
+	struct salvo_run *run;
+	uint16_t port;
+	bool tcp;
+};
+
 struct peer_ctx {
 	struct salvo_ctl_client ctl;
 	bool tcp, reverse;
@@ -31,7 +41,154 @@ struct peer_ctx {
 	struct salvo_ctl_counts theirs;	/* the server's rx (forward) or tx (reverse) */
 	uint64_t lost;
 	uint32_t wait_ms;
+	/* --bidir: our receiver, and the server -> client direction once counted (a reverse ctx). */
+	struct rx_side *rx;
+	struct peer_ctx *rev;
+	struct salvo_report rev_rep;
+	const char *command;
 };
+
+/* r->sa initialized by the caller (rx_close frees it whatever happened here). */
+static int rx_open(struct rx_side *r, const struct salvo_cli_common *c, const struct salvo_cfg *sent_cfg,
+		   const struct salvo_cli_server *srv, const struct salvo_addr *local, char *err,
+		   size_t errlen)
+{
+	const struct salvo_backend_ops *ops;
+	const char *skipped;
+	char why[256];
+	int rc;
+
+	r->tcp = sent_cfg->proto == SALVO_PROTO_TCP;
+	salvo_cfg_init(&r->cfg);
+	salvo_cli_common_apply(c, &r->cfg);
+	r->cfg.command = r->tcp ? "tcp send -R" : "udp send -R";
+	r->cfg.proto = sent_cfg->proto;
+	r->cfg.dir = SALVO_DIR_RX;
+	r->cfg.listen = true;
+	r->cfg.count = 0;
+	r->cfg.duration_ns = 0;
+	r->cfg.rate_pps = r->cfg.rate_bps = 0;
+	r->cfg.threads = 1;
+	r->cfg.rcvbuf = (unsigned int)srv->rcvbuf;
+	r->cfg.local = *local;	/* where the control connection came from: the server sends there */
+	if (r->tcp) {
+		r->app = salvo_app_stream;
+		r->sa.server = true;
+		r->app.arg = &r->sa;
+		r->cfg.stamp = false;
+		r->cfg.size = 128 * 1024;
+	} else {
+		r->app = salvo_app_sink;
+	}
+	r->port = salvo_ctl_free_port(&r->cfg.local, r->tcp);
+	salvo_addr_set_port(&r->cfg.local, r->port);
+	if (!r->port) {
+		snprintf(err, errlen, "no free local port to receive on");
+		return -EADDRNOTAVAIL;
+	}
+	if ((rc = salvo_cfg_finish(&r->cfg, err, errlen)) ||
+	    (rc = salvo_backend_select(&r->cfg, &ops, err, errlen, &skipped, why, sizeof(why))) ||
+	    (rc = salvo_run_create(&r->run, &r->cfg, ops, &r->app, err, errlen)))
+		return rc;
+	rc = salvo_run_start(r->run, err, errlen);
+	if (rc) {
+		salvo_run_destroy(r->run);
+		r->run = NULL;
+	}
+	return rc;
+}
+
+/*
+ * Count until all the server says it sent is here, or nothing more came for
+ * a while (the rest is lost); then stop and report.
+ */
+static void rx_finish(struct rx_side *r, const struct salvo_ctl_counts *sent, uint32_t timeout_ms,
+		      struct salvo_report *rep)
+{
+	uint64_t idle_since = salvo_now_ns(), last = UINT64_MAX;
+	uint64_t deadline = idle_since + (uint64_t)timeout_ms * NSEC_PER_MSEC;
+
+	for (;;) {
+		struct salvo_report now;
+		uint64_t got, closed, t = salvo_now_ns();
+
+		salvo_run_snapshot(r->run, &now);
+		pthread_mutex_lock(&r->sa.lock);
+		closed = r->sa.closed;
+		pthread_mutex_unlock(&r->sa.lock);
+		got = r->tcp ? now.rx.bytes : now.rx.packets;
+		if (got >= (r->tcp ? sent->bytes : sent->packets) && (!r->tcp || closed >= now.conns))
+			break;
+		if (t >= deadline)
+			break;
+		/* TCP loses nothing: only the timeout ends its wait. */
+		if (got != last) {
+			last = got;
+			idle_since = t;
+		} else if (!r->tcp && t - idle_since >= DRAIN_IDLE_MS * NSEC_PER_MSEC) {
+			break;
+		}
+		usleep(10000);
+	}
+	salvo_run_stop(r->run);
+	salvo_run_wait(r->run, UINT64_MAX);
+	salvo_run_join(r->run);
+	salvo_run_report(r->run, rep);
+}
+
+/* Stop (if still running) and free. */
+static void rx_close(struct rx_side *r)
+{
+	if (r->run) {
+		salvo_run_stop(r->run);
+		salvo_run_wait(r->run, UINT64_MAX);
+		salvo_run_join(r->run);
+		salvo_run_destroy(r->run);
+		r->run = NULL;
+	}
+	salvo_stream_arg_fini(&r->sa);
+}
+
+static void peer_text(FILE *f, const struct salvo_report *rep, void *arg);
+static void peer_json(json_t *root, const struct salvo_report *rep, void *arg);
+
+/*
+ * --bidir, our sender done: send our tx; the server's results bring what it
+ * received (rx) and sent (tx); our receiver counts until the server's tx is
+ * here (or lost), and our rx goes back to the server.
+ */
+static void exchange_bidir(struct peer_ctx *x, const struct salvo_report *rep)
+{
+	struct salvo_ctl_msg mine = {.type = SALVO_CTL_RESULTS, .has_tx = true}, theirs;
+	struct peer_ctx *r = x->rev;
+
+	x->exchanged = r->exchanged = true;
+	salvo_ctl_counts_from_report(&mine.tx, rep, true);
+	x->rc = salvo_ctl_client_results(&x->ctl, &mine, &theirs, x->wait_ms, x->err, sizeof(x->err));
+	if (!x->rc && (!theirs.has_rx || !theirs.has_tx)) {
+		snprintf(x->err, sizeof(x->err), "server results without rx and tx");
+		x->rc = -EPROTO;
+	}
+	if (x->rc) {
+		r->rc = x->rc;
+		snprintf(r->err, sizeof(r->err), "%s", x->err);
+		return;
+	}
+	x->theirs = theirs.rx;
+	x->lost = mine.tx.packets - SALVO_MIN(mine.tx.packets, theirs.rx.packets);
+	r->theirs = theirs.tx;
+	rx_finish(x->rx, &theirs.tx, x->ctl.timeout_ms, &x->rev_rep);
+	x->rev_rep.command = x->command;
+	r->lost = x->tcp ? 0 : theirs.tx.packets - SALVO_MIN(theirs.tx.packets, x->rev_rep.rx.packets);
+	memset(&mine, 0, sizeof(mine));
+	mine.type = SALVO_CTL_RESULTS;
+	mine.has_rx = true;
+	salvo_ctl_counts_from_report(&mine.rx, &x->rev_rep, false);
+	if (salvo_ctl_client_send(&x->ctl, &mine)) {
+		r->rc = -EPIPE;
+		snprintf(r->err, sizeof(r->err), "could not send our rx results to the server");
+	}
+}
 
 /* Forward: our sender is done; tell the server what we sent, learn what it received. */
 static void exchange(struct peer_ctx *x, const struct salvo_report *rep)
@@ -40,6 +197,10 @@ static void exchange(struct peer_ctx *x, const struct salvo_report *rep)
 
 	if (x->exchanged)
 		return;
+	if (x->rev) {
+		exchange_bidir(x, rep);
+		return;
+	}
 	x->exchanged = true;
 	salvo_ctl_counts_from_report(&mine.tx, rep, true);
 	x->rc = salvo_ctl_client_results(&x->ctl, &mine, &theirs, x->wait_ms, x->err, sizeof(x->err));
@@ -78,6 +239,12 @@ static void peer_text(FILE *f, const struct salvo_report *rep, void *arg)
 	}
 	if (x->inner && x->inner->text)
 		x->inner->text(f, rep, x->inner->arg);
+	if (!rep->interval && x->rev && x->rev_rep.command) {
+		struct salvo_cli_extra rx = {.text = peer_text, .arg = x->rev};
+
+		fprintf(f, "reverse direction, server -> client:\n");
+		salvo_report_text(f, &x->rev_rep, &rx);
+	}
 }
 
 static json_t *counts_json(const struct salvo_ctl_counts *c)
@@ -117,6 +284,14 @@ static void peer_json(json_t *root, const struct salvo_report *rep, void *arg)
 	}
 	if (x->inner && x->inner->json)
 		x->inner->json(root, rep, x->inner->arg);
+	/* --bidir: the server -> client direction, shaped as a -R client's document. */
+	if (!rep->interval && x->rev) {
+		struct salvo_cli_extra rx = {.json = peer_json, .arg = x->rev};
+
+		json_object_set_new(root, "reverse", x->rev_rep.command ?
+							     salvo_report_json(&x->rev_rep, &rx) :
+							     json_pack("{s:s}", "error", x->rev->err));
+	}
 }
 
 /* "host" -> "host:5201", "[v6]" -> "[v6]:5201"; anything else as given. */
@@ -154,69 +329,29 @@ static void propose_from(struct salvo_ctl_msg *p, const struct salvo_cfg *cfg,
 
 /* -R: our receiver, run here (the server's sender ends the test). */
 static int run_reverse(const struct salvo_cli_common *c, struct salvo_cfg *sent_cfg,
-		       const struct salvo_cli_extra *extra, struct peer_ctx *x,
-		       const struct salvo_cli_server *srv)
+		       struct peer_ctx *x, const struct salvo_cli_server *srv)
 {
-	struct salvo_cfg cfg;
-	struct salvo_stream_arg sa;
-	struct salvo_app app;
+	struct rx_side r = {0};
 	struct salvo_ctl_msg prop, theirs, mine = {.type = SALVO_CTL_RESULTS, .has_rx = true};
-	const struct salvo_backend_ops *ops;
-	const char *skipped;
-	struct salvo_run *run = NULL;
 	struct salvo_report rep;
 	struct salvo_cli_extra px = {.text = peer_text, .json = peer_json, .arg = x};
-	char err[320], why[256];
-	uint16_t port, accepted;
-	uint64_t idle_since, deadline, last = UINT64_MAX, wait_ms;
+	char err[320];
+	uint16_t accepted;
+	uint64_t wait_ms;
 	int rc;
 
-	(void)extra;	/* the sender's per-connection lines do not apply to our receiver */
-	salvo_cfg_init(&cfg);
-	salvo_cli_common_apply(c, &cfg);
-	cfg.command = x->tcp ? "tcp send -R" : "udp send -R";
-	cfg.proto = sent_cfg->proto;
-	cfg.dir = SALVO_DIR_RX;
-	cfg.listen = true;
-	cfg.count = 0;
-	cfg.duration_ns = 0;
-	cfg.rate_pps = cfg.rate_bps = 0;
-	cfg.threads = 1;
-	cfg.rcvbuf = (unsigned int)srv->rcvbuf;
-	cfg.local = x->ctl.local;	/* where the control connection came from: the server sends there */
-	salvo_stream_arg_init(&sa);
-	if (x->tcp) {
-		app = salvo_app_stream;
-		sa.server = true;
-		app.arg = &sa;
-		cfg.stamp = false;
-		cfg.size = 128 * 1024;
-	} else {
-		app = salvo_app_sink;
-	}
-	port = salvo_ctl_free_port(&cfg.local, x->tcp);
-	salvo_addr_set_port(&cfg.local, port);
-	if (!port || (rc = salvo_cfg_finish(&cfg, err, sizeof(err))) ||
-	    (rc = salvo_backend_select(&cfg, &ops, err, sizeof(err), &skipped, why, sizeof(why))) ||
-	    (rc = salvo_run_create(&run, &cfg, ops, &app, err, sizeof(err)))) {
-		if (!port)
-			snprintf(err, sizeof(err), "no free local port to receive on");
-		rc = salvo_runtime_error(sent_cfg->command, "%s", err);
-		goto out;
-	}
-	rc = salvo_run_start(run, err, sizeof(err));
+	salvo_stream_arg_init(&r.sa);
+	rc = rx_open(&r, c, sent_cfg, srv, &x->ctl.local, err, sizeof(err));
 	if (rc) {
-		salvo_run_destroy(run);
-		run = NULL;
 		rc = salvo_runtime_error(sent_cfg->command, "%s", err);
 		goto out;
 	}
 	propose_from(&prop, sent_cfg, srv);
-	prop.port = port;
+	prop.port = r.port;
 	if (salvo_ctl_client_propose(&x->ctl, &prop, &accepted, err, sizeof(err)) ||
 	    salvo_ctl_client_start(&x->ctl, err, sizeof(err))) {
 		rc = salvo_runtime_error(sent_cfg->command, "%s", err);
-		goto stop;
+		goto out;
 	}
 	wait_ms = prop.duration_ms + 2ULL * x->ctl.timeout_ms;
 	if (!prop.duration_ms)	/* count or bytes: the server's sender ends it; idle is bounded there */
@@ -229,39 +364,10 @@ static int run_reverse(const struct salvo_cli_common *c, struct salvo_cfg *sent_
 	}
 	if (rc) {
 		rc = salvo_runtime_error(sent_cfg->command, "%s", err);
-		goto stop;
+		goto out;
 	}
 	x->theirs = theirs.tx;
-	/* Count until all the server sent is here, or nothing more came for a while (the rest is lost). */
-	idle_since = salvo_now_ns();
-	deadline = idle_since + (uint64_t)x->ctl.timeout_ms * NSEC_PER_MSEC;
-	for (;;) {
-		struct salvo_report now;
-		uint64_t got, closed, t = salvo_now_ns();
-
-		salvo_run_snapshot(run, &now);
-		pthread_mutex_lock(&sa.lock);
-		closed = sa.closed;
-		pthread_mutex_unlock(&sa.lock);
-		got = x->tcp ? now.rx.bytes : now.rx.packets;
-		if (got >= (x->tcp ? theirs.tx.bytes : theirs.tx.packets) &&
-		    (!x->tcp || closed >= now.conns))
-			break;
-		if (t >= deadline)
-			break;
-		/* TCP loses nothing: only the timeout ends its wait. */
-		if (got != last) {
-			last = got;
-			idle_since = t;
-		} else if (!x->tcp && t - idle_since >= DRAIN_IDLE_MS * NSEC_PER_MSEC) {
-			break;
-		}
-		usleep(10000);
-	}
-	salvo_run_stop(run);
-	salvo_run_wait(run, UINT64_MAX);
-	salvo_run_join(run);
-	salvo_run_report(run, &rep);
+	rx_finish(&r, &theirs.tx, x->ctl.timeout_ms, &rep);
 	rep.command = sent_cfg->command;
 	salvo_ctl_counts_from_report(&mine.rx, &rep, false);
 	x->lost = x->tcp ? 0 : theirs.tx.packets - SALVO_MIN(theirs.tx.packets, rep.rx.packets);
@@ -278,16 +384,88 @@ static int run_reverse(const struct salvo_cli_common *c, struct salvo_cfg *sent_
 	}
 	fflush(stdout);
 	rc = rep.error[0] ? salvo_runtime_error(sent_cfg->command, "%s", rep.error) : 0;
-	salvo_run_destroy(run);
-	run = NULL;
-	goto out;
-stop:
-	salvo_run_stop(run);
-	salvo_run_wait(run, UINT64_MAX);
-	salvo_run_join(run);
-	salvo_run_destroy(run);
 out:
-	salvo_stream_arg_fini(&sa);
+	rx_close(&r);
+	return rc;
+}
+
+/*
+ * Our sender to the server's data port, through the run driver; the report
+ * carries the server's figures (the exchange happens as it prints).
+ */
+static int run_forward(const struct salvo_cli_common *c, struct salvo_cfg *cfg,
+		       const struct salvo_app *app, const struct salvo_cli_extra *extra,
+		       struct peer_ctx *x, uint16_t port)
+{
+	struct salvo_cli_extra px = {.text = peer_text, .json = peer_json, .arg = x};
+	int rc;
+
+	/* Data goes to the host we reached for control, at the port it opened for us. */
+	cfg->remote = x->ctl.server;
+	salvo_addr_set_port(&cfg->remote, port);
+	if (extra)
+		px.latency_label = extra->latency_label;
+	rc = salvo_cli_run(c, cfg, app, &px, NULL);
+	if (!x->exchanged) {	/* no report printed (an error): still close the test properly */
+		struct salvo_report none = {0};
+
+		exchange(x, &none);
+	}
+	if (!rc && x->rc)
+		rc = salvo_runtime_error(cfg->command, "server results: %s", x->err);
+	return rc;
+}
+
+/* --bidir: our receiver first (its port goes in the proposal), then the test as forward. */
+static int run_bidir(const struct salvo_cli_common *c, struct salvo_cfg *cfg, const struct salvo_cfg *probe,
+		     const struct salvo_app *app, const struct salvo_cli_extra *extra,
+		     struct peer_ctx *x, const struct salvo_cli_server *srv)
+{
+	struct rx_side *r = calloc(1, sizeof(*r));
+	struct peer_ctx *rev = calloc(1, sizeof(*rev));
+	struct salvo_ctl_msg prop;
+	char err[320];
+	uint16_t port;
+	int rc;
+
+	if (!r || !rev) {
+		free(r);
+		free(rev);
+		return salvo_runtime_error(cfg->command, "out of memory");
+	}
+	salvo_stream_arg_init(&r->sa);
+	rev->tcp = x->tcp;
+	rev->reverse = true;
+	x->rx = r;
+	x->rev = rev;
+	x->command = cfg->command;
+	rc = rx_open(r, c, probe, srv, &x->ctl.local, err, sizeof(err));
+	if (rc) {
+		rc = salvo_runtime_error(cfg->command, "%s", err);
+		goto out;
+	}
+	propose_from(&prop, probe, srv);
+	prop.bidir = true;
+	prop.port = r->port;
+	if (salvo_ctl_client_propose(&x->ctl, &prop, &port, err, sizeof(err)) ||
+	    salvo_ctl_client_start(&x->ctl, err, sizeof(err))) {
+		rc = salvo_runtime_error(cfg->command, "%s", err);
+		goto out;
+	}
+	/* The server's results wait for its own sender too, which may end after ours. */
+	x->wait_ms = prop.duration_ms ? (uint32_t)SALVO_MIN(prop.duration_ms + x->wait_ms, UINT32_MAX) :
+					3600u * 1000;
+	rc = run_forward(c, cfg, app, extra, x, port);
+	if (!rc && rev->rc)
+		rc = salvo_runtime_error(cfg->command, "server -> client: %s", rev->err);
+	if (!rc && x->rev_rep.error[0])
+		rc = salvo_runtime_error(cfg->command, "our receiver: %s", x->rev_rep.error);
+out:
+	rx_close(r);
+	free(r);
+	free(rev);
+	x->rx = NULL;
+	x->rev = NULL;
 	return rc;
 }
 
@@ -296,7 +474,6 @@ int salvo_cli_run_with_server(const struct salvo_cli_common *c, struct salvo_cfg
 			      const struct salvo_cli_server *srv)
 {
 	struct peer_ctx *x;
-	struct salvo_cli_extra px;
 	struct salvo_ctl_msg prop;
 	struct salvo_addr server;
 	struct salvo_cfg probe;
@@ -311,6 +488,10 @@ int salvo_cli_run_with_server(const struct salvo_cli_common *c, struct salvo_cfg
 		return salvo_usage_error(NULL, "--server takes HOST[:PORT], not a unix path");
 	if (cfg->message)
 		return salvo_usage_error(NULL, "--server runs a traffic test; --message does not apply");
+	if (srv->bidir && srv->reverse)
+		return salvo_usage_error(NULL, "--bidir and -R exclude each other (--bidir sends both ways)");
+	if (srv->bidir && (c->interval_ns || c->json_stream))
+		return salvo_usage_error(NULL, "--bidir reports each direction's totals; -i and --json-stream do not apply");
 	/* What the proposal says must be what salvo_cli_run() will derive (rate in pps, flows). */
 	probe = *cfg;
 	probe.remote = server;
@@ -324,13 +505,19 @@ int salvo_cli_run_with_server(const struct salvo_cli_common *c, struct salvo_cfg
 	x->inner = extra;
 	/* The server drains for up to its timeout after our results; ours bounds that wait. */
 	x->wait_ms = 2 * probe.timeout_ms + 1000;
-	rc = salvo_ctl_client_open(&x->ctl, &server, token, probe.timeout_ms, err, sizeof(err));
+	rc = salvo_ctl_client_open(&x->ctl, &server, token,
+				   srv->bidir ? SALVO_CTL_VERSION_BIDIR : SALVO_CTL_VERSION_MIN,
+				   probe.timeout_ms, err, sizeof(err));
 	if (rc) {
 		free(x);
 		return salvo_runtime_error(cfg->command, "%s", err);
 	}
 	if (srv->reverse) {
-		rc = run_reverse(c, &probe, extra, x, srv);
+		rc = run_reverse(c, &probe, x, srv);
+		goto out;
+	}
+	if (srv->bidir) {
+		rc = run_bidir(c, cfg, &probe, app, extra, x, srv);
 		goto out;
 	}
 	propose_from(&prop, &probe, srv);
@@ -338,20 +525,7 @@ int salvo_cli_run_with_server(const struct salvo_cli_common *c, struct salvo_cfg
 		rc = salvo_runtime_error(cfg->command, "%s", err);
 		goto out;
 	}
-	/* Data goes to the host we reached for control, at the port it opened for us. */
-	cfg->remote = server;
-	salvo_addr_set_port(&cfg->remote, port);
-	px = (struct salvo_cli_extra){.text = peer_text, .json = peer_json, .arg = x};
-	if (extra)
-		px.latency_label = extra->latency_label;
-	rc = salvo_cli_run(c, cfg, app, &px, NULL);
-	if (!x->exchanged) {	/* no report printed (an error): still close the test properly */
-		struct salvo_report none = {0};
-
-		exchange(x, &none);
-	}
-	if (!rc && x->rc)
-		rc = salvo_runtime_error(cfg->command, "server results: %s", x->err);
+	rc = run_forward(c, cfg, app, extra, x, port);
 out:
 	salvo_ctl_client_close(&x->ctl);
 	free(x);

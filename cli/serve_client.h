@@ -12,8 +12,23 @@ struct salvo_cli_server {
 	const char *server;	/* HOST[:PORT] of the control channel (default port 5201) */
 	const char *token;	/* NULL: $SALVO_TOKEN */
 	bool reverse;		/* -R: the server sends, we receive */
+	bool bidir;		/* --bidir: both send at once, each direction counted apart */
 	uint64_t rcvbuf;	/* the receiver's socket buffer (the server's, or ours with -R) */
 };
+
+/*
+ * The options every `send` command with --server takes (T: its option
+ * struct, whose `srv` is a struct salvo_cli_server), like cmd_raw.c's XDP_OPTS.
+ */
+#define SERVER_OPTS(T)                                                                             \
+	SALVO_OPT("server", SALVO_OPT_STR, T, srv.server,                                          \
+		  .metavar = "HOST[:PORT]", .help = "test against a 'salvo serve' (default port 5201) instead of DEST: both sides' figures, exact loss"), \
+	SALVO_OPT("token", SALVO_OPT_STR, T, srv.token,                                            \
+		  .metavar = "SECRET", .help = "with --server: the server's shared secret (default: $SALVO_TOKEN)"), \
+	SALVO_OPT("reverse", SALVO_OPT_FLAG, T, srv.reverse,                                       \
+		  .short_name = 'R', .help = "with --server: the server sends, this side receives and counts"), \
+	SALVO_OPT("bidir", SALVO_OPT_FLAG, T, srv.bidir,                                           \
+		  .help = "with --server: both sides send at once, each direction counted on its own (not with -R, -i)")
 
 /*
  * Run cfg's test against the server: propose it, run our side (the sender

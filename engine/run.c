@@ -39,6 +39,7 @@ struct salvo_run {
 	bool barriers;
 	/* Interval reports: the main thread's epoch, and every sample it drained so far. */
 	uint64_t iv_epoch;
+	int iv_sessions_on;	/* salvo_run_interval_sessions(): boundaries also take per-session rows */
 	struct salvo_hist *lat_drained, *lat_iv;
 	uint64_t rx_total __salvo_aligned;	/* run-wide receive count, for --count */
 	unsigned int running __salvo_aligned;
@@ -110,6 +111,33 @@ void salvo_worker_tx_drain(struct salvo_worker *w)
 		__atomic_store_n(&w->cnt.last_tx_ns, salvo_now_ns(), __ATOMIC_RELAXED);
 }
 
+/*
+ * The flow table's per-session totals now (by its owner, or once it is done):
+ * once per interval, a walk of the table, never per packet.
+ */
+static void iv_sessions(struct salvo_worker *w)
+{
+	int n;
+
+	/*
+	 * Relaxed: the flag is set before the first interval's snapshot; a
+	 * worker that reads it one boundary late still hands over cumulative
+	 * rows, so no interval loses a count.
+	 */
+	if (!w->iv_sess || !__atomic_load_n(&w->run->iv_sessions_on, __ATOMIC_RELAXED) ||
+	    !salvo_flowtab_count(w->flows))
+		return;
+	n = salvo_flowtab_sessions(w->flows, w->iv_sess, SALVO_REPORT_SESSIONS);
+	if (n >= 0)	/* -ENOMEM: the previous boundary's rows stand */
+		w->iv_nsess = n;
+}
+
+void salvo_run_interval_sessions(struct salvo_run *r)
+{
+	/* Relaxed: pairs with nothing; iv_sessions() says why a late reader is fine. */
+	__atomic_store_n(&r->iv_sessions_on, 1, __ATOMIC_RELAXED);
+}
+
 void salvo_worker_interval(struct salvo_worker *w)
 {
 	/* Relaxed: a worker that sees the new epoch one burst late just closes it then. */
@@ -122,6 +150,7 @@ void salvo_worker_interval(struct salvo_worker *w)
 	if (salvo_hist_count(w->lat))
 		salvo_hist_reset(w->lat);
 	w->iv_cnt = w->cnt;	/* the only writer: a plain copy is current */
+	iv_sessions(w);
 	/* Release pairs with the acquire in salvo_run_snapshot()'s wait. */
 	__atomic_store_n(&w->iv_epoch, e, __ATOMIC_RELEASE);
 	pthread_mutex_unlock(&w->iv_lock);
@@ -274,6 +303,9 @@ int salvo_run_create(struct salvo_run **out, const struct salvo_cfg *cfg,
 		pthread_mutex_init(&w->iv_lock, NULL);
 		if (salvo_hist_create(&w->lat) || salvo_hist_create(&w->pace_err) ||
 		    salvo_hist_create(&w->iv_lat) || salvo_flowtab_create(&w->flows, 65536))
+			goto oom;
+		if (app->intervals &&
+		    !(w->iv_sess = calloc(SALVO_REPORT_SESSIONS, sizeof(*w->iv_sess))))
 			goto oom;
 		/* Split --count: the first (count % n) workers send one more. */
 		share = cfg->count / r->n + (i < cfg->count % r->n ? 1 : 0);
@@ -503,6 +535,37 @@ static void fill_latency(struct salvo_report *rep, const struct salvo_hist *lat)
 	l->clamped = salvo_hist_clamped(lat);
 }
 
+/*
+ * Add one worker's per-session rows to rep's (same session, same row; a new
+ * one appended while there is room).  Cumulative, like the counters: the
+ * interval report is the difference of two snapshots.  Latency stays with
+ * the summary's rows.
+ */
+static void add_sessions(struct salvo_report *rep, const struct salvo_session_totals *v, int n)
+{
+	unsigned int rows = v ? (unsigned int)SALVO_MIN(n, SALVO_REPORT_SESSIONS) : 0;
+
+	for (unsigned int i = 0; i < rows; i++) {
+		struct salvo_report_session *s = NULL;
+
+		for (unsigned int j = 0; j < rep->nsession_rows && !s; j++)
+			if (rep->session[j].session == v[i].session)
+				s = &rep->session[j];
+		if (!s && rep->nsession_rows < SALVO_REPORT_SESSIONS) {
+			s = &rep->session[rep->nsession_rows++];
+			s->session = v[i].session;
+		}
+		if (!s)
+			continue;
+		s->flows += v[i].flows;
+		s->packets += v[i].received;
+		s->lost += v[i].lost;
+		s->reordered += v[i].reordered;
+		s->duplicates += v[i].duplicates;
+	}
+	rep->sessions = SALVO_MAX(rep->sessions, SALVO_MAX((uint64_t)SALVO_MAX(n, 0), rep->nsession_rows));
+}
+
 #define IV_WAIT_NS (250 * NSEC_PER_MSEC)	/* > the 100 ms an idle receiver blocks */
 
 void salvo_run_snapshot(struct salvo_run *r, struct salvo_report *rep)
@@ -538,11 +601,13 @@ void salvo_run_snapshot(struct salvo_run *r, struct salvo_report *rep)
 			if (salvo_hist_count(w->lat))
 				salvo_hist_reset(w->lat);
 			w->iv_cnt = w->cnt;
+			iv_sessions(w);
 		}
 		salvo_hist_merge(r->lat_iv, w->iv_lat);
 		if (salvo_hist_count(w->iv_lat))
 			salvo_hist_reset(w->iv_lat);
 		cnt[i] = w->iv_cnt;
+		add_sessions(rep, w->iv_sess, w->iv_nsess);
 		pthread_mutex_unlock(&w->iv_lock);
 	}
 	sum_counters(r, rep, salvo_now_ns(), cnt);
@@ -643,6 +708,7 @@ void salvo_run_destroy(struct salvo_run *r)
 			salvo_hist_destroy(r->w[i].pace_err);
 			salvo_hist_destroy(r->w[i].iv_lat);
 			salvo_flowtab_destroy(r->w[i].flows);
+			free(r->w[i].iv_sess);
 			pthread_mutex_destroy(&r->w[i].iv_lock);
 		}
 	}

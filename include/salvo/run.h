@@ -57,6 +57,14 @@ struct salvo_worker {
 	struct salvo_hist *iv_lat;
 	struct salvo_counters iv_cnt;
 	uint64_t iv_epoch;	/* last epoch closed: release store pairs with the acquire in the snapshot */
+	/*
+	 * Per-session totals of the flow table at the same boundary (under
+	 * iv_lock, like iv_cnt): iv_nsess sessions, the first
+	 * SALVO_REPORT_SESSIONS of them in iv_sess.  Interval reports carry one
+	 * row per session from it.
+	 */
+	struct salvo_session_totals *iv_sess;
+	int iv_nsess;
 	int done;		/* loop and fini returned: release pairs with the snapshot's acquire */
 };
 
@@ -99,6 +107,14 @@ void salvo_run_join(struct salvo_run *r);
  * to exactly one snapshot.  Waits at most ~250 ms for busy workers.
  */
 void salvo_run_snapshot(struct salvo_run *r, struct salvo_report *rep);
+/*
+ * From now on each snapshot of an app with .intervals also carries one row
+ * per sending session (rep->session[], cumulative), taken at the same burst
+ * boundary as the counters.  It costs a walk of each worker's flow table
+ * per snapshot, so it is for interval reports, not for the snapshots a
+ * drain polls every few milliseconds.
+ */
+void salvo_run_interval_sessions(struct salvo_run *r);
 /* Final report (after join): counters, merged histograms and flow tables. */
 void salvo_run_report(struct salvo_run *r, struct salvo_report *rep);
 uint64_t salvo_run_start_ns(const struct salvo_run *r);

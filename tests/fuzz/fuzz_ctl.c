@@ -38,7 +38,8 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	if (salvo_ctl_decode(buf + 4, (size_t)n - 4, &again, err, sizeof(err)))
 		abort();
 	if (again.type != m.type || again.version != m.version || strcmp(again.token, m.token) ||
-	    again.tcp != m.tcp || again.reverse != m.reverse || again.size != m.size ||
+	    again.tcp != m.tcp || again.reverse != m.reverse || again.bidir != m.bidir ||
+	    again.size != m.size ||
 	    again.count != m.count || again.bytes != m.bytes || again.duration_ms != m.duration_ms ||
 	    again.flows != m.flows || again.streams != m.streams || again.port != m.port ||
 	    again.rcvbuf != m.rcvbuf || strcmp(again.backend, m.backend) ||

@@ -20,6 +20,7 @@ TESTS="
 	test_json_intervals
 	test_text_intervals
 	test_tcp_intervals
+	test_session_intervals
 "
 
 N=10000		# packets per transfer: 2.5 s at 4k pps, five 0.5 s intervals and a partial one
@@ -216,6 +217,53 @@ if tot[0] != tot[1] or not tot[0]:
 print("  bytes: %d, intervals sum exactly at both ends" % tot[0])
 EOF
 	done
+}
+
+# Two senders into one receiver with -i: every interval (--json -i, and the
+# text lines) carries one row per session, and each session's interval rows
+# sum exactly to its row in the summary; each interval's rows sum to its
+# stamped packets.
+test_session_intervals() {
+	local p rpid
+	p=$(random_port)
+	salvo_bg "$TMP/r.json" udp recv "127.0.0.1:$p" --count 6000 -i 0.25 --json
+	rpid=$SALVO_PID
+	wait_udp_bound "$p" || { fail "receiver never bound"; return; }
+	salvo_bg "$TMP/s1" udp send "127.0.0.1:$p" --count 3000 --rate 4k -q
+	salvo_run "$TMP/s2" udp send "127.0.0.1:$p" --count 3000 --rate 3k -q ||
+		{ show "$TMP/s2.err"; fail "second sender exit $?"; return; }
+	wait_pid "$rpid" 15000 || { show "$TMP/r.json.err"; fail "receiver exit $?"; return; }
+	TEST_MSG=$(python3 - "$TMP/r.json" 2>&1 <<'EOF'
+import json, sys
+d = json.load(open(sys.argv[1]))
+ivs, tot = d["intervals"], {s["session"]: s for s in d["rx"]["sessions"]}
+if len(tot) != 2 or d["rx"]["session_count"] != 2 or len(ivs) < 3:
+    sys.exit("sessions %s, %d intervals" % (list(tot), len(ivs)))
+for k, o in enumerate(ivs):
+    rows = o["rx"]["sessions"]
+    if {s["session"] for s in rows} - set(tot) or o["rx"]["session_count"] > 2:
+        sys.exit("interval %d: sessions %s" % (k, rows))
+    if sum(s["packets"] for s in rows) != o["rx"]["packets"] - o["rx"]["unstamped"]:
+        sys.exit("interval %d: rows %s, stamped %d" % (k, rows, o["rx"]["packets"] - o["rx"]["unstamped"]))
+for sid, t in tot.items():
+    for f in ("packets", "lost", "reordered", "duplicates"):
+        s = sum(r[f] for o in ivs for r in o["rx"]["sessions"] if r["session"] == sid)
+        if s != t[f]:
+            sys.exit("session %d %s: intervals sum to %d, summary %d" % (sid, f, s, t[f]))
+    if t["packets"] != 3000:
+        sys.exit("session %d: %d packets, sent 3000" % (sid, t["packets"]))
+EOF
+	) || return
+	# Text: the interval lines carry their session rows too.
+	p=$(random_port)
+	salvo_bg "$TMP/r.txt" udp recv "127.0.0.1:$p" --count 2000 -i 0.25
+	rpid=$SALVO_PID
+	wait_udp_bound "$p" || { fail "text receiver never bound"; return; }
+	salvo_bg "$TMP/t1" udp send "127.0.0.1:$p" --count 1000 --rate 4k -q
+	salvo_run "$TMP/t2" udp send "127.0.0.1:$p" --count 1000 --rate 4k -q || { fail "text sender exit $?"; return; }
+	wait_pid "$rpid" 15000 || { show "$TMP/r.txt.err"; fail "text receiver exit $?"; return; }
+	awk '/^\[/ { iv = 1; next } iv && /^    session [0-9a-f]+: / { rows++; next } /^  sessions / { next } { iv = 0 } END { exit rows < 2 }' "$TMP/r.txt" ||
+		{ show "$TMP/r.txt"; fail "no session rows after the interval lines"; }
 }
 
 [ -x "$SALVO" ] || { echo "FAIL: setup no salvo binary at $SALVO"; exit 1; }

@@ -72,6 +72,23 @@ static void test_roundtrip_all(void **state)
 	assert_int_equal(out.rcvbuf, 65536);
 	assert_int_equal(out.port, 40000);
 	assert_string_equal(out.backend, "syscall");
+	assert_false(out.bidir);
+
+	/* Version 2's bidir proposal; a forward one's body has no "bidir" at all (version 1 reads it as before). */
+	in.reverse = false;
+	in.bidir = true;
+	roundtrip(&in, &out);
+	assert_true(out.bidir && !out.reverse);
+	assert_int_equal(out.port, 40000);
+	{
+		uint8_t b[4096];
+		int n;
+
+		in.bidir = false;
+		n = salvo_ctl_encode(&in, b, sizeof(b));
+		assert_true(n > 4);
+		assert_null(memmem(b, (size_t)n, "bidir", 5));
+	}
 
 	memset(&in, 0, sizeof(in));
 	in.type = SALVO_CTL_RESULTS;
@@ -153,6 +170,9 @@ static void test_rejects(void **state)
 		"{\"type\":\"propose\",\"proto\":\"udp\",\"count\":1,\"reverse\":1}",
 		"{\"type\":\"propose\",\"proto\":\"udp\",\"count\":1,\"reverse\":true}",
 		"{\"type\":\"propose\",\"proto\":\"udp\",\"count\":1,\"port\":70000}",
+		"{\"type\":\"propose\",\"proto\":\"udp\",\"count\":1,\"bidir\":true}",
+		"{\"type\":\"propose\",\"proto\":\"udp\",\"count\":1,\"bidir\":1,\"port\":9}",
+		"{\"type\":\"propose\",\"proto\":\"udp\",\"count\":1,\"bidir\":true,\"reverse\":true,\"port\":9}",
 		"{\"type\":\"propose\",\"proto\":\"udp\",\"duration_ms\":99999999999}",
 		"{\"type\":\"propose\",\"proto\":\"udp\",\"count\":1,\"backend\":\"0123456789012345678901234567890123\"}",
 		"{\"type\":\"accept\"}",

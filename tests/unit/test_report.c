@@ -209,9 +209,11 @@ static void test_sections(void **state)
 	assert_null(json_object_get(j, "interrupted"));
 	assert_null(json_object_get(j, "pacing"));
 	assert_null(json_object_get(j, "error"));
-	/* Sessions are the final summary's (an interval's counters are not per session). */
-	assert_null(json_object_get(json_object_get(j, "rx"), "sessions"));
-	assert_null(json_object_get(json_object_get(j, "rx"), "session_count"));
+	/* An interval carries its own rows per session, as the summary does; the sender's id is the summary's. */
+	assert_true(json_is_array(json_object_get(json_object_get(j, "rx"), "sessions")));
+	assert_int_equal(json_array_size(json_object_get(json_object_get(j, "rx"), "sessions")),
+			 r.nsession_rows);
+	assert_non_null(json_object_get(json_object_get(j, "rx"), "session_count"));
 	assert_null(json_object_get(json_object_get(j, "tx"), "session"));
 	json_decref(j);
 
