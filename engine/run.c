@@ -395,7 +395,7 @@ static void sum_counters(struct salvo_run *r, struct salvo_report *rep, uint64_t
 {
 	uint64_t txp = 0, txb = 0, rxp = 0, rxb = 0, sub = 0, unst = 0, stamped = 0;
 	uint64_t lost = 0, reord = 0, dup = 0, flows = 0, conns = 0, tmo = 0;
-	uint64_t ftx = 0, ltx = 0, frx = 0, lrx = 0;
+	uint64_t ftx = 0, ltx = 0, frx = 0, lrx = 0, t0;
 	uint64_t txerr = 0, refused = 0, retrans = 0, drops = 0, failed = 0, failed_b = 0;
 	struct salvo_kstats kern = { 0 };
 
@@ -447,10 +447,14 @@ static void sum_counters(struct salvo_run *r, struct salvo_report *rep, uint64_t
 	rep->tx_errors = txerr;
 	rep->tx_refused = refused;
 	rep->tx_retrans = retrans;
-	/* Senders: from the start of the run to the last departure. */
-	rep->tx.active_s = ltx > r->start_ns ? (double)(ltx - r->start_ns) / 1e9 : 0;
-	rep->tx.pps = rate(txp, r->start_ns, ltx);
-	rep->tx.bits_per_second = rate(txb * 8, r->start_ns, ltx);
+	/*
+	 * Senders: from the start of the run to the last departure; responders
+	 * from the first arrival, the first departure's cause (docs/json.md).
+	 */
+	t0 = r->app->responder ? frx : r->start_ns;
+	rep->tx.active_s = t0 && ltx > t0 ? (double)(ltx - t0) / 1e9 : 0;
+	rep->tx.pps = t0 ? rate(txp, t0, ltx) : 0;
+	rep->tx.bits_per_second = t0 ? rate(txb * 8, t0, ltx) : 0;
 	rep->rx.packets = rxp;
 	rep->rx.bytes = rxb;
 	/* Receivers: first to last arrival, so waiting for the sender does not count. */
