@@ -513,25 +513,47 @@ static int bench_run(void *o, int argc, char **argv)
 		return salvo_runtime_error("registry bench", "%s", err);
 	rate = res.seconds > 0 ? (double)res.joins / res.seconds : 0;
 	if (b->json) {
-		json_t *j = json_pack("{s:i, s:s, s:I, s:I, s:I, s:I, s:f, s:f, s:{s:I, s:I, s:I, s:I, s:I, s:I, s:I, s:f}}",
-				      "schema", SALVO_JSON_SCHEMA, "command", "registry bench",
-				      "joins", (json_int_t)res.joins,
-				      "error_replies", (json_int_t)res.error_replies,
-				      "failed", (json_int_t)res.failed,
-				      "reply_bytes", (json_int_t)res.reply_bytes,
-				      "seconds", res.seconds, "joins_per_second", rate,
-				      "latency_ns",
-				      "count", (json_int_t)salvo_hist_count(res.lat),
-				      "min", (json_int_t)salvo_hist_min(res.lat),
-				      "p50", (json_int_t)salvo_hist_percentile(res.lat, 50),
-				      "p90", (json_int_t)salvo_hist_percentile(res.lat, 90),
-				      "p99", (json_int_t)salvo_hist_percentile(res.lat, 99),
-				      "p999", (json_int_t)salvo_hist_percentile(res.lat, 99.9),
-				      "max", (json_int_t)salvo_hist_max(res.lat),
-				      "mean", salvo_hist_mean(res.lat));
+		/*
+		 * The common names (docs/json.md): rx is the replies read whole,
+		 * over the run (every connection in flight from start to end);
+		 * what only a registry load has goes under "registry".
+		 */
+		uint64_t replies = res.joins + res.error_replies;
+		double secs = res.seconds;
+		json_t *j = json_pack("{s:i, s:s, s:s, s:s, s:i, s:f, s:b}",
+				      "schema", SALVO_JSON_SCHEMA, "type", "summary",
+				      "command", "registry bench",
+				      "backend", cfg.engine ? cfg.engine : "generator",
+				      "threads", (int)cfg.threads, "duration_s", secs,
+				      "interrupted", (bool)__atomic_load_n(&bench_stop_flag, __ATOMIC_RELAXED));
 
+		json_object_set_new(j, "rx", json_pack("{s:I, s:I, s:f, s:f, s:f}",
+						       "packets", (json_int_t)replies,
+						       "bytes", (json_int_t)res.reply_bytes,
+						       "pps", secs > 0 ? (double)replies / secs : 0.0,
+						       "bits_per_second", secs > 0 ? (double)res.reply_bytes * 8 / secs : 0.0,
+						       "active_s", secs));
+		json_object_set_new(j, "latency_ns",
+				    json_pack("{s:I, s:I, s:I, s:f, s:I, s:I, s:I, s:I, s:I, s:I}",
+					      "count", (json_int_t)salvo_hist_count(res.lat),
+					      "clamped", (json_int_t)salvo_hist_clamped(res.lat),
+					      "min", (json_int_t)salvo_hist_min(res.lat),
+					      "mean", salvo_hist_mean(res.lat),
+					      "p50", (json_int_t)salvo_hist_percentile(res.lat, 50),
+					      "p90", (json_int_t)salvo_hist_percentile(res.lat, 90),
+					      "p99", (json_int_t)salvo_hist_percentile(res.lat, 99),
+					      "p999", (json_int_t)salvo_hist_percentile(res.lat, 99.9),
+					      "p9999", (json_int_t)salvo_hist_percentile(res.lat, 99.99),
+					      "max", (json_int_t)salvo_hist_max(res.lat)));
+		json_object_set_new(j, "registry",
+				    json_pack("{s:I, s:f, s:I, s:I, s:I}",
+					      "joins", (json_int_t)res.joins, "joins_per_second", rate,
+					      "error_replies", (json_int_t)res.error_replies,
+					      "failed", (json_int_t)res.failed,
+					      "connections", (json_int_t)cfg.connections));
 		if (res.first_error[0])
-			json_object_set_new(j, "first_error", json_string(res.first_error));
+			json_object_set_new(json_object_get(j, "registry"), "first_error",
+					    json_string(res.first_error));
 		salvo_json_print(stdout, j, true);
 		json_decref(j);
 	} else {

@@ -194,7 +194,8 @@ test_ten_thousand_joins() {
 	if echo "$out" | python3 -c '
 import json, sys
 d = json.load(sys.stdin)
-assert d["joins"] == 10000 and d["failed"] == 0 and d["error_replies"] == 0, d
+r = d["registry"]
+assert r["joins"] == 10000 and r["failed"] == 0 and r["error_replies"] == 0, d
 ' && [ "$n" = 10000 ]; then
 		pass ten_thousand_joins
 	else
@@ -743,7 +744,8 @@ test_engine_bench() {
 		if ! echo "$out" | python3 -c '
 import json, sys
 d = json.load(sys.stdin)
-assert d["joins"] == 3000 and d["failed"] == 0 and d["error_replies"] == 0, d
+r = d["registry"]
+assert r["joins"] == 3000 and r["failed"] == 0 and r["error_replies"] == 0, d
 assert d["latency_ns"]["count"] == 3000, d
 ' || [ "$n" != 3000 ] || [ "$sj" != 3000 ]; then
 			fail engine_bench "$b: server joins $sj, list $n names; bench: $(echo "$out" | tr -d '\n' | head -c 300)"
@@ -774,7 +776,8 @@ test_engine_bench_seed() {
 		if ! echo "$out" | python3 -c '
 import json, sys
 d = json.load(sys.stdin)
-assert d["joins"] == 300 and d["failed"] == 0 and d["error_replies"] == 0, d
+r = d["registry"]
+assert r["joins"] == 300 and r["failed"] == 0 and r["error_replies"] == 0, d
 ' || [ "$n" != 300 ]; then
 			fail engine_bench_seed "$b: seed list has $n names; bench: $(echo "$out" | tr -d '\n' | head -c 300)"
 			return
@@ -796,7 +799,7 @@ test_engine_bench_bounded() {
 			--json 2>&1); rc=$?
 		el=$(( ($(date +%s%N) - t0) / 1000000 ))
 		stop_server || return
-		bj=$(echo "$out" | python3 -c 'import json,sys; print(json.load(sys.stdin)["joins"])' 2>/dev/null)
+		bj=$(echo "$out" | python3 -c 'import json,sys; print(json.load(sys.stdin)["registry"]["joins"])' 2>/dev/null)
 		sj=$(python3 -c 'import json,sys; print(json.loads(open(sys.argv[1]).read())["registry"]["joins"])' \
 			"$tmp/serve.$port.out" 2>/dev/null)
 		if [ "$rc" != 0 ] || [ -z "$bj" ] || [ "$bj" -lt 1 ] || [ -z "$sj" ] || [ "$sj" -lt "$bj" ] ||
