@@ -347,6 +347,8 @@ print((n - 1) / (t - t0))' "$p") || { fail "$b: sender failed"; return; }
 import json, sys
 d, off = json.load(open(sys.argv[1])), float(sys.argv[2])
 rx, tx = d["rx"], d["tx"]
+if "session" in tx:
+    print("echo reports a stamp session %d for replies it does not stamp" % tx["session"]); sys.exit(1)
 if (rx["packets"], tx["packets"]) != (1000, 1000):
     print("echo counts %d/%d, want 1000/1000" % (rx["packets"], tx["packets"])); sys.exit(1)
 for k, v in (("rx", rx), ("tx", tx)):
