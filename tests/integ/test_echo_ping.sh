@@ -172,6 +172,9 @@ test_echo_print() {
 		wait_pid "$SALVO_PID" 10000 || { fail "$b: echo did not end after --count 1"; return; }
 		grep -q "^Got connection from: 127.0.0.1:" "$TMP/echo.txt" && grep -q "^It said: Hello you there!" "$TMP/echo.txt" ||
 			{ show "$TMP/echo.txt"; fail "$b: print format"; return; }
+		# The summary in the server's words: one request received, one answered.
+		grep -qE "^  echo: 1 requests received at .* pps, 1 answered at .* pps$" "$TMP/echo.txt" ||
+			{ show "$TMP/echo.txt"; fail "$b: no echo summary line"; return; }
 	done
 }
 
