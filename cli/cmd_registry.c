@@ -197,6 +197,14 @@ static int serve_run(void *o, int argc, char **argv)
 	char err[320];
 	int rc;
 
+	/*
+	 * Interval lines would hold only the engine's counters, which over TCP
+	 * count stream chunks; the registry's figures are the summary's.
+	 */
+	if (s->c.interval_ns || s->c.json_stream)
+		return salvo_usage_error(NULL, "no interval reports (%s): the joins, lists "
+					 "and rates are in the summary, over its active time",
+					 s->c.json_stream ? "--json-stream" : "-i");
 	salvo_cfg_init(&cfg);
 	salvo_cli_common_apply(&s->c, &cfg);
 	cfg.command = "registry serve";

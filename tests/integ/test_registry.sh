@@ -837,8 +837,15 @@ test_engine_bench_bad_input() {
 # clients' window (first connect to last EOF; the serve duration, which holds
 # the second before them, would not) and each rate is its count over it.
 test_serve_figures() {
-	local port out
+	local port out opt rc
 	port=$(free_port)
+	# Interval lines could only count TCP chunks: refused, exit 2, one line.
+	for opt in "-i 1" --json-stream; do
+		"$SALVO" registry serve "$port" $opt -d 1 >"$tmp/iv.out" 2>&1
+		rc=$?
+		[ $rc = 2 ] && [ "$(wc -l <"$tmp/iv.out")" = 1 ] && grep -q "no interval reports" "$tmp/iv.out" ||
+			{ fail serve_figures "registry serve $opt: exit $rc: $(cat "$tmp/iv.out")"; return; }
+	done
 	"$SALVO" registry serve "$port" --duration 120 --json >"$tmp/serve.$port.out" 2>&1 &
 	srv_pid=$!
 	pids+=("$srv_pid")
