@@ -586,8 +586,11 @@ void salvo_run_report(struct salvo_run *r, struct salvo_report *rep)
 
 	memset(rep, 0, sizeof(*rep));
 	sum_counters(r, rep, salvo_now_ns(), NULL);
-	/* A responder sends back what arrived: its departures carry no stamp of its own. */
-	if (rep->has_tx && !r->app->responder)
+	/*
+	 * Only a run whose departures carry stamps has a session: not a
+	 * responder (it sends back what arrived), not --message, not --no-stamp.
+	 */
+	if (rep->has_tx && !r->app->responder && r->cfg.stamp && !r->cfg.message)
 		rep->tx_session = r->cfg.session;
 	for (unsigned int i = 0; i < r->n; i++) {
 		if (r->w[i].rc && r->w[i].err[0] && !rep->error[0])

@@ -46,6 +46,8 @@ loopback_docs() {
 	busywait 10000 sh -c "ip netns exec $ns ss -Hltn 'sport = :$p' | grep -q ." || { fail "tcp sink not listening"; return; }
 	salvo_run -n "$ns" "$o/tcp_send" tcp send "127.0.0.1:$p" --bytes 1M --json -i 50ms || { fail "tcp send"; return; }
 	salvo_run -n "$ns" "$o/tcp_message" tcp send "127.0.0.1:$p" --message hi --json || { fail "tcp send --message"; return; }
+	# tx.session is the session in this run's stamps: a --message run has none.
+	! grep -q '"session":' "$o/tcp_message" || { fail "tcp send --message reports a stamp session"; return; }
 	stop "$sink" "tcp sink" || return
 
 	p=$(random_port)
