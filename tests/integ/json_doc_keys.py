@@ -74,9 +74,8 @@ def main():
             for p in paths(d):
                 seen += 1
                 q = p
-                for n in NESTED:
-                    while q.startswith(n) or (n in q and q.index(n) == 0):
-                        q = q[len(n):]
+                while any(q.startswith(n) for n in NESTED):
+                    q = next(q[len(n):] for n in NESTED if q.startswith(n))
                 if q not in known and not any(
                         k.endswith(".*") and q.startswith(k[:-1]) for k in known):
                     missing.setdefault(p, f)
