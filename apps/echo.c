@@ -162,4 +162,5 @@ const struct salvo_app salvo_app_echo = {
 	.init = echo_init,
 	.loop = echo_loop,
 	.fini = echo_fini,
+	.responder = true,
 };

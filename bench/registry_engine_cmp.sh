@@ -55,8 +55,9 @@ v, rep, jf, tf, ef = sys.argv[1:]
 try:
     d = json.load(open(jf))
     u, s = (float(x) for x in open(tf).read().split()[-2:])
-    cpu = (u + s) / d["joins"] * 1e6 if d["joins"] else 0
-    print("%-8s %4s %10.0f %10.1f %10.1f %12.1f" % (v, rep, d["joins_per_second"],
+    r = d["registry"]
+    cpu = (u + s) / r["joins"] * 1e6 if r["joins"] else 0
+    print("%-8s %4s %10.0f %10.1f %10.1f %12.1f" % (v, rep, r["joins_per_second"],
           d["latency_ns"]["p50"] / 1e3, d["latency_ns"]["p99"] / 1e3, cpu))
 except Exception as e:
     print("%-8s %4s failed: %s %s" % (v, rep, e, open(ef).read().strip()[:200]))

@@ -64,6 +64,11 @@ struct salvo_cli_extra {
 	 */
 	int (*started)(void *arg);
 	void *arg;
+	/*
+	 * The command's own section carries its figures (registry serve: joins,
+	 * lists): no tx/rx packet lines, which would count TCP chunks.
+	 */
+	bool no_dirs;
 };
 
 /*

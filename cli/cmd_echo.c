@@ -3,9 +3,12 @@
  * salvo udp echo: the seed's socketserver UDPServer ("Got your message!"),
  * grown into an echo server for `udp ping` and load tests.
  */
+#include <inttypes.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+
+#include <salvo/units.h>
 
 #include "cli.h"
 #include "apps/echo.h"
@@ -44,11 +47,31 @@ static void print_request(const struct salvo_pkt *k, void *arg)
 	salvo_print_payload("Got connection from: %p\nIt said: ", k);
 }
 
+/*
+ * The same counts in the server's words: requests received and answered, each
+ * rate over its own active time (the traffic's, not the wait for it).
+ */
+static void echo_text(FILE *f, const struct salvo_report *rep, void *arg)
+{
+	char a[32], b[32];
+
+	(void)arg;
+	if (rep->interval)
+		return;
+	fprintf(f, "  echo: %" PRIu64 " requests received at %s pps, %" PRIu64 " answered at %s pps",
+		rep->rx.packets, salvo_fmt_si(rep->rx.pps, a, sizeof(a)), rep->tx.packets,
+		salvo_fmt_si(rep->tx.pps, b, sizeof(b)));
+	if (rep->rx.packets > rep->tx.packets)
+		fprintf(f, ", %" PRIu64 " unanswered", rep->rx.packets - rep->tx.packets);
+	fputc('\n', f);
+}
+
 static int echo_run(void *o, int argc, char **argv)
 {
 	struct echo_opts *e = o;
 	struct salvo_echo_arg ea = {0};
 	struct salvo_app app = salvo_app_echo;
+	struct salvo_cli_extra extra = {.text = echo_text};
 	struct salvo_cfg cfg;
 	char err[256];
 
@@ -75,7 +98,7 @@ static int echo_run(void *o, int argc, char **argv)
 		e->c.quiet = true;
 	}
 	app.arg = &ea;
-	return salvo_cli_run(&e->c, &cfg, &app, NULL, NULL);
+	return salvo_cli_run(&e->c, &cfg, &app, &extra, NULL);
 }
 
 static const struct salvo_cmd echo_cmd = {

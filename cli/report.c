@@ -156,7 +156,7 @@ void salvo_report_text(FILE *f, const struct salvo_report *rep, const struct sal
 	fprintf(f, "salvo %s: %s backend, %u thread%s, %.2f s%s\n", rep->command, rep->backend,
 		rep->threads, rep->threads == 1 ? "" : "s", rep->duration_s,
 		rep->interrupted ? " (interrupted)" : "");
-	if (rep->has_tx) {
+	if (rep->has_tx && !(x && x->no_dirs)) {
 		dir_text(f, "tx", &rep->tx);
 		if (rep->tx_errors || rep->tx_refused)
 			fprintf(f, "  tx errors: %" PRIu64 " (%" PRIu64 " refused: nobody listening)\n",
@@ -173,7 +173,7 @@ void salvo_report_text(FILE *f, const struct salvo_report *rep, const struct sal
 			fmt_ns((uint64_t)rep->pacing_err_mean_ns, c, sizeof(c)),
 			fmt_ns(rep->pacing_err_p99_ns, d, sizeof(d)));
 	}
-	if (rep->has_rx) {
+	if (rep->has_rx && !(x && x->no_dirs)) {
 		uint64_t exp = rep->rx.packets - rep->unstamped - rep->duplicates + rep->lost;
 
 		dir_text(f, "rx", &rep->rx);
@@ -255,7 +255,7 @@ json_t *salvo_report_json(const struct salvo_report *rep, const struct salvo_cli
 	json_object_set_new(root, "duration_s", json_real(rep->duration_s));
 	if (!rep->interval)
 		json_object_set_new(root, "interrupted", json_boolean(rep->interrupted));
-	if (rep->has_tx) {
+	if (rep->has_tx && !(x && x->no_dirs)) {
 		json_t *tx = dir_json(&rep->tx);
 
 		json_object_set_new(tx, "errors", json_integer((json_int_t)rep->tx_errors));
@@ -265,7 +265,7 @@ json_t *salvo_report_json(const struct salvo_report *rep, const struct salvo_cli
 			json_object_set_new(tx, "session", json_integer((json_int_t)rep->tx_session));
 		json_object_set_new(root, "tx", tx);
 	}
-	if (rep->has_rx) {
+	if (rep->has_rx && !(x && x->no_dirs)) {
 		json_t *rx = dir_json(&rep->rx);
 
 		json_object_set_new(rx, "lost", json_integer((json_int_t)rep->lost));

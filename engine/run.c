@@ -427,7 +427,7 @@ static void sum_counters(struct salvo_run *r, struct salvo_report *rep, uint64_t
 {
 	uint64_t txp = 0, txb = 0, rxp = 0, rxb = 0, sub = 0, unst = 0, stamped = 0;
 	uint64_t lost = 0, reord = 0, dup = 0, flows = 0, conns = 0, tmo = 0;
-	uint64_t ftx = 0, ltx = 0, frx = 0, lrx = 0;
+	uint64_t ftx = 0, ltx = 0, frx = 0, lrx = 0, t0;
 	uint64_t txerr = 0, refused = 0, retrans = 0, drops = 0, failed = 0, failed_b = 0;
 	struct salvo_kstats kern = { 0 };
 
@@ -479,10 +479,14 @@ static void sum_counters(struct salvo_run *r, struct salvo_report *rep, uint64_t
 	rep->tx_errors = txerr;
 	rep->tx_refused = refused;
 	rep->tx_retrans = retrans;
-	/* Senders: from the start of the run to the last departure. */
-	rep->tx.active_s = ltx > r->start_ns ? (double)(ltx - r->start_ns) / 1e9 : 0;
-	rep->tx.pps = rate(txp, r->start_ns, ltx);
-	rep->tx.bits_per_second = rate(txb * 8, r->start_ns, ltx);
+	/*
+	 * Senders: from the start of the run to the last departure; responders
+	 * from the first arrival, the first departure's cause (docs/json.md).
+	 */
+	t0 = r->app->responder ? frx : r->start_ns;
+	rep->tx.active_s = t0 && ltx > t0 ? (double)(ltx - t0) / 1e9 : 0;
+	rep->tx.pps = t0 ? rate(txp, t0, ltx) : 0;
+	rep->tx.bits_per_second = t0 ? rate(txb * 8, t0, ltx) : 0;
 	rep->rx.packets = rxp;
 	rep->rx.bytes = rxb;
 	/* Receivers: first to last arrival, so waiting for the sender does not count. */
@@ -647,7 +651,11 @@ void salvo_run_report(struct salvo_run *r, struct salvo_report *rep)
 
 	memset(rep, 0, sizeof(*rep));
 	sum_counters(r, rep, salvo_now_ns(), NULL);
-	if (rep->has_tx)
+	/*
+	 * Only a run whose departures carry stamps has a session: not a
+	 * responder (it sends back what arrived), not --message, not --no-stamp.
+	 */
+	if (rep->has_tx && !r->app->responder && r->cfg.stamp && !r->cfg.message)
 		rep->tx_session = r->cfg.session;
 	for (unsigned int i = 0; i < r->n; i++) {
 		if (r->w[i].rc && r->w[i].err[0] && !rep->error[0])

@@ -261,6 +261,26 @@ static struct rconn *conn_new(struct srv *s, const struct salvo_pkt *k, uint64_t
 	return c;
 }
 
+/*
+ * Stretch the active time to cover now.  Relaxed, as the other report
+ * counters: each CAS only moves first_ns down and last_ns up, and the
+ * report reads them after the workers joined.
+ */
+static void note_activity(struct salvo_registry_srv *a, uint64_t now)
+{
+	uint64_t v = __atomic_load_n(&a->first_ns, __ATOMIC_RELAXED);
+
+	while ((!v || now < v) &&
+	       !__atomic_compare_exchange_n(&a->first_ns, &v, now, false, __ATOMIC_RELAXED,
+					    __ATOMIC_RELAXED))
+		;
+	v = __atomic_load_n(&a->last_ns, __ATOMIC_RELAXED);
+	while (now > v &&
+	       !__atomic_compare_exchange_n(&a->last_ns, &v, now, false, __ATOMIC_RELAXED,
+					    __ATOMIC_RELAXED))
+		;
+}
+
 static void send_enqueue(struct srv *s, struct rconn *c)
 {
 	wait_unlink(s, c);
@@ -420,6 +440,7 @@ built:
 		/* v[0]'s connection is gone (reset by the peer): forget it. */
 		struct rconn *gone = s->owner[0];
 
+		__atomic_fetch_add(&s->a->conn_errors, 1, __ATOMIC_RELAXED);
 		for (i = 0; i < k; i++)
 			s->owner[i]->off -= s->tx[i]->len;
 		salvo_pool_put(p->pool, s->tx, k);
@@ -436,6 +457,8 @@ built:
 	salvo_cnt_add(&w->cnt.tx_pkts, (uint64_t)sent);
 	salvo_cnt_add(&w->cnt.tx_bytes, bytes);
 	__atomic_fetch_add(&s->a->reply_bytes, bytes, __ATOMIC_RELAXED);
+	if (sent)
+		note_activity(s->a, salvo_now_ns());
 	/* Fully handed over: the backend sends and closes; our part is done. */
 	while ((c = s->shead) && c->off == c->len) {
 		s->shead = c->snext;
@@ -518,8 +541,10 @@ static void handle_rx(struct salvo_worker *w, struct srv *s, unsigned int n, uin
 			s->rel[nrel++] = k;
 		} else if (k->flags & SALVO_PKT_F_CONN_ERROR) {
 			/* Its name may be in jc[] already: the join stands, the reply is dropped. */
-			if (c)
+			if (c) {
+				__atomic_fetch_add(&s->a->conn_errors, 1, __ATOMIC_RELAXED);
 				conn_retire(s, c, &nd);
+			}
 			s->rel[nrel++] = k;
 		} else if (k->flags & SALVO_PKT_F_CONN_CLOSE) {
 			if (c && !c->hold_ev) {
@@ -628,10 +653,13 @@ static int srv_step(struct salvo_worker *w, struct srv *s, unsigned int max_wait
 					 p->err[0] ? ": " : "", p->err);
 	}
 	now = salvo_now_ns();
-	if (n)
+	if (n) {
+		note_activity(s->a, now);
 		handle_rx(w, s, (unsigned int)n, now);
+	}
 	/* Silent or slow clients: an error reply and close, nobody else waits. */
 	while (s->whead && s->whead->deadline <= now) {
+		note_activity(s->a, now);
 		__atomic_fetch_add(&s->a->timeouts, 1, __ATOMIC_RELAXED);
 		salvo_cnt_add(&w->cnt.timeouts, 1);
 		reply_error(s, s->whead, -ETIMEDOUT);

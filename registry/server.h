@@ -29,7 +29,14 @@ struct salvo_registry_srv {
 	uint64_t timeouts;	/* no request within timeout_ms */
 	uint64_t lists;		/* list requests answered */
 	uint64_t join_errors;	/* joins answered with an error */
-	uint64_t reply_bytes;
+	uint64_t reply_bytes;	/* handed to the kernel: every reply, lists and errors */
+	uint64_t conn_errors;	/* connections reset or failed before their reply went out */
+	/*
+	 * The report's active time: the first connection accepted, the last
+	 * event of any connection (request, reply handed over, close, reset,
+	 * timeout).  Monotonic ns, 0: none yet.
+	 */
+	uint64_t first_ns, last_ns;
 	uint32_t active;	/* connections open now */
 };
 

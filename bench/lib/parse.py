@@ -287,31 +287,25 @@ def witness(path):
 
 
 def salvo_registry(path):
-    """salvo registry bench JSON: joins per second as the bench measured them
-    (replies received, so the receiver's count).  Looks for the rate under a
-    few plausible names, since the bench command's schema is its own."""
+    """salvo registry bench JSON (docs/json.md): joins per second as the bench
+    measured them (replies received, so the receiver's count), from its
+    "registry" section; latency from the common "latency_ns"."""
     doc, _ = _salvo_docs(path, "registry bench")
     if doc.get("error"):
         raise ParseError(f"registry bench error: {doc['error']}")
-    sect = doc.get("registry") or doc.get("bench") or {}
-    for key in ("joins_per_s", "joins_per_second", "rate", "ops_per_s"):
-        for src in (sect, doc):
-            if isinstance(src.get(key), (int, float)) and src[key] > 0:
-                m = {"joins_per_s": float(src[key])}
-                for k in ("joins", "failed", "error_replies", "errors", "timeouts"):
-                    for src2 in (sect, doc):
-                        if isinstance(src2.get(k), (int, float)):
-                            m[k] = src2[k]
-                            break
-                lat = doc.get("latency_ns") or {}
-                if lat.get("count"):
-                    m["lat_p50_us"] = lat["p50"] / 1e3
-                    m["lat_p99_us"] = lat["p99"] / 1e3
-                return m
-    rx = doc.get("rx") or {}
-    if rx.get("packets") and rx.get("active_s"):
-        return {"joins_per_s": rx["packets"] / rx["active_s"], "joins": rx["packets"]}
-    raise ParseError("registry bench JSON has no joins rate")
+    sect = doc.get("registry") or {}
+    rate = sect.get("joins_per_second")
+    if not isinstance(rate, (int, float)) or rate <= 0:
+        raise ParseError("registry bench JSON has no joins rate")
+    m = {"joins_per_s": float(rate)}
+    for k in ("joins", "failed", "error_replies"):
+        if isinstance(sect.get(k), (int, float)):
+            m[k] = sect[k]
+    lat = doc.get("latency_ns") or {}
+    if lat.get("count"):
+        m["lat_p50_us"] = lat["p50"] / 1e3
+        m["lat_p99_us"] = lat["p99"] / 1e3
+    return m
 
 
 def salvo_rfc2544(path):

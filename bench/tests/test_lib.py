@@ -144,7 +144,8 @@ def _():
     assert t["gbps"] > 0
     r = parse.salvo_registry(fx("salvo_registry_bench.json"))
     with open(fx("salvo_registry_bench.json")) as f:
-        near(r["joins_per_s"], json.load(f)["joins_per_second"])
+        near(r["joins_per_s"], json.load(f)["registry"]["joins_per_second"])
+    assert r["joins"] == 7200 and r["failed"] == 0 and r["lat_p99_us"] > 0, r
 
 
 @check("parse witness samples: delta over the window")

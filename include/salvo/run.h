@@ -82,6 +82,12 @@ struct salvo_app {
 	 * its latency, with counters taken at the same boundary.
 	 */
 	bool intervals;
+	/*
+	 * Every departure answers an arrival (echo, registry serve): the tx
+	 * rates are over first arrival to last departure, not from the start
+	 * of the run, which for a server includes the wait for its first client.
+	 */
+	bool responder;
 };
 
 int salvo_run_create(struct salvo_run **out, const struct salvo_cfg *cfg,

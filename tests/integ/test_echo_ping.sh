@@ -8,7 +8,7 @@
 # answers a Python client like the seed's server; pings with nobody
 # listening time out without hanging; a datagram echo cannot answer (source
 # port 0, a broadcast source, an unbound unix client) is counted and the
-# next ones are answered.
+# next ones are answered.  Echo's rates are over the traffic, not the wait for it.
 #
 #	sudo SALVO=build/salvo tests/integ/test_echo_ping.sh [test_name...]
 . "$(dirname "$0")/lib.sh"
@@ -28,6 +28,7 @@ TESTS="
 	test_echo_survives_unanswerable
 	test_echo_survives_unanswerable_unix
 	test_restart_same_port
+	test_echo_rates_over_traffic
 "
 BACKENDS=${BACKENDS:-"uring syscall"}
 N=2000
@@ -171,6 +172,9 @@ test_echo_print() {
 		wait_pid "$SALVO_PID" 10000 || { fail "$b: echo did not end after --count 1"; return; }
 		grep -q "^Got connection from: 127.0.0.1:" "$TMP/echo.txt" && grep -q "^It said: Hello you there!" "$TMP/echo.txt" ||
 			{ show "$TMP/echo.txt"; fail "$b: print format"; return; }
+		# The summary in the server's words: one request received, one answered.
+		grep -qE "^  echo: 1 requests received at .* pps, 1 answered at .* pps$" "$TMP/echo.txt" ||
+			{ show "$TMP/echo.txt"; fail "$b: no echo summary line"; return; }
 	done
 }
 
@@ -316,5 +320,49 @@ PY
 }
 
 [ $# -gt 0 ] && TESTS="$*"
+# A Python sender paced at 5k pps for 1000 datagrams, a second after the echo
+# started: the echo's received and answered counts are exact, and both rates
+# are within 30% of the rate the sender measured on its own clock (first to
+# last send).  Over the whole run (the old tx rate) they would be < 1/5 of it.
+# One backend: the active times are the engine's, the same for every backend.
+test_echo_rates_over_traffic() {
+	local b p offered msg
+	for b in ${BACKENDS%% *}; do
+		p=$(random_port)
+		SALVO_BACKEND=$b salvo_bg "$TMP/echo.json" udp echo "127.0.0.1:$p" --count 1000 --json -d 30
+		wait_udp_bound "$p" || { fail "$b: echo not bound"; return; }
+		sleep 1
+		offered=$(timeout 20 python3 -c '
+import socket, sys, time
+s = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
+s.setsockopt(socket.SOL_SOCKET, socket.SO_RCVBUF, 1 << 20)
+dest, n, gap = ("127.0.0.1", int(sys.argv[1])), 1000, 1 / 5000
+t0 = time.monotonic()
+for i in range(n):
+    while time.monotonic() < t0 + i * gap:
+        pass
+    t = time.monotonic()
+    s.sendto(b"x" * 64, dest)
+print((n - 1) / (t - t0))' "$p") || { fail "$b: sender failed"; return; }
+		wait_pid "$SALVO_PID" 20000 || { fail "$b: echo did not end after 1000 requests"; return; }
+		# One Python for every check: each start-up costs a second on a loaded machine.
+		msg=$(python3 - "$TMP/echo.json" "$offered" <<'EOF'
+import json, sys
+d, off = json.load(open(sys.argv[1])), float(sys.argv[2])
+rx, tx = d["rx"], d["tx"]
+if "session" in tx:
+    print("echo reports a stamp session %d for replies it does not stamp" % tx["session"]); sys.exit(1)
+if (rx["packets"], tx["packets"]) != (1000, 1000):
+    print("echo counts %d/%d, want 1000/1000" % (rx["packets"], tx["packets"])); sys.exit(1)
+for k, v in (("rx", rx), ("tx", tx)):
+    if abs(v["pps"] - off) > 0.3 * off or abs(v["pps"] - v["packets"] / v["active_s"]) > 1e-6 * v["pps"]:
+        print("echo %s %.0f pps over %.3f s; sender offered %.0f pps" % (k, v["pps"], v["active_s"], off)); sys.exit(1)
+print("offered %.0f pps; echo rx %.0f, tx %.0f pps" % (off, rx["pps"], tx["pps"]))
+EOF
+) || { fail "$b: $msg"; return; }
+		echo "  $b: $msg"
+	done
+}
+
 for t in $TESTS; do run_test "$t"; done
 exit "$RET"

@@ -194,7 +194,8 @@ test_ten_thousand_joins() {
 	if echo "$out" | python3 -c '
 import json, sys
 d = json.load(sys.stdin)
-assert d["joins"] == 10000 and d["failed"] == 0 and d["error_replies"] == 0, d
+r = d["registry"]
+assert r["joins"] == 10000 and r["failed"] == 0 and r["error_replies"] == 0, d
 ' && [ "$n" = 10000 ]; then
 		pass ten_thousand_joins
 	else
@@ -743,7 +744,8 @@ test_engine_bench() {
 		if ! echo "$out" | python3 -c '
 import json, sys
 d = json.load(sys.stdin)
-assert d["joins"] == 3000 and d["failed"] == 0 and d["error_replies"] == 0, d
+r = d["registry"]
+assert r["joins"] == 3000 and r["failed"] == 0 and r["error_replies"] == 0, d
 assert d["latency_ns"]["count"] == 3000, d
 ' || [ "$n" != 3000 ] || [ "$sj" != 3000 ]; then
 			fail engine_bench "$b: server joins $sj, list $n names; bench: $(echo "$out" | tr -d '\n' | head -c 300)"
@@ -774,7 +776,8 @@ test_engine_bench_seed() {
 		if ! echo "$out" | python3 -c '
 import json, sys
 d = json.load(sys.stdin)
-assert d["joins"] == 300 and d["failed"] == 0 and d["error_replies"] == 0, d
+r = d["registry"]
+assert r["joins"] == 300 and r["failed"] == 0 and r["error_replies"] == 0, d
 ' || [ "$n" != 300 ]; then
 			fail engine_bench_seed "$b: seed list has $n names; bench: $(echo "$out" | tr -d '\n' | head -c 300)"
 			return
@@ -796,7 +799,7 @@ test_engine_bench_bounded() {
 			--json 2>&1); rc=$?
 		el=$(( ($(date +%s%N) - t0) / 1000000 ))
 		stop_server || return
-		bj=$(echo "$out" | python3 -c 'import json,sys; print(json.load(sys.stdin)["joins"])' 2>/dev/null)
+		bj=$(echo "$out" | python3 -c 'import json,sys; print(json.load(sys.stdin)["registry"]["joins"])' 2>/dev/null)
 		sj=$(python3 -c 'import json,sys; print(json.loads(open(sys.argv[1]).read())["registry"]["joins"])' \
 			"$tmp/serve.$port.out" 2>/dev/null)
 		if [ "$rc" != 0 ] || [ -z "$bj" ] || [ "$bj" -lt 1 ] || [ -z "$sj" ] || [ "$sj" -lt "$bj" ] ||
@@ -827,6 +830,81 @@ test_engine_bench_bad_input() {
 # at volume, backends and the seed's programs the other tests already take,
 # kill -9 recovery.  The hostile peers, limits, journal damage and resets run
 # under ASan too: that is where memory goes wrong.
+# The serve summary's figures against the clients' own count: 4 threads of
+# seed-protocol clients (send a name, or half-close for a list; read to EOF)
+# make 25 joins and 10 lists each.  The server's joins, lists, connections and
+# reply bytes equal the clients' exactly; its active time lies within the
+# clients' window (first connect to last EOF; the serve duration, which holds
+# the second before them, would not) and each rate is its count over it.
+test_serve_figures() {
+	local port out opt rc
+	port=$(free_port)
+	# Interval lines could only count TCP chunks: refused, exit 2, one line.
+	for opt in "-i 1" --json-stream; do
+		"$SALVO" registry serve "$port" $opt -d 1 >"$tmp/iv.out" 2>&1
+		rc=$?
+		[ $rc = 2 ] && [ "$(wc -l <"$tmp/iv.out")" = 1 ] && grep -q "no interval reports" "$tmp/iv.out" ||
+			{ fail serve_figures "registry serve $opt: exit $rc: $(cat "$tmp/iv.out")"; return; }
+	done
+	"$SALVO" registry serve "$port" --duration 120 --json >"$tmp/serve.$port.out" 2>&1 &
+	srv_pid=$!
+	pids+=("$srv_pid")
+	# Ready when it listens: no probe connection of our own to count.
+	busywait 5000 sh -c "ss -Hltn 'sport = :$port' | grep -q ." || { fail serve_figures "server did not listen"; return; }
+	sleep 1
+	out=$(timeout 60 python3 - "$port" <<'EOF'
+import socket, sys, threading, time
+port, total, lock = int(sys.argv[1]), [0], threading.Lock()
+def one(name):
+    s = socket.create_connection(("127.0.0.1", port))
+    if name:
+        s.sendall(name.encode())
+    else:
+        s.shutdown(socket.SHUT_WR)
+    n = 0
+    while True:
+        b = s.recv(65536)
+        if not b:
+            break
+        n += len(b)
+    s.close()
+    with lock:
+        total[0] += n
+def client(t):
+    for i in range(25):
+        one("fig-%d-%d" % (t, i))
+        if i % 5 == 4:
+            for _ in range(2):
+                one(None)
+t0 = time.monotonic()
+th = [threading.Thread(target=client, args=(t,)) for t in range(4)]
+for x in th: x.start()
+for x in th: x.join()
+print(total[0], time.monotonic() - t0)
+EOF
+) || { fail serve_figures "clients failed: $out"; stop_server; return; }
+	stop_server || return
+	if ! python3 - "$tmp/serve.$port.out" $out <<'EOF'
+import json, sys
+d = json.load(open(sys.argv[1]))
+r, nbytes, window = d["registry"], int(sys.argv[2]), float(sys.argv[3])
+want = {"joins": 100, "updates": 0, "lists": 40, "connections": 140, "reply_bytes": nbytes,
+        "refused_connections": 0, "refused_joins": 0, "timeouts": 0, "connection_errors": 0, "names": 100}
+got = {k: r[k] for k in want}
+assert got == want, (got, want)
+assert "tx" not in d and "rx" not in d, "packet sections count TCP chunks"
+a = r["active_s"]
+assert 0 < a <= window, (a, window)
+for k, n in (("joins_per_second", 100), ("lists_per_second", 40), ("reply_bits_per_second", nbytes * 8)):
+    assert abs(r[k] - n / a) <= 1e-6 * r[k], (k, r[k], n / a)
+EOF
+	then
+		fail serve_figures "$(tr '\n' ' ' <"$tmp/serve.$port.out" | head -c 600) clients: $out"
+		return
+	fi
+	pass serve_figures
+}
+
 plain_only() {
 	if [ "${SALVO_ASAN:-0}" = 1 ]; then
 		echo "# $1: plain build only"
@@ -851,6 +929,7 @@ test_reset_after_name
 test_slow_readers
 test_table_full
 test_engine_bench
+test_serve_figures
 plain_only test_engine_bench_seed
 plain_only test_engine_bench_bounded
 test_engine_bench_bad_input
