@@ -11,8 +11,8 @@ spans before its first colon ("### `rx.sessions[]`: one sending run"; several
 spans: the same keys in each), or the top level when it has none.  Every table row's first cell lists `code` keys, each relative to
 the section (a key may be dotted itself: `tx.packets`).  Array elements are
 written `[]`.  The documents nest summaries in three places, which json.md
-says once: an `intervals[]` element and a profile's `streams[].report` are
-summary-shaped (documented at the top level), and a `salvo serve` client
+says once: an `intervals[]` element, a profile's `streams[].report` and a
+--bidir test's `reverse` are summary-shaped (documented at the top level), and a `salvo serve` client
 test's `client` object has the `rx`/`tx` keys of the control counts.
 """
 import json
@@ -20,7 +20,7 @@ import re
 import sys
 
 # Nested summaries: a path under one of these prefixes is checked as a top-level path.
-NESTED = ("intervals[].", "streams[].report.")
+NESTED = ("intervals[].", "streams[].report.", "reverse.")
 
 
 def documented(md_path):

@@ -66,6 +66,10 @@ loopback_docs() {
 		{ fail "udp send --server -R"; return; }
 	salvo_run -n "$ns" "$o/tcp_send_server" tcp send --server "127.0.0.1:$p" --bytes 100k --json ||
 		{ fail "tcp send --server"; return; }
+	salvo_run -n "$ns" "$o/udp_send_server_bidir" udp send --server "127.0.0.1:$p" -n 100 --bidir --json ||
+		{ fail "udp send --server --bidir"; return; }
+	salvo_run -n "$ns" "$o/tcp_send_server_bidir" tcp send --server "127.0.0.1:$p" --bytes 100k --bidir --json ||
+		{ fail "tcp send --server --bidir"; return; }
 	stop "$srv" "serve" || return
 
 	salvo_run "$o/backends" backends --json || { fail "backends"; return; }

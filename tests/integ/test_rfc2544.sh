@@ -14,10 +14,11 @@
 
 # ASan leaves these out: rates found by searches, against the tbf's rate; the report, latency,
 # reordering and refusal tests take the same code paths under ASan.
-PLAIN_ONLY="test_ndr_two_rates test_loss_no_ndr_pdr_found test_b2b_bounded_by_tbf"
+PLAIN_ONLY="test_ndr_two_rates test_loss_no_ndr_pdr_found test_frame_loss_rate test_b2b_bounded_by_tbf"
 TESTS="
 	test_ndr_two_rates
 	test_loss_no_ndr_pdr_found
+	test_frame_loss_rate
 	test_b2b_bounded_by_tbf
 	test_latency_percentiles
 	test_reorder_reported
@@ -36,7 +37,10 @@ rfc() {
 	shift
 	[ -n "$SALVO_BACKEND" ] && b=(-b "$SALVO_BACKEND")
 	in_ns "$TESTER" timeout -s KILL 120 "$SALVO" rfc2544 "${b[@]}" --tx "$DUT_TX" --rx "$DUT_RX" \
-		--dst "$DUT_DST" --dst-mac "$DUT_MAC" "${QUICK[@]}" "$@" >"$out" 2>"$out.err"
+		--dst "$DUT_DST" --dst-mac "$DUT_MAC" "${QUICK[@]}" "$@" >"$out" 2>"$out.err" || return
+	# a JSON document: every key of it is in docs/json.md
+	[[ " $* " != *" --json "* ]] || python3 "$(dirname "$0")/json_doc_keys.py" "$(dirname "$0")/../../docs/json.md" "$out" >"$out.keys" ||
+		{ echo "undocumented keys: $(tr '\n' ' ' <"$out.keys")" >>"$out.err"; return 1; }
 }
 
 # check FILE PYTHON...: run the python statements with d = the JSON document
@@ -101,6 +105,25 @@ test_loss_no_ndr_pdr_found() {
 		"assert 0.002 <= r <= 0.02, 'the PDR trial lost %s of its frames through 1%% loss' % r" \
 		"print('NDR none above 1k frames/s; PDR(2%%) at 4k frames/s, loss %.4f ($DUT_EMU)' % r)" || return
 	[ "$(qdisc_dropped)" -gt 0 ] || { fail "the DUT dropped nothing"; return; }
+}
+
+# Frame loss rate (RFC 2544 26.3): trials from 100% of the maximum down in
+# steps of 10% until two in a row lose nothing.  Through an 8 Mbit/s tbf
+# (661 frames/s of 1518 bytes) from a maximum of 1000 frames/s: the 100%
+# trial loses about a third, and the run ends with two loss-free trials.
+test_frame_loss_rate() {
+	require_root || return
+	local o=$TMP/flr.json
+	setup_dut rate=8mbit burst=12000 limit=12000 || return
+	rfc "$o" loss --max-rate 1000 --json || { show "$o.err"; fail "rfc2544 exited $?"; return; }
+	check "$o" "t = d['sizes'][0]['loss']" \
+		"p = [x['percent_of_max'] for x in t]" \
+		"assert p == [100 - 10 * i for i in range(len(p))], 'steps %s' % p" \
+		"assert len(t) >= 3 and t[0]['lost'] > 0, 'the 100%% trial (1000 frames/s into 661) lost nothing: %s' % t[0]" \
+		"assert t[-1]['lost'] == 0 and t[-2]['lost'] == 0, 'did not end on two loss-free trials: %s' % [x['lost'] for x in t]" \
+		"assert all(x['lost'] > 0 or y['lost'] > 0 for x, y in zip(t[:-2], t[1:-1])), 'went on past two loss-free trials: %s' % [x['lost'] for x in t]" \
+		"assert all(x['lost'] == x['tx'] - x['rx'] and abs(x['loss_ratio'] - x['lost'] / x['tx']) < 1e-9 for x in t), t" \
+		"print('frame loss rate: %s' % ', '.join('%d%%: %.3f' % (x['percent_of_max'], x['loss_ratio']) for x in t))"
 }
 
 # The longest loss-free burst fits in the tbf's bucket plus its queue
