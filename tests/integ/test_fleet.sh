@@ -26,7 +26,7 @@ now_ns() { date +%s%N; }
 # records start at or after the instant, and not later than 1.5 s after it
 # (a loaded machine).
 test_start_at() {
-	local p t0 at at_ns t1 rpid
+	local p t0 at at_ns t1 rpid rc
 	setup_ns NS || return
 	p=$(random_port)
 	t0=$(now_ns)
@@ -36,9 +36,9 @@ test_start_at() {
 	rpid=$SALVO_PID
 	wait_udp_bound "$p" "$NS" || { fail "receiver never bound"; return; }
 	salvo_run -n "$NS" "$TMP/s.json" udp send "127.0.0.1:$p" -n 50 --json --start-at "$at" \
-		--run-id t1 --label role=send || { show "$TMP/s.json.err"; fail "send exited $?"; return; }
+		--run-id t1 --label role=send || { rc=$?; show "$TMP/s.json.err"; fail "send exited $rc"; return; }
 	t1=$(now_ns)
-	wait_pid "$rpid" 10000 || { show "$TMP/r.json.err"; fail "receiver exit $?"; return; }
+	wait_pid "$rpid" 10000 || { rc=$?; show "$TMP/r.json.err"; fail "receiver exit $rc"; return; }
 	[ "$t1" -ge "$at_ns" ] || { fail "finished $(( (at_ns - t1) / 1000000 )) ms before --start-at"; return; }
 	# One python for every field (each start of python costs a lot on a loaded machine).
 	python3 - "$TMP/s.json" "$TMP/r.json" "$at_ns" <<'PY' || { show "$TMP/s.json" "$TMP/r.json"; fail "records"; return; }
@@ -60,7 +60,7 @@ PY
 # Waiting for an instant 60 s away, bound and ready: SIGINT ends it at once,
 # with an interrupted summary and nothing counted.
 test_start_at_signal() {
-	local p at pid
+	local p at pid rc
 	setup_ns NS || return
 	p=$(random_port)
 	at=$(( $(date +%s) + 60 ))
@@ -68,7 +68,9 @@ test_start_at_signal() {
 	pid=$SALVO_PID
 	wait_udp_bound "$p" "$NS" || { fail "receiver never bound"; return; }
 	kill -INT "$pid"
-	wait_pid "$pid" 3000 || { show "$TMP/r.json.err"; fail "exit $? after SIGINT during the wait"; return; }
+	wait_pid "$pid" 3000
+	rc=$?
+	[ "$rc" = 0 ] || { show "$TMP/r.json.err"; fail "exit $rc (124: still waiting) 3 s after SIGINT during the wait"; return; }
 	python3 -c 'import json, sys; d = json.load(open(sys.argv[1])); sys.exit(not (d["interrupted"] and d["rx"]["packets"] == 0))' "$TMP/r.json" ||
 		fail "not an interrupted summary with nothing counted: $(cat "$TMP/r.json")"
 }
@@ -108,7 +110,7 @@ test_bad_input() {
 # with loss) = merged tx - loss = the
 # namespace kernel's InDatagrams.
 test_merge_two_senders() {
-	local p at rpid in0 in1
+	local p at rpid in0 in1 rc
 	setup_ns NS || return
 	p=$(random_port)
 	in0=$(snmp_udp InDatagrams "$NS")
@@ -119,10 +121,10 @@ test_merge_two_senders() {
 	at=$((at / 1000)).$(printf '%03d' $((at % 1000)))
 	salvo_bg -n "$NS" "$TMP/a.json" udp send "127.0.0.1:$p" -n 3000 --rate 5k --json -i 0.5 --start-at "$at" --run-id m --label role=a
 	salvo_bg -n "$NS" "$TMP/b.json" udp send "127.0.0.1:$p" -n 2000 --rate 5k --json -i 0.5 --start-at "$at" --run-id m --label role=b
-	wait_pid "$rpid" 20000 || { show "$TMP/r.json.err"; fail "receiver exit $?"; return; }
+	wait_pid "$rpid" 20000 || { rc=$?; show "$TMP/r.json.err"; fail "receiver exit $rc"; return; }
 	in1=$(snmp_udp InDatagrams "$NS")
 	"$SALVO" merge --json "$TMP/a.json" "$TMP/b.json" "$TMP/r.json" >"$TMP/m.json" 2>"$TMP/m.err" ||
-		{ show "$TMP/m.err"; fail "merge exit $?"; return; }
+		{ rc=$?; show "$TMP/m.err"; fail "merge exit $rc"; return; }
 	"$SALVO" merge "$TMP/a.json" "$TMP/b.json" "$TMP/r.json" >"$TMP/m.txt" 2>&1 || { fail "text merge"; return; }
 	grep -q "label role=a: 1 record, tx 3000 packets" "$TMP/m.txt" || { show "$TMP/m.txt"; fail "text report"; return; }
 	python3 - "$TMP/m.json" "$TMP/a.json" "$TMP/b.json" "$TMP/r.json" "$((in1 - in0))" <<'PY' || { show "$TMP/m.json"; fail "merge does not add up"; return; }
