@@ -139,6 +139,51 @@ static void test_hist_merge_equals_all_samples(void **state)
 	free(v);
 }
 
+/*
+ * engine/hist.c's decoding: buckets added by index and the exact extremes
+ * give back the histogram that was recorded; extremes that cannot belong
+ * to the buckets are refused and leave it unchanged.
+ */
+static void test_hist_decode(void **state)
+{
+	struct salvo_hist *a, *b;
+	uint64_t n;
+
+	(void)state;
+	assert_int_equal(salvo_hist_create(&a), 0);
+	assert_int_equal(salvo_hist_create(&b), 0);
+	/* min 5000 starts its bucket ([5000, 5001]): 4999 lies in the one below. */
+	salvo_hist_record(a, 5000);
+	for (int i = 0; i < 1000; i++)
+		salvo_hist_record(a, 5001 + sample());
+	assert_int_equal(salvo_hist_bucket_lo(5000 / 2 + 2048), 5000);
+	for (size_t i = 0; (n = salvo_hist_bucket_next(a, &i)); i++) {
+		assert_true(salvo_hist_bucket_lo(i) <= salvo_hist_bucket_hi(i));
+		assert_int_equal(salvo_hist_bucket_add(b, i, n), 0);
+	}
+	/* min one below its bucket, max one above the clamp: refused, b unchanged. */
+	assert_int_equal(salvo_hist_set_exact(b, salvo_hist_min(a) - 1, salvo_hist_max(a),
+					      salvo_hist_mean(a), salvo_hist_clamped(a)), -EINVAL);
+	assert_int_equal(salvo_hist_set_exact(b, salvo_hist_min(a), SALVO_HIST_MAX + 1,
+					      salvo_hist_mean(a), salvo_hist_clamped(a)), -EINVAL);
+	assert_int_equal(salvo_hist_set_exact(b, salvo_hist_min(a), salvo_hist_max(a), NAN,
+					      salvo_hist_clamped(a)), -EINVAL);
+	assert_int_equal(salvo_hist_set_exact(b, salvo_hist_min(a), salvo_hist_max(a),
+					      salvo_hist_mean(a), salvo_hist_count(a) + 1), -EINVAL);
+	assert_int_equal(salvo_hist_set_exact(b, salvo_hist_min(a), salvo_hist_max(a),
+					      salvo_hist_mean(a), salvo_hist_clamped(a)), 0);
+	assert_int_equal(salvo_hist_count(b), salvo_hist_count(a));
+	assert_int_equal(salvo_hist_min(b), salvo_hist_min(a));
+	assert_int_equal(salvo_hist_max(b), salvo_hist_max(a));
+	assert_int_equal(salvo_hist_clamped(b), salvo_hist_clamped(a));
+	for (double p = 0.5; p < 100; p += 2.5)
+		assert_int_equal(salvo_hist_percentile(b, p), salvo_hist_percentile(a, p));
+	assert_int_equal(salvo_hist_bucket_add(b, salvo_hist_nbuckets(), 1), -ERANGE);
+	assert_int_equal(salvo_hist_bucket_add(b, 0, UINT64_MAX), -EOVERFLOW);
+	salvo_hist_destroy(a);
+	salvo_hist_destroy(b);
+}
+
 /* Counters sum, per host and per label; intervals of two processes share steps. */
 static void test_counters_groups_timeline(void **state)
 {
@@ -272,6 +317,7 @@ static void test_counter_overflow_refused(void **state)
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
+		cmocka_unit_test(test_hist_decode),
 		cmocka_unit_test(test_hist_merge_equals_all_samples),
 		cmocka_unit_test(test_counters_groups_timeline),
 		cmocka_unit_test(test_bad_hist_refused),
