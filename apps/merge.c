@@ -25,6 +25,7 @@
 /* An interval record, until the timeline is known. */
 struct item {
 	uint64_t start, dur;
+	uint64_t step;		/* its step on the timeline (salvo_merge_finish) */
 	struct salvo_merge_sum s;
 };
 
@@ -96,16 +97,58 @@ static bool add(uint64_t *a, uint64_t b)
 	return !__builtin_add_overflow(*a, b, a);
 }
 
-/* dst += src, bucket by bucket (both ascending). */
+/* Where index k is in h's buckets, or h->n when it is not there. */
+static size_t find(const struct salvo_merge_hist *h, uint32_t k)
+{
+	size_t lo = 0, hi = h->n;
+
+	while (lo < hi) {
+		size_t mid = lo + (hi - lo) / 2;
+
+		if (h->v[mid].index < k)
+			lo = mid + 1;
+		else
+			hi = mid;
+	}
+	return lo < h->n && h->v[lo].index == k ? lo : h->n;
+}
+
+static void extremes_add(struct salvo_merge_hist *dst, const struct salvo_merge_hist *src)
+{
+	if (!dst->count || src->min < dst->min)
+		dst->min = src->min;
+	if (src->max > dst->max)
+		dst->max = src->max;
+	dst->count += src->count;
+	dst->clamped += src->clamped;	/* <= count: cannot wrap either */
+	dst->sum += src->sum;
+}
+
+/*
+ * dst += src, bucket by bucket (both ascending).  When dst already has
+ * every bucket of src (the usual case once a total has seen a few records)
+ * the counts are added in place, O(src log dst); else the two lists merge.
+ */
 static int hist_add(struct salvo_merge_hist *dst, const struct salvo_merge_hist *src)
 {
 	struct salvo_merge_bucket *v;
-	size_t i = 0, j = 0, n = 0;
+	size_t i = 0, j = 0, n = 0, at[64];
+	bool all = src->n <= 64;
 
 	if (!src->count)
 		return 0;
 	if (dst->count + src->count < dst->count)
 		return -EOVERFLOW;
+	for (size_t k = 0; all && k < src->n; k++) {
+		at[k] = find(dst, src->v[k].index);
+		all = at[k] < dst->n && dst->v[at[k]].count + src->v[k].count >= dst->v[at[k]].count;
+	}
+	if (all) {
+		for (size_t k = 0; k < src->n; k++)
+			dst->v[at[k]].count += src->v[k].count;
+		extremes_add(dst, src);
+		return 0;
+	}
 	v = malloc((dst->n + src->n) * sizeof(*v));
 	if (!v)
 		return -ENOMEM;
@@ -126,13 +169,7 @@ static int hist_add(struct salvo_merge_hist *dst, const struct salvo_merge_hist 
 	free(dst->v);
 	dst->v = v;
 	dst->n = dst->cap = n;
-	if (!dst->count || src->min < dst->min)
-		dst->min = src->min;
-	if (src->max > dst->max)
-		dst->max = src->max;
-	dst->count += src->count;
-	dst->clamped += src->clamped;	/* <= count: cannot wrap either */
-	dst->sum += src->sum;
+	extremes_add(dst, src);
 	return 0;
 }
 
@@ -488,7 +525,7 @@ static int item_cmp(const void *a, const void *b)
 {
 	const struct item *x = a, *y = b;
 
-	return x->start < y->start ? -1 : x->start > y->start;
+	return x->step < y->step ? -1 : x->step > y->step;
 }
 
 static int u64_cmp(const void *a, const void *b)
@@ -527,40 +564,32 @@ static uint64_t common_step(const struct salvo_merge *m)
 
 int salvo_merge_finish(struct salvo_merge *m)
 {
-	uint64_t t0, bin = m->bin_ns;
+	uint64_t t0 = UINT64_MAX, bin = m->bin_ns;
 
 	if (!m->nitems)
 		return 0;
-	qsort(m->items, m->nitems, sizeof(*m->items), item_cmp);
-	t0 = m->items[0].start;
+	for (size_t i = 0; i < m->nitems; i++)
+		t0 = m->items[i].start < t0 ? m->items[i].start : t0;
 	if (!bin) {
 		bin = common_step(m);
 		if (!bin)
 			return -ENOMEM;
 		m->bin_ns = bin;
 	}
+	/* Each interval goes to the step its middle falls in; sorted by step, equal steps are adjacent. */
+	for (size_t i = 0; i < m->nitems; i++)
+		m->items[i].step = (m->items[i].start - t0 + m->items[i].dur / 2) / bin;
+	qsort(m->items, m->nitems, sizeof(*m->items), item_cmp);
 	m->bins = calloc(m->nitems, sizeof(*m->bins));
 	if (!m->bins)
 		return -ENOMEM;
-	/* Each interval goes to the step its middle falls in; sorted by start, so bins come in order. */
 	for (size_t i = 0; i < m->nitems; i++) {
 		const struct item *it = &m->items[i];
-		uint64_t k = (it->start - t0 + it->dur / 2) / bin;
-		struct salvo_merge_bin *b = m->nbins ? &m->bins[m->nbins - 1] : NULL;
 		int rc;
 
-		if (!b || b->start_unix_ns != t0 + k * bin) {
-			/* Middles can come out of order when durations differ: find the bin. */
-			b = NULL;
-			for (size_t j = m->nbins; j-- > 0 && !b;)
-				if (m->bins[j].start_unix_ns == t0 + k * bin)
-					b = &m->bins[j];
-			if (!b) {
-				b = &m->bins[m->nbins++];
-				b->start_unix_ns = t0 + k * bin;
-			}
-		}
-		rc = sum_add(&b->s, &it->s);
+		if (!i || it->step != m->items[i - 1].step)
+			m->bins[m->nbins++].start_unix_ns = t0 + it->step * bin;
+		rc = sum_add(&m->bins[m->nbins - 1].s, &it->s);
 		if (rc)
 			return rc;
 	}

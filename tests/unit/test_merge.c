@@ -184,6 +184,40 @@ static void test_hist_decode(void **state)
 	salvo_hist_destroy(b);
 }
 
+/*
+ * The same record twice: the second adds in place (every bucket already
+ * there), and every bucket holds twice the count.
+ */
+static void test_hist_add_in_place(void **state)
+{
+	struct salvo_report r = {.command = "udp recv", .backend = "null", .duration_s = 1};
+	struct salvo_hist *a, *got;
+	struct salvo_merge *m;
+	char err[256], *text;
+	uint64_t n;
+
+	(void)state;
+	assert_int_equal(salvo_hist_create(&a), 0);
+	assert_int_equal(salvo_hist_create(&got), 0);
+	for (int i = 0; i < 30; i++)
+		salvo_hist_record(a, sample());
+	fill_latency_of(&r, a);
+	text = record_text(&r, "h");
+	assert_int_equal(salvo_merge_create(&m, 0), 0);
+	assert_int_equal(salvo_merge_add(m, text, strlen(text), err, sizeof(err)), 0);
+	assert_int_equal(salvo_merge_add(m, text, strlen(text), err, sizeof(err)), 0);
+	assert_int_equal(salvo_merge_hist_build(&salvo_merge_total(m)->lat, got), 0);
+	assert_int_equal(salvo_hist_count(got), 60);
+	for (size_t i = 0, j = 0; (n = salvo_hist_bucket_next(a, &i)); i++, j++) {
+		assert_int_equal(salvo_hist_bucket_next(got, &j), 2 * n);
+		assert_int_equal(i, j);
+	}
+	free(text);
+	salvo_merge_destroy(m);
+	salvo_hist_destroy(a);
+	salvo_hist_destroy(got);
+}
+
 /* Counters sum, per host and per label; intervals of two processes share steps. */
 static void test_counters_groups_timeline(void **state)
 {
@@ -319,6 +353,7 @@ int main(void)
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_hist_decode),
 		cmocka_unit_test(test_hist_merge_equals_all_samples),
+		cmocka_unit_test(test_hist_add_in_place),
 		cmocka_unit_test(test_counters_groups_timeline),
 		cmocka_unit_test(test_bad_hist_refused),
 		cmocka_unit_test(test_counter_overflow_refused),
