@@ -14,6 +14,46 @@
 
 #include "opt.h"
 
+/*
+ * What ties the records of many processes together (docs/fleet.md): a
+ * common start instant, a run id and labels.  Every traffic command has
+ * them (in salvo_cli_common), `salvo run` too (SALVO_CLI_FLEET_OPTS in its
+ * own table).
+ */
+struct salvo_cli_fleet {
+	const char *start_at;		/* --start-at, as given */
+	const char *run_id;		/* --run-id */
+	struct salvo_opt_strlist labels;	/* --label KEY=VALUE, repeatable */
+};
+
+#define SALVO_CLI_FLEET_OPTS(T, m)                                                                 \
+	SALVO_OPT("start-at", SALVO_OPT_STR, T, m.start_at, .metavar = "TIME",                     \
+		  .help = "set up, then start at TIME on the real-time clock: RFC 3339 (2026-11-30T07:00:00.5Z) or Unix seconds (1795935600.5)"), \
+	SALVO_OPT("run-id", SALVO_OPT_STR, T, m.run_id, .metavar = "ID",                           \
+		  .help = "a name for this run in every JSON record, for salvo merge"),                    \
+	SALVO_OPT("label", SALVO_OPT_STRLIST, T, m.labels, .metavar = "KEY=VALUE",                 \
+		  .help = "a label in every JSON record (repeatable, up to 16)")
+
+/*
+ * Parse --start-at: RFC 3339 with a zone (Z or +hh:mm) and an optional
+ * fraction, or Unix seconds with an optional fraction.  0 and *ns (ns since
+ * the epoch, CLOCK_REALTIME), or -EINVAL with the reason in err.
+ */
+int salvo_cli_start_at_parse(const char *s, uint64_t *ns, char *err, size_t errlen);
+/*
+ * Refuse a bad --start-at (unparsable or not in the future), --run-id or
+ * --label.  0, or 2 after one line on stderr.
+ */
+int salvo_cli_fleet_check(const struct salvo_cli_fleet *f);
+/* The instant --start-at names (0: none given); call after salvo_cli_fleet_check. */
+uint64_t salvo_cli_fleet_start_ns(const struct salvo_cli_fleet *f);
+/*
+ * Every JSON record this process prints from now on names it: host, pid,
+ * run id, labels, the --start-at instant (0: none), the host clock's
+ * state (the driver calls this once a run is set up; cli/report.c).
+ */
+void salvo_cli_fleet_identity(const struct salvo_cli_fleet *f, uint64_t start_at_ns);
+
 /* Options every traffic command takes; embed first in a command's option struct. */
 struct salvo_cli_common {
 	const char *backend;
@@ -31,6 +71,7 @@ struct salvo_cli_common {
 	unsigned int cpu;
 	uint64_t timeout_ns;
 	bool cpu_seen;
+	struct salvo_cli_fleet fleet;
 };
 
 extern const struct salvo_opt salvo_cli_run_opts[];	/* backend, threads, burst, duration, -i, json... */

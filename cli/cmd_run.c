@@ -28,6 +28,7 @@ struct run_opts {
 	bool json;
 	bool verbose;
 	uint64_t duration_ns;
+	struct salvo_cli_fleet fleet;
 };
 
 static const struct salvo_opt run_table[] = {
@@ -37,6 +38,7 @@ static const struct salvo_opt run_table[] = {
 		  .short_name = 'v', .help = "say what each stream set up"),
 	SALVO_OPT("duration", SALVO_OPT_DURATION, struct run_opts, duration_ns,
 		  .short_name = 'd', .help = "override the profile's duration"),
+	SALVO_CLI_FLEET_OPTS(struct run_opts, fleet),
 	SALVO_OPT_END,
 };
 
@@ -99,7 +101,7 @@ static int stream_setup(struct stream *s, struct salvo_cli_stream *v, const stru
 static int run_run(void *o, int argc, char **argv)
 {
 	struct run_opts *ro = o;
-	struct salvo_cli_common vc = {.json = ro->json, .verbose = ro->verbose};
+	struct salvo_cli_common vc = {.json = ro->json, .verbose = ro->verbose, .fleet = ro->fleet};
 	const struct salvo_cli_extra x = {.started = streams_started, .arg = &vc};
 	const struct salvo_cli_drive_cfg d = {.c = &vc, .extra = &x, .profile = "run"};
 	struct salvo_cli_stream *v = NULL;
@@ -111,6 +113,10 @@ static int run_run(void *o, int argc, char **argv)
 	int rc = 1;
 
 	(void)argc;
+	rc = salvo_cli_fleet_check(&ro->fleet);
+	if (rc)
+		return rc;
+	rc = 1;
 	doc = load_profile(argv[0], &rc);
 	if (!doc)
 		return rc;

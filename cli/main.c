@@ -68,7 +68,7 @@ static int group_usage(const char *w1, const char *w2)
 int main(int argc, char **argv)
 {
 	const struct salvo_cmd *cmd;
-	char *pos[16];
+	char *pos[256];	/* salvo merge takes up to 256 files */
 	int words = 0, npos = 0, rc;
 	void *opts;
 

@@ -173,6 +173,7 @@ const char *salvo_opt_metavar(const struct salvo_opt *o)
 	case SALVO_OPT_RATE: return "RATE";
 	case SALVO_OPT_DURATION: return "SECONDS";
 	case SALVO_OPT_ENUM: return "CHOICE";
+	case SALVO_OPT_STRLIST: return "TEXT";
 	}
 	return "X";
 }
@@ -222,6 +223,7 @@ size_t salvo_opt_type_size(enum salvo_opt_type t)
 	case SALVO_OPT_RATE: return sizeof(struct salvo_opt_rate);
 	case SALVO_OPT_DURATION: return sizeof(uint64_t);
 	case SALVO_OPT_ENUM: return sizeof(unsigned int);
+	case SALVO_OPT_STRLIST: return sizeof(struct salvo_opt_strlist);
 	}
 	return 0;
 }
@@ -230,6 +232,7 @@ static const char *const type_names[] = {
 	[SALVO_OPT_FLAG] = "FLAG", [SALVO_OPT_STR] = "STR", [SALVO_OPT_UINT] = "UINT",
 	[SALVO_OPT_COUNT] = "COUNT", [SALVO_OPT_U64] = "U64", [SALVO_OPT_SIZE] = "SIZE",
 	[SALVO_OPT_RATE] = "RATE", [SALVO_OPT_DURATION] = "DURATION", [SALVO_OPT_ENUM] = "ENUM",
+	[SALVO_OPT_STRLIST] = "STRLIST",
 };
 
 /*
@@ -338,6 +341,17 @@ static int set_value(const struct salvo_cmd *cmd, const struct salvo_opt *o, voi
 					      o->choices[i]);
 		}
 		break;
+	case SALVO_OPT_STRLIST: {
+		struct salvo_opt_strlist *l = (struct salvo_opt_strlist *)(base + o->field.offset);
+
+		if (l->n == SALVO_OPT_STRLIST_MAX) {
+			snprintf(err, sizeof(err), "at most %d times", SALVO_OPT_STRLIST_MAX);
+			rc = -E2BIG;
+		} else {
+			l->v[l->n++] = arg;
+		}
+		break;
+	}
 	}
 	if (rc)
 		return salvo_usage_error(cmd, "--%s: %s", o->name, err);

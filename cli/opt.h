@@ -23,6 +23,14 @@ enum salvo_opt_type {
 	SALVO_OPT_RATE,		/* struct salvo_opt_rate: 100k (pps), 800Mbit (bits) */
 	SALVO_OPT_DURATION,	/* uint64_t ns: 5, 5s, 250ms */
 	SALVO_OPT_ENUM,		/* unsigned int index into choices */
+	SALVO_OPT_STRLIST,	/* struct salvo_opt_strlist: repeatable, each use appends */
+};
+
+/* A repeatable option's values, in command-line order; more than the room is refused. */
+#define SALVO_OPT_STRLIST_MAX 16
+struct salvo_opt_strlist {
+	const char *v[SALVO_OPT_STRLIST_MAX];
+	unsigned int n;
 };
 
 struct salvo_opt_rate {
@@ -67,7 +75,8 @@ struct salvo_opt {
 	((t) == SALVO_OPT_FLAG ? sizeof(bool) :                                                    \
 	 (t) == SALVO_OPT_STR ? sizeof(const char *) :                                             \
 	 (t) == SALVO_OPT_UINT || (t) == SALVO_OPT_ENUM ? sizeof(unsigned int) :                    \
-	 (t) == SALVO_OPT_RATE ? sizeof(struct salvo_opt_rate) : sizeof(uint64_t))
+	 (t) == SALVO_OPT_RATE ? sizeof(struct salvo_opt_rate) :                                   \
+	 (t) == SALVO_OPT_STRLIST ? sizeof(struct salvo_opt_strlist) : sizeof(uint64_t))
 #define SALVO_OPT_CHECKED(T, member, t)                                                            \
 	{ .offset = offsetof(T, member) +                                                          \
 		    0 * sizeof(struct { _Static_assert(sizeof(((T *)0)->member) ==                 \

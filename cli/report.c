@@ -5,6 +5,8 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/timex.h>
+#include <unistd.h>
 
 #include <salvo/hist.h>
 #include <salvo/units.h>
@@ -234,6 +236,94 @@ void salvo_report_interval_text(FILE *f, const struct salvo_report *rep)
 		sessions_text(f, rep);
 }
 
+/*
+ * The process's identity for its records: one per process (the command's
+ * run or a profile's streams share it), so a file-scope copy rather than a
+ * parameter through every report function.
+ */
+static struct {
+	bool set;
+	char host[256];
+	struct salvo_cli_fleet f;
+	uint64_t start_at_ns;
+} id;
+
+void salvo_cli_fleet_identity(const struct salvo_cli_fleet *f, uint64_t start_at_ns)
+{
+	id.f = *f;
+	id.start_at_ns = start_at_ns;
+	if (gethostname(id.host, sizeof(id.host) - 1))
+		snprintf(id.host, sizeof(id.host), "unknown");
+	id.set = true;
+}
+
+/*
+ * The host clock as the kernel's NTP discipline sees it (adjtimex(2),
+ * read only): synchronised unless STA_UNSYNC is set or the state is
+ * TIME_ERROR; esterror and maxerror in µs.
+ */
+static json_t *clock_json(void)
+{
+	struct timex tx = {.modes = 0};
+	int state = adjtimex(&tx);
+	bool sync;
+
+	if (state < 0)
+		return json_pack("{s:s, s:b}", "source", "none", "synchronized", 0);
+	sync = state != TIME_ERROR && !(tx.status & STA_UNSYNC);
+	return json_pack("{s:s, s:b, s:I, s:I}", "source", "adjtimex", "synchronized", sync,
+			 "esterror_us", (json_int_t)tx.esterror, "maxerror_us", (json_int_t)tx.maxerror);
+}
+
+static void fleet_json(json_t *root, const struct salvo_report *rep)
+{
+	uint64_t start = rep->start_unix_ns;
+
+	if (!id.set)
+		return;
+	json_object_set_new(root, "host", json_string(id.host));
+	json_object_set_new(root, "pid", json_integer((json_int_t)getpid()));
+	if (id.f.run_id)
+		json_object_set_new(root, "run_id", json_string(id.f.run_id));
+	if (id.f.labels.n) {
+		json_t *l = json_object();
+
+		for (unsigned int i = 0; i < id.f.labels.n; i++) {
+			const char *eq = strchr(id.f.labels.v[i], '=');
+			char key[128];
+
+			snprintf(key, sizeof(key), "%.*s", (int)(eq - id.f.labels.v[i]), id.f.labels.v[i]);
+			json_object_set_new(l, key, json_string(eq + 1));
+		}
+		json_object_set_new(root, "labels", l);
+	}
+	/* The record's own start: the run's, plus the interval's offset. */
+	if (start) {
+		if (rep->interval)
+			start += (uint64_t)(rep->t_start_s * 1e9 + 0.5);
+		json_object_set_new(root, "start_unix_ns", json_integer((json_int_t)start));
+	}
+	if (id.start_at_ns && !rep->interval)
+		json_object_set_new(root, "start_at_unix_ns", json_integer((json_int_t)id.start_at_ns));
+	json_object_set_new(root, "clock", clock_json());
+}
+
+/*
+ * The histogram itself (docs/json.md, "hist"): the non-empty buckets as
+ * [index, count] pairs, index as in include/salvo/hist.h.  With the
+ * count, min, max, mean and clamped beside it, salvo merge rebuilds it exactly.
+ */
+static json_t *hist_json(const struct salvo_hist *h)
+{
+	json_t *counts = json_array();
+	uint64_t n;
+
+	for (size_t i = 0; (n = salvo_hist_bucket_next(h, &i)); i++)
+		json_array_append_new(counts, json_pack("[I, I]", (json_int_t)i, (json_int_t)n));
+	return json_pack("{s:s, s:i, s:i, s:o}", "unit", "ns", "sub_bucket_bits", SALVO_HIST_SUB_BITS,
+			 "max_bits", SALVO_HIST_MAX_BITS, "counts", counts);
+}
+
 static json_t *dir_json(const struct salvo_report_dir *d)
 {
 	return json_pack("{s:I, s:I, s:f, s:f, s:f}", "packets", (json_int_t)d->packets, "bytes",
@@ -290,6 +380,9 @@ json_t *salvo_report_json(const struct salvo_report *rep, const struct salvo_cli
 					      (json_int_t)l->p90, "p99", (json_int_t)l->p99, "p999",
 					      (json_int_t)l->p999, "p9999", (json_int_t)l->p9999, "max",
 					      (json_int_t)l->max));
+		if (rep->hist)
+			json_object_set_new(json_object_get(root, "latency_ns"), "hist",
+					    hist_json(rep->hist));
 	}
 	if (rep->has_pacing && !rep->interval)
 		json_object_set_new(root, "pacing",
@@ -303,6 +396,7 @@ json_t *salvo_report_json(const struct salvo_report *rep, const struct salvo_cli
 		x->json(root, rep, x->arg);
 	if (rep->error[0])
 		json_object_set_new(root, "error", json_string(rep->error));
+	fleet_json(root, rep);
 	return root;
 }
 

@@ -43,6 +43,7 @@ const struct salvo_opt salvo_cli_run_opts[] = {
 		  .short_name = 'v', .help = "say what the backend set up"),
 	SALVO_OPT("quiet", SALVO_OPT_FLAG, struct salvo_cli_common, quiet,
 		  .short_name = 'q', .help = "no progress line, only the summary"),
+	SALVO_CLI_FLEET_OPTS(struct salvo_cli_common, fleet),
 	SALVO_OPT_END,
 };
 
@@ -137,7 +138,7 @@ int salvo_cli_common_check(const struct salvo_cli_common *c)
 		return salvo_usage_error(NULL, "--backend: %s", err);
 	if (c->cpu_seen && salvo_cli_cpu_check(c->cpu, c->threads, err, sizeof(err)))
 		return salvo_usage_error(NULL, "%s", err);
-	return 0;
+	return salvo_cli_fleet_check(&c->fleet);
 }
 
 bool salvo_cli_has_common(const struct salvo_cmd *cmd)
@@ -165,6 +166,12 @@ static volatile sig_atomic_t stop_pending;
 static void on_signal(int sig)
 {
 	stop_pending = sig;
+}
+
+/* salvo_run_start()'s --start-at wait asks this: a signal ends the wait. */
+static bool start_wait_stop(void)
+{
+	return stop_pending != 0;
 }
 
 void salvo_cli_signals_early(void)
@@ -368,6 +375,10 @@ int salvo_cli_stream_create(struct salvo_cli_stream *s, const struct salvo_cli_d
 	 * summary.  stop_pending is kept: a signal since start-up counts.
 	 */
 	signals_catch();
+	/* The driver, not each command: every stream starts at --start-at, and names itself. */
+	s->cfg->start_at_ns = salvo_cli_fleet_start_ns(&d->c->fleet);
+	s->cfg->start_wait_stop = start_wait_stop;
+	salvo_cli_fleet_identity(&d->c->fleet, s->cfg->start_at_ns);
 	if (salvo_cfg_finish(s->cfg, err, sizeof(err)))
 		return stream_error(d, s, true, err);
 	if (pick_port0(s->cfg, err, sizeof(err)))
@@ -651,8 +662,10 @@ int salvo_cli_run(const struct salvo_cli_common *c, struct salvo_cfg *cfg,
 	rc = salvo_cli_stream_create(&s, &d);
 	if (!rc)
 		rc = salvo_cli_drive(&s, 1, &d);
-	if (s.reported && rep_out)
+	if (s.reported && rep_out) {
 		*rep_out = s.rep;
+		rep_out->hist = NULL;	/* the run that owns it is destroyed below */
+	}
 	salvo_cli_streams_destroy(&s, 1);
 	return rc;
 }

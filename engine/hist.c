@@ -173,3 +173,86 @@ uint64_t salvo_hist_percentile(const struct salvo_hist *h, double p)
 	}
 	return h->max;	/* not reached: the buckets sum to count */
 }
+
+size_t salvo_hist_nbuckets(void)
+{
+	return NBUCKETS;
+}
+
+uint64_t salvo_hist_bucket_lo(size_t i)
+{
+	unsigned int shift;
+
+	if (i < 2 * SUB_COUNT)
+		return i;
+	shift = (unsigned int)(i >> SALVO_HIST_SUB_BITS) - 1;
+	return (uint64_t)(i - ((size_t)shift << SALVO_HIST_SUB_BITS)) << shift;
+}
+
+uint64_t salvo_hist_bucket_hi(size_t i)
+{
+	return bucket_hi(i);
+}
+
+uint64_t salvo_hist_bucket_next(const struct salvo_hist *h, size_t *i)
+{
+	for (size_t k = *i; k < NBUCKETS; k++) {
+		if (h->buckets[k]) {
+			*i = k;
+			return h->buckets[k];
+		}
+	}
+	*i = NBUCKETS;
+	return 0;
+}
+
+int salvo_hist_bucket_add(struct salvo_hist *h, size_t i, uint64_t n)
+{
+	uint64_t lo, hi;
+
+	if (i >= NBUCKETS)
+		return -ERANGE;
+	if (!n)
+		return 0;
+	if (h->count + n < h->count || h->buckets[i] + n < h->buckets[i])
+		return -EOVERFLOW;
+	lo = salvo_hist_bucket_lo(i);
+	hi = bucket_hi(i);
+	if (hi > SALVO_HIST_MAX)	/* the top bucket ends at the clamp */
+		hi = SALVO_HIST_MAX;
+	h->buckets[i] += n;
+	h->count += n;
+	h->sum += (unsigned __int128)lo * n;
+	if (lo < h->min)
+		h->min = lo;
+	if (hi > h->max)
+		h->max = hi;
+	return 0;
+}
+
+int salvo_hist_set_exact(struct salvo_hist *h, uint64_t min, uint64_t max, double mean,
+			 uint64_t clamped)
+{
+	size_t first = 0, last;
+	uint64_t top;
+
+	if (!h->count)
+		return min || max || clamped || mean != 0.0 ? -EINVAL : 0;
+	if (!salvo_hist_bucket_next(h, &first) || min > max || max > SALVO_HIST_MAX)
+		return -EINVAL;
+	last = bucket_of(h->max);	/* bucket_add left max at the last bucket's top */
+	top = h->buckets[bucket_of(SALVO_HIST_MAX)];
+	if (bucket_of(min) != first || bucket_of(max) != last || !h->buckets[last])
+		return -EINVAL;
+	if (mean != mean || mean < 0 || mean > (double)SALVO_HIST_MAX)	/* NaN, or no mean at all */
+		return -EINVAL;
+	/* The encoder printed the mean to 10 digits: it may sit a rounding outside [min, max]. */
+	mean = mean < (double)min ? (double)min : mean > (double)max ? (double)max : mean;
+	if (clamped > top || (clamped && max != SALVO_HIST_MAX))
+		return -EINVAL;
+	h->min = min;
+	h->max = max;
+	h->clamped = clamped;
+	h->sum = (unsigned __int128)(mean * (double)h->count);
+	return 0;
+}

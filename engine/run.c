@@ -32,6 +32,7 @@ struct salvo_run {
 	pthread_barrier_t go;		/* main has set the start time: run */
 	struct salvo_pacer *pacer;
 	uint64_t start_ns, deadline_ns, end_ns;
+	uint64_t start_rt_ns;		/* start_ns's instant on CLOCK_REALTIME */
 	/* Set from signal handlers and any worker; read by every worker per burst. */
 	int stop;
 	int interrupted;
@@ -41,6 +42,7 @@ struct salvo_run {
 	uint64_t iv_epoch;
 	int iv_sessions_on;	/* salvo_run_interval_sessions(): boundaries also take per-session rows */
 	struct salvo_hist *lat_drained, *lat_iv;
+	struct salvo_hist *lat_final;	/* the last salvo_run_report()'s, for rep->hist */
 	uint64_t rx_total __salvo_aligned;	/* run-wide receive count, for --count */
 	unsigned int running __salvo_aligned;
 };
@@ -319,6 +321,44 @@ oom:
 	return rc;
 }
 
+static uint64_t realtime_ns(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_REALTIME, &ts);
+	return (uint64_t)ts.tv_sec * NSEC_PER_SEC + (uint64_t)ts.tv_nsec;
+}
+
+/*
+ * --start-at: every port is open and the workers wait at the go barrier;
+ * sleep until the instant on CLOCK_REALTIME (absolute, so a clock step
+ * while we sleep moves the wake-up with it), in slices of at most
+ * START_POLL_NS so a stop request is seen.  The last slice ends at the
+ * instant itself.
+ */
+#define START_POLL_NS (10 * NSEC_PER_MSEC)
+
+static void wait_start_at(struct salvo_run *r)
+{
+	for (;;) {
+		uint64_t now = realtime_ns(), until = r->cfg.start_at_ns;
+		struct timespec ts;
+
+		if (now >= until)
+			return;
+		if (r->cfg.start_wait_stop && r->cfg.start_wait_stop()) {
+			salvo_run_interrupt(r);
+			return;
+		}
+		if (until - now > START_POLL_NS)
+			until = now + START_POLL_NS;
+		ts.tv_sec = (time_t)(until / NSEC_PER_SEC);
+		ts.tv_nsec = (long)(until % NSEC_PER_SEC);
+		/* EINTR (a signal): loop, ask start_wait_stop again. */
+		clock_nanosleep(CLOCK_REALTIME, TIMER_ABSTIME, &ts, NULL);
+	}
+}
+
 int salvo_run_start(struct salvo_run *r, char *err, size_t errlen)
 {
 	unsigned int i;
@@ -341,7 +381,10 @@ int salvo_run_start(struct salvo_run *r, char *err, size_t errlen)
 		r->started[i] = true;
 	}
 	pthread_barrier_wait(&r->opened);
+	if (r->cfg.start_at_ns && !__atomic_load_n(&r->open_failed, __ATOMIC_RELAXED))
+		wait_start_at(r);
 	r->start_ns = salvo_now_ns();
+	r->start_rt_ns = realtime_ns();
 	if (r->pacer)
 		salvo_pacer_start(r->pacer, r->start_ns);
 	if (r->cfg.duration_ns)
@@ -473,6 +516,7 @@ static void sum_counters(struct salvo_run *r, struct salvo_report *rep, uint64_t
 	rep->command = r->cfg.command;
 	rep->threads = r->n;
 	rep->duration_s = (double)((r->end_ns ? r->end_ns : now) - r->start_ns) / 1e9;
+	rep->start_unix_ns = r->start_rt_ns;
 	rep->tx.packets = txp;
 	rep->tx.bytes = txb;
 	rep->submissions = sub;
@@ -617,6 +661,8 @@ void salvo_run_snapshot(struct salvo_run *r, struct salvo_report *rep)
 	sum_counters(r, rep, salvo_now_ns(), cnt);
 	free(cnt);
 	fill_latency(rep, r->lat_iv);
+	if (rep->has_latency)
+		rep->hist = r->lat_iv;	/* reset only by the next snapshot */
 	salvo_hist_merge(r->lat_drained, r->lat_iv);
 }
 
@@ -647,9 +693,11 @@ static void fill_sessions(struct salvo_report *rep, const struct salvo_flowtab *
 
 void salvo_run_report(struct salvo_run *r, struct salvo_report *rep)
 {
-	struct salvo_hist *lat = NULL, *pace = NULL;
+	struct salvo_hist *lat = r->lat_final, *pace = NULL;
 
 	memset(rep, 0, sizeof(*rep));
+	if (lat)
+		salvo_hist_reset(lat);
 	sum_counters(r, rep, salvo_now_ns(), NULL);
 	/*
 	 * Only a run whose departures carry stamps has a session: not a
@@ -661,7 +709,7 @@ void salvo_run_report(struct salvo_run *r, struct salvo_report *rep)
 		if (r->w[i].rc && r->w[i].err[0] && !rep->error[0])
 			snprintf(rep->error, sizeof(rep->error), "%s", r->w[i].err);
 	}
-	if (salvo_hist_create(&lat) == 0 && salvo_hist_create(&pace) == 0) {
+	if ((lat || salvo_hist_create(&lat) == 0) && salvo_hist_create(&pace) == 0) {
 		/* Every sample once: those snapshots drained, those still with the workers. */
 		salvo_hist_merge(lat, r->lat_drained);
 		for (unsigned int i = 0; i < r->n; i++) {
@@ -670,12 +718,14 @@ void salvo_run_report(struct salvo_run *r, struct salvo_report *rep)
 			salvo_hist_merge(pace, r->w[i].pace_err);
 		}
 		fill_latency(rep, lat);
+		if (rep->has_latency)
+			rep->hist = lat;
 		if (rep->has_pacing && salvo_hist_count(pace)) {
 			rep->pacing_err_mean_ns = salvo_hist_mean(pace);
 			rep->pacing_err_p99_ns = salvo_hist_percentile(pace, 99);
 		}
 	}
-	salvo_hist_destroy(lat);
+	r->lat_final = lat;	/* kept for rep->hist until the next report or destroy */
 	salvo_hist_destroy(pace);
 	if (r->n == 1) {
 		rep->flow_overflow = salvo_flowtab_overflow(r->w[0].flows);
@@ -727,6 +777,7 @@ void salvo_run_destroy(struct salvo_run *r)
 	salvo_pacer_destroy(r->pacer);
 	salvo_hist_destroy(r->lat_drained);
 	salvo_hist_destroy(r->lat_iv);
+	salvo_hist_destroy(r->lat_final);
 	free(r->w);
 	free(r->tid);
 	free(r->started);

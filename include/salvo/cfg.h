@@ -105,6 +105,15 @@ struct salvo_cfg {
 	uint16_t filter_udp_port;	/* L2 receive: only UDP to this port (0: every frame) */
 	unsigned int rcvbuf, sndbuf;	/* socket buffer sizes to ask for, 0: default */
 	void *ext;		/* command-specific extension, read by that command's app */
+	/*
+	 * --start-at: the CLOCK_REALTIME instant (ns) the workers start at,
+	 * 0: as soon as every port is open.  salvo_run_start() sleeps until
+	 * then once the ports are open; start_wait_stop, when set, is asked
+	 * every few ms of that sleep and true ends it: the run is interrupted
+	 * before it sends or counts anything.
+	 */
+	uint64_t start_at_ns;
+	bool (*start_wait_stop)(void);
 };
 
 /* Defaults: one thread, burst 32, one flow, stamps on, 5 s timeout, loopback. */

@@ -11,6 +11,7 @@
 #ifndef SALVO_HIST_H
 #define SALVO_HIST_H
 
+#include <stddef.h>
 #include <stdint.h>
 
 #define SALVO_HIST_SUB_BITS 11	/* 2048 sub-buckets: 3 significant digits */
@@ -41,5 +42,37 @@ double salvo_hist_mean(const struct salvo_hist *h);
  * Walks the buckets: for reports, not for the hot path.
  */
 uint64_t salvo_hist_percentile(const struct salvo_hist *h, double p);
+
+/*
+ * The buckets themselves, so that a report can carry the histogram (the
+ * "hist" object of docs/json.md) and `salvo merge` can add histograms of
+ * several processes exactly.  Bucket i holds the values
+ * salvo_hist_bucket_lo(i)..salvo_hist_bucket_hi(i); indices run from 0 to
+ * salvo_hist_nbuckets() - 1 and depend only on SALVO_HIST_SUB_BITS and
+ * SALVO_HIST_MAX_BITS.  For reports, not for the record path.
+ */
+size_t salvo_hist_nbuckets(void);
+uint64_t salvo_hist_bucket_lo(size_t i);
+uint64_t salvo_hist_bucket_hi(size_t i);
+/*
+ * The first non-empty bucket at or after *i: returns its count with its
+ * index in *i, or 0 (and *i == nbuckets) when there is none.
+ */
+uint64_t salvo_hist_bucket_next(const struct salvo_hist *h, size_t *i);
+/*
+ * Decoding: add n samples to bucket i, as if recorded at the bucket's low
+ * edge (min, max and the sum follow the edges until salvo_hist_set_exact).
+ * -ERANGE for an index out of range, -EOVERFLOW if the count would wrap.
+ */
+int salvo_hist_bucket_add(struct salvo_hist *h, size_t i, uint64_t n);
+/*
+ * Decoding, after the buckets: the exact min, max, mean and clamped count
+ * the encoder had.  -EINVAL, and h unchanged, when they cannot belong to
+ * these buckets (min not in the first non-empty bucket, max not in the
+ * last, a mean that is no number or beyond the range, more clamped than
+ * samples at the top).  A mean a rounding outside [min, max] is pulled in.
+ */
+int salvo_hist_set_exact(struct salvo_hist *h, uint64_t min, uint64_t max, double mean,
+			 uint64_t clamped);
 
 #endif

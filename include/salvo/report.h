@@ -11,6 +11,8 @@
 
 #include <salvo/kstats.h>
 
+struct salvo_hist;
+
 #define SALVO_JSON_SCHEMA 1
 
 struct salvo_report_dir {
@@ -43,6 +45,12 @@ struct salvo_report {
 	const char *backend;
 	double duration_s;	/* wall time of the run (or of the interval) */
 	double t_start_s;	/* intervals: start offset from the run's start */
+	uint64_t start_unix_ns;	/* the run's start on CLOCK_REALTIME (ns since the epoch) */
+	/*
+	 * The histogram behind latency (NULL: none), owned by the run: valid
+	 * until the run's next snapshot or report, or its destroy.
+	 */
+	const struct salvo_hist *hist;
 	unsigned int threads;
 	bool interval;		/* an interval line rather than the final summary */
 

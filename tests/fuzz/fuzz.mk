@@ -36,6 +36,9 @@ fuzz_libs_registry := $(shell $(PKG_CONFIG) --libs jansson liburcu-cds liburcu 2
 # The control-channel decoder of `salvo serve` (apps/ctl.c).
 fuzz_src_ctl  := apps/ctl.c
 fuzz_libs_ctl := $(shell $(PKG_CONFIG) --libs jansson 2>/dev/null || echo -ljansson)
+# The record reader of `salvo merge` (apps/merge.c) and the histogram it builds.
+fuzz_src_merge  := apps/merge.c engine/hist.c
+fuzz_libs_merge := $(shell $(PKG_CONFIG) --libs jansson 2>/dev/null || echo -ljansson)
 fuzz_src_journal  := registry/registry.c
 fuzz_libs_journal := $(fuzz_libs_registry)
 # liburcu's cds_lfht_for_each_entry() computes caa_container_of(NULL, ...) at

@@ -483,6 +483,50 @@ static void test_type_sizes(void **state)
 	assert_int_equal(salvo_opt_type_size(SALVO_OPT_RATE), 2 * sizeof(double));
 }
 
+/* A repeatable option (SALVO_OPT_STRLIST): each use appends, in order; one past the room is refused. */
+struct l_opts {
+	struct salvo_opt_strlist tags;
+};
+
+static const struct salvo_opt l_table[] = {
+	SALVO_OPT("tag", SALVO_OPT_STRLIST, struct l_opts, tags, .help = "repeatable"),
+	SALVO_OPT_END,
+};
+
+static const struct salvo_opt *const l_tables[] = {l_table, NULL};
+
+static const struct salvo_cmd l_cmd = {
+	.name = "list cmd", .summary = "repeats", .tables = l_tables, .opts_size = sizeof(struct l_opts),
+};
+
+static void test_strlist(void **state)
+{
+	char *argv[2 + 2 * (SALVO_OPT_STRLIST_MAX + 1)], *pos[1], val[SALVO_OPT_STRLIST_MAX + 1][8];
+	struct l_opts o;
+	int npos, argc = 1;
+
+	(void)state;
+	argv[0] = "list cmd";
+	for (int i = 0; i < SALVO_OPT_STRLIST_MAX; i++) {
+		snprintf(val[i], sizeof(val[i]), "v%d", i);
+		argv[argc++] = "--tag";
+		argv[argc++] = val[i];
+	}
+	argv[argc] = NULL;
+	memset(&o, 0, sizeof(o));
+	assert_int_equal(parse_cmd(&l_cmd, &o, argc, argv, pos, &npos), 0);
+	assert_int_equal(o.tags.n, SALVO_OPT_STRLIST_MAX);
+	for (int i = 0; i < SALVO_OPT_STRLIST_MAX; i++)
+		assert_string_equal(o.tags.v[i], val[i]);
+	argv[argc++] = "--tag";
+	argv[argc++] = "one-too-many";
+	argv[argc] = NULL;
+	memset(&o, 0, sizeof(o));
+	assert_int_equal(parse_cmd(&l_cmd, &o, argc, argv, pos, &npos), 2);
+	assert_non_null(strstr(errtext, "--tag: at most 16 times"));
+	assert_int_equal(salvo_opt_type_size(SALVO_OPT_STRLIST), sizeof(struct salvo_opt_strlist));
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -497,6 +541,7 @@ int main(void)
 		cmocka_unit_test(test_message_clean),
 		cmocka_unit_test(test_wrong_size_refused),
 		cmocka_unit_test(test_type_sizes),
+		cmocka_unit_test(test_strlist),
 	};
 
 	return cmocka_run_group_tests_name("opt", tests, NULL, NULL);
