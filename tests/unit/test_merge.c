@@ -17,6 +17,7 @@
 #include <cmocka.h>
 
 #include "../../cli/report.c"
+#include "../../cli/version.c"
 #include "apps/merge.h"
 
 static uint64_t rng = 0x9e3779b97f4a7c15ULL;
