@@ -250,8 +250,11 @@ static void data_close(struct data_side *d, struct salvo_report *rep)
 			salvo_run_stop(d->run);
 			salvo_run_wait(d->run, UINT64_MAX);
 			salvo_run_join(d->run);
-			if (rep)
+			if (rep) {
 				salvo_run_report(d->run, rep);
+				/* the histogram is the run's, destroyed below */
+				rep->hist = NULL;
+			}
 		}
 		salvo_run_destroy(d->run);
 		d->run = NULL;

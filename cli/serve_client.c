@@ -134,6 +134,7 @@ static void rx_finish(struct rx_side *r, const struct salvo_ctl_counts *sent, ui
 	salvo_run_wait(r->run, UINT64_MAX);
 	salvo_run_join(r->run);
 	salvo_run_report(r->run, rep);
+	rep->hist = NULL;	/* the run's, freed by rx_close before the report may be printed */
 }
 
 /* Stop (if still running) and free. */
