@@ -17,6 +17,7 @@ TITLES = {
     "raw_veth": "Raw 60 B frames on a veth pair: frames/s counted at the peer",
     "registry": "Registry: joins per second",
     "smoke": "Smoke run",
+    "fastpath": "Receivers and senders against bare probes (issue 13: R1, R2), packets/s at the receiver",
 }
 
 # Columns of each scenario's table after the primary metric: (metric, header, format)
@@ -32,6 +33,7 @@ COLUMNS = {
     "raw_veth": [],
     "registry": [("lat_p99_us", "p99 µs", "{:.1f}")],
     "smoke": [("loss_pct", "loss %", "{:.2f}")],
+    "fastpath": [("tx_pps_claimed", "sender's pkt/s", "{:,.0f}"), ("loss_pct", "loss %", "{:.2f}")],
 }
 
 HEADERS = {"pps": "pkt/s", "gbps": "Gbit/s", "rtt_p50_us": "p50 µs",
@@ -40,6 +42,10 @@ FORMATS = {"pps": "{:,.0f}", "gbps": "{:.3f}", "rtt_p50_us": "{:.1f}",
            "rate_err_pct": "{:.2f}", "joins_per_s": "{:,.0f}"}
 
 NOTES = {
+    "fastpath": "Probes (bench/probes/) are the least a program does on each kernel path: a lower bound, "
+                "not a competitor. R1 rows: receivers offered one load by a two-thread GSO sender "
+                "(salvo ÷ probe recv_count = R1). R2 rows: senders into the bare receiver probe "
+                "(salvo uring ÷ salvo syscall, uring ÷ send_uring probe = R2).",
     "pacing": "Rate error = |achieved - target| / target at the receiver. "
               "100 ms rate CoV: spread of the receiver's 100 ms interval rates (same method for both tools). "
               "Tool's jitter: iperf3's RFC 3550 inter-arrival jitter; salvo's one-way latency p99 - p50. "
