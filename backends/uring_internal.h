@@ -260,7 +260,10 @@ static inline bool tx_unhold(struct salvo_port *p, struct salvo_pkt *k)
 
 static inline void fifo_push(struct uring_port *up, struct salvo_pkt *k)
 {
-	up->fifo[(up->fifo_head + up->fifo_n) % up->fifo_cap] = k;
+	unsigned int i = up->fifo_head + up->fifo_n;
+
+	/* head and n are below cap: one subtraction wraps, no division per packet. */
+	up->fifo[i >= up->fifo_cap ? i - up->fifo_cap : i] = k;
 	up->fifo_n++;
 }
 
