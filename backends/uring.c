@@ -756,6 +756,12 @@ static int port_enable(struct salvo_port *p)
 	if (salvo_likely(up->enabled))
 		return 0;
 	up->enabled = true;
+	/*
+	 * The ring fd registered with this thread (5.18): every
+	 * io_uring_enter skips the fd lookup.  Only this thread enters the
+	 * ring (SINGLE_ISSUER); a kernel without it keeps the plain fd.
+	 */
+	io_uring_register_ring_fd(&up->ring);
 	up->fixed_send = probe_fixed_send(up);
 	rearm(p);
 	for (i = 0; i < up->nconnect; i++) {
