@@ -72,7 +72,7 @@ BPF_EMBED   := $(if $(BPF_SRC),$(BUILD)/obj/bpf_embed.o)
 LIB_OBJ     := $(ENGINE_OBJ) $(APPS_OBJ) $(BACKEND_OBJ) $(BPF_EMBED)
 UNIT_BIN    := $(patsubst tests/unit/%.c,$(BUILD)/tests/%,$(UNIT_SRC))
 
-.PHONY: FORCE all salvo man completion install uninstall deb unit-bins deps demo check check-fast fresh-check asan tsan bench clean format
+.PHONY: FORCE all salvo man completion install uninstall deb unit-bins deps demo check check-fast fresh-check asan tsan bench probes clean format
 
 all: $(BUILD)/salvo unit-bins
 ifeq ($(BUILD),build)
@@ -215,8 +215,19 @@ tsan:
 	@$(MAKE) --no-print-directory BUILD=build-tsan SAN=tsan all
 
 bench: deps
-	@$(MAKE) --no-print-directory all
+	@$(MAKE) --no-print-directory all probes
 	@bench/run.sh $(if $(QUICK),--quick)
+
+# The benchmark's probes (bench/probes/): bare programs that give the lower
+# bound of each kernel path, built apart from salvo (not linked with it).
+PROBE_SRC := $(sort $(wildcard bench/probes/*.c))
+PROBE_BIN := $(patsubst bench/probes/%.c,$(BUILD)/probes/%,$(PROBE_SRC))
+probes: $(PROBE_BIN)
+$(BUILD)/probes/%: bench/probes/%.c bench/probes/probe.h
+	$(call msg,PROBE,$@)
+	@mkdir -p $(dir $@)
+	$(Q)$(CC) $(CFLAGS) -std=gnu11 -D_GNU_SOURCE -Wall -Wextra -Werror -o $@ $< \
+		$(if $(filter send_uring,$*),$(shell $(PKG_CONFIG) --libs liburing))
 
 format:
 	clang-format -i $(ENGINE_SRC) $(APPS_SRC) $(BACKEND_SRC) $(CLI_SRC) include/salvo/*.h apps/*.h frames/*.h registry/*.h

@@ -37,11 +37,10 @@ static inline bool segment(struct salvo_worker *w, const uint8_t *d, uint32_t le
 			   uint64_t now_mono, uint64_t *now_real)
 {
 	struct salvo_stamp st;
-	uint64_t now;
+	uint64_t now, lat = SALVO_FLOW_NO_LATENCY;
 
-	if (salvo_stamp_decode(d, len, &st))
+	if (salvo_stamp_read(d, len, &st))
 		return false;
-	salvo_flowtab_update(w->flows, st.session, st.flow, st.seq);
 	if (st.flags & SALVO_STAMP_F_REALTIME) {
 		if (!*now_real)
 			*now_real = salvo_clock_ns(CLOCK_REALTIME);
@@ -51,9 +50,10 @@ static inline bool segment(struct salvo_worker *w, const uint8_t *d, uint32_t le
 	}
 	/* A stamp from the future (clocks apart, hostile sender) is not a latency. */
 	if (st.ts_ns && st.ts_ns <= now) {
-		salvo_hist_record(w->lat, now - st.ts_ns);
-		salvo_flowtab_latency(w->flows, now - st.ts_ns);
+		lat = now - st.ts_ns;
+		salvo_hist_record(w->lat, lat);
 	}
+	salvo_flowtab_record(w->flows, st.session, st.flow, st.seq, lat);
 	return true;
 }
 

@@ -239,17 +239,16 @@ static int sys_rx(struct salvo_port *p, struct salvo_pkt **v, unsigned int n)
 	for (unsigned int i = 0; i < got; i++) {
 		struct msghdr *m = &s->msgs[i].msg_hdr;
 
+		/* Every field set, no memset: this loop runs once per datagram. */
 		s->iov[i].iov_base = v[i]->data;
 		s->iov[i].iov_len = v[i]->buf_len;
-		memset(m, 0, sizeof(*m));
 		m->msg_iov = &s->iov[i];
 		m->msg_iovlen = 1;
 		m->msg_name = &v[i]->peer.ss;
 		m->msg_namelen = sizeof(v[i]->peer.ss);
-		if (s->ctrl) {
-			m->msg_control = s->ctrl[i];
-			m->msg_controllen = sizeof(s->ctrl[i]);
-		}
+		m->msg_control = s->ctrl ? s->ctrl[i] : NULL;
+		m->msg_controllen = s->ctrl ? sizeof(s->ctrl[i]) : 0;
+		m->msg_flags = 0;
 	}
 	/* Blocks until one datagram (or SO_RCVTIMEO), then takes what is queued. */
 	rc = recvmmsg(s->fds[0], s->msgs, got, MSG_WAITFORONE, NULL);

@@ -671,14 +671,22 @@ static void rearm(struct salvo_port *p)
 static int process(struct salvo_port *p)
 {
 	struct uring_port *up = p->priv;
-	struct io_uring_cqe *cqe;
-	unsigned int head, seen = 0, before = up->tx_inflight;
+	struct io_uring_cq *cq = &up->ring.cq;
+	unsigned int head = *cq->khead, seen, before = up->tx_inflight, i;
+	/*
+	 * Acquire pairs with the kernel's release of ktail: the CQEs below
+	 * tail are written.  Read once per pass, not once per CQE as
+	 * io_uring_for_each_cqe does; later ones wait for the next pass.
+	 */
+	unsigned int tail = io_uring_smp_load_acquire(cq->ktail);
+	unsigned int shift = (up->ring.flags & IORING_SETUP_CQE32) ? 1 : 0;
 
-	io_uring_for_each_cqe(&up->ring, head, cqe) {
+	seen = tail - head;
+	for (i = head; i != tail; i++) {
+		struct io_uring_cqe *cqe = &cq->cqes[(i & cq->ring_mask) << shift];
 		uint64_t ud = cqe->user_data;
 		uint32_t x = (uint32_t)(ud >> 8);
 
-		seen++;
 		switch (ud & 0xff) {
 		case UD_TX:
 			salvo__uring_on_tx(p, cqe, salvo_pool_pkt(p->pool, x));
@@ -748,6 +756,12 @@ static int port_enable(struct salvo_port *p)
 	if (salvo_likely(up->enabled))
 		return 0;
 	up->enabled = true;
+	/*
+	 * The ring fd registered with this thread (5.18): every
+	 * io_uring_enter skips the fd lookup.  Only this thread enters the
+	 * ring (SINGLE_ISSUER); a kernel without it keeps the plain fd.
+	 */
+	io_uring_register_ring_fd(&up->ring);
 	up->fixed_send = probe_fixed_send(up);
 	rearm(p);
 	for (i = 0; i < up->nconnect; i++) {
@@ -834,7 +848,8 @@ static int uring_rx_burst(struct salvo_port *p, struct salvo_pkt **v, unsigned i
 	}
 	for (i = 0; i < n && up->fifo_n; i++) {
 		v[i] = up->fifo[up->fifo_head];
-		up->fifo_head = (up->fifo_head + 1) % up->fifo_cap;
+		if (++up->fifo_head == up->fifo_cap)
+			up->fifo_head = 0;
 		up->fifo_n--;
 	}
 	return (int)i;

@@ -181,7 +181,7 @@ int salvo__uring_tx_dgram(struct salvo_port *p, struct salvo_pkt **v, unsigned i
 
 		if (!sqe)
 			break;
-		if (k->gso_size || (k->flags & SALVO_PKT_F_PEER)) {
+		if ((k->gso_size && k->gso_size != up->sock_gso) || (k->flags & SALVO_PKT_F_PEER)) {
 			struct txslot *t = &up->txs[k->idx];
 
 			memset(&t->msg, 0, sizeof(t->msg));
@@ -242,6 +242,9 @@ int salvo__uring_open_dgram(struct salvo_port *p, const struct salvo_cfg *cfg)
 	up->socks = calloc(n ? n : 1, sizeof(*up->socks));
 	if (!up->socks)
 		return -ENOMEM;
+	/* The size gen cuts segments at (apps/gen.c); checked per descriptor in tx. */
+	if (cfg->gso && !cfg->listen && !un)
+		up->sock_gso = (uint16_t)SALVO_MIN(cfg->message ? cfg->message_len : cfg->size, 65535U);
 	for (i = 0; i < n; i++) {
 		struct usock *s = &up->socks[up->nsocks];
 		struct salvo__sock_dgram_opts o = {
@@ -258,6 +261,12 @@ int salvo__uring_open_dgram(struct salvo_port *p, const struct salvo_cfg *cfg)
 		s->slot = up->nsocks++;
 		up->unix_bound = cfg->listen && un;
 		s->rx = cfg->listen || (cfg->dir & SALVO_DIR_RX);
+		/*
+		 * As the syscall backend does; where the kernel refuses, every
+		 * descriptor keeps its own UDP_SEGMENT cmsg (and its error).
+		 */
+		if (up->sock_gso && salvo__sock_set_gso(fd, up->sock_gso, NULL, 0))
+			up->sock_gso = 0;
 		if (s->rx) {
 			/* A sender expecting replies receives too (a receiver got this in open). */
 			if (!cfg->listen) {

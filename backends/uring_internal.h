@@ -151,6 +151,12 @@ struct uring_port {
 	bool fixed_bufs;	/* pool memory registered */
 	bool fixed_send;	/* IORING_OP_SEND takes a fixed buffer here */
 	bool zc;
+	/*
+	 * --gso: the segment size set with UDP_SEGMENT on every tx socket, so
+	 * a descriptor of that gso_size goes as a plain SEND (no msghdr, no
+	 * cmsg per request); 0 when not set (a descriptor then carries its cmsg).
+	 */
+	uint16_t sock_gso;
 	bool unix_dgram;	/* datagrams to or from a unix socket: sent with sendmmsg(2) */
 	struct mmsghdr *mm;	/* unix datagrams: one sendmmsg per burst and socket */
 	int fatal;		/* sticky -errno: tx_burst returns it */
@@ -260,7 +266,10 @@ static inline bool tx_unhold(struct salvo_port *p, struct salvo_pkt *k)
 
 static inline void fifo_push(struct uring_port *up, struct salvo_pkt *k)
 {
-	up->fifo[(up->fifo_head + up->fifo_n) % up->fifo_cap] = k;
+	unsigned int i = up->fifo_head + up->fifo_n;
+
+	/* head and n are below cap: one subtraction wraps, no division per packet. */
+	up->fifo[i >= up->fifo_cap ? i - up->fifo_cap : i] = k;
 	up->fifo_n++;
 }
 

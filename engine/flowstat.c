@@ -217,8 +217,24 @@ static void flow_start(struct salvo_flowtab *t, struct flow *f, uint64_t seq)
 static void flow_account(struct salvo_flowtab *t, struct flow *f, uint64_t seq)
 {
 	int64_t d = (int64_t)(seq - f->highest);
-	uint64_t lost0 = flow_lost(f);
+	uint64_t lost0;
 
+	if (salvo_likely(d == 1)) {
+		/*
+		 * The next in order, nearly every packet: the one position that
+		 * leaves the window is seq's own (clear, then set = set), and
+		 * expected and unique both grow by one, so loss stays as it is.
+		 */
+		win_set(f->win, seq);
+		f->highest = seq;
+		f->received++;
+		f->unique++;
+		t->tot.received++;
+		t->tot.unique++;
+		t->tot.expected++;
+		return;
+	}
+	lost0 = flow_lost(f);
 	f->received++;
 	t->tot.received++;
 	if (salvo_likely(d > 0)) {
@@ -255,7 +271,16 @@ static void flow_account(struct salvo_flowtab *t, struct flow *f, uint64_t seq)
 	t->tot.lost += flow_lost(f) - lost0;
 }
 
-void salvo_flowtab_update(struct salvo_flowtab *t, uint32_t session, uint32_t flow, uint64_t seq)
+static inline void flow_latency(struct flow *f, uint64_t ns)
+{
+	f->lat_sum += ns;
+	f->lat_n++;
+	if (ns > f->lat_max)
+		f->lat_max = ns;
+}
+
+void salvo_flowtab_record(struct salvo_flowtab *t, uint32_t session, uint32_t flow, uint64_t seq,
+			  uint64_t lat_ns)
 {
 	struct flow *f = t->last;
 	uint64_t key = flow_key(session, flow);
@@ -273,24 +298,26 @@ void salvo_flowtab_update(struct salvo_flowtab *t, uint32_t session, uint32_t fl
 			flow_start(t, f, seq);
 			t->last = f;
 			t->last_key = key;
-			return;
+			goto latency;
 		}
 		t->last = f;
 		t->last_key = key;
 	}
 	flow_account(t, f, seq);
+latency:
+	if (lat_ns != SALVO_FLOW_NO_LATENCY)
+		flow_latency(f, lat_ns);
+}
+
+void salvo_flowtab_update(struct salvo_flowtab *t, uint32_t session, uint32_t flow, uint64_t seq)
+{
+	salvo_flowtab_record(t, session, flow, seq, SALVO_FLOW_NO_LATENCY);
 }
 
 void salvo_flowtab_latency(struct salvo_flowtab *t, uint64_t ns)
 {
-	struct flow *f = t->last;
-
-	if (!f)
-		return;
-	f->lat_sum += ns;
-	f->lat_n++;
-	if (ns > f->lat_max)
-		f->lat_max = ns;
+	if (t->last)
+		flow_latency(t->last, ns);
 }
 
 void salvo_flowtab_totals(const struct salvo_flowtab *t, struct salvo_flow_totals *out)

@@ -322,7 +322,42 @@ def salvo_rfc2544(path):
             "ndr_at_max": bool(ndr.get("at_max")), "trials": int(ndr.get("trials") or 0)}
 
 
+def _probe_doc(path, what):
+    for d in json_docs(_read(path)):
+        if isinstance(d, dict) and "probe" in d:
+            return d
+    raise ParseError(f"no probe JSON line in the {what}'s output")
+
+
+def probe(rx_path, tx_path=None):
+    """A receiver probe's count (bench/probes/recv_count) over its own time;
+    the sender's accepted count when its output is given (a probe's JSON line
+    or salvo udp send's JSON)."""
+    rx = _probe_doc(rx_path, "receiver probe")
+    pk, secs = rx.get("packets", 0), rx.get("seconds", 0.0)
+    m = {"rx_packets": pk, "rx_active_s": secs, "pps": pk / secs if secs > 0 else 0.0,
+         "gbps": rx.get("bytes", 0) * 8 / secs / 1e9 if secs > 0 else 0.0}
+    if tx_path:
+        docs = json_docs(_read(tx_path))
+        tx = next((d for d in docs if isinstance(d, dict) and "probe" in d), None)
+        if tx is not None:
+            m["tx_packets"] = tx.get("packets", 0)
+            m["tx_pps_claimed"] = tx.get("pps", 0.0)
+        else:
+            doc, _ = _salvo_docs(tx_path, "sender")
+            if doc.get("error"):
+                raise ParseError(f"sender error: {doc['error']}")
+            m["tx_packets"] = (doc.get("tx") or {}).get("packets", 0)
+            m["tx_pps_claimed"] = (doc.get("tx") or {}).get("pps", 0.0)
+        if m["tx_packets"]:
+            m["loss_pct"] = max(0.0, 100.0 * (1 - pk / m["tx_packets"]))
+    if pk == 0 or secs <= 0:
+        raise ParseError("receiver probe counted 0 packets")
+    return m
+
+
 PARSERS = {
+    "probe": probe,
     "salvo-udp": salvo_udp, "iperf3-udp": iperf3_udp, "iperf3-tcp": iperf3_tcp,
     "salvo-tcp": salvo_tcp, "sockperf-tp": sockperf_tp, "sockperf-pp": sockperf_pp,
     "salvo-ping": salvo_ping, "witness": witness, "salvo-registry": salvo_registry,

@@ -18,6 +18,7 @@ TITLES = {
     "registry": "Registry: joins per second",
     "rfc2544": "RFC 2544 throughput (NDR, frames/s): Linux forwarding between namespaces, and the tester's own ceiling",
     "smoke": "Smoke run",
+    "fastpath": "Receivers and senders against bare probes (issue 13: R1, R2), packets/s at the receiver",
 }
 
 # Columns of each scenario's table after the primary metric: (metric, header, format)
@@ -34,6 +35,7 @@ COLUMNS = {
     "registry": [("lat_p99_us", "p99 µs", "{:.1f}")],
     "rfc2544": [("max_fps", "search bound frames/s", "{:,.0f}"), ("trials", "trials", "{:d}")],
     "smoke": [("loss_pct", "loss %", "{:.2f}")],
+    "fastpath": [("tx_pps_claimed", "sender's pkt/s", "{:,.0f}"), ("loss_pct", "loss %", "{:.2f}")],
 }
 
 HEADERS = {"pps": "pkt/s", "gbps": "Gbit/s", "rtt_p50_us": "p50 µs",
@@ -42,6 +44,10 @@ FORMATS = {"pps": "{:,.0f}", "gbps": "{:.3f}", "rtt_p50_us": "{:.1f}",
            "rate_err_pct": "{:.2f}", "joins_per_s": "{:,.0f}"}
 
 NOTES = {
+    "fastpath": "Probes (bench/probes/) are the least a program does on each kernel path: a lower bound, "
+                "not a competitor. R1 rows: receivers offered one load by a two-thread GSO sender "
+                "(salvo ÷ probe recv_count = R1). R2 rows: senders into the bare receiver probe "
+                "(salvo uring ÷ salvo syscall, uring ÷ send_uring probe = R2).",
     "pacing": "Rate error = |achieved - target| / target at the receiver. "
               "100 ms rate CoV: spread of the receiver's 100 ms interval rates (same method for both tools). "
               "Tool's jitter: iperf3's RFC 3550 inter-arrival jitter; salvo's one-way latency p99 - p50. "

@@ -23,6 +23,14 @@ PRIMARY = {
     "registry": ("joins_per_s", "higher"),
     "rfc2544": ("pps", "higher"),
     "smoke": ("pps", "higher"),
+    "fastpath": ("pps", "higher"),
+}
+
+# Ratios of one salvo row over another salvo row of the same case (variant ->
+# the variant it is compared with), besides salvo over every other tool:
+# issue 13's R2 asks whether the io_uring sender beats the syscall one.
+SELF_PAIRS = {
+    "fastpath": {"uring": "syscall", "uring+gso": "syscall+gso"},
 }
 
 DIFF = {"pacing"}
@@ -127,5 +135,12 @@ def summarize(records):
                     s.update({"ref_tool": okey[2], "ref_variant": okey[3], "metric": prim[0],
                               "kind": "difference" if diff else "ratio"})
                     e["ratios"].append(s)
+            ref = SELF_PAIRS.get(scen, {}).get(variant)
+            rrecs = rows.get((scen, case, SALVO, ref)) if ref else None
+            rs = pair_ratios(recs, rrecs, prim[0]) if rrecs else []
+            if rs:
+                s = summary(rs)
+                s.update({"ref_tool": SALVO, "ref_variant": ref, "metric": prim[0], "kind": "ratio"})
+                e["ratios"].append(s)
         result.append(e)
     return result

@@ -155,6 +155,26 @@ def _():
     near(m["pps"], (686056 - 506310) / (1795752231.064742 - 1795752229.053819))
 
 
+@check("parse probe: the receiver probe's count over its own time, sender probe or salvo as tx")
+def _():
+    m = parse.probe(fx("probe_recv_count.json"), fx("probe_send_uring.json"))
+    rx = json.load(open(fx("probe_recv_count.json")))
+    tx = json.load(open(fx("probe_send_uring.json")))
+    near(m["pps"], rx["packets"] / rx["seconds"])
+    assert m["tx_packets"] == tx["packets"]
+    m2 = parse.probe(fx("probe_recv_count.json"), fx("salvo_udp_send.json"))
+    assert m2["tx_packets"] == json.load(open(fx("salvo_udp_send.json")))["tx"]["packets"]
+    with tempfile.NamedTemporaryFile("w", suffix=".json") as f:
+        f.write('{"probe":"recv_count","packets":0,"bytes":0,"seconds":0.0,"pps":0.0}\n')
+        f.flush()
+        try:
+            parse.probe(f.name)
+        except parse.ParseError:
+            pass
+        else:
+            raise AssertionError("a probe that counted nothing must be a failed run")
+
+
 @check("interval CoV drops edge intervals and needs 3 inner ones")
 def _():
     assert parse.interval_cov([0, 5, 10, 10, 10, 3, 0]) == 0.0
@@ -192,6 +212,23 @@ def _():
              rec("tcp", "1", "salvo", "u", 2, gbps=3.0), rec("tcp", "1", "iperf3", "i", 2, gbps=1.0)]
     r2 = [e for e in stats.summarize(recs2) if e["tool"] == "salvo"][0]["ratios"][0]
     near(r2["median"], (0.25 + 3.0) / 2)
+
+
+@check("fastpath: salvo uring is also compared with salvo syscall, pair by pair")
+def _():
+    recs = []
+    for r, (u, y, p) in enumerate([(110, 100, 120), (90, 100, 100)], 1):
+        recs += [rec("fastpath", "send", "salvo", "uring", r, pps=u),
+                 rec("fastpath", "send", "salvo", "syscall", r, pps=y),
+                 rec("fastpath", "send", "probe", "send_uring", r, pps=p)]
+    s = stats.summarize(recs)
+    ur = [e for e in s if e["variant"] == "uring"][0]
+    sy = [e for e in s if e["variant"] == "syscall"][0]
+    refs = {(x["ref_tool"], x["ref_variant"]): x for x in ur["ratios"]}
+    assert set(refs) == {("probe", "send_uring"), ("salvo", "syscall")}, refs
+    near(refs[("salvo", "syscall")]["median"], (1.1 + 0.9) / 2)
+    near(refs[("probe", "send_uring")]["max"], 110 / 120)
+    assert [x["ref_tool"] for x in sy["ratios"]] == ["probe"], "syscall is the reference, not compared back"
 
 
 @check("failed repetitions drop out of the pairs and the row says why")

@@ -46,7 +46,11 @@ const char *salvo_addr_host(const struct salvo_addr *a, char *buf, size_t len);
 unsigned int salvo_addr_port(const struct salvo_addr *a);
 void salvo_addr_set_port(struct salvo_addr *a, unsigned int port);
 bool salvo_addr_is_unix(const struct salvo_addr *a);
-/* Build from a raw sockaddr (e.g. recvmsg's msg_name). */
+/*
+ * Build from a raw sockaddr (e.g. recvmsg's msg_name).  For an IPv4 or IPv6
+ * address the storage past sizeof(struct sockaddr_in6) is left as it was
+ * (a per-datagram copy); read an address by its family and len only.
+ */
 void salvo_addr_from_sa(struct salvo_addr *a, const struct sockaddr *sa, socklen_t len);
 bool salvo_addr_is_loopback(const struct salvo_addr *a);
 

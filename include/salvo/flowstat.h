@@ -68,6 +68,14 @@ void salvo_flowtab_update(struct salvo_flowtab *t, uint32_t session, uint32_t fl
  * had no room in the table.
  */
 void salvo_flowtab_latency(struct salvo_flowtab *t, uint64_t ns);
+/*
+ * The receive path's one call per stamped packet: update, then (unless
+ * lat_ns is SALVO_FLOW_NO_LATENCY) the latency sample, without a second
+ * call and a second look-up of the flow.
+ */
+#define SALVO_FLOW_NO_LATENCY UINT64_MAX
+void salvo_flowtab_record(struct salvo_flowtab *t, uint32_t session, uint32_t flow, uint64_t seq,
+			  uint64_t lat_ns);
 void salvo_flowtab_totals(const struct salvo_flowtab *t, struct salvo_flow_totals *out);
 uint64_t salvo_flowtab_overflow(const struct salvo_flowtab *t);
 /* Flows in the table; the i-th (0-based, first-seen order); -ENOENT past the end. */

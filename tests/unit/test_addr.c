@@ -232,6 +232,25 @@ static void test_set_port_and_from_sa(void **state)
 	memset(un.sun_path, 'q', sizeof(un.sun_path));
 	salvo_addr_from_sa(&b, (struct sockaddr *)&un, sizeof(un));
 	assert_int_equal(strlen(salvo_addr_host(&b, buf, sizeof(buf))), sizeof(un.sun_path));
+	/*
+	 * The per-datagram fast copies: into a slot that held a longer unix
+	 * path, an IPv4 then an IPv6 peer read back whole, and IPv4's bytes
+	 * up to sockaddr_in6's size are zero (no stale path bytes there).
+	 */
+	salvo_addr_from_sa(&b, (struct sockaddr *)&un, sizeof(un));
+	assert_int_equal(salvo_addr_parse("10.9.8.7:5353", &a, err, sizeof(err)), 0);
+	salvo_addr_from_sa(&b, &a.sa, sizeof(struct sockaddr_in));
+	assert_int_equal(b.len, sizeof(struct sockaddr_in));
+	assert_memory_equal(&b.in4, &a.in4, sizeof(struct sockaddr_in));
+	assert_string_equal(salvo_addr_str(&b, buf, sizeof(buf)), "10.9.8.7:5353");
+	for (size_t i = sizeof(struct sockaddr_in); i < sizeof(struct sockaddr_in6); i++)
+		assert_int_equal(((const unsigned char *)&b.ss)[i], 0);
+	assert_int_equal(salvo_addr_parse("[fe80::1:2]:7", &a, err, sizeof(err)), 0);
+	a.in6.sin6_scope_id = 3;
+	salvo_addr_from_sa(&b, &a.sa, sizeof(struct sockaddr_in6));
+	assert_int_equal(b.len, sizeof(struct sockaddr_in6));
+	assert_memory_equal(&b.in6, &a.in6, sizeof(struct sockaddr_in6));
+	assert_int_equal(salvo_addr_port(&b), 7);
 	/* A length beyond sockaddr_storage is clamped, not copied. */
 	memset(&big, 0, sizeof(big));
 	big.ss_family = AF_INET;

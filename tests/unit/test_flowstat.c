@@ -587,9 +587,33 @@ static void test_random_vs_model(void **state)
  * own flows.  Interleaved packet by packet, so the last-flow cache misses
  * on every update.
  */
+/*
+ * One stamped packet and its latency sample (or none): with *state NULL
+ * through update + latency, else through the receive path's single call,
+ * salvo_flowtab_record; both must leave the same figures.
+ */
+static void feed_lat(void **state, struct salvo_flowtab *t, uint32_t sess, uint32_t flow, uint64_t seq,
+		 uint64_t lat)
+{
+	if (*state) {
+		salvo_flowtab_record(t, sess, flow, seq, lat);
+		return;
+	}
+	salvo_flowtab_update(t, sess, flow, seq);
+	if (lat != SALVO_FLOW_NO_LATENCY)
+		salvo_flowtab_latency(t, lat);
+}
+
+static int use_record(void **state)
+{
+	static int on = 1;
+
+	*state = &on;
+	return 0;
+}
+
 static void test_sessions(void **state)
 {
-	(void)state;
 	struct salvo_flowtab *t;
 	struct salvo_flow_totals tot;
 	struct salvo_flow_info fi;
@@ -598,18 +622,14 @@ static void test_sessions(void **state)
 
 	assert_int_equal(salvo_flowtab_create(&t, 16), 0);
 	for (uint64_t s = 0; s < 3000; s++) {
-		salvo_flowtab_update(t, sa, 0, s);
-		salvo_flowtab_latency(t, 100 + s % 3);	/* a: 100, 101, 102 ... */
-		salvo_flowtab_update(t, sb, 0, s);
-		salvo_flowtab_latency(t, 5000);
-		if (s % 2 == 0) {
-			salvo_flowtab_update(t, sb, 1, s / 2);
-			salvo_flowtab_latency(t, s == 2000 ? 9000 : 7000);
-		}
+		feed_lat(state, t, sa, 0, s, 100 + s % 3);	/* a: 100, 101, 102 ... */
+		feed_lat(state, t, sb, 0, s, 5000);
+		if (s % 2 == 0)
+			feed_lat(state, t, sb, 1, s / 2, s == 2000 ? 9000 : 7000);
 	}
 	/* One loss in session a's flow 0, one duplicate in session b's flow 1. */
-	salvo_flowtab_update(t, sa, 0, 3001);
-	salvo_flowtab_update(t, sb, 1, 1400);
+	feed_lat(state, t, sa, 0, 3001, SALVO_FLOW_NO_LATENCY);
+	feed_lat(state, t, sb, 1, 1400, SALVO_FLOW_NO_LATENCY);
 	salvo_flowtab_totals(t, &tot);
 	assert_int_equal(tot.flows, 3);
 	assert_int_equal(tot.received, 3000 + 3000 + 1500 + 2);
@@ -649,14 +669,12 @@ static void test_sessions(void **state)
 /* A hostile sender drawing a new session per packet fills the table, no more. */
 static void test_session_flood(void **state)
 {
-	(void)state;
 	struct salvo_flowtab *t;
 	struct salvo_session_totals rows[4];
 
 	assert_int_equal(salvo_flowtab_create(&t, 64), 0);
 	for (uint32_t s = 1; s <= 1000; s++) {
-		salvo_flowtab_update(t, s * 2654435761U, 0, 0);
-		salvo_flowtab_latency(t, s);
+		feed_lat(state, t, s * 2654435761U, 0, 0, s);
 	}
 	assert_int_equal(salvo_flowtab_count(t), 64);
 	assert_int_equal(salvo_flowtab_overflow(t), 1000 - 64);
@@ -683,6 +701,8 @@ int main(void)
 		cmocka_unit_test(test_random_vs_model),
 		cmocka_unit_test(test_sessions),
 		cmocka_unit_test(test_session_flood),
+		cmocka_unit_test_setup(test_sessions, use_record),
+		cmocka_unit_test_setup(test_session_flood, use_record),
 	};
 
 	return cmocka_run_group_tests_name("flowstat", tests, NULL, NULL);
