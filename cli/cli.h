@@ -67,7 +67,8 @@ struct salvo_cli_extra {
 	 * The command's rule for a run that had no fatal error and still
 	 * failed (nothing answered, every datagram refused; docs/commands.md,
 	 * "Exit codes"): writes the reason into why and returns true; the
-	 * command prints its summary, then that one line, and exits 1.
+	 * command prints its summary, then that one line, and exits 1.  Not
+	 * asked for a run a signal stopped (exit 0 with its summary).
 	 */
 	bool (*failed)(const struct salvo_report *rep, void *arg, char *why, size_t len);
 	void *arg;

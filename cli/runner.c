@@ -500,7 +500,11 @@ static int report_one(struct drive *st)
 		salvo_runtime_error(s->cfg->command, "%s", s->rep.error);
 		return 1;
 	}
-	if (x && x->failed && x->failed(&s->rep, x->arg, why, sizeof(why))) {
+	/*
+	 * A run stopped by SIGINT/SIGTERM ends with its summary and exit 0
+	 * (docs/commands.md): whoever stopped it reads the figures.
+	 */
+	if (!s->rep.interrupted && x && x->failed && x->failed(&s->rep, x->arg, why, sizeof(why))) {
 		salvo_runtime_error(s->cfg->command, "%s", why);
 		return 1;
 	}
