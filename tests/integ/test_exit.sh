@@ -151,7 +151,8 @@ test_send_some_refused() {
 		p=$(random_port)
 		udp_peer "$A" "$p" 0 50 || return
 		n0=$(noports "$A")
-		SALVO_BACKEND=$b salvo_run -n "$A" "$TMP/send.json" udp send "127.0.0.1:$p" --count 200 --rate 2k --json
+		# Long enough that the peer has read its 50 and closed while datagrams still go out.
+		SALVO_BACKEND=$b salvo_run -n "$A" "$TMP/send.json" udp send "127.0.0.1:$p" --duration 3 --rate 500 --json
 		rc=$?
 		n1=$(noports "$A")
 		[ "$rc" -eq 0 ] || { show "$TMP/send.json.err"; fail "$b: exit $rc with 50 received, want 0"; return; }
