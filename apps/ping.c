@@ -6,7 +6,11 @@
  * ping's echoes, sharing the server, never match), recorded in the worker's histogram.
  * One request is outstanding per worker: back to back by default, spaced by
  * the shared pacer with --rate.  A late reply (after its timeout) is counted
- * as received but not as a round trip.
+ * as received but not as a round trip.  Every request that went out is
+ * either answered (a round trip) or lost (cnt.lost), so lost = sent -
+ * answered exactly: when the run ends by its count or duration, the request
+ * in flight still gets its --timeout; a signal does not wait, and counts it
+ * lost.
  */
 #include <errno.h>
 #include <stdlib.h>
@@ -44,14 +48,14 @@ static int ping_init(struct salvo_worker *w)
 	return 0;
 }
 
-/* Wait for the reply to seq until deadline; true when it came. */
+/* Wait for the reply to seq until deadline (or a signal); *got when it came. */
 static int wait_reply(struct salvo_worker *w, struct ping *g, uint64_t seq, uint64_t sent_ns,
 		      uint64_t deadline, bool *got)
 {
 	struct salvo_port *p = &w->port;
 
 	*got = false;
-	while (!*got && !salvo_worker_stopping(w) && salvo_now_ns() < deadline) {
+	while (!*got && !salvo_worker_interrupted(w) && salvo_now_ns() < deadline) {
 		uint64_t now, bytes = 0;
 		int n = salvo_port_rx(p, g->v, PING_RX_BURST);
 
@@ -152,8 +156,11 @@ static int ping_loop(struct salvo_worker *w)
 				&got);
 		if (rc)
 			return rc;
-		if (!got && !salvo_worker_stopping(w))
-			salvo_cnt_add(&w->cnt.timeouts, 1);
+		if (!got) {
+			salvo_cnt_add(&w->cnt.lost, 1);
+			if (!salvo_worker_interrupted(w))
+				salvo_cnt_add(&w->cnt.timeouts, 1);
+		}
 		g->seq++;
 		done++;
 		salvo_port_reap(p);

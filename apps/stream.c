@@ -408,7 +408,7 @@ static int client_loop(struct salvo_worker *w, struct stream *s)
 	const struct salvo_cfg *cfg = w->cfg;
 	uint64_t deadline = salvo_now_ns() + (uint64_t)cfg->timeout_ms * NSEC_PER_MSEC;
 	uint32_t len = cfg->message ? cfg->message_len : cfg->size;
-	int rc;
+	int rc, drc;
 
 	if (!s->nlocal)
 		return 0;
@@ -525,9 +525,26 @@ static int client_loop(struct salvo_worker *w, struct stream *s)
 		}
 		close_all(w, s, SALVO_PKT_F_CONN_CLOSE);
 	}
-	salvo_worker_tx_drain(w);
+	drc = salvo_worker_tx_drain(w);
 	/* Take the last events (a reset during the drain). */
 	poll_rx(w, s, 0, NULL);
+	/*
+	 * A peer that stopped reading is a failure, not a short run: the
+	 * stream backends give up on it after --timeout without progress
+	 * (syscall: the connection's deadline; uring: the drain's wait).
+	 */
+	if (drc == -ETIMEDOUT)
+		return salvo_worker_fail(w, ETIMEDOUT, "the peer stopped reading: %s (--timeout)",
+					 p->err);
+	for (unsigned int i = 0; i < s->nc; i++) {
+		char a[SALVO_ADDR_STRLEN];
+
+		if (s->c[i].rec.err != -ETIMEDOUT)
+			continue;
+		return salvo_worker_fail(w, ETIMEDOUT, "the peer stopped reading: %s took nothing for "
+					 "--timeout (%u ms), connection reset",
+					 salvo_addr_str(&s->c[i].rec.peer, a, sizeof(a)), cfg->timeout_ms);
+	}
 	return 0;
 }
 

@@ -529,6 +529,33 @@ static int afp_flush(struct salvo_port *p)
 	return 0;
 }
 
+/*
+ * The frames still in the ring when the drain gives up never go out (the
+ * socket's close discards them): take them back from the sent counts
+ * (tx_failed) and say why.
+ */
+static int drain_gave_up(struct salvo_port *p, struct afp_port *a, unsigned int timeout_ms, int err)
+{
+	uint64_t bytes = 0;
+	uint32_t idx = a->reap_idx;
+
+	for (uint32_t i = 0; i < a->nframes; i++) {
+		if (a->inflight[idx])
+			bytes += tx_slot(a, idx)->tp_len - a->vnet;
+		if (++idx == a->nframes)
+			idx = 0;
+	}
+	salvo_cnt_add(&p->stats.tx_failed, a->ninflight);
+	salvo_cnt_add(&p->stats.tx_failed_bytes, bytes);
+	if (err == -ETIMEDOUT)
+		snprintf(p->err, sizeof(p->err), "%u frames still queued after --timeout (%u ms): "
+			 "the link does not take them (no carrier?)", a->ninflight, timeout_ms);
+	else
+		snprintf(p->err, sizeof(p->err), "%u frames not sent: %s", a->ninflight,
+			 strerror(-err));
+	return err;
+}
+
 static int afp_drain(struct salvo_port *p, unsigned int timeout_ms)
 {
 	struct afp_port *a = p->priv;
@@ -542,10 +569,10 @@ static int afp_drain(struct salvo_port *p, unsigned int timeout_ms)
 			;
 		if (!a->ninflight)
 			break;
-		if (a->down)
-			return a->down;	/* the rest will not go out: no use waiting */
+		if (a->down)	/* the rest will not go out: no use waiting */
+			return drain_gave_up(p, a, timeout_ms, a->down);
 		if (salvo_now_ns() > end)
-			return -ETIMEDOUT;
+			return drain_gave_up(p, a, timeout_ms, -ETIMEDOUT);
 		usleep(200);
 	}
 	return 0;

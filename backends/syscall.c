@@ -8,6 +8,8 @@
  */
 #include <errno.h>
 #include <fcntl.h>
+#include <linux/errqueue.h>
+#include <netinet/in.h>
 #include <netinet/udp.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -28,6 +30,7 @@ struct sys_port {
 	unsigned int nfds;
 	bool rx;
 	bool unix_bound;		/* bound cfg->local's unix path: removed at close */
+	bool recverr;			/* IP(V6)_RECVERR: each ICMP error queued (check_refused) */
 	struct mmsghdr msgs[SYS_MAX_BURST];
 	struct iovec iov[SYS_MAX_BURST];
 	struct salvo_addr names[SYS_MAX_BURST];
@@ -61,6 +64,18 @@ static int open_dgram(struct salvo_port *p, struct sys_port *s, const struct sal
 			return rc;
 		}
 		return 0;
+	}
+	/*
+	 * One queued error per ICMP port unreachable, so every refused
+	 * datagram is counted (check_refused); without it sendmmsg() drops
+	 * the socket's pending error once a message of the batch went out.
+	 */
+	if (!s->rx && (cfg->remote.sa.sa_family == AF_INET || cfg->remote.sa.sa_family == AF_INET6)) {
+		int one = 1;
+
+		s->recverr = !(cfg->remote.sa.sa_family == AF_INET ?
+			       setsockopt(fd, IPPROTO_IP, IP_RECVERR, &one, sizeof(one)) :
+			       setsockopt(fd, IPPROTO_IPV6, IPV6_RECVERR, &one, sizeof(one)));
 	}
 	return cfg->gso ? salvo__sock_set_gso(fd, cfg->size, p->err, sizeof(p->err)) : 0;
 }
@@ -165,17 +180,43 @@ static int send_run(struct salvo_port *p, struct sys_port *s, int fd, struct sal
 	rc = sendmmsg(fd, s->msgs, n, 0);
 	if (rc < 0) {
 		rc = -errno;
-		if (rc == -ECONNREFUSED)
+		/* With recverr the queued ICMP error counts it (check_refused). */
+		if (rc == -ECONNREFUSED && !s->recverr)
 			salvo_cnt_add(&p->stats.tx_refused, 1);
 		return rc;
 	}
 	return rc;
 }
 
+/* Count and clear the ICMP errors queued on fd (IP_RECVERR): one per refused datagram. */
+static void drain_errqueue(struct salvo_port *p, int fd)
+{
+	for (;;) {
+		char ctl[512];
+		struct msghdr m = {.msg_control = ctl, .msg_controllen = sizeof(ctl)};
+		struct cmsghdr *cm;
+
+		if (recvmsg(fd, &m, MSG_ERRQUEUE | MSG_DONTWAIT) < 0)
+			return;	/* EAGAIN: the queue is empty */
+		for (cm = CMSG_FIRSTHDR(&m); cm; cm = CMSG_NXTHDR(&m, cm)) {
+			const struct sock_extended_err *ee = (const void *)CMSG_DATA(cm);
+
+			if (!((cm->cmsg_level == IPPROTO_IP && cm->cmsg_type == IP_RECVERR) ||
+			      (cm->cmsg_level == IPPROTO_IPV6 && cm->cmsg_type == IPV6_RECVERR)))
+				continue;
+			salvo_cnt_add(&p->stats.tx_errors, 1);
+			if (ee->ee_errno == ECONNREFUSED)
+				salvo_cnt_add(&p->stats.tx_refused, 1);
+		}
+	}
+}
+
 /*
- * sendmmsg() drops a pending ICMP error once one message of the batch went
- * out, so "nobody listening" would never show at full speed: read and clear
- * SO_ERROR every 64 submissions instead (one cheap syscall per 2048 packets).
+ * Without recverr (unix sockets) sendmmsg() drops a pending error once one
+ * message of the batch went out, so "nobody listening" would never show at
+ * full speed: read and clear SO_ERROR every 64 submissions instead (one
+ * cheap syscall per 2048 packets).  With it, the error queue holds every
+ * ICMP error: drained as often, after a short or failed send, and at close.
  */
 static void check_refused(struct salvo_port *p, struct sys_port *s)
 {
@@ -183,6 +224,10 @@ static void check_refused(struct salvo_port *p, struct sys_port *s)
 		int e = 0;
 		socklen_t l = sizeof(e);
 
+		if (s->recverr) {
+			drain_errqueue(p, s->fds[i]);
+			continue;
+		}
 		if (getsockopt(s->fds[i], SOL_SOCKET, SO_ERROR, &e, &l) == 0 && e == ECONNREFUSED) {
 			salvo_cnt_add(&p->stats.tx_refused, 1);
 			salvo_cnt_add(&p->stats.tx_errors, 1);
@@ -209,6 +254,8 @@ static int sys_tx(struct salvo_port *p, struct salvo_pkt **v, unsigned int n)
 			run++;
 		fd = s->fds[flow < s->nfds ? flow : 0];
 		rc = send_run(p, s, fd, v + done, run);
+		if (s->recverr && rc < (int)run)
+			drain_errqueue(p, fd);	/* a refusal may be why it stopped short */
 		if (rc < 0) {
 			if (done)
 				break;
@@ -308,6 +355,8 @@ static void sys_close(struct salvo_port *p)
 	/* The kernel's exact drop count, tail included (kstats.h): UDP receivers. */
 	if (s->rx && s->nfds && !salvo_addr_is_unix(&p->cfg->local))
 		salvo_kstats_add_sock(&p->stats.kernel, s->fds[0]);
+	if (s->recverr)
+		check_refused(p, s);	/* the last datagrams' refusals */
 	for (unsigned int i = 0; i < s->nfds; i++)
 		close(s->fds[i]);
 	/* Only a path this port bound: not a running receiver's that our bind was refused. */

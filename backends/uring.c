@@ -888,6 +888,27 @@ static void uring_release(struct salvo_port *p, struct salvo_pkt **v, unsigned i
 		io_uring_buf_ring_advance(up->br, added);
 }
 
+/*
+ * A send learns of the previous datagram's ICMP port unreachable
+ * (ECONNREFUSED on the next send): the last datagram's refusal has no next
+ * send, so read it from the socket here.  Sockets with a multishot recvmsg
+ * get it there instead.
+ */
+static void last_refusal(struct salvo_port *p, struct uring_port *up)
+{
+	for (unsigned int i = 0; i < up->nsocks; i++) {
+		int e = 0;
+		socklen_t l = sizeof(e);
+
+		if (up->socks[i].rx)
+			continue;
+		if (!getsockopt(up->socks[i].fd, SOL_SOCKET, SO_ERROR, &e, &l) && e == ECONNREFUSED) {
+			salvo_cnt_add(&p->stats.tx_errors, 1);
+			salvo_cnt_add(&p->stats.tx_refused, 1);
+		}
+	}
+}
+
 static int uring_drain(struct salvo_port *p, unsigned int timeout_ms)
 {
 	struct uring_port *up = p->priv;
@@ -910,6 +931,8 @@ static int uring_drain(struct salvo_port *p, unsigned int timeout_ms)
 	}
 	if (up->stream)
 		salvo__uring_update_retrans(p);
+	else
+		last_refusal(p, up);
 	if (up->tx_inflight) {
 		snprintf(p->err, sizeof(p->err), "%u sends still in flight after %u ms",
 			 up->tx_inflight, timeout_ms);

@@ -104,6 +104,14 @@ struct salvo_cli_extra {
 	 * Non-zero: it printed why; the run is stopped and the command exits 1.
 	 */
 	int (*started)(void *arg);
+	/*
+	 * The command's rule for a run that had no fatal error and still
+	 * failed (nothing answered, every datagram refused; docs/commands.md,
+	 * "Exit codes"): writes the reason into why and returns true; the
+	 * command prints its summary, then that one line, and exits 1.  Not
+	 * asked for a run a signal stopped (exit 0 with its summary).
+	 */
+	bool (*failed)(const struct salvo_report *rep, void *arg, char *why, size_t len);
 	void *arg;
 	/*
 	 * The command's own section carries its figures (registry serve: joins,
@@ -168,6 +176,12 @@ void salvo_cli_streams_destroy(struct salvo_cli_stream *v, unsigned int n);
 int salvo_cli_run(const struct salvo_cli_common *c, struct salvo_cfg *cfg,
 		  const struct salvo_app *app, const struct salvo_cli_extra *extra,
 		  struct salvo_report *rep_out);
+
+/*
+ * The senders' failed() (udp send, raw send): nothing went out although
+ * sends were tried, or every datagram that went out was refused.
+ */
+bool salvo_cli_tx_failed(const struct salvo_report *rep, void *arg, char *why, size_t len);
 
 /* Reports. */
 void salvo_report_text(FILE *f, const struct salvo_report *rep, const struct salvo_cli_extra *x);

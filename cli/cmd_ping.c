@@ -30,14 +30,20 @@ static void ping_defaults(void *o)
 	p->size = 64;
 }
 
+/*
+ * Every request that went out is answered or lost (apps/ping.c), so the
+ * loss is sent - answered; timeouts also count requests the kernel refused
+ * to send (ECONNREFUSED from an earlier ICMP), which never went out.
+ */
 static void ping_text(FILE *f, const struct salvo_report *rep, void *arg)
 {
 	uint64_t sent = rep->tx.packets, ok = rep->has_latency ? rep->latency.count : 0;
 
 	(void)arg;
-	fprintf(f, "  pings: %" PRIu64 " sent, %" PRIu64 " answered, %" PRIu64
-		   " timeouts (%.3f%% loss)\n",
-		sent, ok, rep->timeouts, sent ? 100.0 * (double)rep->timeouts / (double)sent : 0.0);
+	fprintf(f, "  pings: %" PRIu64 " sent, %" PRIu64 " answered, %" PRIu64 " lost (%.3f%%), %"
+		   PRIu64 " timeouts\n",
+		sent, ok, rep->lost, sent ? 100.0 * (double)rep->lost / (double)sent : 0.0,
+		rep->timeouts);
 }
 
 static void ping_json(json_t *root, const struct salvo_report *rep, void *arg)
@@ -46,10 +52,25 @@ static void ping_json(json_t *root, const struct salvo_report *rep, void *arg)
 
 	(void)arg;
 	json_object_set_new(root, "ping",
-			    json_pack("{s:I, s:I, s:I, s:f}", "sent", (json_int_t)sent, "answered",
-				      (json_int_t)ok, "timeouts", (json_int_t)rep->timeouts,
-				      "loss_pct",
-				      sent ? 100.0 * (double)rep->timeouts / (double)sent : 0.0));
+			    json_pack("{s:I, s:I, s:I, s:I, s:f}", "sent", (json_int_t)sent, "answered",
+				      (json_int_t)ok, "lost", (json_int_t)rep->lost, "timeouts",
+				      (json_int_t)rep->timeouts, "loss_pct",
+				      sent ? 100.0 * (double)rep->lost / (double)sent : 0.0));
+}
+
+/* As ping(8): nothing answered is a failure (exit 1); partial loss is a result (exit 0). */
+static bool ping_failed(const struct salvo_report *rep, void *arg, char *why, size_t len)
+{
+	(void)arg;
+	if (rep->has_latency && rep->latency.count)
+		return false;
+	if (rep->tx.packets)
+		snprintf(why, len, "no reply to any of %" PRIu64 " requests (%" PRIu64
+			 " refused: nobody listening)", rep->tx.packets, rep->tx_refused);
+	else
+		snprintf(why, len, "no request went out (%" PRIu64 " send errors, %" PRIu64
+			 " refused: nobody listening)", rep->tx_errors, rep->tx_refused);
+	return true;
 }
 
 static int ping_run(void *o, int argc, char **argv)
@@ -59,6 +80,7 @@ static int ping_run(void *o, int argc, char **argv)
 		.latency_label = "round-trip time",
 		.text = ping_text,
 		.json = ping_json,
+		.failed = ping_failed,
 	};
 	struct salvo_cfg cfg;
 	char err[256];

@@ -367,7 +367,9 @@ static int raw_send_run(void *o, int argc, char **argv)
 		return rc;
 	}
 	rc = salvo_cli_run(&r->c, &cfg, &salvo_app_rawgen,
-			   &(struct salvo_cli_extra){.started = raw_started, .arg = &r->u}, NULL);
+			   &(struct salvo_cli_extra){.started = raw_started,
+						     .failed = salvo_cli_tx_failed, .arg = &r->u},
+			   NULL);
 	salvo_l2_cfg_free(&l2);
 	salvo_pcap_free(pcap);
 	return rc;

@@ -146,7 +146,8 @@ static int udp_send_run(void *o, int argc, char **argv)
 		u->c.quiet = true;
 	if (u->srv.server)
 		return salvo_cli_run_with_server(&u->c, &cfg, &salvo_app_gen, NULL, &u->srv);
-	return salvo_cli_run(&u->c, &cfg, &salvo_app_gen, NULL, NULL);
+	return salvo_cli_run(&u->c, &cfg, &salvo_app_gen,
+			     &(struct salvo_cli_extra){.failed = salvo_cli_tx_failed}, NULL);
 }
 
 static const struct salvo_cmd udp_send_cmd = {

@@ -4,6 +4,7 @@
  * shares: backend choice, signals, waiting, intervals, progress, summaries.
  */
 #include <errno.h>
+#include <inttypes.h>
 #include <sched.h>
 #include <signal.h>
 #include <stdio.h>
@@ -555,6 +556,8 @@ static int report_one(struct drive *st)
 {
 	const struct salvo_cli_common *c = st->d->c;
 	const struct salvo_cli_stream *s = &st->v[0];
+	const struct salvo_cli_extra *x = st->d->extra;
+	char why[256];
 
 	if (c->json || c->json_stream) {
 		json_t *j = salvo_report_json(&s->rep, st->d->extra);
@@ -570,6 +573,14 @@ static int report_one(struct drive *st)
 	fflush(stdout);
 	if (s->rep.error[0]) {
 		salvo_runtime_error(s->cfg->command, "%s", s->rep.error);
+		return 1;
+	}
+	/*
+	 * A run stopped by SIGINT/SIGTERM ends with its summary and exit 0
+	 * (docs/commands.md): whoever stopped it reads the figures.
+	 */
+	if (!s->rep.interrupted && x && x->failed && x->failed(&s->rep, x->arg, why, sizeof(why))) {
+		salvo_runtime_error(s->cfg->command, "%s", why);
 		return 1;
 	}
 	return 0;
@@ -649,6 +660,27 @@ int salvo_cli_drive(struct salvo_cli_stream *v, unsigned int n, const struct sal
 		v[i].reported = true;
 	}
 	return d->profile ? report_profile(&st) : report_one(&st);
+}
+
+bool salvo_cli_tx_failed(const struct salvo_report *rep, void *arg, char *why, size_t len)
+{
+	(void)arg;
+	if (!rep->tx.packets && (rep->tx_errors || rep->tx_refused)) {
+		snprintf(why, len, "nothing went out: %" PRIu64 " send errors, %" PRIu64
+			 " refused (nobody listening)", rep->tx_errors, rep->tx_refused);
+		return true;
+	}
+	/*
+	 * Each refusal answers one datagram that went out (an ICMP port
+	 * unreachable, or a unix peer gone), so as many refusals as datagrams
+	 * sent means none of them found a receiver.
+	 */
+	if (rep->tx_refused && rep->tx_refused >= rep->tx.packets) {
+		snprintf(why, len, "every datagram was refused: %" PRIu64 " sent, %" PRIu64
+			 " refused (nobody listening)", rep->tx.packets, rep->tx_refused);
+		return true;
+	}
+	return false;
 }
 
 int salvo_cli_run(const struct salvo_cli_common *c, struct salvo_cfg *cfg,

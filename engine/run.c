@@ -53,6 +53,12 @@ bool salvo_worker_stopping(const struct salvo_worker *w)
 	return __atomic_load_n(&w->run->stop, __ATOMIC_RELAXED);
 }
 
+bool salvo_worker_interrupted(const struct salvo_worker *w)
+{
+	/* Relaxed: set before the stop flag by salvo_run_interrupt(); seen late, a wait ends at its own deadline. */
+	return __atomic_load_n(&w->run->interrupted, __ATOMIC_RELAXED);
+}
+
 void salvo_worker_stop_run(struct salvo_worker *w)
 {
 	salvo_run_stop(w->run);
@@ -102,15 +108,17 @@ void salvo_worker_count_tx(struct salvo_worker *w, uint64_t pkts, uint64_t bytes
 	__atomic_store_n(&w->cnt.last_tx_ns, now, __ATOMIC_RELAXED);
 }
 
-void salvo_worker_tx_drain(struct salvo_worker *w)
+int salvo_worker_tx_drain(struct salvo_worker *w)
 {
 	struct salvo_port *p = &w->port;
+	int rc = 0;
 
 	salvo_port_flush(p);
 	if (p->ops->drain)
-		p->ops->drain(p, w->cfg->timeout_ms);
+		rc = p->ops->drain(p, w->cfg->timeout_ms);
 	if (salvo_cnt_read(&w->cnt.tx_pkts))
 		__atomic_store_n(&w->cnt.last_tx_ns, salvo_now_ns(), __ATOMIC_RELAXED);
+	return rc;
 }
 
 /*

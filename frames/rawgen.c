@@ -77,6 +77,7 @@ static int rawgen_loop(struct salvo_worker *w)
 	struct rawgen *r = w->app_priv;
 	clockid_t clk = w->cfg->l2->stamp_clock;
 	struct salvo_burst b;
+	int drc;
 
 	salvo_burst_init(&b, w, r->v, RAWGEN_MAX_BURST, 1, 0, rawgen_unspend, r);
 	while (!salvo_worker_stopping(w)) {
@@ -106,7 +107,9 @@ static int rawgen_loop(struct salvo_worker *w)
 		if (rc < 0)
 			return salvo_burst_fail(&b, rc);
 	}
-	salvo_worker_tx_drain(w);
+	drc = salvo_worker_tx_drain(w);
+	if (drc < 0)	/* frames that never left are a failure, not a short run */
+		return salvo_worker_fail(w, -drc, "%s", w->port.err[0] ? w->port.err : strerror(-drc));
 	return 0;
 }
 

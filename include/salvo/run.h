@@ -131,6 +131,8 @@ void salvo_run_destroy(struct salvo_run *r);
 
 /* For apps. */
 bool salvo_worker_stopping(const struct salvo_worker *w);
+/* The stop came from a signal (salvo_run_interrupt), not from the run's count or duration. */
+bool salvo_worker_interrupted(const struct salvo_worker *w);
 /*
  * Wait for a departure due at due_ns (a pacer slot, a capture's timestamp).
  * Returns the time reached, or 0 when the run stopped first: a signal, a
@@ -155,9 +157,11 @@ bool salvo_worker_rx_goal(struct salvo_worker *w, uint64_t n);
 void salvo_worker_count_tx(struct salvo_worker *w, uint64_t pkts, uint64_t bytes, uint64_t now);
 /*
  * End of a sender's loop: flush, wait for outstanding completions (bounded
- * by cfg->timeout_ms), and mark the last departure.
+ * by cfg->timeout_ms, blocking, not polling), and mark the last departure.
+ * Returns 0, or the backend's -errno with the reason in w->port.err
+ * (-ETIMEDOUT: sends still in flight, e.g. a TCP peer that stopped reading).
  */
-void salvo_worker_tx_drain(struct salvo_worker *w);
+int salvo_worker_tx_drain(struct salvo_worker *w);
 /* Set w->err (printf-style) and return -err. */
 int salvo_worker_fail(struct salvo_worker *w, int err, const char *fmt, ...)
 	__attribute__((format(printf, 3, 4)));

@@ -106,7 +106,8 @@ test_shared_options() {
 	refuse 2 "--cpu 4000" udp recv "$p" --cpu 4000
 	# Workers pin to CPU N+i: two threads from the last usable CPU need one more.
 	refuse 2 "CPU $bad is not available" udp send "127.0.0.1:$p" -n 1 --cpu $((bad - 1)) -t 2
-	timeout -s KILL 30 "$SALVO" udp send "127.0.0.1:$p" -n 1 --cpu "$first" -q >"$TMP/ok.out" 2>"$TMP/ok.err" ||
+	# A receiver: a send to nobody is refused, exit 1 (docs/commands.md, Exit codes).
+	timeout -s KILL 30 "$SALVO" udp recv "$p" -d 200ms --cpu "$first" -q >"$TMP/ok.out" 2>"$TMP/ok.err" ||
 		{ show "$TMP/ok.err"; echo "--cpu $first (usable) refused"; ERRS=$((ERRS + 1)); }
 	verdict
 }

@@ -502,7 +502,8 @@ test_sigint_summary() {
 		fail "no traffic counted before the SIGINT"
 }
 
-# Nobody listening: the sender counts refused sends, ends on its own, and
+# Nobody listening: the sender counts refused sends, ends on its own with
+# exit 1 (every datagram refused), and
 # its tx.packets is what the kernel sent (OutDatagrams, fresh namespace).
 test_refused() { refused --rate 10k; }
 
@@ -519,7 +520,9 @@ refused() {
 	wait_pid "$SALVO_PID" 30000
 	rc=$?
 	[ "$rc" -ne 124 ] || { fail "udp send to a closed port still running after 30 s"; return; }
-	[ "$rc" -eq 0 ] || { show "$TMP/send.json" "$TMP/send.json.err"; fail "udp send exited $rc"; return; }
+	# Every datagram refused is a failure (docs/commands.md, Exit codes), after the summary.
+	[ "$rc" -eq 1 ] && grep -q "^salvo: udp send: every datagram was refused" "$TMP/send.json.err" ||
+		{ show "$TMP/send.json" "$TMP/send.json.err"; fail "udp send exited $rc, want 1 (every datagram refused)"; return; }
 	ref=$(json_get "$TMP/send.json" tx.refused) && tx=$(json_get "$TMP/send.json" tx.packets) ||
 		{ show "$TMP/send.json"; fail "sender JSON unreadable"; return; }
 	[ "$ref" -gt 0 ] || { show "$TMP/send.json"; fail "no refused sends reported"; return; }
@@ -569,6 +572,9 @@ child_cpu_ms() {
 test_pacing_deadline() {
 	local p rc t0 t1 cpu0 cpu
 	p=$(random_port)
+	# Someone listening: the one datagram refused would be exit 1.
+	salvo_bg "$TMP/recv.txt" udp recv "127.0.0.1:$p" -d 60 -q
+	wait_udp_bound "$p" || { fail "receiver"; return; }
 	cpu0=$(child_cpu_ms)
 	t0=$(date +%s%3N)
 	salvo_run "$TMP/send.json" udp send "127.0.0.1:$p" --rate 0.001 -d 2s --json -q

@@ -57,6 +57,9 @@ test_seccomp_fallback() {
 	noring "$SALVO" udp send "127.0.0.1:$p" --backend uring -n 10 >"$TMP/f.txt" 2>"$TMP/f.err" && { fail "--backend uring ran"; return; }
 	[ "$(count_lines "$TMP/f.err")" = 1 ] && grep -q "Operation not permitted" "$TMP/f.err" ||
 		{ show "$TMP/f.err"; fail "--backend uring: not one reason line"; return; }
+	# Someone listening: datagrams all refused would be exit 1 (docs/commands.md, Exit codes).
+	salvo_bg "$TMP/r.txt" udp recv "127.0.0.1:$p" -d 60 -q
+	wait_udp_bound "$p" || { fail "receiver"; return; }
 	noring "$SALVO" udp send "127.0.0.1:$p" -n 10 >"$TMP/d.txt" 2>"$TMP/d.err" || { show "$TMP/d.err"; fail "default did not fall back"; return; }
 	[ "$(grep -c "backend uring unavailable" "$TMP/d.err")" = 1 ] && grep -q "syscall backend" "$TMP/d.txt" ||
 		{ show "$TMP/d.txt" "$TMP/d.err"; fail "fallback not said once"; return; }
