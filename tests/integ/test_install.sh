@@ -74,7 +74,8 @@ test_deb() {
 	# Every library the binary needs comes from a package Depends names.
 	dpkg-deb -x "$deb" "$TMP/x"
 	for lib in $(readelf -d "$TMP/x/usr/bin/salvo" | sed -n 's/.*Shared library: \[\(.*\)\]/\1/p'); do
-		pkg=$(dpkg -S "*/$lib" 2>/dev/null | head -n 1 | cut -d: -f1)
+		# this architecture's copy (not libc6-i386's /lib32/libm.so.6)
+		pkg=$(dpkg -S "*/$(dpkg-architecture -qDEB_HOST_MULTIARCH)/$lib" 2>/dev/null | head -n 1 | cut -d: -f1)
 		[ -n "$pkg" ] || { fail "no package of this machine holds $lib"; return; }
 		[[ ", $depends," == *", $pkg "* ]] || { fail "Depends ($depends) lacks $pkg, which holds $lib"; return; }
 	done

@@ -739,7 +739,7 @@ test_engine_bench() {
 			--prefix "e$b-" --connections 32 --threads 2 --timeout 20s --json 2>&1)
 		n=$("$SALVO" registry list "$port" --raw --timeout 10s | count_keys)
 		stop_server || return
-		sj=$(python3 -c 'import json,sys; print(json.loads(open(sys.argv[1]).read())["registry"]["joins"])' \
+		sj=$(python3 -c 'import json,sys; t=open(sys.argv[1]).read(); print(json.JSONDecoder().raw_decode(t, t.index("{"))[0]["registry"]["joins"])' \
 			"$tmp/serve.$port.out" 2>/dev/null)
 		if ! echo "$out" | python3 -c '
 import json, sys
@@ -800,7 +800,7 @@ test_engine_bench_bounded() {
 		el=$(( ($(date +%s%N) - t0) / 1000000 ))
 		stop_server || return
 		bj=$(echo "$out" | python3 -c 'import json,sys; print(json.load(sys.stdin)["registry"]["joins"])' 2>/dev/null)
-		sj=$(python3 -c 'import json,sys; print(json.loads(open(sys.argv[1]).read())["registry"]["joins"])' \
+		sj=$(python3 -c 'import json,sys; t=open(sys.argv[1]).read(); print(json.JSONDecoder().raw_decode(t, t.index("{"))[0]["registry"]["joins"])' \
 			"$tmp/serve.$port.out" 2>/dev/null)
 		if [ "$rc" != 0 ] || [ -z "$bj" ] || [ "$bj" -lt 1 ] || [ -z "$sj" ] || [ "$sj" -lt "$bj" ] ||
 			[ "$sj" -gt $((bj + 8)) ] || [ "$el" -gt 15000 ]; then
@@ -846,7 +846,7 @@ test_serve_figures() {
 		[ $rc = 2 ] && [ "$(wc -l <"$tmp/iv.out")" = 1 ] && grep -q "no interval reports" "$tmp/iv.out" ||
 			{ fail serve_figures "registry serve $opt: exit $rc: $(cat "$tmp/iv.out")"; return; }
 	done
-	"$SALVO" registry serve "$port" --duration 120 --json >"$tmp/serve.$port.out" 2>&1 &
+	"$SALVO" registry serve "$port" --duration 120 --json >"$tmp/serve.$port.out" 2>"$tmp/serve.$port.err" &
 	srv_pid=$!
 	pids+=("$srv_pid")
 	# Ready when it listens: no probe connection of our own to count.
@@ -899,7 +899,7 @@ for k, n in (("joins_per_second", 100), ("lists_per_second", 40), ("reply_bits_p
     assert abs(r[k] - n / a) <= 1e-6 * r[k], (k, r[k], n / a)
 EOF
 	then
-		fail serve_figures "$(tr '\n' ' ' <"$tmp/serve.$port.out" | head -c 600) clients: $out"
+		fail serve_figures "$(cat "$tmp/serve.$port.out" "$tmp/serve.$port.err" | tr '\n' ' ' | head -c 600) clients: $out"
 		return
 	fi
 	pass serve_figures
