@@ -382,6 +382,28 @@ static int wait_sender(int fd, struct data_side *d, uint64_t hard, char *err, si
  * both at once.  The client's results bring its tx; ours carry rx and tx;
  * its answer brings its rx.  Each direction's loss is its own sent - received.
  */
+/*
+ * Our results out, the client's back: after the server sent, the client's
+ * message must carry what it received (its rx), the count loss is taken from.
+ */
+static int results_for_rx(struct slot *sl, const struct salvo_ctl_msg *res, struct salvo_ctl_msg *m,
+			  char *err, size_t errlen)
+{
+	uint32_t timeout_ms = sl->srv->cfg.timeout_ms;
+	int rc;
+
+	rc = salvo_ctl_send(sl->fd, res, timeout_ms);
+	if (!rc)
+		rc = salvo_ctl_recv(sl->fd, m, timeout_ms + DRAIN_IDLE_MS * 4, err, errlen);
+	if (rc)
+		return rc;
+	if (m->type != SALVO_CTL_RESULTS || !m->has_rx) {
+		snprintf(err, errlen, "expected results with rx, got %s", salvo_ctl_type_name(m->type));
+		return -EPROTO;
+	}
+	return 0;
+}
+
 static int serve_bidir(struct slot *sl, const struct salvo_ctl_msg *p, char *err, size_t errlen)
 {
 	const struct salvo_serve_cfg *sc = &sl->srv->cfg;
@@ -436,16 +458,9 @@ static int serve_bidir(struct slot *sl, const struct salvo_ctl_msg *p, char *err
 	res.has_rx = res.has_tx = true;
 	salvo_ctl_counts_from_report(&res.rx, &t->rep, false);
 	salvo_ctl_counts_from_report(&res.tx, &t->rev_rep, true);
-	rc = salvo_ctl_send(sl->fd, &res, sc->timeout_ms);
-	if (!rc)
-		rc = salvo_ctl_recv(sl->fd, &m, sc->timeout_ms + DRAIN_IDLE_MS * 4, err, errlen);
+	rc = results_for_rx(sl, &res, &m, err, errlen);
 	if (rc)
 		goto out;
-	if (m.type != SALVO_CTL_RESULTS || !m.has_rx) {
-		snprintf(err, errlen, "expected results with rx, got %s", salvo_ctl_type_name(m.type));
-		rc = -EPROTO;
-		goto out;
-	}
 	t->rev_client = m.rx;
 	t->has_rev_client = true;
 	t->rev_lost = p->tcp ? 0 : t->rev_rep.tx.packets - SALVO_MIN(t->rev_rep.tx.packets, m.rx.packets);
@@ -524,16 +539,9 @@ static int serve_test(struct slot *sl, struct salvo_ctl_msg *p, char *err, size_
 		t->has_report = true;
 		res.has_tx = true;
 		salvo_ctl_counts_from_report(&res.tx, &t->rep, true);
-		rc = salvo_ctl_send(sl->fd, &res, sc->timeout_ms);
-		if (!rc)
-			rc = salvo_ctl_recv(sl->fd, &m, sc->timeout_ms + DRAIN_IDLE_MS * 4, err, errlen);
+		rc = results_for_rx(sl, &res, &m, err, errlen);
 		if (rc)
 			goto out;
-		if (m.type != SALVO_CTL_RESULTS || !m.has_rx) {
-			snprintf(err, errlen, "expected results with rx, got %s", salvo_ctl_type_name(m.type));
-			rc = -EPROTO;
-			goto out;
-		}
 		t->client = m.rx;
 		t->has_client = true;
 		t->lost = p->tcp ? 0 : t->rep.tx.packets - SALVO_MIN(t->rep.tx.packets, m.rx.packets);
