@@ -568,10 +568,13 @@ static int bench_run(void *o, int argc, char **argv)
 		printf("joins: %llu in %.2f s = %.0f joins/s (%llu error replies, %llu failed)\n",
 		       (unsigned long long)res.joins, res.seconds, rate,
 		       (unsigned long long)res.error_replies, (unsigned long long)res.failed);
-		printf("latency (connect to EOF): p50 %.1f us, p90 %.1f us, p99 %.1f us, p99.9 %.1f us, max %.1f us\n",
-		       salvo_hist_percentile(res.lat, 50) / 1e3, salvo_hist_percentile(res.lat, 90) / 1e3,
-		       salvo_hist_percentile(res.lat, 99) / 1e3,
-		       salvo_hist_percentile(res.lat, 99.9) / 1e3, salvo_hist_max(res.lat) / 1e3);
+		if (salvo_hist_count(res.lat))
+			printf("latency (connect to EOF): p50 %.1f us, p90 %.1f us, p99 %.1f us, p99.9 %.1f us, max %.1f us\n",
+			       salvo_hist_percentile(res.lat, 50) / 1e3, salvo_hist_percentile(res.lat, 90) / 1e3,
+			       salvo_hist_percentile(res.lat, 99) / 1e3,
+			       salvo_hist_percentile(res.lat, 99.9) / 1e3, salvo_hist_max(res.lat) / 1e3);
+		else
+			printf("latency (connect to EOF): no join completed, no samples\n");
 		printf("replies: %.1f MB\n", (double)res.reply_bytes / 1e6);
 		if (res.first_error[0])
 			printf("first failure: %s\n", res.first_error);

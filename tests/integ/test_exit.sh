@@ -20,6 +20,7 @@ TESTS="
 	test_send_some_refused
 	test_tcp_peer_stops_reading
 	test_raw_send_no_carrier
+	test_registry_bench_nothing_joined
 	test_signal_ends_with_0
 "
 BACKENDS=${BACKENDS:-"uring syscall"}
@@ -238,6 +239,21 @@ handlers_ready() {
 	local cgt
 	cgt=$(awk '/^SigCgt:/ { print $2 }' "/proc/$1/status" 2>/dev/null) || return 1
 	[ -n "$cgt" ] && (( (16#$cgt & 0x4002) == 0x4002 ))
+}
+
+# registry bench against a port nobody listens on: exit 1, every attempt
+# counted failed, and no latency figures made of zeros ("no samples").
+test_registry_bench_nothing_joined() {
+	local p rc
+	p=$(random_port)
+	salvo_run "$TMP/rb.txt" registry bench "127.0.0.1:$p" --count 5 -d 2 --timeout 1s
+	rc=$?
+	[ "$rc" -eq 1 ] || { show "$TMP/rb.txt.err"; fail "exit $rc, want 1"; return; }
+	grep -q "(0 error replies, 5 failed)" "$TMP/rb.txt" || { show "$TMP/rb.txt"; fail "not 5 failed"; return; }
+	grep -q "no join completed, no samples" "$TMP/rb.txt" && ! grep -q "p50" "$TMP/rb.txt" ||
+		{ show "$TMP/rb.txt"; fail "latency percentiles printed without a sample"; return; }
+	salvo_run "$TMP/rb.json" registry bench "127.0.0.1:$p" --count 5 -d 2 --timeout 1s --json
+	[ "$(json_get "$TMP/rb.json" latency_ns.count)" = 0 ] || { show "$TMP/rb.json"; fail "JSON latency count"; return; }
 }
 
 # A run stopped by a signal exits 0 with its summary, even one whose every
