@@ -86,8 +86,7 @@ static void utc(uint64_t ns, char *out, size_t len)
 
 struct pct {
 	bool have;
-	uint64_t count, min, p50, p90, p99, p999, p9999, max, clamped;
-	double mean;
+	struct salvo_report_latency l;	/* the run report's percentile set */
 };
 
 /* Percentiles of the merged histogram: those of all samples, to its precision. */
@@ -99,16 +98,7 @@ static int percentiles(const struct salvo_merge_hist *s, struct salvo_hist *h, s
 	if (salvo_merge_hist_build(s, h))
 		return -EINVAL;
 	p->have = true;
-	p->count = salvo_hist_count(h);
-	p->min = salvo_hist_min(h);
-	p->mean = salvo_hist_mean(h);
-	p->p50 = salvo_hist_percentile(h, 50);
-	p->p90 = salvo_hist_percentile(h, 90);
-	p->p99 = salvo_hist_percentile(h, 99);
-	p->p999 = salvo_hist_percentile(h, 99.9);
-	p->p9999 = salvo_hist_percentile(h, 99.99);
-	p->max = salvo_hist_max(h);
-	p->clamped = salvo_hist_clamped(h);
+	salvo_report_latency_fill(&p->l, h);
 	return 0;
 }
 
@@ -136,11 +126,11 @@ static json_t *sum_json(const struct salvo_merge_sum *s, struct salvo_hist *h)
 	if (!percentiles(&s->lat, h, &p) && p.have)
 		json_object_set_new(o, "latency_ns",
 				    json_pack("{s:I, s:I, s:I, s:f, s:I, s:I, s:I, s:I, s:I, s:I}",
-					      "count", (json_int_t)p.count, "clamped", (json_int_t)p.clamped,
-					      "min", (json_int_t)p.min, "mean", p.mean, "p50",
-					      (json_int_t)p.p50, "p90", (json_int_t)p.p90, "p99",
-					      (json_int_t)p.p99, "p999", (json_int_t)p.p999, "p9999",
-					      (json_int_t)p.p9999, "max", (json_int_t)p.max));
+					      "count", (json_int_t)p.l.count, "clamped", (json_int_t)p.l.clamped,
+					      "min", (json_int_t)p.l.min, "mean", p.l.mean, "p50",
+					      (json_int_t)p.l.p50, "p90", (json_int_t)p.l.p90, "p99",
+					      (json_int_t)p.l.p99, "p999", (json_int_t)p.l.p999, "p9999",
+					      (json_int_t)p.l.p9999, "max", (json_int_t)p.l.max));
 	if (s->lat_without_hist)
 		json_object_set_new(o, "latency_records_without_hist",
 				    json_integer((json_int_t)s->lat_without_hist));
@@ -163,7 +153,7 @@ static void sum_text(const char *what, const struct salvo_merge_sum *s, struct s
 		       s->duplicates);
 	if (!percentiles(&s->lat, h, &p) && p.have)
 		printf(", latency p50 %" PRIu64 " ns, p99 %" PRIu64 " ns, p99.9 %" PRIu64 " ns, max %"
-		       PRIu64 " ns (%" PRIu64 " samples)", p.p50, p.p99, p.p999, p.max, p.count);
+		       PRIu64 " ns (%" PRIu64 " samples)", p.l.p50, p.l.p99, p.l.p999, p.l.max, p.l.count);
 	if (s->lat_without_hist)
 		printf(" [%" PRIu64 " with latency but no histogram: not in the percentiles]",
 		       s->lat_without_hist);

@@ -572,6 +572,20 @@ static void sum_counters(struct salvo_run *r, struct salvo_report *rep, uint64_t
 	(void)ftx;
 }
 
+void salvo_report_latency_fill(struct salvo_report_latency *l, const struct salvo_hist *h)
+{
+	l->count = salvo_hist_count(h);
+	l->min = salvo_hist_min(h);
+	l->mean = salvo_hist_mean(h);
+	l->p50 = salvo_hist_percentile(h, 50);
+	l->p90 = salvo_hist_percentile(h, 90);
+	l->p99 = salvo_hist_percentile(h, 99);
+	l->p999 = salvo_hist_percentile(h, 99.9);
+	l->p9999 = salvo_hist_percentile(h, 99.99);
+	l->max = salvo_hist_max(h);
+	l->clamped = salvo_hist_clamped(h);
+}
+
 static void fill_latency(struct salvo_report *rep, const struct salvo_hist *lat)
 {
 	struct salvo_report_latency *l = &rep->latency;
@@ -579,16 +593,7 @@ static void fill_latency(struct salvo_report *rep, const struct salvo_hist *lat)
 	if (!salvo_hist_count(lat))
 		return;
 	rep->has_latency = true;
-	l->count = salvo_hist_count(lat);
-	l->min = salvo_hist_min(lat);
-	l->mean = salvo_hist_mean(lat);
-	l->p50 = salvo_hist_percentile(lat, 50);
-	l->p90 = salvo_hist_percentile(lat, 90);
-	l->p99 = salvo_hist_percentile(lat, 99);
-	l->p999 = salvo_hist_percentile(lat, 99.9);
-	l->p9999 = salvo_hist_percentile(lat, 99.99);
-	l->max = salvo_hist_max(lat);
-	l->clamped = salvo_hist_clamped(lat);
+	salvo_report_latency_fill(l, lat);
 }
 
 /*

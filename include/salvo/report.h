@@ -29,6 +29,11 @@ struct salvo_report_latency {
 	double mean;
 };
 
+struct salvo_hist;
+
+/* The percentile set of a histogram, as every report gives it (engine/run.c). */
+void salvo_report_latency_fill(struct salvo_report_latency *l, const struct salvo_hist *h);
+
 /* Rows a report lists, one per sending session; more are in the totals only. */
 #define SALVO_REPORT_SESSIONS 64
 
