@@ -382,6 +382,34 @@ static int wait_sender(int fd, struct data_side *d, uint64_t hard, char *err, si
  * both at once.  The client's results bring its tx; ours carry rx and tx;
  * its answer brings its rx.  Each direction's loss is its own sent - received.
  */
+/* A data side's last moment: the test's duration and four control timeouts, or never. */
+static uint64_t hard_deadline(const struct salvo_ctl_msg *p, const struct salvo_serve_cfg *sc)
+{
+	if (!p->duration_ms)
+		return UINT64_MAX;
+	return salvo_now_ns() + p->duration_ms * NSEC_PER_MSEC +
+	       4ULL * sc->timeout_ms * NSEC_PER_MSEC;
+}
+
+/* The server's sender starts only on the client's start: its receiver is ready. */
+static int start_on_client(struct slot *sl, struct data_side *d, char *err, size_t errlen)
+{
+	struct salvo_ctl_msg m;
+	int rc;
+
+	rc = salvo_ctl_recv(sl->fd, &m, sl->srv->cfg.timeout_ms, err, errlen);
+	if (rc)
+		return rc;
+	if (m.type != SALVO_CTL_START) {
+		snprintf(err, errlen, "expected start, got %s", salvo_ctl_type_name(m.type));
+		return -EPROTO;
+	}
+	rc = salvo_run_start(d->run, err, errlen);
+	if (!rc)
+		d->started = true;
+	return rc;
+}
+
 /*
  * Our results out, the client's back: after the server sent, the client's
  * message must carry what it received (its rx), the count loss is taken from.
@@ -433,20 +461,10 @@ static int serve_bidir(struct slot *sl, const struct salvo_ctl_msg *p, char *err
 		snprintf(err, errlen, "sending accept: %s", strerror(-rc));
 		goto out;
 	}
-	hard = p->duration_ms ? salvo_now_ns() + p->duration_ms * NSEC_PER_MSEC +
-					4ULL * sc->timeout_ms * NSEC_PER_MSEC :
-				UINT64_MAX;
-	rc = salvo_ctl_recv(sl->fd, &m, sc->timeout_ms, err, errlen);
-	if (!rc && m.type != SALVO_CTL_START) {
-		snprintf(err, errlen, "expected start, got %s", salvo_ctl_type_name(m.type));
-		rc = -EPROTO;
-	}
+	hard = hard_deadline(p, sc);
+	rc = start_on_client(sl, &tx, err, errlen);
 	if (rc)
 		goto out;
-	rc = salvo_run_start(tx.run, err, errlen);
-	if (rc)
-		goto out;
-	tx.started = true;
 	rc = recv_forward(sl, &rx, p, hard, err, errlen);
 	if (rc)
 		goto out;
@@ -517,21 +535,11 @@ static int serve_test(struct slot *sl, struct salvo_ctl_msg *p, char *err, size_
 	 * A test with a duration may last that plus one timeout per step; one
 	 * bounded by count or bytes only is bounded by its idle timeouts.
 	 */
-	hard = p->duration_ms ? salvo_now_ns() + p->duration_ms * NSEC_PER_MSEC +
-					4ULL * sc->timeout_ms * NSEC_PER_MSEC :
-				UINT64_MAX;
+	hard = hard_deadline(p, sc);
 	if (p->reverse) {
-		rc = salvo_ctl_recv(sl->fd, &m, sc->timeout_ms, err, errlen);
-		if (!rc && m.type != SALVO_CTL_START) {
-			snprintf(err, errlen, "expected start, got %s", salvo_ctl_type_name(m.type));
-			rc = -EPROTO;
-		}
+		rc = start_on_client(sl, &d, err, errlen);
 		if (rc)
 			goto out;
-		rc = salvo_run_start(d.run, err, errlen);
-		if (rc)
-			goto out;
-		d.started = true;
 		rc = wait_sender(sl->fd, &d, hard, err, errlen);
 		if (rc)
 			goto out;
