@@ -7,9 +7,9 @@ set -eu
 # installed here or part of every Debian root (coreutils, util-linux, mount...),
 # and `make fresh-check` proves it on a pristine Debian 12.
 PKGS="build-essential pkg-config clang llvm lld libclang-rt-14-dev
-liburing-dev libbpf-dev libxdp-dev xdp-tools libjansson-dev libcmocka-dev liburcu-dev libpcap-dev libcap-dev
+liburing-dev libbpf-dev libxdp-dev xdp-tools libjansson-dev libcmocka-dev liburcu-dev libpcap-dev libcap-dev libmicrohttpd-dev
 iproute2 procps python3 jq valgrind tcpdump libcap2-bin gnuplot-nox
-mandoc groff-base zsh dpkg-dev debhelper lintian binutils git ${EXTRA_PKGS:-}"
+mandoc groff-base zsh dpkg-dev debhelper lintian binutils git prometheus ${EXTRA_PKGS:-}"
 missing=
 for p in $PKGS; do
 	dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q 'install ok installed' || missing="$missing $p"
