@@ -28,7 +28,7 @@ CLANG ?= clang
 PKG_CONFIG ?= pkg-config
 NPROC := $(shell nproc 2>/dev/null || echo 1)
 
-PKGS := liburing libbpf libxdp jansson liburcu-cds liburcu libpcap libcap
+PKGS := liburing libbpf libxdp jansson liburcu-cds liburcu libpcap libcap libmicrohttpd
 
 CFLAGS ?= -O2 -g
 SALVO_CFLAGS := -std=gnu11 -D_GNU_SOURCE -Wall -Wextra -Werror -Wno-missing-field-initializers \

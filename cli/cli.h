@@ -24,6 +24,7 @@ struct salvo_cli_fleet {
 	const char *start_at;		/* --start-at, as given */
 	const char *run_id;		/* --run-id */
 	struct salvo_opt_strlist labels;	/* --label KEY=VALUE, repeatable */
+	const char *metrics;		/* --metrics [ADDR:]PORT (cli/metrics.h) */
 };
 
 #define SALVO_CLI_FLEET_OPTS(T, m)                                                                 \
@@ -32,7 +33,9 @@ struct salvo_cli_fleet {
 	SALVO_OPT("run-id", SALVO_OPT_STR, T, m.run_id, .metavar = "ID",                           \
 		  .help = "a name for this run in every JSON record, for salvo merge"),                    \
 	SALVO_OPT("label", SALVO_OPT_STRLIST, T, m.labels, .metavar = "KEY=VALUE",                 \
-		  .help = "a label in every JSON record (repeatable, up to 16)")
+		  .help = "a label in every JSON record (repeatable, up to 16)"),                       \
+	SALVO_OPT("metrics", SALVO_OPT_STR, T, m.metrics, .metavar = "[ADDR:]PORT",                \
+		  .help = "serve Prometheus metrics at http://ADDR:PORT/metrics while running (ADDR default 127.0.0.1; port 0: any)")
 
 /*
  * Parse --start-at: RFC 3339 with a zone (Z or +hh:mm) and an optional
@@ -41,8 +44,8 @@ struct salvo_cli_fleet {
  */
 int salvo_cli_start_at_parse(const char *s, uint64_t *ns, char *err, size_t errlen);
 /*
- * Refuse a bad --start-at (unparsable or not in the future), --run-id or
- * --label.  0, or 2 after one line on stderr.
+ * Refuse a bad --start-at (unparsable or not in the future), --run-id,
+ * --label or --metrics address.  0, or 2 after one line on stderr.
  */
 int salvo_cli_fleet_check(const struct salvo_cli_fleet *f);
 /* The instant --start-at names (0: none given); call after salvo_cli_fleet_check. */

@@ -15,6 +15,7 @@
 #include <salvo/common.h>
 
 #include "cli.h"
+#include "metrics.h"
 
 #define KEY_MAX 64
 #define VALUE_MAX 256
@@ -183,6 +184,12 @@ int salvo_cli_fleet_check(const struct salvo_cli_fleet *f)
 		    strspn(f->run_id, "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789_.:-") != n)
 			return salvo_usage_error(NULL, "--run-id: '%s' must be 1-%d characters of A-Z a-z 0-9 _ . : -, starting with a letter or _",
 						 f->run_id, RUN_ID_MAX);
+	}
+	if (f->metrics) {
+		struct salvo_addr a;
+
+		if (salvo_metrics_parse(f->metrics, &a, err, sizeof(err)))
+			return salvo_usage_error(NULL, "--metrics: %s", err);
 	}
 	for (unsigned int i = 0; i < f->labels.n; i++) {
 		const char *l = f->labels.v[i], *eq = strchr(l, '=');

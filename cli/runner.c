@@ -16,6 +16,7 @@
 #include <salvo/units.h>
 
 #include "cli.h"
+#include "metrics.h"
 
 static const char *const clock_choices[] = {"monotonic", "realtime", NULL};
 
@@ -417,6 +418,7 @@ struct drive {
 	uint64_t start, tick, next;
 	struct salvo_report prev;	/* the snapshot at the last tick */
 	json_t *kept;		/* --json -i: the intervals, for the summary's "intervals" */
+	struct salvo_metrics *metrics;	/* --metrics: fed the snapshots of the ticks */
 };
 
 static void poll_stop(struct drive *st)
@@ -513,6 +515,49 @@ static int start_all(struct drive *st)
 }
 
 /*
+ * --metrics: hand the endpoint each run's cumulative snapshot, the one a
+ * command's tick took already (one_now), else one per stream taken here.
+ */
+static void metrics_feed(struct drive *st, const struct salvo_report *one_now)
+{
+	struct salvo_report now;
+
+	if (!st->metrics)
+		return;
+	if (one_now) {
+		salvo_metrics_update(st->metrics, 0, one_now, salvo_now_ns());
+		return;
+	}
+	for (unsigned int i = 0; i < st->n; i++) {
+		salvo_run_snapshot(st->v[i].run, &now);
+		salvo_metrics_update(st->metrics, i, &now, salvo_now_ns());
+	}
+}
+
+/* Bind --metrics before any traffic, so a taken port ends the command before it sends.  0 or 1. */
+static int metrics_open(struct drive *st)
+{
+	const struct salvo_cli_fleet *f = &st->d->c->fleet;
+	const char *cmd = st->d->profile ? st->d->profile : st->v[0].cfg->command;
+	const struct salvo_metrics_labels l = {.run_id = f->run_id, .kv = f->labels.v, .nkv = f->labels.n};
+	const char *names[st->n];
+	struct salvo_addr a, bound;
+	char err[320], text[SALVO_ADDR_STRLEN];
+
+	if (!f->metrics)
+		return 0;
+	for (unsigned int i = 0; i < st->n; i++)
+		names[i] = st->v[i].name;
+	/* salvo_cli_fleet_check() refused a bad address already. */
+	if (salvo_metrics_parse(f->metrics, &a, err, sizeof(err)) ||
+	    salvo_metrics_start(&st->metrics, &a, &l, st->d->profile ? names : NULL, st->n, &bound,
+				err, sizeof(err)))
+		return salvo_runtime_error(cmd, "%s", err);
+	fprintf(stderr, "salvo: %s: metrics on %s\n", cmd, salvo_addr_str(&bound, text, sizeof(text)));
+	return 0;
+}
+
+/*
  * Until every run ended: at each tick, an interval report (-i,
  * --json-stream) or the progress line (a terminal) for a command's run.
  */
@@ -547,6 +592,7 @@ static void watch(struct drive *st)
 			}
 			st->prev = now;
 		}
+		metrics_feed(st, one ? &now : NULL);
 		st->next += st->tick;
 	}
 }
@@ -622,13 +668,16 @@ static int report_profile(struct drive *st)
 	return rc;
 }
 
-int salvo_cli_drive(struct salvo_cli_stream *v, unsigned int n, const struct salvo_cli_drive_cfg *d)
+/* Start, watch, join and report the runs: salvo_cli_drive() without the endpoint. */
+static int drive_runs(struct drive *st)
 {
+	const struct salvo_cli_drive_cfg *d = st->d;
 	const struct salvo_cli_extra *x = d->extra;
-	struct drive st = {.d = d, .v = v, .n = n, .one = n == 1 && !d->profile};
+	struct salvo_cli_stream *v = st->v;
+	unsigned int n = st->n;
 	int rc;
 
-	rc = start_all(&st);
+	rc = start_all(st);
 	if (rc)
 		return rc;
 	if (x && x->started && x->started(x->arg)) {
@@ -637,29 +686,43 @@ int salvo_cli_drive(struct salvo_cli_stream *v, unsigned int n, const struct sal
 		signals_default();
 		return 1;
 	}
-	watch(&st);
+	watch(st);
 	for (unsigned int i = 0; i < n; i++)
 		salvo_run_join(v[i].run);
 	signals_default();
-	if (st.tty)
+	if (st->tty)
 		fprintf(stderr, "\r\033[K");
-	if (st.intervals) {
+	if (st->intervals) {
 		/*
 		 * The last, partial interval: from the last boundary to the end
 		 * of the run, so that the intervals add up to the summary.
 		 */
 		struct salvo_report now, last;
-		double t0 = (double)(st.next - st.tick - st.start) / 1e9;
+		double t0 = (double)(st->next - st->tick - st->start) / 1e9;
 
 		salvo_run_snapshot(v[0].run, &now);
-		delta(&last, &now, &st.prev, t0, SALVO_MAX(now.duration_s, t0));
-		interval_out(d->c, &last, x, st.kept);
+		delta(&last, &now, &st->prev, t0, SALVO_MAX(now.duration_s, t0));
+		interval_out(d->c, &last, x, st->kept);
+		metrics_feed(st, &now);
+	} else {
+		metrics_feed(st, NULL);	/* the end of the run, for a scrape during the reports */
 	}
 	for (unsigned int i = 0; i < n; i++) {
 		salvo_run_report(v[i].run, &v[i].rep);
 		v[i].reported = true;
 	}
-	return d->profile ? report_profile(&st) : report_one(&st);
+	return d->profile ? report_profile(st) : report_one(st);
+}
+
+int salvo_cli_drive(struct salvo_cli_stream *v, unsigned int n, const struct salvo_cli_drive_cfg *d)
+{
+	struct drive st = {.d = d, .v = v, .n = n, .one = n == 1 && !d->profile};
+	int rc = metrics_open(&st);
+
+	if (!rc)
+		rc = drive_runs(&st);
+	salvo_metrics_stop(st.metrics);
+	return rc;
 }
 
 bool salvo_cli_tx_failed(const struct salvo_report *rep, void *arg, char *why, size_t len)
