@@ -259,6 +259,7 @@ int salvo_metrics_parse(const char *spec, struct salvo_addr *out, char *err, siz
 /* --- the endpoint ---------------------------------------------------------- */
 
 struct slot {
+	const char *name;		/* stream label (the caller's string, alive as long as the run) */
 	struct salvo_report rep;	/* the last cumulative snapshot */
 	struct salvo_hist *lat;		/* every latency sample handed so far */
 	bool has_lat;
@@ -273,7 +274,6 @@ struct salvo_metrics {
 	pthread_mutex_t lock;
 	struct salvo_metrics_labels labels;
 	char host[256];
-	const char *const *names;
 	unsigned int n;
 	struct slot slot[];
 };
@@ -307,7 +307,7 @@ static char *scrape(struct salvo_metrics *m, size_t *len)
 	pthread_mutex_lock(&m->lock);
 	for (unsigned int i = 0; i < m->n; i++) {
 		s[i] = (struct salvo_metrics_series){
-			.stream = m->names ? m->names[i] : NULL,
+			.stream = m->slot[i].name,
 			.rep = &m->slot[i].rep,
 			.lat = m->slot[i].has_lat ? m->slot[i].lat : NULL,
 			.tx_pps = m->slot[i].tx_pps, .rx_pps = m->slot[i].rx_pps,
@@ -373,7 +373,6 @@ int salvo_metrics_start(struct salvo_metrics **out, const struct salvo_addr *add
 	}
 	pthread_mutex_init(&m->lock, NULL);
 	m->n = n;
-	m->names = names;
 	m->labels = *l;
 	if (!m->labels.host) {
 		if (gethostname(m->host, sizeof(m->host) - 1))
@@ -381,6 +380,8 @@ int salvo_metrics_start(struct salvo_metrics **out, const struct salvo_addr *add
 		m->labels.host = m->host;
 	}
 	for (unsigned int i = 0; i < n; i++) {
+		/* The array may be the caller's local: the strings are kept, not it. */
+		m->slot[i].name = names ? names[i] : NULL;
 		rc = salvo_hist_create(&m->slot[i].lat);
 		if (rc) {
 			snprintf(err, errlen, "out of memory");

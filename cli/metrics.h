@@ -59,7 +59,8 @@ struct salvo_metrics;
 
 /*
  * Bind addr and serve /metrics for n series (names[i]: stream label, or
- * NULL) on libmicrohttpd's own thread.  *bound receives the address
+ * NULL; the strings must outlive the endpoint, the array need not) on
+ * libmicrohttpd's own thread.  *bound receives the address
  * bound (the port picked for port 0).  -errno with the reason in err
  * (-EADDRINUSE: the port is taken).
  */

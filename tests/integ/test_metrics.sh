@@ -18,6 +18,7 @@ PLAIN_ONLY="test_prometheus"
 TESTS="
 	test_prometheus
 	test_scrape
+	test_profile
 	test_silent_scraper
 	test_bad_input
 "
@@ -120,6 +121,37 @@ test_scrape() {
 	[ "$out" = 404 ] || { fail "wrong path: $out, want 404"; return; }
 	out=$(http "$NS" "http://127.0.0.1:$mp/metrics" POST)
 	[ "$out" = 405 ] || { fail "POST: $out, want 405"; return; }
+}
+
+# salvo run: one series per stream, labelled with its name; a scrape during
+# the run sees both streams sending, and no more than each one's summary.
+test_profile() {
+	local mp out rpid rc
+	require_root || return
+	setup_ns NS || return
+	mp=$(random_port)
+	cat >"$TMP/p.json" <<EOF
+{ "duration": "3s", "streams": [
+  { "name": "a", "iface": "lo", "dst": "127.0.0.1", "dport": 9000, "size": 100, "rate": "1000" },
+  { "name": "b", "iface": "lo", "dst": "127.0.0.1", "dport": 9001, "size": 100, "rate": "500" } ] }
+EOF
+	salvo_bg -n "$NS" "$TMP/r.json" run "$TMP/p.json" --metrics "$mp" --run-id prof --json
+	rpid=$SALVO_PID
+	both() {
+		out=$(http "$NS" "http://127.0.0.1:$mp/metrics" 2>/dev/null)
+		grep -q '^salvo_tx_packets_total{host="[^"]*",run_id="prof",stream="a"} [1-9]' <<<"$out" &&
+			grep -q '^salvo_tx_packets_total{host="[^"]*",run_id="prof",stream="b"} [1-9]' <<<"$out"
+	}
+	busywait 10000 both || { show "$TMP/r.json.err"; fail "no scrape with both streams: ${out:0:300}"; return; }
+	wait_pid "$rpid" 15000 || { rc=$?; show "$TMP/r.json.err"; fail "run exit $rc"; return; }
+	grep '^salvo_tx_packets_total{' <<<"$out" >"$TMP/scraped"
+	python3 - "$TMP/r.json" "$TMP/scraped" <<'PY' || { show "$TMP/scraped"; fail "a scraped count above its summary"; return; }
+import json, re, sys
+d = {s["name"]: s["report"]["tx"]["packets"] for s in json.load(open(sys.argv[1]))["streams"]}
+for name, v in re.findall(r'stream="(\w+)"\} (\d+)', open(sys.argv[2]).read()):
+    if int(v) > d[name]:
+        sys.exit("%s: scraped %s, summary %d" % (name, v, d[name]))
+PY
 }
 
 # Scrapers that connect and never send (20 of them, past the connection

@@ -313,6 +313,48 @@ static void test_endpoint(void **state)
 	salvo_hist_destroy(h);
 }
 
+/*
+ * A profile's streams: the names array is the caller's local (cli/runner.c
+ * builds it on its stack), so the endpoint must keep the names, not the
+ * array: clobbered after the start, the labels still say "a" and "b".
+ */
+static void test_stream_names(void **state)
+{
+	struct salvo_metrics *m;
+	struct salvo_addr a, bound;
+	struct salvo_report snap = {.has_tx = true};
+	const char **names = calloc(2, sizeof(*names));
+	static char body[1 << 17];
+	struct parsed p;
+	char err[256];
+	int seen = 0;
+
+	(void)state;
+	assert_non_null(names);
+	names[0] = "a";
+	names[1] = "b";
+	assert_int_equal(salvo_metrics_parse("0", &a, err, sizeof(err)), 0);
+	assert_int_equal(salvo_metrics_start(&m, &a, &lab, names, 2, &bound, err, sizeof(err)), 0);
+	names[0] = names[1] = NULL;
+	free(names);
+	snap.tx.packets = 5;
+	salvo_metrics_update(m, 0, &snap, NSEC_PER_SEC);
+	snap.tx.packets = 7;
+	salvo_metrics_update(m, 1, &snap, NSEC_PER_SEC);
+	assert_int_equal(http(&bound, "GET /metrics HTTP/1.0\r\n\r\n", body, sizeof(body)), 200);
+	parse(body, &p);
+	for (int i = 0; i < p.n; i++) {
+		if (strcmp(p.s[i].name, "salvo_tx_packets_total"))
+			continue;
+		if (strstr(p.s[i].labels, ",stream=\"a\"") && p.s[i].value == 5)
+			seen |= 1;
+		if (strstr(p.s[i].labels, ",stream=\"b\"") && p.s[i].value == 7)
+			seen |= 2;
+	}
+	assert_int_equal(seen, 3);
+	salvo_metrics_stop(m);
+}
+
 static void test_parse(void **state)
 {
 	struct salvo_addr a;
@@ -333,6 +375,7 @@ int main(void)
 		cmocka_unit_test(test_counters_and_types),
 		cmocka_unit_test(test_histogram),
 		cmocka_unit_test(test_endpoint),
+		cmocka_unit_test(test_stream_names),
 		cmocka_unit_test(test_parse),
 	};
 
