@@ -3,6 +3,8 @@
  * --metrics (cli/metrics.c): the exposition text, parsed back line by line
  * against the figures and samples that went in, and the endpoint itself
  * over a plain socket (status codes, a taken port, a silent client).
+ * The endpoint's thread and the updates share one mutex: tests/run.sh runs
+ * this under tsan too, and it must be TSan-clean.
  */
 #include <errno.h>
 #include <math.h>
