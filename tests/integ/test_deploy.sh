@@ -127,7 +127,8 @@ deploy_run() {
 		cmp -s "$SALVO" "$TMP/hosts/h$i/bin/salvo" || { fail "h$i: salvo not installed under its prefix"; return; }
 	done
 	python3 - "$res/deploy$$" "$((udp1[1] - udp0[1]))" "$((udp1[2] - udp0[2]))" \
-		"$((udp1[3] - udp0[3]))" "$COUNT" <<-'PY' || { show "$res/deploy$$/merged.json"; fail "the run does not add up"; return; }
+		"$((udp1[3] - udp0[3]))" "$COUNT" 2>"$TMP/why" <<-'PY' ||
+		{ show "$res/deploy$$/merged.json"; fail "the run does not add up: $(tail -n 1 "$TMP/why")"; return; }
 		import json, sys
 		d = sys.argv[1]
 		k_in, k_out2, k_out3, count = map(int, sys.argv[2:6])
