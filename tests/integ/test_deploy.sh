@@ -126,9 +126,10 @@ deploy_run() {
 		udp1[i]=$(snmp_udp "$([ $i = 1 ] && echo InDatagrams || echo OutDatagrams)" "${HOSTS[i - 1]}")
 		cmp -s "$SALVO" "$TMP/hosts/h$i/bin/salvo" || { fail "h$i: salvo not installed under its prefix"; return; }
 	done
-	python3 - "$res/deploy$$" "$((udp1[1] - udp0[1]))" "$((udp1[2] - udp0[2]))" \
-		"$((udp1[3] - udp0[3]))" "$COUNT" 2>"$TMP/why" <<-'PY' ||
-		{ show "$res/deploy$$/merged.json"; fail "the run does not add up: $(tail -n 1 "$TMP/why")"; return; }
+	# (The heredoc's body starts on the line after the command: what to do
+	# when it fails comes after its end.)
+	if ! python3 - "$res/deploy$$" "$((udp1[1] - udp0[1]))" "$((udp1[2] - udp0[2]))" \
+		"$((udp1[3] - udp0[3]))" "$COUNT" 2>"$TMP/why" <<-'PY'
 		import json, sys
 		d = sys.argv[1]
 		k_in, k_out2, k_out3, count = map(int, sys.argv[2:6])
@@ -139,7 +140,7 @@ deploy_run() {
 		if len(at) != 1 or {r["run_id"] for r in h.values()} != {sys.argv[1].rsplit("/", 1)[1]}:
 		    die("not one start instant and run id: %s" % at)
 		for n, r in h.items():
-		    if r["labels"]["host"] != n:
+		    if r.get("labels", {}).get("host") != n:
 		        die("%s labelled %s" % (n, r["labels"]))
 		tx2, tx3 = h["h2"]["tx"]["packets"], h["h3"]["tx"]["packets"]
 		if (tx2, tx3) != (count, count) or (tx2, tx3) != (k_out2, k_out3):
@@ -155,6 +156,11 @@ deploy_run() {
 		if g["h2"]["tx"]["packets"] != tx2 or g["h3"]["tx"]["packets"] != tx3 or g["h1"]["rx"]["packets"] != rx:
 		    die("per-host groups")
 	PY
+	then
+		show "$res/deploy$$/merged.json"
+		fail "the run does not add up: $(tail -n 1 "$TMP/why")"
+		return
+	fi
 	grep -q "total: 3 records" "$res/deploy$$/merged.txt" || { show "$res/deploy$$/merged.txt"; fail "merged.txt"; }
 }
 
