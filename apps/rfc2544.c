@@ -60,7 +60,7 @@ static void trial_count(const struct salvo_rfc2544 *t, const struct salvo_report
 	out->tx_fps = tr->tx.active_s > 0 ? tr->tx.pps : 0;
 	out->ring_drops = rr->kernel.ring_drops;
 	out->stamped = t->stamped;
-	if (t->stamped) {
+	if (t->stamped || t->some_stamped) {
 		/* Only this trial's session counts: a frame of an earlier trial arriving late is not ours. */
 		for (unsigned int i = 0; i < rr->nsession_rows; i++) {
 			const struct salvo_report_session *s = &rr->session[i];
@@ -73,8 +73,9 @@ static void trial_count(const struct salvo_rfc2544 *t, const struct salvo_report
 		}
 		out->has_latency = rr->has_latency && rr->latency.count;
 		out->latency = rr->latency;
-	} else {
-		/* No stamp fits: every frame that came back counts, background frames too. */
+	}
+	if (!t->stamped) {
+		/* Not every frame holds a stamp: every frame that came back counts, background frames too. */
 		out->rx = rr->rx.packets;
 	}
 	loss_from_counts(out);

@@ -87,6 +87,12 @@ struct salvo_rfc2544 {
 	 */
 	unsigned int retries;
 	bool stamped;			/* the frames hold a stamp: loss, order and latency per session */
+	/*
+	 * !stamped, but the larger frames of a mix (imix: 576 and 1500 of
+	 * 64, 576, 1500) hold one: loss by frame count, latency and order
+	 * from the stamped frames.
+	 */
+	bool some_stamped;
 	/* SIGINT/SIGTERM seen (set by the caller's handler): end the trial, return -EINTR. */
 	volatile sig_atomic_t *stop;
 	/* Called after every trial (progress, --verbose); may be NULL. */

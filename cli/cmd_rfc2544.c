@@ -136,6 +136,7 @@ struct size_res {
 	char name[16];			/* "64", "imix" */
 	uint32_t wire;			/* bytes with FCS, mean for imix (the RFC's frame size) */
 	bool stamped;
+	bool some_stamped;		/* !stamped, but a mix's larger frames hold a stamp (imix) */
 	double max_fps;			/* the search's upper bound */
 	bool ceiling;			/* max_fps is the tester's own measured ceiling */
 	double line_fps;		/* 0: unknown */
@@ -341,8 +342,10 @@ static int size_setup(struct ctx *c, struct size_res *s, char *err, size_t errle
 	struct salvo_pcap *pcap = NULL;
 	char spec[32];
 	uint32_t frame;			/* bytes without FCS: what a bit rate of --max-rate counts */
+	uint32_t need, largest;
 	int rc;
 
+	c->t.some_stamped = false;
 	if (c->sock)
 		return size_setup_sock(c, s, err, errlen);
 	if (!strcmp(s->name, "imix"))
@@ -358,9 +361,19 @@ static int size_setup(struct ctx *c, struct size_res *s, char *err, size_t errle
 		return rc;
 	if (!strcmp(s->name, "imix"))
 		s->wire = c->txc.size + FCS;
-	/* imix mixes frames too short for a stamp: its trials count frames instead. */
-	s->stamped = c->l2.stamp && c->l2.size.mode == SALVO_SIZE_FIXED &&
-		     salvo_l2_hdr_len(&c->l2) + SALVO_STAMP_SIZE <= c->txc.size;
+	/*
+	 * imix mixes frames too short for a stamp (64 B: 60 without FCS, less
+	 * than the 74 of headers + stamp): its trials count frames for loss;
+	 * the frame builder stamps its frames that fit (576, 1500), which give
+	 * latency and order.
+	 */
+	need = salvo_l2_hdr_len(&c->l2) + SALVO_STAMP_SIZE;
+	largest = c->l2.size.mode == SALVO_SIZE_RANGE ? c->l2.size.hi : c->l2.size.lo;
+	for (unsigned int i = 0; c->l2.size.mode == SALVO_SIZE_WEIGHTED && i < c->l2.size.n; i++)
+		largest = SALVO_MAX(largest, c->l2.size.sizes[i]);
+	s->stamped = c->l2.stamp && c->l2.size.mode == SALVO_SIZE_FIXED && need <= c->txc.size;
+	s->some_stamped = c->l2.stamp && !s->stamped && need <= largest;
+	c->t.some_stamped = s->some_stamped;
 	frame = c->txc.size;
 	rates_setup(c, s, frame);
 	return salvo_cfg_finish(&c->txc, err, errlen);
@@ -504,7 +517,8 @@ static void text_out(FILE *f, const struct ctx *c, const struct size_res *v, uns
 			if (s->ndr.retried + s->pdr.retried)
 				fprintf(f, "%u trials run again (--retries); ", s->ndr.retried + s->pdr.retried);
 			if (!s->stamped)
-				fprintf(f, "no stamp (frame counts); ");
+				fprintf(f, s->some_stamped ? "loss by frame count, order from its stamped frames; " :
+							     "no stamp (frame counts); ");
 			fprintf(f, "\n");
 		}
 		fprintf(f, "  PDR: loss <= %.3f%%\n", 100 * c->pdr);
@@ -527,10 +541,11 @@ static void text_out(FILE *f, const struct ctx *c, const struct size_res *v, uns
 					"no stamps came back (frames too short for a stamp?)");
 				continue;
 			}
-			fprintf(f, "  %6s  %10s  %9.1f %9.1f %9.1f %9.1f %9.1f %9.1f %9.1f %9.1f  %s%s\n", s->name,
+			fprintf(f, "  %6s  %10s  %9.1f %9.1f %9.1f %9.1f %9.1f %9.1f %9.1f %9.1f  %s%s%s\n", s->name,
 				si(s->lat.offered_fps, a, sizeof(a)), l->min / 1e3, l->mean / 1e3, l->p50 / 1e3,
 				l->p90 / 1e3, l->p99 / 1e3, l->p999 / 1e3, l->p9999 / 1e3, l->max / 1e3,
 				s->lat.lost ? "frames lost in this trial; " : "",
+				s->some_stamped ? "the mix's stamped frames only; " : "",
 				s->lat.reordered ? "REORDERED" : "");
 		}
 	}
@@ -640,6 +655,7 @@ static json_t *doc_json(const struct ctx *c, const struct size_res *v, unsigned 
 		json_object_set_new(o, "size", json_string(s->name));
 		json_object_set_new(o, "frame_bytes", json_integer(s->wire));
 		json_object_set_new(o, "stamped", json_boolean(s->stamped));
+		json_object_set_new(o, "partly_stamped", json_boolean(s->some_stamped));
 		json_object_set_new(o, "max_fps", json_real(s->max_fps));
 		json_object_set_new(o, "max_is_tester_ceiling", json_boolean(s->ceiling));
 		json_object_set_new(o, "line_fps", s->line_fps > 0 ? json_real(s->line_fps) : json_null());

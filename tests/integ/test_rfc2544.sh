@@ -171,23 +171,28 @@ test_b2b_bounded_by_tbf() {
 }
 
 # Latency at the NDR: the full percentile set, ordered, from as many samples
-# as frames came back.  A DUT without shaping: the NDR is the maximum rate.
+# as stamped frames came back (all of them at 128 B, 5 in 12 of imix).  A DUT without shaping: the NDR is the maximum rate.
 test_latency_percentiles() {
 	require_root || return
 	local o=$TMP/lat.json
 	setup_dut || return
-	rfc "$o" latency --pdr 0 --max-rate 2k --json --sizes 128,$FRAME --trial 0.3 ||
+	rfc "$o" latency --pdr 0 --max-rate 2k --json --sizes 128,imix --trial 0.3 ||
 		{ show "$o.err"; fail "rfc2544 exited $?"; return; }
 	check "$o" "assert d['schema'] == 1 and d['type'] == 'rfc2544', d" \
-		"assert len(d['sizes']) == 2, d['sizes']" \
+		"assert [s['size'] for s in d['sizes']] == ['128', 'imix'], d['sizes']" \
 		"for s in d['sizes']:
     assert s['ndr']['found'], s
-    t = s['latency']; l = t['latency_ns']
+    t = s['latency']; l = t.get('latency_ns')
+    assert l, '%s: no latency at NDR: %s' % (s['size'], t)
     v = [l[k] for k in ('min', 'p50', 'p90', 'p99', 'p999', 'p9999', 'max')]
     assert v == sorted(v) and v[0] > 0, l
-    assert l['count'] == t['rx'] and t['rx'] == t['tx'] > 0, t
-    assert abs(t['offered_fps'] - s['ndr']['rate_fps']) < 1e-6, (t, s['ndr'])" \
-		"print('latency at NDR for 128 and $FRAME bytes: percentiles ordered, one sample per frame')"
+    assert t['rx'] == t['tx'] > 0, t
+    assert abs(t['offered_fps'] - s['ndr']['rate_fps']) < 1e-6, (t, s['ndr'])
+    # imix (64:7, 576:4, 1500:1): only the 576 and 1500 B frames hold a stamp, 5 in 12
+    want = t['rx'] if s['size'] == '128' else t['tx'] * 5 / 12
+    assert abs(l['count'] - want) <= 2, '%s: %d samples, want %d' % (s['size'], l['count'], want)
+    assert s['stamped'] == (s['size'] == '128') and s['partly_stamped'] == (s['size'] == 'imix'), s" \
+		"print('latency at NDR for 128 bytes (one sample per frame) and imix (its stamped 5 in 12)')"
 }
 
 # A DUT that reorders is reported as such: in the JSON, in the text table,
