@@ -16,6 +16,7 @@
 #include <time.h>
 
 #include <salvo/common.h>
+#include <salvo/hist.h>
 
 #include "rfc2544.h"
 #include "apps/serve.h"
@@ -152,6 +153,8 @@ int salvo_rfc2544_run_raw(struct salvo_rfc2544 *t, struct salvo_cfg *txc,
 	if (stopped(t))
 		goto interrupted;
 	trial_count(t, &trep, &rrep, out);
+	if (t->hist && rrep.hist)	/* the run's, valid until its destroy below */
+		salvo_hist_merge(t->hist, rrep.hist);
 	goto out;
 interrupted:
 	snprintf(err, errlen, "interrupted");
@@ -319,6 +322,86 @@ int salvo_rfc2544_throughput(struct salvo_rfc2544 *t, double *max_fps, double to
 		}
 	}
 	return 0;
+}
+
+int salvo_rfc2544_latency(struct salvo_rfc2544 *t, double fps, unsigned int trials,
+			  struct salvo_rfc2544_latency *out, char *err, size_t errlen)
+{
+	struct salvo_hist *h;
+	double p50_sum = 0, w[6] = {0}, mean_sum = 0;
+	int rc;
+
+	memset(out, 0, sizeof(*out));
+	out->offered_fps = fps;
+	if (trials < 1 || trials > SALVO_RFC2544_LAT_MAX_TRIALS) {
+		snprintf(err, errlen, "latency: trials must be 1..%u", SALVO_RFC2544_LAT_MAX_TRIALS);
+		return -EINVAL;
+	}
+	rc = salvo_hist_create(&h);
+	if (rc) {
+		snprintf(err, errlen, "latency: no memory for the histogram");
+		return rc;
+	}
+	t->hist = h;
+	for (unsigned int k = 0; k < trials; k++) {
+		struct salvo_rfc2544_trial r;
+		const struct salvo_report_latency *l = &r.latency;
+
+		rc = salvo_rfc2544_trial(t, fps, 0, &r, err, errlen);
+		if (rc)
+			break;
+		tell(t, "latency", &r);
+		out->trials++;
+		out->tx += r.tx;
+		out->rx += r.rx;
+		out->lost += r.lost;
+		out->lossy_trials += r.lost > 0;
+		out->reordered_trials += r.reordered > 0;
+		out->duplicate_trials += r.duplicates > 0;
+		if (!r.has_latency)
+			continue;
+		if (!out->latency_trials++) {
+			out->p50_min = out->p50_max = l->p50;
+			out->latency.min = l->min;
+		}
+		p50_sum += (double)l->p50;
+		out->p50_min = SALVO_MIN(out->p50_min, l->p50);
+		out->p50_max = SALVO_MAX(out->p50_max, l->p50);
+		/* Without a histogram (socket mode): exact totals and extremes, percentiles weighted by samples. */
+		out->latency.count += l->count;
+		out->latency.clamped += l->clamped;
+		out->latency.min = SALVO_MIN(out->latency.min, l->min);
+		out->latency.max = SALVO_MAX(out->latency.max, l->max);
+		mean_sum += l->mean * (double)l->count;
+		w[0] += (double)l->p50 * (double)l->count;
+		w[1] += (double)l->p90 * (double)l->count;
+		w[2] += (double)l->p99 * (double)l->count;
+		w[3] += (double)l->p999 * (double)l->count;
+		w[4] += (double)l->p9999 * (double)l->count;
+	}
+	t->hist = NULL;
+	if (!rc && out->latency_trials) {
+		struct salvo_report_latency *l = &out->latency;
+
+		out->has_latency = true;
+		out->p50_mean = p50_sum / out->latency_trials;
+		out->merged = salvo_hist_count(h) > 0;
+		if (out->merged) {
+			salvo_report_latency_fill(l, h);
+		} else if (l->count) {
+			double n = (double)l->count;
+
+			l->mean = mean_sum / n;
+			/* Rounded means of ordered values stay ordered; max bounds them all. */
+			l->p50 = SALVO_MIN((uint64_t)llround(w[0] / n), l->max);
+			l->p90 = SALVO_MIN((uint64_t)llround(w[1] / n), l->max);
+			l->p99 = SALVO_MIN((uint64_t)llround(w[2] / n), l->max);
+			l->p999 = SALVO_MIN((uint64_t)llround(w[3] / n), l->max);
+			l->p9999 = SALVO_MIN((uint64_t)llround(w[4] / n), l->max);
+		}
+	}
+	salvo_hist_destroy(h);
+	return rc;
 }
 
 int salvo_rfc2544_loss_rate(struct salvo_rfc2544 *t, double max_fps, struct salvo_rfc2544_loss *out,

@@ -93,6 +93,8 @@ struct salvo_rfc2544 {
 	 * from the stamped frames.
 	 */
 	bool some_stamped;
+	/* Not NULL: every raw trial adds its receiver's latency histogram here (the latency test). */
+	struct salvo_hist *hist;
 	/* SIGINT/SIGTERM seen (set by the caller's handler): end the trial, return -EINTR. */
 	volatile sig_atomic_t *stop;
 	/* Called after every trial (progress, --verbose); may be NULL. */
@@ -133,6 +135,32 @@ struct salvo_rfc2544_search {
  */
 int salvo_rfc2544_throughput(struct salvo_rfc2544 *t, double *max_fps, double tolerance,
 			     struct salvo_rfc2544_search *out, char *err, size_t errlen);
+
+/*
+ * Latency (RFC 2544 section 26.2): trials at fps, repeated, each of
+ * trial_ns.  The RFC times one tagged frame per trial and averages 20
+ * trials; here every stamped frame is timed, and a trial's p50 stands for
+ * its tagged frame (the typical frame, not one draw of it): p50_mean is
+ * their average.  The percentile set is of every sample of every trial:
+ * from their merged histogram when the trials give one (raw mode); else
+ * (socket mode: the server sends percentiles, not its histogram) count,
+ * min, max and mean are exact and each percentile is the trials' mean
+ * weighted by samples (merged false).
+ */
+#define SALVO_RFC2544_LAT_MAX_TRIALS 1000
+struct salvo_rfc2544_latency {
+	double offered_fps;
+	unsigned int trials;		/* run */
+	unsigned int latency_trials;	/* of them, with latency samples */
+	uint64_t tx, rx, lost;		/* summed over the trials */
+	unsigned int lossy_trials, reordered_trials, duplicate_trials;
+	double p50_mean;		/* ns, over latency_trials */
+	uint64_t p50_min, p50_max;
+	bool has_latency, merged;
+	struct salvo_report_latency latency;	/* every sample of every trial */
+};
+int salvo_rfc2544_latency(struct salvo_rfc2544 *t, double fps, unsigned int trials,
+			  struct salvo_rfc2544_latency *out, char *err, size_t errlen);
 
 /* Frame loss rate: from 100% of max_fps down in 10% steps until two trials in a row lose nothing. */
 #define SALVO_RFC2544_LOSS_STEPS 10

@@ -49,7 +49,7 @@ struct rfc_opts {
 	uint64_t trial_ns, warmup_ns, settle_ns, drain_ns;
 	const char *pdr, *resolution;
 	struct salvo_opt_rate max_rate, min_rate, line_rate;
-	unsigned int repeat, retries;
+	unsigned int repeat, retries, latency_trials;
 	uint64_t b2b_max;
 	const char *backend;
 	const char *report;
@@ -101,6 +101,9 @@ static const struct salvo_opt rfc_table[] = {
 		  .help = "the link's bit rate (10Gbit) when the interface does not say it; counts preamble, gap and FCS"),
 	SALVO_OPT("retries", SALVO_OPT_UINT, struct rfc_opts, retries, .metavar = "N",
 		  .help = "throughput: run a failed trial again up to N times; the rate passes if one does (default 0)", .max = 10),
+	SALVO_OPT("latency-trials", SALVO_OPT_UINT, struct rfc_opts, latency_trials, .metavar = "N",
+		  .help = "latency: trials at the NDR, each of --trial (default 20, as RFC 2544 asks)", .min = 1,
+		  .max = SALVO_RFC2544_LAT_MAX_TRIALS),
 	SALVO_OPT("repeat", SALVO_OPT_UINT, struct rfc_opts, repeat, .metavar = "N",
 		  .help = "back-to-back repetitions (default 5; RFC 2544: 50)", .min = 1, .max = SALVO_RFC2544_B2B_MAX_REPEAT),
 	SALVO_OPT("b2b-max", SALVO_OPT_COUNT, struct rfc_opts, b2b_max,
@@ -127,6 +130,7 @@ static void rfc_defaults(void *o)
 	r->settle_ns = 100 * NSEC_PER_MSEC;
 	r->drain_ns = 200 * NSEC_PER_MSEC;
 	r->repeat = 5;
+	r->latency_trials = 20;
 }
 
 enum { T_THROUGHPUT = 1, T_LATENCY = 2, T_LOSS = 4, T_B2B = 8 };
@@ -142,7 +146,7 @@ struct size_res {
 	double line_fps;		/* 0: unknown */
 	bool has_tp, has_lat, has_loss, has_b2b;
 	struct salvo_rfc2544_search ndr, pdr;
-	struct salvo_rfc2544_trial lat;
+	struct salvo_rfc2544_latency lat;
 	struct salvo_rfc2544_loss loss;
 	struct salvo_rfc2544_b2b b2b;
 };
@@ -422,10 +426,9 @@ static int run_size(struct ctx *c, struct size_res *s, char *err, size_t errlen)
 	}
 	if (c->mask & T_LATENCY) {
 		if (s->ndr.found) {
-			rc = salvo_rfc2544_trial(&c->t, s->ndr.rate_fps, 0, &s->lat, err, errlen);
+			rc = salvo_rfc2544_latency(&c->t, s->ndr.rate_fps, c->o->latency_trials, &s->lat, err, errlen);
 			if (rc)
 				return rc;
-			on_trial("latency", &s->lat, c);
 		}
 		s->has_lat = true;
 	}
@@ -527,9 +530,11 @@ static void text_out(FILE *f, const struct ctx *c, const struct size_res *v, uns
 	for (unsigned int i = 0; i < n; i++)
 		any |= v[i].has_lat;
 	if (any) {
-		fprintf(f, "\nlatency at NDR (one-way, us):\n");
-		fprintf(f, "  %6s  %10s  %9s %9s %9s %9s %9s %9s %9s %9s  %s\n", "size", "rate fps", "min", "mean",
-			"p50", "p90", "p99", "p99.9", "p99.99", "max", "notes");
+		fprintf(f, "\nlatency at NDR (one-way, us; p50 of each trial: mean, min, max over the trials;\n"
+			   "percentiles of every sample of every trial):\n");
+		fprintf(f, "  %6s  %10s  %6s  %9s %9s %9s  %9s %9s %9s %9s %9s %9s %9s %9s  %s\n", "size", "rate fps",
+			"trials", "p50 mean", "p50 min", "p50 max", "min", "mean", "p50", "p90", "p99", "p99.9",
+			"p99.99", "max", "notes");
 		for (unsigned int i = 0; i < n; i++) {
 			const struct size_res *s = &v[i];
 			const struct salvo_report_latency *l = &s->lat.latency;
@@ -541,12 +546,14 @@ static void text_out(FILE *f, const struct ctx *c, const struct size_res *v, uns
 					"no stamps came back (frames too short for a stamp?)");
 				continue;
 			}
-			fprintf(f, "  %6s  %10s  %9.1f %9.1f %9.1f %9.1f %9.1f %9.1f %9.1f %9.1f  %s%s%s\n", s->name,
-				si(s->lat.offered_fps, a, sizeof(a)), l->min / 1e3, l->mean / 1e3, l->p50 / 1e3,
+			fprintf(f, "  %6s  %10s  %6u  %9.1f %9.1f %9.1f  %9.1f %9.1f %9.1f %9.1f %9.1f %9.1f %9.1f %9.1f  %s%s%s%s\n",
+				s->name, si(s->lat.offered_fps, a, sizeof(a)), s->lat.trials, s->lat.p50_mean / 1e3,
+				s->lat.p50_min / 1e3, s->lat.p50_max / 1e3, l->min / 1e3, l->mean / 1e3, l->p50 / 1e3,
 				l->p90 / 1e3, l->p99 / 1e3, l->p999 / 1e3, l->p9999 / 1e3, l->max / 1e3,
-				s->lat.lost ? "frames lost in this trial; " : "",
+				s->lat.lossy_trials ? "frames lost in some trials; " : "",
 				s->some_stamped ? "the mix's stamped frames only; " : "",
-				s->lat.reordered ? "REORDERED" : "");
+				s->lat.merged ? "" : "percentiles: the trials' weighted mean (no histogram); ",
+				s->lat.reordered_trials ? "REORDERED" : "");
 		}
 	}
 	any = false;
@@ -586,6 +593,16 @@ static void text_out(FILE *f, const struct ctx *c, const struct size_res *v, uns
 	}
 }
 
+static json_t *latency_ns_json(const struct salvo_report_latency *l)
+{
+	return json_pack("{s:I, s:I, s:I, s:f, s:I, s:I, s:I, s:I, s:I, s:I}",
+			 "count", (json_int_t)l->count, "clamped", (json_int_t)l->clamped,
+			 "min", (json_int_t)l->min, "mean", l->mean, "p50", (json_int_t)l->p50,
+			 "p90", (json_int_t)l->p90, "p99", (json_int_t)l->p99,
+			 "p999", (json_int_t)l->p999, "p9999", (json_int_t)l->p9999,
+			 "max", (json_int_t)l->max);
+}
+
 static json_t *trial_json(const struct salvo_rfc2544_trial *r)
 {
 	json_t *o = json_pack("{s:f, s:I, s:I, s:I, s:f, s:f, s:I, s:I, s:I, s:b}",
@@ -596,16 +613,26 @@ static json_t *trial_json(const struct salvo_rfc2544_trial *r)
 
 	if (r->count)
 		json_object_set_new(o, "burst", json_integer((json_int_t)r->count));
-	if (r->has_latency) {
-		const struct salvo_report_latency *l = &r->latency;
+	if (r->has_latency)
+		json_object_set_new(o, "latency_ns", latency_ns_json(&r->latency));
+	return o;
+}
 
-		json_object_set_new(o, "latency_ns",
-				    json_pack("{s:I, s:I, s:I, s:f, s:I, s:I, s:I, s:I, s:I, s:I}",
-					      "count", (json_int_t)l->count, "clamped", (json_int_t)l->clamped,
-					      "min", (json_int_t)l->min, "mean", l->mean, "p50", (json_int_t)l->p50,
-					      "p90", (json_int_t)l->p90, "p99", (json_int_t)l->p99,
-					      "p999", (json_int_t)l->p999, "p9999", (json_int_t)l->p9999,
-					      "max", (json_int_t)l->max));
+static json_t *latency_json(const struct salvo_rfc2544_latency *r)
+{
+	json_t *o = json_pack("{s:f, s:I, s:I, s:I, s:I, s:I, s:I, s:I, s:I, s:b}",
+			      "offered_fps", r->offered_fps, "trials", (json_int_t)r->trials,
+			      "latency_trials", (json_int_t)r->latency_trials, "tx", (json_int_t)r->tx,
+			      "rx", (json_int_t)r->rx, "lost", (json_int_t)r->lost,
+			      "lossy_trials", (json_int_t)r->lossy_trials,
+			      "reordered_trials", (json_int_t)r->reordered_trials,
+			      "duplicate_trials", (json_int_t)r->duplicate_trials, "merged", r->merged);
+
+	if (r->has_latency) {
+		json_object_set_new(o, "p50_mean_ns", json_real(r->p50_mean));
+		json_object_set_new(o, "p50_min_ns", json_integer((json_int_t)r->p50_min));
+		json_object_set_new(o, "p50_max_ns", json_integer((json_int_t)r->p50_max));
+		json_object_set_new(o, "latency_ns", latency_ns_json(&r->latency));
 	}
 	return o;
 }
@@ -664,7 +691,7 @@ static json_t *doc_json(const struct ctx *c, const struct size_res *v, unsigned 
 			json_object_set_new(o, "pdr", search_json(s, &s->pdr));
 		}
 		if (s->has_lat)
-			json_object_set_new(o, "latency", s->ndr.found ? trial_json(&s->lat) : json_null());
+			json_object_set_new(o, "latency", s->ndr.found ? latency_json(&s->lat) : json_null());
 		if (s->has_loss) {
 			json_t *l = json_array();
 
