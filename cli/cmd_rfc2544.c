@@ -315,8 +315,8 @@ static void rates_setup(struct ctx *c, struct size_res *s, uint32_t frame)
 /*
  * Socket mode: a frame size is the Ethernet frame the datagram makes, FCS
  * included, so the UDP payload is size - 18 - 28 (IPv4) or - 18 - 48
- * (IPv6); it must hold a stamp, since the server counts this trial's
- * datagrams by their stamps.  -EMSGSIZE (a usage error) otherwise.
+ * (IPv6); it must hold a stamp, the server's only source of latency,
+ * reordering and duplicates.  -EMSGSIZE (a usage error) otherwise.
  */
 static int size_setup_sock(struct ctx *c, struct size_res *s, char *err, size_t errlen)
 {
