@@ -40,10 +40,22 @@ const char *salvo_ctl_type_name(enum salvo_ctl_type t)
 
 static json_t *counts_json(const struct salvo_ctl_counts *c)
 {
-	return json_pack("{s:I, s:I, s:I, s:I, s:I, s:I, s:f}", "packets", (json_int_t)c->packets,
-			 "bytes", (json_int_t)c->bytes, "lost", (json_int_t)c->lost, "reordered",
-			 (json_int_t)c->reordered, "duplicates", (json_int_t)c->duplicates, "errors",
-			 (json_int_t)c->errors, "active_s", c->active_s);
+	json_t *o = json_pack("{s:I, s:I, s:I, s:I, s:I, s:I, s:f}", "packets", (json_int_t)c->packets,
+			      "bytes", (json_int_t)c->bytes, "lost", (json_int_t)c->lost, "reordered",
+			      (json_int_t)c->reordered, "duplicates", (json_int_t)c->duplicates, "errors",
+			      (json_int_t)c->errors, "active_s", c->active_s);
+	const struct salvo_report_latency *l = &c->latency;
+
+	/* Only when there is one: a version-1 peer reads the counts as before. */
+	if (c->has_latency)
+		json_object_set_new(o, "latency_ns",
+				    json_pack("{s:I, s:I, s:I, s:f, s:I, s:I, s:I, s:I, s:I, s:I}",
+					      "count", (json_int_t)l->count, "clamped", (json_int_t)l->clamped,
+					      "min", (json_int_t)l->min, "mean", l->mean, "p50", (json_int_t)l->p50,
+					      "p90", (json_int_t)l->p90, "p99", (json_int_t)l->p99,
+					      "p999", (json_int_t)l->p999, "p9999", (json_int_t)l->p9999,
+					      "max", (json_int_t)l->max));
+	return o;
 }
 
 static json_t *msg_json(const struct salvo_ctl_msg *m)
@@ -188,6 +200,40 @@ static int get_str(json_t *o, const char *key, char *out, size_t cap, char *err,
 	return 0;
 }
 
+/* A receiver's optional "latency_ns": every field present, the percentiles in order. */
+static int get_latency(json_t *o, struct salvo_ctl_counts *c, char *err, size_t errlen)
+{
+	json_t *j = json_object_get(o, "latency_ns");
+	struct salvo_report_latency *l = &c->latency;
+	const uint64_t max = (uint64_t)INT64_MAX;
+
+	if (!j)
+		return 0;
+	if (!json_is_object(j)) {
+		snprintf(err, errlen, "\"latency_ns\" must be an object");
+		return -EINVAL;
+	}
+	l->count = UINT64_MAX;	/* a missing count is an error, not 0 */
+	if (get_uint(j, "count", max, &l->count, err, errlen) ||
+	    get_uint(j, "clamped", max, &l->clamped, err, errlen) ||
+	    get_uint(j, "min", max, &l->min, err, errlen) ||
+	    get_real(j, "mean", 1e18, &l->mean, err, errlen) ||
+	    get_uint(j, "p50", max, &l->p50, err, errlen) ||
+	    get_uint(j, "p90", max, &l->p90, err, errlen) ||
+	    get_uint(j, "p99", max, &l->p99, err, errlen) ||
+	    get_uint(j, "p999", max, &l->p999, err, errlen) ||
+	    get_uint(j, "p9999", max, &l->p9999, err, errlen) ||
+	    get_uint(j, "max", max, &l->max, err, errlen))
+		return -EINVAL;
+	if (l->count == UINT64_MAX || !(l->min <= l->p50 && l->p50 <= l->p90 && l->p90 <= l->p99 &&
+					l->p99 <= l->p999 && l->p999 <= l->p9999 && l->p9999 <= l->max)) {
+		snprintf(err, errlen, "\"latency_ns\" needs a count and its percentiles in order");
+		return -EINVAL;
+	}
+	c->has_latency = true;
+	return 0;
+}
+
 static int get_counts(json_t *o, const char *key, struct salvo_ctl_counts *c, bool *has, char *err,
 		      size_t errlen)
 {
@@ -209,7 +255,7 @@ static int get_counts(json_t *o, const char *key, struct salvo_ctl_counts *c, bo
 	    get_uint(j, "errors", max, &c->errors, err, errlen) ||
 	    get_real(j, "active_s", 1e9, &c->active_s, err, errlen))
 		return -EINVAL;
-	return 0;
+	return get_latency(j, c, err, errlen);
 }
 
 static int decode_propose(json_t *o, struct salvo_ctl_msg *m, char *err, size_t errlen)
@@ -499,5 +545,8 @@ void salvo_ctl_counts_from_report(struct salvo_ctl_counts *c, const struct salvo
 		c->reordered = rep->reordered;
 		c->duplicates = rep->duplicates;
 		c->errors = rep->rx_dropped;
+		c->has_latency = rep->has_latency && rep->latency.count;
+		if (c->has_latency)
+			c->latency = rep->latency;
 	}
 }

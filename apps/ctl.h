@@ -12,6 +12,8 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include <salvo/report.h>
+
 /*
  * Version 2 adds "bidir" proposals.  A client asks for 2 only when it needs
  * it, so a version-1 server still serves every other test and answers a
@@ -42,9 +44,14 @@ struct salvo_ctl_counts {
 	uint64_t lost, reordered, duplicates;	/* a receiver's stamp figures */
 	uint64_t errors;		/* tx errors (sender) or kernel drops seen (receiver) */
 	double active_s;
+	/*
+	 * A receiver's one-way latency from the stamps ("latency_ns", optional:
+	 * a peer that does not send it, or ignores it, still speaks version 1).
+	 */
+	bool has_latency;
+	struct salvo_report_latency latency;
 };
 
-struct salvo_report;
 /* One side's figures from its run's report: tx (a sender's) or rx (a receiver's). */
 void salvo_ctl_counts_from_report(struct salvo_ctl_counts *c, const struct salvo_report *rep, bool tx);
 

@@ -16,8 +16,10 @@
 #include <time.h>
 
 #include <salvo/common.h>
+#include <salvo/hist.h>
 
 #include "rfc2544.h"
+#include "apps/serve.h"
 
 static bool stopped(const struct salvo_rfc2544 *t)
 {
@@ -40,6 +42,17 @@ static int nap(const struct salvo_rfc2544 *t, uint64_t ns)
 	return stopped(t) ? -EINTR : 0;
 }
 
+/* lost and loss_ratio from tx and rx; more back than sent is background, not a gain. */
+static void loss_from_counts(struct salvo_rfc2544_trial *out)
+{
+	if (out->rx > out->tx) {
+		out->extra = out->rx - out->tx;
+		out->rx = out->tx;
+	}
+	out->lost = out->tx - out->rx;
+	out->loss_ratio = out->tx ? (double)out->lost / (double)out->tx : 0;
+}
+
 /* The receiver's view of this trial's frames, from its session row or its frame count. */
 static void trial_count(const struct salvo_rfc2544 *t, const struct salvo_report *tr,
 			const struct salvo_report *rr, struct salvo_rfc2544_trial *out)
@@ -48,7 +61,7 @@ static void trial_count(const struct salvo_rfc2544 *t, const struct salvo_report
 	out->tx_fps = tr->tx.active_s > 0 ? tr->tx.pps : 0;
 	out->ring_drops = rr->kernel.ring_drops;
 	out->stamped = t->stamped;
-	if (t->stamped) {
+	if (t->stamped || t->some_stamped) {
 		/* Only this trial's session counts: a frame of an earlier trial arriving late is not ours. */
 		for (unsigned int i = 0; i < rr->nsession_rows; i++) {
 			const struct salvo_report_session *s = &rr->session[i];
@@ -61,37 +74,58 @@ static void trial_count(const struct salvo_rfc2544 *t, const struct salvo_report
 		}
 		out->has_latency = rr->has_latency && rr->latency.count;
 		out->latency = rr->latency;
-	} else {
-		/* No stamp fits: every frame that came back counts, background frames too. */
+	}
+	if (!t->stamped) {
+		/* Not every frame holds a stamp: every frame that came back counts, background frames too. */
 		out->rx = rr->rx.packets;
 	}
-	if (out->rx > out->tx) {
-		out->extra = out->rx - out->tx;
-		out->rx = out->tx;
-	}
-	out->lost = out->tx - out->rx;
-	out->loss_ratio = out->tx ? (double)out->lost / (double)out->tx : 0;
+	loss_from_counts(out);
 }
 
 int salvo_rfc2544_trial(struct salvo_rfc2544 *t, double fps, uint64_t count,
 			struct salvo_rfc2544_trial *out, char *err, size_t errlen)
 {
-	struct salvo_cfg tx = *t->tx, rx = *t->rx;
-	struct salvo_run *tr = NULL, *rr = NULL;
-	struct salvo_report trep, rrep;
+	struct salvo_cfg tx = *t->tx;
 	int rc;
 
 	memset(out, 0, sizeof(*out));
 	out->offered_fps = fps;
 	out->count = count;
 	rc = nap(t, t->settle_ns);
-	if (rc)
-		goto interrupted;
+	if (rc) {
+		snprintf(err, errlen, "interrupted");
+		return rc;
+	}
 	tx.rate_pps = fps;
 	tx.rate_bps = 0;
 	tx.count = count;
 	tx.duration_ns = count ? 0 : t->trial_ns;
 	tx.session = 0;		/* a new session per trial: late frames of the last one are not counted */
+	rc = t->run(t, &tx, out, err, errlen);
+	if (!rc)
+		t->trials++;
+	return rc;
+}
+
+/* Run the sender to its end (or a stop request) and read its report. */
+static void run_sender(const struct salvo_rfc2544 *t, struct salvo_run *tr, struct salvo_report *rep)
+{
+	while (!salvo_run_wait(tr, salvo_now_ns() + 10 * NSEC_PER_MSEC)) {
+		if (stopped(t))
+			salvo_run_stop(tr);
+	}
+	salvo_run_join(tr);
+	salvo_run_report(tr, rep);
+}
+
+int salvo_rfc2544_run_raw(struct salvo_rfc2544 *t, struct salvo_cfg *txc,
+			  struct salvo_rfc2544_trial *out, char *err, size_t errlen)
+{
+	struct salvo_cfg tx = *txc, rx = *t->rx;
+	struct salvo_run *tr = NULL, *rr = NULL;
+	struct salvo_report trep, rrep;
+	int rc;
+
 	rx.count = 0;
 	rx.duration_ns = 0;	/* until this trial stops it */
 	rc = salvo_run_create(&rr, &rx, t->rx_ops, t->rx_app, err, errlen);
@@ -103,12 +137,7 @@ int salvo_rfc2544_trial(struct salvo_rfc2544 *t, double fps, uint64_t count,
 		rc = salvo_run_start(tr, err, errlen);
 	if (rc)
 		goto out;
-	while (!salvo_run_wait(tr, salvo_now_ns() + 10 * NSEC_PER_MSEC)) {
-		if (stopped(t))
-			salvo_run_stop(tr);
-	}
-	salvo_run_join(tr);
-	salvo_run_report(tr, &trep);
+	run_sender(t, tr, &trep);
 	/* Frames still in the DUT's queues when the sender ended are on their way: wait for them. */
 	if (!stopped(t))
 		nap(t, t->drain_ns);
@@ -124,7 +153,8 @@ int salvo_rfc2544_trial(struct salvo_rfc2544 *t, double fps, uint64_t count,
 	if (stopped(t))
 		goto interrupted;
 	trial_count(t, &trep, &rrep, out);
-	t->trials++;
+	if (t->hist && rrep.hist)	/* the run's, valid until its destroy below */
+		salvo_hist_merge(t->hist, rrep.hist);
 	goto out;
 interrupted:
 	snprintf(err, errlen, "interrupted");
@@ -135,6 +165,80 @@ out:
 		salvo_run_destroy(tr);
 	if (rr)
 		salvo_run_destroy(rr);
+	return rc;
+}
+
+int salvo_rfc2544_run_sock(struct salvo_rfc2544 *t, struct salvo_cfg *txc,
+			   struct salvo_rfc2544_trial *out, char *err, size_t errlen)
+{
+	struct salvo_cfg tx = *txc;
+	struct salvo_ctl_client ctl;
+	struct salvo_ctl_msg prop = {.type = SALVO_CTL_PROPOSE}, theirs;
+	struct salvo_ctl_msg mine = {.type = SALVO_CTL_RESULTS, .has_tx = true};
+	struct salvo_run *tr = NULL;
+	struct salvo_report rep;
+	uint16_t port;
+	int rc;
+
+	rc = salvo_ctl_client_open(&ctl, &t->server, t->token, SALVO_CTL_VERSION_MIN, t->ctl_timeout_ms,
+				   err, errlen);
+	if (rc)
+		return rc;
+	prop.size = tx.size;
+	prop.count = tx.count;
+	prop.duration_ms = (tx.duration_ns + NSEC_PER_MSEC - 1) / NSEC_PER_MSEC;
+	prop.rate_pps = tx.rate_pps;
+	prop.flows = tx.flows ? tx.flows : 1;
+	prop.streams = 1;
+	rc = salvo_ctl_client_propose(&ctl, &prop, &port, err, errlen);
+	if (rc)
+		goto out;
+	/* Data goes to the host we reached for control, at the port it opened for this trial. */
+	tx.remote = ctl.server;
+	salvo_addr_set_port(&tx.remote, port);
+	rc = salvo_run_create(&tr, &tx, t->tx_ops, t->tx_app, err, errlen);
+	if (!rc)
+		rc = salvo_run_start(tr, err, errlen);
+	if (rc)
+		goto out;
+	run_sender(t, tr, &rep);
+	if (rep.error[0]) {
+		snprintf(err, errlen, "%s", rep.error);
+		rc = -EIO;
+		goto out;
+	}
+	if (stopped(t)) {
+		snprintf(err, errlen, "interrupted");
+		rc = -EINTR;
+		goto out;
+	}
+	/*
+	 * The server counts until it has all we sent or its receiver idles
+	 * (docs/protocol.md): its answer is read after the tail arrived, so
+	 * no drain time of ours is needed.
+	 */
+	salvo_ctl_counts_from_report(&mine.tx, &rep, true);
+	rc = salvo_ctl_client_results(&ctl, &mine, &theirs, 2 * t->ctl_timeout_ms + 1000, err, errlen);
+	if (!rc && !theirs.has_rx) {
+		snprintf(err, errlen, "server results without rx");
+		rc = -EPROTO;
+	}
+	if (rc)
+		goto out;
+	out->tx = rep.tx.packets;
+	out->tx_fps = rep.tx.active_s > 0 ? rep.tx.pps : 0;
+	out->stamped = true;
+	out->rx = theirs.rx.packets - SALVO_MIN(theirs.rx.duplicates, theirs.rx.packets);
+	out->reordered = theirs.rx.reordered;
+	out->duplicates = theirs.rx.duplicates;
+	out->ring_drops = theirs.rx.errors;	/* the server's socket dropped them, not the DUT */
+	out->has_latency = theirs.rx.has_latency;
+	out->latency = theirs.rx.latency;
+	loss_from_counts(out);
+out:
+	if (tr)
+		salvo_run_destroy(tr);
+	salvo_ctl_client_close(&ctl);
 	return rc;
 }
 
@@ -218,6 +322,86 @@ int salvo_rfc2544_throughput(struct salvo_rfc2544 *t, double *max_fps, double to
 		}
 	}
 	return 0;
+}
+
+int salvo_rfc2544_latency(struct salvo_rfc2544 *t, double fps, unsigned int trials,
+			  struct salvo_rfc2544_latency *out, char *err, size_t errlen)
+{
+	struct salvo_hist *h;
+	double p50_sum = 0, w[6] = {0}, mean_sum = 0;
+	int rc;
+
+	memset(out, 0, sizeof(*out));
+	out->offered_fps = fps;
+	if (trials < 1 || trials > SALVO_RFC2544_LAT_MAX_TRIALS) {
+		snprintf(err, errlen, "latency: trials must be 1..%u", SALVO_RFC2544_LAT_MAX_TRIALS);
+		return -EINVAL;
+	}
+	rc = salvo_hist_create(&h);
+	if (rc) {
+		snprintf(err, errlen, "latency: no memory for the histogram");
+		return rc;
+	}
+	t->hist = h;
+	for (unsigned int k = 0; k < trials; k++) {
+		struct salvo_rfc2544_trial r;
+		const struct salvo_report_latency *l = &r.latency;
+
+		rc = salvo_rfc2544_trial(t, fps, 0, &r, err, errlen);
+		if (rc)
+			break;
+		tell(t, "latency", &r);
+		out->trials++;
+		out->tx += r.tx;
+		out->rx += r.rx;
+		out->lost += r.lost;
+		out->lossy_trials += r.lost > 0;
+		out->reordered_trials += r.reordered > 0;
+		out->duplicate_trials += r.duplicates > 0;
+		if (!r.has_latency)
+			continue;
+		if (!out->latency_trials++) {
+			out->p50_min = out->p50_max = l->p50;
+			out->latency.min = l->min;
+		}
+		p50_sum += (double)l->p50;
+		out->p50_min = SALVO_MIN(out->p50_min, l->p50);
+		out->p50_max = SALVO_MAX(out->p50_max, l->p50);
+		/* Without a histogram (socket mode): exact totals and extremes, percentiles weighted by samples. */
+		out->latency.count += l->count;
+		out->latency.clamped += l->clamped;
+		out->latency.min = SALVO_MIN(out->latency.min, l->min);
+		out->latency.max = SALVO_MAX(out->latency.max, l->max);
+		mean_sum += l->mean * (double)l->count;
+		w[0] += (double)l->p50 * (double)l->count;
+		w[1] += (double)l->p90 * (double)l->count;
+		w[2] += (double)l->p99 * (double)l->count;
+		w[3] += (double)l->p999 * (double)l->count;
+		w[4] += (double)l->p9999 * (double)l->count;
+	}
+	t->hist = NULL;
+	if (!rc && out->latency_trials) {
+		struct salvo_report_latency *l = &out->latency;
+
+		out->has_latency = true;
+		out->p50_mean = p50_sum / out->latency_trials;
+		out->merged = salvo_hist_count(h) > 0;
+		if (out->merged) {
+			salvo_report_latency_fill(l, h);
+		} else if (l->count) {
+			double n = (double)l->count;
+
+			l->mean = mean_sum / n;
+			/* Rounded means of ordered values stay ordered; max bounds them all. */
+			l->p50 = SALVO_MIN((uint64_t)llround(w[0] / n), l->max);
+			l->p90 = SALVO_MIN((uint64_t)llround(w[1] / n), l->max);
+			l->p99 = SALVO_MIN((uint64_t)llround(w[2] / n), l->max);
+			l->p999 = SALVO_MIN((uint64_t)llround(w[3] / n), l->max);
+			l->p9999 = SALVO_MIN((uint64_t)llround(w[4] / n), l->max);
+		}
+	}
+	salvo_hist_destroy(h);
+	return rc;
 }
 
 int salvo_rfc2544_loss_rate(struct salvo_rfc2544 *t, double max_fps, struct salvo_rfc2544_loss *out,

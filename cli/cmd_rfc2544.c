@@ -1,11 +1,12 @@
 // SPDX-License-Identifier: MIT
 /*
- * salvo rfc2544 --tx IF --rx IF [throughput|latency|loss|b2b ...]: a
- * two-port tester (docs/rfc2544.md).  This file builds the sender's and the
- * receiver's configurations as `raw send` and `raw recv` do (same frame
- * builder, same backend choice), runs the tests of apps/rfc2544.c frame
- * size by frame size, and prints their tables, a JSON document, or a report
- * directory (Markdown and gnuplot SVGs).
+ * salvo rfc2544 --tx IF --rx IF | --server HOST[:PORT] [throughput|latency|
+ * loss|b2b ...]: a two-port tester, or a UDP tester against `salvo serve`
+ * (docs/rfc2544.md).  This file builds the sender's and the receiver's
+ * configurations as `raw send` and `raw recv` do (same frame builder, same
+ * backend choice), or the sender as `udp send --server` does, runs the tests
+ * of apps/rfc2544.c frame size by frame size, and prints their tables, a
+ * JSON document, or a report directory (Markdown and gnuplot SVGs).
  */
 #include <errno.h>
 #include <inttypes.h>
@@ -23,25 +24,32 @@
 
 #include "cli.h"
 #include "cmd_raw.h"
+#include "serve_client.h"
 #include "frames/pktgen.h"
 #include "frames/rawgen.h"
 #include "apps/rfc2544.h"
+#include "apps/gen.h"
 #include "apps/sink.h"
 
 #define MAX_SIZES 16
 #define FCS 4
 /* Preamble, start delimiter and the minimum inter-frame gap: the wire's per-frame overhead. */
 #define WIRE_OVERHEAD 20
+/* Socket mode: Ethernet header + FCS (18) + IP + UDP headers around a UDP payload. */
+#define L2_OVERHEAD 18
+#define IP4_UDP 28
+#define IP6_UDP 48
 
 struct rfc_opts {
 	const char *tx, *rx;
+	const char *server, *token;
 	const char *dst, *src, *dst_mac, *src_mac, *dport, *sport;
 	unsigned int flows;
 	const char *sizes;
 	uint64_t trial_ns, warmup_ns, settle_ns, drain_ns;
 	const char *pdr, *resolution;
 	struct salvo_opt_rate max_rate, min_rate, line_rate;
-	unsigned int repeat, retries;
+	unsigned int repeat, retries, latency_trials;
 	uint64_t b2b_max;
 	const char *backend;
 	const char *report;
@@ -53,6 +61,10 @@ static const struct salvo_opt rfc_table[] = {
 		  .help = "port the frames leave by, towards the device under test (required)"),
 	SALVO_OPT("rx", SALVO_OPT_STR, struct rfc_opts, rx, .metavar = "IF",
 		  .help = "port the device under test sends them back on (required)"),
+	SALVO_OPT("server", SALVO_OPT_STR, struct rfc_opts, server, .metavar = "HOST[:PORT]",
+		  .help = "socket mode instead of --tx/--rx: stamped UDP to a 'salvo serve' (default port 5201), which counts"),
+	SALVO_OPT("token", SALVO_OPT_STR, struct rfc_opts, token, .metavar = "SECRET",
+		  .help = "with --server: the server's shared secret (default: $SALVO_TOKEN)"),
 	SALVO_OPT("dst", SALVO_OPT_STR, struct rfc_opts, dst, .metavar = "IP",
 		  .help = "destination address(es) the DUT routes to --rx (required); forms as raw send"),
 	SALVO_OPT("src", SALVO_OPT_STR, struct rfc_opts, src, .metavar = "IP",
@@ -68,7 +80,7 @@ static const struct salvo_opt rfc_table[] = {
 	SALVO_OPT("flows", SALVO_OPT_UINT, struct rfc_opts, flows, .short_name = 'f', .metavar = "N",
 		  .help = "N flows: source ports SPORT..SPORT+N-1", .min = 1, .max = 65535),
 	SALVO_OPT("sizes", SALVO_OPT_STR, struct rfc_opts, sizes, .short_name = 's', .metavar = "LIST",
-		  .help = "frame sizes with FCS, comma-separated, and/or imix (default 64,128,256,512,1024,1280,1518,imix)"),
+		  .help = "frame sizes with FCS, comma-separated, and/or imix (default 64,128,256,512,1024,1280,1518,imix; --server: 128,...,1518)"),
 	SALVO_OPT("trial", SALVO_OPT_DURATION, struct rfc_opts, trial_ns,
 		  .help = "sending time of one trial (default 2s; RFC 2544: 60s)"),
 	SALVO_OPT("warmup", SALVO_OPT_DURATION, struct rfc_opts, warmup_ns,
@@ -89,6 +101,9 @@ static const struct salvo_opt rfc_table[] = {
 		  .help = "the link's bit rate (10Gbit) when the interface does not say it; counts preamble, gap and FCS"),
 	SALVO_OPT("retries", SALVO_OPT_UINT, struct rfc_opts, retries, .metavar = "N",
 		  .help = "throughput: run a failed trial again up to N times; the rate passes if one does (default 0)", .max = 10),
+	SALVO_OPT("latency-trials", SALVO_OPT_UINT, struct rfc_opts, latency_trials, .metavar = "N",
+		  .help = "latency: trials at the NDR, each of --trial (default 20, as RFC 2544 asks)", .min = 1,
+		  .max = SALVO_RFC2544_LAT_MAX_TRIALS),
 	SALVO_OPT("repeat", SALVO_OPT_UINT, struct rfc_opts, repeat, .metavar = "N",
 		  .help = "back-to-back repetitions (default 5; RFC 2544: 50)", .min = 1, .max = SALVO_RFC2544_B2B_MAX_REPEAT),
 	SALVO_OPT("b2b-max", SALVO_OPT_COUNT, struct rfc_opts, b2b_max,
@@ -115,6 +130,7 @@ static void rfc_defaults(void *o)
 	r->settle_ns = 100 * NSEC_PER_MSEC;
 	r->drain_ns = 200 * NSEC_PER_MSEC;
 	r->repeat = 5;
+	r->latency_trials = 20;
 }
 
 enum { T_THROUGHPUT = 1, T_LATENCY = 2, T_LOSS = 4, T_B2B = 8 };
@@ -124,12 +140,13 @@ struct size_res {
 	char name[16];			/* "64", "imix" */
 	uint32_t wire;			/* bytes with FCS, mean for imix (the RFC's frame size) */
 	bool stamped;
+	bool some_stamped;		/* !stamped, but a mix's larger frames hold a stamp (imix) */
 	double max_fps;			/* the search's upper bound */
 	bool ceiling;			/* max_fps is the tester's own measured ceiling */
 	double line_fps;		/* 0: unknown */
 	bool has_tp, has_lat, has_loss, has_b2b;
 	struct salvo_rfc2544_search ndr, pdr;
-	struct salvo_rfc2544_trial lat;
+	struct salvo_rfc2544_latency lat;
 	struct salvo_rfc2544_loss loss;
 	struct salvo_rfc2544_b2b b2b;
 };
@@ -250,6 +267,7 @@ static double link_bps(const char *ifname, char *note, size_t len)
 
 struct ctx {
 	const struct rfc_opts *o;
+	bool sock;			/* --server: socket mode */
 	struct salvo_rfc2544 t;
 	struct salvo_cfg txc, rxc;
 	struct salvo_l2_cfg l2;
@@ -276,13 +294,64 @@ static void on_trial(const char *what, const struct salvo_rfc2544_trial *r, void
 		r->reordered ? ", reordered" : "", r->duplicates ? ", duplicates" : "");
 }
 
+/* The search's bounds for one size, from --max-rate/--min-rate (bit rates count frame bytes without FCS). */
+static void rates_setup(struct ctx *c, struct size_res *s, uint32_t frame)
+{
+	c->t.stamped = s->stamped;
+	s->line_fps = c->line_bps > 0 ? c->line_bps / (8.0 * (s->wire + WIRE_OVERHEAD)) : 0;
+	if (c->o->max_rate.pps > 0)
+		s->max_fps = c->o->max_rate.pps;
+	else if (c->o->max_rate.bps > 0)
+		s->max_fps = c->o->max_rate.bps / (8.0 * frame);
+	else
+		s->max_fps = 0;
+	s->ceiling = s->max_fps <= 0;
+	if (c->o->min_rate.pps > 0)
+		c->t.min_fps = c->o->min_rate.pps;
+	else
+		c->t.min_fps = c->o->min_rate.bps / (8.0 * frame);
+}
+
+/*
+ * Socket mode: a frame size is the Ethernet frame the datagram makes, FCS
+ * included, so the UDP payload is size - 18 - 28 (IPv4) or - 18 - 48
+ * (IPv6); it must hold a stamp, the server's only source of latency,
+ * reordering and duplicates.  -EMSGSIZE (a usage error) otherwise.
+ */
+static int size_setup_sock(struct ctx *c, struct size_res *s, char *err, size_t errlen)
+{
+	uint32_t hdr = L2_OVERHEAD + (c->t.server.sa.sa_family == AF_INET6 ? IP6_UDP : IP4_UDP);
+
+	if (!strcmp(s->name, "imix")) {
+		snprintf(err, errlen, "imix is raw mode's (--tx/--rx): its 64-byte frames cannot hold a stamp over UDP");
+		return -EINVAL;
+	}
+	if (s->wire < hdr + SALVO_STAMP_SIZE) {
+		snprintf(err, errlen, "a %u-byte frame leaves %d bytes of UDP payload over %s, less than the %d-byte stamp; "
+			 "the smallest is %u", s->wire, (int)s->wire - (int)hdr,
+			 c->t.server.sa.sa_family == AF_INET6 ? "IPv6" : "IPv4", SALVO_STAMP_SIZE,
+			 hdr + SALVO_STAMP_SIZE);
+		return -EMSGSIZE;
+	}
+	c->txc.size = s->wire - hdr;
+	c->txc.duration_ns = c->o->trial_ns;
+	s->stamped = true;
+	rates_setup(c, s, s->wire - FCS);
+	return salvo_cfg_finish(&c->txc, err, errlen);
+}
+
 /* The sender's frames for one size: raw send's set-up with --size set to it. */
 static int size_setup(struct ctx *c, struct size_res *s, char *err, size_t errlen)
 {
 	struct salvo_pcap *pcap = NULL;
 	char spec[32];
+	uint32_t frame;			/* bytes without FCS: what a bit rate of --max-rate counts */
+	uint32_t need, largest;
 	int rc;
 
+	c->t.some_stamped = false;
+	if (c->sock)
+		return size_setup_sock(c, s, err, errlen);
 	if (!strcmp(s->name, "imix"))
 		snprintf(spec, sizeof(spec), "imix");
 	else
@@ -296,22 +365,21 @@ static int size_setup(struct ctx *c, struct size_res *s, char *err, size_t errle
 		return rc;
 	if (!strcmp(s->name, "imix"))
 		s->wire = c->txc.size + FCS;
-	/* imix mixes frames too short for a stamp: its trials count frames instead. */
-	s->stamped = c->l2.stamp && c->l2.size.mode == SALVO_SIZE_FIXED &&
-		     salvo_l2_hdr_len(&c->l2) + SALVO_STAMP_SIZE <= c->txc.size;
-	c->t.stamped = s->stamped;
-	s->line_fps = c->line_bps > 0 ? c->line_bps / (8.0 * (s->wire + WIRE_OVERHEAD)) : 0;
-	if (c->o->max_rate.pps > 0)
-		s->max_fps = c->o->max_rate.pps;
-	else if (c->o->max_rate.bps > 0)
-		s->max_fps = c->o->max_rate.bps / (8.0 * c->txc.size);
-	else
-		s->max_fps = 0;
-	s->ceiling = s->max_fps <= 0;
-	if (c->o->min_rate.pps > 0)
-		c->t.min_fps = c->o->min_rate.pps;
-	else
-		c->t.min_fps = c->o->min_rate.bps / (8.0 * c->txc.size);
+	/*
+	 * imix mixes frames too short for a stamp (64 B: 60 without FCS, less
+	 * than the 74 of headers + stamp): its trials count frames for loss;
+	 * the frame builder stamps its frames that fit (576, 1500), which give
+	 * latency and order.
+	 */
+	need = salvo_l2_hdr_len(&c->l2) + SALVO_STAMP_SIZE;
+	largest = c->l2.size.mode == SALVO_SIZE_RANGE ? c->l2.size.hi : c->l2.size.lo;
+	for (unsigned int i = 0; c->l2.size.mode == SALVO_SIZE_WEIGHTED && i < c->l2.size.n; i++)
+		largest = SALVO_MAX(largest, c->l2.size.sizes[i]);
+	s->stamped = c->l2.stamp && c->l2.size.mode == SALVO_SIZE_FIXED && need <= c->txc.size;
+	s->some_stamped = c->l2.stamp && !s->stamped && need <= largest;
+	c->t.some_stamped = s->some_stamped;
+	frame = c->txc.size;
+	rates_setup(c, s, frame);
 	return salvo_cfg_finish(&c->txc, err, errlen);
 }
 
@@ -332,7 +400,8 @@ static int run_size(struct ctx *c, struct size_res *s, char *err, size_t errlen)
 			return rc;
 		if (w.tx && !w.rx) {
 			snprintf(err, errlen, "none of the %" PRIu64 " warm-up frames came back on %s: "
-				 "is the device under test forwarding them there?", w.tx, c->o->rx);
+				 "is the device under test forwarding them there?", w.tx,
+				 c->sock ? "the server" : c->o->rx);
 			return -EHOSTUNREACH;
 		}
 	}
@@ -357,10 +426,9 @@ static int run_size(struct ctx *c, struct size_res *s, char *err, size_t errlen)
 	}
 	if (c->mask & T_LATENCY) {
 		if (s->ndr.found) {
-			rc = salvo_rfc2544_trial(&c->t, s->ndr.rate_fps, 0, &s->lat, err, errlen);
+			rc = salvo_rfc2544_latency(&c->t, s->ndr.rate_fps, c->o->latency_trials, &s->lat, err, errlen);
 			if (rc)
 				return rc;
-			on_trial("latency", &s->lat, c);
 		}
 		s->has_lat = true;
 	}
@@ -416,12 +484,17 @@ static void search_cell(FILE *f, const struct size_res *s, const struct salvo_rf
 
 static void text_out(FILE *f, const struct ctx *c, const struct size_res *v, unsigned int n)
 {
-	char a[32], b[32];
+	char a[SALVO_ADDR_STRLEN], b[32];
 	bool any;
 
-	fprintf(f, "rfc2544: %s -> DUT -> %s, %s backend, trial %.2f s, resolution %.2f%%\n",
-		c->o->tx, c->o->rx, c->t.tx_ops->name, (double)c->o->trial_ns / 1e9,
-		100 * c->t.resolution);
+	if (c->sock)
+		fprintf(f, "rfc2544: UDP -> DUT -> salvo serve %s (socket mode), %s backend, trial %.2f s, resolution %.2f%%\n",
+			salvo_addr_str(&c->t.server, a, sizeof(a)), c->t.tx_ops->name,
+			(double)c->o->trial_ns / 1e9, 100 * c->t.resolution);
+	else
+		fprintf(f, "rfc2544: %s -> DUT -> %s, %s backend, trial %.2f s, resolution %.2f%%\n",
+			c->o->tx, c->o->rx, c->t.tx_ops->name, (double)c->o->trial_ns / 1e9,
+			100 * c->t.resolution);
 	fprintf(f, "line rate: %s\n", c->line_note);
 	if (c->mask & T_THROUGHPUT) {
 		fprintf(f, "\nthroughput (frame sizes with FCS; Mbit/s of frames; %% of line rate):\n");
@@ -447,7 +520,8 @@ static void text_out(FILE *f, const struct ctx *c, const struct size_res *v, uns
 			if (s->ndr.retried + s->pdr.retried)
 				fprintf(f, "%u trials run again (--retries); ", s->ndr.retried + s->pdr.retried);
 			if (!s->stamped)
-				fprintf(f, "no stamp (frame counts); ");
+				fprintf(f, s->some_stamped ? "loss by frame count, order from its stamped frames; " :
+							     "no stamp (frame counts); ");
 			fprintf(f, "\n");
 		}
 		fprintf(f, "  PDR: loss <= %.3f%%\n", 100 * c->pdr);
@@ -456,9 +530,11 @@ static void text_out(FILE *f, const struct ctx *c, const struct size_res *v, uns
 	for (unsigned int i = 0; i < n; i++)
 		any |= v[i].has_lat;
 	if (any) {
-		fprintf(f, "\nlatency at NDR (one-way, us):\n");
-		fprintf(f, "  %6s  %10s  %9s %9s %9s %9s %9s %9s %9s %9s  %s\n", "size", "rate fps", "min", "mean",
-			"p50", "p90", "p99", "p99.9", "p99.99", "max", "notes");
+		fprintf(f, "\nlatency at NDR (one-way, us; p50 of each trial: mean, min, max over the trials;\n"
+			   "percentiles of every sample of every trial):\n");
+		fprintf(f, "  %6s  %10s  %6s  %9s %9s %9s  %9s %9s %9s %9s %9s %9s %9s %9s  %s\n", "size", "rate fps",
+			"trials", "p50 mean", "p50 min", "p50 max", "min", "mean", "p50", "p90", "p99", "p99.9",
+			"p99.99", "max", "notes");
 		for (unsigned int i = 0; i < n; i++) {
 			const struct size_res *s = &v[i];
 			const struct salvo_report_latency *l = &s->lat.latency;
@@ -470,11 +546,14 @@ static void text_out(FILE *f, const struct ctx *c, const struct size_res *v, uns
 					"no stamps came back (frames too short for a stamp?)");
 				continue;
 			}
-			fprintf(f, "  %6s  %10s  %9.1f %9.1f %9.1f %9.1f %9.1f %9.1f %9.1f %9.1f  %s%s\n", s->name,
-				si(s->lat.offered_fps, a, sizeof(a)), l->min / 1e3, l->mean / 1e3, l->p50 / 1e3,
+			fprintf(f, "  %6s  %10s  %6u  %9.1f %9.1f %9.1f  %9.1f %9.1f %9.1f %9.1f %9.1f %9.1f %9.1f %9.1f  %s%s%s%s\n",
+				s->name, si(s->lat.offered_fps, a, sizeof(a)), s->lat.trials, s->lat.p50_mean / 1e3,
+				s->lat.p50_min / 1e3, s->lat.p50_max / 1e3, l->min / 1e3, l->mean / 1e3, l->p50 / 1e3,
 				l->p90 / 1e3, l->p99 / 1e3, l->p999 / 1e3, l->p9999 / 1e3, l->max / 1e3,
-				s->lat.lost ? "frames lost in this trial; " : "",
-				s->lat.reordered ? "REORDERED" : "");
+				s->lat.lossy_trials ? "frames lost in some trials; " : "",
+				s->some_stamped ? "the mix's stamped frames only; " : "",
+				s->lat.merged ? "" : "percentiles: the trials' weighted mean (no histogram); ",
+				s->lat.reordered_trials ? "REORDERED" : "");
 		}
 	}
 	any = false;
@@ -514,6 +593,16 @@ static void text_out(FILE *f, const struct ctx *c, const struct size_res *v, uns
 	}
 }
 
+static json_t *latency_ns_json(const struct salvo_report_latency *l)
+{
+	return json_pack("{s:I, s:I, s:I, s:f, s:I, s:I, s:I, s:I, s:I, s:I}",
+			 "count", (json_int_t)l->count, "clamped", (json_int_t)l->clamped,
+			 "min", (json_int_t)l->min, "mean", l->mean, "p50", (json_int_t)l->p50,
+			 "p90", (json_int_t)l->p90, "p99", (json_int_t)l->p99,
+			 "p999", (json_int_t)l->p999, "p9999", (json_int_t)l->p9999,
+			 "max", (json_int_t)l->max);
+}
+
 static json_t *trial_json(const struct salvo_rfc2544_trial *r)
 {
 	json_t *o = json_pack("{s:f, s:I, s:I, s:I, s:f, s:f, s:I, s:I, s:I, s:b}",
@@ -524,16 +613,26 @@ static json_t *trial_json(const struct salvo_rfc2544_trial *r)
 
 	if (r->count)
 		json_object_set_new(o, "burst", json_integer((json_int_t)r->count));
-	if (r->has_latency) {
-		const struct salvo_report_latency *l = &r->latency;
+	if (r->has_latency)
+		json_object_set_new(o, "latency_ns", latency_ns_json(&r->latency));
+	return o;
+}
 
-		json_object_set_new(o, "latency_ns",
-				    json_pack("{s:I, s:I, s:I, s:f, s:I, s:I, s:I, s:I, s:I, s:I}",
-					      "count", (json_int_t)l->count, "clamped", (json_int_t)l->clamped,
-					      "min", (json_int_t)l->min, "mean", l->mean, "p50", (json_int_t)l->p50,
-					      "p90", (json_int_t)l->p90, "p99", (json_int_t)l->p99,
-					      "p999", (json_int_t)l->p999, "p9999", (json_int_t)l->p9999,
-					      "max", (json_int_t)l->max));
+static json_t *latency_json(const struct salvo_rfc2544_latency *r)
+{
+	json_t *o = json_pack("{s:f, s:I, s:I, s:I, s:I, s:I, s:I, s:I, s:I, s:b}",
+			      "offered_fps", r->offered_fps, "trials", (json_int_t)r->trials,
+			      "latency_trials", (json_int_t)r->latency_trials, "tx", (json_int_t)r->tx,
+			      "rx", (json_int_t)r->rx, "lost", (json_int_t)r->lost,
+			      "lossy_trials", (json_int_t)r->lossy_trials,
+			      "reordered_trials", (json_int_t)r->reordered_trials,
+			      "duplicate_trials", (json_int_t)r->duplicate_trials, "merged", r->merged);
+
+	if (r->has_latency) {
+		json_object_set_new(o, "p50_mean_ns", json_real(r->p50_mean));
+		json_object_set_new(o, "p50_min_ns", json_integer((json_int_t)r->p50_min));
+		json_object_set_new(o, "p50_max_ns", json_integer((json_int_t)r->p50_max));
+		json_object_set_new(o, "latency_ns", latency_ns_json(&r->latency));
 	}
 	return o;
 }
@@ -558,14 +657,18 @@ static json_t *search_json(const struct size_res *s, const struct salvo_rfc2544_
 static json_t *doc_json(const struct ctx *c, const struct size_res *v, unsigned int n, bool interrupted)
 {
 	json_t *root = json_object(), *arr = json_array();
+	char a[SALVO_ADDR_STRLEN];
 
 	json_object_set_new(root, "schema", json_integer(SALVO_JSON_SCHEMA));
 	json_object_set_new(root, "type", json_string("rfc2544"));
 	json_object_set_new(root, "command", json_string("rfc2544"));
 	json_object_set_new(root, "backend", json_string(c->t.tx_ops->name));
-	json_object_set_new(root, "rx_backend", json_string(c->t.rx_ops->name));
-	json_object_set_new(root, "tx_iface", json_string(c->o->tx));
-	json_object_set_new(root, "rx_iface", json_string(c->o->rx));
+	json_object_set_new(root, "mode", json_string(c->sock ? "socket" : "raw"));
+	json_object_set_new(root, "server", c->sock ? json_string(salvo_addr_str(&c->t.server, a, sizeof(a))) :
+						       json_null());
+	json_object_set_new(root, "rx_backend", c->sock ? json_null() : json_string(c->t.rx_ops->name));
+	json_object_set_new(root, "tx_iface", c->sock ? json_null() : json_string(c->o->tx));
+	json_object_set_new(root, "rx_iface", c->sock ? json_null() : json_string(c->o->rx));
 	json_object_set_new(root, "trial_s", json_real((double)c->o->trial_ns / 1e9));
 	json_object_set_new(root, "resolution", json_real(c->t.resolution));
 	json_object_set_new(root, "line_rate_bps", c->line_bps > 0 ? json_real(c->line_bps) : json_null());
@@ -579,6 +682,7 @@ static json_t *doc_json(const struct ctx *c, const struct size_res *v, unsigned 
 		json_object_set_new(o, "size", json_string(s->name));
 		json_object_set_new(o, "frame_bytes", json_integer(s->wire));
 		json_object_set_new(o, "stamped", json_boolean(s->stamped));
+		json_object_set_new(o, "partly_stamped", json_boolean(s->some_stamped));
 		json_object_set_new(o, "max_fps", json_real(s->max_fps));
 		json_object_set_new(o, "max_is_tester_ceiling", json_boolean(s->ceiling));
 		json_object_set_new(o, "line_fps", s->line_fps > 0 ? json_real(s->line_fps) : json_null());
@@ -587,7 +691,7 @@ static json_t *doc_json(const struct ctx *c, const struct size_res *v, unsigned 
 			json_object_set_new(o, "pdr", search_json(s, &s->pdr));
 		}
 		if (s->has_lat)
-			json_object_set_new(o, "latency", s->ndr.found ? trial_json(&s->lat) : json_null());
+			json_object_set_new(o, "latency", s->ndr.found ? latency_json(&s->lat) : json_null());
 		if (s->has_loss) {
 			json_t *l = json_array();
 
@@ -709,6 +813,47 @@ static int report_write(const struct ctx *c, const struct size_res *v, unsigned 
 	return 0;
 }
 
+/*
+ * Socket mode's sender: `udp send --server`'s, stamped on CLOCK_REALTIME
+ * (the server is another host: one-way latency needs the two clocks
+ * synchronized, PTP or NTP; within one host it is exact).  Every size is
+ * checked before anything is sent.  0, or the exit code.
+ */
+static int sock_setup(struct ctx *c, struct size_res *v, unsigned int n, char *err, size_t errlen)
+{
+	const char *skipped = NULL;
+	char why[256];
+
+	salvo_cfg_init(&c->txc);
+	c->txc.command = "rfc2544";
+	c->txc.proto = SALVO_PROTO_UDP;
+	c->txc.dir = SALVO_DIR_TX;
+	c->txc.connect = true;
+	c->txc.threads = 1;
+	c->txc.backend = c->o->backend;
+	c->txc.stamp = true;
+	c->txc.stamp_clock = CLOCK_REALTIME;
+	c->txc.remote = c->t.server;	/* the port is the one the server accepts on, per trial */
+	for (unsigned int i = 0; i < n; i++) {
+		int rc = size_setup(c, &v[i], err, errlen);
+
+		if (rc)
+			return rc == -EINVAL || rc == -EMSGSIZE ?
+				salvo_usage_error(NULL, "size %s: %s", v[i].name, err) :
+				salvo_runtime_error("rfc2544", "%s", err);
+	}
+	if (salvo_backend_select(&c->txc, &c->t.tx_ops, err, errlen, &skipped, why, sizeof(why)))
+		return salvo_runtime_error("rfc2544", "%s", err);
+	if (skipped && !c->o->json)
+		fprintf(stderr, "salvo: backend %s unavailable (%s); using %s\n", skipped, why, c->t.tx_ops->name);
+	c->t.run = salvo_rfc2544_run_sock;
+	c->t.tx = &c->txc;
+	c->t.tx_app = &salvo_app_gen;
+	c->t.token = c->o->token ? c->o->token : getenv("SALVO_TOKEN");
+	c->t.ctl_timeout_ms = c->txc.timeout_ms ? c->txc.timeout_ms : 5000;
+	return 0;
+}
+
 static int rfc_run(void *o_, int argc, char **argv)
 {
 	struct rfc_opts *o = o_;
@@ -724,12 +869,24 @@ static int rfc_run(void *o_, int argc, char **argv)
 	unsigned int n = 0, i;
 	int rc;
 
-	if (!o->tx || !o->rx)
-		return salvo_usage_error(NULL, "--tx IF and --rx IF are both required");
-	if (!strcmp(o->tx, o->rx))
-		return salvo_usage_error(NULL, "--tx and --rx are the same interface (%s): the frames must cross the device under test", o->tx);
-	if (!o->dst)
-		return salvo_usage_error(NULL, "no destination: give --dst IP (an address the DUT routes out of its port towards --rx)");
+	c.sock = o->server != NULL;
+	if (c.sock) {
+		if (o->tx || o->rx)
+			return salvo_usage_error(NULL, "--server (socket mode) and --tx/--rx (raw mode) exclude each other");
+		if (o->dst || o->src || o->dst_mac || o->src_mac || o->dport || o->sport || o->flows)
+			return salvo_usage_error(NULL, "--dst, --src, --dst-mac, --src-mac, --dport, --sport and --flows are raw mode's; --server's data port is the server's");
+		if (salvo_cli_server_addr(o->server, &c.t.server, err, sizeof(err)))
+			return salvo_usage_error(NULL, "--server: %s", err);
+	} else {
+		if (o->token)
+			return salvo_usage_error(NULL, "--token needs --server");
+		if (!o->tx || !o->rx)
+			return salvo_usage_error(NULL, "give --tx IF and --rx IF (raw mode), or --server HOST[:PORT] (socket mode)");
+		if (!strcmp(o->tx, o->rx))
+			return salvo_usage_error(NULL, "--tx and --rx are the same interface (%s): the frames must cross the device under test", o->tx);
+		if (!o->dst)
+			return salvo_usage_error(NULL, "no destination: give --dst IP (an address the DUT routes out of its port towards --rx)");
+	}
 	if (!o->trial_ns)
 		return salvo_usage_error(NULL, "--trial must be longer than 0");
 	c.pdr = 0.005;
@@ -752,14 +909,21 @@ static int rfc_run(void *o_, int argc, char **argv)
 	v = calloc(MAX_SIZES, sizeof(*v));
 	if (!v)
 		return salvo_runtime_error("rfc2544", "out of memory");
-	rc = sizes_parse(o->sizes ? o->sizes : "64,128,256,512,1024,1280,1518,imix", v, &n);
+	rc = sizes_parse(o->sizes ? o->sizes : c.sock ? "128,256,512,1024,1280,1518" :
+				 "64,128,256,512,1024,1280,1518,imix", v, &n);
 	if (rc)
 		goto out_free;
+	salvo_l2_cfg_init(&c.l2);
+	if (c.sock) {
+		rc = sock_setup(&c, v, n, err, sizeof(err));
+		if (rc)
+			goto out;
+		goto run;
+	}
 	salvo_cfg_init(&c.txc);
 	c.txc.command = "rfc2544 tx";
 	c.txc.iface = o->tx;
 	c.txc.backend = o->backend;
-	salvo_l2_cfg_init(&c.l2);
 	rc = salvo__raw_l2_fields(&c.l2, &fl, err, sizeof(err));
 	if (rc) {
 		rc = salvo_usage_error(NULL, "%s", err);
@@ -796,9 +960,16 @@ static int rfc_run(void *o_, int argc, char **argv)
 	}
 	if (skipped && !o->json)
 		fprintf(stderr, "salvo: backend %s unavailable (%s); using %s\n", skipped, why, c.t.tx_ops->name);
+	c.t.run = salvo_rfc2544_run_raw;
 	c.t.tx = &c.txc;
 	c.t.rx = &c.rxc;
 	c.t.tx_app = &salvo_app_rawgen;
+	/* The receiver finds each frame's stamp with the frame decoder, as raw recv does. */
+	c.hooks.locate = salvo__raw_locate;
+	c.rx_app = salvo_app_sink;
+	c.rx_app.arg = &c.hooks;
+	c.t.rx_app = &c.rx_app;
+run:
 	c.t.trial_ns = o->trial_ns;
 	c.t.settle_ns = o->settle_ns;
 	c.t.drain_ns = o->drain_ns;
@@ -806,14 +977,11 @@ static int rfc_run(void *o_, int argc, char **argv)
 	c.t.stop = &stop_req;
 	c.t.on_trial = on_trial;
 	c.t.arg = &c;
-	/* The receiver finds each frame's stamp with the frame decoder, as raw recv does. */
-	c.hooks.locate = salvo__raw_locate;
-	c.rx_app = salvo_app_sink;
-	c.rx_app.arg = &c.hooks;
-	c.t.rx_app = &c.rx_app;
 	if (o->line_rate.bps > 0 || o->line_rate.pps > 0) {
 		c.line_bps = o->line_rate.bps;
 		snprintf(c.line_note, sizeof(c.line_note), "--line-rate, %.0f Mbit/s", c.line_bps / 1e6);
+	} else if (c.sock) {
+		snprintf(c.line_note, sizeof(c.line_note), "unknown: socket mode names no interface; give --line-rate");
 	} else {
 		c.line_bps = link_bps(o->tx, note, sizeof(note));
 		snprintf(c.line_note, sizeof(c.line_note), "%s%.200s", c.line_bps > 0 ? "" : "unknown: ", note);
@@ -863,10 +1031,11 @@ static const struct salvo_cmd rfc_cmd = {
 	.args = "[throughput|latency|loss|b2b ...]",
 	.min_args = 0,
 	.max_args = 4,
-	.summary = "benchmark a device with two ports: RFC 2544 throughput (NDR/PDR), latency, frame loss rate, back-to-back",
-	.description = "Needs CAP_NET_RAW. Frames leave --tx towards --dst through the device under\n"
-		       "test and come back on --rx. Without tests named, all four run, per --sizes.\n"
-		       "See docs/rfc2544.md.",
+	.summary = "benchmark a device: RFC 2544 throughput (NDR/PDR), latency, frame loss rate, back-to-back",
+	.description = "Raw mode needs CAP_NET_RAW: frames leave --tx towards --dst through the device\n"
+		       "under test and come back on --rx. Socket mode (--server HOST[:PORT]): stamped\n"
+		       "UDP to a 'salvo serve', which counts. Without tests named, all four run, per\n"
+		       "--sizes. See docs/rfc2544.md.",
 	.tables = rfc_tables,
 	.opts_size = sizeof(struct rfc_opts),
 	.defaults = rfc_defaults,

@@ -309,6 +309,17 @@ static int parse_server(const char *s, struct salvo_addr *a, char *err, size_t e
 	return salvo_addr_parse(s, a, err, errlen);
 }
 
+int salvo_cli_server_addr(const char *s, struct salvo_addr *a, char *err, size_t errlen)
+{
+	if (parse_server(s, a, err, errlen))
+		return -EINVAL;
+	if (salvo_addr_is_unix(a)) {
+		snprintf(err, errlen, "%s: HOST[:PORT], not a unix path", s);
+		return -EINVAL;
+	}
+	return 0;
+}
+
 static void propose_from(struct salvo_ctl_msg *p, const struct salvo_cfg *cfg,
 			 const struct salvo_cli_server *srv)
 {

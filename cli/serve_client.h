@@ -36,6 +36,12 @@ struct salvo_cli_server {
  * final counts, and print our report with the server's figures in it
  * ("server" in JSON).  Returns the exit code.
  */
+/*
+ * HOST[:PORT] of a --server (default port 5201) into *a; -EINVAL with one
+ * line in err (a unix path too: the data side needs an IP host).
+ */
+int salvo_cli_server_addr(const char *s, struct salvo_addr *a, char *err, size_t errlen);
+
 int salvo_cli_run_with_server(const struct salvo_cli_common *c, struct salvo_cfg *cfg,
 			      const struct salvo_app *app, const struct salvo_cli_extra *extra,
 			      const struct salvo_cli_server *srv);

@@ -580,3 +580,76 @@ setup_dut() {
 	fi
 	export DUT_TX DUT_RX DUT_DST DUT_MAC DUT_EMU
 }
+
+# setup_dut_l4 [rate=X] [burst=B] [limit=L] [loss=P]: a device under test
+# between two hosts, for `salvo rfc2544 --server` (socket mode):
+#
+#   CLIENT: c-0 (10.203.0.1/24) --veth-- d-in  (10.203.0.2/24) :DUT
+#   SERVER: s-0 (10.204.0.1/24) --veth-- d-out (10.204.0.2/24)
+#
+# The DUT forwards; each end routes the other's /24 through it. On d-out's
+# egress (towards SERVER): rate= a tbf (burst=, limit= as setup_dut), loss=
+# a netem loss, or on a kernel without sch_netem the u32 stand-in of
+# setup_dut keyed on the stamp's sequence, restricted to UDP so that the
+# control connection (TCP, same path) loses nothing. Sets CLIENT, DUT,
+# SERVER, SRV_ADDR and DUT_EMU.
+setup_dut_l4() {
+	local kv rate= burst=4000 limit=4000 loss= k
+	for kv in "$@"; do
+		case $kv in
+		rate=*) rate=${kv#rate=} ;; burst=*) burst=${kv#burst=} ;;
+		limit=*) limit=${kv#limit=} ;; loss=*) loss=${kv#loss=} ;;
+		*) fail "setup_dut_l4: unknown $kv"; return 1 ;;
+		esac
+	done
+	setup_ns CLIENT DUT SERVER || return 1
+	for kv in "$CLIENT" "$DUT" "$SERVER"; do
+		in_ns "$kv" sh -c 'echo 1 >/proc/sys/net/ipv6/conf/all/disable_ipv6 &&
+			echo 1 >/proc/sys/net/ipv6/conf/default/disable_ipv6 && echo 1 >/proc/sys/net/ipv4/ip_forward' ||
+			{ fail "setup_dut_l4: sysctls (IPv6 off, ip_forward)"; return 1; }
+	done
+	ip -n "$CLIENT" link add c-0 type veth peer name d-in netns "$DUT" &&
+		ip -n "$SERVER" link add s-0 type veth peer name d-out netns "$DUT" ||
+		{ fail "setup_dut_l4: veths"; return 1; }
+	ip -n "$CLIENT" -batch - <<-EOF && ip -n "$SERVER" -batch - <<-EOF2 && ip -n "$DUT" -batch - <<-EOF3 ||
+		addr add 10.203.0.1/24 dev c-0
+		link set c-0 up
+		route add 10.204.0.0/24 via 10.203.0.2
+	EOF
+		addr add 10.204.0.1/24 dev s-0
+		link set s-0 up
+		route add 10.203.0.0/24 via 10.204.0.2
+	EOF2
+		addr add 10.203.0.2/24 dev d-in
+		addr add 10.204.0.2/24 dev d-out
+		link set d-in up
+		link set d-out up
+	EOF3
+		{ fail "setup_dut_l4: addresses and routes"; return 1; }
+	SRV_ADDR=10.204.0.1
+	DUT_EMU=
+	if [ -n "$loss" ] && dut_tc qdisc add dev d-out root handle 1: netem loss "$loss%"; then
+		DUT_EMU=netem
+		[ -z "$rate" ] || dut_tc qdisc add dev d-out parent 1:1 handle 10: tbf \
+			rate "$rate" burst "$burst" limit "$limit" || { fail "setup_dut_l4: tbf under netem"; return 1; }
+	elif [ -n "$loss" ]; then
+		DUT_EMU=u32
+		k=$(awk -v p="$loss" 'BEGIN { printf "%d", log(100 / p) / log(2) + 0.5 }')
+		dut_tc qdisc add dev d-out root handle 1: htb default 10 r2q 1000 &&
+			dut_tc class add dev d-out parent 1: classid 1:10 htb rate "${rate:-10gbit}" burst "$burst" &&
+			dut_tc qdisc add dev d-out parent 1:10 handle 10: bfifo limit "$limit" &&
+			dut_tc class add dev d-out parent 1: classid 1:20 htb rate 10gbit &&
+			dut_tc qdisc add dev d-out parent 1:20 handle 20: bfifo limit 0 &&
+			dut_tc filter add dev d-out parent 1: protocol ip prio 1 u32 match ip protocol 17 0xff \
+				match u32 0 "$(printf 0x%x $(( (1 << k) - 1 )))" at 36 flowid 1:20 ||
+			{ fail "setup_dut_l4: u32 loss (no sch_netem here)"; return 1; }
+	elif [ -n "$rate" ]; then
+		dut_tc qdisc add dev d-out root tbf rate "$rate" burst "$burst" limit "$limit" ||
+			{ fail "setup_dut_l4: tbf rate $rate"; return 1; }
+	fi
+	for kv in "$CLIENT c-0" "$DUT d-in" "$DUT d-out" "$SERVER s-0"; do
+		set -- $kv
+		busywait 5000 veth_up "$1" "$2" || { fail "setup_dut_l4: $2 not up"; return 1; }
+	done
+	export CLIENT DUT SERVER SRV_ADDR DUT_EMU
+}

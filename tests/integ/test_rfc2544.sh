@@ -14,7 +14,9 @@
 
 # ASan leaves these out: rates found by searches, against the tbf's rate; the report, latency,
 # reordering and refusal tests take the same code paths under ASan.
+# Socket mode's NDR and loss searches take the paths test_sock_all_tests does.
 PLAIN_ONLY="test_ndr_two_rates test_loss_no_ndr_pdr_found test_frame_loss_rate test_b2b_bounded_by_tbf"
+PLAIN_ONLY+=" test_sock_ndr test_sock_loss_no_ndr"
 TESTS="
 	test_ndr_two_rates
 	test_loss_no_ndr_pdr_found
@@ -23,6 +25,9 @@ TESTS="
 	test_latency_percentiles
 	test_reorder_reported
 	test_bad_input
+	test_sock_ndr
+	test_sock_loss_no_ndr
+	test_sock_all_tests
 "
 [ $# -gt 0 ] && TESTS="$*"
 
@@ -39,6 +44,26 @@ rfc() {
 	in_ns "$TESTER" timeout -s KILL 120 "$SALVO" rfc2544 "${b[@]}" --tx "$DUT_TX" --rx "$DUT_RX" \
 		--dst "$DUT_DST" --dst-mac "$DUT_MAC" "${QUICK[@]}" "$@" >"$out" 2>"$out.err" || return
 	# a JSON document: every key of it is in docs/json.md
+	[[ " $* " != *" --json "* ]] || python3 "$(dirname "$0")/json_doc_keys.py" "$(dirname "$0")/../../docs/json.md" "$out" >"$out.keys" ||
+		{ echo "undocumented keys: $(tr '\n' ' ' <"$out.keys")" >>"$out.err"; return 1; }
+}
+
+# Socket mode (--server): the client in $CLIENT, `salvo serve` in $SERVER on
+# its own address (setup_dut_l4), a token since that address is not loopback.
+start_serve() {
+	SPORT=$(random_port)
+	salvo_bg -n "$SERVER" "$TMP/serve.out" serve "$SRV_ADDR:$SPORT" --token rfc2544
+	busywait 10000 in_ns "$SERVER" sh -c "ss -Hltn 'sport = :$SPORT' | grep -q ." ||
+		{ fail "salvo serve not listening"; return 1; }
+}
+
+# rfc_sock OUT ARGS...: rfc(), in socket mode from $CLIENT to the server.
+rfc_sock() {
+	local out=$1 b=()
+	shift
+	[ -n "$SALVO_BACKEND" ] && b=(-b "$SALVO_BACKEND")
+	in_ns "$CLIENT" timeout -s KILL 120 "$SALVO" rfc2544 "${b[@]}" --server "$SRV_ADDR:$SPORT" --token rfc2544 \
+		"${QUICK[@]}" "$@" >"$out" 2>"$out.err" || return
 	[[ " $* " != *" --json "* ]] || python3 "$(dirname "$0")/json_doc_keys.py" "$(dirname "$0")/../../docs/json.md" "$out" >"$out.keys" ||
 		{ echo "undocumented keys: $(tr '\n' ' ' <"$out.keys")" >>"$out.err"; return 1; }
 }
@@ -145,24 +170,32 @@ test_b2b_bounded_by_tbf() {
 		"print('back-to-back %d..%d frames (tbf bucket+queue 33000 bytes)' % (b['min'], b['max']))"
 }
 
-# Latency at the NDR: the full percentile set, ordered, from as many samples
-# as frames came back.  A DUT without shaping: the NDR is the maximum rate.
+# Latency at the NDR, repeated (--latency-trials): the full percentile set,
+# ordered, from the merged histogram of every trial, so as many samples as
+# stamped frames came back in all of them (all at 128 B, 5 in 12 of imix);
+# the trials' p50 within its min and max.  A DUT without shaping: the NDR is the maximum rate.
 test_latency_percentiles() {
 	require_root || return
 	local o=$TMP/lat.json
 	setup_dut || return
-	rfc "$o" latency --pdr 0 --max-rate 2k --json --sizes 128,$FRAME --trial 0.3 ||
+	rfc "$o" latency --pdr 0 --max-rate 2k --json --sizes 128,imix --trial 0.2 --latency-trials 3 ||
 		{ show "$o.err"; fail "rfc2544 exited $?"; return; }
 	check "$o" "assert d['schema'] == 1 and d['type'] == 'rfc2544', d" \
-		"assert len(d['sizes']) == 2, d['sizes']" \
+		"assert [s['size'] for s in d['sizes']] == ['128', 'imix'], d['sizes']" \
 		"for s in d['sizes']:
     assert s['ndr']['found'], s
-    t = s['latency']; l = t['latency_ns']
+    t = s['latency']; l = t.get('latency_ns')
+    assert l, '%s: no latency at NDR: %s' % (s['size'], t)
     v = [l[k] for k in ('min', 'p50', 'p90', 'p99', 'p999', 'p9999', 'max')]
     assert v == sorted(v) and v[0] > 0, l
-    assert l['count'] == t['rx'] and t['rx'] == t['tx'] > 0, t
-    assert abs(t['offered_fps'] - s['ndr']['rate_fps']) < 1e-6, (t, s['ndr'])" \
-		"print('latency at NDR for 128 and $FRAME bytes: percentiles ordered, one sample per frame')"
+    assert t['rx'] == t['tx'] > 0 and t['trials'] == t['latency_trials'] == 3 and t['merged'], t
+    assert t['p50_min_ns'] <= t['p50_mean_ns'] <= t['p50_max_ns'] and l['min'] <= t['p50_min_ns'] and t['p50_max_ns'] <= l['max'], t
+    assert abs(t['offered_fps'] - s['ndr']['rate_fps']) < 1e-6, (t, s['ndr'])
+    # every sample of the 3 trials; imix (64:7, 576:4, 1500:1): only the 576 and 1500 B frames hold a stamp, 5 in 12
+    want = t['rx'] if s['size'] == '128' else t['tx'] * 5 / 12
+    assert abs(l['count'] - want) <= 6, '%s: %d samples, want %d' % (s['size'], l['count'], want)
+    assert s['stamped'] == (s['size'] == '128') and s['partly_stamped'] == (s['size'] == 'imix'), s" \
+		"print('latency at NDR, 3 trials, for 128 bytes (one sample per frame) and imix (its stamped 5 in 12)')"
 }
 
 # A DUT that reorders is reported as such: in the JSON, in the text table,
@@ -205,7 +238,82 @@ test_bad_input() {
 --tx a --rx b --dst 10.0.0.1 --line-rate 100k
 --tx a --rx b --dst 10.0.0.1 --repeat 0
 --tx a --rx b --dst 10.0.0.1 --backend nosuch
+--dst 10.0.0.1
+--server 127.0.0.1 --tx a --rx b
+--server 127.0.0.1 --dst 10.0.0.1
+--server 127.0.0.1 --sizes 64
+--server [::1]:5201 --sizes 97
+--server 127.0.0.1 --sizes imix
+--tx a --rx b --dst 10.0.0.1 --token x
 EOF2
+}
+
+# Socket mode: the NDR through a tbf of 8 Mbit/s, in datagrams of a
+# 1518-byte frame (1472 bytes of UDP payload: the tbf counts 1514 bytes,
+# Ethernet header, IP, UDP and payload), is within 5% of its rate; the
+# server's counts, not the client's, say what got through.
+test_sock_ndr() {
+	require_root || return
+	local o=$TMP/sndr.json want
+	setup_dut_l4 rate=8mbit burst=12000 limit=12000 || return
+	start_serve || return
+	want=$(awk -v f="$FRAME" 'BEGIN { printf "%.3f", 8e6 / (8 * (f - 4)) }')
+	rfc_sock "$o" throughput --pdr 0 --resolution 3% --json --trial 0.8 --retries 2 \
+		--max-rate "$(awk -v w="$want" 'BEGIN { printf "%d", 1.1 * w }')" ||
+		{ show "$o.err"; fail "rfc2544 --server exited $?"; return; }
+	check "$o" "assert d['mode'] == 'socket', d['mode']" \
+		"want = $want; s = d['sizes'][0]; got = s['ndr']['rate_fps']" \
+		"assert abs(got - want) / want <= 0.05, 'tbf 8 Mbit/s = %.0f frames/s, NDR found %.0f (more than 5%% off)' % (want, got)" \
+		"t = s['ndr']['trial']; assert t['lost'] == 0 and t['rx'] == t['tx'] > 0, t" \
+		"print('socket mode, tbf 8 Mbit/s: %.0f frames/s, NDR %.0f' % (want, got))" || return
+	[ "$(qdisc_dropped)" -gt 0 ] || { fail "the tbf never dropped: no trial went above its rate"; return; }
+}
+
+# Socket mode through a DUT that loses 1%: no NDR above the floor; the PDR
+# at 2% passes at the maximum, with the server's count of the loss.
+test_sock_loss_no_ndr() {
+	require_root || return
+	local o=$TMP/sloss.json
+	setup_dut_l4 loss=1 || return
+	start_serve || return
+	rfc_sock "$o" throughput --pdr 2% --resolution 5% --max-rate 4k --min-rate 1k --json ||
+		{ show "$o.err"; fail "rfc2544 --server exited $?"; return; }
+	check "$o" "s = d['sizes'][0]" \
+		"assert not s['ndr']['found'], 'an NDR was found (%s frames/s) through 1%% loss' % s['ndr']['rate_fps']" \
+		"assert s['pdr']['found'] and s['pdr']['at_max'], 'no PDR at 2%% at the maximum rate: %s' % s['pdr']" \
+		"r = s['pdr']['trial']['loss_ratio']" \
+		"assert 0.002 <= r <= 0.02, 'the PDR trial lost %s of its frames through 1%% loss' % r" \
+		"print('socket mode: NDR none above 1k frames/s; PDR(2%%) at 4k frames/s, loss %.4f ($DUT_EMU)' % r)" || return
+	[ "$(qdisc_dropped)" -gt 0 ] || { fail "the DUT dropped nothing"; return; }
+}
+
+# Socket mode runs all four tests through the same searches: an unshaped DUT
+# passes at the maximum, latency comes from the server's stamps (one sample
+# per datagram), the frame loss rate stops after two clean steps, and
+# back-to-back reaches its cap; the text names the server.  128-byte frames:
+# 82 bytes of UDP payload over IPv4, enough for the stamp.
+test_sock_all_tests() {
+	require_root || return
+	local o=$TMP/sall.json
+	setup_dut_l4 || return
+	start_serve || return
+	rfc_sock "$o" --json --pdr 0 --max-rate 2k --trial 0.3 --sizes 128 --repeat 1 --b2b-max 4 --latency-trials 2 ||
+		{ show "$o.err"; fail "rfc2544 --server exited $?"; return; }
+	check "$o" "assert d['mode'] == 'socket' and d['server'].startswith('$SRV_ADDR:') and d['tx_iface'] is None, d" \
+		"assert [s['size'] for s in d['sizes']] == ['128'], d['sizes']" \
+		"for s in d['sizes']:
+    assert s['stamped'] and s['ndr']['found'] and s['ndr']['at_max'], s['ndr']
+    t = s['latency']; l = t['latency_ns']
+    v = [l[k] for k in ('min', 'p50', 'p90', 'p99', 'p999', 'p9999', 'max')]
+    assert v == sorted(v) and v[0] > 0 and l['count'] == t['rx'] == t['tx'] > 0, t
+    assert t['trials'] == 2 and not t['merged'] and l['min'] <= t['p50_min_ns'] <= t['p50_max_ns'] <= l['max'], t
+    assert [x['percent_of_max'] for x in s['loss']] == [100, 90] and all(x['lost'] == 0 for x in s['loss']), s['loss']
+    assert s['b2b']['capped'] and s['b2b']['frames'] == [4], s['b2b']" \
+		"print('socket mode: throughput, latency, loss and b2b at 128 bytes')" || return
+	rfc_sock "$TMP/sall.txt" latency --pdr 0 --max-rate 1k --trial 0.1 --latency-trials 1 ||
+		{ show "$TMP/sall.txt.err"; fail "rfc2544 --server (text) exited $?"; return; }
+	grep -q "salvo serve $SRV_ADDR:$SPORT (socket mode)" "$TMP/sall.txt" ||
+		{ show "$TMP/sall.txt"; fail "the text does not name the server"; return; }
 }
 
 for t in $TESTS; do run_test "$t"; done

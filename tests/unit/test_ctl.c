@@ -100,6 +100,18 @@ static void test_roundtrip_all(void **state)
 	assert_true(out.has_tx && !out.has_rx);
 	assert_int_equal(out.tx.packets, (1ULL << 62) + 5);
 	assert_int_equal(out.tx.bytes, 99);
+	assert_false(out.tx.has_latency);
+
+	/* A receiver's latency (rfc2544 over serve reads it): every percentile back as sent. */
+	in.has_tx = false;
+	in.has_rx = true;
+	in.rx.packets = 10;
+	in.rx.has_latency = true;
+	in.rx.latency = (struct salvo_report_latency){.count = 10, .min = 1, .p50 = 2, .p90 = 3, .p99 = 4,
+						      .p999 = 5, .p9999 = 6, .max = 7, .clamped = 1, .mean = 2.5};
+	roundtrip(&in, &out);
+	assert_true(out.has_rx && out.rx.has_latency);
+	assert_memory_equal(&out.rx.latency, &in.rx.latency, sizeof(in.rx.latency));
 
 	memset(&in, 0, sizeof(in));
 	in.type = SALVO_CTL_ACCEPT;
@@ -180,6 +192,10 @@ static void test_rejects(void **state)
 		"{\"type\":\"results\"}",
 		"{\"type\":\"results\",\"tx\":[]}",
 		"{\"type\":\"results\",\"tx\":{\"packets\":1.5}}",
+		"{\"type\":\"results\",\"rx\":{\"latency_ns\":[]}}",
+		"{\"type\":\"results\",\"rx\":{\"latency_ns\":{\"min\":1,\"max\":2}}}",
+		"{\"type\":\"results\",\"rx\":{\"latency_ns\":{\"count\":1,\"min\":5,\"p50\":4,\"p90\":4,"
+		"\"p99\":4,\"p999\":4,\"p9999\":4,\"max\":4}}}",
 		"{\"type\":\"error\",\"error\":{}}",
 	};
 
