@@ -16,6 +16,8 @@
 #include <time.h>
 #include <unistd.h>
 
+#include <salvo/backend.h>
+
 #include "sock.h"
 
 int salvo__sock_bufsize(int fd, int opt_force, int opt, unsigned int bytes)
@@ -26,6 +28,29 @@ int salvo__sock_bufsize(int fd, int opt_force, int opt, unsigned int bytes)
 	if (setsockopt(fd, SOL_SOCKET, opt_force, &v, sizeof(v)) == 0)
 		return 0;
 	return setsockopt(fd, SOL_SOCKET, opt, &v, sizeof(v)) ? -errno : 0;
+}
+
+void salvo__sock_busy_poll(struct salvo_port *p, int fd, const struct salvo_cfg *cfg)
+{
+	int us = (int)cfg->busy_poll_us, one = 1;
+
+	if (!cfg->busy_poll)
+		return;
+	p->rx_timeout_ms = 0;
+	if (setsockopt(fd, SOL_SOCKET, SO_BUSY_POLL, &us, sizeof(us)) == 0) {
+		p->stats.busy_poll_ok++;
+	} else {
+		p->stats.busy_poll_refused++;
+		if (!p->stats.busy_poll_errno)
+			p->stats.busy_poll_errno = errno;
+	}
+	if (setsockopt(fd, SOL_SOCKET, SO_PREFER_BUSY_POLL, &one, sizeof(one)) == 0) {
+		p->stats.prefer_busy_poll_ok++;
+	} else {
+		p->stats.prefer_busy_poll_refused++;
+		if (!p->stats.busy_poll_errno)
+			p->stats.busy_poll_errno = errno;
+	}
 }
 
 void salvo__sock_set_bufs(int fd, const struct salvo_cfg *cfg)

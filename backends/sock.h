@@ -22,6 +22,23 @@
 #define SO_RXQ_OVFL 40
 #endif
 
+#ifndef SO_PREFER_BUSY_POLL
+#define SO_PREFER_BUSY_POLL 69	/* Linux 5.11 */
+#endif
+
+struct salvo_port;
+
+/*
+ * --busy-poll on a receiving datagram socket: the port's receive never
+ * sleeps (p->rx_timeout_ms = 0: rx_burst returns at once), and fd asks for
+ * SO_BUSY_POLL (cfg->busy_poll_us) and SO_PREFER_BUSY_POLL.  The kernel
+ * may refuse either (EPERM without CAP_NET_ADMIN: SO_PREFER_BUSY_POLL, and
+ * on older kernels SO_BUSY_POLL above net.core.busy_read; a kernel without
+ * them): counted in p->stats, not an error.  Nothing
+ * without cfg->busy_poll.
+ */
+void salvo__sock_busy_poll(struct salvo_port *p, int fd, const struct salvo_cfg *cfg);
+
 /*
  * Socket buffer of bytes: opt_force (SO_RCVBUFFORCE/SO_SNDBUFFORCE: needs
  * CAP_NET_ADMIN, ignores rmem_max/wmem_max) first, then the capped opt.

@@ -54,6 +54,8 @@ static int open_dgram(struct salvo_port *p, struct sys_port *s, const struct sal
 	if (fd < 0)
 		return fd;
 	s->fds[s->nfds++] = fd;
+	if (s->rx && s->nfds == 1)
+		salvo__sock_busy_poll(p, fd, cfg);	/* fds[0] is the one sys_rx reads */
 	if (cfg->listen) {
 		s->unix_bound = salvo_addr_is_unix(&cfg->local);
 		/* A receiver that answers one peer only (--connect). */
@@ -297,8 +299,13 @@ static int sys_rx(struct salvo_port *p, struct salvo_pkt **v, unsigned int n)
 		m->msg_controllen = s->ctrl ? sizeof(s->ctrl[i]) : 0;
 		m->msg_flags = 0;
 	}
-	/* Blocks until one datagram (or SO_RCVTIMEO), then takes what is queued. */
-	rc = recvmmsg(s->fds[0], s->msgs, got, MSG_WAITFORONE, NULL);
+	/*
+	 * Blocks until one datagram (or SO_RCVTIMEO), then takes what is
+	 * queued; a port that may not block (--busy-poll) asks once and
+	 * returns 0 at once when nothing is there.
+	 */
+	rc = recvmmsg(s->fds[0], s->msgs, got, MSG_WAITFORONE | (p->rx_timeout_ms ? 0 : MSG_DONTWAIT),
+		      NULL);
 	if (rc < 0) {
 		rc = -errno;
 		salvo_pool_put(p->pool, v, got);

@@ -274,6 +274,8 @@ int salvo__uring_open_dgram(struct salvo_port *p, const struct salvo_cfg *cfg)
 				if (ret)
 					return ret;
 			}
+			/* --busy-poll: uring_rx_burst reaps without waiting (rx_timeout_ms 0). */
+			salvo__sock_busy_poll(p, fd, cfg);
 			/* on_recvmsg counts the kernel's drops from the cmsg. */
 			setsockopt(fd, SOL_SOCKET, SO_RXQ_OVFL, &one, sizeof(one));
 			s->rxmsg.msg_namelen = sizeof(struct sockaddr_storage);

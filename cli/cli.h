@@ -97,6 +97,28 @@ int salvo_cli_cpu_check(unsigned int cpu, unsigned int threads, char *err, size_
 /* Copy the common options into cfg. */
 void salvo_cli_common_apply(const struct salvo_cli_common *c, struct salvo_cfg *cfg);
 
+/*
+ * --busy-poll and --busy-poll-usec (udp ping, udp echo), for a command's
+ * own table: T has bool busy_poll, unsigned int busy_poll_us and bool
+ * busy_poll_us_seen.  One macro, so the commands' help cannot drift.
+ */
+#define SALVO_CLI_BUSY_POLL_DEFAULT_US 50
+#define SALVO_CLI_BUSY_POLL_OPTS(T)                                                                \
+	SALVO_OPT("busy-poll", SALVO_OPT_FLAG, T, busy_poll,                                       \
+		  .help = "wait for datagrams by spinning instead of sleeping in the kernel (a core at 100% for the run), with SO_BUSY_POLL/SO_PREFER_BUSY_POLL where accepted"), \
+	SALVO_OPT("busy-poll-usec", SALVO_OPT_UINT, T, busy_poll_us, .metavar = "USEC",           \
+		  .help = "SO_BUSY_POLL budget with --busy-poll (default 50; acts on NAPI devices only, not loopback)", \
+		  .min = 1, .max = 1000000, .seen = SALVO_OPT_SEEN(T, busy_poll_us_seen))
+/* Copy them into cfg; 2 after one line on stderr for --busy-poll-usec without --busy-poll. */
+int salvo_cli_busy_poll_apply(bool on, unsigned int us, bool us_seen, struct salvo_cfg *cfg);
+/*
+ * How the receiver waited: the "wait:" text line and the JSON keys wait,
+ * busy_poll_us, so_busy_poll, so_prefer_busy_poll (docs/json.md) of
+ * udp ping's and udp echo's sections.
+ */
+void salvo_report_wait_text(FILE *f, const struct salvo_report *rep);
+void salvo_report_wait_json(json_t *obj, const struct salvo_report *rep);
+
 /* Extra report pieces a command can add (ping's timeouts, tcp's retransmits...). */
 struct salvo_cli_extra {
 	const char *latency_label;	/* "one-way latency" (default) or "round-trip time" */

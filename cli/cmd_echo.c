@@ -18,6 +18,8 @@ struct echo_opts {
 	const char *reply;
 	bool print;
 	uint64_t rcvbuf;
+	bool busy_poll, busy_poll_us_seen;
+	unsigned int busy_poll_us;
 };
 
 static const struct salvo_opt echo_table[] = {
@@ -27,6 +29,7 @@ static const struct salvo_opt echo_table[] = {
 		  .short_name = 'p', .help = "print each request like the seed's server: Got connection from: ADDR / It said: TEXT"),
 	SALVO_OPT("rcvbuf", SALVO_OPT_SIZE, struct echo_opts, rcvbuf,
 		  .help = "socket receive buffer to ask for (default 8 MiB)", .min = 4096, .max = 1u << 30),
+	SALVO_CLI_BUSY_POLL_OPTS(struct echo_opts),
 	SALVO_OPT_END,
 };
 
@@ -64,6 +67,20 @@ static void echo_text(FILE *f, const struct salvo_report *rep, void *arg)
 	if (rep->rx.packets > rep->tx.packets)
 		fprintf(f, ", %" PRIu64 " unanswered", rep->rx.packets - rep->tx.packets);
 	fputc('\n', f);
+	salvo_report_wait_text(f, rep);
+}
+
+/* The summary's "echo" section: how the server waited (intervals have none). */
+static void echo_json(json_t *root, const struct salvo_report *rep, void *arg)
+{
+	json_t *o;
+
+	(void)arg;
+	if (rep->interval)
+		return;
+	o = json_object();
+	salvo_report_wait_json(o, rep);
+	json_object_set_new(root, "echo", o);
 }
 
 static int echo_run(void *o, int argc, char **argv)
@@ -71,12 +88,16 @@ static int echo_run(void *o, int argc, char **argv)
 	struct echo_opts *e = o;
 	struct salvo_echo_arg ea = {0};
 	struct salvo_app app = salvo_app_echo;
-	struct salvo_cli_extra extra = {.text = echo_text};
+	struct salvo_cli_extra extra = {.text = echo_text, .json = echo_json};
 	struct salvo_cfg cfg;
 	char err[256];
+	int rc;
 
 	salvo_cfg_init(&cfg);
 	salvo_cli_common_apply(&e->c, &cfg);
+	rc = salvo_cli_busy_poll_apply(e->busy_poll, e->busy_poll_us, e->busy_poll_us_seen, &cfg);
+	if (rc)
+		return rc;
 	cfg.command = "udp echo";
 	cfg.proto = SALVO_PROTO_UDP;
 	cfg.dir = SALVO_DIR_RX | SALVO_DIR_TX;

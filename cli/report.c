@@ -473,3 +473,46 @@ char *salvo_escape(const uint8_t *d, size_t len, char *out, size_t outlen)
 	out[o] = 0;
 	return out;
 }
+
+/* "accepted", "refused (why)", or "accepted by N, refused by M (why)" over the run's sockets. */
+static const char *sockopt_verdict(uint32_t ok, uint32_t refused, int err, char *buf, size_t len)
+{
+	if (!refused)
+		snprintf(buf, len, "accepted");
+	else if (!ok)
+		snprintf(buf, len, "refused (%s)", strerror(err));
+	else
+		snprintf(buf, len, "accepted by %u sockets, refused by %u (%s)", ok, refused,
+			 strerror(err));
+	return buf;
+}
+
+void salvo_report_wait_text(FILE *f, const struct salvo_report *rep)
+{
+	char a[96], b[96];
+
+	if (!rep->busy_poll) {
+		fprintf(f, "  wait: sleep (in the kernel until a datagram arrives)\n");
+		return;
+	}
+	fprintf(f, "  wait: busy-poll (SO_BUSY_POLL %u us: %s; SO_PREFER_BUSY_POLL: %s)\n",
+		rep->busy_poll_us,
+		sockopt_verdict(rep->busy_poll_ok, rep->busy_poll_refused, rep->busy_poll_errno, a,
+				sizeof(a)),
+		sockopt_verdict(rep->prefer_busy_poll_ok, rep->prefer_busy_poll_refused,
+				rep->busy_poll_errno, b, sizeof(b)));
+}
+
+void salvo_report_wait_json(json_t *obj, const struct salvo_report *rep)
+{
+	bool bp = rep->busy_poll;
+
+	json_object_set_new(obj, "wait", json_string(bp ? "busy-poll" : "sleep"));
+	json_object_set_new(obj, "busy_poll_us", json_integer(bp ? rep->busy_poll_us : 0));
+	/* Every receiving socket took it (none refused, at least one asked). */
+	json_object_set_new(obj, "so_busy_poll",
+			    json_boolean(bp && rep->busy_poll_ok && !rep->busy_poll_refused));
+	json_object_set_new(obj, "so_prefer_busy_poll",
+			    json_boolean(bp && rep->prefer_busy_poll_ok &&
+					 !rep->prefer_busy_poll_refused));
+}

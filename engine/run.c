@@ -505,6 +505,13 @@ static void sum_counters(struct salvo_run *r, struct salvo_report *rep, uint64_t
 		retrans += salvo_cnt_read(&s->tx_retrans);
 		drops += salvo_cnt_read(&s->rx_dropped);
 		salvo_kstats_add(&kern, &s->kernel);
+		/* Set by open before the workers started: plain reads. */
+		rep->busy_poll_ok += s->busy_poll_ok;
+		rep->busy_poll_refused += s->busy_poll_refused;
+		rep->prefer_busy_poll_ok += s->prefer_busy_poll_ok;
+		rep->prefer_busy_poll_refused += s->prefer_busy_poll_refused;
+		if (!rep->busy_poll_errno)
+			rep->busy_poll_errno = s->busy_poll_errno;
 		failed += salvo_cnt_read(&s->tx_failed);
 		failed_b += salvo_cnt_read(&s->tx_failed_bytes);
 		if ((v = salvo_cnt_read(&c->first_tx_ns)) && (!ftx || v < ftx))
@@ -522,6 +529,8 @@ static void sum_counters(struct salvo_run *r, struct salvo_report *rep, uint64_t
 	txb -= SALVO_MIN(txb, failed_b);
 	rep->backend = r->ops->name;
 	rep->command = r->cfg.command;
+	rep->busy_poll = r->cfg.busy_poll;
+	rep->busy_poll_us = r->cfg.busy_poll_us;
 	rep->threads = r->n;
 	rep->duration_s = (double)((r->end_ns ? r->end_ns : now) - r->start_ns) / 1e9;
 	rep->start_unix_ns = r->start_rt_ns;

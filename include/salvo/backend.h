@@ -56,6 +56,13 @@ struct salvo_port_stats {
 	uint64_t conns_opened;
 	uint64_t conns_closed;
 	uint64_t zc_copied;	/* zero-copy sends the kernel had to copy */
+	/*
+	 * --busy-poll: receiving sockets whose SO_BUSY_POLL (prefer_: SO_PREFER_BUSY_POLL)
+	 * the kernel accepted or refused, and the first refusal's errno.
+	 * Written by open, before the worker runs; read after the run.
+	 */
+	uint32_t busy_poll_ok, busy_poll_refused, prefer_busy_poll_ok, prefer_busy_poll_refused;
+	int busy_poll_errno;
 	struct salvo_kstats kernel;	/* the kernel's own drop/retransmit counters */
 };
 

@@ -104,6 +104,16 @@ struct salvo_cfg {
 				 * changes the ids of every thread; one that may not aborts) */
 	uint16_t filter_udp_port;	/* L2 receive: only UDP to this port (0: every frame) */
 	unsigned int rcvbuf, sndbuf;	/* socket buffer sizes to ask for, 0: default */
+	/*
+	 * --busy-poll (udp ping, udp echo): a datagram receiver never sleeps in
+	 * the kernel: its port's rx_timeout_ms is 0 (rx_burst returns at once)
+	 * and the app's loop spins, checking the run's stop flag and deadline
+	 * on every turn.  Its sockets also ask for SO_BUSY_POLL (busy_poll_us)
+	 * and SO_PREFER_BUSY_POLL, which act only on devices with NAPI (veth,
+	 * NICs; not loopback); the port counts whether the kernel accepted them.
+	 */
+	bool busy_poll;
+	unsigned int busy_poll_us;
 	void *ext;		/* command-specific extension, read by that command's app */
 	/*
 	 * --start-at: the CLOCK_REALTIME instant (ns) the workers start at,

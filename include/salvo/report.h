@@ -84,6 +84,11 @@ struct salvo_report {
 
 	uint64_t conns;		/* stream commands: connections opened */
 	uint64_t timeouts;	/* ping: requests without a reply */
+	bool busy_poll;		/* cfg->busy_poll: receivers spun instead of sleeping */
+	unsigned int busy_poll_us;	/* cfg->busy_poll_us */
+	/* --busy-poll: sockets (over every port) as in salvo_port_stats */
+	uint32_t busy_poll_ok, busy_poll_refused, prefer_busy_poll_ok, prefer_busy_poll_refused;
+	int busy_poll_errno;	/* the first refusal's errno, 0: none */
 	bool interrupted;	/* ended by SIGINT/SIGTERM */
 	char error[256];	/* a worker's fatal error, "" if none */
 };

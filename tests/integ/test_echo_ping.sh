@@ -9,12 +9,17 @@
 # listening time out without hanging; a datagram echo cannot answer (source
 # port 0, a broadcast source, an unbound unix client) is counted and the
 # next ones are answered.  Echo's rates are over the traffic, not the wait for it.
+# --busy-poll: every ping answered with either side spinning, the mode in
+# both JSON documents, the spin ends at --duration and on SIGINT, a spinning
+# echo with no traffic exits at its -d (and did spin: its CPU time), bad
+# values exit 2, a refused SO_PREFER_BUSY_POLL is reported, not fatal.
 #
 #	sudo SALVO=build/salvo tests/integ/test_echo_ping.sh [test_name...]
 . "$(dirname "$0")/lib.sh"
 
 # ASan leaves these out (lib.sh PLAIN_ONLY): the same ping loop over other families and a veth, and timing; ping v4/unix and every echo path stay under ASan.
-PLAIN_ONLY="test_ping_v6 test_ping_veth test_ping_timeouts test_restart_same_port"
+# Of --busy-poll, ASan keeps the option and refusal tests (a spinning echo's open, empty receives and report); the spinning ping loops and timing are plain only (a spinner on a loaded 2-core machine is slow).
+PLAIN_ONLY="test_ping_v6 test_ping_veth test_ping_timeouts test_restart_same_port test_busy_poll_ping test_busy_poll_v6 test_busy_poll_ends test_busy_poll_idle_echo_exits"
 TESTS="
 	test_ping_v4
 	test_ping_v6
@@ -29,9 +34,18 @@ TESTS="
 	test_echo_survives_unanswerable_unix
 	test_restart_same_port
 	test_echo_rates_over_traffic
+	test_busy_poll_ping
+	test_busy_poll_v6
+	test_busy_poll_ends
+	test_busy_poll_idle_echo_exits
+	test_busy_poll_bad_values
+	test_busy_poll_refusal_reported
 "
 BACKENDS=${BACKENDS:-"uring syscall"}
 N=2000
+# Extra options for ping_pair's echo and ping (the --busy-poll tests).
+EOPTS=()
+POPTS=()
 
 # udp_in_out NS FAMILY: "InDatagrams OutDatagrams" of the kernel's UDP (4) or
 # UDP6 (6) counters in NS.
@@ -50,12 +64,12 @@ udp_in_out() {
 ping_pair() {
 	local ns=$1 earg=$2 wait_for=$3 dest=$4 b=$5 fam=${6:-} sent ok tmo ercv k0 k1 want
 	[ -n "$fam" ] && k0=$(udp_in_out "$ns" "$fam")
-	SALVO_BACKEND=$b salvo_bg -n "$ns" "$TMP/echo.json" udp echo "$earg" --json -d 30
+	SALVO_BACKEND=$b salvo_bg -n "$ns" "$TMP/echo.json" udp echo "$earg" "${EOPTS[@]}" --json -d 30
 	case $wait_for in
 	/*) wait_unix_bound "$wait_for" ;;
 	*) wait_udp_bound "$wait_for" "$ns" ;;
 	esac || { fail "$b: echo not bound"; return; }
-	SALVO_BACKEND=$b salvo_run -n "$ns" "$TMP/ping.json" udp ping "$dest" --count $N --json --timeout 2s ||
+	SALVO_BACKEND=$b salvo_run -n "$ns" "$TMP/ping.json" udp ping "$dest" "${POPTS[@]}" --count $N --json --timeout 2s ||
 		{ show "$TMP/ping.json.err"; fail "$b: ping failed"; return; }
 	sent=$(json_get "$TMP/ping.json" ping.sent) && ok=$(json_get "$TMP/ping.json" ping.answered) &&
 		tmo=$(json_get "$TMP/ping.json" ping.timeouts) || { fail "$b: no ping counts"; return; }
@@ -363,6 +377,163 @@ print("offered %.0f pps; echo rx %.0f, tx %.0f pps" % (off, rx["pps"], tx["pps"]
 EOF
 ) || { fail "$b: $msg"; return; }
 		echo "  $b: $msg"
+	done
+}
+
+# busy_pair NS ECHO_ARG PORT DEST BACKEND FAMILY EWAIT: ping_pair with a
+# --busy-poll ping, 50 pings (each side may spin a core), and
+# both documents naming how they waited: the ping busy-poll, the echo EWAIT.
+busy_pair() {
+	local ns=$1 earg=$2 p=$3 dest=$4 b=$5 fam=$6 ewait=$7 N=50 w
+	POPTS=(--busy-poll)
+	EOPTS=()
+	[ "$ewait" = busy-poll ] && EOPTS=(--busy-poll --busy-poll-usec 20)
+	ping_pair "$ns" "$earg" "$p" "$dest" "$b" "$fam" || return
+	# One python for every key (each start costs on a loaded machine).
+	w=$(python3 - "$TMP/ping.json" "$TMP/echo.json" "$ewait" <<'EOF'
+import json, sys
+p, e = (json.load(open(f)) for f in sys.argv[1:3])
+want = sys.argv[3]
+got = (p["ping"]["wait"], p["ping"]["busy_poll_us"], p["ping"]["lost"], e["echo"]["wait"])
+if got != ("busy-poll", 50, 0, want):
+    print("ping wait/busy_poll_us/lost, echo wait: %r, want %r" % (got, ("busy-poll", 50, 0, want)))
+# Root may raise SO_BUSY_POLL (CAP_NET_ADMIN): the run says the kernel took it.
+elif want == "busy-poll" and (e["echo"]["busy_poll_us"], e["echo"]["so_busy_poll"]) != (20, True):
+    print("echo busy_poll_us/so_busy_poll: %r" % ((e["echo"]["busy_poll_us"], e["echo"]["so_busy_poll"]),))
+EOF
+) || { fail "$b: JSON unreadable"; return 1; }
+	[ -z "$w" ] || { fail "$b: $w"; return 1; }
+}
+
+# A --busy-poll ping against a --busy-poll echo and against a sleeping one,
+# counts exact (the kernel's UDP counters the witness), on both backends.
+test_busy_poll_ping() {
+	local b p ew
+	require_root || return
+	for b in $BACKENDS; do
+		setup_ns NP || return
+		for ew in busy-poll sleep; do
+			p=$(random_port)
+			busy_pair "$NP" "127.0.0.1:$p" "$p" "127.0.0.1:$p" "$b" 4 "$ew" || return
+		done
+		cleanup_test
+	done
+}
+
+test_busy_poll_v6() {
+	local b p
+	require_root || return
+	for b in $BACKENDS; do
+		setup_ns NP || return
+		busywait 5000 sh -c "ip -n $NP -6 addr show dev lo | grep -q '::1'" || { fail "no ::1 in $NP"; return; }
+		p=$(random_port)
+		busy_pair "$NP" "[::1]:$p" "$p" "[::1]:$p" "$b" 6 busy-poll || return
+		cleanup_test
+	done
+}
+
+# ms_since T0: milliseconds since T0 (date +%s%3N).
+ms_since() { echo $(( $(date +%s%3N) - $1 )); }
+
+# A spinning ping ends at its --duration, and a spinning ping and echo end
+# on SIGINT, each within a generous bound and with its summary: the spin
+# checks the run's deadline and stop flag, it does not outlive them.
+test_busy_poll_ends() {
+	local b p t0 ms epid ppid sent ok lost
+	for b in $BACKENDS; do
+		p=$(random_port)
+		SALVO_BACKEND=$b salvo_bg "$TMP/echo.json" udp echo "127.0.0.1:$p" --busy-poll --json -d 60
+		epid=$SALVO_PID
+		wait_udp_bound "$p" || { fail "$b: echo not bound"; return; }
+		t0=$(date +%s%3N)
+		SALVO_BACKEND=$b salvo_run "$TMP/ping.json" udp ping "127.0.0.1:$p" --busy-poll -d 1 --timeout 1s --json ||
+			{ show "$TMP/ping.json.err"; fail "$b: ping -d 1 failed"; return; }
+		ms=$(ms_since "$t0")
+		# 1 s of pings, the one in flight gets its 1 s --timeout at most, and start-up.
+		[ "$ms" -lt 5000 ] || { fail "$b: ping -d 1 took $ms ms"; return; }
+		[ "$(json_get "$TMP/ping.json" interrupted)" = false ] || { fail "$b: ping -d 1 says interrupted"; return; }
+		sent=$(json_get "$TMP/ping.json" ping.sent) && ok=$(json_get "$TMP/ping.json" ping.answered) || return
+		[ "$sent" -gt 0 ] && [ "$ok" = "$sent" ] || { fail "$b: ping -d 1: $sent sent, $ok answered"; return; }
+
+		# SIGINT to a spinning ping mid-run: it stops at once, every request answered or lost.
+		SALVO_BACKEND=$b salvo_bg "$TMP/ping2.json" udp ping "127.0.0.1:$p" --busy-poll -d 30 --json
+		ppid=$SALVO_PID
+		sleep 0.3
+		t0=$(date +%s%3N)
+		kill -INT "$ppid"
+		wait_pid "$ppid" 5000 || { fail "$b: busy ping did not stop on SIGINT"; return; }
+		ms=$(ms_since "$t0")
+		[ "$(json_get "$TMP/ping2.json" interrupted)" = true ] || { fail "$b: ping not interrupted"; return; }
+		sent=$(json_get "$TMP/ping2.json" ping.sent) && ok=$(json_get "$TMP/ping2.json" ping.answered) &&
+			lost=$(json_get "$TMP/ping2.json" ping.lost) || return
+		[ $((ok + lost)) = "$sent" ] && [ "$lost" -le 1 ] || { fail "$b: after SIGINT $sent sent, $ok answered, $lost lost"; return; }
+
+		t0=$(date +%s%3N)
+		kill -INT "$epid"
+		wait_pid "$epid" 5000 || { fail "$b: busy echo did not stop on SIGINT"; return; }
+		[ "$(json_get "$TMP/echo.json" interrupted)" = true ] || { fail "$b: echo not interrupted"; return; }
+		[ "$(json_get "$TMP/echo.json" echo.wait)" = busy-poll ] || { fail "$b: echo.wait"; return; }
+		echo "  $b: ping -d 1 + SIGINT ping ($ms ms) + SIGINT echo ($(ms_since "$t0") ms)"
+		cleanup_test
+	done
+}
+
+# A spinning echo nobody talks to exits when its -d ends, and it did spin:
+# the kernel's count of its CPU time (bash's time) is well above a sleeping
+# echo's over the same -d (ring and buffer set-up included in both).  The
+# wait is a loop that checks the stop flag, not a sleep that ignores it.
+test_busy_poll_idle_echo_exits() {
+	local b p cpu slept real u s TIMEFORMAT='%R %U %S'
+	for b in $BACKENDS; do
+		p=$(random_port)
+		{ time SALVO_BACKEND=$b salvo_run "$TMP/sleep.json" udp echo "127.0.0.1:$p" -d 1 --json ; } 2>"$TMP/time" ||
+			{ show "$TMP/sleep.json.err"; fail "$b: echo -d 1 failed"; return; }
+		read -r real u s <"$TMP/time"
+		slept=$(py_eval "$u + $s")
+		{ time SALVO_BACKEND=$b salvo_run "$TMP/idle.json" udp echo "127.0.0.1:$p" --busy-poll -d 1 --json ; } 2>"$TMP/time" ||
+			{ show "$TMP/idle.json.err"; fail "$b: busy echo -d 1 failed"; return; }
+		read -r real u s <"$TMP/time"
+		cpu=$(py_eval "$u + $s")
+		py_cmp "$real" "<" 5 || { fail "$b: busy echo -d 1 lasted $real s"; return; }
+		[ "$(json_get "$TMP/idle.json" echo.wait)" = busy-poll ] || { fail "$b: echo.wait"; return; }
+		# Even on a loaded 2-core machine a spinning second gets a good share of a core.
+		py_cmp "$cpu" ">=" "max(2 * $slept, $slept + 0.05)" ||
+			{ fail "$b: busy echo used $cpu s of CPU in $real s, a sleeping one $slept s: it slept"; return; }
+		echo "  $b: idle echo -d 1: busy-poll $real s, $cpu s CPU; sleeping $slept s CPU"
+	done
+}
+
+test_busy_poll_bad_values() {
+	local a rc
+	for a in "udp ping 127.0.0.1:9 --busy-poll-usec 10" "udp echo --busy-poll --busy-poll-usec 0" \
+		 "udp echo --busy-poll --busy-poll-usec 1000001" "udp ping 127.0.0.1:9 --busy-poll --busy-poll-usec x" \
+		 "udp ping 127.0.0.1:9 --busy-poll=5"; do
+		# shellcheck disable=SC2086 # a is the argument list
+		timeout 10 "$SALVO" $a >"$TMP/bad.out" 2>"$TMP/bad.err"
+		rc=$?
+		[ "$rc" = 2 ] || { fail "'$a' exited $rc, want 2"; return; }
+		[ "$(count_lines "$TMP/bad.err")" = 1 ] || { show "$TMP/bad.err"; fail "'$a': not one line on stderr"; return; }
+		[ ! -s "$TMP/bad.out" ] || { fail "'$a' printed on stdout"; return; }
+	done
+}
+
+# Without CAP_NET_ADMIN the kernel refuses SO_PREFER_BUSY_POLL: the run goes
+# on spinning (exit 0) and says so in JSON and in its wait: line.
+test_busy_poll_refusal_reported() {
+	local b p
+	require_root || return
+	command -v setpriv >/dev/null || { skip "setpriv not installed"; return; }
+	for b in $BACKENDS; do
+		p=$(random_port)
+		timeout 30 setpriv --bounding-set=-net_admin "$SALVO" udp echo -b "$b" "127.0.0.1:$p" --busy-poll -d 0.3 --json \
+			>"$TMP/ref.json" 2>"$TMP/ref.err" || { show "$TMP/ref.err"; fail "$b: echo without CAP_NET_ADMIN failed"; return; }
+		[ "$(json_get "$TMP/ref.json" echo.wait)" = busy-poll ] || { fail "$b: echo.wait"; return; }
+		[ "$(json_get "$TMP/ref.json" echo.so_prefer_busy_poll)" = false ] ||
+			{ fail "$b: SO_PREFER_BUSY_POLL reported accepted without CAP_NET_ADMIN"; return; }
+		timeout 30 setpriv --bounding-set=-net_admin "$SALVO" udp echo -b "$b" "127.0.0.1:$p" --busy-poll -d 0.3 \
+			>"$TMP/ref.txt" 2>/dev/null || { fail "$b: text run failed"; return; }
+		grep -q "SO_PREFER_BUSY_POLL: refused (Operation not permitted)" "$TMP/ref.txt" ||
+			{ show "$TMP/ref.txt"; fail "$b: no refusal in the wait: line"; return; }
 	done
 }
 
