@@ -323,6 +323,11 @@ static int set_value(const struct salvo_cmd *cmd, const struct salvo_opt *o, voi
 		break;
 	}
 	case SALVO_OPT_DURATION:
+		if (o->zero_ok && strcmp(arg, "0") == 0) {
+			*(uint64_t *)(base + o->field.offset) = 0;
+			rc = 0;
+			break;
+		}
 		rc = salvo_parse_duration(arg, (uint64_t *)(base + o->field.offset), err, sizeof(err));
 		break;
 	case SALVO_OPT_ENUM:

@@ -53,6 +53,7 @@ struct salvo_opt {
 	const char *const *choices;	/* SALVO_OPT_ENUM, NULL-terminated */
 	uint64_t min, max;		/* SALVO_OPT_UINT / SALVO_OPT_SIZE; 0,0: no bound */
 	struct salvo_opt_field seen;	/* optional bool set when given (SALVO_OPT_SEEN) */
+	bool zero_ok;			/* SALVO_OPT_DURATION: "0" is taken, meaning none */
 };
 
 /*

@@ -25,6 +25,7 @@ TESTS="
 	test_latency_percentiles
 	test_reorder_reported
 	test_bad_input
+	test_zero_durations
 	test_sock_ndr
 	test_sock_loss_no_ndr
 	test_sock_all_tests
@@ -246,6 +247,19 @@ test_bad_input() {
 --server 127.0.0.1 --sizes imix
 --tx a --rx b --dst 10.0.0.1 --token x
 EOF2
+}
+
+# --warmup 0 and --settle 0 mean none, as their help says (the option parser
+# took no 0 for a duration); --drain 0 stays refused: counters read while the
+# last frames are in flight are what gives other tools wrong NDRs.
+test_zero_durations() {
+	local e=$TMP/zero.err
+	"$SALVO" rfc2544 --tx a --rx b --dst 10.0.0.1 --warmup 0 --settle 0 --sizes 63 >/dev/null 2>"$e"
+	[ $? = 2 ] && grep -q "63" "$e" && ! grep -q duration "$e" ||
+		{ show "$e"; fail "--warmup 0 --settle 0 were not taken"; return; }
+	"$SALVO" rfc2544 --tx a --rx b --dst 10.0.0.1 --drain 0 >/dev/null 2>"$e"
+	[ $? = 2 ] && grep -q "drain.*duration\|duration.*drain\|'0'" "$e" ||
+		{ show "$e"; fail "--drain 0 was not refused"; return; }
 }
 
 # Socket mode: the NDR through a tbf of 8 Mbit/s, in datagrams of a
