@@ -7,6 +7,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/resource.h>
 
 #include <salvo/units.h>
 
@@ -16,6 +17,38 @@
 
 #define MAX_CONN_LINES 32
 
+/*
+ * The process's CPU time so far (getrusage RUSAGE_SELF: every thread, set-up
+ * included, which is what /proc/PID/stat and time(1) count too).  Read when
+ * the summary is printed, just after the workers ended.
+ */
+struct cpu_use {
+	double user_s, sys_s, s;
+	double s_per_gb;	/* < 0: no payload moved */
+};
+
+static void cpu_use_read(struct cpu_use *u, uint64_t bytes)
+{
+	struct rusage ru;
+
+	memset(u, 0, sizeof(*u));
+	u->s_per_gb = -1;
+	if (getrusage(RUSAGE_SELF, &ru))
+		return;
+	u->user_s = (double)ru.ru_utime.tv_sec + (double)ru.ru_utime.tv_usec / 1e6;
+	u->sys_s = (double)ru.ru_stime.tv_sec + (double)ru.ru_stime.tv_usec / 1e6;
+	u->s = u->user_s + u->sys_s;
+	/* GB = 1e9 bytes of payload, the unit iperf3-style rows compare in. */
+	if (bytes)
+		u->s_per_gb = u->s / ((double)bytes / 1e9);
+}
+
+/* Payload this side moved: sent (tcp send) or received (tcp sink). */
+static uint64_t moved_bytes(const struct salvo_report *rep, const struct salvo_stream_arg *a)
+{
+	return a->server ? rep->rx.bytes : rep->tx.bytes;
+}
+
 /* Per-connection lines (text) and array (JSON), shared by both commands. */
 static void conns_text(FILE *f, const struct salvo_report *rep, void *arg)
 {
@@ -24,6 +57,17 @@ static void conns_text(FILE *f, const struct salvo_report *rep, void *arg)
 
 	fprintf(f, "  connections: %" PRIu64 ", retransmits: %" PRIu64 "\n", rep->conns,
 		rep->tx_retrans);
+	if (!rep->interval) {
+		struct cpu_use u;
+
+		cpu_use_read(&u, moved_bytes(rep, a));
+		fprintf(f, "  cpu: %.3f s (user %.3f, sys %.3f, whole process)", u.s, u.user_s,
+			u.sys_s);
+		if (u.s_per_gb >= 0)
+			fprintf(f, ", %.3f s per GB\n", u.s_per_gb);
+		else
+			fprintf(f, ", no payload moved\n");
+	}
 	for (unsigned int i = 0; i < a->nrecs && i < MAX_CONN_LINES; i++) {
 		const struct salvo_conn_rec *r = &a->recs[i];
 		double s = r->close_ns > r->open_ns ? (double)(r->close_ns - r->open_ns) / 1e9 : 0;
@@ -42,6 +86,7 @@ static void conns_json(json_t *root, const struct salvo_report *rep, void *arg)
 	struct salvo_stream_arg *a = arg;
 	json_t *arr = json_array();
 	char addr[SALVO_ADDR_STRLEN];
+	struct cpu_use u;
 
 	if (rep->interval) {
 		json_decref(arr);
@@ -62,9 +107,15 @@ static void conns_json(json_t *root, const struct salvo_report *rep, void *arg)
 						     s > 0 ? (double)r->bytes * 8 / s : 0.0, "error",
 						     r->err ? strerror(-r->err) : NULL));
 	}
-	json_object_set_new(root, "tcp", json_pack("{s:I, s:I, s:o}", "connections",
-						   (json_int_t)rep->conns, "retransmits",
-						   (json_int_t)rep->tx_retrans, "per_connection", arr));
+	cpu_use_read(&u, moved_bytes(rep, a));
+	json_object_set_new(root, "tcp", json_pack("{s:I, s:I, s:o, s:f, s:f, s:f, s:o}",
+						   "connections", (json_int_t)rep->conns,
+						   "retransmits", (json_int_t)rep->tx_retrans,
+						   "per_connection", arr, "cpu_s", u.s,
+						   "cpu_user_s", u.user_s, "cpu_sys_s", u.sys_s,
+						   "cpu_s_per_gb",
+						   u.s_per_gb >= 0 ? json_real(u.s_per_gb) :
+								     json_null()));
 }
 
 /* --- tcp send ------------------------------------------------------------------ */

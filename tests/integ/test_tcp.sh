@@ -26,6 +26,7 @@ TESTS="
 	test_port_in_use
 	test_peer_reset
 	test_sigint_summary
+	test_cpu_report
 "
 BACKENDS=${BACKENDS:-"uring syscall"}
 BYTES=64M
@@ -276,6 +277,70 @@ test_sigint_summary() {
 		kill -INT "$rpid"
 		wait_pid "$rpid" 10000 || { fail "$b: sink did not stop on SIGINT"; return; }
 		grep -q "connections: 1" "$TMP/sink.txt" || { show "$TMP/sink.txt"; fail "$b: sink summary"; return; }
+	done
+}
+
+# timed OUT ARGS...: salvo ARGS with stdout to OUT, stderr to OUT.err, and
+# bash's own `time` (user and system seconds of the whole process, from
+# wait4's rusage: the kernel's count, not salvo's) to OUT.time.
+timed() {
+	local out=$1
+	shift
+	salvo_cmd "$@"
+	bash -c 'TIMEFORMAT="%3U %3S"; out=$1; shift
+		{ time timeout -s KILL 60 "$@" >"$out" 2>"$out.err"; } 2>"$out.time"' _ "$out" "${SALVO_ARGV[@]}"
+}
+
+# cpu_close JSON TIMEFILE WHAT: salvo's tcp.cpu_user_s and cpu_sys_s against
+# what time(1) saw, each within 50 ms + 10% (salvo reads its rusage when it
+# prints, so the exit's own work is not in it); cpu_s_per_gb = cpu_s / GB moved.
+cpu_close() {
+	python3 - "$1" "$2" "$3" <<'EOF2'
+import json, sys
+d = json.load(open(sys.argv[1])); t = d["tcp"]
+u, s = (float(x) for x in open(sys.argv[2]).read().split())
+moved = d["rx"]["bytes"] if "rx" in d else d["tx"]["bytes"]
+bad = []
+for k, w in (("cpu_user_s", u), ("cpu_sys_s", s)):
+    if abs(t[k] - w) > 0.05 + 0.1 * w:
+        bad.append("%s %.3f, time(1) %.3f" % (k, t[k], w))
+if abs(t["cpu_s"] - (t["cpu_user_s"] + t["cpu_sys_s"])) > 1e-6:
+    bad.append("cpu_s %.6f is not user + sys" % t["cpu_s"])
+if abs(t["cpu_s_per_gb"] - t["cpu_s"] / (moved / 1e9)) > 1e-6 * max(1, t["cpu_s_per_gb"]):
+    bad.append("cpu_s_per_gb %r for %.6f s over %d bytes" % (t["cpu_s_per_gb"], t["cpu_s"], moved))
+if u + s < 0.02:
+    bad.append("the run cost %.3f s: too little to compare" % (u + s))
+if bad:
+    print("  %s: %s" % (sys.argv[3], "; ".join(bad)))
+    sys.exit(1)
+print("  %s: salvo %.3f+%.3f s, time(1) %.3f+%.3f s" % (sys.argv[3], t["cpu_user_s"], t["cpu_sys_s"], u, s))
+EOF2
+}
+
+# Both ends report their CPU time: against bash's `time` on the same process
+# (wait4's rusage), text and JSON.
+test_cpu_report() {
+	local b p spid
+	for b in $BACKENDS; do
+		p=$(random_port)
+		SALVO_BACKEND=$b bg "$TMP/sinkrun" timed "$TMP/sink-$b.json" tcp sink "127.0.0.1:$p" --count 1 --json -d 30
+		spid=$BG_PID
+		busywait 10000 tcp_listening "$p" || { fail "$b: sink not listening"; return; }
+		SALVO_BACKEND=$b timed "$TMP/send-$b.json" tcp send "127.0.0.1:$p" --bytes 128M --json ||
+			{ show "$TMP/send-$b.json.err"; fail "$b: send failed"; return; }
+		wait_pid "$spid" 20000 || { fail "$b: sink did not end"; return; }
+		cpu_close "$TMP/send-$b.json" "$TMP/send-$b.json.time" "$b send" || { fail "$b: sender's cpu"; return; }
+		cpu_close "$TMP/sink-$b.json" "$TMP/sink-$b.json.time" "$b sink" || { fail "$b: sink's cpu"; return; }
+	done
+	p=$(random_port)
+	salvo_bg "$TMP/sink.txt" tcp sink "127.0.0.1:$p" --count 1 -d 30
+	busywait 10000 tcp_listening "$p" || { fail "text: sink not listening"; return; }
+	salvo_run "$TMP/send.txt" tcp send "127.0.0.1:$p" --bytes 1M || { fail "text: send failed"; return; }
+	wait_pid "$SALVO_PID" 20000 || { fail "text: sink did not end"; return; }
+	local f
+	for f in "$TMP/send.txt" "$TMP/sink.txt"; do
+		grep -qE '^  cpu: [0-9.]+ s \(user [0-9.]+, sys [0-9.]+, whole process\), [0-9.]+ s per GB$' "$f" ||
+			{ show "$f"; fail "no cpu line in $(basename "$f")"; return; }
 	done
 }
 
