@@ -27,6 +27,10 @@ TESTS="
 	test_peer_reset
 	test_sigint_summary
 	test_cpu_report
+	test_discard
+	test_discard_bad
+	test_splice
+	test_splice_bad
 "
 BACKENDS=${BACKENDS:-"uring syscall"}
 BYTES=64M
@@ -342,6 +346,132 @@ test_cpu_report() {
 		grep -qE '^  cpu: [0-9.]+ s \(user [0-9.]+, sys [0-9.]+, whole process\), [0-9.]+ s per GB$' "$f" ||
 			{ show "$f"; fail "no cpu line in $(basename "$f")"; return; }
 	done
+}
+
+# tcp sink --discard on each backend: the byte count is exact against two
+# senders (salvo's tx.bytes, and a Python sendall of a size salvo does not
+# choose), the report says discard and "not comparable", and the stamp and
+# latency fields are absent, not zero.
+test_discard() {
+	local b p rpid n=33554433
+	for b in $BACKENDS; do
+		p=$(random_port)
+		SALVO_BACKEND=$b salvo_bg "$TMP/sink-$b.json" tcp sink "127.0.0.1:$p" --discard --count 2 --json -d 30
+		rpid=$SALVO_PID
+		busywait 10000 tcp_listening "$p" || { fail "$b: sink not listening"; return; }
+		SALVO_BACKEND=$b salvo_run "$TMP/send-$b.json" tcp send "127.0.0.1:$p" --bytes $BYTES --json ||
+			{ show "$TMP/send-$b.json.err"; fail "$b: send failed"; return; }
+		timeout 20 python3 -c '
+import socket, sys
+c = socket.create_connection(("127.0.0.1", int(sys.argv[1])))
+n = int(sys.argv[2]); b = bytes(range(256)) * 4096
+while n:
+    k = min(n, len(b)); c.sendall(b[:k]); n -= k
+c.close()' "$p" "$n" || { fail "$b: python sender failed"; return; }
+		wait_pid "$rpid" 20000 || { show "$TMP/sink-$b.json.err"; fail "$b: sink did not end"; return; }
+		python3 - "$TMP/sink-$b.json" "$(json_get "$TMP/send-$b.json" tx.bytes)" "$n" "$b" <<'EOF2' || { fail "$b: discard report"; return; }
+import json, sys
+d = json.load(open(sys.argv[1])); sent = int(sys.argv[2]) + int(sys.argv[3])
+t = d["tcp"]; rx = d["rx"]; bad = []
+if rx["bytes"] != sent: bad.append("rx.bytes %d, the senders sent %d" % (rx["bytes"], sent))
+if int(sys.argv[2]) != 67108864: bad.append("salvo sent %s" % sys.argv[2])
+per = sorted(c["bytes"] for c in t["per_connection"])
+if per != sorted([int(sys.argv[2]), int(sys.argv[3])]): bad.append("per connection %r" % per)
+if t.get("discard") is not True: bad.append("tcp.discard %r" % t.get("discard"))
+if "not comparable with copying receivers" not in t.get("throughput_note", ""): bad.append("no throughput note")
+for k in ("lost", "reordered", "duplicates", "unstamped", "flows", "sessions"):
+    if k in rx: bad.append("rx.%s present" % k)
+if "latency_ns" in d: bad.append("latency_ns present")
+if bad: print("  %s: %s" % (sys.argv[4], "; ".join(bad))); sys.exit(1)
+print("  %s: %d bytes discarded, as sent" % (sys.argv[4], rx["bytes"]))
+EOF2
+	done
+	p=$(random_port)
+	salvo_bg "$TMP/sink.txt" tcp sink "127.0.0.1:$p" --discard --count 1 -d 30
+	busywait 10000 tcp_listening "$p" || { fail "text: sink not listening"; return; }
+	salvo_run "$TMP/send.txt" tcp send "127.0.0.1:$p" --bytes 1M || { fail "text: send failed"; return; }
+	wait_pid "$SALVO_PID" 20000 || { fail "text: sink did not end"; return; }
+	grep -q "^  discard: .*not comparable with copying receivers" "$TMP/sink.txt" &&
+		! grep -qE "^  (one-way latency|lost)" "$TMP/sink.txt" ||
+		{ show "$TMP/sink.txt"; fail "text: no discard label, or latency/loss lines"; return; }
+}
+
+# --discard with what cannot honour it: exit 2 and one line.
+test_discard_bad() {
+	local args
+	for args in "--discard --print 0" "--discard unix:$TMP/d.sock"; do
+		# shellcheck disable=SC2086
+		salvo_run "$TMP/bad.txt" tcp sink $args -d 1
+		[ $? = 2 ] && [ "$(count_lines "$TMP/bad.txt.err")" = 1 ] ||
+			{ show "$TMP/bad.txt.err"; fail "tcp sink $args: not exit 2 with one line"; return; }
+	done
+}
+
+# tcp send --splice (sendfile from a memfd): the default backend is one with
+# the splice capability; exact bytes over IPv4 into a Python reader that also
+# checks every byte (each message is the memfd's pattern from its start, the
+# last one cut short: partial sends resume at the right offset), and over
+# IPv6 and a unix stream into salvo's sink.
+test_splice() {
+	local p pid n=8388609 dst
+	p=$(random_port)
+	bg "$TMP/py.txt" timeout 60 python3 -c '
+import socket, sys
+s = socket.socket(); s.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+s.bind(("127.0.0.1", int(sys.argv[1]))); s.listen(1)
+c, _ = s.accept(); size = 131072
+msg = (b"salvo-stream-" * (size // 13 + 1))[:size]
+n = bad = 0; buf = bytearray(4 << 20)
+while True:
+    k = c.recv_into(buf)
+    if not k: break
+    for i in range(0, k, 65536):
+        j = min(k, i + 65536); o = (n + i) % size
+        want = (msg + msg)[o:o + j - i]
+        if buf[i:j] != want: bad += 1
+    n += k
+print(n, bad)' "$p"
+	pid=$BG_PID
+	busywait 30000 tcp_listening "$p" || { fail "python sink not listening"; return; }
+	salvo_run "$TMP/send.json" tcp send "127.0.0.1:$p" --splice --bytes $n --json ||
+		{ show "$TMP/send.json.err"; fail "v4: send failed"; return; }
+	wait_pid "$pid" 30000 || { fail "python sink saw no close"; return; }
+	[ "$(cat "$TMP/py.txt")" = "$n 0" ] && [ "$(json_get "$TMP/send.json" tx.bytes)" = "$n" ] ||
+		{ show "$TMP/py.txt"; fail "v4: python read '$(cat "$TMP/py.txt")' (bytes, bad chunks), salvo sent $(json_get "$TMP/send.json" tx.bytes), want $n 0"; return; }
+	[ "$(json_get "$TMP/send.json" tcp.splice)" = true ] && [ "$(json_get "$TMP/send.json" backend)" = syscall ] ||
+		{ fail "v4: no tcp.splice, or not the syscall backend"; return; }
+	echo "  v4: $n bytes, each as the memfd holds it"
+	for dst in "[::1]:$(random_port)" "unix:$TMP/splice.sock"; do
+		salvo_bg "$TMP/sink.json" tcp sink "$dst" --count 1 --json -d 30
+		pid=$SALVO_PID
+		case $dst in
+		unix:*) wait_unix_bound "${dst#unix:}" || { fail "$dst: sink not bound"; return; } ;;
+		*) busywait 10000 tcp_listening "${dst##*:}" || { fail "$dst: sink not listening"; return; } ;;
+		esac
+		salvo_run "$TMP/send.txt" tcp send "$dst" --splice --bytes $n ||
+			{ show "$TMP/send.txt.err"; fail "$dst: send failed"; return; }
+		wait_pid "$pid" 20000 || { fail "$dst: sink did not end"; return; }
+		[ "$(json_get "$TMP/sink.json" rx.bytes)" = "$n" ] && grep -q "tx: .* $n bytes" "$TMP/send.txt" ||
+			{ show "$TMP/send.txt"; fail "$dst: sink got $(json_get "$TMP/sink.json" rx.bytes), want $n"; return; }
+		grep -q "^  splice: payload sent from a memfd with sendfile(2); messages unstamped" "$TMP/send.txt" ||
+			{ show "$TMP/send.txt"; fail "$dst: no splice note"; return; }
+		echo "  $dst: $n bytes both ends"
+	done
+}
+
+# --splice with what cannot honour it: exit 2 and one line; a backend
+# without the splice capability fails with one line naming --splice.
+test_splice_bad() {
+	local args
+	for args in "--message hi" "--zerocopy" "--server 127.0.0.1"; do
+		# shellcheck disable=SC2086
+		salvo_run "$TMP/bad.txt" tcp send 127.0.0.1:1 --splice $args
+		[ $? = 2 ] && [ "$(count_lines "$TMP/bad.txt.err")" = 1 ] ||
+			{ show "$TMP/bad.txt.err"; fail "tcp send --splice $args: not exit 2 with one line"; return; }
+	done
+	salvo_run "$TMP/bad.txt" tcp send -b uring 127.0.0.1:1 --splice --bytes 1M && { fail "uring took --splice"; return; }
+	[ "$(count_lines "$TMP/bad.txt.err")" = 1 ] && grep -q -- "--splice" "$TMP/bad.txt.err" ||
+		{ show "$TMP/bad.txt.err"; fail "-b uring --splice: not one line naming --splice"; return; }
 }
 
 [ $# -gt 0 ] && TESTS="$*"
