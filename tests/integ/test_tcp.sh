@@ -34,6 +34,7 @@ TESTS="
 	test_discard_bad
 	test_splice
 	test_splice_bad
+	test_payload_bytes
 "
 BACKENDS=${BACKENDS:-"uring syscall"}
 BYTES=64M
@@ -410,15 +411,13 @@ test_discard_bad() {
 	done
 }
 
-# tcp send --splice (sendfile from a memfd): the default backend is one with
-# the splice capability; exact bytes over IPv4 into a Python reader that also
-# checks every byte (each message is the memfd's pattern from its start, the
-# last one cut short: partial sends resume at the right offset), and over
-# IPv6 and a unix stream into salvo's sink.
-test_splice() {
-	local p pid n=8388609 dst
-	p=$(random_port)
-	bg "$TMP/py.txt" timeout 60 python3 -c '
+# pattern_reader PORT OUT: a Python server (pid in $BG_PID) that reads one
+# connection to its end and writes "BYTES BAD" to OUT: BAD counts 64 KiB
+# chunks that differ from salvo's unstamped payload, messages of 128 KiB
+# each holding "salvo-stream-" repeated from its start.
+pattern_reader() {
+	local p=$1 out=$2
+	bg "$out" timeout 60 python3 -c '
 import socket, sys
 s = socket.socket(); s.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
 s.bind(("127.0.0.1", int(sys.argv[1]))); s.listen(1)
@@ -434,6 +433,17 @@ while True:
         if buf[i:j] != want: bad += 1
     n += k
 print(n, bad)' "$p"
+}
+
+# tcp send --splice (sendfile from a memfd): the default backend is one with
+# the splice capability; exact bytes over IPv4 into a Python reader that also
+# checks every byte (each message is the memfd's pattern from its start, the
+# last one cut short: partial sends resume at the right offset), and over
+# IPv6 and a unix stream into salvo's sink.
+test_splice() {
+	local p pid n=8388609 dst
+	p=$(random_port)
+	pattern_reader "$p" "$TMP/py.txt"
 	pid=$BG_PID
 	busywait 30000 tcp_listening "$p" || { fail "python sink not listening"; return; }
 	salvo_run "$TMP/send.json" tcp send "127.0.0.1:$p" --splice --bytes $n --json ||
@@ -475,6 +485,23 @@ test_splice_bad() {
 	salvo_run "$TMP/bad.txt" tcp send -b uring 127.0.0.1:1 --splice --bytes 1M && { fail "uring took --splice"; return; }
 	[ "$(count_lines "$TMP/bad.txt.err")" = 1 ] && grep -q -- "--splice" "$TMP/bad.txt.err" ||
 		{ show "$TMP/bad.txt.err"; fail "-b uring --splice: not one line naming --splice"; return; }
+}
+
+# Copy mode, --no-stamp: every byte on the wire is the payload pattern (each
+# worker writes it into its buffers once), on each backend.
+test_payload_bytes() {
+	local b p pid n=8388609
+	for b in $BACKENDS; do
+		p=$(random_port)
+		pattern_reader "$p" "$TMP/py-$b.txt"
+		pid=$BG_PID
+		busywait 30000 tcp_listening "$p" || { fail "$b: python sink not listening"; return; }
+		SALVO_BACKEND=$b salvo_run "$TMP/send-$b.json" tcp send "127.0.0.1:$p" --no-stamp --bytes $n --json ||
+			{ show "$TMP/send-$b.json.err"; fail "$b: send failed"; return; }
+		wait_pid "$pid" 30000 || { fail "$b: python sink saw no close"; return; }
+		[ "$(cat "$TMP/py-$b.txt")" = "$n 0" ] ||
+			{ fail "$b: python read '$(cat "$TMP/py-$b.txt")' (bytes, bad chunks), want '$n 0'"; return; }
+	done
 }
 
 [ $# -gt 0 ] && TESTS="$*"
