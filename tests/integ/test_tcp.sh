@@ -5,7 +5,9 @@
 # salvo tcp send / tcp sink on both stream backends (uring, syscall): byte
 # counts equal on both ends over IPv4, IPv6, unix stream and a veth pair
 # between two namespaces; the seed's TCP sender; several streams; refused
-# connect, port in use, peer reset and SIGINT.
+# connect, port in use, peer reset and SIGINT; the CPU figures against
+# time(1); tcp sink --discard and tcp send --splice (exact bytes, every byte
+# checked by a Python reader, their labels, the combinations refused).
 #
 #	sudo SALVO=build/salvo tests/integ/test_tcp.sh [test_name...]
 . "$(dirname "$0")/lib.sh"
