@@ -27,6 +27,8 @@ struct salvo_conn_rec {
 /* tcp send / tcp sink: app.arg points to one of these, shared by the workers. */
 struct salvo_stream_arg {
 	bool server;		/* tcp sink: count what arrives; else tcp send */
+	bool discard;		/* tcp sink --discard (cfg->discard): for the report */
+	bool splice;		/* tcp send --splice (cfg->splice): for the report */
 	uint64_t max_conns;	/* server: stop after this many connections closed (0: never) */
 	void (*on_open)(const struct salvo_conn_rec *c, void *arg);
 	void (*on_data)(const struct salvo_conn_rec *c, const struct salvo_pkt *pkt, void *arg);

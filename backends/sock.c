@@ -10,6 +10,8 @@
 #include <netinet/udp.h>
 #include <stdio.h>
 #include <string.h>
+#include <sys/mman.h>
+#include <sys/sendfile.h>
 #include <sys/socket.h>
 #include <sys/stat.h>
 #include <sys/time.h>
@@ -354,4 +356,54 @@ void salvo__sock_discard_unread(int fd)
 		if (n < (ssize_t)sizeof(buf))
 			break;	/* drained, EOF, EAGAIN or an error: nothing more to do */
 	}
+}
+
+ssize_t salvo__sock_recv_discard(int fd)
+{
+	/*
+	 * No buffer: with MSG_TRUNC TCP never writes to it, and were a kernel
+	 * to copy after all, a NULL address fails (EFAULT) rather than write
+	 * past a real buffer's end.
+	 */
+	return recv(fd, NULL, SALVO_SOCK_DISCARD_MAX, MSG_TRUNC | MSG_DONTWAIT);
+}
+
+int salvo__sock_payload_fill(struct salvo__sock_payload *pl, const void *data, uint32_t len)
+{
+	const uint8_t *d = data;
+
+	if (len <= pl->len && pl->fd >= 0)
+		return 0;
+	if (pl->fd < 0) {
+		pl->fd = memfd_create("salvo-payload", MFD_CLOEXEC);
+		if (pl->fd < 0)
+			return -errno;
+		pl->len = 0;
+	}
+	while (pl->len < len) {
+		ssize_t r = pwrite(pl->fd, d + pl->len, len - pl->len, pl->len);
+
+		if (r < 0 && errno == EINTR)
+			continue;
+		if (r <= 0)
+			return r < 0 ? -errno : -EIO;
+		pl->len += (uint32_t)r;
+	}
+	return 0;
+}
+
+ssize_t salvo__sock_payload_send(const struct salvo__sock_payload *pl, int sock, uint32_t off,
+				 uint32_t len)
+{
+	off_t o = off;
+
+	return sendfile(sock, pl->fd, &o, len);
+}
+
+void salvo__sock_payload_close(struct salvo__sock_payload *pl)
+{
+	if (pl->fd >= 0)
+		close(pl->fd);
+	pl->fd = -1;
+	pl->len = 0;
 }

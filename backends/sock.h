@@ -11,6 +11,7 @@
 #include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
+#include <sys/types.h>
 
 #include <salvo/addr.h>
 #include <salvo/cfg.h>
@@ -107,5 +108,33 @@ uint64_t salvo__sock_retrans(int fd, const struct salvo_addr *peer);
  * fails with ECONNRESET even after it has read the whole reply.
  */
 void salvo__sock_discard_unread(int fd);
+
+/*
+ * cfg->discard: take what a TCP socket holds without copying it out
+ * (recv with MSG_TRUNC, tcp(7): the kernel drops the bytes), without
+ * blocking.  recv's result: the bytes dropped, 0 at the peer's FIN, -1.
+ */
+#define SALVO_SOCK_DISCARD_MAX (1u << 30)	/* one call may drop this much */
+ssize_t salvo__sock_recv_discard(int fd);
+
+/*
+ * cfg->splice: the payload of a stream sender in a memfd, written once,
+ * sent with sendfile(2), which splices the memfd's pages into the socket
+ * (no copy from user memory; sendfile(2): "more efficient than the
+ * combination of read(2) and write(2)").  The memfd holds the longest
+ * message seen so far; every message is a prefix of it, as every message
+ * of an unstamped run is the same pattern.
+ */
+struct salvo__sock_payload {
+	int fd;		/* memfd, -1: none yet */
+	uint32_t len;	/* bytes written to it */
+};
+
+/* Make sure pl holds data[0..len): create it, or write the part beyond pl->len. 0 or -errno. */
+int salvo__sock_payload_fill(struct salvo__sock_payload *pl, const void *data, uint32_t len);
+/* Send pl's bytes [off, off + len) to sock; sendfile's result (-1 with errno). */
+ssize_t salvo__sock_payload_send(const struct salvo__sock_payload *pl, int sock, uint32_t off,
+				 uint32_t len);
+void salvo__sock_payload_close(struct salvo__sock_payload *pl);
 
 #endif

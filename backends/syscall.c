@@ -380,7 +380,8 @@ static void sys_close(struct salvo_port *p)
 static const struct salvo_backend_ops syscall_ops = {
 	.name = "syscall",
 	.desc = "sendmmsg/recvmmsg sockets, UDP GSO/GRO (the reference)",
-	.caps = SALVO_CAP_UDP | SALVO_CAP_TCP | SALVO_CAP_GSO | SALVO_CAP_GRO,
+	.caps = SALVO_CAP_UDP | SALVO_CAP_TCP | SALVO_CAP_GSO | SALVO_CAP_GRO | SALVO_CAP_DISCARD |
+		SALVO_CAP_SPLICE,
 	.prio = 10,
 	.probe = sys_probe,
 	.open = sys_open,

@@ -59,6 +59,9 @@ struct sys_stream {
 	int ep;
 	int lfd;
 	bool accept_paused;	/* table full: the listen backlog holds the rest (accept_all) */
+	bool discard;		/* cfg->discard: MSG_TRUNC receives, no data in rx packets */
+	bool splice;		/* cfg->splice: sends by sendfile from payload */
+	struct salvo__sock_payload payload;
 	bool unlink_path;
 	struct ss_conn *c;
 	unsigned int nc;
@@ -152,6 +155,23 @@ static void conn_abort(struct salvo_port *p, struct sys_stream *s, uint32_t id)
 	conn_close(p, s, id);
 }
 
+/* One send of k's bytes [off, len): from its buffer, or from the memfd (cfg->splice). */
+static ssize_t send_some(struct sys_stream *s, int fd, const struct salvo_pkt *k, uint32_t off,
+			 int flags)
+{
+	if (s->splice) {
+		ssize_t r = salvo__sock_payload_send(&s->payload, fd, off, k->len - off);
+
+		/* 0 would be the memfd's end: short of the message, never progress. */
+		if (r == 0 && off < k->len) {
+			errno = EIO;
+			return -1;
+		}
+		return r;
+	}
+	return send(fd, k->data + off, k->len - off, flags);
+}
+
 /* Send what the socket takes now; the rest waits for EPOLLOUT. */
 static void conn_flush(struct salvo_port *p, struct sys_stream *s, uint32_t id)
 {
@@ -162,8 +182,7 @@ static void conn_flush(struct salvo_port *p, struct sys_stream *s, uint32_t id)
 		uint16_t fl = k->flags;
 
 		while (k->bid < k->len) {
-			ssize_t r = send(c->fd, k->data + k->bid, k->len - k->bid,
-					 MSG_NOSIGNAL | MSG_DONTWAIT);
+			ssize_t r = send_some(s, c->fd, k, k->bid, MSG_NOSIGNAL | MSG_DONTWAIT);
 
 			if (r >= 0) {
 				k->bid += (uint32_t)r;
@@ -403,6 +422,7 @@ int salvo__sys_stream_open(struct salvo_port *p, const struct salvo_cfg *cfg)
 		return -ENOMEM;
 	p->priv = s;
 	s->lfd = -1;
+	s->payload.fd = -1;
 	s->ep = epoll_create1(EPOLL_CLOEXEC);
 	if (s->ep < 0) {
 		rc = salvo_port_fail(p, -errno, "epoll_create1", NULL);
@@ -428,6 +448,8 @@ int salvo__sys_stream_open(struct salvo_port *p, const struct salvo_cfg *cfg)
 		s->c[i].qhead = s->c[i].qtail = SS_NO_IDX;
 	}
 	s->queued = cfg->send_timeout_ms > 0;
+	s->discard = cfg->discard;
+	s->splice = cfg->splice && !cfg->listen;
 	s->send_timeout_ns = (uint64_t)cfg->send_timeout_ms * NSEC_PER_MSEC;
 	/* A queued send (or a dial's first) holds its descriptor: one per connection then. */
 	npool = (cfg->listen && cfg->tx_per_conn) || (!cfg->listen && cfg->dial) ? s->nc + 128 : 128;
@@ -479,6 +501,16 @@ int salvo__sys_stream_tx(struct salvo_port *p, struct salvo_pkt **v, unsigned in
 				break;
 			return -ENOTCONN;
 		}
+		if (s->splice) {
+			int rc = salvo__sock_payload_fill(&s->payload, k->data, k->len);
+
+			if (rc) {
+				salvo_port_fail(p, rc, "memfd payload", NULL);
+				if (i)
+					break;
+				return rc;
+			}
+		}
 		if (s->queued || c->dialed) {
 			k->bid = 0;	/* bytes sent so far */
 			s->txnext[k->idx] = SS_NO_IDX;
@@ -497,7 +529,7 @@ int salvo__sys_stream_tx(struct salvo_port *p, struct salvo_pkt **v, unsigned in
 			continue;
 		}
 		while (off < k->len) {
-			ssize_t r = send(c->fd, k->data + off, k->len - off, MSG_NOSIGNAL);
+			ssize_t r = send_some(s, c->fd, k, off, MSG_NOSIGNAL);
 
 			if (r < 0) {
 				int err = errno == EAGAIN ? -ETIMEDOUT : -errno;
@@ -643,7 +675,8 @@ int salvo__sys_stream_rx(struct salvo_port *p, struct salvo_pkt **v, unsigned in
 			continue;
 		if (salvo_pool_get(p->pool, &k, 1) != 1)
 			break;
-		r = recv(s->c[id].fd, k->data, k->buf_len, MSG_DONTWAIT);
+		r = s->discard ? salvo__sock_recv_discard(s->c[id].fd) :
+				 recv(s->c[id].fd, k->data, k->buf_len, MSG_DONTWAIT);
 		if (r > 0) {
 			k->len = (uint32_t)r;
 			k->conn = id;
@@ -713,6 +746,7 @@ void salvo__sys_stream_close(struct salvo_port *p)
 		salvo__sock_unix_unbind(&p->cfg->local);
 	if (s->ep >= 0)
 		close(s->ep);
+	salvo__sock_payload_close(&s->payload);
 	free(s->c);
 	free(s->evq);
 	free(s->txnext);

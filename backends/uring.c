@@ -1233,7 +1233,8 @@ static void uring_close(struct salvo_port *p)
 static const struct salvo_backend_ops uring_ops = {
 	.name = "uring",
 	.desc = "io_uring: batched SQEs, registered buffers and files, multishot receive",
-	.caps = SALVO_CAP_UDP | SALVO_CAP_TCP | SALVO_CAP_GSO | SALVO_CAP_GRO | SALVO_CAP_ZEROCOPY,
+	.caps = SALVO_CAP_UDP | SALVO_CAP_TCP | SALVO_CAP_GSO | SALVO_CAP_GRO | SALVO_CAP_ZEROCOPY |
+		SALVO_CAP_DISCARD,
 	.prio = 30,
 	.probe = uring_probe,
 	.doctor = uring_doctor,

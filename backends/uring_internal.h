@@ -196,6 +196,12 @@ struct uring_port {
 	unsigned int conn_base;	/* fixed file index of conns[0] */
 	unsigned int nconnect;	/* client conns to start on enable */
 	bool listen_stream;
+	/*
+	 * cfg->discard: the multishot RECV carries MSG_TRUNC, so TCP drops the
+	 * bytes without copying them into the picked buffer (its length still
+	 * caps one completion); the buffer goes back to the app unwritten.
+	 */
+	bool discard;
 	bool dial_direct;	/* dials use SOCKET into the fixed slot (no fd: no TCP_INFO) */
 	/*
 	 * Table full: accepted sockets wait here (the rest in the listen

@@ -82,7 +82,7 @@ void salvo__uring_arm_recv(struct uring_port *up, uint32_t id)
 		up->conn_rearm = true;
 		return;
 	}
-	io_uring_prep_recv_multishot(sqe, 0, NULL, 0, 0);
+	io_uring_prep_recv_multishot(sqe, 0, NULL, 0, up->discard ? MSG_TRUNC : 0);
 	sqe_conn(up, sqe, id);
 	sqe->flags |= IOSQE_BUFFER_SELECT;
 	sqe->buf_group = BGID;
@@ -618,6 +618,7 @@ int salvo__uring_open_stream(struct salvo_port *p, const struct salvo_cfg *cfg)
 		bool un = salvo_addr_is_unix(&cfg->local);
 
 		up->listen_stream = true;
+		up->discard = cfg->discard;
 		if (un && p->worker)
 			return 0;	/* a unix path has one listener: worker 0 */
 		fd = salvo__sock_open_listener(cfg, p->nworkers, p->err, sizeof(p->err));

@@ -31,6 +31,7 @@ static const char *caps_str(unsigned int caps, char *buf, size_t len)
 		{SALVO_CAP_UDP, "udp"}, {SALVO_CAP_TCP, "tcp"}, {SALVO_CAP_L2, "raw"},
 		{SALVO_CAP_GSO, "gso"}, {SALVO_CAP_GRO, "gro"}, {SALVO_CAP_ZEROCOPY, "zerocopy"},
 		{SALVO_CAP_XDP, "xdp"}, {SALVO_CAP_RXFILTER, "filter"}, {SALVO_CAP_TEST, "test-only"},
+		{SALVO_CAP_DISCARD, "discard"}, {SALVO_CAP_SPLICE, "splice"},
 	};
 	size_t o = 0;
 

@@ -4,9 +4,11 @@
  * grown into a throughput client, and the server it talks to.
  */
 #include <inttypes.h>
+#include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/resource.h>
 
 #include <salvo/units.h>
 
@@ -16,6 +18,38 @@
 
 #define MAX_CONN_LINES 32
 
+/*
+ * The process's CPU time so far (getrusage RUSAGE_SELF: every thread, set-up
+ * included, which is what /proc/PID/stat and time(1) count too).  Read when
+ * the summary is printed, just after the workers ended.
+ */
+struct cpu_use {
+	double user_s, sys_s, s;
+	double s_per_gb;	/* < 0: no payload moved */
+};
+
+static void cpu_use_read(struct cpu_use *u, uint64_t bytes)
+{
+	struct rusage ru;
+
+	memset(u, 0, sizeof(*u));
+	u->s_per_gb = -1;
+	if (getrusage(RUSAGE_SELF, &ru))
+		return;
+	u->user_s = (double)ru.ru_utime.tv_sec + (double)ru.ru_utime.tv_usec / 1e6;
+	u->sys_s = (double)ru.ru_stime.tv_sec + (double)ru.ru_stime.tv_usec / 1e6;
+	u->s = u->user_s + u->sys_s;
+	/* GB = 1e9 bytes of payload, the unit iperf3-style rows compare in. */
+	if (bytes)
+		u->s_per_gb = u->s / ((double)bytes / 1e9);
+}
+
+/* Payload this side moved: sent (tcp send) or received (tcp sink). */
+static uint64_t moved_bytes(const struct salvo_report *rep, const struct salvo_stream_arg *a)
+{
+	return a->server ? rep->rx.bytes : rep->tx.bytes;
+}
+
 /* Per-connection lines (text) and array (JSON), shared by both commands. */
 static void conns_text(FILE *f, const struct salvo_report *rep, void *arg)
 {
@@ -24,6 +58,23 @@ static void conns_text(FILE *f, const struct salvo_report *rep, void *arg)
 
 	fprintf(f, "  connections: %" PRIu64 ", retransmits: %" PRIu64 "\n", rep->conns,
 		rep->tx_retrans);
+	if (a->splice)
+		fprintf(f, "  splice: payload sent from a memfd with sendfile(2); messages unstamped "
+			   "(--splice implies --no-stamp)\n");
+	if (a->discard)
+		fprintf(f, "  discard: bytes dropped by the kernel unread (MSG_TRUNC): throughput "
+			   "not comparable with copying receivers; no stamps, loss or latency\n");
+	if (!rep->interval) {
+		struct cpu_use u;
+
+		cpu_use_read(&u, moved_bytes(rep, a));
+		fprintf(f, "  cpu: %.3f s (user %.3f, sys %.3f, whole process)", u.s, u.user_s,
+			u.sys_s);
+		if (u.s_per_gb >= 0)
+			fprintf(f, ", %.3f s per GB\n", u.s_per_gb);
+		else
+			fprintf(f, ", no payload moved\n");
+	}
 	for (unsigned int i = 0; i < a->nrecs && i < MAX_CONN_LINES; i++) {
 		const struct salvo_conn_rec *r = &a->recs[i];
 		double s = r->close_ns > r->open_ns ? (double)(r->close_ns - r->open_ns) / 1e9 : 0;
@@ -37,17 +88,52 @@ static void conns_text(FILE *f, const struct salvo_report *rep, void *arg)
 		fprintf(f, "    ... %u more (--json lists all)\n", a->nrecs - MAX_CONN_LINES);
 }
 
+/*
+ * tcp sink --discard: the receiver read no stamps, so the stamp accounting
+ * (loss, reordering, flows, sessions) and latency are absent, not zero.
+ */
+static void discard_json(json_t *root)
+{
+	static const char *const stamp_keys[] = {
+		"lost", "reordered", "duplicates", "unstamped", "flows", "flow_overflow",
+		"session_count", "sessions",
+	};
+	json_t *rx = json_object_get(root, "rx");
+
+	for (size_t i = 0; rx && i < SALVO_ARRAY_SIZE(stamp_keys); i++)
+		json_object_del(rx, stamp_keys[i]);
+	json_object_del(root, "latency_ns");
+}
+
+static void mode_mark(json_t *root, const struct salvo_stream_arg *a)
+{
+	json_t *tcp = json_object_get(root, "tcp");
+
+	if (a->splice && tcp)
+		json_object_set_new(tcp, "splice", json_true());
+	if (!a->discard || !tcp)
+		return;
+	json_object_set_new(tcp, "discard", json_true());
+	json_object_set_new(tcp, "throughput_note",
+			    json_string("bytes dropped by the kernel unread (MSG_TRUNC): "
+					"not comparable with copying receivers"));
+}
+
 static void conns_json(json_t *root, const struct salvo_report *rep, void *arg)
 {
 	struct salvo_stream_arg *a = arg;
 	json_t *arr = json_array();
 	char addr[SALVO_ADDR_STRLEN];
+	struct cpu_use u;
 
+	if (a->discard)
+		discard_json(root);
 	if (rep->interval) {
 		json_decref(arr);
 		json_object_set_new(root, "tcp", json_pack("{s:I, s:I}", "connections",
 							   (json_int_t)rep->conns, "retransmits",
 							   (json_int_t)rep->tx_retrans));
+		mode_mark(root, a);
 		return;
 	}
 	for (unsigned int i = 0; i < a->nrecs; i++) {
@@ -62,9 +148,16 @@ static void conns_json(json_t *root, const struct salvo_report *rep, void *arg)
 						     s > 0 ? (double)r->bytes * 8 / s : 0.0, "error",
 						     r->err ? strerror(-r->err) : NULL));
 	}
-	json_object_set_new(root, "tcp", json_pack("{s:I, s:I, s:o}", "connections",
-						   (json_int_t)rep->conns, "retransmits",
-						   (json_int_t)rep->tx_retrans, "per_connection", arr));
+	cpu_use_read(&u, moved_bytes(rep, a));
+	json_object_set_new(root, "tcp", json_pack("{s:I, s:I, s:o, s:f, s:f, s:f, s:o}",
+						   "connections", (json_int_t)rep->conns,
+						   "retransmits", (json_int_t)rep->tx_retrans,
+						   "per_connection", arr, "cpu_s", u.s,
+						   "cpu_user_s", u.user_s, "cpu_sys_s", u.sys_s,
+						   "cpu_s_per_gb",
+						   u.s_per_gb >= 0 ? json_real(u.s_per_gb) :
+								     json_null()));
+	mode_mark(root, a);
 }
 
 /* --- tcp send ------------------------------------------------------------------ */
@@ -76,6 +169,7 @@ struct tcp_send_opts {
 	uint64_t bytes;
 	unsigned int streams;
 	bool zerocopy;
+	bool splice;
 	const char *bind;
 	uint64_t sndbuf;
 	bool size_seen;
@@ -96,6 +190,8 @@ static const struct salvo_opt tcp_send_table[] = {
 		  .short_name = 'P', .metavar = "N", .help = "parallel connections, spread over the threads (default 1)", .min = 1, .max = 4096),
 	SALVO_OPT("zerocopy", SALVO_OPT_FLAG, struct tcp_send_opts, zerocopy,
 		  .help = "zero-copy sends where the backend has them"),
+	SALVO_OPT("splice", SALVO_OPT_FLAG, struct tcp_send_opts, splice,
+		  .help = "send the payload from a memfd with sendfile(2) (no copy from user memory); implies --no-stamp"),
 	SALVO_OPT("bind", SALVO_OPT_STR, struct tcp_send_opts, bind,
 		  .metavar = "ADDR:PORT", .help = "connect from this source address"),
 	SALVO_OPT("sndbuf", SALVO_OPT_SIZE, struct tcp_send_opts, sndbuf,
@@ -138,7 +234,11 @@ static int tcp_send_run(void *o, int argc, char **argv)
 	cfg.bytes = t->bytes;
 	cfg.zerocopy = t->zerocopy;
 	cfg.sndbuf = (unsigned int)t->sndbuf;
-	cfg.stamp = !t->no_stamp;
+	/* Spliced messages are one memfd's bytes: nothing is written per message. */
+	cfg.stamp = !t->no_stamp && !t->splice;
+	cfg.splice = t->splice;
+	if (t->splice && (t->message || t->zerocopy || t->srv.server))
+		return salvo_usage_error(NULL, "--splice excludes --message, --zerocopy and --server");
 	if (t->streams < cfg.threads)
 		return salvo_usage_error(NULL, "--streams (%u) must be at least --threads (%u)",
 					 t->streams, cfg.threads);
@@ -170,7 +270,11 @@ static int tcp_send_run(void *o, int argc, char **argv)
 		cfg.duration_ns = 10 * NSEC_PER_SEC;	/* like iperf3: bounded unless asked */
 	}
 	salvo_stream_arg_init(&a);
+	a.splice = t->splice;
 	app.arg = &a;
+	/* sendfile(2) has no MSG_NOSIGNAL: a reset peer is an EPIPE, not a signal. */
+	if (t->splice)
+		signal(SIGPIPE, SIG_IGN);
 	if (t->srv.server)
 		rc = salvo_cli_run_with_server(&t->c, &cfg, &app, &x, &t->srv);
 	else
@@ -200,6 +304,7 @@ SALVO_COMMAND_REGISTER(tcp_send_cmd)
 struct tcp_sink_opts {
 	struct salvo_cli_common c;
 	bool print;
+	bool discard;
 	uint64_t conns;
 	uint64_t rcvbuf;
 };
@@ -211,6 +316,8 @@ static const struct salvo_opt tcp_sink_table[] = {
 		  .short_name = 'n', .help = "stop after N connections have closed"),
 	SALVO_OPT("rcvbuf", SALVO_OPT_SIZE, struct tcp_sink_opts, rcvbuf,
 		  .help = "socket receive buffer to ask for", .max = 1u << 30),
+	SALVO_OPT("discard", SALVO_OPT_FLAG, struct tcp_sink_opts, discard,
+		  .help = "let the kernel drop the bytes unread (MSG_TRUNC): counts only, no stamps; throughput not comparable with copying receivers"),
 	SALVO_OPT_END,
 };
 
@@ -274,11 +381,18 @@ static int tcp_sink_run(void *o, int argc, char **argv)
 	cfg.rcvbuf = (unsigned int)t->rcvbuf;
 	cfg.stamp = false;
 	cfg.size = 128 * 1024;
+	cfg.discard = t->discard;
 	if (salvo_addr_parse_bind(argc ? argv[0] : "6667", "127.0.0.1", true, &cfg.local, err,
 				  sizeof(err)))
 		return salvo_usage_error(NULL, "%s", err);
+	if (t->discard && t->print)
+		return salvo_usage_error(NULL, "--discard excludes --print: the bytes are never read");
+	/* unix(7) stream sockets copy whatever the flags say: MSG_TRUNC drops only on TCP. */
+	if (t->discard && salvo_addr_is_unix(&cfg.local))
+		return salvo_usage_error(NULL, "--discard is TCP only (a unix stream socket has no MSG_TRUNC receive)");
 	salvo_stream_arg_init(&a);
 	a.server = true;
+	a.discard = t->discard;
 	a.max_conns = t->conns;
 	if (t->print) {
 		a.on_open = print_open;

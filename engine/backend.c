@@ -63,6 +63,10 @@ unsigned int salvo_backend_caps_needed(const struct salvo_cfg *cfg)
 		caps |= SALVO_CAP_XDP;
 	if (cfg->filter_udp_port)
 		caps |= SALVO_CAP_RXFILTER;
+	if (cfg->discard)
+		caps |= SALVO_CAP_DISCARD;
+	if (cfg->splice)
+		caps |= SALVO_CAP_SPLICE;
 	return caps;
 }
 
@@ -78,6 +82,10 @@ static const char *cap_name(unsigned int missing)
 		return "--xdp-mode/--force";
 	if (missing & SALVO_CAP_RXFILTER)
 		return "--filter";
+	if (missing & SALVO_CAP_DISCARD)
+		return "--discard";
+	if (missing & SALVO_CAP_SPLICE)
+		return "--splice";
 	return "--zerocopy";
 }
 

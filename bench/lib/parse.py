@@ -149,7 +149,34 @@ def iperf3_udp(server_path, client_path=None, size=None):
     return m
 
 
-def iperf3_tcp(server_path):
+def _cpu_per_gb(m, side, cpu_s, nbytes):
+    """m[side + '_cpu_s'] and m[side + '_cpu_s_per_gb'] (GB = 1e9 bytes)."""
+    m[f"{side}_cpu_s"] = cpu_s
+    if nbytes:
+        m[f"{side}_cpu_s_per_gb"] = cpu_s / (nbytes / 1e9)
+
+
+def _cpu_total(m):
+    """Both sides' CPU seconds per GB received, when both sides are known."""
+    if "tx_cpu_s_per_gb" in m and "rx_cpu_s_per_gb" in m:
+        m["cpu_s_per_gb"] = m["tx_cpu_s_per_gb"] + m["rx_cpu_s_per_gb"]
+
+
+def _iperf3_cpu_s(doc, seconds):
+    """iperf3 reports CPU as a percentage of one CPU over its test
+    (end.cpu_utilization_percent.host_total, from getrusage over the test's
+    wall time): seconds = host_total / 100 x the test's seconds."""
+    c = (doc.get("end") or {}).get("cpu_utilization_percent") or {}
+    if not isinstance(c.get("host_total"), (int, float)) or not seconds:
+        return None
+    return c["host_total"] / 100.0 * seconds
+
+
+def iperf3_tcp(server_path, client_path=None):
+    """Server JSON: received bytes over its seconds, and the receiver's CPU
+    (its host_total); client JSON, when given: the sender's CPU (its own
+    host_total: the server's remote_total stays 0 in iperf3 3.12).  CPU per
+    GB divides by the bytes the server received, for both sides."""
     docs = json_docs(_read(server_path))
     if not docs:
         raise ParseError("no iperf3 server JSON")
@@ -159,8 +186,20 @@ def iperf3_tcp(server_path):
     r = (s.get("end") or {}).get("sum_received") or {}
     if not r.get("seconds"):
         raise ParseError("iperf3 server JSON has no end.sum_received")
-    return {"rx_bytes": r.get("bytes", 0), "rx_active_s": r["seconds"],
-            "gbps": r.get("bytes", 0) * 8 / r["seconds"] / 1e9}
+    nb = r.get("bytes", 0)
+    m = {"rx_bytes": nb, "rx_active_s": r["seconds"], "gbps": nb * 8 / r["seconds"] / 1e9}
+    cpu = _iperf3_cpu_s(s, r["seconds"])
+    if cpu is not None:
+        _cpu_per_gb(m, "rx", cpu, nb)
+    if client_path:
+        cd = json_docs(_read(client_path))
+        c = cd[-1] if cd else {}
+        sent = (c.get("end") or {}).get("sum_sent") or {}
+        cpu = _iperf3_cpu_s(c, sent.get("seconds"))
+        if cpu is not None:
+            _cpu_per_gb(m, "tx", cpu, nb)
+    _cpu_total(m)
+    return m
 
 
 def salvo_tcp(sink_path, send_path=None):
@@ -172,12 +211,21 @@ def salvo_tcp(sink_path, send_path=None):
     if not rx.get("bytes") or act <= 0:
         raise ParseError("tcp sink received 0 bytes")
     m = {"rx_bytes": rx["bytes"], "rx_active_s": act, "gbps": rx["bytes"] * 8 / act / 1e9}
+    # CPU: each side's tcp.cpu_s (getrusage of the whole process), per GB
+    # the sink received, as for iperf3.
+    t = doc.get("tcp") or {}
+    if isinstance(t.get("cpu_s"), (int, float)):
+        _cpu_per_gb(m, "rx", t["cpu_s"], rx["bytes"])
     if send_path:
         try:
             sd, _ = _salvo_docs(send_path, "tcp send")
             m["tx_bytes"] = (sd.get("tx") or {}).get("bytes", 0)
+            st = sd.get("tcp") or {}
+            if isinstance(st.get("cpu_s"), (int, float)):
+                _cpu_per_gb(m, "tx", st["cpu_s"], rx["bytes"])
         except ParseError:
             pass
+    _cpu_total(m)
     return m
 
 

@@ -25,7 +25,9 @@ TITLES = {
 COLUMNS = {
     "udp64": [("gbps", "Gbit/s", "{:.3f}"), ("loss_pct", "loss %", "{:.2f}")],
     "udp_sweep": [("pps", "pkt/s", "{:,.0f}"), ("loss_pct", "loss %", "{:.2f}")],
-    "tcp": [],
+    "tcp": [("cpu_s_per_gb", "CPU s/GB, both sides", "{:.3f}"),
+            ("tx_cpu_s_per_gb", "sender CPU s/GB", "{:.3f}"),
+            ("rx_cpu_s_per_gb", "receiver CPU s/GB", "{:.3f}")],
     "ping": [("rtt_p99_us", "p99 µs", "{:.1f}"), ("rtt_p999_us", "p99.9 µs", "{:.1f}"),
              ("rate_per_s", "round trips/s", "{:,.0f}")],
     "pacing": [("pps", "achieved pkt/s", "{:,.0f}"), ("interval_cov_pct", "100 ms rate CoV %", "{:.2f}"),
@@ -38,12 +40,20 @@ COLUMNS = {
     "fastpath": [("tx_pps_claimed", "sender's pkt/s", "{:,.0f}"), ("loss_pct", "loss %", "{:.2f}")],
 }
 
-HEADERS = {"pps": "pkt/s", "gbps": "Gbit/s", "rtt_p50_us": "p50 µs",
+HEADERS = {"pps": "pkt/s", "gbps": "Gbit/s", "rtt_p50_us": "p50 µs", "cpu_s_per_gb": "CPU s/GB",
            "rate_err_pct": "rate error %", "joins_per_s": "joins/s"}
 FORMATS = {"pps": "{:,.0f}", "gbps": "{:.3f}", "rtt_p50_us": "{:.1f}",
            "rate_err_pct": "{:.2f}", "joins_per_s": "{:,.0f}"}
 
 NOTES = {
+    "tcp": "Gbit/s as the receiver counted it. CPU s/GB: CPU seconds of each side per 10^9 bytes the "
+           "receiver got; salvo: tcp.cpu_s of each process (getrusage RUSAGE_SELF, the whole process); "
+           "iperf3: end.cpu_utilization_percent.host_total of the server (receiver) and of the client "
+           "(sender) JSON, converted to seconds as percent / 100 x its test seconds. "
+           "\"both sides\" is their sum, and the second ratio compares it (lower is better; target "
+           "salvo <= 0.9x). Sendfile rows: salvo tcp send --splice against iperf3 -Z. The discarding-sink "
+           "row (tcp sink --discard, MSG_TRUNC) drops the bytes unread: not comparable with copying "
+           "receivers, so it has no reference.",
     "fastpath": "Probes (bench/probes/) are the least a program does on each kernel path: a lower bound, "
                 "not a competitor. R1 rows: receivers offered one load by a two-thread GSO sender "
                 "(salvo ÷ probe recv_count = R1). R2 rows: senders into the bare receiver probe "
@@ -94,7 +104,8 @@ def ratio_text(e):
             t = f"{r['median']:.2f}×"
             if r["n"] > 1:
                 t += f" ({r['min']:.2f}–{r['max']:.2f})"
-        parts.append(f"vs {ref}: {t}")
+        what = f" ({HEADERS.get(r['metric'], r['metric'])})" if r.get("metric") != e.get("primary") else ""
+        parts.append(f"vs {ref}{what}: {t}")
     return "<br>".join(parts) if parts else ""
 
 

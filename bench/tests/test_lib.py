@@ -214,6 +214,47 @@ def _():
     near(r2["median"], (0.25 + 3.0) / 2)
 
 
+@check("tcp: CPU s/GB per side from salvo's tcp.cpu_s and iperf3's cpu_utilization_percent")
+def _():
+    # The expected figures from the fixtures' own fields, not through the parser.
+    with open(fx("salvo_tcp_sink_cpu.json")) as f:
+        k = json.load(f)
+    with open(fx("salvo_tcp_send_cpu.json")) as f:
+        d = json.load(f)
+    gb = k["rx"]["bytes"] / 1e9
+    t = parse.salvo_tcp(fx("salvo_tcp_sink_cpu.json"), fx("salvo_tcp_send_cpu.json"))
+    near(t["rx_cpu_s_per_gb"], k["tcp"]["cpu_s"] / gb)
+    near(t["tx_cpu_s_per_gb"], d["tcp"]["cpu_s"] / gb)
+    near(t["cpu_s_per_gb"], (k["tcp"]["cpu_s"] + d["tcp"]["cpu_s"]) / gb)
+    with open(fx("iperf3_tcp_server.json")) as f:
+        se = json.load(f)["end"]
+    with open(fx("iperf3_tcp_client.json")) as f:
+        ce = json.load(f)["end"]
+    gb = se["sum_received"]["bytes"] / 1e9
+    i = parse.iperf3_tcp(fx("iperf3_tcp_server.json"), fx("iperf3_tcp_client.json"))
+    rx_s = se["cpu_utilization_percent"]["host_total"] / 100 * se["sum_received"]["seconds"]
+    tx_s = ce["cpu_utilization_percent"]["host_total"] / 100 * ce["sum_sent"]["seconds"]
+    near(i["rx_cpu_s_per_gb"], rx_s / gb)
+    near(i["tx_cpu_s_per_gb"], tx_s / gb)
+    near(i["cpu_s_per_gb"], (rx_s + tx_s) / gb)
+    # An old sink document without tcp.cpu_s: no CPU figures, no total.
+    assert "cpu_s_per_gb" not in parse.salvo_tcp(fx("salvo_tcp_sink.json"))
+
+
+@check("tcp: salvo rows get a CPU s/GB ratio besides the Gbit/s one, pair by pair")
+def _():
+    recs = []
+    for r, (a, b) in enumerate([(0.5, 1.0), (0.9, 1.0)], 1):
+        recs += [rec("tcp", "1", "salvo", "uring", r, gbps=10.0, cpu_s_per_gb=a),
+                 rec("tcp", "1", "iperf3", "iperf3 -P 1", r, gbps=5.0, cpu_s_per_gb=b)]
+    salvo = [e for e in stats.summarize(recs) if e["tool"] == "salvo"][0]
+    by = {x["metric"]: x for x in salvo["ratios"]}
+    assert set(by) == {"gbps", "cpu_s_per_gb"}, by
+    near(by["cpu_s_per_gb"]["median"], 0.7)
+    near(by["gbps"]["median"], 2.0)
+    assert "(CPU s/GB): 0.70×" in report.ratio_text(salvo), report.ratio_text(salvo)
+
+
 @check("fastpath: salvo uring is also compared with salvo syscall, pair by pair")
 def _():
     recs = []

@@ -38,6 +38,8 @@ enum {
 	SALVO_CAP_TEST = 1 << 6,	/* not a real network path (null backend) */
 	SALVO_CAP_XDP = 1 << 7,		/* attaches XDP programs: --xdp-mode, --force */
 	SALVO_CAP_RXFILTER = 1 << 8,	/* filters received frames itself: --filter */
+	SALVO_CAP_DISCARD = 1 << 9,	/* stream receive without a copy: cfg->discard */
+	SALVO_CAP_SPLICE = 1 << 10,	/* stream send from a memfd by sendfile: cfg->splice */
 };
 
 /* Backend-side counters the engine merges into reports (one writer: salvo_cnt_add). */

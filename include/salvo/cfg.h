@@ -88,6 +88,20 @@ struct salvo_cfg {
 	bool gro;		/* UDP_GRO on receive */
 	bool zerocopy;		/* MSG_ZEROCOPY / SEND_ZC where the backend has it */
 	bool stamp;		/* put a stamp in every payload that can hold one (default on) */
+	/*
+	 * Stream receivers (SALVO_CAP_DISCARD): recv with MSG_TRUNC, which on
+	 * TCP drops the bytes in the kernel without copying them out: rx
+	 * packets carry a length and no data (pkt->data is not to be read).
+	 */
+	bool discard;
+	/*
+	 * Stream senders (SALVO_CAP_SPLICE): the backend copies the first
+	 * message's bytes into a memfd once and sends every message as a
+	 * prefix of it with sendfile(2), which splices the pages into the
+	 * socket instead of copying them from user memory.  Messages must
+	 * not differ (no stamps): the app writes nothing per message.
+	 */
+	bool splice;
 	bool verbose;
 	clockid_t stamp_clock;	/* CLOCK_MONOTONIC (default) or CLOCK_REALTIME */
 	uint32_t session;	/* the stamps' session id; 0: salvo_run_create() draws one */

@@ -48,6 +48,12 @@ loopback_docs() {
 	# tx.session is the session in this run's stamps: a --message run has none.
 	! grep -q '"session":' "$o/tcp_message" || { fail "tcp send --message reports a stamp session"; return; }
 	stop "$sink" "tcp sink" || return
+	# The discarding sink and the spliced sender add keys of their own (tcp.discard, tcp.splice).
+	p=$(random_port)
+	salvo_bg -n "$ns" "$o/tcp_sink_discard" tcp sink "127.0.0.1:$p" --discard --count 1 --json -d 20
+	busywait 10000 sh -c "ip netns exec $ns ss -Hltn 'sport = :$p' | grep -q ." || { fail "tcp sink --discard not listening"; return; }
+	salvo_run -n "$ns" "$o/tcp_send_splice" tcp send "127.0.0.1:$p" --splice --bytes 1M --json || { fail "tcp send --splice"; return; }
+	wait_pid "$SALVO_PID" 10000 || { fail "tcp sink --discard did not end"; return; }
 
 	p=$(random_port)
 	salvo_bg -n "$ns" "$o/registry_serve" registry serve "127.0.0.1:$p" --json -d 20

@@ -5,13 +5,18 @@
 # salvo tcp send / tcp sink on both stream backends (uring, syscall): byte
 # counts equal on both ends over IPv4, IPv6, unix stream and a veth pair
 # between two namespaces; the seed's TCP sender; several streams; refused
-# connect, port in use, peer reset and SIGINT.
+# connect, port in use, peer reset and SIGINT; the CPU figures against
+# time(1); tcp sink --discard and tcp send --splice (exact bytes, every byte
+# checked by a Python reader, their labels, the combinations refused).
 #
 #	sudo SALVO=build/salvo tests/integ/test_tcp.sh [test_name...]
 . "$(dirname "$0")/lib.sh"
 
-# ASan leaves these out (lib.sh PLAIN_ONLY): the same stream path over a veth and IPv6.
-PLAIN_ONLY="test_veth test_loopback_v6"
+# ASan leaves these out (lib.sh PLAIN_ONLY): the same stream path over a veth and IPv6;
+# and the CPU witness, since ASan's exit (its leak check) burns CPU after the
+# summary that time(1) counts and salvo cannot (every other test prints the
+# same cpu fields under ASan).
+PLAIN_ONLY="test_veth test_loopback_v6 test_cpu_report"
 TESTS="
 	test_loopback_v4
 	test_bytes_python_sink
@@ -26,6 +31,12 @@ TESTS="
 	test_port_in_use
 	test_peer_reset
 	test_sigint_summary
+	test_cpu_report
+	test_discard
+	test_discard_bad
+	test_splice
+	test_splice_bad
+	test_payload_bytes
 "
 BACKENDS=${BACKENDS:-"uring syscall"}
 BYTES=64M
@@ -276,6 +287,222 @@ test_sigint_summary() {
 		kill -INT "$rpid"
 		wait_pid "$rpid" 10000 || { fail "$b: sink did not stop on SIGINT"; return; }
 		grep -q "connections: 1" "$TMP/sink.txt" || { show "$TMP/sink.txt"; fail "$b: sink summary"; return; }
+	done
+}
+
+# timed OUT ARGS...: salvo ARGS with stdout to OUT, stderr to OUT.err, and
+# bash's own `time` (user and system seconds of the whole process, from
+# wait4's rusage: the kernel's count, not salvo's) to OUT.time.
+timed() {
+	local out=$1
+	shift
+	salvo_cmd "$@"
+	bash -c 'TIMEFORMAT="%3U %3S"; out=$1; shift
+		{ time timeout -s KILL 60 "$@" >"$out" 2>"$out.err"; } 2>"$out.time"' _ "$out" "${SALVO_ARGV[@]}"
+}
+
+# cpu_close JSON TIMEFILE WHAT: salvo's tcp.cpu_user_s and cpu_sys_s against
+# what time(1) saw, each within 50 ms + 10% (salvo reads its rusage when it
+# prints, so the exit's own work is not in it); cpu_s_per_gb = cpu_s / GB moved.
+cpu_close() {
+	python3 - "$1" "$2" "$3" <<'EOF2'
+import json, sys
+d = json.load(open(sys.argv[1])); t = d["tcp"]
+u, s = (float(x) for x in open(sys.argv[2]).read().split())
+moved = d["rx"]["bytes"] if "rx" in d else d["tx"]["bytes"]
+bad = []
+for k, w in (("cpu_user_s", u), ("cpu_sys_s", s)):
+    if abs(t[k] - w) > 0.05 + 0.1 * w:
+        bad.append("%s %.3f, time(1) %.3f" % (k, t[k], w))
+if abs(t["cpu_s"] - (t["cpu_user_s"] + t["cpu_sys_s"])) > 1e-6:
+    bad.append("cpu_s %.6f is not user + sys" % t["cpu_s"])
+if abs(t["cpu_s_per_gb"] - t["cpu_s"] / (moved / 1e9)) > 1e-6 * max(1, t["cpu_s_per_gb"]):
+    bad.append("cpu_s_per_gb %r for %.6f s over %d bytes" % (t["cpu_s_per_gb"], t["cpu_s"], moved))
+if u + s < 0.02:
+    bad.append("the run cost %.3f s: too little to compare" % (u + s))
+if bad:
+    print("  %s: %s" % (sys.argv[3], "; ".join(bad)))
+    sys.exit(1)
+print("  %s: salvo %.3f+%.3f s, time(1) %.3f+%.3f s" % (sys.argv[3], t["cpu_user_s"], t["cpu_sys_s"], u, s))
+EOF2
+}
+
+# Both ends report their CPU time: against bash's `time` on the same process
+# (wait4's rusage), text and JSON.
+test_cpu_report() {
+	local b p spid
+	for b in $BACKENDS; do
+		p=$(random_port)
+		SALVO_BACKEND=$b bg "$TMP/sinkrun" timed "$TMP/sink-$b.json" tcp sink "127.0.0.1:$p" --count 1 --json -d 30
+		spid=$BG_PID
+		busywait 10000 tcp_listening "$p" || { fail "$b: sink not listening"; return; }
+		SALVO_BACKEND=$b timed "$TMP/send-$b.json" tcp send "127.0.0.1:$p" --bytes 128M --json ||
+			{ show "$TMP/send-$b.json.err"; fail "$b: send failed"; return; }
+		wait_pid "$spid" 20000 || { fail "$b: sink did not end"; return; }
+		cpu_close "$TMP/send-$b.json" "$TMP/send-$b.json.time" "$b send" || { fail "$b: sender's cpu"; return; }
+		cpu_close "$TMP/sink-$b.json" "$TMP/sink-$b.json.time" "$b sink" || { fail "$b: sink's cpu"; return; }
+	done
+	p=$(random_port)
+	salvo_bg "$TMP/sink.txt" tcp sink "127.0.0.1:$p" --count 1 -d 30
+	busywait 10000 tcp_listening "$p" || { fail "text: sink not listening"; return; }
+	salvo_run "$TMP/send.txt" tcp send "127.0.0.1:$p" --bytes 1M || { fail "text: send failed"; return; }
+	wait_pid "$SALVO_PID" 20000 || { fail "text: sink did not end"; return; }
+	local f
+	for f in "$TMP/send.txt" "$TMP/sink.txt"; do
+		grep -qE '^  cpu: [0-9.]+ s \(user [0-9.]+, sys [0-9.]+, whole process\), [0-9.]+ s per GB$' "$f" ||
+			{ show "$f"; fail "no cpu line in $(basename "$f")"; return; }
+	done
+}
+
+# tcp sink --discard on each backend: the byte count is exact against two
+# senders (salvo's tx.bytes, and a Python sendall of a size salvo does not
+# choose), the report says discard and "not comparable", and the stamp and
+# latency fields are absent, not zero.
+test_discard() {
+	local b p rpid n=33554433
+	for b in $BACKENDS; do
+		p=$(random_port)
+		SALVO_BACKEND=$b salvo_bg "$TMP/sink-$b.json" tcp sink "127.0.0.1:$p" --discard --count 2 --json -d 30
+		rpid=$SALVO_PID
+		busywait 10000 tcp_listening "$p" || { fail "$b: sink not listening"; return; }
+		SALVO_BACKEND=$b salvo_run "$TMP/send-$b.json" tcp send "127.0.0.1:$p" --bytes $BYTES --json ||
+			{ show "$TMP/send-$b.json.err"; fail "$b: send failed"; return; }
+		timeout 20 python3 -c '
+import socket, sys
+c = socket.create_connection(("127.0.0.1", int(sys.argv[1])))
+n = int(sys.argv[2]); b = bytes(range(256)) * 4096
+while n:
+    k = min(n, len(b)); c.sendall(b[:k]); n -= k
+c.close()' "$p" "$n" || { fail "$b: python sender failed"; return; }
+		wait_pid "$rpid" 20000 || { show "$TMP/sink-$b.json.err"; fail "$b: sink did not end"; return; }
+		python3 - "$TMP/sink-$b.json" "$(json_get "$TMP/send-$b.json" tx.bytes)" "$n" "$b" <<'EOF2' || { fail "$b: discard report"; return; }
+import json, sys
+d = json.load(open(sys.argv[1])); sent = int(sys.argv[2]) + int(sys.argv[3])
+t = d["tcp"]; rx = d["rx"]; bad = []
+if rx["bytes"] != sent: bad.append("rx.bytes %d, the senders sent %d" % (rx["bytes"], sent))
+if int(sys.argv[2]) != 67108864: bad.append("salvo sent %s" % sys.argv[2])
+per = sorted(c["bytes"] for c in t["per_connection"])
+if per != sorted([int(sys.argv[2]), int(sys.argv[3])]): bad.append("per connection %r" % per)
+if t.get("discard") is not True: bad.append("tcp.discard %r" % t.get("discard"))
+if "not comparable with copying receivers" not in t.get("throughput_note", ""): bad.append("no throughput note")
+for k in ("lost", "reordered", "duplicates", "unstamped", "flows", "sessions"):
+    if k in rx: bad.append("rx.%s present" % k)
+if "latency_ns" in d: bad.append("latency_ns present")
+if bad: print("  %s: %s" % (sys.argv[4], "; ".join(bad))); sys.exit(1)
+print("  %s: %d bytes discarded, as sent" % (sys.argv[4], rx["bytes"]))
+EOF2
+	done
+	p=$(random_port)
+	salvo_bg "$TMP/sink.txt" tcp sink "127.0.0.1:$p" --discard --count 1 -d 30
+	busywait 10000 tcp_listening "$p" || { fail "text: sink not listening"; return; }
+	salvo_run "$TMP/send.txt" tcp send "127.0.0.1:$p" --bytes 1M || { fail "text: send failed"; return; }
+	wait_pid "$SALVO_PID" 20000 || { fail "text: sink did not end"; return; }
+	grep -q "^  discard: .*not comparable with copying receivers" "$TMP/sink.txt" &&
+		! grep -qE "^  (one-way latency|lost)" "$TMP/sink.txt" ||
+		{ show "$TMP/sink.txt"; fail "text: no discard label, or latency/loss lines"; return; }
+}
+
+# --discard with what cannot honour it: exit 2 and one line.
+test_discard_bad() {
+	local args
+	for args in "--discard --print 0" "--discard unix:$TMP/d.sock"; do
+		# shellcheck disable=SC2086
+		salvo_run "$TMP/bad.txt" tcp sink $args -d 1
+		[ $? = 2 ] && [ "$(count_lines "$TMP/bad.txt.err")" = 1 ] ||
+			{ show "$TMP/bad.txt.err"; fail "tcp sink $args: not exit 2 with one line"; return; }
+	done
+}
+
+# pattern_reader PORT OUT: a Python server (pid in $BG_PID) that reads one
+# connection to its end and writes "BYTES BAD" to OUT: BAD counts 64 KiB
+# chunks that differ from salvo's unstamped payload, messages of 128 KiB
+# each holding "salvo-stream-" repeated from its start.
+pattern_reader() {
+	local p=$1 out=$2
+	bg "$out" timeout 60 python3 -c '
+import socket, sys
+s = socket.socket(); s.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+s.bind(("127.0.0.1", int(sys.argv[1]))); s.listen(1)
+c, _ = s.accept(); size = 131072
+msg = (b"salvo-stream-" * (size // 13 + 1))[:size]
+n = bad = 0; buf = bytearray(4 << 20)
+while True:
+    k = c.recv_into(buf)
+    if not k: break
+    for i in range(0, k, 65536):
+        j = min(k, i + 65536); o = (n + i) % size
+        want = (msg + msg)[o:o + j - i]
+        if buf[i:j] != want: bad += 1
+    n += k
+print(n, bad)' "$p"
+}
+
+# tcp send --splice (sendfile from a memfd): the default backend is one with
+# the splice capability; exact bytes over IPv4 into a Python reader that also
+# checks every byte (each message is the memfd's pattern from its start, the
+# last one cut short: partial sends resume at the right offset), and over
+# IPv6 and a unix stream into salvo's sink.
+test_splice() {
+	local p pid n=8388609 dst
+	p=$(random_port)
+	pattern_reader "$p" "$TMP/py.txt"
+	pid=$BG_PID
+	busywait 30000 tcp_listening "$p" || { fail "python sink not listening"; return; }
+	salvo_run "$TMP/send.json" tcp send "127.0.0.1:$p" --splice --bytes $n --json ||
+		{ show "$TMP/send.json.err"; fail "v4: send failed"; return; }
+	wait_pid "$pid" 30000 || { fail "python sink saw no close"; return; }
+	[ "$(cat "$TMP/py.txt")" = "$n 0" ] && [ "$(json_get "$TMP/send.json" tx.bytes)" = "$n" ] ||
+		{ show "$TMP/py.txt"; fail "v4: python read '$(cat "$TMP/py.txt")' (bytes, bad chunks), salvo sent $(json_get "$TMP/send.json" tx.bytes), want $n 0"; return; }
+	[ "$(json_get "$TMP/send.json" tcp.splice)" = true ] && [ "$(json_get "$TMP/send.json" backend)" = syscall ] ||
+		{ fail "v4: no tcp.splice, or not the syscall backend"; return; }
+	echo "  v4: $n bytes, each as the memfd holds it"
+	for dst in "[::1]:$(random_port)" "unix:$TMP/splice.sock"; do
+		salvo_bg "$TMP/sink.json" tcp sink "$dst" --count 1 --json -d 30
+		pid=$SALVO_PID
+		case $dst in
+		unix:*) wait_unix_bound "${dst#unix:}" || { fail "$dst: sink not bound"; return; } ;;
+		*) busywait 10000 tcp_listening "${dst##*:}" || { fail "$dst: sink not listening"; return; } ;;
+		esac
+		salvo_run "$TMP/send.txt" tcp send "$dst" --splice --bytes $n ||
+			{ show "$TMP/send.txt.err"; fail "$dst: send failed"; return; }
+		wait_pid "$pid" 20000 || { fail "$dst: sink did not end"; return; }
+		[ "$(json_get "$TMP/sink.json" rx.bytes)" = "$n" ] && grep -q "tx: .* $n bytes" "$TMP/send.txt" ||
+			{ show "$TMP/send.txt"; fail "$dst: sink got $(json_get "$TMP/sink.json" rx.bytes), want $n"; return; }
+		grep -q "^  splice: payload sent from a memfd with sendfile(2); messages unstamped" "$TMP/send.txt" ||
+			{ show "$TMP/send.txt"; fail "$dst: no splice note"; return; }
+		echo "  $dst: $n bytes both ends"
+	done
+}
+
+# --splice with what cannot honour it: exit 2 and one line; a backend
+# without the splice capability fails with one line naming --splice.
+test_splice_bad() {
+	local args
+	for args in "--message hi" "--zerocopy" "--server 127.0.0.1"; do
+		# shellcheck disable=SC2086
+		salvo_run "$TMP/bad.txt" tcp send 127.0.0.1:1 --splice $args
+		[ $? = 2 ] && [ "$(count_lines "$TMP/bad.txt.err")" = 1 ] ||
+			{ show "$TMP/bad.txt.err"; fail "tcp send --splice $args: not exit 2 with one line"; return; }
+	done
+	salvo_run "$TMP/bad.txt" tcp send -b uring 127.0.0.1:1 --splice --bytes 1M && { fail "uring took --splice"; return; }
+	[ "$(count_lines "$TMP/bad.txt.err")" = 1 ] && grep -q -- "--splice" "$TMP/bad.txt.err" ||
+		{ show "$TMP/bad.txt.err"; fail "-b uring --splice: not one line naming --splice"; return; }
+}
+
+# Copy mode, --no-stamp: every byte on the wire is the payload pattern (each
+# worker writes it into its buffers once), on each backend.
+test_payload_bytes() {
+	local b p pid n=8388609
+	for b in $BACKENDS; do
+		p=$(random_port)
+		pattern_reader "$p" "$TMP/py-$b.txt"
+		pid=$BG_PID
+		busywait 30000 tcp_listening "$p" || { fail "$b: python sink not listening"; return; }
+		SALVO_BACKEND=$b salvo_run "$TMP/send-$b.json" tcp send "127.0.0.1:$p" --no-stamp --bytes $n --json ||
+			{ show "$TMP/send-$b.json.err"; fail "$b: send failed"; return; }
+		wait_pid "$pid" 30000 || { fail "$b: python sink saw no close"; return; }
+		[ "$(cat "$TMP/py-$b.txt")" = "$n 0" ] ||
+			{ fail "$b: python read '$(cat "$TMP/py-$b.txt")' (bytes, bad chunks), want '$n 0'"; return; }
 	done
 }
 
