@@ -501,10 +501,11 @@ static int afxdp_probe(const struct salvo_cfg *cfg, char *why, size_t len)
 	/*
 	 * open_queue_frame's own limit, asked here so the automatic choice
 	 * (af_xdp first for raw send) falls back to af_packet on lo and jumbo
-	 * interfaces instead of failing the run at open.
+	 * interfaces instead of failing the run at open.  Not for a host-only
+	 * probe: AF_XDP itself works on this machine.
 	 */
-	rc = iface_mtu(cfg->iface);
-	if (rc >= 0 && !frame_fits(rc)) {
+	rc = cfg->probe_host_only ? 0 : iface_mtu(cfg->iface);
+	if (rc > 0 && !frame_fits(rc)) {
 		snprintf(why, len, "af_xdp: %s: MTU %d does not fit a 4 KiB UMEM frame "
 			 "(multi-buffer frames are not supported)", cfg->iface, rc);
 		return -EMSGSIZE;

@@ -145,6 +145,7 @@ static int backends_run(void *o, int argc, char **argv)
 			cfg.proto = paths[k].proto;
 			cfg.iface = b->iface ? b->iface : "lo";
 			cfg.dir = SALVO_DIR_TX | SALVO_DIR_RX;
+			cfg.probe_host_only = true;	/* the machine; defaults below judge a run */
 			rc = salvo_backend_probe(v[i], &cfg, why[k], sizeof(why[k]));
 			if (!rc)
 				why[k][0] = 0;
