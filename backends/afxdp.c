@@ -1082,10 +1082,16 @@ static const struct salvo_backend_ops afxdp_ops = {
 	.name = "af_xdp",
 	.desc = "raw frames through AF_XDP sockets (UMEM rings, XDP redirect; zero-copy where the driver has it)",
 	.caps = SALVO_CAP_L2 | SALVO_CAP_ZEROCOPY | SALVO_CAP_XDP | SALVO_CAP_RXFILTER,
-	/* raw send: the fastest measured (docs/backends.md); raw recv: unmeasured, and it attaches XDP. */
-	.prio_path[SALVO_PATH_L2_TX] = 20,
-	.why_path[SALVO_PATH_L2_TX] = "fastest measured: 1,864,052 frames/s vs af_packet's 1,595,913 on a veth, "
-				      "1 thread; 1.22x with 2 threads (raw_veth); 2026-11-30",
+	/*
+	 * raw send: the fastest measured (docs/backends.md), yet second: its
+	 * socket takes the queue for itself, so a second raw sender on the
+	 * interface (a profile's second raw stream) failed at open.  First
+	 * (20) once open falls back or senders share the queue.  raw recv:
+	 * unmeasured, and it attaches an XDP program.
+	 */
+	.prio_path[SALVO_PATH_L2_TX] = 10,
+	.why_path[SALVO_PATH_L2_TX] = "1.17x af_packet's frames/s on a veth, 1.22x with 2 threads (raw_veth, "
+				      "2026-11-30), but one socket per queue: a second sender on the interface fails",
 	.prio_path[SALVO_PATH_L2_RX] = 10,
 	.why_path[SALVO_PATH_L2_RX] = "not measured yet; attaches an XDP program to the interface, so second to af_packet",
 	.probe = afxdp_probe,

@@ -4,6 +4,7 @@
  * a traffic generator and a counting, stamp-checking receiver.
  */
 #include <errno.h>
+#include <inttypes.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -137,6 +138,28 @@ static void gso_decide(const struct udp_send_opts *u, struct salvo_cfg *cfg, str
 	cfg->gso = g->on;
 }
 
+/*
+ * salvo_cli_tx_failed's rule counts one refusal per datagram; a GSO send's
+ * refusal comes back once per send (one ICMP error queued for the whole
+ * skb), so with GSO "every datagram refused" is every send answered by an
+ * error, refusals among them (syscall: 124 sends, 124 errors, 63 refused for
+ * 2000 datagrams to a closed port).
+ */
+static bool udp_send_failed(const struct salvo_report *rep, void *arg, char *why, size_t len)
+{
+	const struct gso_note *g = arg;
+
+	if (salvo_cli_tx_failed(rep, arg, why, len))
+		return true;
+	if (g->on && rep->tx_refused && rep->submissions && rep->tx_errors >= rep->submissions) {
+		snprintf(why, len, "every datagram was refused: %" PRIu64 " sent in %" PRIu64
+			 " GSO sends, each answered by an error (%" PRIu64 " refused: nobody listening)",
+			 rep->tx.packets, rep->submissions, rep->tx_refused);
+		return true;
+	}
+	return false;
+}
+
 static void gso_text(FILE *f, const struct salvo_report *rep, void *arg)
 {
 	const struct gso_note *g = arg;
@@ -232,7 +255,7 @@ static int udp_send_run(void *o, int argc, char **argv)
 	if (u->srv.server)
 		return salvo_cli_run_with_server(&u->c, &cfg, &salvo_app_gen, NULL, &u->srv);
 	return salvo_cli_run(&u->c, &cfg, &salvo_app_gen,
-			     &(struct salvo_cli_extra){.failed = salvo_cli_tx_failed, .text = gso_text,
+			     &(struct salvo_cli_extra){.failed = udp_send_failed, .text = gso_text,
 						       .json = gso_json, .arg = &gso}, NULL);
 }
 

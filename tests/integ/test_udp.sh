@@ -35,6 +35,7 @@ TESTS="
 	test_sigint_summary
 	test_refused
 	test_refused_unpaced
+	test_refused_gso
 	test_recv_rcvbuf
 	test_pacing_deadline
 	test_pacing_signal
@@ -551,8 +552,22 @@ test_sigint_summary() {
 # its tx.packets is what the kernel sent (OutDatagrams, fresh namespace).
 test_refused() { refused --rate 10k; }
 
-# The same as fast as the sender goes (a burst per submission).
-test_refused_unpaced() { refused; }
+# The same as fast as the sender goes (a burst per submission), one datagram
+# per send: OutDatagrams counts GSO sends, not datagrams, so the witness
+# needs plain sends (GSO is the default for unpaced sends).
+test_refused_unpaced() { refused --no-gso; }
+
+# The default unpaced send (GSO) to a closed port: a refusal comes back per
+# GSO send, not per datagram, and the run still ends with exit 1 and the
+# line that says every datagram was refused.
+test_refused_gso() {
+	local p rc
+	p=$(random_port)
+	SALVO_BACKEND= salvo_run "$TMP/g.out" udp send "127.0.0.1:$p" --count 2000 -q
+	rc=$?
+	[ "$rc" -eq 1 ] && grep -q "^salvo: udp send: every datagram was refused: 2000 sent in [0-9]* GSO sends" "$TMP/g.out.err" ||
+		{ show "$TMP/g.out" "$TMP/g.out.err"; fail "default (GSO) send to a closed port: exit $rc, want 1"; }
+}
 
 refused() {
 	require_root || return
