@@ -733,7 +733,16 @@ static const struct salvo_backend_ops afpacket_ops = {
 	.name = "af_packet",
 	.desc = "raw frames through mmapped PACKET_TX_RING (V2) / PACKET_RX_RING (V3)",
 	.caps = SALVO_CAP_L2,
-	.prio = 10,
+	/*
+	 * raw send: first though 0.86x af_xdp (docs/backends.md): any number of
+	 * senders share an interface; raw recv: the default until a row measures it.
+	 */
+	.prio_path[SALVO_PATH_L2_TX] = 20,
+	.why_path[SALVO_PATH_L2_TX] = "0.86x af_xdp's frames/s on a veth (raw_veth, 2026-11-30), but any number of "
+				      "senders share an interface; af_xdp's socket takes its queue",
+	.prio_path[SALVO_PATH_L2_RX] = 20,
+	.why_path[SALVO_PATH_L2_RX] = "not measured yet (no bench row receives raw frames); works on every "
+				      "interface without attaching an XDP program",
 	.probe = afp_probe,
 	.doctor = afp_doctor,
 	.open = afp_open,

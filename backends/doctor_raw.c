@@ -16,6 +16,7 @@ void salvo__doctor_raw_lo(struct salvo_doctor_report *r, const char *backend,
 	cfg.proto = SALVO_PROTO_L2;
 	cfg.iface = "lo";
 	cfg.dir = SALVO_DIR_TX | SALVO_DIR_RX;
+	cfg.probe_host_only = true;	/* lo stands for the machine; its MTU is not the question */
 	if (probe(&cfg, why, sizeof(why)))
 		salvo_doctor_add(r, check, SALVO_DOCTOR_FAIL, backend, fix, "raw frames unavailable: %s",
 				 why);

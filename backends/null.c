@@ -100,7 +100,7 @@ static const struct salvo_backend_ops null_ops = {
 	.desc = "no network: discards (tx) or loops back (tx+rx); measures engine cost",
 	.caps = SALVO_CAP_UDP | SALVO_CAP_TCP | SALVO_CAP_L2 | SALVO_CAP_GSO | SALVO_CAP_GRO |
 		SALVO_CAP_TEST,
-	.prio = -1,
+	/* No prio_path: never chosen unless named (-b null). */
 	.open = null_open,
 	.tx_burst = null_tx,
 	.rx_burst = null_rx,

@@ -57,12 +57,73 @@ static const struct {
 	{SALVO_CAP_L2, SALVO_PROTO_L2, "raw"},
 };
 
+/*
+ * The default per path, from the same salvo_backend_select a run calls (so
+ * what this says is what a run without --backend uses here), the order it
+ * walks and the evidence next to the chosen backend's number.  Text: one
+ * line per path; JSON (json set): returns the defaults[] array, else NULL.
+ */
+static json_t *path_defaults(const char *iface, bool json)
+{
+	static const enum salvo_proto proto[SALVO_PATH_COUNT] = {
+		[SALVO_PATH_UDP_TX] = SALVO_PROTO_UDP, [SALVO_PATH_UDP_RX] = SALVO_PROTO_UDP,
+		[SALVO_PATH_TCP_TX] = SALVO_PROTO_TCP, [SALVO_PATH_TCP_RX] = SALVO_PROTO_TCP,
+		[SALVO_PATH_L2_TX] = SALVO_PROTO_L2,   [SALVO_PATH_L2_RX] = SALVO_PROTO_L2,
+	};
+	json_t *defs = json ? json_array() : NULL;
+
+	if (!json)
+		printf("\nDEFAULTS (docs/backends.md: the measurements behind them)\n");
+	for (unsigned int k = 0; k < SALVO_PATH_COUNT; k++) {
+		const struct salvo_backend_ops *order[16], *ops = NULL;
+		unsigned int n = salvo_backend_order((enum salvo_path)k, order, 16), after = 0;
+		const char *skipped = NULL;
+		char err[256], why[256], rest[200] = "";
+		struct salvo_cfg cfg;
+		json_t *oj = json_array();
+		size_t ro = 0;
+
+		salvo_cfg_init(&cfg);
+		cfg.proto = proto[k];
+		cfg.dir = k % 2 ? SALVO_DIR_RX : SALVO_DIR_TX;
+		cfg.iface = iface;
+		if (salvo_backend_select(&cfg, &ops, err, sizeof(err), &skipped, why, sizeof(why)))
+			ops = NULL;
+		for (unsigned int i = 0; i < n; i++) {
+			json_array_append_new(oj, json_string(order[i]->name));
+			if (ops && order[i] == ops)
+				after = i + 1;
+		}
+		/* What would be tried after the default, should it fail here too. */
+		for (unsigned int i = after; ops && i < n && ro < sizeof(rest); i++)
+			ro += (size_t)snprintf(rest + ro, sizeof(rest) - ro, "%s%s", ro ? ", " : "",
+					       order[i]->name);
+		if (json) {
+			json_array_append_new(defs, json_pack("{s:s, s:s?, s:o, s:s, s:s?, s:s}", "path",
+							      salvo_path_names[k], "backend",
+							      ops ? ops->name : NULL, "order", oj, "why",
+							      ops ? ops->why_path[k] : err, "skipped",
+							      skipped, "skip_reason", skipped ? why : ""));
+			continue;
+		}
+		json_decref(oj);
+		if (!ops) {
+			printf("%s: none here — %s\n", salvo_path_names[k], err);
+			continue;
+		}
+		printf("%s: %s (default%s%s%s%s) — %s; then %s\n", salvo_path_names[k], ops->name,
+		       skipped ? "; " : "", skipped ? skipped : "", skipped ? " skipped: " : "",
+		       skipped ? why : "", ops->why_path[k], ro ? rest : "nothing");
+	}
+	return defs;
+}
+
 static int backends_run(void *o, int argc, char **argv)
 {
 	struct backends_opts *b = o;
 	const struct salvo_backend_ops *v[16];
 	unsigned int n = salvo_backend_list(v, 16);
-	json_t *arr = json_array();
+	json_t *arr = json_array(), *defs;
 
 	(void)argc;
 	(void)argv;
@@ -85,9 +146,8 @@ static int backends_run(void *o, int argc, char **argv)
 			cfg.proto = paths[k].proto;
 			cfg.iface = b->iface ? b->iface : "lo";
 			cfg.dir = SALVO_DIR_TX | SALVO_DIR_RX;
-			rc = v[i]->probe ? v[i]->probe(&cfg, why[k], sizeof(why[k])) : 0;
-			if (rc && !why[k][0])
-				snprintf(why[k], sizeof(why[k]), "%s", strerror(-rc));
+			cfg.probe_host_only = true;	/* the machine; defaults below judge a run */
+			rc = salvo_backend_probe(v[i], &cfg, why[k], sizeof(why[k]));
 			if (!rc)
 				why[k][0] = 0;
 			json_array_append_new(pj, json_pack("{s:s, s:b, s:s}", "path", paths[k].name,
@@ -115,11 +175,10 @@ static int backends_run(void *o, int argc, char **argv)
 		}
 		caps_str(v[i]->caps, caps, sizeof(caps));
 		if (b->json) {
-			json_array_append_new(arr, json_pack("{s:s, s:b, s:s, s:o, s:s, s:s, s:i}", "name",
+			json_array_append_new(arr, json_pack("{s:s, s:b, s:s, s:o, s:s, s:s}", "name",
 							     v[i]->name, "available", failed == 0,
 							     "reason", notes, "paths", pj, "caps", caps,
-							     "description", v[i]->desc, "priority",
-							     v[i]->prio));
+							     "description", v[i]->desc));
 		} else {
 			json_decref(pj);
 			printf("%-10s %-4s %-30s %s\n", v[i]->name,
@@ -127,8 +186,10 @@ static int backends_run(void *o, int argc, char **argv)
 			       failed ? notes : v[i]->desc);
 		}
 	}
+	defs = path_defaults(b->iface ? b->iface : "lo", b->json);
 	if (b->json) {
-		json_t *root = json_pack("{s:i, s:o}", "schema", SALVO_JSON_SCHEMA, "backends", arr);
+		json_t *root = json_pack("{s:i, s:o, s:o}", "schema", SALVO_JSON_SCHEMA, "backends", arr,
+					 "defaults", defs);
 
 		salvo_json_print(stdout, root, true);
 		json_decref(root);

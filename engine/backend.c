@@ -2,6 +2,7 @@
 /* The backend registry: backends register by name at start-up; runs look them up. */
 #include <errno.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 #include <sys/socket.h>
 
@@ -12,18 +13,100 @@
 static const struct salvo_backend_ops *backends[MAX_BACKENDS];
 static unsigned int nbackends;
 
+const char *const salvo_path_names[SALVO_PATH_COUNT] = {
+	[SALVO_PATH_UDP_TX] = "udp send", [SALVO_PATH_UDP_RX] = "udp recv",
+	[SALVO_PATH_TCP_TX] = "tcp send", [SALVO_PATH_TCP_RX] = "tcp recv",
+	[SALVO_PATH_L2_TX] = "raw send",  [SALVO_PATH_L2_RX] = "raw recv",
+};
+
+enum salvo_path salvo_path_of(const struct salvo_cfg *cfg)
+{
+	bool tx = cfg->dir & SALVO_DIR_TX || !cfg->dir;
+
+	if (cfg->proto == SALVO_PROTO_TCP)
+		return tx ? SALVO_PATH_TCP_TX : SALVO_PATH_TCP_RX;
+	if (cfg->proto == SALVO_PROTO_L2)
+		return tx ? SALVO_PATH_L2_TX : SALVO_PATH_L2_RX;
+	return tx ? SALVO_PATH_UDP_TX : SALVO_PATH_UDP_RX;
+}
+
+static int best_prio(const struct salvo_backend_ops *ops)
+{
+	int best = 0;
+
+	for (unsigned int k = 0; k < SALVO_PATH_COUNT; k++)
+		best = SALVO_MAX(best, ops->prio_path[k]);
+	return best;
+}
+
+/* Does a come before b: higher key first, then by name, so the order never depends on link order. */
+static bool before(int ka, const struct salvo_backend_ops *a, int kb, const struct salvo_backend_ops *b)
+{
+	return ka != kb ? ka > kb : strcmp(a->name, b->name) < 0;
+}
+
 int salvo_backend_register(const struct salvo_backend_ops *ops)
 {
 	unsigned int i;
 
 	if (nbackends == MAX_BACKENDS || salvo_backend_find(ops->name))
 		return -EEXIST;
-	/* Keep sorted by prio, highest first (constructors run in link order). */
-	for (i = nbackends; i > 0 && backends[i - 1]->prio < ops->prio; i--)
+	for (i = nbackends; i > 0 && before(best_prio(ops), ops, best_prio(backends[i - 1]), backends[i - 1]); i--)
 		backends[i] = backends[i - 1];
 	backends[i] = ops;
 	nbackends++;
 	return 0;
+}
+
+unsigned int salvo_backend_order(enum salvo_path path, const struct salvo_backend_ops **v,
+				 unsigned int max)
+{
+	unsigned int n = 0;
+
+	for (unsigned int i = 0; i < nbackends && n < max; i++) {
+		const struct salvo_backend_ops *ops = backends[i];
+		unsigned int j;
+
+		if (ops->prio_path[path] <= 0)
+			continue;
+		for (j = n; j > 0 && before(ops->prio_path[path], ops, v[j - 1]->prio_path[path], v[j - 1]); j--)
+			v[j] = v[j - 1];
+		v[j] = ops;
+		n++;
+	}
+	return n;
+}
+
+static bool refused(const char *name)
+{
+	const char *s = getenv("SALVO_BACKEND_REFUSE");
+	size_t n = strlen(name);
+
+	while (s && *s) {
+		size_t len = strcspn(s, ",");
+
+		if (len == n && !strncmp(s, name, n))
+			return true;
+		s += len + (s[len] == ',');
+	}
+	return false;
+}
+
+int salvo_backend_probe(const struct salvo_backend_ops *ops, const struct salvo_cfg *cfg,
+			char *why, size_t len)
+{
+	int rc;
+
+	if (len)
+		why[0] = 0;
+	if (refused(ops->name)) {
+		snprintf(why, len, "refused by SALVO_BACKEND_REFUSE (a test playing a failed probe)");
+		return -EOPNOTSUPP;
+	}
+	rc = ops->probe ? ops->probe(cfg, why, len) : 0;
+	if (rc && len && !why[0])
+		snprintf(why, len, "%s", strerror(-rc));
+	return rc;
 }
 
 const struct salvo_backend_ops *salvo_backend_find(const char *name)
@@ -93,7 +176,9 @@ int salvo_backend_select(const struct salvo_cfg *cfg, const struct salvo_backend
 			 char *err, size_t errlen, const char **skipped, char *why, size_t whylen)
 {
 	unsigned int need = salvo_backend_caps_needed(cfg);
+	const struct salvo_backend_ops *order[MAX_BACKENDS];
 	char reason[256];
+	unsigned int n;
 	int rc;
 
 	if (skipped)
@@ -110,30 +195,28 @@ int salvo_backend_select(const struct salvo_cfg *cfg, const struct salvo_backend
 				 cap_name(need & ~ops->caps));
 			return -EOPNOTSUPP;
 		}
-		reason[0] = 0;
-		rc = ops->probe ? ops->probe(cfg, reason, sizeof(reason)) : 0;
+		rc = salvo_backend_probe(ops, cfg, reason, sizeof(reason));
 		if (rc) {
-			snprintf(err, errlen, "backend %s unavailable: %s", ops->name,
-				 reason[0] ? reason : strerror(-rc));
+			snprintf(err, errlen, "backend %s unavailable: %s", ops->name, reason);
 			return rc;
 		}
 		*out = ops;
 		return 0;
 	}
-	for (unsigned int i = 0; i < nbackends; i++) {
-		const struct salvo_backend_ops *ops = backends[i];
+	n = salvo_backend_order(salvo_path_of(cfg), order, MAX_BACKENDS);
+	for (unsigned int i = 0; i < n; i++) {
+		const struct salvo_backend_ops *ops = order[i];
 
-		if (ops->prio < 0 || (ops->caps & need) != need)
+		if ((ops->caps & need) != need)
 			continue;
-		reason[0] = 0;
-		rc = ops->probe ? ops->probe(cfg, reason, sizeof(reason)) : 0;
+		rc = salvo_backend_probe(ops, cfg, reason, sizeof(reason));
 		if (rc == 0) {
 			*out = ops;
 			return 0;
 		}
 		if (skipped && !*skipped) {
 			*skipped = ops->name;
-			snprintf(why, whylen, "%s", reason[0] ? reason : strerror(-rc));
+			snprintf(why, whylen, "%s", reason);
 		}
 	}
 	snprintf(err, errlen, "no backend can run this here%s%s", skipped && *skipped ? ": " : "",

@@ -136,6 +136,23 @@ static void check_sockbuf(struct salvo_doctor_report *c, const char *name, const
 		salvo_doctor_add(c, name, SALVO_DOCTOR_OK, "syscall uring", "", "net.core.%s = %ld", name, v);
 }
 
+int salvo_udp_gso_probe(int family, unsigned int seg, char *why, size_t len)
+{
+	int fd = socket(family, SOCK_DGRAM | SOCK_CLOEXEC, 0), v = (int)seg, rc = 0;
+
+	if (fd < 0) {
+		rc = -errno;
+		snprintf(why, len, "cannot open a UDP socket: %s", strerror(-rc));
+		return rc;
+	}
+	if (setsockopt(fd, IPPROTO_UDP, UDP_SEGMENT, &v, sizeof(v))) {
+		rc = -errno;
+		snprintf(why, len, "UDP_SEGMENT refused (%s)", strerror(-rc));
+	}
+	close(fd);
+	return rc;
+}
+
 static void check_udp_offload(struct salvo_doctor_report *c)
 {
 	int fd = socket(AF_INET, SOCK_DGRAM | SOCK_CLOEXEC, 0), v;

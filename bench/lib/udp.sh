@@ -15,7 +15,9 @@ salvo_udp() {
 	rxc=(taskset -c "$RX_CPU" "$SALVO" udp recv "127.0.0.1:$p" -b "$be" -q --json-stream -i "$IVL"
 		-d "$((DUR + 10))")
 	txc=(taskset -c "$TX_CPU" "$SALVO" udp send "127.0.0.1:$p" -b "$be" -q --json -s "$size" -d "$DUR")
-	[ "$gso" = 1 ] && rxc+=(--gro) && txc+=(--gso)
+	# gso=0 is one datagram per send: since GSO became the default for unpaced
+	# sends (docs/backends.md), that takes --no-gso.
+	if [ "$gso" = 1 ]; then rxc+=(--gro) && txc+=(--gso); else txc+=(--no-gso); fi
 	[ -n "$rate" ] && txc+=(-r "$rate")
 	bg "$tag.rx" $TO_BG "$((DUR + 12))" "${rxc[@]}"
 	rxpid=$BG_PID

@@ -70,7 +70,7 @@ r2() {
 	case $tool/$v in
 	salvo/*) txc=(taskset -c "$TX_CPU" "$SALVO" udp send "127.0.0.1:$p" -b "$be" -q --json -s $SIZE
 			--no-stamp -d "$DUR")
-		[ "$gso" = 1 ] && txc+=(--gso) ;;
+		if [ "$gso" = 1 ]; then txc+=(--gso); else txc+=(--no-gso); fi ;;	# GSO is the default
 	probe/send_mmsg*) txc=(taskset -c "$TX_CPU" "$PROBES/send_mmsg" "127.0.0.1:$p" "$DUR" $SIZE 64) ;;
 	probe/send_uring*) txc=(taskset -c "$TX_CPU" "$PROBES/send_uring" "127.0.0.1:$p" "$DUR" $SIZE 64) ;;
 	esac

@@ -17,9 +17,8 @@ if want_tool salvo; then
 	be=$(salvo_backends_json | "$PY" -c '
 import json, sys
 d = json.load(sys.stdin)
-ok = [b for b in d.get("backends", []) if b.get("available") and "udp" in b.get("caps", "") and "test-only" not in b.get("caps", "")]
-ok.sort(key=lambda b: -b.get("priority", 0))
-print(ok[0]["name"] if ok else "")' 2>/dev/null)
+ok = [x["backend"] for x in d.get("defaults", []) if x.get("path") == "udp send" and x.get("backend")]
+print(ok[0] if ok else "")' 2>/dev/null)
 	if [ -n "$be" ]; then runs+=("salvo $be"); else
 		for r in $RATES; do unavailable $S "$(case_of "$r")" salvo salvo "no UDP backend available"; done
 	fi

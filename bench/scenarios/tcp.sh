@@ -20,9 +20,10 @@ if want_tool salvo; then
 		be=$(salvo_backends_json | "$PY" -c '
 import json, sys
 d = json.load(sys.stdin)
-ok = [b for b in d.get("backends", []) if b.get("available") and "tcp" in b.get("caps", "").split(",") and "test-only" not in b.get("caps", "")]
-ok.sort(key=lambda b: -b.get("priority", 0))
-print(" ".join(b["name"] for b in ok))' 2>/dev/null)
+# the automatic order for tcp send (salvo backends: defaults[]), the available ones
+avail = {b["name"] for b in d.get("backends", []) if b.get("available")}
+order = [x.get("order", []) for x in d.get("defaults", []) if x.get("path") == "tcp send"]
+print(" ".join(n for n in (order[0] if order else []) if n in avail))' 2>/dev/null)
 		[ -n "$be" ] || st="not available: no backend with TCP"
 		# Backends with the splice / discard capability (tcp send --splice, tcp sink --discard).
 		splice_be=$(salvo_backends_json | "$PY" -c '

@@ -28,6 +28,28 @@
 
 struct salvo_doctor_report;
 
+/*
+ * The paths a default backend is chosen for, each measured on its own
+ * (docs/backends.md): a run's protocol and direction.  A run that both
+ * sends and receives (udp ping, udp echo, --expect-reply, registry) takes
+ * its send path: its rate is set by how fast it turns a reply round.
+ */
+enum salvo_path {
+	SALVO_PATH_UDP_TX,
+	SALVO_PATH_UDP_RX,
+	SALVO_PATH_TCP_TX,
+	SALVO_PATH_TCP_RX,
+	SALVO_PATH_L2_TX,
+	SALVO_PATH_L2_RX,
+	SALVO_PATH_COUNT,
+};
+
+/* "udp send", "udp recv", "tcp send", "tcp recv", "raw send", "raw recv"; index = enum. */
+extern const char *const salvo_path_names[SALVO_PATH_COUNT];
+
+/* The path cfg's run takes (proto and dir). */
+enum salvo_path salvo_path_of(const struct salvo_cfg *cfg);
+
 enum {
 	SALVO_CAP_UDP = 1 << 0,		/* datagram sockets (UDP, unix dgram) */
 	SALVO_CAP_TCP = 1 << 1,		/* stream sockets (TCP, unix stream) */
@@ -86,7 +108,14 @@ struct salvo_backend_ops {
 	const char *name;	/* "uring", "syscall", "af_packet", "af_xdp", "null" */
 	const char *desc;	/* one line for `salvo backends` */
 	unsigned int caps;	/* SALVO_CAP_* */
-	int prio;		/* default choice: the highest that probes OK; < 0 never default */
+	/*
+	 * Default choice per path: among the backends with the caps a run
+	 * needs, the highest prio_path[path] that probes OK; 0 (unset): never
+	 * the default there (an explicit --backend still works).  why_path:
+	 * the measurement that set the number, one line, next to it.
+	 */
+	int prio_path[SALVO_PATH_COUNT];
+	const char *why_path[SALVO_PATH_COUNT];
 	/* 0 if it can run cfg here, else -errno with a one-line reason in why. */
 	int (*probe)(const struct salvo_cfg *cfg, char *why, size_t len);
 	/*
@@ -114,14 +143,29 @@ struct salvo_backend_ops {
 
 int salvo_backend_register(const struct salvo_backend_ops *ops);
 const struct salvo_backend_ops *salvo_backend_find(const char *name);
-/* All registered backends, sorted by prio (highest first). Returns count. */
+/* All registered backends, by their best prio_path (highest first), then name. Returns count. */
 unsigned int salvo_backend_list(const struct salvo_backend_ops **v, unsigned int max);
+/*
+ * The automatic order for path: the backends with a prio_path there, highest
+ * first (ties by name).  salvo_backend_select walks this order; `salvo
+ * backends` prints it.  Returns count.
+ */
+unsigned int salvo_backend_order(enum salvo_path path, const struct salvo_backend_ops **v,
+				 unsigned int max);
+/*
+ * ops->probe(cfg), through the test seam SALVO_BACKEND_REFUSE=name[,name...]:
+ * a named backend answers as if its probe had failed here, so the
+ * integration tests can watch the automatic choice fall back.
+ */
+int salvo_backend_probe(const struct salvo_backend_ops *ops, const struct salvo_cfg *cfg,
+			char *why, size_t len);
 /* Caps a cfg needs (proto, gso, gro, zerocopy). */
 unsigned int salvo_backend_caps_needed(const struct salvo_cfg *cfg);
 
 /*
  * Pick the backend for cfg: cfg->backend if set (fails with its probe's
- * reason), else the highest-priority one that has the caps and probes OK.
+ * reason), else the first of salvo_backend_order(salvo_path_of(cfg)) that
+ * has the caps and probes OK.
  * When a higher-priority candidate was skipped, its name and reason are
  * copied to skipped/why so the CLI can say so once.
  */

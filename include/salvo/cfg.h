@@ -138,6 +138,13 @@ struct salvo_cfg {
 	 */
 	uint64_t start_at_ns;
 	bool (*start_wait_stop)(void);
+	/*
+	 * Probes only: judge whether the backend works on this machine (salvo
+	 * backends' table, salvo doctor), not whether this run fits the
+	 * interface (af_xdp: an MTU beyond a UMEM frame, as lo's).  A run and
+	 * the defaults `salvo backends` reports leave it false.
+	 */
+	bool probe_host_only;
 };
 
 /* Defaults: one thread, burst 32, one flow, stamps on, 5 s timeout, loopback. */

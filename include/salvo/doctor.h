@@ -12,6 +12,8 @@
 #ifndef SALVO_DOCTOR_H
 #define SALVO_DOCTOR_H
 
+#include <stddef.h>
+
 enum salvo_doctor_status {
 	SALVO_DOCTOR_OK,
 	SALVO_DOCTOR_WARN,	/* works, but limits something (throughput, a feature) */
@@ -45,5 +47,13 @@ salvo_doctor_add(struct salvo_doctor_report *r, const char *name, enum salvo_doc
 /* Run every check into v (up to max); returns how many were written. */
 unsigned int salvo_doctor_run(struct salvo_doctor_check *v, unsigned int max);
 const char *salvo_doctor_status_name(enum salvo_doctor_status s);
+
+/*
+ * Does this kernel take UDP_SEGMENT of seg bytes on a UDP socket of family
+ * (AF_INET, AF_INET6)?  0, or -errno with one line in why.  udp send asks
+ * before it makes GSO its default (the doctor's udp_gso check asks the same
+ * of an AF_INET socket).
+ */
+int salvo_udp_gso_probe(int family, unsigned int seg, char *why, size_t len);
 
 #endif

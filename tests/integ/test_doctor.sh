@@ -9,7 +9,11 @@
 # a fix and the exit code says so.  With SALVO_URING_REFUSE playing a kernel
 # that refuses a multishot flavour, `salvo backends` and `salvo doctor`
 # (text and JSON) tell the same story about the io_uring path it stops, and
-# a run on that path fails with the same reason.  Sends no traffic.
+# a run on that path fails with the same reason.  The defaults `salvo
+# backends` names per path are what runs without --backend use (a few
+# datagrams, one TCP connection and a few raw frames in throw-away
+# namespaces), and when the first of a path's order fails its probe the
+# next one runs and the skip is said.
 #
 #	sudo SALVO=build/salvo tests/integ/test_doctor.sh [test_name...]
 . "$(dirname "$0")/lib.sh"
@@ -23,6 +27,8 @@ TESTS="
 	test_uring_refused_accept_multishot
 	test_uring_refused_recv_multishot
 	test_uring_all_paths_agree
+	test_defaults_used
+	test_defaults_fallback
 	test_help
 "
 
@@ -212,6 +218,100 @@ test_help() {
 	grep -q -- '--json' "$TMP/help" || { fail "--json not in the help"; return; }
 	"$SALVO" doctor extra >/dev/null 2>&1
 	[ $? = 2 ] || { fail "a positional argument is not a usage error"; return; }
+}
+
+# default_of FILE PATH: the backend `salvo backends --json` (in FILE) names for PATH.
+default_of() { jq -r --arg p "$2" '.defaults[] | select(.path == $p) | .backend // ""' "$1"; }
+tcp_listening() { in_ns "$2" ss -Hltn "sport = :$1" | grep -q .; }
+has_xdp_prog() { ip -n "$1" -d link show dev "$2" | grep -q 'prog/xdp'; }
+
+# What `salvo backends` says each path uses is what a run with no --backend
+# reports it used: udp send/recv and tcp send/sink on a namespace's lo, raw
+# send/recv over a veth pair (judged with --iface on each end).  The text
+# lines say the same as the JSON.
+test_defaults_used() {
+	require_root || return
+	local p f b be port rpid mac_b
+	setup_ns NA NB || return
+	setup_veth "$NA" "$NB" 10.79.0.1/24 10.79.0.2/24 || return
+	mac_b=$(ip netns exec "$NB" cat /sys/class/net/veth-b/address) || { fail "no MAC for veth-b"; return; }
+	ip netns exec "$NA" "$SALVO" backends --json -I veth-a >"$TMP/ba.json" 2>"$TMP/ba.err" ||
+		{ show "$TMP/ba.err"; fail "backends --json failed"; return; }
+	ip netns exec "$NA" "$SALVO" backends -I veth-a >"$TMP/ba.txt" 2>&1 || { fail "backends failed"; return; }
+	ip netns exec "$NB" "$SALVO" backends --json -I veth-b >"$TMP/bb.json" 2>/dev/null || { fail "backends -I veth-b"; return; }
+	jq -e '[.defaults[].path] == ["udp send", "udp recv", "tcp send", "tcp recv", "raw send", "raw recv"]
+		and all(.defaults[]; (.backend | type == "string") and (.backend as $b | .order | any(. == $b))
+		and (.why | length > 0))' "$TMP/ba.json" >/dev/null ||
+		{ show "$TMP/ba.json"; fail "defaults[]: not one working backend per path, in its order, with a why"; return; }
+	jq -r '.defaults[] | "\(.path): \(.backend) (default"' "$TMP/ba.json" >"$TMP/want.txt"
+	grep -cF -f "$TMP/want.txt" "$TMP/ba.txt" | grep -qx 6 ||
+		{ show "$TMP/ba.txt" "$TMP/want.txt"; fail "the text does not name the JSON's six defaults"; return; }
+	# UDP: a receiver and a sender, neither naming a backend.
+	port=$(random_port)
+	SALVO_BACKEND= salvo_bg -n "$NA" "$TMP/ur.json" udp recv "127.0.0.1:$port" -n 20 --json -d 20
+	rpid=$SALVO_PID
+	busywait 10000 udp_bound "$port" "$NA" || { fail "udp recv not bound"; return; }
+	SALVO_BACKEND= salvo_run -n "$NA" "$TMP/us.json" udp send "127.0.0.1:$port" -n 20 -r 10k --json ||
+		{ show "$TMP/us.json.err"; fail "udp send"; return; }
+	wait_pid "$rpid" 20000 || { show "$TMP/ur.json.err"; fail "udp recv did not end"; return; }
+	# TCP: one connection to a sink.
+	port=$(random_port)
+	SALVO_BACKEND= salvo_bg -n "$NA" "$TMP/tr.json" tcp sink "127.0.0.1:$port" --count 1 --json -d 20
+	rpid=$SALVO_PID
+	busywait 10000 tcp_listening "$port" "$NA" || { fail "tcp sink not listening"; return; }
+	SALVO_BACKEND= salvo_run -n "$NA" "$TMP/ts.json" tcp send "127.0.0.1:$port" --bytes 64k --json ||
+		{ show "$TMP/ts.json.err"; fail "tcp send"; return; }
+	wait_pid "$rpid" 20000 || { show "$TMP/tr.json.err"; fail "tcp sink did not end"; return; }
+	# Raw frames A -> B: the receiver's default judged on veth-b, in B.
+	SALVO_BACKEND= salvo_bg -n "$NB" "$TMP/rr.json" raw recv -I veth-b -n 10 --json -q -d 20
+	rpid=$SALVO_PID
+	busywait 15000 raw_ready "$rpid" "$NB" veth-b || { show "$TMP/rr.json.err"; fail "raw recv not ready"; return; }
+	SALVO_BACKEND= salvo_run -n "$NA" "$TMP/rs.json" raw send -I veth-a --dst 10.79.0.2 --dst-mac "$mac_b" \
+		-n 10 -r 1k --json || { show "$TMP/rs.json.err"; fail "raw send"; return; }
+	wait_pid "$rpid" 20000 || { show "$TMP/rr.json.err"; fail "raw recv did not end"; return; }
+	for p in "udp send:us:ba" "udp recv:ur:ba" "tcp send:ts:ba" "tcp recv:tr:ba" "raw send:rs:ba" "raw recv:rr:bb"; do
+		IFS=: read -r p f b <<<"$p"
+		be=$(default_of "$TMP/$b.json" "$p")
+		[ "$(jq -r .backend "$TMP/$f.json")" = "$be" ] ||
+			{ fail "$p ran on $(jq -r .backend "$TMP/$f.json"), salvo backends says $be"; return; }
+	done
+}
+raw_ready() { packet_bound "$@" || has_xdp_prog "$2" "$3"; }
+
+# The first of a path's order unavailable: the next one runs and says why,
+# as `salvo backends` does.  Played with SALVO_BACKEND_REFUSE for udp send,
+# and, while af_xdp is first for raw send, for real: af_xdp on lo, whose
+# 64 KiB MTU does not fit a UMEM frame.
+test_defaults_fallback() {
+	require_root || return
+	local first next port be
+	setup_ns NA || return
+	"$SALVO" backends --json >"$TMP/b.json" 2>/dev/null || { fail "backends --json"; return; }
+	first=$(jq -r '.defaults[] | select(.path == "udp send") | .order[0]' "$TMP/b.json")
+	next=$(jq -r '.defaults[] | select(.path == "udp send") | .order[1] // ""' "$TMP/b.json")
+	[ -n "$next" ] || { skip "one backend for udp send: nothing to fall back to"; return; }
+	SALVO_BACKEND_REFUSE=$first "$SALVO" backends --json >"$TMP/r.json" 2>/dev/null || { fail "backends (refused)"; return; }
+	jq -e --arg f "$first" --arg n "$next" '.defaults[] | select(.path == "udp send") |
+		.backend == $n and .skipped == $f and (.skip_reason | test("SALVO_BACKEND_REFUSE"))' "$TMP/r.json" >/dev/null ||
+		{ show "$TMP/r.json"; fail "backends: udp send does not fall back from $first to $next"; return; }
+	port=$(random_port)
+	SALVO_BACKEND= SALVO_BACKEND_REFUSE=$first salvo_run -n "$NA" "$TMP/s.out" udp send "127.0.0.1:$port" -n 5 -r 1k
+	grep -qF "salvo: backend $first unavailable (refused by SALVO_BACKEND_REFUSE" "$TMP/s.out.err" &&
+		grep -qF "using $next" "$TMP/s.out.err" && grep -qE "^salvo udp send: $next backend" "$TMP/s.out" ||
+		{ show "$TMP/s.out" "$TMP/s.out.err"; fail "udp send did not say it fell back from $first to $next"; return; }
+	# raw send on lo: a probe that genuinely fails.
+	ip netns exec "$NA" "$SALVO" backends --json -I lo >"$TMP/lo.json" 2>/dev/null || { fail "backends -I lo"; return; }
+	# Only while af_xdp is first for raw send (docs/backends.md: not today).
+	jq -e '.defaults[] | select(.path == "raw send") | .order[0] == "af_xdp"' "$TMP/lo.json" >/dev/null ||
+		return 0
+	jq -e '.defaults[] | select(.path == "raw send") | .backend == "af_packet" and .skipped == "af_xdp"
+		and (.skip_reason | test("MTU 65536"))' "$TMP/lo.json" >/dev/null ||
+		{ show "$TMP/lo.json"; fail "backends -I lo: raw send does not fall back to af_packet"; return; }
+	SALVO_BACKEND= salvo_run -n "$NA" "$TMP/l.out" raw send -I lo --dst 127.0.0.1 --dst-mac 00:00:00:00:00:00 -n 5 ||
+		{ show "$TMP/l.out.err"; fail "raw send on lo failed"; return; }
+	grep -qF "salvo: backend af_xdp unavailable (af_xdp: lo: MTU 65536" "$TMP/l.out.err" &&
+		grep -qE "^salvo raw send: af_packet backend" "$TMP/l.out" ||
+		{ show "$TMP/l.out" "$TMP/l.out.err"; fail "raw send on lo did not fall back to af_packet, saying why"; return; }
 }
 
 for t in ${*:-$TESTS}; do run_test "$t"; done

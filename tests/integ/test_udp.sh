@@ -23,6 +23,7 @@ TESTS="
 	test_unix_python_receiver
 	test_unix_path_rules
 	test_gso_gro
+	test_gso_default
 	test_threads_flows
 	test_stamp_accounting
 	test_interop_seed_sender
@@ -34,6 +35,7 @@ TESTS="
 	test_sigint_summary
 	test_refused
 	test_refused_unpaced
+	test_refused_gso
 	test_recv_rcvbuf
 	test_pacing_deadline
 	test_pacing_signal
@@ -306,6 +308,49 @@ gso_once() {
 	fi
 }
 
+# GSO by default (docs/backends.md): an unpaced udp send to an IP
+# destination with no GSO option carries several datagrams per kernel send
+# (Udp OutDatagrams, one per GSO skb, equals tx.submissions and is at most
+# N/8) and says so (JSON gso true, and a "gso: on" line in the text); the
+# receiver still counts every datagram with its own stamp: none lost,
+# reordered or duplicated.  --no-gso and a paced run send one datagram per
+# kernel send (OutDatagrams grows by N) and say why GSO is off.
+test_gso_default() {
+	require_root || return	# --rcvbuf beyond rmem_max; fresh namespace
+	local p n=6400 out0 out1 k v
+	setup_ns NS || return
+	p=$(random_port)
+	out0=$(snmp_udp OutDatagrams "$NS")
+	RECV_OPTS=(--rcvbuf 256M) SEND_OPTS=()
+	transfer "$NS" "127.0.0.1:$p" "127.0.0.1:$p" "$p" "$n" || return
+	out1=$(snmp_udp OutDatagrams "$NS")
+	[ "$(jq -r '"\(.gso) \(.gso_reason)"' "$TMP/send.json")" = "true default for unpaced sends; --no-gso for plain ones" ] ||
+		{ show "$TMP/send.json"; fail "default unpaced send: gso not reported on"; return; }
+	[ $((out1 - out0)) -eq "$(jq .tx.submissions "$TMP/send.json")" ] && [ $((out1 - out0)) -le $((n / 8)) ] ||
+		{ fail "$((out1 - out0)) kernel sends for $n datagrams: no GSO by default"; return; }
+	for k in lost reordered duplicates unstamped; do
+		v=$(jq ".rx.$k" "$TMP/recv.json")
+		[ "$v" = 0 ] || { show "$TMP/recv.json"; fail "default GSO send: rx.$k = $v"; return; }
+	done
+	SALVO_BACKEND= salvo_run -n "$NS" "$TMP/t.out" udp send "127.0.0.1:$p" -n 64
+	grep -qxF "  gso: on (default for unpaced sends; --no-gso for plain ones)" "$TMP/t.out" ||
+		{ show "$TMP/t.out"; fail "text summary does not say gso: on"; return; }
+	for k in "--no-gso:--no-gso" "--rate 20k:paced (--rate): one datagram per send unless --gso"; do
+		p=$(random_port)
+		out0=$(snmp_udp OutDatagrams "$NS")
+		RECV_OPTS=(--rcvbuf 256M) SEND_OPTS=(${k%%:*})
+		transfer "$NS" "127.0.0.1:$p" "127.0.0.1:$p" "$p" 640 || return
+		out1=$(snmp_udp OutDatagrams "$NS")
+		[ "$(jq -r '"\(.gso) \(.gso_reason)"' "$TMP/send.json")" = "false ${k#*:}" ] ||
+			{ show "$TMP/send.json"; fail "${k%%:*}: gso not reported off with its reason"; return; }
+		[ $((out1 - out0)) -eq 640 ] || { fail "${k%%:*}: $((out1 - out0)) kernel sends for 640 datagrams"; return; }
+	done
+	refuse_usage() { "$SALVO" udp send 127.0.0.1:9 --gso --no-gso -n 1 >/dev/null 2>"$TMP/u.err"; }
+	refuse_usage
+	[ $? -eq 2 ] && grep -qF -- "--gso and --no-gso exclude each other" "$TMP/u.err" ||
+		{ show "$TMP/u.err"; fail "--gso --no-gso not refused"; return; }
+}
+
 test_threads_flows() {
 	local p flows
 	p=$(random_port)
@@ -507,8 +552,22 @@ test_sigint_summary() {
 # its tx.packets is what the kernel sent (OutDatagrams, fresh namespace).
 test_refused() { refused --rate 10k; }
 
-# The same as fast as the sender goes (a burst per submission).
-test_refused_unpaced() { refused; }
+# The same as fast as the sender goes (a burst per submission), one datagram
+# per send: OutDatagrams counts GSO sends, not datagrams, so the witness
+# needs plain sends (GSO is the default for unpaced sends).
+test_refused_unpaced() { refused --no-gso; }
+
+# The default unpaced send (GSO) to a closed port: a refusal comes back per
+# GSO send, not per datagram, and the run still ends with exit 1 and the
+# line that says every datagram was refused.
+test_refused_gso() {
+	local p rc
+	p=$(random_port)
+	SALVO_BACKEND= salvo_run "$TMP/g.out" udp send "127.0.0.1:$p" --count 2000 -q
+	rc=$?
+	[ "$rc" -eq 1 ] && grep -q "^salvo: udp send: every datagram was refused: 2000 sent in [0-9]* GSO sends" "$TMP/g.out.err" ||
+		{ show "$TMP/g.out" "$TMP/g.out.err"; fail "default (GSO) send to a closed port: exit $rc, want 1"; }
+}
 
 refused() {
 	require_root || return

@@ -180,7 +180,6 @@ static const struct salvo_backend_ops fake_ops = {
 	.name = "refusing",
 	.desc = "test: refuses every 3rd submission, takes half of every 5th",
 	.caps = SALVO_CAP_UDP | SALVO_CAP_TCP | SALVO_CAP_L2 | SALVO_CAP_GSO | SALVO_CAP_TEST,
-	.prio = -1,
 	.open = fake_open,
 	.tx_burst = fake_tx,
 	.rx_burst = fake_rx,
