@@ -128,7 +128,7 @@ static int backends_run(void *o, int argc, char **argv)
 	(void)argc;
 	(void)argv;
 	if (!b->json)
-		printf("%-10s %-4s %-30s %s\n", "BACKEND", "OK", "CAPS", "NOTES");
+		printf("%-10s %-4s %-34s %s\n", "BACKEND", "OK", "CAPS", "NOTES");
 	for (unsigned int i = 0; i < n; i++) {
 		char why[SALVO_ARRAY_SIZE(paths)][256], notes[800] = "", caps[96];
 		unsigned int tried = 0, failed = 0, same = 1, first = 0;
@@ -181,7 +181,7 @@ static int backends_run(void *o, int argc, char **argv)
 							     "description", v[i]->desc));
 		} else {
 			json_decref(pj);
-			printf("%-10s %-4s %-30s %s\n", v[i]->name,
+			printf("%-10s %-4s %-34s %s\n", v[i]->name,
 			       !failed ? "yes" : failed == tried ? "no" : "some", caps,
 			       failed ? notes : v[i]->desc);
 		}
