@@ -216,7 +216,7 @@ int salvo__uring_tx_dgram(struct salvo_port *p, struct salvo_pkt **v, unsigned i
 			io_uring_sqe_set_data64(sqe, ud_make(UD_TX, k->idx));
 		} else {
 			up->hold[k->idx] = 0;
-			prep_send(up, (int)s->slot, k, 0, UD_TX, 0);
+			prep_send_sqe(up, sqe, (int)s->slot, k, 0, UD_TX, 0);
 		}
 		up->tx_inflight++;
 	}

@@ -279,10 +279,10 @@ static inline void buf_recycle(struct uring_port *up, unsigned int bid, int off)
 			      bid, io_uring_buf_ring_mask(up->br_entries), off);
 }
 
-static inline struct io_uring_sqe *prep_send(struct uring_port *up, int slot, struct salvo_pkt *k,
-				      uint32_t off, unsigned int kind, int flags)
+/* sqe: one the caller got and has not used; every byte of it is written here. */
+static inline void prep_send_sqe(struct uring_port *up, struct io_uring_sqe *sqe, int slot,
+				 struct salvo_pkt *k, uint32_t off, unsigned int kind, int flags)
 {
-	struct io_uring_sqe *sqe = get_sqe(up);
 	uint8_t *d = k->data + off;
 	uint32_t n = k->len - off;
 
@@ -302,6 +302,14 @@ static inline struct io_uring_sqe *prep_send(struct uring_port *up, int slot, st
 	}
 	sqe->flags |= IOSQE_FIXED_FILE;
 	io_uring_sqe_set_data64(sqe, ud_make(kind, k->idx));
+}
+
+static inline struct io_uring_sqe *prep_send(struct uring_port *up, int slot, struct salvo_pkt *k,
+					     uint32_t off, unsigned int kind, int flags)
+{
+	struct io_uring_sqe *sqe = get_sqe(up);
+
+	prep_send_sqe(up, sqe, slot, k, off, kind, flags);
 	return sqe;
 }
 
