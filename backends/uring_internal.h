@@ -96,11 +96,27 @@ enum {
 	UD_ACCEPT,	/* x: socket index */
 	UD_CONNECT,	/* x: connection id */
 	UD_SOCKET,	/* x: connection id (a dial's SOCKET, reported only when it fails) */
+	UD_TXS,		/* datagram send with CQE_SKIP_SUCCESS: see ud_skip() */
 };
 
 static inline uint64_t ud_make(unsigned int kind, uint32_t x)
 {
 	return (uint64_t)x << 8 | kind;
+}
+
+/*
+ * A skipped-success send's user_data carries what its error CQE needs
+ * without the descriptor: pool index (16 bits), length (17), segment size
+ * (16) and the burst's generation (7), so a CQE that came after its burst
+ * was recycled is still counted exactly (uring_dgram.c, tx_skip).
+ */
+#define TXS_MAX_LEN (1U << 17)
+#define TXS_MAX_IDX (1U << 16)
+
+static inline uint64_t ud_skip(uint32_t idx, uint32_t len, uint16_t gso, unsigned int gen)
+{
+	return (uint64_t)(gen & 0x7f) << 57 | (uint64_t)gso << 41 | (uint64_t)len << 24 |
+	       (uint64_t)idx << 8 | UD_TXS;
 }
 
 enum { C_FREE, C_CONNECTING, C_OPEN, C_CLOSING };
@@ -151,6 +167,18 @@ struct uring_port {
 	bool fixed_bufs;	/* pool memory registered */
 	bool fixed_send;	/* IORING_OP_SEND takes a fixed buffer here */
 	bool zc;
+	/*
+	 * Plain datagram sends go with IOSQE_CQE_SKIP_SUCCESS and MSG_DONTWAIT
+	 * (5.17, IORING_FEAT_CQE_SKIP): no CQE per success, and every send is
+	 * done when io_uring_enter returns (tx_skip).  Off for --zerocopy,
+	 * servers, unix datagrams, SALVO_URING_REFUSE=cqe_skip, and for the rest
+	 * of the run after the first EAGAIN.
+	 */
+	bool skip;
+	bool skip_window;	/* inside tx_skip's reap: the burst's descriptors are still ours */
+	uint8_t skip_gen;	/* the burst in the window (7 bits in user_data) */
+	unsigned int skip_held;	/* descriptors of the window's burst the kernel still holds */
+	struct io_uring_sqe skip_sqe;	/* template: SEND, fixed file (and buffer), skip, DONTWAIT */
 	/*
 	 * --gso: the segment size set with UDP_SEGMENT on every tx socket, so
 	 * a descriptor of that gso_size goes as a plain SEND (no msghdr, no
@@ -315,12 +343,16 @@ static inline struct io_uring_sqe *prep_send(struct uring_port *up, int slot, st
 
 /* uring.c: tx errors, shared by both paths. */
 void salvo__uring_tx_error(struct salvo_port *p, int res, const struct salvo_pkt *k);
+/* uring.c: handle every CQE there is; returns how many tx buffers went back to the pool. */
+int salvo__uring_process(struct salvo_port *p);
 
 /* uring_dgram.c: datagram sockets (UDP, unix dgram). */
 int salvo__uring_open_dgram(struct salvo_port *p, const struct salvo_cfg *cfg);
 void salvo__uring_arm_recvmsg(struct uring_port *up, unsigned int i);
 void salvo__uring_on_recvmsg(struct salvo_port *p, struct io_uring_cqe *cqe, uint32_t i);
 void salvo__uring_on_tx(struct salvo_port *p, struct io_uring_cqe *cqe, struct salvo_pkt *k);
+void salvo__uring_on_tx_skip(struct salvo_port *p, const struct io_uring_cqe *cqe);
+void salvo__uring_skip_setup(struct salvo_port *p);
 int salvo__uring_tx_dgram(struct salvo_port *p, struct salvo_pkt **v, unsigned int n);
 
 /* uring_stream.c: stream sockets (TCP, unix stream) and their connections. */
