@@ -645,6 +645,8 @@ static void rearm(struct salvo_port *p)
 	unsigned int i;
 	bool bufs = up->rx_out < up->br_entries;
 
+	if (!up->stream && !up->dgram_rx)
+		return;	/* a datagram sender that receives nothing: nothing to arm, ever */
 	if (up->accept_paused)
 		salvo__uring_adopt_pending(p);
 	for (i = 0; i < up->nsocks; i++) {
@@ -753,13 +755,11 @@ static bool probe_fixed_send(struct uring_port *up)
 }
 
 /* First call on the worker thread: become the ring's issuer, arm receives, start connects. */
-static int port_enable(struct salvo_port *p)
+static int port_enable_first(struct salvo_port *p)
 {
 	struct uring_port *up = p->priv;
 	unsigned int i;
 
-	if (salvo_likely(up->enabled))
-		return 0;
 	up->enabled = true;
 	/*
 	 * The ring fd registered with this thread (5.18): every
@@ -786,6 +786,14 @@ static int port_enable(struct salvo_port *p)
 	return 0;
 }
 
+/* Inline: every tx, reap and rx call asks, and only the first does more than one load. */
+static inline int port_enable(struct salvo_port *p)
+{
+	const struct uring_port *up = p->priv;
+
+	return salvo_likely(up->enabled) ? 0 : port_enable_first(p);
+}
+
 /* ---- ops --------------------------------------------------------------------- */
 
 static int uring_tx_burst(struct salvo_port *p, struct salvo_pkt **v, unsigned int n)
@@ -808,7 +816,7 @@ static int uring_reap(struct salvo_port *p)
 	if (port_enable(p))
 		return 0;
 	rearm(p);
-	n = salvo__uring_process(p);
+	n = uring_process(p);
 	/* DEFER_TASKRUN: completions that went async wait for us to enter the kernel. */
 	if (!n && up->tx_inflight && (up->ring_flags & IORING_SETUP_DEFER_TASKRUN)) {
 		io_uring_get_events(&up->ring);

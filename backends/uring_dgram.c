@@ -231,7 +231,7 @@ static unsigned int tx_skip(struct salvo_port *p, struct salvo_pkt **v, unsigned
 		up->tx_inflight++;
 		up->skip_held++;
 	}
-	salvo__uring_process(p);
+	uring_process(p);
 	up->skip_window = false;
 	if (salvo_likely(!up->skip_held)) {
 		salvo_pool_put_block(p->pool, v, i);	/* none external: checked above */
@@ -402,6 +402,7 @@ int salvo__uring_open_dgram(struct salvo_port *p, const struct salvo_cfg *cfg)
 		s->slot = up->nsocks++;
 		up->unix_bound = cfg->listen && un;
 		s->rx = cfg->listen || (cfg->dir & SALVO_DIR_RX);
+		up->dgram_rx |= s->rx;
 		/*
 		 * As the syscall backend does; where the kernel refuses, every
 		 * descriptor keeps its own UDP_SEGMENT cmsg (and its error).

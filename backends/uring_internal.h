@@ -186,6 +186,7 @@ struct uring_port {
 	 */
 	uint16_t sock_gso;
 	bool unix_dgram;	/* datagrams to or from a unix socket: sent with sendmmsg(2) */
+	bool dgram_rx;		/* some datagram socket receives (usock.rx): rearm() has work */
 	struct mmsghdr *mm;	/* unix datagrams: one sendmmsg per burst and socket */
 	int fatal;		/* sticky -errno: tx_burst returns it */
 
@@ -345,6 +346,21 @@ static inline struct io_uring_sqe *prep_send(struct uring_port *up, int slot, st
 void salvo__uring_tx_error(struct salvo_port *p, int res, const struct salvo_pkt *k);
 /* uring.c: handle every CQE there is; returns how many tx buffers went back to the pool. */
 int salvo__uring_process(struct salvo_port *p);
+
+/*
+ * The same, without a call when there is nothing to do: a skipped-success
+ * sender usually finds the CQ empty and the SQ submitted.  The CQ tail is
+ * read with acquire (io_uring_cq_ready), pairing with the kernel's release
+ * of it, as salvo__uring_process reads it.
+ */
+static inline int uring_process(struct salvo_port *p)
+{
+	struct uring_port *up = p->priv;
+
+	if (!io_uring_cq_ready(&up->ring) && !io_uring_sq_ready(&up->ring))
+		return 0;
+	return salvo__uring_process(p);
+}
 
 /* uring_dgram.c: datagram sockets (UDP, unix dgram). */
 int salvo__uring_open_dgram(struct salvo_port *p, const struct salvo_cfg *cfg);
