@@ -861,27 +861,41 @@ static int uring_rx_burst(struct salvo_port *p, struct salvo_pkt **v, unsigned i
 		}
 		salvo__uring_process(p);
 	}
-	for (i = 0; i < n && up->fifo_n; i++) {
-		v[i] = up->fifo[up->fifo_head];
-		if (++up->fifo_head == up->fifo_cap)
-			up->fifo_head = 0;
-		up->fifo_n--;
-	}
-	return (int)i;
+	/* At most two runs of the FIFO (before and after its wrap), copied whole. */
+	n = SALVO_MIN(n, up->fifo_n);
+	i = SALVO_MIN(n, up->fifo_cap - up->fifo_head);
+	memcpy(v, up->fifo + up->fifo_head, (size_t)i * sizeof(*v));
+	memcpy(v + i, up->fifo, (size_t)(n - i) * sizeof(*v));
+	up->fifo_head += n;
+	if (up->fifo_head >= up->fifo_cap)
+		up->fifo_head -= up->fifo_cap;
+	up->fifo_n -= n;
+	return (int)n;
 }
 
 static void uring_release(struct salvo_port *p, struct salvo_pkt **v, unsigned int n)
 {
 	struct uring_port *up = p->priv;
-	unsigned int i;
+	/* Locals: the ring stores below may alias *up as far as the compiler knows. */
+	struct salvo_pkt *rxd = up->rxd, *rxd_end = up->rxd + up->br_entries;
+	struct io_uring_buf_ring *br = up->br;
+	unsigned int i, mask = (unsigned int)io_uring_buf_ring_mask(up->br_entries);
+	unsigned short tail = br ? br->tail : 0;	/* ours alone: the kernel reads it */
+	uint8_t *rxmem = up->rxmem;
+	uint32_t size = up->rxbuf_size;
 	int added = 0;
 
 	for (i = 0; i < n; i++) {
 		struct salvo_pkt *k = v[i];
 
-		if (k >= up->rxd && k < up->rxd + up->br_entries) {
-			buf_recycle(up, (unsigned int)(k - up->rxd), added++);
-			up->rx_out--;
+		if (k >= rxd && k < rxd_end) {
+			unsigned int bid = (unsigned int)(k - rxd);
+			struct io_uring_buf *b = &br->bufs[(unsigned short)(tail + added++) & mask];
+
+			/* buf_recycle(), with the ring's tail and geometry held in registers */
+			b->addr = (uintptr_t)(rxmem + (size_t)bid * size);
+			b->len = size;
+			b->bid = (unsigned short)bid;
 		} else if (k >= up->evd && k < up->evd + up->nev) {
 			if (k->conn < up->nconns && up->conns[k->conn].evout)
 				up->conns[k->conn].evout--;	/* ev_push() counted it */
@@ -899,8 +913,10 @@ static void uring_release(struct salvo_port *p, struct salvo_pkt **v, unsigned i
 			salvo_pool_put(p->pool, &k, 1);
 		}
 	}
-	if (added)
-		io_uring_buf_ring_advance(up->br, added);
+	if (added) {
+		up->rx_out -= (unsigned int)added;
+		io_uring_buf_ring_advance(br, added);	/* release: the entries above first */
+	}
 }
 
 /*
