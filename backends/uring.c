@@ -702,7 +702,7 @@ int salvo__uring_process(struct salvo_port *p)
 			salvo__uring_on_send(p, cqe, salvo_pool_pkt(p->pool, x));
 			break;
 		case UD_RECVMSG:
-			salvo__uring_on_recvmsg(p, cqe, x);
+			uring_on_recvmsg(p, cqe, x);
 			break;
 		case UD_RECV:
 			salvo__uring_on_recv(p, cqe, x);

@@ -31,66 +31,6 @@ void salvo__uring_arm_recvmsg(struct uring_port *up, unsigned int i)
 	s->armed = true;
 }
 
-void salvo__uring_on_recvmsg(struct salvo_port *p, struct io_uring_cqe *cqe, uint32_t i)
-{
-	struct uring_port *up = p->priv;
-	struct usock *s = &up->socks[i];
-	struct io_uring_recvmsg_out *o;
-	struct salvo_pkt *k;
-	struct cmsghdr *cm;
-	unsigned int bid;
-	uint8_t *buf;
-
-	if (!(cqe->flags & IORING_CQE_F_MORE))
-		s->armed = false;
-	if (cqe->res < 0) {
-		if (cqe->res == -ENOBUFS)
-			salvo_cnt_add(&p->stats.rx_nobufs, 1);
-		else if (cqe->res == -ECONNREFUSED)
-			salvo_cnt_add(&p->stats.tx_refused, 1);	/* ICMP port unreachable for our sends */
-		return;
-	}
-	if (!(cqe->flags & IORING_CQE_F_BUFFER))
-		return;
-	bid = cqe->flags >> IORING_CQE_BUFFER_SHIFT;
-	buf = up->rxmem + (size_t)bid * up->rxbuf_size;
-	up->rx_out++;
-	k = &up->rxd[bid];
-	o = io_uring_recvmsg_validate(buf, cqe->res, &s->rxmsg);
-	if (!o) {
-		salvo_cnt_add(&p->stats.rx_dropped, 1);
-		salvo_port_release(p, &k, 1);
-		return;
-	}
-	k->data = io_uring_recvmsg_payload(o, &s->rxmsg);
-	k->len = io_uring_recvmsg_payload_length(o, cqe->res, &s->rxmsg);
-	k->gso_size = 0;
-	k->flags = 0;
-	k->err = 0;
-	k->flow = i;
-	k->conn = 0;
-	k->ts_ns = 0;
-	salvo_addr_from_sa(&k->peer, io_uring_recvmsg_name(o),
-			   SALVO_MIN(o->namelen, s->rxmsg.msg_namelen));
-	for (cm = io_uring_recvmsg_cmsg_firsthdr(o, &s->rxmsg); cm;
-	     cm = io_uring_recvmsg_cmsg_nexthdr(o, &s->rxmsg, cm)) {
-		if (cm->cmsg_level == SOL_UDP && cm->cmsg_type == UDP_GRO) {
-			int seg;
-
-			memcpy(&seg, CMSG_DATA(cm), sizeof(seg));
-			if (seg > 0 && (uint32_t)seg < k->len)
-				k->gso_size = (uint16_t)seg;
-		} else if (cm->cmsg_level == SOL_SOCKET && cm->cmsg_type == SO_RXQ_OVFL) {
-			uint32_t d;
-
-			memcpy(&d, CMSG_DATA(cm), sizeof(d));
-			salvo_cnt_add(&p->stats.rx_dropped, d - s->ovfl);
-			s->ovfl = d;
-		}
-	}
-	fifo_push(up, k);
-}
-
 void salvo__uring_on_tx(struct salvo_port *p, struct io_uring_cqe *cqe, struct salvo_pkt *k)
 {
 	struct uring_port *up = p->priv;
