@@ -103,33 +103,39 @@ static int gen_init(struct salvo_worker *w)
 static unsigned int fill(struct gen *g, struct gen_flow *f, unsigned int local, unsigned int n,
 			 uint64_t want, uint64_t ts)
 {
-	uint64_t left = want;
+	/* Locals: the descriptor stores may alias *g and *f as far as the compiler knows. */
+	struct salvo_pkt **v = g->v;
+	const uint32_t size = g->size, segs = g->segs;
+	const uint16_t gso = segs > 1 ? (uint16_t)size : 0;
+	const bool stamp = g->stamp;
+	uint64_t seq = f->seq, left = want;
 
 	for (unsigned int i = 0; i < n && left; i++) {
-		struct salvo_pkt *k = g->v[i];
-		unsigned int s = (unsigned int)SALVO_MIN((uint64_t)g->segs, left);
+		struct salvo_pkt *k = v[i];
+		unsigned int s = left < segs ? (unsigned int)left : segs;
 
 		k->flow = local;
-		k->len = g->size * s;
-		k->gso_size = g->segs > 1 ? (uint16_t)g->size : 0;
-		if (g->stamp) {
+		k->len = size * s;
+		k->gso_size = gso;
+		if (stamp) {
 			for (unsigned int j = 0; j < s; j++) {
 				struct salvo_stamp st = {
 					.version = SALVO_STAMP_VERSION,
 					.flags = g->stamp_flags,
 					.session = g->session,
 					.flow = f->id,
-					.len = g->size,
-					.seq = f->seq + j,
+					.len = size,
+					.seq = seq + j,
 					.ts_ns = ts,
 				};
 
-				salvo_stamp_encode(k->data + (size_t)j * g->size, &st);
+				salvo_stamp_encode(k->data + (size_t)j * size, &st);
 			}
 		}
-		f->seq += s;
+		seq += s;
 		left -= s;
 	}
+	f->seq = seq;
 	return (unsigned int)(want - left);
 }
 

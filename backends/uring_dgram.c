@@ -31,66 +31,6 @@ void salvo__uring_arm_recvmsg(struct uring_port *up, unsigned int i)
 	s->armed = true;
 }
 
-void salvo__uring_on_recvmsg(struct salvo_port *p, struct io_uring_cqe *cqe, uint32_t i)
-{
-	struct uring_port *up = p->priv;
-	struct usock *s = &up->socks[i];
-	struct io_uring_recvmsg_out *o;
-	struct salvo_pkt *k;
-	struct cmsghdr *cm;
-	unsigned int bid;
-	uint8_t *buf;
-
-	if (!(cqe->flags & IORING_CQE_F_MORE))
-		s->armed = false;
-	if (cqe->res < 0) {
-		if (cqe->res == -ENOBUFS)
-			salvo_cnt_add(&p->stats.rx_nobufs, 1);
-		else if (cqe->res == -ECONNREFUSED)
-			salvo_cnt_add(&p->stats.tx_refused, 1);	/* ICMP port unreachable for our sends */
-		return;
-	}
-	if (!(cqe->flags & IORING_CQE_F_BUFFER))
-		return;
-	bid = cqe->flags >> IORING_CQE_BUFFER_SHIFT;
-	buf = up->rxmem + (size_t)bid * up->rxbuf_size;
-	up->rx_out++;
-	k = &up->rxd[bid];
-	o = io_uring_recvmsg_validate(buf, cqe->res, &s->rxmsg);
-	if (!o) {
-		salvo_cnt_add(&p->stats.rx_dropped, 1);
-		salvo_port_release(p, &k, 1);
-		return;
-	}
-	k->data = io_uring_recvmsg_payload(o, &s->rxmsg);
-	k->len = io_uring_recvmsg_payload_length(o, cqe->res, &s->rxmsg);
-	k->gso_size = 0;
-	k->flags = 0;
-	k->err = 0;
-	k->flow = i;
-	k->conn = 0;
-	k->ts_ns = 0;
-	salvo_addr_from_sa(&k->peer, io_uring_recvmsg_name(o),
-			   SALVO_MIN(o->namelen, s->rxmsg.msg_namelen));
-	for (cm = io_uring_recvmsg_cmsg_firsthdr(o, &s->rxmsg); cm;
-	     cm = io_uring_recvmsg_cmsg_nexthdr(o, &s->rxmsg, cm)) {
-		if (cm->cmsg_level == SOL_UDP && cm->cmsg_type == UDP_GRO) {
-			int seg;
-
-			memcpy(&seg, CMSG_DATA(cm), sizeof(seg));
-			if (seg > 0 && (uint32_t)seg < k->len)
-				k->gso_size = (uint16_t)seg;
-		} else if (cm->cmsg_level == SOL_SOCKET && cm->cmsg_type == SO_RXQ_OVFL) {
-			uint32_t d;
-
-			memcpy(&d, CMSG_DATA(cm), sizeof(d));
-			salvo_cnt_add(&p->stats.rx_dropped, d - s->ovfl);
-			s->ovfl = d;
-		}
-	}
-	fifo_push(up, k);
-}
-
 void salvo__uring_on_tx(struct salvo_port *p, struct io_uring_cqe *cqe, struct salvo_pkt *k)
 {
 	struct uring_port *up = p->priv;
@@ -106,6 +46,141 @@ void salvo__uring_on_tx(struct salvo_port *p, struct io_uring_cqe *cqe, struct s
 	if (!(cqe->flags & IORING_CQE_F_MORE) && up->zc && up->hold[k->idx] > 1)
 		up->hold[k->idx]--;	/* failed: no notification will follow */
 	tx_unhold(p, k);
+}
+
+/*
+ * A skipped-success send that failed.  In its burst's window (tx_skip) the
+ * descriptor is still ours: -EAGAIN (socket buffer full) sends it again as
+ * an ordinary SEND, which the kernel retries when the socket is writable,
+ * as it does for every send outside skip mode, and turns skip mode off for
+ * the rest of the run (a full socket buffer is where the kernel's retry,
+ * not ours, should wait).  Every other error is counted as tx_error counts
+ * it, from what user_data carries, so a CQE that came late is exact too.
+ */
+void salvo__uring_on_tx_skip(struct salvo_port *p, const struct io_uring_cqe *cqe)
+{
+	struct uring_port *up = p->priv;
+	uint64_t ud = cqe->user_data;
+	uint32_t idx = (uint32_t)(ud >> 8) & (TXS_MAX_IDX - 1);
+	struct salvo_pkt t = {
+		.len = (uint32_t)(ud >> 24) & (TXS_MAX_LEN - 1),
+		.gso_size = (uint16_t)(ud >> 41),
+	};
+	bool ours = up->skip_window && (unsigned int)(ud >> 57) == (up->skip_gen & 0x7fU);
+
+	if (cqe->res >= 0)
+		return;	/* posted although skipped: the send went, it was counted */
+	if (cqe->res == -EAGAIN && ours) {
+		struct salvo_pkt *k = salvo_pool_pkt(p->pool, idx);
+		struct usock *s = &up->socks[up->nsocks > 1 ? k->flow % up->nsocks : 0];
+
+		up->skip = false;
+		up->hold[idx] = 0;
+		prep_send(up, (int)s->slot, k, 0, UD_TX, 0);
+		up->tx_inflight++;
+		up->skip_held++;
+		return;
+	}
+	salvo__uring_tx_error(p, cqe->res, &t);
+}
+
+/* The SQE every skipped send starts from; the port's first call, once fixed_send is known. */
+void salvo__uring_skip_setup(struct salvo_port *p)
+{
+	struct uring_port *up = p->priv;
+	struct io_uring_sqe *t = &up->skip_sqe;
+
+	/*
+	 * MSG_DONTWAIT: io_uring's send prep marks the request REQ_F_NOWAIT,
+	 * so an -EAGAIN completes it at once (with a CQE) instead of arming a
+	 * poll that would read the buffer later; every consumed SQE is then
+	 * finished when io_uring_enter returns.
+	 */
+	io_uring_prep_send(t, (int)up->socks[0].slot, NULL, 0, MSG_DONTWAIT);
+	t->flags |= IOSQE_FIXED_FILE | IOSQE_CQE_SKIP_SUCCESS;
+	if (up->fixed_send) {
+		t->ioprio |= IORING_RECVSEND_FIXED_BUF;
+		t->buf_index = 0;
+	}
+}
+
+/*
+ * Skip mode: SQEs written straight into the ring from a template, one
+ * submit, no CQE per success.  Every consumed SQE has completed when the
+ * submit returns (MSG_DONTWAIT above), and the errors among them are in
+ * the CQ: reap them while the burst's descriptors are still ours, then the
+ * descriptors go back to the pool as a block, as the syscall backend's do.
+ * SQEs the kernel did not consume (it ran out of requests) are ours to
+ * rewrite as ordinary sends: no SQPOLL thread reads the ring, only our own
+ * io_uring_enter.  Returns how many of v[0..n) went (a leading run of
+ * plain descriptors; 0 when v[0] is not plain).
+ */
+static unsigned int tx_skip(struct salvo_port *p, struct salvo_pkt **v, unsigned int n)
+{
+	struct uring_port *up = p->priv;
+	struct io_uring_sq *sq = &up->ring.sq;
+	unsigned int i, j, tail, left, gen;
+
+	left = io_uring_sq_space_left(&up->ring);
+	if (salvo_unlikely(left < n)) {
+		io_uring_submit(&up->ring);
+		left = io_uring_sq_space_left(&up->ring);
+		if (n > left)
+			n = left;
+	}
+	gen = ++up->skip_gen & 0x7fU;
+	tail = sq->sqe_tail;
+	/* Locals: the SQE stores below may alias *up as far as the compiler knows. */
+	{
+		struct io_uring_sqe *sqes = sq->sqes, tmpl = up->skip_sqe;
+		const struct usock *socks = up->socks;
+		unsigned int mask = sq->ring_mask, nsocks = up->nsocks;
+		uint16_t sock_gso = up->sock_gso;
+
+		for (i = 0; i < n; i++) {
+			struct salvo_pkt *k = v[i];
+			struct io_uring_sqe *sqe = &sqes[(tail + i) & mask];
+
+			if (salvo_unlikely((k->flags & (SALVO_PKT_F_PEER | SALVO_PKT_F_EXTERN)) ||
+					   k->len >= TXS_MAX_LEN ||
+					   (k->gso_size && k->gso_size != sock_gso)))
+				break;	/* not plain: a SENDMSG or an external buffer */
+			*sqe = tmpl;
+			if (nsocks > 1)
+				sqe->fd = (int)socks[k->flow % nsocks].slot;
+			sqe->addr = (uintptr_t)k->data;
+			sqe->len = k->len;
+			sqe->user_data = ud_skip(k->idx, k->len, k->gso_size, gen);
+		}
+	}
+	if (!i)
+		return 0;
+	sq->sqe_tail = tail + i;
+	up->skip_window = true;
+	up->skip_held = 0;
+	io_uring_submit(&up->ring);
+	left = SALVO_MIN(io_uring_sq_ready(&up->ring), i);
+	for (j = i - left; j < i; j++) {
+		struct io_uring_sqe *sqe = &sq->sqes[(tail + j) & sq->ring_mask];
+		struct salvo_pkt *k = v[j];
+
+		sqe->flags &= (uint8_t)~IOSQE_CQE_SKIP_SUCCESS;
+		sqe->msg_flags = 0;
+		sqe->user_data = ud_make(UD_TX, k->idx);
+		up->hold[k->idx] = 1;
+		up->tx_inflight++;
+		up->skip_held++;
+	}
+	uring_process(p);
+	up->skip_window = false;
+	if (salvo_likely(!up->skip_held)) {
+		salvo_pool_put_block(p->pool, v, i);	/* none external: checked above */
+	} else {
+		for (j = 0; j < i; j++)
+			if (!up->hold[v[j]->idx])
+				salvo_pool_put(p->pool, &v[j], 1);
+	}
+	return i;
 }
 
 /*
@@ -174,7 +249,13 @@ int salvo__uring_tx_dgram(struct salvo_port *p, struct salvo_pkt **v, unsigned i
 		return -ENOTCONN;	/* a unix server's extra workers have no socket */
 	if (up->unix_dgram)
 		return tx_dgram_sync(p, v, n);
-	for (i = 0; i < n; i++) {
+	i = 0;
+	if (up->skip) {
+		i = tx_skip(p, v, n);
+		if (i == n || !up->skip)
+			return (int)i;	/* after an EAGAIN the rest is refused: the next burst */
+	}
+	for (; i < n; i++) {
 		struct salvo_pkt *k = v[i];
 		struct usock *s = &up->socks[up->nsocks > 1 ? k->flow % up->nsocks : 0];
 		struct io_uring_sqe *sqe = get_sqe(up);
@@ -216,7 +297,7 @@ int salvo__uring_tx_dgram(struct salvo_port *p, struct salvo_pkt **v, unsigned i
 			io_uring_sqe_set_data64(sqe, ud_make(UD_TX, k->idx));
 		} else {
 			up->hold[k->idx] = 0;
-			prep_send(up, (int)s->slot, k, 0, UD_TX, 0);
+			prep_send_sqe(up, sqe, (int)s->slot, k, 0, UD_TX, 0);
 		}
 		up->tx_inflight++;
 	}
@@ -261,6 +342,7 @@ int salvo__uring_open_dgram(struct salvo_port *p, const struct salvo_cfg *cfg)
 		s->slot = up->nsocks++;
 		up->unix_bound = cfg->listen && un;
 		s->rx = cfg->listen || (cfg->dir & SALVO_DIR_RX);
+		up->dgram_rx |= s->rx;
 		/*
 		 * As the syscall backend does; where the kernel refuses, every
 		 * descriptor keeps its own UDP_SEGMENT cmsg (and its error).

@@ -65,8 +65,10 @@ const char *salvo__uring_flags_str(unsigned int flags, char *buf, size_t len);
 
 /* ---- the port: shared by uring.c, uring_dgram.c and uring_stream.c ---------- */
 
+#include <netinet/udp.h>
 #include <stdbool.h>
 #include <stdint.h>
+#include <string.h>
 #include <sys/socket.h>
 #include <sys/un.h>
 
@@ -96,11 +98,27 @@ enum {
 	UD_ACCEPT,	/* x: socket index */
 	UD_CONNECT,	/* x: connection id */
 	UD_SOCKET,	/* x: connection id (a dial's SOCKET, reported only when it fails) */
+	UD_TXS,		/* datagram send with CQE_SKIP_SUCCESS: see ud_skip() */
 };
 
 static inline uint64_t ud_make(unsigned int kind, uint32_t x)
 {
 	return (uint64_t)x << 8 | kind;
+}
+
+/*
+ * A skipped-success send's user_data carries what its error CQE needs
+ * without the descriptor: pool index (16 bits), length (17), segment size
+ * (16) and the burst's generation (7), so a CQE that came after its burst
+ * was recycled is still counted exactly (uring_dgram.c, tx_skip).
+ */
+#define TXS_MAX_LEN (1U << 17)
+#define TXS_MAX_IDX (1U << 16)
+
+static inline uint64_t ud_skip(uint32_t idx, uint32_t len, uint16_t gso, unsigned int gen)
+{
+	return (uint64_t)(gen & 0x7f) << 57 | (uint64_t)gso << 41 | (uint64_t)len << 24 |
+	       (uint64_t)idx << 8 | UD_TXS;
 }
 
 enum { C_FREE, C_CONNECTING, C_OPEN, C_CLOSING };
@@ -152,12 +170,25 @@ struct uring_port {
 	bool fixed_send;	/* IORING_OP_SEND takes a fixed buffer here */
 	bool zc;
 	/*
+	 * Plain datagram sends go with IOSQE_CQE_SKIP_SUCCESS and MSG_DONTWAIT
+	 * (5.17, IORING_FEAT_CQE_SKIP): no CQE per success, and every send is
+	 * done when io_uring_enter returns (tx_skip).  Off for --zerocopy,
+	 * servers, unix datagrams, SALVO_URING_REFUSE=cqe_skip, and for the rest
+	 * of the run after the first EAGAIN.
+	 */
+	bool skip;
+	bool skip_window;	/* inside tx_skip's reap: the burst's descriptors are still ours */
+	uint8_t skip_gen;	/* the burst in the window (7 bits in user_data) */
+	unsigned int skip_held;	/* descriptors of the window's burst the kernel still holds */
+	struct io_uring_sqe skip_sqe;	/* template: SEND, fixed file (and buffer), skip, DONTWAIT */
+	/*
 	 * --gso: the segment size set with UDP_SEGMENT on every tx socket, so
 	 * a descriptor of that gso_size goes as a plain SEND (no msghdr, no
 	 * cmsg per request); 0 when not set (a descriptor then carries its cmsg).
 	 */
 	uint16_t sock_gso;
 	bool unix_dgram;	/* datagrams to or from a unix socket: sent with sendmmsg(2) */
+	bool dgram_rx;		/* some datagram socket receives (usock.rx): rearm() has work */
 	struct mmsghdr *mm;	/* unix datagrams: one sendmmsg per burst and socket */
 	int fatal;		/* sticky -errno: tx_burst returns it */
 
@@ -285,10 +316,10 @@ static inline void buf_recycle(struct uring_port *up, unsigned int bid, int off)
 			      bid, io_uring_buf_ring_mask(up->br_entries), off);
 }
 
-static inline struct io_uring_sqe *prep_send(struct uring_port *up, int slot, struct salvo_pkt *k,
-				      uint32_t off, unsigned int kind, int flags)
+/* sqe: one the caller got and has not used; every byte of it is written here. */
+static inline void prep_send_sqe(struct uring_port *up, struct io_uring_sqe *sqe, int slot,
+				 struct salvo_pkt *k, uint32_t off, unsigned int kind, int flags)
 {
-	struct io_uring_sqe *sqe = get_sqe(up);
 	uint8_t *d = k->data + off;
 	uint32_t n = k->len - off;
 
@@ -308,17 +339,108 @@ static inline struct io_uring_sqe *prep_send(struct uring_port *up, int slot, st
 	}
 	sqe->flags |= IOSQE_FIXED_FILE;
 	io_uring_sqe_set_data64(sqe, ud_make(kind, k->idx));
+}
+
+static inline struct io_uring_sqe *prep_send(struct uring_port *up, int slot, struct salvo_pkt *k,
+					     uint32_t off, unsigned int kind, int flags)
+{
+	struct io_uring_sqe *sqe = get_sqe(up);
+
+	prep_send_sqe(up, sqe, slot, k, off, kind, flags);
 	return sqe;
+}
+
+/*
+ * One multishot RECVMSG completion: the datagram goes to the receive FIFO.
+ * Inline in the completion loop (uring.c), once per received datagram: an
+ * out-of-line call cost more in saved registers than its body's half.
+ */
+static inline void uring_on_recvmsg(struct salvo_port *p, struct io_uring_cqe *cqe, uint32_t i)
+{
+	struct uring_port *up = p->priv;
+	struct usock *s = &up->socks[i];
+	struct io_uring_recvmsg_out *o;
+	struct salvo_pkt *k;
+	struct cmsghdr *cm;
+	unsigned int bid;
+	uint8_t *buf;
+
+	if (!(cqe->flags & IORING_CQE_F_MORE))
+		s->armed = false;
+	if (cqe->res < 0) {
+		if (cqe->res == -ENOBUFS)
+			salvo_cnt_add(&p->stats.rx_nobufs, 1);
+		else if (cqe->res == -ECONNREFUSED)
+			salvo_cnt_add(&p->stats.tx_refused, 1);	/* ICMP port unreachable for our sends */
+		return;
+	}
+	if (!(cqe->flags & IORING_CQE_F_BUFFER))
+		return;
+	bid = cqe->flags >> IORING_CQE_BUFFER_SHIFT;
+	buf = up->rxmem + (size_t)bid * up->rxbuf_size;
+	up->rx_out++;
+	k = &up->rxd[bid];
+	o = io_uring_recvmsg_validate(buf, cqe->res, &s->rxmsg);
+	if (!o) {
+		salvo_cnt_add(&p->stats.rx_dropped, 1);
+		salvo_port_release(p, &k, 1);
+		return;
+	}
+	k->data = io_uring_recvmsg_payload(o, &s->rxmsg);
+	k->len = io_uring_recvmsg_payload_length(o, cqe->res, &s->rxmsg);
+	k->gso_size = 0;
+	k->flags = 0;
+	k->err = 0;
+	k->flow = i;
+	k->conn = 0;
+	k->ts_ns = 0;
+	salvo_addr_from_sa(&k->peer, io_uring_recvmsg_name(o),
+			   SALVO_MIN(o->namelen, s->rxmsg.msg_namelen));
+	for (cm = io_uring_recvmsg_cmsg_firsthdr(o, &s->rxmsg); cm;
+	     cm = io_uring_recvmsg_cmsg_nexthdr(o, &s->rxmsg, cm)) {
+		if (cm->cmsg_level == SOL_UDP && cm->cmsg_type == UDP_GRO) {
+			int seg;
+
+			memcpy(&seg, CMSG_DATA(cm), sizeof(seg));
+			if (seg > 0 && (uint32_t)seg < k->len)
+				k->gso_size = (uint16_t)seg;
+		} else if (cm->cmsg_level == SOL_SOCKET && cm->cmsg_type == SO_RXQ_OVFL) {
+			uint32_t d;
+
+			memcpy(&d, CMSG_DATA(cm), sizeof(d));
+			salvo_cnt_add(&p->stats.rx_dropped, d - s->ovfl);
+			s->ovfl = d;
+		}
+	}
+	fifo_push(up, k);
 }
 
 /* uring.c: tx errors, shared by both paths. */
 void salvo__uring_tx_error(struct salvo_port *p, int res, const struct salvo_pkt *k);
+/* uring.c: handle every CQE there is; returns how many tx buffers went back to the pool. */
+int salvo__uring_process(struct salvo_port *p);
+
+/*
+ * The same, without a call when there is nothing to do: a skipped-success
+ * sender usually finds the CQ empty and the SQ submitted.  The CQ tail is
+ * read with acquire (io_uring_cq_ready), pairing with the kernel's release
+ * of it, as salvo__uring_process reads it.
+ */
+static inline int uring_process(struct salvo_port *p)
+{
+	struct uring_port *up = p->priv;
+
+	if (!io_uring_cq_ready(&up->ring) && !io_uring_sq_ready(&up->ring))
+		return 0;
+	return salvo__uring_process(p);
+}
 
 /* uring_dgram.c: datagram sockets (UDP, unix dgram). */
 int salvo__uring_open_dgram(struct salvo_port *p, const struct salvo_cfg *cfg);
 void salvo__uring_arm_recvmsg(struct uring_port *up, unsigned int i);
-void salvo__uring_on_recvmsg(struct salvo_port *p, struct io_uring_cqe *cqe, uint32_t i);
 void salvo__uring_on_tx(struct salvo_port *p, struct io_uring_cqe *cqe, struct salvo_pkt *k);
+void salvo__uring_on_tx_skip(struct salvo_port *p, const struct io_uring_cqe *cqe);
+void salvo__uring_skip_setup(struct salvo_port *p);
 int salvo__uring_tx_dgram(struct salvo_port *p, struct salvo_pkt **v, unsigned int n);
 
 /* uring_stream.c: stream sockets (TCP, unix stream) and their connections. */

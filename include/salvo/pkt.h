@@ -106,6 +106,13 @@ static inline void salvo_pool_put(struct salvo_pool *p, struct salvo_pkt **v, un
 	}
 }
 
+/* salvo_pool_put for descriptors the caller knows carry no SALVO_PKT_F_EXTERN: one copy. */
+static inline void salvo_pool_put_block(struct salvo_pool *p, struct salvo_pkt **v, unsigned int n)
+{
+	memcpy(&p->free[p->nfree], v, (size_t)n * sizeof(*v));
+	p->nfree += n;
+}
+
 static inline struct salvo_pkt *salvo_pool_pkt(struct salvo_pool *p, uint32_t idx)
 {
 	return &p->pkts[idx];

@@ -5,7 +5,8 @@
 # The io_uring backend's own paths: capability probe and fallback when
 # io_uring_setup is refused (a seccomp filter, as a container runtime
 # would install), --zerocopy returning every buffer, GSO/GRO counts, and
-# receiver counts equal to sender counts across a veth pair.
+# receiver counts equal to sender counts across a veth pair; the counts
+# of skipped-success sends (IOSQE_CQE_SKIP_SUCCESS) when sends fail.
 #
 #	sudo SALVO=build/salvo tests/integ/test_uring.sh [test_name...]
 . "$(dirname "$0")/lib.sh"
@@ -16,6 +17,8 @@ TESTS="
 	test_zerocopy
 	test_gso_gro
 	test_veth_counts
+	test_skip_refused_counts
+	test_skip_eagain_counts
 "
 
 # noring CMD...: run CMD with io_uring_setup failing EPERM (seccomp, no new privileges).
@@ -124,6 +127,63 @@ test_veth_counts() {
 	[ "$tx" = 50000 ] && [ "$rx" = 50000 ] || { fail "tx $tx rx $rx"; return; }
 	# B is a fresh namespace: only this run's datagrams move its counter.
 	[ $((in1 - in0)) -eq 50000 ] || { fail "kernel counted $((in1 - in0)) datagrams in, sent 50000"; return; }
+}
+
+# Skipped-success sends post a CQE only when they fail, so the failures
+# are all the sender learns.  A connected socket to a port nobody has:
+# every ICMP port unreachable fails the next send (ECONNREFUSED).  In a
+# fresh namespace the kernel's Udp OutDatagrams counts the sends that went
+# (the witness), with CQE skip on and (SALVO_URING_REFUSE=cqe_skip) off.
+test_skip_refused_counts() {
+	require_root || return
+	setup_ns A || return
+	local mode out0 out1 tx ref
+	for mode in skip noskip; do
+		out0=$(snmp_udp OutDatagrams "$A")
+		if [ $mode = skip ]; then
+			salvo_run -n "$A" "$TMP/s.json" udp send 127.0.0.1:9 -b uring -n 4000 --json -v
+		else
+			SALVO_URING_REFUSE=cqe_skip salvo_run -n "$A" "$TMP/s.json" udp send 127.0.0.1:9 \
+				-b uring -n 4000 --json -v
+		fi
+		out1=$(snmp_udp OutDatagrams "$A")
+		if [ $mode = skip ]; then
+			grep -q "ring: .*, cqe skip" "$TMP/s.json.err" || { show "$TMP/s.json.err"; fail "-v: no cqe skip"; return; }
+		else
+			grep -q "cqe skip" "$TMP/s.json.err" && { show "$TMP/s.json.err"; fail "cqe_skip refused, still on"; return; }
+		fi
+		tx=$(json_get "$TMP/s.json" tx.packets); ref=$(json_get "$TMP/s.json" tx.refused)
+		[ "$ref" -gt 0 ] || { fail "$mode: no send was refused"; return; }
+		[ "$tx" -eq $((out1 - out0)) ] || { fail "$mode: tx.packets $tx, kernel sent $((out1 - out0))"; return; }
+		[ $((tx + ref)) -eq 4000 ] || { fail "$mode: tx $tx + refused $ref != 4000 sends"; return; }
+		[ "$(json_get "$TMP/s.json" tx.errors)" = "$ref" ] || { fail "$mode: errors != refused"; return; }
+	done
+}
+
+# A socket buffer that fills (--sndbuf 4096 behind a 2 Mbit/s tbf): a
+# skipped send fails with EAGAIN, goes again as an ordinary send and skip
+# mode ends.  Nothing is lost or sent twice: sent = received = the
+# kernel's count, no errors.
+test_skip_eagain_counts() {
+	require_root || return
+	setup_ns A B || return
+	setup_veth "$A" "$B" 10.77.4.1/24 10.77.4.2/24 || return
+	tc -n "$A" qdisc add dev veth-a root tbf rate 2mbit burst 4k limit 1m ||
+		{ skip "no tbf qdisc"; return; }
+	local p rpid out0 out1 tx rx
+	p=$(random_port)
+	salvo_bg -n "$B" "$TMP/r.json" udp recv "10.77.4.2:$p" -b syscall --count 3000 --json -d 30
+	rpid=$SALVO_PID
+	wait_udp_bound "$p" "$B" || { fail "receiver"; return; }
+	out0=$(snmp_udp OutDatagrams "$A")
+	salvo_run -n "$A" "$TMP/s.json" udp send "10.77.4.2:$p" -b uring -n 3000 --sndbuf 4096 --json ||
+		{ show "$TMP/s.json.err"; fail "send failed"; return; }
+	out1=$(snmp_udp OutDatagrams "$A")
+	wait_pid "$rpid" 20000 || { fail "receiver did not reach its count"; return; }
+	tx=$(json_get "$TMP/s.json" tx.packets); rx=$(json_get "$TMP/r.json" rx.packets)
+	[ "$tx" = 3000 ] && [ "$rx" = 3000 ] && [ $((out1 - out0)) = 3000 ] ||
+		{ fail "tx $tx rx $rx kernel sent $((out1 - out0))"; return; }
+	[ "$(json_get "$TMP/s.json" tx.errors)" = 0 ] || { fail "errors: $(json_get "$TMP/s.json" tx.errors)"; return; }
 }
 
 [ $# -gt 0 ] && TESTS="$*"
