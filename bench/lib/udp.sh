@@ -6,18 +6,25 @@
 
 IVL=${IVL:-0.1}		# receiver report interval (s): the 100 ms rate CoV
 
-# salvo_udp scenario case variant rep backend size gso(0|1) [rate_pps]
+# salvo_udp scenario case variant rep backend size gso(0|1|d) [rate_pps]
+# gso=d with backend "-" is the default pair: no -b, no --gso/--no-gso/--gro,
+# exactly what a user gets from `salvo udp send` into `salvo udp recv`.
 salvo_udp() {
 	local s=$1 c=$2 v=$3 rep=$4 be=$5 size=$6 gso=$7 rate=${8:-} p rxc txc rxpid
 	port_next
 	p=$BENCH_PORT
 	local tag=$s-salvo-$v-$size-${rate:-max}-$rep
-	rxc=(taskset -c "$RX_CPU" "$SALVO" udp recv "127.0.0.1:$p" -b "$be" -q --json-stream -i "$IVL"
+	local bo=(-b "$be")
+	[ "$be" = - ] && bo=()
+	rxc=(taskset -c "$RX_CPU" "$SALVO" udp recv "127.0.0.1:$p" "${bo[@]}" -q --json-stream -i "$IVL"
 		-d "$((DUR + 10))")
-	txc=(taskset -c "$TX_CPU" "$SALVO" udp send "127.0.0.1:$p" -b "$be" -q --json -s "$size" -d "$DUR")
+	txc=(taskset -c "$TX_CPU" "$SALVO" udp send "127.0.0.1:$p" "${bo[@]}" -q --json -s "$size" -d "$DUR")
 	# gso=0 is one datagram per send: since GSO became the default for unpaced
 	# sends (docs/backends.md), that takes --no-gso.
-	if [ "$gso" = 1 ]; then rxc+=(--gro) && txc+=(--gso); else txc+=(--no-gso); fi
+	case $gso in
+	1) rxc+=(--gro) && txc+=(--gso) ;;
+	0) txc+=(--no-gso) ;;
+	esac
 	[ -n "$rate" ] && txc+=(-r "$rate")
 	bg "$tag.rx" $TO_BG "$((DUR + 12))" "${rxc[@]}"
 	rxpid=$BG_PID

@@ -19,6 +19,8 @@ if want_tool salvo; then
 			if [ "$st" = ok ]; then runs+=("salvo $v $be $gso"); else unavailable $S "$C" salvo "$v" "$st"; fi
 		done
 	done
+	# issue 13 R4: the default pair, no flags on either side (against iperf3 -u)
+	runs+=("salvo default - d")
 fi
 for t in iperf3 sockperf; do
 	want_tool "$t" || continue
