@@ -134,17 +134,7 @@ static const char *path_name(unsigned int path)
  */
 static bool refused(const char *id)
 {
-	const char *s = getenv("SALVO_URING_REFUSE");
-	size_t n = strlen(id);
-
-	while (s && *s) {
-		size_t len = strcspn(s, ",");
-
-		if (len == n && !strncmp(s, id, n))
-			return true;
-		s += len + (s[len] == ',');
-	}
-	return false;
+	return salvo_env_names("SALVO_URING_REFUSE", id);
 }
 
 static struct io_uring_probe *real_get_probe(struct io_uring *ring)

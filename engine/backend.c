@@ -77,9 +77,9 @@ unsigned int salvo_backend_order(enum salvo_path path, const struct salvo_backen
 	return n;
 }
 
-static bool refused(const char *name)
+bool salvo_env_names(const char *var, const char *name)
 {
-	const char *s = getenv("SALVO_BACKEND_REFUSE");
+	const char *s = getenv(var);
 	size_t n = strlen(name);
 
 	while (s && *s) {
@@ -99,7 +99,7 @@ int salvo_backend_probe(const struct salvo_backend_ops *ops, const struct salvo_
 
 	if (len)
 		why[0] = 0;
-	if (refused(ops->name)) {
+	if (salvo_env_names("SALVO_BACKEND_REFUSE", ops->name)) {
 		snprintf(why, len, "refused by SALVO_BACKEND_REFUSE (a test playing a failed probe)");
 		return -EOPNOTSUPP;
 	}

@@ -153,6 +153,12 @@ unsigned int salvo_backend_list(const struct salvo_backend_ops **v, unsigned int
 unsigned int salvo_backend_order(enum salvo_path path, const struct salvo_backend_ops **v,
 				 unsigned int max);
 /*
+ * Test seams: whether the comma-separated list in environment variable var
+ * names name (SALVO_BACKEND_REFUSE=uring,af_xdp; SALVO_URING_REFUSE=cqe_skip).
+ */
+bool salvo_env_names(const char *var, const char *name);
+
+/*
  * ops->probe(cfg), through the test seam SALVO_BACKEND_REFUSE=name[,name...]:
  * a named backend answers as if its probe had failed here, so the
  * integration tests can watch the automatic choice fall back.
