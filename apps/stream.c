@@ -23,6 +23,7 @@
 #include <errno.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/resource.h>
 
 #include <salvo/burst.h>
 #include <salvo/run.h>
@@ -70,6 +71,29 @@ void salvo_stream_arg_fini(struct salvo_stream_arg *a)
 	free(a->recs);
 	a->recs = NULL;
 	pthread_mutex_destroy(&a->lock);
+}
+
+static void cpu_mark(struct salvo_cpu_mark *m)
+{
+	struct rusage ru;
+
+	m->ns = salvo_now_ns();
+	if (getrusage(RUSAGE_SELF, &ru))
+		return;	/* cannot fail with RUSAGE_SELF and a valid pointer */
+	m->user_s = (double)ru.ru_utime.tv_sec + (double)ru.ru_utime.tv_usec / 1e6;
+	m->sys_s = (double)ru.ru_stime.tv_sec + (double)ru.ru_stime.tv_usec / 1e6;
+}
+
+/* The run's first connection is open: the data phase starts (apps/stream.h). */
+static void phase_start(struct salvo_stream_arg *a)
+{
+	pthread_mutex_lock(&a->lock);
+	if (!a->phase_started) {
+		cpu_mark(&a->phase_start);
+		a->phase_end = a->phase_start;
+		a->phase_started = true;
+	}
+	pthread_mutex_unlock(&a->lock);
 }
 
 static struct sconn *conn_get(struct stream *s, uint32_t id)
@@ -124,6 +148,9 @@ static bool conn_done(struct salvo_worker *w, struct stream *s, struct sconn *c,
 	if (a->nrecs < a->caprecs)
 		a->recs[a->nrecs++] = c->rec;
 	a->closed++;
+	/* Every done connection moves the end: the last one closes the phase. */
+	if (a->phase_started)
+		cpu_mark(&a->phase_end);
 	goal = a->max_conns && a->closed >= a->max_conns;
 	pthread_mutex_unlock(&a->lock);
 	return goal;
@@ -275,6 +302,7 @@ static bool handle_rx(struct salvo_worker *w, struct stream *s, unsigned int n)
 			c->rec.open_ns = now;
 			s->nopen++;
 			salvo_cnt_add(&w->cnt.conns, 1);
+			phase_start(a);
 			if (a->on_open)
 				a->on_open(&c->rec, a->arg);
 		} else if (k->flags & (SALVO_PKT_F_CONN_CLOSE | SALVO_PKT_F_CONN_ERROR)) {

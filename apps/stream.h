@@ -24,6 +24,15 @@ struct salvo_conn_rec {
 	int err;		/* -errno if it failed */
 };
 
+/*
+ * The process's CPU time (getrusage RUSAGE_SELF: every thread) and the
+ * monotonic clock at one point of the run.
+ */
+struct salvo_cpu_mark {
+	double user_s, sys_s;
+	uint64_t ns;
+};
+
 /* tcp send / tcp sink: app.arg points to one of these, shared by the workers. */
 struct salvo_stream_arg {
 	bool server;		/* tcp sink: count what arrives; else tcp send */
@@ -40,6 +49,15 @@ struct salvo_stream_arg {
 	struct salvo_conn_rec *recs;
 	unsigned int nrecs, caprecs;
 	uint64_t closed;	/* under lock */
+	/*
+	 * The data phase, under lock: marked when the run's first connection
+	 * opens and again each time one is done (the last mark wins), so the
+	 * report can count the CPU of the traffic without start-up, the wait
+	 * for the peer and the exit (docs/tcp.md).  One getrusage per
+	 * connection event, nothing per byte.
+	 */
+	bool phase_started;
+	struct salvo_cpu_mark phase_start, phase_end;
 };
 
 extern const struct salvo_app salvo_app_stream;

@@ -19,28 +19,46 @@
 #define MAX_CONN_LINES 32
 
 /*
- * The process's CPU time so far (getrusage RUSAGE_SELF: every thread, set-up
- * included, which is what /proc/PID/stat and time(1) count too).  Read when
- * the summary is printed, just after the workers ended.
+ * CPU time, two figures (docs/tcp.md):
+ * - the data phase: getrusage(RUSAGE_SELF) at the run's first connection
+ *   open and at its last connection done (apps/stream.h), the comparable
+ *   figure: iperf3 reports getrusage over its test interval the same way;
+ * - the whole process so far (RUSAGE_SELF read when the summary is printed,
+ *   just after the workers ended: set-up included, what time(1) counts).
+ * RUSAGE_SELF rather than the workers' RUSAGE_THREAD summed: the driver
+ * thread's work during the traffic (interval reports) is part of its cost,
+ * and iperf3, one thread, counts everything it does in that interval too.
  */
 struct cpu_use {
-	double user_s, sys_s, s;
-	double s_per_gb;	/* < 0: no payload moved */
+	bool phase;		/* a connection opened: the phase figures are set */
+	double user_s, sys_s, s, wall_s;	/* the data phase */
+	double s_per_gb;	/* < 0: no payload moved (or no phase) */
+	double proc_user_s, proc_sys_s, proc_s;	/* the whole process */
 };
 
-static void cpu_use_read(struct cpu_use *u, uint64_t bytes)
+static void cpu_use_read(struct cpu_use *u, const struct salvo_stream_arg *a, uint64_t bytes)
 {
 	struct rusage ru;
 
 	memset(u, 0, sizeof(*u));
 	u->s_per_gb = -1;
-	if (getrusage(RUSAGE_SELF, &ru))
-		return;
-	u->user_s = (double)ru.ru_utime.tv_sec + (double)ru.ru_utime.tv_usec / 1e6;
-	u->sys_s = (double)ru.ru_stime.tv_sec + (double)ru.ru_stime.tv_usec / 1e6;
+	if (!getrusage(RUSAGE_SELF, &ru)) {
+		u->proc_user_s = (double)ru.ru_utime.tv_sec + (double)ru.ru_utime.tv_usec / 1e6;
+		u->proc_sys_s = (double)ru.ru_stime.tv_sec + (double)ru.ru_stime.tv_usec / 1e6;
+		u->proc_s = u->proc_user_s + u->proc_sys_s;
+	}
+	/* The workers have ended: their marks are final; the lock pairs with theirs. */
+	pthread_mutex_lock((pthread_mutex_t *)&a->lock);
+	u->phase = a->phase_started;
+	if (u->phase) {
+		u->user_s = a->phase_end.user_s - a->phase_start.user_s;
+		u->sys_s = a->phase_end.sys_s - a->phase_start.sys_s;
+		u->wall_s = (double)(a->phase_end.ns - a->phase_start.ns) / 1e9;
+	}
+	pthread_mutex_unlock((pthread_mutex_t *)&a->lock);
 	u->s = u->user_s + u->sys_s;
 	/* GB = 1e9 bytes of payload, the unit iperf3-style rows compare in. */
-	if (bytes)
+	if (bytes && u->phase)
 		u->s_per_gb = u->s / ((double)bytes / 1e9);
 }
 
@@ -67,13 +85,18 @@ static void conns_text(FILE *f, const struct salvo_report *rep, void *arg)
 	if (!rep->interval) {
 		struct cpu_use u;
 
-		cpu_use_read(&u, moved_bytes(rep, a));
-		fprintf(f, "  cpu: %.3f s (user %.3f, sys %.3f, whole process)", u.s, u.user_s,
-			u.sys_s);
-		if (u.s_per_gb >= 0)
-			fprintf(f, ", %.3f s per GB\n", u.s_per_gb);
+		cpu_use_read(&u, a, moved_bytes(rep, a));
+		if (u.phase)
+			fprintf(f, "  cpu: %.3f s (user %.3f, sys %.3f, data phase of %.3f s)", u.s,
+				u.user_s, u.sys_s, u.wall_s);
 		else
-			fprintf(f, ", no payload moved\n");
+			fprintf(f, "  cpu: no connection opened");
+		if (u.s_per_gb >= 0)
+			fprintf(f, ", %.3f s per GB", u.s_per_gb);
+		else if (u.phase)
+			fprintf(f, ", no payload moved");
+		fprintf(f, "; whole process %.3f s (user %.3f, sys %.3f)\n", u.proc_s,
+			u.proc_user_s, u.proc_sys_s);
 	}
 	for (unsigned int i = 0; i < a->nrecs && i < MAX_CONN_LINES; i++) {
 		const struct salvo_conn_rec *r = &a->recs[i];
@@ -148,15 +171,18 @@ static void conns_json(json_t *root, const struct salvo_report *rep, void *arg)
 						     s > 0 ? (double)r->bytes * 8 / s : 0.0, "error",
 						     r->err ? strerror(-r->err) : NULL));
 	}
-	cpu_use_read(&u, moved_bytes(rep, a));
-	json_object_set_new(root, "tcp", json_pack("{s:I, s:I, s:o, s:f, s:f, s:f, s:o}",
-						   "connections", (json_int_t)rep->conns,
-						   "retransmits", (json_int_t)rep->tx_retrans,
-						   "per_connection", arr, "cpu_s", u.s,
-						   "cpu_user_s", u.user_s, "cpu_sys_s", u.sys_s,
-						   "cpu_s_per_gb",
-						   u.s_per_gb >= 0 ? json_real(u.s_per_gb) :
-								     json_null()));
+	cpu_use_read(&u, a, moved_bytes(rep, a));
+	json_object_set_new(
+		root, "tcp",
+		json_pack("{s:I, s:I, s:o, s:o, s:o, s:o, s:o, s:o, s:f, s:f, s:f}", "connections",
+			  (json_int_t)rep->conns, "retransmits", (json_int_t)rep->tx_retrans,
+			  "per_connection", arr, "cpu_s", u.phase ? json_real(u.s) : json_null(),
+			  "cpu_user_s", u.phase ? json_real(u.user_s) : json_null(), "cpu_sys_s",
+			  u.phase ? json_real(u.sys_s) : json_null(), "cpu_phase_s",
+			  u.phase ? json_real(u.wall_s) : json_null(), "cpu_s_per_gb",
+			  u.s_per_gb >= 0 ? json_real(u.s_per_gb) : json_null(), "cpu_process_s",
+			  u.proc_s, "cpu_process_user_s", u.proc_user_s, "cpu_process_sys_s",
+			  u.proc_sys_s));
 	mode_mark(root, a);
 }
 

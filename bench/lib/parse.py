@@ -211,8 +211,9 @@ def salvo_tcp(sink_path, send_path=None):
     if not rx.get("bytes") or act <= 0:
         raise ParseError("tcp sink received 0 bytes")
     m = {"rx_bytes": rx["bytes"], "rx_active_s": act, "gbps": rx["bytes"] * 8 / act / 1e9}
-    # CPU: each side's tcp.cpu_s (getrusage of the whole process), per GB
-    # the sink received, as for iperf3.
+    # CPU: each side's tcp.cpu_s, getrusage over the data phase (first
+    # connection open to last done; the whole process is tcp.cpu_process_s),
+    # per GB the sink received, as iperf3's getrusage over its test interval.
     t = doc.get("tcp") or {}
     if isinstance(t.get("cpu_s"), (int, float)):
         _cpu_per_gb(m, "rx", t["cpu_s"], rx["bytes"])

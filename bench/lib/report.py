@@ -47,7 +47,7 @@ FORMATS = {"pps": "{:,.0f}", "gbps": "{:.3f}", "rtt_p50_us": "{:.1f}",
 
 NOTES = {
     "tcp": "Gbit/s as the receiver counted it. CPU s/GB: CPU seconds of each side per 10^9 bytes the "
-           "receiver got; salvo: tcp.cpu_s of each process (getrusage RUSAGE_SELF, the whole process); "
+           "receiver got; salvo: tcp.cpu_s of each process (getrusage RUSAGE_SELF over the data phase: first connection open to last done); "
            "iperf3: end.cpu_utilization_percent.host_total of the server (receiver) and of the client "
            "(sender) JSON, converted to seconds as percent / 100 x its test seconds. "
            "\"both sides\" is their sum, and the second ratio compares it (lower is better; target "

@@ -3,7 +3,8 @@
 # TCP over loopback, 1 and 2 streams: salvo tcp send/sink against iperf3
 # (-P 2 for two), Gbit/s as the receiver counted it (sink JSON rx; iperf3
 # server sum_received), and CPU seconds per GB of each side (salvo's
-# tcp.cpu_s, iperf3's cpu_utilization_percent); one stream by sendfile
+# tcp.cpu_s over the data phase, iperf3's cpu_utilization_percent over its
+# test); one stream by sendfile
 # (salvo --splice, iperf3 -Z); salvo's discarding sink (labelled).
 set -u
 . "$(dirname "$0")/../lib/common.sh"
