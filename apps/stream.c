@@ -504,8 +504,8 @@ static int client_loop(struct salvo_worker *w, struct stream *s)
 				 stream_unspend, s);
 		while (!salvo_worker_stopping(w) && (!s->quota || b.bytes < s->quota)) {
 			uint64_t bytes = 0, ts;
-			unsigned int got, i;
-			int n, sent;
+			unsigned int got, i, per;
+			int n, sent, id = -1;
 
 			if (!s->nopen) {
 				int err = 0;
@@ -527,11 +527,20 @@ static int client_loop(struct salvo_worker *w, struct stream *s)
 			}
 			got = (unsigned int)n;
 			ts = s->stamp ? salvo_clock_ns(cfg->stamp_clock) : 0;
+			/*
+			 * Each open connection takes an equal run of adjacent
+			 * messages in the burst, not one message in turn: a
+			 * backend can then hand a run to one system call
+			 * (syscall: one sendmsg), and the round robin still
+			 * shares the bytes between the connections.
+			 */
+			per = SALVO_MAX(1u, got / SALVO_MAX(1u, s->nopen));
 			for (i = 0; i < got; i++) {
-				int id = next_conn(s);
 				uint64_t left = s->quota ? s->quota - b.bytes - bytes : len;
 				struct salvo_pkt *k = s->v[i];
 
+				if (i % per == 0)
+					id = next_conn(s);
 				if (id < 0 || !left)
 					break;
 				k->len = (uint32_t)SALVO_MIN((uint64_t)len, left);

@@ -405,7 +405,8 @@ strace_counts() {
 # System calls per byte on the syscall backend, counted by strace (the
 # kernel's view, not salvo's): the sender hands consecutive messages of one
 # connection to one sendmsg (64 MiB in 128 KiB messages: at most 64 + 8
-# calls, not 512), and the sink reads a connection again after a full
+# calls, not 512; with two streams on one thread too, each taking an equal
+# run of the burst, and each at least a quarter of the bytes), and the sink reads a connection again after a full
 # buffer instead of waiting in epoll_wait before every recv (fewer
 # epoll_waits than recvs; the traced sink is the slower side, so its reads
 # fill). Bytes and messages stay exact.
@@ -421,6 +422,25 @@ test_syscalls_per_byte() {
 	timeout -s KILL 60 strace -f -c -o "$TMP/ssend.strace" -e trace=sendto,sendmsg \
 		"${SALVO_ARGV[@]}" >"$TMP/ssend.json" 2>"$TMP/ssend.err" || { show "$TMP/ssend.err"; fail "send failed"; return; }
 	wait_pid "$spid" 20000 || { fail "sink did not end"; return; }
+	# Two streams on one thread: each connection takes a run of the burst.
+	p=$(random_port)
+	SALVO_BACKEND=syscall salvo_bg "$TMP/psink2.json" tcp sink "127.0.0.1:$p" --count 2 --json -d 30
+	busywait 10000 tcp_listening "$p" || { fail "sink 2 not listening"; return; }
+	SALVO_BACKEND=syscall salvo_cmd tcp send "127.0.0.1:$p" --bytes 64M -P 2 --json
+	timeout -s KILL 60 strace -f -c -o "$TMP/p2send.strace" -e trace=sendto,sendmsg \
+		"${SALVO_ARGV[@]}" >"$TMP/p2send.json" 2>"$TMP/p2send.err" || { show "$TMP/p2send.err"; fail "send -P 2 failed"; return; }
+	wait_pid "$SALVO_PID" 20000 || { fail "sink 2 did not end"; return; }
+	python3 - "$TMP/psink2.json" <(strace_counts "$TMP/p2send.strace") <<'EOF2' || { fail "system calls, 2 streams"; return; }
+import json, sys
+d = json.load(open(sys.argv[1])); rx = d["rx"]
+snd = dict((l.split()[0], int(l.split()[1])) for l in open(sys.argv[2]))
+per = sorted(c["bytes"] for c in d["tcp"]["per_connection"])
+sends = snd.get("sendto", 0) + snd.get("sendmsg", 0)
+print("  2 streams: sender %r, per connection %r" % (snd, per))
+if rx["bytes"] != 64 << 20 or rx["packets"] != 512 or rx.get("lost") or sum(per) != 64 << 20 or per[0] < 16 << 20 \
+        or not 64 <= sends <= 80:
+    sys.exit(1)
+EOF2
 	python3 - "$TMP/ssend.json" "$TMP/ssink.json" <(strace_counts "$TMP/ssend.strace") \
 		<(strace_counts "$TMP/ssink.strace") <<'EOF2' || fail "system calls"
 import json, sys
