@@ -105,7 +105,8 @@ iperf3_tcp() {
 }
 
 # The copy-mode cases (1 and 2 streams; "2 stream(s)" is the iperf3 -P 2
-# row), then one stream with the payload sent by sendfile (salvo --splice,
+# row; one stream also against iperf3 -l 1M, the write size of salvo's
+# batched sends), then one stream with the payload sent by sendfile (salvo --splice,
 # iperf3 -Z), then salvo's discarding sink, a case of its own: it copies
 # nothing, so no copying receiver is its reference.
 SENDFILE="1 stream(s), sendfile"
@@ -116,7 +117,10 @@ for rep in $(seq "$REPS"); do
 			set -- $r
 			case $1 in
 			salvo) salvo_tcp "$rep" "$n" "$2" ;;
-			iperf3) iperf3_tcp "$rep" "$n" "$n stream(s)" "iperf3 -P $n" ;;
+			iperf3) iperf3_tcp "$rep" "$n" "$n stream(s)" "iperf3 -P $n"
+				# salvo's syscall sender writes up to 1 MiB a call:
+				# iperf3 with the same write size, for a like-for-like row
+				[ "$n" = 1 ] && iperf3_tcp "$rep" 1 "1 stream(s)" "iperf3 -l 1M" "-l 1M" ;;
 			esac
 		done
 	done
