@@ -224,15 +224,19 @@ EOF
 # sum exactly to its row in the summary; each interval's rows sum to its
 # stamped packets.
 test_session_intervals() {
-	local p rpid
+	local p rpid spid
 	p=$(random_port)
 	salvo_bg "$TMP/r.json" udp recv "127.0.0.1:$p" --count 6000 -i 0.25 --json
 	rpid=$SALVO_PID
 	wait_udp_bound "$p" || { fail "receiver never bound"; return; }
 	salvo_bg "$TMP/s1" udp send "127.0.0.1:$p" --count 3000 --rate 4k -q
+	spid=$SALVO_PID
 	salvo_run "$TMP/s2" udp send "127.0.0.1:$p" --count 3000 --rate 3k -q ||
 		{ show "$TMP/s2.err"; fail "second sender exit $?"; return; }
 	wait_pid "$rpid" 15000 || { show "$TMP/r.json.err"; fail "receiver exit $?"; return; }
+	# The background sender too: its datagrams are all in, but under ASan its
+	# exit (the leak check) can outlast the receiver's.
+	wait_pid "$spid" 15000 || { show "$TMP/s1.err"; fail "first sender exit $?"; return; }
 	TEST_MSG=$(python3 - "$TMP/r.json" 2>&1 <<'EOF'
 import json, sys
 d = json.load(open(sys.argv[1]))
@@ -260,8 +264,10 @@ EOF
 	rpid=$SALVO_PID
 	wait_udp_bound "$p" || { fail "text receiver never bound"; return; }
 	salvo_bg "$TMP/t1" udp send "127.0.0.1:$p" --count 1000 --rate 4k -q
+	spid=$SALVO_PID
 	salvo_run "$TMP/t2" udp send "127.0.0.1:$p" --count 1000 --rate 4k -q || { fail "text sender exit $?"; return; }
 	wait_pid "$rpid" 15000 || { show "$TMP/r.txt.err"; fail "text receiver exit $?"; return; }
+	wait_pid "$spid" 15000 || { show "$TMP/t1.err"; fail "first text sender exit $?"; return; }
 	awk '/^\[/ { iv = 1; next } iv && /^    session [0-9a-f]+: / { rows++; next } /^  sessions / { next } { iv = 0 } END { exit rows < 2 }' "$TMP/r.txt" ||
 		{ show "$TMP/r.txt"; fail "no session rows after the interval lines"; }
 }
