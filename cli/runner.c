@@ -505,10 +505,15 @@ static int start_all(struct drive *st)
 		 * with --json too: the document comes only at the end.
 		 */
 		if (st->v[i].cfg->listen && !st->v[i].name) {
+			const struct salvo_cfg *c = st->v[i].cfg;
 			char a[SALVO_ADDR_STRLEN];
 
-			fprintf(stderr, "salvo: %s: listening on %s\n", st->v[i].cfg->command,
-				salvo_addr_str(&st->v[i].cfg->local, a, sizeof(a)));
+			/* A raw receiver listens on an interface, not an address. */
+			if (c->proto == SALVO_PROTO_L2)
+				fprintf(stderr, "salvo: %s: listening on %s\n", c->command, c->iface);
+			else
+				fprintf(stderr, "salvo: %s: listening on %s\n", c->command,
+					salvo_addr_str(&c->local, a, sizeof(a)));
 		}
 	}
 	return 0;

@@ -198,6 +198,9 @@ test_raw_recv_counts() {
 	[ "$tx" -eq "$N" ] && [ $((rx + drops)) -eq "$tx" ] || { fail "raw recv counted $rx + ring drops $drops, sender $tx"; return; }
 	[ "$(($(rx_b) - before))" -eq "$N" ] || { fail "peer link counted $(($(rx_b) - before))"; return; }
 	[ "$(json_get "$TMP/rrecv.json" rx.unstamped)" -eq 0 ] || { fail "unstamped frames"; return; }
+	# It said where it listens: the interface (it has no address to name).
+	grep -qx 'salvo: raw recv: listening on veth-b' "$TMP/rrecv.json.err" ||
+		{ show "$TMP/rrecv.json.err"; fail "no 'listening on veth-b' line"; return; }
 	[ "$(json_get "$TMP/rrecv.json" rx.lost)" -le "$drops" ] || { fail "stamps report loss beyond the kernel's drops"; return; }
 	[ "$(json_get "$TMP/rrecv.json" rx.flows)" -eq 8 ] || { fail "expected 8 flows"; return; }
 	[ "$(json_get "$TMP/rrecv.json" rx.bytes)" -eq $((rx * 200)) ] || { fail "byte count"; return; }
