@@ -15,7 +15,7 @@ set -u
 cd "$(dirname "$0")/.." || exit 1
 TOP=$PWD
 BENCH_DIR=$TOP/bench
-ALL="udp64 udp_sweep tcp ping pacing raw_veth registry rfc2544 fastpath"
+ALL="udp64 udp_sweep tcp ping pacing raw_veth raw_rx registry rfc2544 fastpath"
 
 QUICK=0 REPS="" DUR="" ONLY="" TOOLS="" OUT="" INSTALL=1
 usage() { sed -n '2,13p' "$0" | sed 's/^# \{0,1\}//'; }

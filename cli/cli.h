@@ -98,7 +98,7 @@ int salvo_cli_cpu_check(unsigned int cpu, unsigned int threads, char *err, size_
 void salvo_cli_common_apply(const struct salvo_cli_common *c, struct salvo_cfg *cfg);
 
 /*
- * --busy-poll and --busy-poll-usec (udp ping, udp echo), for a command's
+ * --busy-poll and --busy-poll-usec (udp ping, udp echo, udp recv), for a command's
  * own table: T has bool busy_poll, unsigned int busy_poll_us and bool
  * busy_poll_us_seen.  One macro, so the commands' help cannot drift.
  */

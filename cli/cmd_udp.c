@@ -282,6 +282,8 @@ struct udp_recv_opts {
 	bool print;
 	bool gro;
 	uint64_t rcvbuf;
+	bool busy_poll, busy_poll_us_seen;
+	unsigned int busy_poll_us;
 };
 
 static const struct salvo_opt udp_recv_table[] = {
@@ -291,6 +293,7 @@ static const struct salvo_opt udp_recv_table[] = {
 		  .help = "UDP GRO: receive coalesced datagrams, count their segments"),
 	SALVO_OPT("rcvbuf", SALVO_OPT_SIZE, struct udp_recv_opts, rcvbuf,
 		  .help = "socket receive buffer to ask for (default 8 MiB)", .min = 4096, .max = 1u << 30),
+	SALVO_CLI_BUSY_POLL_OPTS(struct udp_recv_opts),
 	SALVO_OPT_END,
 };
 
@@ -311,16 +314,45 @@ static void print_datagram(const struct salvo_pkt *k, void *arg)
 	salvo_print_payload("Got message from %p: ", k);
 }
 
+/*
+ * How the receiver waited, in udp ping's and udp echo's words: the text's
+ * wait: line, only with --busy-poll (the default summary stays as it was).
+ */
+static void udp_recv_text(FILE *f, const struct salvo_report *rep, void *arg)
+{
+	(void)arg;
+	if (!rep->interval && rep->busy_poll)
+		salvo_report_wait_text(f, rep);
+}
+
+/* The summary's "recv" section: the keys of echo's (intervals have none). */
+static void udp_recv_json(json_t *root, const struct salvo_report *rep, void *arg)
+{
+	json_t *o;
+
+	(void)arg;
+	if (rep->interval)
+		return;
+	o = json_object();
+	salvo_report_wait_json(o, rep);
+	json_object_set_new(root, "recv", o);
+}
+
 static int udp_recv_run(void *o, int argc, char **argv)
 {
 	struct udp_recv_opts *u = o;
 	struct salvo_cfg cfg;
 	struct salvo_app app = salvo_app_sink;
 	struct salvo_sink_hooks hooks = {.on_packet = print_datagram};
+	struct salvo_cli_extra extra = {.text = udp_recv_text, .json = udp_recv_json};
 	char err[256];
+	int rc;
 
 	salvo_cfg_init(&cfg);
 	salvo_cli_common_apply(&u->c, &cfg);
+	rc = salvo_cli_busy_poll_apply(u->busy_poll, u->busy_poll_us, u->busy_poll_us_seen, &cfg);
+	if (rc)
+		return rc;
 	cfg.command = "udp recv";
 	cfg.proto = SALVO_PROTO_UDP;
 	cfg.dir = SALVO_DIR_RX;
@@ -334,7 +366,7 @@ static int udp_recv_run(void *o, int argc, char **argv)
 		app.arg = &hooks;
 		u->c.quiet = true;
 	}
-	return salvo_cli_run(&u->c, &cfg, &app, NULL, NULL);
+	return salvo_cli_run(&u->c, &cfg, &app, &extra, NULL);
 }
 
 static const struct salvo_cmd udp_recv_cmd = {
@@ -344,7 +376,9 @@ static const struct salvo_cmd udp_recv_cmd = {
 	.max_args = 1,
 	.summary = "receive UDP datagrams: print them (the seed's receiver) or count loss, reordering, latency",
 	.description = "Binds 127.0.0.1 unless an address is given ([::1]:PORT, 0.0.0.0:PORT, unix:/path).\n"
-		       "Default port 6667, as in the seed. Runs until --count, --duration or Ctrl-C.",
+		       "Default port 6667, as in the seed. Runs until --count, --duration or Ctrl-C.\n"
+		       "--busy-poll spins on the socket instead of sleeping in the kernel (one core busy\n"
+		       "per thread for the run).",
 	.tables = udp_recv_tables,
 	.opts_size = sizeof(struct udp_recv_opts),
 	.defaults = udp_recv_defaults,

@@ -54,7 +54,7 @@ def make_record(a):
             rec["status"], rec["reason"] = "failed", f"harness: unknown parser {a.parser}"
             return rec
         try:
-            args = [files[k] for k in ("a", "b") if k in files]
+            args = [files[k] for k in ("a", "b", "c") if k in files]
             extra = {"size": a.size} if a.size and a.parser in ("iperf3-udp", "sockperf-tp") else {}
             rec["metrics"] = fn(*args, **extra)
         except parse.ParseError as e:
@@ -186,7 +186,7 @@ def main(argv=None):
     r.add_argument("--param", action="append")
     r.add_argument("--cmd", action="append")
     r.add_argument("--parser", default="")
-    r.add_argument("--file", action="append", help="a=PATH, b=PATH: the parser's inputs")
+    r.add_argument("--file", action="append", help="a=PATH, b=PATH, c=PATH: the parser's inputs")
     r.add_argument("--stderr", action="append", help="stderr files quoted in a failure reason")
     r.add_argument("--size", type=int, default=0)
     r.add_argument("--target-pps", type=float, default=0)

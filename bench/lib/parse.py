@@ -405,10 +405,43 @@ def probe(rx_path, tx_path=None):
     return m
 
 
+def salvo_raw_rx(rx_path, tx_path, witness_path):
+    """salvo raw recv (receiver) JSON, the common sender's salvo raw send
+    JSON and the receiving veth's rx_packets before and after the sender
+    (witness samples, `t rx_packets` lines).  The figure is the receiver's
+    count over its own first-to-last-frame time; rx_loss_pct is what the
+    kernel counted on the interface and the receiver did not get (frames the
+    ring or the AF_XDP socket had no room for), tx_packets the sender's own
+    count; the kernel's drop counters of the receiver ride along."""
+    doc, _ = _salvo_docs(rx_path, "raw recv")
+    if doc.get("error"):
+        raise ParseError(f"receiver error: {doc['error']}")
+    rx = doc.get("rx") or {}
+    pk, act = rx.get("packets", 0), rx.get("active_s", 0.0)
+    if pk == 0 or act <= 0:
+        raise ParseError("raw recv counted 0 frames")
+    m = {"rx_packets": pk, "rx_active_s": act, "pps": pk / act,
+         "gbps": rx.get("bytes", 0) * 8 / act / 1e9,
+         "unstamped": rx.get("unstamped", 0), "lost_stamped": rx.get("lost", 0)}
+    k = doc.get("kernel") or {}
+    for key in ("ring_drops", "xdp_rx_dropped", "xdp_rx_ring_full"):
+        if isinstance(k.get(key), (int, float)):
+            m[key] = k[key]
+    tx, _ = _salvo_docs(tx_path, "raw send")
+    if tx.get("error"):
+        raise ParseError(f"sender error: {tx['error']}")
+    m["tx_packets"] = (tx.get("tx") or {}).get("packets", 0)
+    m["tx_pps_claimed"] = (tx.get("tx") or {}).get("pps", 0.0)
+    w = witness(witness_path)
+    m["peer_rx_packets"] = w["rx_packets"]
+    m["rx_loss_pct"] = max(0.0, 100.0 * (1 - pk / w["rx_packets"]))
+    return m
+
+
 PARSERS = {
     "probe": probe,
     "salvo-udp": salvo_udp, "iperf3-udp": iperf3_udp, "iperf3-tcp": iperf3_tcp,
     "salvo-tcp": salvo_tcp, "sockperf-tp": sockperf_tp, "sockperf-pp": sockperf_pp,
     "salvo-ping": salvo_ping, "witness": witness, "salvo-registry": salvo_registry,
-    "salvo-rfc2544": salvo_rfc2544,
+    "salvo-rfc2544": salvo_rfc2544, "salvo-raw-rx": salvo_raw_rx,
 }

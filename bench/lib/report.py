@@ -15,6 +15,7 @@ TITLES = {
     "ping": "UDP ping-pong round-trip time (µs)",
     "pacing": "Pacing: achieved rate at the receiver and its steadiness",
     "raw_veth": "Raw 60 B frames on a veth pair: frames/s counted at the peer",
+    "raw_rx": "Raw receive on a veth pair: frames/s counted by salvo raw recv",
     "registry": "Registry: joins per second",
     "rfc2544": "RFC 2544 throughput (NDR, frames/s): Linux forwarding between namespaces, and the tester's own ceiling",
     "smoke": "Smoke run",
@@ -34,6 +35,8 @@ COLUMNS = {
                ("jitter_us", "tool's jitter µs", "{:.1f}"), ("pacing_err_p99_us", "departure err p99 µs", "{:.1f}"),
                ("loss_pct", "loss %", "{:.2f}")],
     "raw_veth": [],
+    "raw_rx": [("rx_loss_pct", "missed %", "{:.2f}"), ("peer_rx_packets", "veth rx_packets", "{:,.0f}"),
+               ("tx_packets", "sender's frames", "{:,.0f}"), ("lost_stamped", "stamp loss", "{:,.0f}")],
     "registry": [("lat_p99_us", "p99 µs", "{:.1f}")],
     "rfc2544": [("max_fps", "search bound frames/s", "{:,.0f}"), ("trials", "trials", "{:d}")],
     "smoke": [("loss_pct", "loss %", "{:.2f}")],
@@ -67,6 +70,13 @@ NOTES = {
     "udp64": "Receiver-side rate: received packets over the receiver's first-to-last-arrival time "
              "(salvo), server-side received datagrams over the test time (iperf3), server's "
              "received count over the client's send time (sockperf). Loss = 1 - received/sent.",
+    "raw_rx": "One common sender (salvo raw send, 1 thread, unpaced, af_xdp where it works, else "
+              "af_packet; CPU 0) into salvo raw recv with each backend (default options: stamps "
+              "checked; CPU 1). frames/s: the receiver's count over its first-to-last-frame time. "
+              "missed %: frames the receiving veth counted (ip -s -j link rx_packets, before the "
+              "sender to after it) that the receiver did not get. Frames go to a MAC that is not "
+              "the peer's, so its stack drops them at IP's first check. The af_xdp ÷ af_packet "
+              "ratio decides the raw receive default (issue 13 R4).",
     "raw_veth": "Frames counted by the kernel on the receiving veth (ip -s -j link rx_packets) "
                 "over a fixed window after a warm-up; the same window for every tool. "
                 "The thread(s) cases address a MAC that is not the peer's, so the peer drops "

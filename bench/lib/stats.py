@@ -20,6 +20,7 @@ PRIMARY = {
     "ping": ("rtt_p50_us", "lower"),
     "pacing": ("rate_err_pct", "lower"),
     "raw_veth": ("pps", "higher"),
+    "raw_rx": ("pps", "higher"),
     "registry": ("joins_per_s", "higher"),
     "rfc2544": ("pps", "higher"),
     "smoke": ("pps", "higher"),
@@ -31,6 +32,8 @@ PRIMARY = {
 # issue 13's R2 asks whether the io_uring sender beats the syscall one.
 SELF_PAIRS = {
     "fastpath": {"uring": "syscall", "uring+gso": "syscall+gso"},
+    # issue 13 R4: the raw receive default is the faster of the two.
+    "raw_rx": {"af_xdp": "af_packet"},
 }
 
 DIFF = {"pacing"}

@@ -272,6 +272,65 @@ def _():
     assert [x["ref_tool"] for x in sy["ratios"]] == ["probe"], "syscall is the reference, not compared back"
 
 
+@check("parse salvo raw recv + raw send + veth witness: receiver's count, missed % against the veth")
+def _():
+    # Captured from bench/run.sh --only raw_rx (af_xdp receiver on a loaded
+    # machine): rx.packets 36928 in active_s 0.84275311, kernel
+    # xdp_rx_dropped 124000; sender tx.packets 160928; veth rx_packets
+    # 269032 -> 429960.
+    m = parse.salvo_raw_rx(fx("salvo_raw_recv_af_xdp.json"), fx("salvo_raw_send.json"),
+                           fx("raw_rx_witness.txt"))
+    assert m["rx_packets"] == 36928 and m["tx_packets"] == 160928
+    near(m["pps"], 36928 / 0.84275311)
+    assert m["peer_rx_packets"] == 429960 - 269032
+    near(m["rx_loss_pct"], 100 * (1 - 36928 / 160928))
+    assert m["xdp_rx_dropped"] == 124000 and m["lost_stamped"] == 124000
+    with tempfile.TemporaryDirectory() as d:
+        rx, w = os.path.join(d, "rx"), os.path.join(d, "w")
+        with open(rx, "w") as f:
+            json.dump({"type": "summary", "rx": {"packets": 0, "active_s": 0}}, f)
+        try:
+            parse.salvo_raw_rx(rx, fx("salvo_raw_send.json"), fx("raw_rx_witness.txt"))
+            raise AssertionError("a receiver that counted nothing must be a failed run")
+        except parse.ParseError:
+            pass
+        with open(w, "w") as f:
+            f.write("1.0 500\n2.0 500\n")
+        try:
+            parse.salvo_raw_rx(fx("salvo_raw_recv_af_xdp.json"), fx("salvo_raw_send.json"), w)
+            raise AssertionError("a veth that counted nothing must be a failed run")
+        except parse.ParseError:
+            pass
+
+
+@check("raw_rx: salvo af_xdp is compared with salvo af_packet, pair by pair; bench.py passes c=")
+def _():
+    recs = []
+    for r, (x, p) in enumerate([(300, 200), (100, 200), (250, 100)], 1):
+        recs += [rec("raw_rx", "1 thread", "salvo", "af_packet", r, pps=p),
+                 rec("raw_rx", "1 thread", "salvo", "af_xdp", r, pps=x)]
+    s = stats.summarize(recs)
+    xdp = [e for e in s if e["variant"] == "af_xdp"][0]
+    pkt = [e for e in s if e["variant"] == "af_packet"][0]
+    assert [(x["ref_tool"], x["ref_variant"]) for x in xdp["ratios"]] == [("salvo", "af_packet")]
+    r = xdp["ratios"][0]
+    assert (r["n"], r["min"], r["max"]) == (3, 0.5, 2.5), r
+    near(r["median"], 1.5)      # the median of 1.5, 0.5, 2.5, not 250 / 200
+    assert pkt["ratios"] == [], "af_packet is the reference, not compared back"
+    assert "vs salvo af_packet: 1.50× (0.50–2.50)" in report.ratio_text(xdp), report.ratio_text(xdp)
+    with tempfile.TemporaryDirectory() as d:
+        out = os.path.join(d, "r.jsonl")
+        rc = bench.main(["record", "--out", out, "--scenario", "raw_rx", "--case", "1 thread",
+                         "--tool", "salvo", "--variant", "af_xdp", "--parser", "salvo-raw-rx",
+                         "--file", "a=" + fx("salvo_raw_recv_af_xdp.json"),
+                         "--file", "b=" + fx("salvo_raw_send.json"),
+                         "--file", "c=" + fx("raw_rx_witness.txt")])
+        with open(out) as f:
+            got = json.loads(f.readline())
+        assert rc == 0 and got["status"] == "ok", got
+        assert got["metrics"]["peer_rx_packets"] == 160928
+
+
 @check("failed repetitions drop out of the pairs and the row says why")
 def _():
     recs = [rec("udp64", "64 B", "salvo", "s", 1, pps=10), rec("udp64", "64 B", "iperf3", "i", 1, pps=5),

@@ -119,7 +119,7 @@ struct salvo_cfg {
 	uint16_t filter_udp_port;	/* L2 receive: only UDP to this port (0: every frame) */
 	unsigned int rcvbuf, sndbuf;	/* socket buffer sizes to ask for, 0: default */
 	/*
-	 * --busy-poll (udp ping, udp echo): a datagram receiver never sleeps in
+	 * --busy-poll (udp ping, udp echo, udp recv): a datagram receiver never sleeps in
 	 * the kernel: its port's rx_timeout_ms is 0 (rx_burst returns at once)
 	 * and the app's loop spins, checking the run's stop flag and deadline
 	 * on every turn.  Its sockets also ask for SO_BUSY_POLL (busy_poll_us)

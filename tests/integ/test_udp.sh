@@ -42,6 +42,7 @@ TESTS="
 	test_signal_at_start
 	test_overflow_clamp_reported
 	test_kernel_rcvbuf_drops
+	test_recv_busy_poll
 "
 
 N=20000		# packets per transfer
@@ -449,6 +450,11 @@ test_bad_input() {
 		"udp recv unix:$long108 --count 1"
 		"udp send 127.0.0.1:$p --count 1 --threads 0"
 		"udp recv $p --count 1 --threads 0"
+		"udp recv $p --count 1 --busy-poll-usec 10"
+		"udp recv $p --count 1 --busy-poll --busy-poll-usec 0"
+		"udp recv $p --count 1 --busy-poll --busy-poll-usec 1000001"
+		"udp recv $p --count 1 --busy-poll --busy-poll-usec x"
+		"udp recv $p --count 1 --busy-poll=5"
 	)
 	for i in "${cases[@]}"; do
 		# shellcheck disable=SC2086 # the case is a word list on purpose
@@ -773,6 +779,90 @@ test_kernel_rcvbuf_drops() {
 		salvo_run -n "$NS" "$TMP/kt$b" udp recv -b "$b" "127.0.0.1:$p" -d 200ms ||
 			{ show "$TMP/kt$b.err"; fail "$b: text run"; return; }
 		grep -qx "  kernel: rcvbuf drops 0" "$TMP/kt$b" || { show "$TMP/kt$b"; fail "$b: no 'kernel: rcvbuf drops' line"; return; }
+	done
+}
+
+# cpu_ticks PID: the process's user + system time so far, in clock ticks
+# (/proc/PID/stat fields 14 and 15, counted after the ")" that ends comm).
+cpu_ticks() { sed 's/.*) //' "/proc/$1/stat" | awk '{ print $12 + $13 }'; }
+
+# udp recv --busy-poll, each backend, in a fresh namespace (its own Udp
+# counters): a spinning and a sleeping receiver side by side, idle for a
+# window of at least 1 s, then N datagrams each from a plain paced sender.
+# Witnesses: the kernel's CPU accounting (/proc/PID/stat) says the spinning
+# one was on a CPU for a good part of the idle window while the sleeping one
+# barely woke; the kernel's InDatagrams says every datagram was delivered,
+# and each receiver counted exactly its N and ended at --count; recv.wait
+# says which mode ran.  Then an idle spinner ends at its -d and on SIGINT.
+# (Bash arithmetic and one python per backend: a python start costs 1-2 s
+# on a loaded machine.)
+test_recv_busy_poll() {
+	require_root || return
+	setup_ns NS || return
+	local b pb ps bpid spid hz t0 wall b0 s0 bcpu scpu in0 in1 n=5000 rc bad
+	hz=$(getconf CLK_TCK)
+	for b in uring syscall; do
+		pb=$(random_port)
+		ps=$(random_port)
+		[ "$ps" != "$pb" ] || ps=$((pb == 65535 ? pb - 1 : pb + 1))
+		SALVO_BACKEND=$b salvo_bg -n "$NS" "$TMP/busy.json" udp recv "127.0.0.1:$pb" --busy-poll \
+			--count "$n" --json -q -d 60
+		bpid=$SALVO_PID
+		SALVO_BACKEND=$b salvo_bg -n "$NS" "$TMP/sleep.json" udp recv "127.0.0.1:$ps" \
+			--count "$n" --json -q -d 60
+		spid=$SALVO_PID
+		wait_udp_bound "$pb" "$NS" && wait_udp_bound "$ps" "$NS" ||
+			{ show "$TMP/busy.json.err" "$TMP/sleep.json.err"; fail "$b: receivers never bound"; return; }
+		# The idle window: 1 s, longer (up to 5 s) while the spinner has not yet
+		# had 0.5 s of CPU (a loaded machine shares the cores).
+		b0=$(cpu_ticks "$bpid") s0=$(cpu_ticks "$spid") t0=${EPOCHREALTIME/./}
+		sleep 1
+		while bcpu=$(( $(cpu_ticks "$bpid") - b0 )); [ "$bcpu" -lt $((hz / 2)) ] &&
+			[ $(( ${EPOCHREALTIME/./} - t0 )) -lt 5000000 ]; do
+			sleep 0.5
+		done
+		bcpu=$(( $(cpu_ticks "$bpid") - b0 )) scpu=$(( $(cpu_ticks "$spid") - s0 ))
+		wall=$(( (${EPOCHREALTIME/./} - t0) / 1000 ))
+		echo "  $b: idle $wall ms: busy-poll receiver $((bcpu * 1000 / hz)) ms CPU, sleeping one $((scpu * 1000 / hz)) ms"
+		[ $((bcpu * 4)) -ge "$hz" ] && [ "$bcpu" -ge $((10 * scpu + 2)) ] ||
+			{ fail "$b: busy-poll receiver used $bcpu ticks of CPU in $wall ms idle, a sleeping one $scpu: it did not spin"; return; }
+		in0=$(snmp_udp InDatagrams "$NS")
+		salvo_run -n "$NS" "$TMP/s1.json" udp send "127.0.0.1:$pb" --count "$n" --rate "$RATE" -q &&
+			salvo_run -n "$NS" "$TMP/s2.json" udp send "127.0.0.1:$ps" --count "$n" --rate "$RATE" -q ||
+			{ show "$TMP/s1.json.err" "$TMP/s2.json.err"; fail "$b: sender failed"; return; }
+		wait_pid "$bpid" 20000 || { show "$TMP/busy.json.err"; fail "$b: busy-poll receiver did not end at --count"; return; }
+		wait_pid "$spid" 20000 || { show "$TMP/sleep.json.err"; fail "$b: sleeping receiver did not end at --count"; return; }
+		in1=$(snmp_udp InDatagrams "$NS")
+		[ $((in1 - in0)) -eq $((2 * n)) ] || { fail "$b: kernel InDatagrams grew by $((in1 - in0)), sent $((2 * n))"; return; }
+		# Idle, spinning: ends at its -d (not long after) and on SIGINT.
+		t0=${EPOCHREALTIME/./}
+		SALVO_BACKEND=$b salvo_run -n "$NS" "$TMP/idle.json" udp recv "127.0.0.1:$pb" --busy-poll -d 1 --json -q ||
+			{ show "$TMP/idle.json.err"; fail "$b: idle busy-poll receiver -d 1 failed"; return; }
+		wall=$(( (${EPOCHREALTIME/./} - t0) / 1000 ))
+		[ "$wall" -lt 5000 ] || { fail "$b: busy-poll receiver -d 1 lasted $wall ms"; return; }
+		SALVO_BACKEND=$b salvo_bg -n "$NS" "$TMP/int.json" udp recv "127.0.0.1:$pb" --busy-poll -d 60 --json -q
+		bpid=$SALVO_PID
+		wait_udp_bound "$pb" "$NS" || { fail "$b: receiver never bound"; return; }
+		kill -INT "$bpid"
+		wait_pid "$bpid" 5000
+		rc=$?
+		[ "$rc" -eq 0 ] || { show "$TMP/int.json.err"; fail "$b: busy-poll receiver exit $rc after SIGINT"; return; }
+		bad=$(python3 - "$TMP" "$n" <<'PY'
+import json, sys
+d, n = sys.argv[1], int(sys.argv[2])
+j = {k: json.load(open(f"{d}/{k}.json")) for k in ("busy", "sleep", "idle", "int")}
+want = {"busy": (n, 0, "busy-poll", 50), "sleep": (n, 0, "sleep", 0)}
+for k, w in want.items():
+    got = (j[k]["rx"]["packets"], j[k]["rx"]["lost"], j[k]["recv"]["wait"], j[k]["recv"]["busy_poll_us"])
+    if got != w:
+        print(f"{k}: rx.packets, rx.lost, recv.wait, recv.busy_poll_us = {got}, want {w}")
+if j["idle"]["recv"]["wait"] != "busy-poll" or j["int"]["recv"]["wait"] != "busy-poll":
+    print("idle/int: recv.wait is not busy-poll")
+if j["int"].get("interrupted") is not True:
+    print("int: interrupted is not true")
+PY
+		)
+		[ -z "$bad" ] || { fail "$b: $bad"; return; }
 	done
 }
 
