@@ -128,9 +128,10 @@ static const char *path_name(unsigned int path)
  * calls below answer as a kernel without those features would, so the
  * integration tests can play an older kernel on this one.  Only the probe's
  * test ring goes through them; the backend refuses before it opens a port.
- * One id is not in the table because nothing needs it: cqe_skip turns off
- * skipped-success sends (IORING_FEAT_CQE_SKIP, 5.17) as a kernel without
- * them would, and the port falls back to a CQE per send.
+ * Two ids are not in the table because nothing needs them: cqe_skip turns
+ * off skipped-success sends (IORING_FEAT_CQE_SKIP, 5.17) as a kernel without
+ * them would, and the port falls back to a CQE per send; waitall sends
+ * streams without MSG_WAITALL, so short sends complete short (open).
  */
 static bool refused(const char *id)
 {
@@ -1163,6 +1164,13 @@ static int uring_open(struct salvo_port *p, const struct salvo_cfg *cfg)
 	if (!cfg->timeout_ms)
 		up->conn_ts.tv_sec = 5;
 	up->send_timeout_ns = (uint64_t)cfg->send_timeout_ms * NSEC_PER_MSEC;
+	/*
+	 * SALVO_URING_REFUSE=waitall: stream sends without MSG_WAITALL, so a
+	 * send that finds the socket buffer full completes short, as on a
+	 * kernel that does not retry it; the tests drive the resume of a
+	 * short run through that (uring_stream.c, send_advance).
+	 */
+	up->send_flags = MSG_NOSIGNAL | (refused("waitall") ? 0 : MSG_WAITALL);
 	ret = open_sockets(p, up, cfg);
 	if (ret)
 		goto fail;
