@@ -1034,8 +1034,14 @@ static int open_rx_ring(struct salvo_port *p, struct uring_port *up, const struc
 	int ret;
 
 	if (up->stream) {
-		up->br_entries = 256;
-		payload = 65536;
+		/*
+		 * 128 KiB, the syscall sink's read: a TCP receive fills its
+		 * buffer while a sender outruns us, so the size is the bytes per
+		 * CQE (64 KiB took 4107 CQEs per 256 MiB, this 2k).  128 of
+		 * them keep the ring's memory at 16 MiB.
+		 */
+		up->br_entries = 128;
+		payload = 131072;
 	} else if (cfg->gro || (cfg->listen && (cfg->dir & SALVO_DIR_TX))) {
 		up->br_entries = 256;
 		payload = 65536;
