@@ -11,9 +11,10 @@
  *
  * Streams (TCP, unix stream): CONNECT (with a linked timeout) and
  * multishot ACCEPT through the ring, one multishot RECV per connection into
- * the same buffer ring, and at most one SEND in flight per connection
+ * the same buffer ring, and at most one send in flight per connection
  * (two sends in flight on one stream socket may interleave when the socket
- * buffer fills, so later packets wait in a per-connection queue).
+ * buffer fills, so later packets wait in a per-connection queue; each send
+ * carries a run of up to 8 of them, uring_stream.c).
  * Connection life is reported as SALVO_PKT_F_CONN_* events in rx_burst.
  *
  * Threads: each worker opens its own port (engine/run.c), so the ring is

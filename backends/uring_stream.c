@@ -2,7 +2,8 @@
 /*
  * io_uring backend, stream path (TCP, unix stream): CONNECT with a linked
  * timeout, multishot ACCEPT, one multishot RECV per connection, at most one
- * SEND in flight per connection and the queue behind it, connection events.
+ * send in flight per connection (a SENDMSG carrying a run of the queued
+ * messages, send_run) and the queue behind it, connection events.
  * Ring set-up and the ops: uring.c.
  */
 #include <errno.h>
