@@ -11,9 +11,10 @@
  *
  * Streams (TCP, unix stream): CONNECT (with a linked timeout) and
  * multishot ACCEPT through the ring, one multishot RECV per connection into
- * the same buffer ring, and at most one SEND in flight per connection
+ * the same buffer ring, and at most one send in flight per connection
  * (two sends in flight on one stream socket may interleave when the socket
- * buffer fills, so later packets wait in a per-connection queue).
+ * buffer fills, so later packets wait in a per-connection queue; each send
+ * carries a run of up to 8 of them, uring_stream.c).
  * Connection life is reported as SALVO_PKT_F_CONN_* events in rx_burst.
  *
  * Threads: each worker opens its own port (engine/run.c), so the ring is
@@ -128,9 +129,10 @@ static const char *path_name(unsigned int path)
  * calls below answer as a kernel without those features would, so the
  * integration tests can play an older kernel on this one.  Only the probe's
  * test ring goes through them; the backend refuses before it opens a port.
- * One id is not in the table because nothing needs it: cqe_skip turns off
- * skipped-success sends (IORING_FEAT_CQE_SKIP, 5.17) as a kernel without
- * them would, and the port falls back to a CQE per send.
+ * Two ids are not in the table because nothing needs them: cqe_skip turns
+ * off skipped-success sends (IORING_FEAT_CQE_SKIP, 5.17) as a kernel without
+ * them would, and the port falls back to a CQE per send; waitall sends
+ * streams without MSG_WAITALL, so short sends complete short (open).
  */
 static bool refused(const char *id)
 {
@@ -1033,8 +1035,14 @@ static int open_rx_ring(struct salvo_port *p, struct uring_port *up, const struc
 	int ret;
 
 	if (up->stream) {
-		up->br_entries = 256;
-		payload = 65536;
+		/*
+		 * 128 KiB, the syscall sink's read: a TCP receive fills its
+		 * buffer while a sender outruns us, so the size is the bytes per
+		 * CQE (64 KiB took 4107 CQEs per 256 MiB, this 2k).  128 of
+		 * them keep the ring's memory at 16 MiB.
+		 */
+		up->br_entries = 128;
+		payload = 131072;
 	} else if (cfg->gro || (cfg->listen && (cfg->dir & SALVO_DIR_TX))) {
 		up->br_entries = 256;
 		payload = 65536;
@@ -1163,6 +1171,13 @@ static int uring_open(struct salvo_port *p, const struct salvo_cfg *cfg)
 	if (!cfg->timeout_ms)
 		up->conn_ts.tv_sec = 5;
 	up->send_timeout_ns = (uint64_t)cfg->send_timeout_ms * NSEC_PER_MSEC;
+	/*
+	 * SALVO_URING_REFUSE=waitall: stream sends without MSG_WAITALL, so a
+	 * send that finds the socket buffer full completes short, as on a
+	 * kernel that does not retry it; the tests drive the resume of a
+	 * short run through that (uring_stream.c, send_advance).
+	 */
+	up->send_flags = MSG_NOSIGNAL | (refused("waitall") ? 0 : MSG_WAITALL);
 	ret = open_sockets(p, up, cfg);
 	if (ret)
 		goto fail;

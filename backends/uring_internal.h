@@ -87,6 +87,14 @@ const char *salvo__uring_flags_str(unsigned int flags, char *buf, size_t len);
 #define BGID 0
 #define RX_HDR 256		/* io_uring_recvmsg_out + name + control, rounded */
 #define MAX_CONNS 4096
+/*
+ * A stream send carries a run of up to RUN_MSGS queued messages of one
+ * connection (and RUN_BYTES, the first message always), one SENDMSG whose
+ * iovec points at them: the syscall backend's sendmsg run (1 MiB at the
+ * default 128 KiB --size), one SQE and one CQE per run instead of per message.
+ */
+#define RUN_MSGS 8
+#define RUN_BYTES (1U << 20)
 #define NO_IDX UINT32_MAX
 
 enum {
@@ -148,6 +156,15 @@ struct uconn {
 	uint32_t qhead, qtail;	/* queued tx pkts (pool idx, linked by txnext) */
 	uint64_t send_end_ns;	/* the queue head must be sent by then (send_timeout_ms) */
 	struct __kernel_timespec send_ts;	/* its linked timeout, read at submission */
+	/*
+	 * The run in flight (uring_stream.c, send_run): srun messages from the
+	 * one in the send's user_data, each holding a reference until the CQE.
+	 * The kernel may read smsg and siov until then (a send that went async
+	 * or is retried for MSG_WAITALL), so they live here, not on a stack.
+	 */
+	uint8_t srun;
+	struct msghdr smsg;
+	struct iovec siov[RUN_MSGS];
 	struct salvo_addr peer;
 };
 
@@ -246,6 +263,7 @@ struct uring_port {
 
 	struct __kernel_timespec conn_ts;
 	uint64_t send_timeout_ns;	/* cfg->send_timeout_ms; 0: none */
+	int send_flags;	/* stream sends: MSG_NOSIGNAL | MSG_WAITALL (uring_open) */
 	uint64_t retrans_closed;
 	uint64_t retrans_next_ns;
 

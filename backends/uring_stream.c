@@ -2,7 +2,8 @@
 /*
  * io_uring backend, stream path (TCP, unix stream): CONNECT with a linked
  * timeout, multishot ACCEPT, one multishot RECV per connection, at most one
- * SEND in flight per connection and the queue behind it, connection events.
+ * send in flight per connection (a SENDMSG carrying a run of the queued
+ * messages, send_run) and the queue behind it, connection events.
  * Ring set-up and the ops: uring.c.
  */
 #include <errno.h>
@@ -224,6 +225,76 @@ static void conn_open(struct salvo_port *p, uint32_t id)
 	salvo__uring_stream_start(p, id);
 }
 
+/*
+ * The head k (from its offset k->bid) and the messages queued behind it, up
+ * to RUN_MSGS and RUN_BYTES, as one SENDMSG: one SQE and one CQE per run,
+ * as the syscall backend's sendmsg (issue 13 R3; docs/tcp.md).  A message
+ * whose SHUT_WR or CONN_CLOSE acts once it is sent ends the run.  Every
+ * message of the run takes a reference (on_send drops them): a connection
+ * that fails meanwhile drops its queue, and the kernel may still be reading
+ * them.  MSG_WAITALL: on a stream socket io_uring retries a short send
+ * itself (io_net_retry), so a run usually completes in one CQE.  NULL when
+ * the head goes alone (nothing behind it, or --zerocopy: SEND_ZC per
+ * message, with its notification), as a plain SEND from the fixed buffer.
+ */
+static struct io_uring_sqe *send_run(struct salvo_port *p, struct uconn *c, struct salvo_pkt *k)
+{
+	struct uring_port *up = p->priv;
+	struct io_uring_sqe *sqe;
+	struct salvo_pkt *r = k;
+	uint32_t bytes = 0;
+	unsigned int m = 0, i;
+
+	if (up->zc)
+		return NULL;
+	while (m < RUN_MSGS) {
+		uint32_t off = m ? 0 : k->bid;
+
+		if (m && bytes + r->len > RUN_BYTES)
+			break;
+		c->siov[m].iov_base = r->data + off;
+		c->siov[m].iov_len = r->len - off;
+		bytes += r->len - off;
+		m++;
+		if ((r->flags & (SALVO_PKT_F_SHUT_WR | SALVO_PKT_F_CONN_CLOSE)) ||
+		    up->txnext[r->idx] == NO_IDX)
+			break;
+		r = salvo_pool_pkt(p->pool, up->txnext[r->idx]);
+	}
+	if (m < 2)
+		return NULL;
+	memset(&c->smsg, 0, sizeof(c->smsg));
+	c->smsg.msg_iov = c->siov;
+	c->smsg.msg_iovlen = m;
+	sqe = get_sqe(up);
+	io_uring_prep_sendmsg(sqe, 0, &c->smsg, up->send_flags);
+	io_uring_sqe_set_data64(sqe, ud_make(UD_SEND, k->idx));
+	for (r = k, i = 0; i < m; i++) {
+		up->hold[r->idx]++;
+		if (i + 1 < m)
+			r = salvo_pool_pkt(p->pool, up->txnext[r->idx]);
+	}
+	c->srun = (uint8_t)m;
+	return sqe;
+}
+
+/* The send's CQE came: drop the reference each message of its run took. */
+static void run_unhold(struct salvo_port *p, struct uconn *c, struct salvo_pkt *k)
+{
+	struct uring_port *up = p->priv;
+	unsigned int i, m = c->srun;
+
+	c->srun = 0;
+	for (i = 0; i < m; i++) {
+		/* Read the link first: the last reference gives k back to the pool. */
+		uint32_t next = up->txnext[k->idx];
+
+		tx_unhold(p, k);
+		if (i + 1 < m)
+			k = salvo_pool_pkt(p->pool, next);
+	}
+}
+
 /* Send the head of c's queue, or act on the close it asked for. */
 void salvo__uring_stream_start(struct salvo_port *p, uint32_t id)
 {
@@ -249,8 +320,12 @@ void salvo__uring_stream_start(struct salvo_port *p, uint32_t id)
 			/* The send and its linked timeout go in one submission. */
 			if (up->send_timeout_ns && io_uring_sq_space_left(&up->ring) < 2)
 				io_uring_submit(&up->ring);
-			sqe = prep_send(up, (int)(up->conn_base + id), k, k->bid, UD_SEND,
-					MSG_WAITALL | MSG_NOSIGNAL);
+			sqe = send_run(p, c, k);
+			if (!sqe) {
+				sqe = prep_send(up, (int)(up->conn_base + id), k, k->bid, UD_SEND,
+						up->send_flags);
+				c->srun = 1;
+			}
 			sqe_conn(up, sqe, id);
 			if (up->send_timeout_ns) {
 				/*
@@ -286,6 +361,26 @@ void salvo__uring_stream_start(struct salvo_port *p, uint32_t id)
 		conn_close(p, id);
 }
 
+/*
+ * res bytes of the run from k went out: each message's sent offset (bid)
+ * advances in queue order, so a short run resumes exactly where it stopped,
+ * inside a message or at its boundary.
+ */
+static void send_advance(struct salvo_port *p, struct uconn *c, struct salvo_pkt *k, uint32_t res)
+{
+	struct uring_port *up = p->priv;
+	unsigned int i;
+
+	for (i = 0; i < c->srun && res; i++) {
+		uint32_t take = SALVO_MIN(res, k->len - k->bid);
+
+		k->bid += take;
+		res -= take;
+		if (i + 1 < c->srun)
+			k = salvo_pool_pkt(p->pool, up->txnext[k->idx]);
+	}
+}
+
 void salvo__uring_on_send(struct salvo_port *p, struct io_uring_cqe *cqe, struct salvo_pkt *k)
 {
 	struct uring_port *up = p->priv;
@@ -303,18 +398,18 @@ void salvo__uring_on_send(struct salvo_port *p, struct io_uring_cqe *cqe, struct
 	c->sending = false;
 	if (cqe->res == -ECANCELED && up->send_timeout_ns && c->state == C_OPEN) {
 		/* Our linked timeout fired (a close cancels nothing: sends are not cancelled). */
-		tx_unhold(p, k);
+		run_unhold(p, c, k);
 		conn_timeout(p, id);
 		return;
 	}
 	if (cqe->res < 0) {
 		salvo_cnt_add(&p->stats.tx_errors, 1);
-		tx_unhold(p, k);
+		run_unhold(p, c, k);
 		conn_fail(p, id, cqe->res);	/* drops the queue, k's entry with it */
 		return;
 	}
-	k->bid += (uint32_t)cqe->res;
-	tx_unhold(p, k);	/* the queue's reference keeps k */
+	send_advance(p, c, k, (uint32_t)cqe->res);
+	run_unhold(p, c, k);	/* the queue's reference keeps each message */
 	if (c->eof_pending) {
 		/* The send went through: the EOF was a plain close after all. */
 		c->eof_pending = false;
@@ -567,6 +662,7 @@ static int conn_dial(struct salvo_port *p, uint32_t id)
 int salvo__uring_tx_stream(struct salvo_port *p, struct salvo_pkt **v, unsigned int n)
 {
 	struct uring_port *up = p->priv;
+	uint32_t pend = NO_IDX;	/* the connection whose queue grew and is not started yet */
 	unsigned int i;
 
 	for (i = 0; i < n; i++) {
@@ -598,8 +694,17 @@ int salvo__uring_tx_stream(struct salvo_port *p, struct salvo_pkt **v, unsigned 
 			up->txnext[c->qtail] = k->idx;
 		c->qtail = k->idx;
 		up->tx_inflight++;
-		salvo__uring_stream_start(p, k->conn);
+		/*
+		 * Start a connection once its adjacent messages of the burst are
+		 * queued (apps/stream.c gives each one a run), so the first send
+		 * already carries a run, not the first message alone.
+		 */
+		if (pend != NO_IDX && pend != k->conn)
+			salvo__uring_stream_start(p, pend);
+		pend = k->conn;
 	}
+	if (pend != NO_IDX)
+		salvo__uring_stream_start(p, pend);
 	if (io_uring_sq_ready(&up->ring))
 		io_uring_submit(&up->ring);
 	return (int)i;

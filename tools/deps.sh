@@ -8,7 +8,7 @@ set -eu
 # and `make fresh-check` proves it on a pristine Debian 12.
 PKGS="build-essential pkg-config clang llvm lld libclang-rt-14-dev
 liburing-dev libbpf-dev libxdp-dev xdp-tools libjansson-dev libcmocka-dev liburcu-dev libpcap-dev libcap-dev libmicrohttpd-dev
-iproute2 procps python3 jq valgrind tcpdump libcap2-bin gnuplot-nox strace
+iproute2 procps python3 jq valgrind tcpdump libcap2-bin gnuplot-nox strace linux-perf
 mandoc groff-base zsh dpkg-dev debhelper lintian binutils git prometheus
 ansible-core openssh-server python3-yaml ${EXTRA_PKGS:-}"
 # kubectl renders deploy/k8s (test_k8s.sh): Debian's, unless one is on PATH

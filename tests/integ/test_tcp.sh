@@ -18,7 +18,7 @@
 # same cpu fields under ASan); and the strace counts, since LeakSanitizer
 # cannot run under ptrace (every other test takes the same send and
 # receive paths under ASan).
-PLAIN_ONLY="test_veth test_loopback_v6 test_cpu_report test_syscalls_per_byte"
+PLAIN_ONLY="test_veth test_loopback_v6 test_cpu_report test_syscalls_per_byte test_uring_sqes_per_byte"
 TESTS="
 	test_loopback_v4
 	test_bytes_python_sink
@@ -36,6 +36,7 @@ TESTS="
 	test_cpu_report
 	test_cpu_phase
 	test_syscalls_per_byte
+	test_uring_sqes_per_byte
 	test_discard
 	test_discard_bad
 	test_splice
@@ -456,6 +457,76 @@ if not 64 <= sends <= 72:
 if not 0 < rcv.get("epoll_wait", 0) < rcv.get("recvfrom", 0):
     bad.append("sink: %r" % rcv)
 print("  sender %r; sink %r" % (snd, rcv))
+if bad:
+    print("  " + "; ".join(bad))
+    sys.exit(1)
+EOF2
+}
+
+# uring_perf_pair TAG COUNT BYTES [send opts...]: a uring sink taking COUNT
+# connections and a uring `tcp send --bytes BYTES`, each under perf stat
+# counting $URING_EV; TAG names the files.  SALVO_URING_REFUSE passes through.
+URING_EV=io_uring:io_uring_submit_req,io_uring:io_uring_complete
+uring_perf_pair() {
+	local tag=$1 count=$2 bytes=$3 p spid
+	shift 3
+	p=$(random_port)
+	SALVO_BACKEND=uring salvo_cmd tcp sink "127.0.0.1:$p" --count "$count" --json -d 30
+	bg "$TMP/$tag.sink.json" perf stat -e $URING_EV -x, -o "$TMP/$tag.sink.perf" "${SALVO_ARGV[@]}"
+	spid=$BG_PID
+	busywait 10000 tcp_listening "$p" || { fail "$tag: sink not listening"; return 1; }
+	SALVO_BACKEND=uring salvo_cmd tcp send "127.0.0.1:$p" --bytes "$bytes" --json "$@"
+	timeout -s KILL 60 perf stat -e $URING_EV -x, -o "$TMP/$tag.perf" "${SALVO_ARGV[@]}" \
+		>"$TMP/$tag.send.json" 2>"$TMP/$tag.send.err" ||
+		{ show "$TMP/$tag.send.err"; fail "$tag: send failed"; return 1; }
+	wait_pid "$spid" 20000 || { fail "$tag: sink did not end"; return 1; }
+}
+
+# The uring sender's SQEs, counted by the kernel: perf stat on the
+# io_uring:io_uring_submit_req tracepoint (one event per request the kernel
+# takes) around `tcp send -b uring --bytes 256M`.  One SENDMSG per run of up
+# to 8 messages (1 MiB) is ~256 requests plus the connect; one SEND per
+# 128 KiB message was 2057.  The sink's CQEs (io_uring:io_uring_complete):
+# a receive fills its 128 KiB buffer while the sender outruns it, ~2050 per
+# 256 MiB (64 KiB buffers took 4107; bound 3000, a margin for receives that
+# find less queued).  Each sink counts every byte and message, stamps
+# in sequence: one stream; two streams on one thread (each gets its share in
+# runs; 64 MiB was 526 SQEs); and sends without MSG_WAITALL
+# (SALVO_URING_REFUSE=waitall), where a full socket buffer ends a run short
+# and the next send resumes inside it (exact bytes and stamps prove the resume).
+test_uring_sqes_per_byte() {
+	command -v perf >/dev/null || { skip "no perf (Debian package linux-perf)"; return; }
+	perf stat -e $URING_EV -x, -o "$TMP/probe.perf" true 2>"$TMP/probe.err" ||
+		{ skip "perf cannot count $URING_EV (tracefs or io_uring tracepoints missing): $(head -1 "$TMP/probe.err")"; return; }
+	uring_perf_pair one 1 256M || return
+	uring_perf_pair two 2 64M -P 2 || return
+	SALVO_URING_REFUSE=waitall uring_perf_pair short 1 64M || return
+	python3 - "$TMP" <<'EOF2' || fail "SQEs per byte"
+import json, sys
+def count(path, ev):
+    for l in open(path):
+        f = l.strip().split(",")
+        if len(f) > 2 and f[2] == "io_uring:io_uring_" + ev:
+            return int(f[0])
+    sys.exit("no %s count in %s" % (ev, path))
+bad = []
+for tag, mib, conns, bound in (("one", 256, 1, 700), ("two", 64, 2, 200), ("short", 64, 1, None)):
+    tx = json.load(open("%s/%s.send.json" % (sys.argv[1], tag)))["tx"]
+    sink = json.load(open("%s/%s.sink.json" % (sys.argv[1], tag)))
+    rx, n, want = sink["rx"], count("%s/%s.perf" % (sys.argv[1], tag), "submit_req"), mib << 20
+    cqes = count("%s/%s.sink.perf" % (sys.argv[1], tag), "complete")
+    per = sorted(c["bytes"] for c in sink["tcp"]["per_connection"])
+    print("  %s: %d MiB, %d stream(s): %s; sent %d, received %d in %d messages, lost %r, per connection %r"
+          % (tag, mib, conns, ("%d SQEs" % n if bound else "-") + (", sink %d CQEs" % cqes if tag == "one" else ""), tx["bytes"],
+             rx["bytes"], rx["packets"], rx.get("lost"), per))
+    if tag == "one" and not 0 < cqes <= 3000:
+        bad.append("sink: %d CQEs for 256 MiB, want 1..3000" % cqes)
+    if tx["bytes"] != want or rx["bytes"] != want or tx["packets"] != want >> 17 or \
+            rx["packets"] != want >> 17 or rx.get("lost") or rx.get("unstamped") or \
+            rx.get("reordered") or len(per) != conns or sum(per) != want or per[0] < want // (4 * conns):
+        bad.append("%s: counts wrong" % tag)
+    if bound and not 0 < n <= bound:
+        bad.append("%s: %d SQEs for %d MiB, want 1..%d" % (tag, n, mib, bound))
 if bad:
     print("  " + "; ".join(bad))
     sys.exit(1)
