@@ -128,7 +128,8 @@ static int sink_loop(struct salvo_worker *w)
 					continue;
 				}
 			}
-			if (salvo_likely(!k->gso_size)) {	/* one datagram, one segment (even empty) */
+			/* No GRO: one datagram, one segment (an empty one too). */
+			if (salvo_likely(!k->gso_size)) {
 				if (segment(w, d, len, now, &now_real))
 					stamped++;
 				pkts++;

@@ -95,7 +95,8 @@ int main(int argc, char **argv)
 	}
 	io_uring_buf_ring_init(br);
 	for (unsigned int i = 0; i < nbufs; i++)
-		io_uring_buf_ring_add(br, mem + (size_t)i * BUFSZ, BUFSZ, (unsigned short)i, (int)mask, (int)i);
+		io_uring_buf_ring_add(br, mem + (size_t)i * BUFSZ, BUFSZ, (unsigned short)i, (int)mask,
+				      (int)i);
 	io_uring_buf_ring_advance(br, (int)nbufs);
 	memset(&mh, 0, sizeof(mh));
 	start = probe_now();
@@ -118,7 +119,8 @@ int main(int argc, char **argv)
 		}
 		ret = io_uring_submit_and_wait_timeout(&ring, &cqe, 1, &ts, NULL);
 		if (ret < 0 && ret != -ETIME && ret != -EINTR && ret != -EAGAIN && ret != -EBUSY) {
-			fprintf(stderr, "recv_uring: io_uring_submit_and_wait_timeout: %s\n", strerror(-ret));
+			fprintf(stderr, "recv_uring: io_uring_submit_and_wait_timeout: %s\n",
+				strerror(-ret));
 			return 1;
 		}
 		io_uring_for_each_cqe(&ring, head, cqe) {
@@ -127,18 +129,20 @@ int main(int argc, char **argv)
 				armed = 0;
 			if (cqe->res < 0) {
 				if (cqe->res != -ENOBUFS) {
-					fprintf(stderr, "recv_uring: recvmsg: %s\n", strerror(-cqe->res));
+					fprintf(stderr, "recv_uring: recvmsg: %s\n",
+						strerror(-cqe->res));
 					return 1;
 				}
 				continue;
 			}
 			if (cqe->flags & IORING_CQE_F_BUFFER) {
-				unsigned short bid = (unsigned short)(cqe->flags >> IORING_CQE_BUFFER_SHIFT);
+				unsigned short bid = cqe->flags >> IORING_CQE_BUFFER_SHIFT;
 
 				/* res is header + payload, as name and control are empty */
 				bytes += (unsigned int)cqe->res - sizeof(struct io_uring_recvmsg_out);
 				got++;
-				io_uring_buf_ring_add(br, mem + (size_t)bid * BUFSZ, BUFSZ, bid, (int)mask, added++);
+				io_uring_buf_ring_add(br, mem + (size_t)bid * BUFSZ, BUFSZ, bid,
+						      (int)mask, added++);
 			}
 		}
 		/* Release: the entries written above before the tail the kernel reads. */
