@@ -227,7 +227,7 @@ $(BUILD)/probes/%: bench/probes/%.c bench/probes/probe.h
 	$(call msg,PROBE,$@)
 	@mkdir -p $(dir $@)
 	$(Q)$(CC) $(CFLAGS) -std=gnu11 -D_GNU_SOURCE -Wall -Wextra -Werror -o $@ $< \
-		$(if $(filter send_uring,$*),$(shell $(PKG_CONFIG) --libs liburing))
+		$(if $(filter send_uring recv_uring,$*),$(shell $(PKG_CONFIG) --libs liburing))
 
 format:
 	clang-format -i $(ENGINE_SRC) $(APPS_SRC) $(BACKEND_SRC) $(CLI_SRC) include/salvo/*.h apps/*.h frames/*.h registry/*.h

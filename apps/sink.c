@@ -62,6 +62,14 @@ static int sink_loop(struct salvo_worker *w)
 	struct sink *s = w->app_priv;
 	struct salvo_port *p = &w->port;
 	const struct salvo_sink_hooks *h = s->hooks;
+	/*
+	 * The hooks, read once: loaded through h per packet, the compiler read
+	 * them again after every counter store (it cannot tell they do not alias).
+	 */
+	void (*on_packet)(const struct salvo_pkt *, void *) = h ? h->on_packet : NULL;
+	int (*locate)(const uint8_t *, uint32_t) = h ? h->locate : NULL;
+	void *arg = h ? h->arg : NULL;
+	bool hooked = on_packet || locate;
 	struct salvo_flow_totals t;
 
 	while (!salvo_worker_stopping(w)) {
@@ -90,7 +98,7 @@ static int sink_loop(struct salvo_worker *w)
 				if (k->flags & (SALVO_PKT_F_CONN_OPEN | SALVO_PKT_F_CONN_CLOSE |
 						SALVO_PKT_F_CONN_ERROR))
 					continue;
-				segs += (h && h->locate) || !k->gso_size || !k->len ? 1 :
+				segs += locate || !k->gso_size || !k->len ? 1 :
 					(k->len + k->gso_size - 1) / k->gso_size;
 			}
 			budget = salvo_worker_rx_claim(w, segs);
@@ -106,19 +114,29 @@ static int sink_loop(struct salvo_worker *w)
 					salvo_cnt_add(&w->cnt.conns, 1);
 				continue;
 			}
-			if (h && h->on_packet)
-				h->on_packet(k, h->arg);
-			if (h && h->locate) {
-				int o = h->locate(d, len);
+			if (salvo_unlikely(hooked)) {
+				if (on_packet)
+					on_packet(k, arg);
+				if (locate) {
+					int o = locate(d, len);
 
-				bytes += len;
-				pkts++;
-				if (o >= 0 && (uint32_t)o <= len &&
-				    segment(w, d + o, len - (uint32_t)o, now, &now_real))
+					bytes += len;
+					pkts++;
+					if (o >= 0 && (uint32_t)o <= len &&
+					    segment(w, d + o, len - (uint32_t)o, now, &now_real))
+						stamped++;
+					continue;
+				}
+			}
+			/* No GRO: one datagram, one segment (an empty one too). */
+			if (salvo_likely(!k->gso_size)) {
+				if (segment(w, d, len, now, &now_real))
 					stamped++;
+				pkts++;
+				bytes += len;
 				continue;
 			}
-			seg = k->gso_size ? k->gso_size : (len ? len : 1);
+			seg = k->gso_size;
 			do {
 				uint32_t sl = SALVO_MIN(seg, len - off);
 

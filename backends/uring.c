@@ -683,6 +683,11 @@ int salvo__uring_process(struct salvo_port *p)
 		uint64_t ud = cqe->user_data;
 		uint32_t x = (uint32_t)(ud >> 8);
 
+		/* A receiver's CQEs come in runs of RECVMSG: one call takes the run. */
+		if ((ud & 0xff) == UD_RECVMSG) {
+			i = uring_recvmsg_run(p, i, tail, shift) - 1;	/* the loop's i++ */
+			continue;
+		}
 		switch (ud & 0xff) {
 		case UD_TX:
 			salvo__uring_on_tx(p, cqe, salvo_pool_pkt(p->pool, x));
@@ -692,9 +697,6 @@ int salvo__uring_process(struct salvo_port *p)
 			break;
 		case UD_SEND:
 			salvo__uring_on_send(p, cqe, salvo_pool_pkt(p->pool, x));
-			break;
-		case UD_RECVMSG:
-			uring_on_recvmsg(p, cqe, x);
 			break;
 		case UD_RECV:
 			salvo__uring_on_recv(p, cqe, x);
@@ -869,20 +871,23 @@ static void uring_release(struct salvo_port *p, struct salvo_pkt **v, unsigned i
 {
 	struct uring_port *up = p->priv;
 	/* Locals: the ring stores below may alias *up as far as the compiler knows. */
-	struct salvo_pkt *rxd = up->rxd, *rxd_end = up->rxd + up->br_entries;
+	struct salvo_pkt *rxd = up->rxd;
 	struct io_uring_buf_ring *br = up->br;
 	unsigned int i, mask = (unsigned int)io_uring_buf_ring_mask(up->br_entries);
 	unsigned short tail = br ? br->tail : 0;	/* ours alone: the kernel reads it */
+	unsigned int pos = tail;	/* the next entry we write */
+	uintptr_t rxlo = (uintptr_t)rxd, rxspan = (uintptr_t)up->br_entries * sizeof(*rxd);
 	uint8_t *rxmem = up->rxmem;
 	uint32_t size = up->rxbuf_size;
-	int added = 0;
+	int added;
 
 	for (i = 0; i < n; i++) {
 		struct salvo_pkt *k = v[i];
 
-		if (k >= rxd && k < rxd_end) {
+		/* One unsigned compare: below rxd wraps to a large offset */
+		if ((uintptr_t)k - rxlo < rxspan) {
 			unsigned int bid = (unsigned int)(k - rxd);
-			struct io_uring_buf *b = &br->bufs[(unsigned short)(tail + added++) & mask];
+			struct io_uring_buf *b = &br->bufs[pos++ & mask];
 
 			/* buf_recycle(), with the ring's tail and geometry held in registers */
 			b->addr = (uintptr_t)(rxmem + (size_t)bid * size);
@@ -905,6 +910,7 @@ static void uring_release(struct salvo_port *p, struct salvo_pkt **v, unsigned i
 			salvo_pool_put(p->pool, &k, 1);
 		}
 	}
+	added = (unsigned short)(pos - tail);
 	if (added) {
 		up->rx_out -= (unsigned int)added;
 		io_uring_buf_ring_advance(br, added);	/* release: the entries above first */

@@ -24,6 +24,8 @@ void salvo__uring_arm_recvmsg(struct uring_port *up, unsigned int i)
 
 	if (!sqe)
 		return;
+	s->rx_hdr = (uint32_t)(sizeof(struct io_uring_recvmsg_out) + s->rxmsg.msg_namelen +
+			       s->rxmsg.msg_controllen);
 	io_uring_prep_recvmsg_multishot(sqe, (int)s->slot, &s->rxmsg, 0);
 	sqe->flags |= IOSQE_FIXED_FILE | IOSQE_BUFFER_SELECT;
 	sqe->buf_group = BGID;

@@ -59,7 +59,9 @@ NOTES = {
            "receivers, so it has no reference.",
     "fastpath": "Probes (bench/probes/) are the least a program does on each kernel path: a lower bound, "
                 "not a competitor. R1 rows: receivers offered one load by a two-thread GSO sender "
-                "(salvo ÷ probe recv_count = R1). R2 rows: senders into the bare receiver probe "
+                "(salvo ÷ probe recv_count = R1); the liburing receiver probe recv_uring (multishot "
+                "RECVMSG, buffer ring) takes the same load: its ratio to recv_count is the kernel's io_uring "
+                "path by itself, salvo uring ÷ recv_uring what salvo adds. R2 rows: senders into the bare receiver probe "
                 "(salvo uring ÷ salvo syscall, uring ÷ send_uring probe = R2).",
     "pacing": "Rate error = |achieved - target| / target at the receiver. "
               "100 ms rate CoV: spread of the receiver's 100 ms interval rates (same method for both tools). "

@@ -36,6 +36,13 @@ SELF_PAIRS = {
     "raw_rx": {"af_xdp": "af_packet"},
 }
 
+# Ratios of one probe row over another probe row of the same case: issue 13
+# R1 asks whether io_uring's gap is salvo's or the kernel path's own, and the
+# liburing receiver probe over the recvmmsg one answers the second half.
+PROBE_PAIRS = {
+    "fastpath": {"recv_uring": "recv_count"},
+}
+
 DIFF = {"pacing"}
 
 # Metrics besides the primary one that salvo rows are compared on, salvo ÷
@@ -156,6 +163,14 @@ def summarize(records):
             if rs:
                 s = summary(rs)
                 s.update({"ref_tool": SALVO, "ref_variant": ref, "metric": prim[0], "kind": "ratio"})
+                e["ratios"].append(s)
+        elif tool != SALVO and prim[0]:
+            ref = PROBE_PAIRS.get(scen, {}).get(variant)
+            rrecs = rows.get((scen, case, tool, ref)) if ref else None
+            rs = pair_ratios(recs, rrecs, prim[0]) if rrecs else []
+            if rs:
+                s = summary(rs)
+                s.update({"ref_tool": tool, "ref_variant": ref, "metric": prim[0], "kind": "ratio"})
                 e["ratios"].append(s)
         result.append(e)
     return result

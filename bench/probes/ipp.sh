@@ -23,7 +23,12 @@
 # under callgrind (set-up included, a few thousand Ir), divided by the
 # segments it reports sent.  N is ignored there.
 #
-# Prints "BACKEND MODE N Ir Ir/pkt" (probe: N is the packets it sent).
+# BACKEND probe with MODE recv-uring or recv-count counts a receiver probe
+# (build/probes/recv_uring, recv_count) the same way: the whole program
+# under callgrind, set-up included, offered the GSO load above, divided by
+# the datagrams it reports: the floor of salvo's receiver on that path.
+#
+# Prints "BACKEND MODE N Ir Ir/pkt" (probe: N is the packets it sent or got).
 # Loopback only.
 set -u
 be=${1:?backend} mode=${2:?stamp, nostamp, send or send-gso} n=${3:-20000}
@@ -46,6 +51,20 @@ probe/send|probe/send-gso)
 		{ echo "probe failed:" >&2; cat "$out/tx.err" >&2; exit 1; }
 	kill "$spid" 2>/dev/null
 	n=$(python3 -c 'import json, sys; print(json.load(open(sys.argv[1]))["packets"])' "$out/tx")
+	;;
+probe/recv-uring|probe/recv-count)
+	PROBES=${PROBES:-$(dirname "$0")/../../build/probes}
+	valgrind --tool=callgrind --callgrind-out-file="$out/cg" \
+		"$PROBES/recv_${mode#recv-}" 127.0.0.1:$port 3 >"$out/rx" 2>"$out/rx.err" &
+	rpid=$!
+	sleep 3	# valgrind start-up, as below
+	timeout 150 "$SALVO" udp send -q -b syscall --gso --no-stamp -d 120 127.0.0.1:$port >/dev/null 2>&1 &
+	spid=$!
+	wait "$rpid"
+	rc=$?
+	kill "$spid" 2>/dev/null
+	[ "$rc" = 0 ] || { echo "receiver probe failed ($rc):" >&2; cat "$out/rx.err" >&2; exit 1; }
+	n=$(python3 -c 'import json, sys; print(json.load(open(sys.argv[1]))["packets"])' "$out/rx")
 	;;
 */send|*/send-gso)
 	gso=""

@@ -7,7 +7,11 @@
 #   salvo sender (syscall backend, unpinned: two threads need two cores),
 #   into salvo udp recv on each backend with default options (stamps checked,
 #   flows tracked, latency recorded) and into the bare recvmmsg receiver
-#   (probe recv_count), pinned to RX_CPU.  salvo ÷ recv_count = R1.
+#   (probe recv_count), pinned to RX_CPU.  salvo ÷ recv_count = R1.  The
+#   minimal liburing receiver (probe recv_uring: multishot RECVMSG, buffer
+#   ring) takes the same load: recv_uring ÷ recv_count is what the kernel's
+#   io_uring path costs by itself (stats.py PROBE_PAIRS), salvo uring ÷
+#   recv_uring what salvo adds to it.
 # R2 "send" / "send gso": each sender pinned to TX_CPU into the bare receiver
 #   on RX_CPU: salvo syscall and uring (with and without --gso) and the
 #   probes send_mmsg and send_uring (connected SEND, fixed file,
@@ -31,7 +35,7 @@ r1() {
 	p=$BENCH_PORT
 	tag=$S-r1-$tool-$v-$stamp-$rep
 	if [ "$tool" = probe ]; then
-		rxc=(taskset -c "$RX_CPU" "$PROBES/recv_count" "127.0.0.1:$p" "$DUR")
+		rxc=(taskset -c "$RX_CPU" "$PROBES/$v" "127.0.0.1:$p" "$DUR")
 	else
 		rxc=(taskset -c "$RX_CPU" "$SALVO" udp recv "127.0.0.1:$p" -b "$be" -q --json -d "$((DUR + 10))")
 	fi
@@ -110,6 +114,7 @@ for rep in $(seq "$REPS"); do
 		[ "$stamp" = 1 ] && c="recv stamped"
 		r1 "$c" "$rep" probe recv_count - "$stamp"
 		r1 "$c" "$rep" salvo syscall syscall "$stamp"
+		[ "$have_uring" = 1 ] && [ -x "$PROBES/recv_uring" ] && r1 "$c" "$rep" probe recv_uring - "$stamp"
 		[ "$have_uring" = 1 ] && r1 "$c" "$rep" salvo uring uring "$stamp"
 	done
 	for gso in 0 1; do
@@ -126,5 +131,8 @@ done
 if [ "$have_uring" = 0 ]; then
 	for c in "recv unstamped" "recv stamped" send "send gso"; do
 		unavailable $S "$c" salvo uring "io_uring: $(backend_state uring)"
+	done
+	for c in "recv unstamped" "recv stamped"; do
+		unavailable $S "$c" probe recv_uring "io_uring: $(backend_state uring)"
 	done
 fi

@@ -331,6 +331,32 @@ def _():
         assert got["metrics"]["peer_rx_packets"] == 160928
 
 
+@check("fastpath R1: recv_uring probe over recv_count, salvo uring over both probes, pair by pair")
+def _():
+    m = parse.probe(fx("probe_recv_uring.json"))
+    rx = json.load(open(fx("probe_recv_uring.json")))
+    near(m["pps"], rx["packets"] / rx["seconds"])
+    recs = []
+    for r, (c, u, su, sy) in enumerate([(100, 80, 60, 95), (120, 90, 81, 110)], 1):
+        recs += [rec("fastpath", "recv stamped", "probe", "recv_count", r, pps=c),
+                 rec("fastpath", "recv stamped", "salvo", "syscall", r, pps=sy),
+                 rec("fastpath", "recv stamped", "probe", "recv_uring", r, pps=u),
+                 rec("fastpath", "recv stamped", "salvo", "uring", r, pps=su),
+                 rec("fastpath", "recv unstamped", "probe", "recv_count", r, pps=1000)]
+    s = stats.summarize(recs)
+    row = {(e["case"], e["variant"]): e for e in s}
+    pu = row[("recv stamped", "recv_uring")]
+    assert [(x["ref_tool"], x["ref_variant"]) for x in pu["ratios"]] == [("probe", "recv_count")], pu["ratios"]
+    near(pu["ratios"][0]["min"], 0.75)
+    near(pu["ratios"][0]["max"], 0.8)
+    assert row[("recv stamped", "recv_count")]["ratios"] == [], "recv_count is the reference"
+    su = {x["ref_variant"]: x for x in row[("recv stamped", "uring")]["ratios"]}
+    assert set(su) == {"recv_count", "recv_uring", "syscall"}, su  # syscall: SELF_PAIRS
+    near(su["recv_uring"]["median"], (60 / 80 + 81 / 90) / 2)
+    near(su["recv_count"]["median"], (0.6 + 81 / 120) / 2)
+    assert "vs probe recv_count: 0.78× (0.75–0.80)" in report.ratio_text(pu), report.ratio_text(pu)
+
+
 @check("failed repetitions drop out of the pairs and the row says why")
 def _():
     recs = [rec("udp64", "64 B", "salvo", "s", 1, pps=10), rec("udp64", "64 B", "iperf3", "i", 1, pps=5),

@@ -494,21 +494,26 @@ test_recv_count_ends() {
 }
 
 # Datagrams arriving in bursts (unpaced sender): --count 500 still stops at
-# exactly 500, not at the end of the burst that crossed it.
+# exactly 500, not at the end of the burst that crossed it, on both
+# datagram backends, and counts exactly 500 x 100 bytes (the sender's size).
 test_recv_count_exact() {
-	local p rpid rc rx
-	p=$(random_port)
-	salvo_bg "$TMP/recv.json" udp recv "$p" --count 500 --json -q
-	rpid=$SALVO_PID
-	wait_udp_bound "$p" || { fail "receiver never bound"; return; }
-	salvo_run "$TMP/send.json" udp send "127.0.0.1:$p" --count 2000 -q ||
-		{ show "$TMP/send.json.err"; fail "udp send exited $?"; return; }
-	stop "$rpid" 15000
-	rc=$?
-	[ "$STOPPED" -eq 0 ] || { fail "udp recv --count 500 did not end (2000 sent)"; return; }
-	[ "$rc" -eq 0 ] || { show "$TMP/recv.json.err"; fail "udp recv exited $rc"; return; }
-	rx=$(json_get "$TMP/recv.json" rx.packets) || { fail "receiver JSON unreadable"; return; }
-	[ "$rx" -eq 500 ] || fail "udp recv --count 500 counted $rx"
+	local p rpid rc rx b
+	for b in uring syscall; do
+		p=$(random_port)
+		salvo_bg "$TMP/recv.json" udp recv -b "$b" "$p" --count 500 --json -q
+		rpid=$SALVO_PID
+		wait_udp_bound "$p" || { fail "$b: receiver never bound"; return; }
+		salvo_run "$TMP/send.json" udp send "127.0.0.1:$p" --count 2000 -s 100 -q ||
+			{ show "$TMP/send.json.err"; fail "$b: udp send exited $?"; return; }
+		stop "$rpid" 15000
+		rc=$?
+		[ "$STOPPED" -eq 0 ] || { fail "$b: udp recv --count 500 did not end (2000 sent)"; return; }
+		[ "$rc" -eq 0 ] || { show "$TMP/recv.json.err"; fail "$b: udp recv exited $rc"; return; }
+		rx=$(json_get "$TMP/recv.json" rx.packets) || { fail "$b: receiver JSON unreadable"; return; }
+		[ "$rx" -eq 500 ] || { fail "$b: udp recv --count 500 counted $rx"; return; }
+		rx=$(json_get "$TMP/recv.json" rx.bytes)
+		[ "$rx" -eq 50000 ] || { fail "$b: 500 datagrams of 100 B counted as $rx bytes"; return; }
+	done
 }
 
 # A second receiver on a port that one already holds is refused (exit 1,

@@ -16,6 +16,7 @@ TESTS="
 	test_seccomp_fallback
 	test_zerocopy
 	test_gso_gro
+	test_peer_per_datagram
 	test_veth_counts
 	test_skip_refused_counts
 	test_skip_eagain_counts
@@ -107,6 +108,35 @@ test_gso_gro() {
 	tx=$(json_get "$TMP/s.json" tx.packets); rx=$(json_get "$TMP/r.json" rx.packets); lost=$(json_get "$TMP/r.json" rx.lost)
 	[ "$tx" = 100000 ] && [ "$rx" = 100000 ] && [ "$lost" = 0 ] || { fail "tx $tx rx $rx lost $lost"; return; }
 	[ "$(json_get "$TMP/r.json" rx.bytes)" = $((100000 * 1200)) ] || { fail "byte count"; return; }
+}
+
+# Each datagram's source, on the uring receiver: the peer is copied from the
+# kernel's name for every datagram into a descriptor that is reused per
+# buffer, so a stale or short copy shows as a datagram attributed to the
+# other sender.  Two sockets (127.0.0.2 and 127.0.0.3) send in turn, each
+# payload naming its own source (the witness); --print must say the same.
+test_peer_per_datagram() {
+	local p rpid good
+	p=$(random_port)
+	salvo_bg "$TMP/pr.out" udp recv -b uring --print "127.0.0.1:$p" --count 400 -d 30
+	rpid=$SALVO_PID
+	wait_udp_bound "$p" || { fail "receiver never bound"; return; }
+	python3 - "$p" <<'PY' || { fail "python sender failed"; return; }
+import socket, sys
+port = int(sys.argv[1])
+socks = []
+for a in ("127.0.0.2", "127.0.0.3"):
+    s = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
+    s.bind((a, 0))
+    socks.append(s)
+for _ in range(200):
+    for s in socks:
+        h, q = s.getsockname()
+        s.sendto(f"{h}:{q}".encode(), ("127.0.0.1", port))
+PY
+	wait_pid "$rpid" 20000 || { show "$TMP/pr.out.err"; fail "receiver did not reach its count"; return; }
+	good=$(awk '/^Got message from / { a = $4; sub(/:$/, "", a); if (a == $5) n++ } END { print n + 0 }' "$TMP/pr.out")
+	[ "$good" -eq 400 ] || { head -n 4 "$TMP/pr.out"; fail "$good of 400 datagrams printed with the source they name"; return; }
 }
 
 test_veth_counts() {
