@@ -496,7 +496,7 @@ static void test_real_loopback(void **state)
 	salvo_port_close(&rx);
 }
 
-/* Receive until got reaches want (or 3 s pass); every datagram's first two bytes count up from got. */
+/* Receive until got reaches want (3 s at most); each datagram opens with its 16-bit number. */
 static unsigned int rx_upto(struct salvo_port *rx, unsigned int got, unsigned int want)
 {
 	struct salvo_pkt *v[64];
