@@ -99,7 +99,14 @@ static int gen_init(struct salvo_worker *w)
 	return 0;
 }
 
-/* Stamp and size n descriptors for one flow, segs segments each (the last may be short). */
+/*
+ * Size (and stamp) n descriptors for one flow: segs segments each, the last
+ * one short when want runs out there (reserve gave ceil(want / segs) at
+ * most, so none is empty).  Returns the segments filled.  gen writes every
+ * field the backends read (len, gso_size, flags, flow), so its burst takes
+ * descriptors from the pool without the pool clearing them
+ * (SALVO_BURST_F_FILLS).
+ */
 static unsigned int fill(struct gen *g, struct gen_flow *f, unsigned int local, unsigned int n,
 			 uint64_t want, uint64_t ts)
 {
@@ -107,36 +114,62 @@ static unsigned int fill(struct gen *g, struct gen_flow *f, unsigned int local, 
 	struct salvo_pkt **v = g->v;
 	const uint32_t size = g->size, segs = g->segs;
 	const uint16_t gso = segs > 1 ? (uint16_t)size : 0;
-	const bool stamp = g->stamp;
-	uint64_t seq = f->seq, left = want;
+	const uint64_t pkts = SALVO_MIN(want, (uint64_t)n * segs);
+	const uint32_t full = size * segs, last = (uint32_t)(pkts - (uint64_t)(n - 1) * segs);
+	uint64_t seq = f->seq;
 
-	for (unsigned int i = 0; i < n && left; i++) {
-		struct salvo_pkt *k = v[i];
-		unsigned int s = left < segs ? (unsigned int)left : segs;
+	if (g->stamp) {
+		/*
+		 * One flow, one departure time a burst: the stamp is encoded
+		 * once, copied to every segment from registers (the words are
+		 * locals no store can alias), and its seq patched.
+		 */
+		struct salvo_stamp st = {
+			.version = SALVO_STAMP_VERSION,
+			.flags = g->stamp_flags,
+			.session = g->session,
+			.flow = f->id,
+			.len = size,
+			.ts_ns = ts,
+		};
+		uint8_t tmpl[SALVO_STAMP_SIZE];
+		uint64_t w[SALVO_STAMP_SIZE / 8];
 
-		k->flow = local;
-		k->len = size * s;
-		k->gso_size = gso;
-		if (stamp) {
-			for (unsigned int j = 0; j < s; j++) {
-				struct salvo_stamp st = {
-					.version = SALVO_STAMP_VERSION,
-					.flags = g->stamp_flags,
-					.session = g->session,
-					.flow = f->id,
-					.len = size,
-					.seq = seq + j,
-					.ts_ns = ts,
-				};
+		salvo_stamp_encode(tmpl, &st);
+		memcpy(w, tmpl, sizeof(w));
+		for (unsigned int i = 0; i < n; i++) {
+			struct salvo_pkt *k = v[i];
+			uint8_t *d = k->data;
 
-				salvo_stamp_encode(k->data + (size_t)j * size, &st);
+			k->flow = local;
+			k->len = full;
+			k->gso_size = gso;
+			k->flags = 0;
+			memcpy(d, w, sizeof(w));
+			salvo_stamp_patch(d, seq, ts);
+			seq++;
+			if (segs == 1)
+				continue;
+			/* GSO: the descriptor's other segments (the last one may be short). */
+			for (uint32_t j = 1, s = i == n - 1 ? last : segs; j < s; j++, seq++) {
+				d += size;
+				memcpy(d, w, sizeof(w));
+				salvo_stamp_patch(d, seq, ts);
 			}
 		}
-		seq += s;
-		left -= s;
+	} else {
+		for (unsigned int i = 0; i < n; i++) {
+			struct salvo_pkt *k = v[i];
+
+			k->flow = local;
+			k->len = full;
+			k->gso_size = gso;
+			k->flags = 0;
+		}
 	}
-	f->seq = seq;
-	return (unsigned int)(want - left);
+	v[n - 1]->len = size * last;
+	f->seq += pkts;
+	return (unsigned int)pkts;
 }
 
 /* A refused tail was never sent: its flow's numbers go out again (docs/stamp.md). */
@@ -155,7 +188,7 @@ static int gen_loop(struct salvo_worker *w)
 	clockid_t clk = w->cfg->stamp_clock;
 	struct salvo_burst b;
 
-	salvo_burst_init(&b, w, g->v, GEN_MAX_BURST, g->segs, 0, gen_unspend, g);
+	salvo_burst_init(&b, w, g->v, GEN_MAX_BURST, g->segs, SALVO_BURST_F_FILLS, gen_unspend, g);
 	while (!salvo_worker_stopping(w)) {
 		unsigned int local;
 		uint64_t ts, segs_in;
@@ -170,7 +203,8 @@ static int gen_loop(struct salvo_worker *w)
 		g->cur = (g->cur + 1) % g->nflows;
 		ts = clk == CLOCK_MONOTONIC ? b.now : salvo_clock_ns(clk);
 		segs_in = fill(g, &g->flows[local], local, (unsigned int)got, b.want, ts);
-		rc = salvo_burst_commit(&b, (unsigned int)got, segs_in);
+		/* Every segment is size bytes: fill cut the last descriptor by whole segments. */
+		rc = salvo_burst_commit_sized(&b, (unsigned int)got, segs_in, segs_in * g->size);
 		if (rc < 0)
 			return salvo_burst_fail(&b, rc);
 	}

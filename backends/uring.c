@@ -1189,11 +1189,12 @@ static int uring_open(struct salvo_port *p, const struct salvo_cfg *cfg)
 		goto fail;
 	/*
 	 * Senders only: a server's replies carry their peer (SENDMSG), and
-	 * the user_data of a skipped send holds a 16-bit pool index.
+	 * the user_data of a skipped send holds a 16-bit pool index and a
+	 * 17-bit length (no pool buffer is longer, so tx_skip checks none).
 	 */
 	up->skip = !up->stream && !up->zc && !up->unix_dgram && !cfg->listen &&
 		   (up->ring.features & IORING_FEAT_CQE_SKIP) && p->pool->n <= TXS_MAX_IDX &&
-		   !refused("cqe_skip");
+		   p->pool->buf_size < TXS_MAX_LEN && !refused("cqe_skip");
 	snprintf(p->info, sizeof(p->info), "ring: %s%s%s%s",
 		 salvo__uring_flags_str(up->ring_flags, fl, sizeof(fl)),
 		 up->fixed_bufs ? ", fixed buffers" : ", no fixed buffers (memlock)",

@@ -104,24 +104,64 @@ void salvo__uring_skip_setup(struct salvo_port *p)
 		t->ioprio |= IORING_RECVSEND_FIXED_BUF;
 		t->buf_index = 0;
 	}
+	up->skip_dirty = true;	/* no slot holds the template yet */
 }
 
 /*
- * Skip mode: SQEs written straight into the ring from a template, one
- * submit, no CQE per success.  Every consumed SQE has completed when the
- * submit returns (MSG_DONTWAIT above), and the errors among them are in
- * the CQ: reap them while the burst's descriptors are still ours, then the
- * descriptors go back to the pool as a block, as the syscall backend's do.
- * SQEs the kernel did not consume (it ran out of requests) are ours to
- * rewrite as ordinary sends: no SQPOLL thread reads the ring, only our own
+ * Skip mode's per-packet step: SQEs for the plain descriptors of v[0..n)
+ * into consecutive ring slots from sqe, whose every other field already
+ * holds the template (tx_skip).  Returns how many (it stops at the first
+ * descriptor that is not plain: an explicit peer, an external buffer, or a
+ * segment size other than the socket's).  Inline, called with one run of
+ * the ring at a time, so the slot is a pointer step.
+ */
+static inline unsigned int skip_write(struct io_uring_sqe *sqe, struct salvo_pkt **v,
+				      unsigned int n, const struct usock *socks,
+				      unsigned int nsocks, uint16_t sock_gso, uint64_t ud)
+{
+	unsigned int i;
+
+	for (i = 0; i < n; i++, sqe++) {
+		const struct salvo_pkt *k = v[i];
+		uint16_t gso = k->gso_size;
+
+		/* len needs no check: a pool buffer is below TXS_MAX_LEN (uring_open). */
+		if (salvo_unlikely((k->flags & (SALVO_PKT_F_PEER | SALVO_PKT_F_EXTERN)) ||
+				   (gso && gso != sock_gso)))
+			break;
+		if (nsocks > 1)
+			sqe->fd = (int)socks[k->flow % nsocks].slot;
+		sqe->addr = (uintptr_t)k->data;
+		sqe->len = k->len;
+		sqe->user_data = ud | (uint64_t)gso << 41 | (uint64_t)k->len << 24 |
+				 (uint64_t)k->idx << 8;
+	}
+	return i;
+}
+
+/*
+ * Skip mode: SQEs written straight into the ring, one submit, no CQE per
+ * success.  Every consumed SQE has completed when the submit returns
+ * (MSG_DONTWAIT above), and the errors among them are in the CQ: reap them
+ * while the burst's descriptors are still ours, then the descriptors go
+ * back to the pool as a block, as the syscall backend's do.  SQEs the
+ * kernel did not consume (it ran out of requests) are ours to rewrite as
+ * ordinary sends: no SQPOLL thread reads the ring, only our own
  * io_uring_enter.  Returns how many of v[0..n) went (a leading run of
  * plain descriptors; 0 when v[0] is not plain).
+ *
+ * The kernel never writes an SQE, so a slot keeps what was last written
+ * there: once skip sends have filled every slot of the ring with the
+ * template since the last other SQE (any SQE written elsewhere moves the
+ * tail from where this function left it), a send writes only its fd
+ * (several sockets), address, length and user_data.
  */
 static unsigned int tx_skip(struct salvo_port *p, struct salvo_pkt **v, unsigned int n)
 {
 	struct uring_port *up = p->priv;
 	struct io_uring_sq *sq = &up->ring.sq;
-	unsigned int i, j, tail, left, gen;
+	unsigned int i, j, tail, left, first, run;
+	uint64_t ud;
 
 	left = io_uring_sq_space_left(&up->ring);
 	if (salvo_unlikely(left < n)) {
@@ -130,48 +170,45 @@ static unsigned int tx_skip(struct salvo_port *p, struct salvo_pkt **v, unsigned
 		if (n > left)
 			n = left;
 	}
-	gen = ++up->skip_gen & 0x7fU;
+	ud = (uint64_t)(++up->skip_gen & 0x7fU) << 57 | UD_TXS;
 	tail = sq->sqe_tail;
-	/* Locals: the SQE stores below may alias *up as far as the compiler knows. */
-	{
-		struct io_uring_sqe *sqes = sq->sqes, tmpl = up->skip_sqe;
-		const struct usock *socks = up->socks;
-		unsigned int mask = sq->ring_mask, nsocks = up->nsocks;
-		uint16_t sock_gso = up->sock_gso;
-
-		for (i = 0; i < n; i++) {
-			struct salvo_pkt *k = v[i];
-			struct io_uring_sqe *sqe = &sqes[(tail + i) & mask];
-
-			if (salvo_unlikely((k->flags & (SALVO_PKT_F_PEER | SALVO_PKT_F_EXTERN)) ||
-					   k->len >= TXS_MAX_LEN ||
-					   (k->gso_size && k->gso_size != sock_gso)))
-				break;	/* not plain: a SENDMSG or an external buffer */
-			*sqe = tmpl;
-			if (nsocks > 1)
-				sqe->fd = (int)socks[k->flow % nsocks].slot;
-			sqe->addr = (uintptr_t)k->data;
-			sqe->len = k->len;
-			sqe->user_data = ud_skip(k->idx, k->len, k->gso_size, gen);
-		}
+	first = tail & sq->ring_mask;
+	run = SALVO_MIN(n, sq->ring_entries - first);
+	if (salvo_unlikely(up->skip_dirty || tail != up->skip_tail)) {
+		up->skip_dirty = false;
+		up->skip_tmpl_left = sq->ring_entries;
 	}
+	if (salvo_unlikely(up->skip_tmpl_left)) {
+		for (j = 0; j < n; j++)
+			sq->sqes[(tail + j) & sq->ring_mask] = up->skip_sqe;
+	}
+	i = skip_write(&sq->sqes[first], v, run, up->socks, up->nsocks, up->sock_gso, ud);
+	if (i == run && run < n)
+		i += skip_write(&sq->sqes[0], v + run, n - run, up->socks, up->nsocks,
+				up->sock_gso, ud);
 	if (!i)
 		return 0;
+	/* Slots written whole in a row since the last other SQE: all of them, once it reaches 0. */
+	up->skip_tmpl_left -= SALVO_MIN(up->skip_tmpl_left, i);
 	sq->sqe_tail = tail + i;
+	up->skip_tail = tail + i;
 	up->skip_window = true;
 	up->skip_held = 0;
 	io_uring_submit(&up->ring);
 	left = SALVO_MIN(io_uring_sq_ready(&up->ring), i);
-	for (j = i - left; j < i; j++) {
-		struct io_uring_sqe *sqe = &sq->sqes[(tail + j) & sq->ring_mask];
-		struct salvo_pkt *k = v[j];
+	if (salvo_unlikely(left)) {
+		for (j = i - left; j < i; j++) {
+			struct io_uring_sqe *sqe = &sq->sqes[(tail + j) & sq->ring_mask];
+			struct salvo_pkt *k = v[j];
 
-		sqe->flags &= (uint8_t)~IOSQE_CQE_SKIP_SUCCESS;
-		sqe->msg_flags = 0;
-		sqe->user_data = ud_make(UD_TX, k->idx);
-		up->hold[k->idx] = 1;
-		up->tx_inflight++;
-		up->skip_held++;
+			sqe->flags &= (uint8_t)~IOSQE_CQE_SKIP_SUCCESS;
+			sqe->msg_flags = 0;
+			sqe->user_data = ud_make(UD_TX, k->idx);
+			up->hold[k->idx] = 1;
+			up->tx_inflight++;
+			up->skip_held++;
+		}
+		up->skip_dirty = true;	/* those slots are no template any more */
 	}
 	uring_process(p);
 	up->skip_window = false;

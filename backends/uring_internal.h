@@ -200,6 +200,17 @@ struct uring_port {
 	unsigned int skip_held;	/* descriptors of the window's burst the kernel still holds */
 	struct io_uring_sqe skip_sqe;	/* template: SEND, fixed file (and buffer), skip, DONTWAIT */
 	/*
+	 * Some SQ slot may hold something other than skip_sqe's fields: set
+	 * at set-up, by tx_skip's rewrite of unconsumed SQEs, and when the
+	 * SQ tail is not where tx_skip left it (skip_tail: any other SQE was
+	 * written since, by whatever code); tx_skip then writes the template
+	 * whole into the next skip_tmpl_left slots (the ring's size) before
+	 * it trusts them.
+	 */
+	bool skip_dirty;
+	unsigned int skip_tmpl_left;
+	unsigned int skip_tail;
+	/*
 	 * --gso: the segment size set with UDP_SEGMENT on every tx socket, so
 	 * a descriptor of that gso_size goes as a plain SEND (no msghdr, no
 	 * cmsg per request); 0 when not set (a descriptor then carries its cmsg).

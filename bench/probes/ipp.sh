@@ -10,11 +10,14 @@
 # a slowed-down receiver would otherwise charge to its packets.
 #
 #   bench/probes/ipp.sh BACKEND stamp|nostamp [N] [extra recv options]
-#   bench/probes/ipp.sh BACKEND send|send-gso [N] [extra send options]
+#   bench/probes/ipp.sh BACKEND send|send-gso|send-stamp [N] [extra send options]
 #
-# The send modes count the sender instead: salvo udp send -n N --no-stamp
-# under callgrind (its loop only, gen_loop), into the bare receiver probe
-# (build/probes/recv_count, `make probes`).  User-space instructions only:
+# The send modes count the sender instead: salvo udp send -n N under
+# callgrind (its loop only, gen_loop), into the bare receiver probe
+# (build/probes/recv_count, `make probes`): send is --no-stamp --no-gso
+# (one datagram per send, the probe's regime), send-gso --no-stamp --gso,
+# send-stamp --no-gso with stamps.  The GSO choice is explicit because the
+# default changed (unpaced sends use GSO).  User-space instructions only:
 # the kernel's copy and the io_uring worker are not in the figure.
 #
 # BACKEND probe counts the liburing sender probe instead (build/probes/
@@ -31,7 +34,7 @@
 # Prints "BACKEND MODE N Ir Ir/pkt" (probe: N is the packets it sent or got).
 # Loopback only.
 set -u
-be=${1:?backend} mode=${2:?stamp, nostamp, send or send-gso} n=${3:-20000}
+be=${1:?backend} mode=${2:?stamp, nostamp, send, send-gso or send-stamp} n=${3:-20000}
 shift 3 2>/dev/null || shift $#
 SALVO=${SALVO:-$(dirname "$0")/../../build/salvo}
 port=$((20000 + RANDOM % 20000))
@@ -66,15 +69,19 @@ probe/recv-uring|probe/recv-count)
 	[ "$rc" = 0 ] || { echo "receiver probe failed ($rc):" >&2; cat "$out/rx.err" >&2; exit 1; }
 	n=$(python3 -c 'import json, sys; print(json.load(open(sys.argv[1]))["packets"])' "$out/rx")
 	;;
-*/send|*/send-gso)
-	gso=""
-	[ "$mode" = send-gso ] && gso=--gso
+*/send|*/send-gso|*/send-stamp)
+	case $mode in
+	send) opts="--no-stamp --no-gso" ;;
+	send-gso) opts="--no-stamp --gso" ;;
+	*) opts="--no-gso" ;;
+	esac
 	PROBES=${PROBES:-$(dirname "$0")/../../build/probes}
 	"$PROBES/recv_count" 127.0.0.1:$port 120 >"$out/rx" 2>&1 &
 	spid=$!
 	sleep 0.3
+	# shellcheck disable=SC2086
 	valgrind --tool=callgrind --callgrind-out-file="$out/cg" --toggle-collect='gen_loop' \
-		"$SALVO" udp send -q -b "$be" -n "$n" --no-stamp $gso "$@" 127.0.0.1:$port \
+		"$SALVO" udp send -q -b "$be" -n "$n" $opts "$@" 127.0.0.1:$port \
 		>"$out/tx" 2>"$out/tx.err"
 	rc=$?
 	kill "$spid" 2>/dev/null

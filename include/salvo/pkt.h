@@ -93,6 +93,20 @@ static inline unsigned int salvo_pool_get(struct salvo_pool *p, struct salvo_pkt
 	return n;
 }
 
+/*
+ * salvo_pool_get for a caller that writes len, flags and gso_size of every
+ * descriptor itself: the top n of the stack in one copy, nothing cleared
+ * (a descriptor keeps what it carried when it was put back).
+ */
+static inline unsigned int salvo_pool_take(struct salvo_pool *p, struct salvo_pkt **v, unsigned int n)
+{
+	if (n > p->nfree)
+		n = p->nfree;
+	p->nfree -= n;
+	memcpy(v, &p->free[p->nfree], (size_t)n * sizeof(*v));
+	return n;
+}
+
 static inline void salvo_pool_put(struct salvo_pool *p, struct salvo_pkt **v, unsigned int n)
 {
 	unsigned int i;

@@ -82,6 +82,39 @@ static void test_get_put(void **state)
 	salvo_pool_destroy(p);
 }
 
+/*
+ * take: the top of the stack as one block, in the order put_block left it
+ * (a burst comes back as it went), each descriptor as it was put back
+ * (nothing cleared: its caller writes len, flags and gso_size).
+ */
+static void test_take(void **state)
+{
+	struct salvo_pool *p;
+	struct salvo_pkt *v[8], *w[8];
+
+	(void)state;
+	assert_int_equal(salvo_pool_create(&p, 8, 64, NULL), 0);
+	assert_int_equal(salvo_pool_get(p, v, 8), 8);
+	for (unsigned int i = 0; i < 8; i++)
+		v[i]->len = 100 + i;
+	salvo_pool_put_block(p, v + 2, 5);	/* v[2..7) */
+	assert_int_equal(p->nfree, 5);
+	assert_int_equal(salvo_pool_take(p, w, 3), 3);	/* the top three: v[4..7) */
+	assert_int_equal(p->nfree, 2);
+	for (unsigned int i = 0; i < 3; i++) {
+		assert_ptr_equal(w[i], v[4 + i]);
+		assert_int_equal(w[i]->len, 104 + i);
+	}
+	/* More than is left: exactly the rest, then nothing. */
+	assert_int_equal(salvo_pool_take(p, w, 8), 2);
+	assert_ptr_equal(w[0], v[2]);
+	assert_ptr_equal(w[1], v[3]);
+	assert_int_equal(p->nfree, 0);
+	assert_int_equal(salvo_pool_take(p, w, 1), 0);
+	salvo_pool_put(p, v, 8);
+	salvo_pool_destroy(p);
+}
+
 /* Every buffer starts on a cache line, for every size; pool memory is zeroed and writable. */
 static void test_alignment(void **state)
 {
@@ -169,6 +202,7 @@ int main(void)
 		cmocka_unit_test(test_stride),
 		cmocka_unit_test(test_create_rejects),
 		cmocka_unit_test(test_get_put),
+		cmocka_unit_test(test_take),
 		cmocka_unit_test(test_alignment),
 		cmocka_unit_test(test_external_memory),
 		cmocka_unit_test(test_huge_buf_size),
