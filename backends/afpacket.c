@@ -735,14 +735,14 @@ static const struct salvo_backend_ops afpacket_ops = {
 	.caps = SALVO_CAP_L2,
 	/*
 	 * raw send: first though 0.86x af_xdp (docs/backends.md): any number of
-	 * senders share an interface; raw recv: the default until a row measures it.
+	 * senders share an interface; raw recv: first, 2.0x af_xdp (raw_rx).
 	 */
 	.prio_path[SALVO_PATH_L2_TX] = 20,
 	.why_path[SALVO_PATH_L2_TX] = "0.86x af_xdp's frames/s on a veth (raw_veth, 2026-11-30), but any number of "
 				      "senders share an interface; af_xdp's socket takes its queue",
 	.prio_path[SALVO_PATH_L2_RX] = 20,
-	.why_path[SALVO_PATH_L2_RX] = "not measured yet (no bench row receives raw frames); works on every "
-				      "interface without attaching an XDP program",
+	.why_path[SALVO_PATH_L2_RX] = "fastest measured: took every frame of a 1,314,775 frames/s sender on a veth, where "
+				      "the same pair moved 644,688 into af_xdp (raw_rx); 2026-11-30 13:21",
 	.probe = afp_probe,
 	.doctor = afp_doctor,
 	.open = afp_open,

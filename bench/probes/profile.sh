@@ -17,7 +17,8 @@
 #   --no-stamp --no-gso, or the probe send_mmsg / send_uring, 64 per
 #   submit), pinned to CPU 0, into recv_count on CPU 1.
 #
-# Prints the samples' total, then the 25 hottest symbols with their share
+# Prints each program's share by object (kernel, its own code, libraries),
+# the samples' total, then the 25 hottest symbols with their share
 # (perf report --sort sym, no children).  Run it on a quiet machine; the
 # shares of a side sharing its CPU with other work mean little.  Loopback
 # only, bounded by SECONDS (default 3).
@@ -66,5 +67,9 @@ pids+=($!)
 sleep 0.5	# past start-up
 perf record -q -C "$cpu" -e cpu-clock -o "$out/perf.data" -- sleep "$secs" >/dev/null 2>"$out/perf.err" ||
 	{ echo "profile.sh: perf record failed:" >&2; cat "$out/perf.err" >&2; exit 1; }
+# Kernel against user space first: what the program's own code can win at most.
+echo "# share by object:"
+perf report -i "$out/perf.data" --stdio --no-children --sort comm,dso -g none --percent-limit 0.5 2>/dev/null |
+	awk '/^#/ || NF == 0 { next } { print "#  " $0 }'
 perf report -i "$out/perf.data" --stdio --no-children --sort comm,dso,sym --percent-limit 0.5 2>/dev/null |
 	awk '/^# Samples/ { print; next } /^#/ || NF == 0 { next } { print }' | head -26
