@@ -544,7 +544,14 @@ void salvo_ctl_counts_from_report(struct salvo_ctl_counts *c, const struct salvo
 		c->lost = rep->lost;
 		c->reordered = rep->reordered;
 		c->duplicates = rep->duplicates;
+		/*
+		 * Drops the kernel counted for the receiving sockets (SO_MEMINFO
+		 * at close, every datagram backend), plus what a backend saw
+		 * itself (a stream connection dropped).
+		 */
 		c->errors = rep->rx_dropped;
+		if (rep->kernel.have & SALVO_KSTAT_RCVBUF)
+			c->errors += rep->kernel.rcvbuf_drops;
 		c->has_latency = rep->has_latency && rep->latency.count;
 		if (c->has_latency)
 			c->latency = rep->latency;

@@ -351,7 +351,7 @@ int salvo__uring_open_dgram(struct salvo_port *p, const struct salvo_cfg *cfg)
 	const struct salvo_addr *a = cfg->listen ? &cfg->local : &cfg->remote;
 	bool un = salvo_addr_is_unix(a);
 	unsigned int i, n;
-	int one = 1, ret, fd;
+	int ret, fd;
 
 	up->unix_dgram = un;
 
@@ -397,8 +397,12 @@ int salvo__uring_open_dgram(struct salvo_port *p, const struct salvo_cfg *cfg)
 			}
 			/* --busy-poll: uring_rx_burst reaps without waiting (rx_timeout_ms 0). */
 			salvo__sock_busy_poll(p, fd, cfg);
-			/* on_recvmsg counts the kernel's drops from the cmsg. */
-			setsockopt(fd, SOL_SOCKET, SO_RXQ_OVFL, &one, sizeof(one));
+			/*
+			 * No SO_RXQ_OVFL: a cmsg on every datagram cost 8-9% of the
+			 * receiver's CPU (__sock_recv_cmsgs, bench/probes/profile.sh);
+			 * the kernel's drops are read once at close (SO_MEMINFO), as
+			 * the syscall backend does.
+			 */
 			s->rxmsg.msg_namelen = sizeof(struct sockaddr_storage);
 			s->rxmsg.msg_controllen = 2 * CMSG_SPACE(sizeof(int));
 		}

@@ -136,7 +136,6 @@ struct usock {
 	unsigned int slot;	/* fixed file index */
 	bool armed;		/* multishot recvmsg / accept pending */
 	bool rx;		/* wants a multishot recvmsg */
-	uint32_t ovfl;		/* last SO_RXQ_OVFL value */
 	uint32_t rx_hdr;	/* io_uring_recvmsg_out + namelen + controllen of rxmsg */
 	struct msghdr rxmsg;	/* layout template for multishot recvmsg */
 };
@@ -398,8 +397,8 @@ static inline void rx_peer(struct salvo_pkt *k, const void *name, socklen_t len)
 	}
 }
 
-/* The cmsgs of one datagram (GRO segment size, SO_RXQ_OVFL drop count); most carry none. */
-static inline void rx_cmsgs(struct salvo_port *p, struct usock *s, struct io_uring_recvmsg_out *o,
+/* The cmsgs of one datagram (the GRO segment size); most carry none. */
+static inline void rx_cmsgs(struct usock *s, struct io_uring_recvmsg_out *o,
 			    struct salvo_pkt *k)
 {
 	struct cmsghdr *cm;
@@ -412,12 +411,6 @@ static inline void rx_cmsgs(struct salvo_port *p, struct usock *s, struct io_uri
 			memcpy(&seg, CMSG_DATA(cm), sizeof(seg));
 			if (seg > 0 && (uint32_t)seg < k->len)
 				k->gso_size = (uint16_t)seg;
-		} else if (cm->cmsg_level == SOL_SOCKET && cm->cmsg_type == SO_RXQ_OVFL) {
-			uint32_t d;
-
-			memcpy(&d, CMSG_DATA(cm), sizeof(d));
-			salvo_cnt_add(&p->stats.rx_dropped, d - s->ovfl);
-			s->ovfl = d;
 		}
 	}
 }
@@ -497,7 +490,7 @@ static inline unsigned int uring_recvmsg_run(struct salvo_port *p, unsigned int 
 		k->ts_ns = 0;
 		rx_peer(k, io_uring_recvmsg_name(o), SALVO_MIN(o->namelen, s->rxmsg.msg_namelen));
 		if (o->controllen >= sizeof(struct cmsghdr))
-			rx_cmsgs(p, s, o, k);
+			rx_cmsgs(s, o, k);
 		fifo[pos] = k;
 		if (++pos == cap)
 			pos = 0;

@@ -18,6 +18,7 @@
 #include <cmocka.h>
 
 #include <salvo/common.h>
+#include <salvo/report.h>
 
 #include "apps/ctl.h"
 
@@ -243,6 +244,35 @@ static void test_io(void **state)
 	close(sv[1]);
 }
 
+/*
+ * A receiver's errors are the drops the kernel counted for its sockets
+ * (kernel.rcvbuf_drops, read at close) plus those the backend saw itself:
+ * a datagram backend that no longer asks for a drop count per datagram
+ * must still report them to the peer.
+ */
+static void test_counts_rx_errors(void **state)
+{
+	struct salvo_report rep;
+	struct salvo_ctl_counts c;
+
+	(void)state;
+	memset(&rep, 0, sizeof(rep));
+	rep.rx.packets = 90;
+	rep.lost = 10;
+	rep.rx_dropped = 2;
+	rep.kernel.rcvbuf_drops = 7;
+	salvo_ctl_counts_from_report(&c, &rep, false);
+	assert_int_equal(c.errors, 2);	/* no kernel witness: its field is not a count */
+	rep.kernel.have = SALVO_KSTAT_RCVBUF;
+	salvo_ctl_counts_from_report(&c, &rep, false);
+	assert_int_equal(c.packets, 90);
+	assert_int_equal(c.lost, 10);
+	assert_int_equal(c.errors, 9);
+	rep.tx_errors = 5;
+	salvo_ctl_counts_from_report(&c, &rep, true);
+	assert_int_equal(c.errors, 5);	/* a sender's are its failed submissions */
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -250,6 +280,7 @@ int main(void)
 		cmocka_unit_test(test_frame_len),
 		cmocka_unit_test(test_rejects),
 		cmocka_unit_test(test_io),
+		cmocka_unit_test(test_counts_rx_errors),
 	};
 
 	return cmocka_run_group_tests_name("ctl", tests, NULL, NULL);
