@@ -26,7 +26,7 @@ const struct salvo_opt salvo_cli_run_opts[] = {
 	SALVO_OPT("threads", SALVO_OPT_UINT, struct salvo_cli_common, threads,
 		  .short_name = 't', .metavar = "N", .help = "workers, one per core, each with its own socket/queue", .min = 1, .max = 256),
 	SALVO_OPT("burst", SALVO_OPT_UINT, struct salvo_cli_common, burst,
-		  .metavar = "N", .help = "packets per submission (default 32)", .min = 1, .max = 1024),
+		  .metavar = "N", .help = "packets per submission (default 32; 256 for unpaced GSO sends)", .min = 1, .max = 1024),
 	SALVO_OPT("duration", SALVO_OPT_DURATION, struct salvo_cli_common, duration_ns,
 		  .short_name = 'd', .help = "stop after this long (5, 5s, 250ms, 2m)"),
 	SALVO_OPT("interval", SALVO_OPT_DURATION, struct salvo_cli_common, interval_ns,
@@ -65,7 +65,7 @@ void salvo_cli_common_defaults(struct salvo_cli_common *c)
 {
 	memset(c, 0, sizeof(*c));
 	c->threads = 1;
-	c->burst = 32;
+	c->burst = 0;	/* not given: 32, or what the command decides (udp send) */
 	c->timeout_ns = 5 * 1000000000ULL;
 }
 
@@ -73,7 +73,7 @@ void salvo_cli_common_apply(const struct salvo_cli_common *c, struct salvo_cfg *
 {
 	cfg->backend = c->backend;
 	cfg->threads = c->threads;
-	cfg->burst = c->burst;
+	cfg->burst = c->burst ? c->burst : 32;
 	cfg->count = c->count;
 	cfg->duration_ns = c->duration_ns;
 	cfg->rate_pps = c->rate.pps;

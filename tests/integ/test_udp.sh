@@ -290,7 +290,9 @@ gso_once() {
 	setup_ns NS || return
 	p=$(random_port)
 	in0=$(snmp_udp InDatagrams "$NS") out0=$(snmp_udp OutDatagrams "$NS")
-	SEND_OPTS=(--gso --size 1200)
+	# --burst 32: one GSO send (32 of the 54 segments that fit) per
+	# submission, so OutDatagrams equals tx.submissions.
+	SEND_OPTS=(--gso --size 1200 --burst 32)
 	RECV_OPTS=(--rcvbuf 256M ${gro:+"$gro"})
 	transfer "$NS" "127.0.0.1:$p" "127.0.0.1:$p" "$p" "$n" || return
 	in1=$(snmp_udp InDatagrams "$NS") out1=$(snmp_udp OutDatagrams "$NS")
@@ -311,8 +313,10 @@ gso_once() {
 
 # GSO by default (docs/backends.md): an unpaced udp send to an IP
 # destination with no GSO option carries several datagrams per kernel send
-# (Udp OutDatagrams, one per GSO skb, equals tx.submissions and is at most
-# N/8) and says so (JSON gso true, and a "gso: on" line in the text); the
+# (Udp OutDatagrams counts one per GSO skb: 64 datagrams of 64 B each, so
+# N/64) in submissions of 256 datagrams (tx.submissions N/256; a given
+# --burst 32 keeps 32: N/32) and says so (JSON gso true, and a "gso: on"
+# line in the text); the
 # receiver still counts every datagram with its own stamp: none lost,
 # reordered or duplicated.  --no-gso and a paced run send one datagram per
 # kernel send (OutDatagrams grows by N) and say why GSO is off.
@@ -325,17 +329,29 @@ test_gso_default() {
 	RECV_OPTS=(--rcvbuf 256M) SEND_OPTS=()
 	transfer "$NS" "127.0.0.1:$p" "127.0.0.1:$p" "$p" "$n" || return
 	out1=$(snmp_udp OutDatagrams "$NS")
-	[ "$(jq -r '"\(.gso) \(.gso_reason)"' "$TMP/send.json")" = "true default for unpaced sends; --no-gso for plain ones" ] ||
+	[ "$(jq -r '"\(.gso) \(.gso_reason)"' "$TMP/send.json")" = "true default for unpaced sends; --no-gso for plain ones; 256 datagrams a submission (--burst)" ] ||
 		{ show "$TMP/send.json"; fail "default unpaced send: gso not reported on"; return; }
-	[ $((out1 - out0)) -eq "$(jq .tx.submissions "$TMP/send.json")" ] && [ $((out1 - out0)) -le $((n / 8)) ] ||
+	[ $((out1 - out0)) -eq $((n / 64)) ] ||
 		{ fail "$((out1 - out0)) kernel sends for $n datagrams: no GSO by default"; return; }
+	[ "$(jq .tx.submissions "$TMP/send.json")" -eq $((n / 256)) ] ||
+		{ show "$TMP/send.json"; fail "default GSO send: $(jq .tx.submissions "$TMP/send.json") submissions for $n, want $((n / 256))"; return; }
 	for k in lost reordered duplicates unstamped; do
 		v=$(jq ".rx.$k" "$TMP/recv.json")
 		[ "$v" = 0 ] || { show "$TMP/recv.json"; fail "default GSO send: rx.$k = $v"; return; }
 	done
 	SALVO_BACKEND= salvo_run -n "$NS" "$TMP/t.out" udp send "127.0.0.1:$p" -n 64
-	grep -qxF "  gso: on (default for unpaced sends; --no-gso for plain ones)" "$TMP/t.out" ||
+	grep -qxF "  gso: on (default for unpaced sends; --no-gso for plain ones; 256 datagrams a submission (--burst))" "$TMP/t.out" ||
 		{ show "$TMP/t.out"; fail "text summary does not say gso: on"; return; }
+	# A given --burst is kept: 32 datagrams a submission, still GSO.
+	p=$(random_port)
+	out0=$(snmp_udp OutDatagrams "$NS")
+	RECV_OPTS=(--rcvbuf 256M) SEND_OPTS=(--burst 32)
+	transfer "$NS" "127.0.0.1:$p" "127.0.0.1:$p" "$p" "$n" || return
+	out1=$(snmp_udp OutDatagrams "$NS")
+	[ "$(jq .tx.submissions "$TMP/send.json")" -eq $((n / 32)) ] && [ $((out1 - out0)) -eq $((n / 32)) ] ||
+		{ show "$TMP/send.json"; fail "--burst 32: $(jq .tx.submissions "$TMP/send.json") submissions, $((out1 - out0)) kernel sends for $n"; return; }
+	[ "$(jq -r .gso_reason "$TMP/send.json")" = "default for unpaced sends; --no-gso for plain ones" ] ||
+		{ show "$TMP/send.json"; fail "--burst 32: gso_reason"; return; }
 	for k in "--no-gso:--no-gso" "--rate 20k:paced (--rate): one datagram per send unless --gso"; do
 		p=$(random_port)
 		out0=$(snmp_udp OutDatagrams "$NS")
