@@ -118,6 +118,8 @@ int salvo_cli_busy_poll_apply(bool on, unsigned int us, bool us_seen, struct sal
  */
 void salvo_report_wait_text(FILE *f, const struct salvo_report *rep);
 void salvo_report_wait_json(json_t *obj, const struct salvo_report *rep);
+/* A salvo_cli_extra .json hook: a summary section named arg (a string) with those keys. */
+void salvo_report_wait_section(json_t *root, const struct salvo_report *rep, void *arg);
 
 /* Extra report pieces a command can add (ping's timeouts, tcp's retransmits...). */
 struct salvo_cli_extra {

@@ -70,25 +70,14 @@ static void echo_text(FILE *f, const struct salvo_report *rep, void *arg)
 	salvo_report_wait_text(f, rep);
 }
 
-/* The summary's "echo" section: how the server waited (intervals have none). */
-static void echo_json(json_t *root, const struct salvo_report *rep, void *arg)
-{
-	json_t *o;
-
-	(void)arg;
-	if (rep->interval)
-		return;
-	o = json_object();
-	salvo_report_wait_json(o, rep);
-	json_object_set_new(root, "echo", o);
-}
 
 static int echo_run(void *o, int argc, char **argv)
 {
 	struct echo_opts *e = o;
 	struct salvo_echo_arg ea = {0};
 	struct salvo_app app = salvo_app_echo;
-	struct salvo_cli_extra extra = {.text = echo_text, .json = echo_json};
+	/* The summary's "echo" section: how the server waited. */
+	struct salvo_cli_extra extra = {.text = echo_text, .json = salvo_report_wait_section, .arg = "echo"};
 	struct salvo_cfg cfg;
 	char err[256];
 	int rc;

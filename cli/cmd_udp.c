@@ -338,18 +338,6 @@ static void udp_recv_text(FILE *f, const struct salvo_report *rep, void *arg)
 		salvo_report_wait_text(f, rep);
 }
 
-/* The summary's "recv" section: the keys of echo's (intervals have none). */
-static void udp_recv_json(json_t *root, const struct salvo_report *rep, void *arg)
-{
-	json_t *o;
-
-	(void)arg;
-	if (rep->interval)
-		return;
-	o = json_object();
-	salvo_report_wait_json(o, rep);
-	json_object_set_new(root, "recv", o);
-}
 
 static int udp_recv_run(void *o, int argc, char **argv)
 {
@@ -357,7 +345,8 @@ static int udp_recv_run(void *o, int argc, char **argv)
 	struct salvo_cfg cfg;
 	struct salvo_app app = salvo_app_sink;
 	struct salvo_sink_hooks hooks = {.on_packet = print_datagram};
-	struct salvo_cli_extra extra = {.text = udp_recv_text, .json = udp_recv_json};
+	/* The summary's "recv" section: the keys of echo's. */
+	struct salvo_cli_extra extra = {.text = udp_recv_text, .json = salvo_report_wait_section, .arg = "recv"};
 	char err[256];
 	int rc;
 

@@ -503,6 +503,17 @@ void salvo_report_wait_text(FILE *f, const struct salvo_report *rep)
 				rep->busy_poll_errno, b, sizeof(b)));
 }
 
+void salvo_report_wait_section(json_t *root, const struct salvo_report *rep, void *arg)
+{
+	json_t *o;
+
+	if (rep->interval)
+		return;	/* intervals have no such section */
+	o = json_object();
+	salvo_report_wait_json(o, rep);
+	json_object_set_new(root, arg, o);
+}
+
 void salvo_report_wait_json(json_t *obj, const struct salvo_report *rep)
 {
 	bool bp = rep->busy_poll;

@@ -423,6 +423,45 @@ static void test_flags_str(void **state)
 			    "single_issuer,defer_taskrun");
 }
 
+/*
+ * A uring receiver on a random loopback port and a connected uring sender
+ * to it.  io_uring is part of what this suite runs on
+ * (docs/dependencies.md): a probe that fails is a failure, not a skip, and
+ * so is a receiver that cannot bind any of a few random ports.
+ */
+static void open_udp_pair(const struct salvo_backend_ops *ops, struct salvo_cfg *cr, struct salvo_cfg *ct,
+			  struct salvo_port *rx, struct salvo_port *tx)
+{
+	char why[256];
+	unsigned int port, tries;
+	int rc = -1;
+
+	assert_non_null(ops);
+	salvo_cfg_init(cr);
+	cr->proto = SALVO_PROTO_UDP;
+	cr->dir = SALVO_DIR_RX;
+	cr->listen = true;
+	cr->size = 64;
+	if (ops->probe(cr, why, sizeof(why)))
+		fail_msg("uring probe: %s", why);
+	assert_int_equal(salvo_addr_parse_bind("127.0.0.1:0", NULL, true, &cr->local, why, sizeof(why)), 0);
+	srandom((unsigned int)getpid() ^ (unsigned int)salvo_now_ns());
+	for (tries = 0; tries < 20 && rc; tries++) {
+		port = 20000 + (unsigned int)random() % 40000;
+		salvo_addr_set_port(&cr->local, port);
+		rc = salvo_port_open(rx, ops, cr, 0, 1);
+	}
+	if (rc)
+		fail_msg("receiver: %s", rx->err);
+	*ct = *cr;
+	ct->dir = SALVO_DIR_TX;
+	ct->listen = false;
+	ct->connect = true;
+	ct->flows = 1;
+	ct->remote = cr->local;
+	assert_int_equal(salvo_port_open(tx, ops, ct, 0, 1), 0);
+}
+
 /* The real thing: 64 datagrams through two uring ports on loopback. */
 static void test_real_loopback(void **state)
 {
@@ -430,41 +469,11 @@ static void test_real_loopback(void **state)
 	struct salvo_port tx, rx;
 	struct salvo_cfg ct, cr;
 	struct salvo_pkt *v[64];
-	char why[256];
-	unsigned int got = 0, port, i, tries;
-	int rc = -1;
+	unsigned int got = 0, i;
 	uint64_t end;
 
 	(void)state;
-	assert_non_null(ops);
-	salvo_cfg_init(&cr);
-	cr.proto = SALVO_PROTO_UDP;
-	cr.dir = SALVO_DIR_RX;
-	cr.listen = true;
-	cr.size = 64;
-	/*
-	 * io_uring is part of what this suite runs on (docs/dependencies.md): a
-	 * probe that fails is a failure, not a skip, and so is a receiver that
-	 * cannot bind any of a few random ports.
-	 */
-	if (ops->probe(&cr, why, sizeof(why)))
-		fail_msg("uring probe: %s", why);
-	assert_int_equal(salvo_addr_parse_bind("127.0.0.1:0", NULL, true, &cr.local, why, sizeof(why)), 0);
-	srandom((unsigned int)getpid() ^ (unsigned int)salvo_now_ns());
-	for (tries = 0; tries < 20 && rc; tries++) {
-		port = 20000 + (unsigned int)random() % 40000;
-		salvo_addr_set_port(&cr.local, port);
-		rc = salvo_port_open(&rx, ops, &cr, 0, 1);
-	}
-	if (rc)
-		fail_msg("receiver: %s", rx.err);
-	ct = cr;
-	ct.dir = SALVO_DIR_TX;
-	ct.listen = false;
-	ct.connect = true;
-	ct.flows = 1;
-	ct.remote = cr.local;
-	assert_int_equal(salvo_port_open(&tx, ops, &ct, 0, 1), 0);
+	open_udp_pair(ops, &cr, &ct, &rx, &tx);
 	/* Arm the receiver before anything is sent. */
 	rx.rx_timeout_ms = 0;
 	assert_int_equal(salvo_port_rx(&rx, v, 64), 0);
@@ -537,35 +546,10 @@ static void test_skip_slot_reuse(void **state)
 	struct salvo_pkt *v[64];
 	struct uring_port *up;
 	struct io_uring_sqe *sqe;
-	char why[256];
-	unsigned int sent = 0, got = 0, port, i, round, tries;
-	int rc = -1;
+	unsigned int sent = 0, got = 0, i, round;
 
 	(void)state;
-	assert_non_null(ops);
-	salvo_cfg_init(&cr);
-	cr.proto = SALVO_PROTO_UDP;
-	cr.dir = SALVO_DIR_RX;
-	cr.listen = true;
-	cr.size = 64;
-	if (ops->probe(&cr, why, sizeof(why)))
-		fail_msg("uring probe: %s", why);
-	assert_int_equal(salvo_addr_parse_bind("127.0.0.1:0", NULL, true, &cr.local, why, sizeof(why)), 0);
-	srandom((unsigned int)getpid() ^ (unsigned int)salvo_now_ns());
-	for (tries = 0; tries < 20 && rc; tries++) {
-		port = 20000 + (unsigned int)random() % 40000;
-		salvo_addr_set_port(&cr.local, port);
-		rc = salvo_port_open(&rx, ops, &cr, 0, 1);
-	}
-	if (rc)
-		fail_msg("receiver: %s", rx.err);
-	ct = cr;
-	ct.dir = SALVO_DIR_TX;
-	ct.listen = false;
-	ct.connect = true;
-	ct.flows = 1;
-	ct.remote = cr.local;
-	assert_int_equal(salvo_port_open(&tx, ops, &ct, 0, 1), 0);
+	open_udp_pair(ops, &cr, &ct, &rx, &tx);
 	up = tx.priv;
 	if (!up->skip)
 		skip();	/* a kernel without IORING_FEAT_CQE_SKIP (5.17): no template slots */
