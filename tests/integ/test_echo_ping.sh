@@ -101,16 +101,23 @@ test_ping_v4() {
 	done
 }
 
-test_ping_v6() {
-	local b p
-	require_root || return
+# v6_each PAIR [ARGS...]: PAIR NS [::1]:P P [::1]:P BACKEND 6 ARGS for each
+# backend, in a fresh namespace once its ::1 is up.
+v6_each() {
+	local b p pair=$1
+	shift
 	for b in $BACKENDS; do
 		setup_ns NP || return
 		busywait 5000 sh -c "ip -n $NP -6 addr show dev lo | grep -q '::1'" || { fail "no ::1 in $NP"; return; }
 		p=$(random_port)
-		ping_pair "$NP" "[::1]:$p" "$p" "[::1]:$p" "$b" 6 || return
+		"$pair" "$NP" "[::1]:$p" "$p" "[::1]:$p" "$b" 6 "$@" || return
 		cleanup_test
 	done
+}
+
+test_ping_v6() {
+	require_root || return
+	v6_each ping_pair
 }
 
 test_ping_unix() {
@@ -421,15 +428,8 @@ test_busy_poll_ping() {
 }
 
 test_busy_poll_v6() {
-	local b p
 	require_root || return
-	for b in $BACKENDS; do
-		setup_ns NP || return
-		busywait 5000 sh -c "ip -n $NP -6 addr show dev lo | grep -q '::1'" || { fail "no ::1 in $NP"; return; }
-		p=$(random_port)
-		busy_pair "$NP" "[::1]:$p" "$p" "[::1]:$p" "$b" 6 busy-poll || return
-		cleanup_test
-	done
+	v6_each busy_pair busy-poll
 }
 
 # ms_since T0: milliseconds since T0 (date +%s%3N).

@@ -338,18 +338,27 @@ print("  %s: salvo %.3f+%.3f s, time(1) %.3f+%.3f s" % (sys.argv[3], t["cpu_proc
 EOF2
 }
 
+# cpu_pair BACKEND TAG BYTES PAUSE RUN: a timed JSON sink ($TMP/TAGsink-B.json)
+# for one connection, PAUSE seconds, then RUN (timed or salvo_run) a sender
+# of BYTES into it ($TMP/TAGsend-B.json); waits for the sink to end.
+cpu_pair() {
+	local b=$1 tag=$2 bytes=$3 pause=$4 run=$5 p spid
+	p=$(random_port)
+	SALVO_BACKEND=$b bg "$TMP/${tag}sinkrun" timed "$TMP/${tag}sink-$b.json" tcp sink "127.0.0.1:$p" --count 1 --json -d 30
+	spid=$BG_PID
+	busywait 10000 tcp_listening "$p" || { fail "$b: sink not listening"; return 1; }
+	[ "$pause" = 0 ] || sleep "$pause"
+	SALVO_BACKEND=$b "$run" "$TMP/${tag}send-$b.json" tcp send "127.0.0.1:$p" --bytes "$bytes" --json ||
+		{ show "$TMP/${tag}send-$b.json.err"; fail "$b: send failed"; return 1; }
+	wait_pid "$spid" 20000 || { fail "$b: sink did not end"; return 1; }
+}
+
 # Both ends report their CPU time: against bash's `time` on the same process
 # (wait4's rusage), text and JSON.
 test_cpu_report() {
-	local b p spid
+	local b p
 	for b in $BACKENDS; do
-		p=$(random_port)
-		SALVO_BACKEND=$b bg "$TMP/sinkrun" timed "$TMP/sink-$b.json" tcp sink "127.0.0.1:$p" --count 1 --json -d 30
-		spid=$BG_PID
-		busywait 10000 tcp_listening "$p" || { fail "$b: sink not listening"; return; }
-		SALVO_BACKEND=$b timed "$TMP/send-$b.json" tcp send "127.0.0.1:$p" --bytes 128M --json ||
-			{ show "$TMP/send-$b.json.err"; fail "$b: send failed"; return; }
-		wait_pid "$spid" 20000 || { fail "$b: sink did not end"; return; }
+		cpu_pair "$b" "" 128M 0 timed || return
 		cpu_close "$TMP/send-$b.json" "$TMP/send-$b.json.time" "$b send" || { fail "$b: sender's cpu"; return; }
 		cpu_close "$TMP/sink-$b.json" "$TMP/sink-$b.json.time" "$b sink" || { fail "$b: sink's cpu"; return; }
 	done
@@ -371,16 +380,9 @@ test_cpu_report() {
 # the whole process (start-up is outside the phase); the same for the
 # sender, whose phase starts at its connect.
 test_cpu_phase() {
-	local b p spid
+	local b
 	for b in $BACKENDS; do
-		p=$(random_port)
-		SALVO_BACKEND=$b bg "$TMP/psinkrun" timed "$TMP/psink-$b.json" tcp sink "127.0.0.1:$p" --count 1 --json -d 30
-		spid=$BG_PID
-		busywait 10000 tcp_listening "$p" || { fail "$b: sink not listening"; return; }
-		sleep 1.5
-		SALVO_BACKEND=$b salvo_run "$TMP/psend-$b.json" tcp send "127.0.0.1:$p" --bytes 16M --json ||
-			{ fail "$b: send failed"; return; }
-		wait_pid "$spid" 20000 || { fail "$b: sink did not end"; return; }
+		cpu_pair "$b" p 16M 1.5 salvo_run || return
 		python3 - "$TMP/psink-$b.json" "$TMP/psend-$b.json" "$b" <<'EOF2' || { fail "$b: data phase"; return; }
 import json, sys
 bad = []
