@@ -117,7 +117,7 @@ void salvo__uring_skip_setup(struct salvo_port *p)
  */
 static inline unsigned int skip_write(struct io_uring_sqe *sqe, struct salvo_pkt **v,
 				      unsigned int n, const struct usock *socks,
-				      unsigned int nsocks, uint16_t sock_gso, uint64_t ud)
+				      unsigned int nsocks, uint16_t sock_gso, uint64_t burst)
 {
 	unsigned int i;
 
@@ -133,8 +133,7 @@ static inline unsigned int skip_write(struct io_uring_sqe *sqe, struct salvo_pkt
 			sqe->fd = (int)socks[k->flow % nsocks].slot;
 		sqe->addr = (uintptr_t)k->data;
 		sqe->len = k->len;
-		sqe->user_data = ud | (uint64_t)gso << 41 | (uint64_t)k->len << 24 |
-				 (uint64_t)k->idx << 8;
+		sqe->user_data = ud_skip(burst, k->idx, k->len, gso);
 	}
 	return i;
 }
@@ -161,7 +160,7 @@ static unsigned int tx_skip(struct salvo_port *p, struct salvo_pkt **v, unsigned
 	struct uring_port *up = p->priv;
 	struct io_uring_sq *sq = &up->ring.sq;
 	unsigned int i, j, tail, left, first, run;
-	uint64_t ud;
+	uint64_t burst;
 
 	left = io_uring_sq_space_left(&up->ring);
 	if (salvo_unlikely(left < n)) {
@@ -170,7 +169,7 @@ static unsigned int tx_skip(struct salvo_port *p, struct salvo_pkt **v, unsigned
 		if (n > left)
 			n = left;
 	}
-	ud = (uint64_t)(++up->skip_gen & 0x7fU) << 57 | UD_TXS;
+	burst = ud_skip_burst(++up->skip_gen);
 	tail = sq->sqe_tail;
 	first = tail & sq->ring_mask;
 	run = SALVO_MIN(n, sq->ring_entries - first);
@@ -182,10 +181,10 @@ static unsigned int tx_skip(struct salvo_port *p, struct salvo_pkt **v, unsigned
 		for (j = 0; j < n; j++)
 			sq->sqes[(tail + j) & sq->ring_mask] = up->skip_sqe;
 	}
-	i = skip_write(&sq->sqes[first], v, run, up->socks, up->nsocks, up->sock_gso, ud);
+	i = skip_write(&sq->sqes[first], v, run, up->socks, up->nsocks, up->sock_gso, burst);
 	if (i == run && run < n)
 		i += skip_write(&sq->sqes[0], v + run, n - run, up->socks, up->nsocks,
-				up->sock_gso, ud);
+				up->sock_gso, burst);
 	if (!i)
 		return 0;
 	/* Slots written whole in a row since the last other SQE: all of them, once it reaches 0. */

@@ -123,10 +123,15 @@ static inline uint64_t ud_make(unsigned int kind, uint32_t x)
 #define TXS_MAX_LEN (1U << 17)
 #define TXS_MAX_IDX (1U << 16)
 
-static inline uint64_t ud_skip(uint32_t idx, uint32_t len, uint16_t gso, unsigned int gen)
+/* The burst's part of every skip send's user_data: computed once a burst. */
+static inline uint64_t ud_skip_burst(unsigned int gen)
 {
-	return (uint64_t)(gen & 0x7f) << 57 | (uint64_t)gso << 41 | (uint64_t)len << 24 |
-	       (uint64_t)idx << 8 | UD_TXS;
+	return (uint64_t)(gen & 0x7f) << 57 | UD_TXS;
+}
+
+static inline uint64_t ud_skip(uint64_t burst, uint32_t idx, uint32_t len, uint16_t gso)
+{
+	return burst | (uint64_t)gso << 41 | (uint64_t)len << 24 | (uint64_t)idx << 8;
 }
 
 enum { C_FREE, C_CONNECTING, C_OPEN, C_CLOSING };
