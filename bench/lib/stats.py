@@ -128,6 +128,19 @@ def pair_ratios(salvo_recs, ref_recs, metric, diff=False):
     return out
 
 
+def same_tool_ratio(e, rows, recs, scen, case, tool, pairs, variant, metric):
+    """Append to e the pair-by-pair ratio of variant over the variant that
+    pairs[scen] names for it, both of one tool (SELF_PAIRS: salvo uring over
+    salvo syscall; PROBE_PAIRS: one probe over another)."""
+    ref = pairs.get(scen, {}).get(variant)
+    rrecs = rows.get((scen, case, tool, ref)) if ref else None
+    rs = pair_ratios(recs, rrecs, metric) if rrecs else []
+    if rs:
+        s = summary(rs)
+        s.update({"ref_tool": tool, "ref_variant": ref, "metric": metric, "kind": "ratio"})
+        e["ratios"].append(s)
+
+
 def summarize(records):
     """One entry per row, in first-seen order, with ratios on salvo rows."""
     rows = group_rows(records)
@@ -157,20 +170,8 @@ def summarize(records):
                         s.update({"ref_tool": okey[2], "ref_variant": okey[3], "metric": metric,
                                   "kind": "ratio"})
                         e["ratios"].append(s)
-            ref = SELF_PAIRS.get(scen, {}).get(variant)
-            rrecs = rows.get((scen, case, SALVO, ref)) if ref else None
-            rs = pair_ratios(recs, rrecs, prim[0]) if rrecs else []
-            if rs:
-                s = summary(rs)
-                s.update({"ref_tool": SALVO, "ref_variant": ref, "metric": prim[0], "kind": "ratio"})
-                e["ratios"].append(s)
+            same_tool_ratio(e, rows, recs, scen, case, SALVO, SELF_PAIRS, variant, prim[0])
         elif tool != SALVO and prim[0]:
-            ref = PROBE_PAIRS.get(scen, {}).get(variant)
-            rrecs = rows.get((scen, case, tool, ref)) if ref else None
-            rs = pair_ratios(recs, rrecs, prim[0]) if rrecs else []
-            if rs:
-                s = summary(rs)
-                s.update({"ref_tool": tool, "ref_variant": ref, "metric": prim[0], "kind": "ratio"})
-                e["ratios"].append(s)
+            same_tool_ratio(e, rows, recs, scen, case, tool, PROBE_PAIRS, variant, prim[0])
         result.append(e)
     return result
