@@ -37,6 +37,16 @@ struct sys_port {
 	uint8_t (*ctrl)[CMSG_SPACE_GRO];	/* rx with --gro: one cmsg area per message */
 	struct salvo_pkt *tmp[SYS_MAX_BURST];
 	unsigned int tx_calls;
+	/*
+	 * rx: msgs[0..armed) each hold a descriptor (slot), its buffer and
+	 * peer address set, ready for recvmmsg.  A call hands out the slots
+	 * the kernel filled and arms only those again: its cost follows the
+	 * datagrams it took, not the batch it offered.
+	 */
+	struct salvo_pkt *slot[SYS_MAX_BURST];
+	struct mmsghdr rx_msgs[SYS_MAX_BURST];	/* apart from tx's: an echo port does both */
+	struct iovec rx_iov[SYS_MAX_BURST];
+	unsigned int armed;
 };
 
 /* One datagram socket of the port: sock.c's, then what only this backend does. */
@@ -272,43 +282,59 @@ static int sys_tx(struct salvo_port *p, struct salvo_pkt **v, unsigned int n)
 	return (int)done;
 }
 
+/* Slot i of the receive batch gets descriptor k: its buffer, its peer, fields the kernel rewrites. */
+static inline void rx_slot_set(struct sys_port *s, unsigned int i, struct salvo_pkt *k)
+{
+	struct msghdr *m = &s->rx_msgs[i].msg_hdr;
+
+	s->slot[i] = k;
+	s->rx_iov[i].iov_base = k->data;
+	s->rx_iov[i].iov_len = k->buf_len;
+	m->msg_name = &k->peer.ss;
+	m->msg_namelen = sizeof(k->peer.ss);
+	m->msg_controllen = s->ctrl ? sizeof(s->ctrl[i]) : 0;
+	m->msg_flags = 0;
+}
+
+/* Arm slots from s->armed up to n from the pool; returns s->armed. */
+static unsigned int rx_arm(struct salvo_port *p, struct sys_port *s, unsigned int n)
+{
+	unsigned int got = salvo_pool_get(p->pool, &s->slot[s->armed], n - s->armed);
+
+	for (unsigned int i = s->armed; i < s->armed + got; i++) {
+		struct msghdr *m = &s->rx_msgs[i].msg_hdr;
+
+		m->msg_iov = &s->rx_iov[i];
+		m->msg_iovlen = 1;
+		m->msg_control = s->ctrl ? s->ctrl[i] : NULL;
+		rx_slot_set(s, i, s->slot[i]);
+	}
+	s->armed += got;
+	return s->armed;
+}
+
 static int sys_rx(struct salvo_port *p, struct salvo_pkt **v, unsigned int n)
 {
 	struct sys_port *s = p->priv;
-	unsigned int got;
+	unsigned int vlen, left, mv;
 	int rc;
 
 	if (p->cfg->proto == SALVO_PROTO_TCP)
 		return salvo__sys_stream_rx(p, v, n);
 	if (n > SYS_MAX_BURST)
 		n = SYS_MAX_BURST;
-	got = salvo_pool_get(p->pool, v, n);
-	if (!got)
+	if (s->armed < n && !rx_arm(p, s, n))
 		return -ENOBUFS;
-	for (unsigned int i = 0; i < got; i++) {
-		struct msghdr *m = &s->msgs[i].msg_hdr;
-
-		/* Every field set, no memset: this loop runs once per datagram. */
-		s->iov[i].iov_base = v[i]->data;
-		s->iov[i].iov_len = v[i]->buf_len;
-		m->msg_iov = &s->iov[i];
-		m->msg_iovlen = 1;
-		m->msg_name = &v[i]->peer.ss;
-		m->msg_namelen = sizeof(v[i]->peer.ss);
-		m->msg_control = s->ctrl ? s->ctrl[i] : NULL;
-		m->msg_controllen = s->ctrl ? sizeof(s->ctrl[i]) : 0;
-		m->msg_flags = 0;
-	}
+	vlen = SALVO_MIN(n, s->armed);
 	/*
 	 * Blocks until one datagram (or SO_RCVTIMEO), then takes what is
 	 * queued; a port that may not block (--busy-poll) asks once and
 	 * returns 0 at once when nothing is there.
 	 */
-	rc = recvmmsg(s->fds[0], s->msgs, got, MSG_WAITFORONE | (p->rx_timeout_ms ? 0 : MSG_DONTWAIT),
+	rc = recvmmsg(s->fds[0], s->rx_msgs, vlen, MSG_WAITFORONE | (p->rx_timeout_ms ? 0 : MSG_DONTWAIT),
 		      NULL);
 	if (rc < 0) {
 		rc = -errno;
-		salvo_pool_put(p->pool, v, got);
 		if (rc == -EAGAIN || rc == -EWOULDBLOCK || rc == -EINTR)
 			return 0;
 		if (rc == -ECONNREFUSED) {
@@ -318,10 +344,11 @@ static int sys_rx(struct salvo_port *p, struct salvo_pkt **v, unsigned int n)
 		return rc;
 	}
 	for (int i = 0; i < rc; i++) {
-		struct msghdr *m = &s->msgs[i].msg_hdr;
-		struct salvo_pkt *k = v[i];
+		struct msghdr *m = &s->rx_msgs[i].msg_hdr;
+		struct salvo_pkt *k = s->slot[i];
 
-		k->len = s->msgs[i].msg_len;
+		v[i] = k;
+		k->len = s->rx_msgs[i].msg_len;
 		k->peer.len = m->msg_namelen;
 		k->gso_size = 0;
 		k->ts_ns = 0;
@@ -336,8 +363,16 @@ static int sys_rx(struct salvo_port *p, struct salvo_pkt **v, unsigned int n)
 			}
 		}
 	}
-	if ((unsigned int)rc < got)
-		salvo_pool_put(p->pool, v + rc, got - (unsigned int)rc);
+	/*
+	 * Slots 0..rc went to the caller.  The armed slots the kernel did not
+	 * reach move from the end into the first of those places, so the armed
+	 * ones stay 0..armed; the next call arms the rest from the pool.
+	 */
+	left = s->armed - (unsigned int)rc;
+	mv = SALVO_MIN((unsigned int)rc, left);
+	for (unsigned int i = 0; i < mv; i++)
+		rx_slot_set(s, i, s->slot[s->armed - 1 - i]);
+	s->armed = left;
 	return rc;
 }
 
@@ -371,6 +406,8 @@ static void sys_close(struct salvo_port *p)
 		salvo__sock_unix_unbind(&p->cfg->local);
 	free(s->fds);
 	free(s->ctrl);
+	if (p->pool)
+		salvo_pool_put(p->pool, s->slot, s->armed);	/* the receive batch's, never handed out */
 	free(s);
 	p->priv = NULL;
 	salvo_pool_destroy(p->pool);

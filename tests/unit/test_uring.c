@@ -20,6 +20,7 @@
 #include <salvo/doctor.h>
 
 #include "backends/uring_internal.h"
+#include "udp_pair.h"
 
 /* The scripted kernel. */
 static unsigned int refuse_flags;	/* setup with any of these: EINVAL */
@@ -423,45 +424,6 @@ static void test_flags_str(void **state)
 			    "single_issuer,defer_taskrun");
 }
 
-/*
- * A uring receiver on a random loopback port and a connected uring sender
- * to it.  io_uring is part of what this suite runs on
- * (docs/dependencies.md): a probe that fails is a failure, not a skip, and
- * so is a receiver that cannot bind any of a few random ports.
- */
-static void open_udp_pair(const struct salvo_backend_ops *ops, struct salvo_cfg *cr, struct salvo_cfg *ct,
-			  struct salvo_port *rx, struct salvo_port *tx)
-{
-	char why[256];
-	unsigned int port, tries;
-	int rc = -1;
-
-	assert_non_null(ops);
-	salvo_cfg_init(cr);
-	cr->proto = SALVO_PROTO_UDP;
-	cr->dir = SALVO_DIR_RX;
-	cr->listen = true;
-	cr->size = 64;
-	if (ops->probe(cr, why, sizeof(why)))
-		fail_msg("uring probe: %s", why);
-	assert_int_equal(salvo_addr_parse_bind("127.0.0.1:0", NULL, true, &cr->local, why, sizeof(why)), 0);
-	srandom((unsigned int)getpid() ^ (unsigned int)salvo_now_ns());
-	for (tries = 0; tries < 20 && rc; tries++) {
-		port = 20000 + (unsigned int)random() % 40000;
-		salvo_addr_set_port(&cr->local, port);
-		rc = salvo_port_open(rx, ops, cr, 0, 1);
-	}
-	if (rc)
-		fail_msg("receiver: %s", rx->err);
-	*ct = *cr;
-	ct->dir = SALVO_DIR_TX;
-	ct->listen = false;
-	ct->connect = true;
-	ct->flows = 1;
-	ct->remote = cr->local;
-	assert_int_equal(salvo_port_open(tx, ops, ct, 0, 1), 0);
-}
-
 /* The real thing: 64 datagrams through two uring ports on loopback. */
 static void test_real_loopback(void **state)
 {
@@ -505,30 +467,6 @@ static void test_real_loopback(void **state)
 	salvo_port_close(&rx);
 }
 
-/* Receive until got reaches want (3 s at most); each datagram opens with its 16-bit number. */
-static unsigned int rx_upto(struct salvo_port *rx, unsigned int got, unsigned int want)
-{
-	struct salvo_pkt *v[64];
-	uint64_t end = salvo_now_ns() + 3 * NSEC_PER_SEC;
-
-	rx->rx_timeout_ms = 100;
-	while (got < want && salvo_now_ns() < end) {
-		int n = salvo_port_rx(rx, v, 64);
-
-		assert_true(n >= 0);
-		for (int j = 0; j < n; j++) {
-			uint16_t seq;
-
-			memcpy(&seq, v[j]->data, sizeof(seq));
-			assert_int_equal(v[j]->len, 64);
-			assert_int_equal(seq, (uint16_t)(got + (unsigned int)j));
-		}
-		salvo_port_release(rx, v, (unsigned int)n);
-		got += (unsigned int)n;
-	}
-	return got;
-}
-
 /*
  * Skip mode writes only address, length and user_data into an SQ slot
  * once every slot holds its template (uring_dgram.c, tx_skip).  An SQE
@@ -546,7 +484,7 @@ static void test_skip_slot_reuse(void **state)
 	struct salvo_pkt *v[64];
 	struct uring_port *up;
 	struct io_uring_sqe *sqe;
-	unsigned int sent = 0, got = 0, i, round;
+	unsigned int sent = 0, got = 0, round;
 
 	(void)state;
 	open_udp_pair(ops, &cr, &ct, &rx, &tx);
@@ -564,17 +502,9 @@ static void test_skip_slot_reuse(void **state)
 			io_uring_sqe_set_data64(sqe, ud_make(UD_IGNORE, 0));
 			assert_int_equal(io_uring_submit(&up->ring), 1);
 		}
-		assert_int_equal(salvo_pool_get(tx.pool, v, 64), 64);
-		for (i = 0; i < 64; i++) {
-			uint16_t seq = (uint16_t)(sent + i);
-
-			memcpy(v[i]->data, &seq, sizeof(seq));
-			v[i]->len = 64;
-			v[i]->flow = 0;
-		}
-		assert_int_equal(salvo_port_tx(&tx, v, 64), 64);
+		send_numbered(&tx, sent, 64, 64);
 		sent += 64;
-		got = rx_upto(&rx, got, sent);
+		got = recv_numbered(&rx, got, sent, 64, 64);
 		assert_int_equal(got, sent);
 	}
 	assert_int_equal(tx.ops->drain(&tx, 2000), 0);
