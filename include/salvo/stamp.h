@@ -25,6 +25,7 @@
 #ifndef SALVO_STAMP_H
 #define SALVO_STAMP_H
 
+#include <errno.h>
 #include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
@@ -64,8 +65,9 @@ int salvo_stamp_decode(const void *buf, size_t len, struct salvo_stamp *st);
 /*
  * The receive path's salvo_stamp_decode: the version-2 stamp every current
  * sender writes is read inline (a receiver decodes one per packet, and the
- * call was a tenth of its work); anything else - short, not a stamp, v1 -
- * takes salvo_stamp_decode, so both give the same answer for every input.
+ * call was a tenth of its work), and so is the refusal of a payload that is
+ * short or not a stamp (unstamped traffic); a v1 stamp takes
+ * salvo_stamp_decode.  Both give the same answer for every input.
  */
 static inline int salvo_stamp_read(const void *buf, size_t len, struct salvo_stamp *st)
 {
@@ -75,10 +77,13 @@ static inline int salvo_stamp_read(const void *buf, size_t len, struct salvo_sta
 	uint32_t lo;
 	uint64_t ts;
 
+	/* Short or not a stamp: salvo_stamp_decode's answer, without the call. */
 	if (__builtin_expect(len < SALVO_STAMP_SIZE || !buf, 0))
-		return salvo_stamp_decode(buf, len, st);
+		return -EINVAL;
 	__builtin_memcpy(&m, p, 4);
-	if (__builtin_expect(m != __builtin_bswap32(SALVO_STAMP_MAGIC) || p[4] != 2, 0))
+	if (__builtin_expect(m != __builtin_bswap32(SALVO_STAMP_MAGIC), 0))
+		return -EINVAL;
+	if (__builtin_expect(p[4] != 2, 0))
 		return salvo_stamp_decode(buf, len, st);
 	__builtin_memcpy(&hi, p + 6, 2);
 	__builtin_memcpy(&lo, p + 8, 4);
