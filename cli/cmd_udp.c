@@ -17,8 +17,6 @@
 
 #include "cli.h"
 
-/* Datagrams per submission of an unpaced GSO send unless --burst says. */
-#define UDP_GSO_BURST 256
 #include "apps/request.h"
 #include "apps/gen.h"
 #include "apps/sink.h"
@@ -244,15 +242,12 @@ static int udp_send_run(void *o, int argc, char **argv)
 	if (u->gso && u->no_gso)
 		return salvo_usage_error(NULL, "--gso and --no-gso exclude each other");
 	gso_decide(u, &cfg, &gso);
-	/*
-	 * One GSO send carries a burst: 32 datagrams made the system call the
-	 * limit (1.49-1.72M/s into a bare receiver), 256 took 1.79-2.55M/s
-	 * (docs/benchmarks.md).  Unpaced only: a pacer's bursts are its own.
-	 */
-	if (cfg.gso && !u->c.burst && !cfg.rate_pps && !cfg.rate_bps) {
-		cfg.burst = UDP_GSO_BURST;
-		snprintf(gso.why + strlen(gso.why), sizeof(gso.why) - strlen(gso.why),
-			 "; %u datagrams a submission (--burst)", UDP_GSO_BURST);
+	/* Unpaced: the larger burst (cfg.h).  A pacer's bursts are its own. */
+	if (!u->c.burst && !cfg.rate_pps && !cfg.rate_bps) {
+		cfg.burst = SALVO_UDP_TX_BURST;
+		if (cfg.gso)
+			snprintf(gso.why + strlen(gso.why), sizeof(gso.why) - strlen(gso.why),
+				 "; %u datagrams a submission (--burst)", SALVO_UDP_TX_BURST);
 	}
 	if (u->expect_reply) {
 		cfg.dir |= SALVO_DIR_RX;
@@ -339,19 +334,34 @@ static void udp_recv_text(FILE *f, const struct salvo_report *rep, void *arg)
 }
 
 
+/* The summary's "recv" section: the wait keys of echo's, and the batch. */
+static void udp_recv_json(json_t *root, const struct salvo_report *rep, void *arg)
+{
+	const struct salvo_cfg *cfg = arg;
+	json_t *o;
+
+	if (rep->interval)
+		return;
+	o = json_object();
+	salvo_report_wait_json(o, rep);
+	json_object_set_new(o, "batch", json_integer(cfg->burst));
+	json_object_set_new(root, "recv", o);
+}
+
 static int udp_recv_run(void *o, int argc, char **argv)
 {
 	struct udp_recv_opts *u = o;
 	struct salvo_cfg cfg;
 	struct salvo_app app = salvo_app_sink;
 	struct salvo_sink_hooks hooks = {.on_packet = print_datagram};
-	/* The summary's "recv" section: the keys of echo's. */
-	struct salvo_cli_extra extra = {.text = udp_recv_text, .json = salvo_report_wait_section, .arg = "recv"};
+	struct salvo_cli_extra extra = {.text = udp_recv_text, .json = udp_recv_json, .arg = &cfg};
 	char err[256];
 	int rc;
 
 	salvo_cfg_init(&cfg);
 	salvo_cli_common_apply(&u->c, &cfg);
+	if (!u->c.burst)
+		cfg.burst = SALVO_UDP_RX_BURST;
 	rc = salvo_cli_busy_poll_apply(u->busy_poll, u->busy_poll_us, u->busy_poll_us_seen, &cfg);
 	if (rc)
 		return rc;

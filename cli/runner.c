@@ -26,7 +26,7 @@ const struct salvo_opt salvo_cli_run_opts[] = {
 	SALVO_OPT("threads", SALVO_OPT_UINT, struct salvo_cli_common, threads,
 		  .short_name = 't', .metavar = "N", .help = "workers, one per core, each with its own socket/queue", .min = 1, .max = 256),
 	SALVO_OPT("burst", SALVO_OPT_UINT, struct salvo_cli_common, burst,
-		  .metavar = "N", .help = "packets per submission (default 32; 256 for unpaced GSO sends)", .min = 1, .max = 1024),
+		  .metavar = "N", .help = "packets per submission or receive call (default 32; 256 for unpaced UDP sends and UDP receivers)", .min = 1, .max = 1024),
 	SALVO_OPT("duration", SALVO_OPT_DURATION, struct salvo_cli_common, duration_ns,
 		  .short_name = 'd', .help = "stop after this long (5, 5s, 250ms, 2m)"),
 	SALVO_OPT("interval", SALVO_OPT_DURATION, struct salvo_cli_common, interval_ns,

@@ -147,6 +147,23 @@ struct salvo_cfg {
 	bool probe_host_only;
 };
 
+/*
+ * A UDP receiver's batch (datagrams a receive call may take) unless --burst
+ * says: under a load it cannot keep up with, recvmmsg of 256 cost the
+ * receiver about 8% less CPU a datagram than of 32 (docs/benchmarks.md).
+ * A receiver that keeps up takes what is queued, a few at a time, either way.
+ */
+#define SALVO_UDP_RX_BURST 256
+
+/*
+ * An unpaced UDP sender's burst (datagrams a submission) unless --burst
+ * says.  With GSO, 32 made the system call the limit: 1.49-1.72M/s into a
+ * bare receiver, 256 took 1.79-2.55M/s.  Plain sends, one datagram a
+ * message, also spend less CPU a datagram with 256 in one sendmmsg or one
+ * io_uring_enter than with 32 (docs/backends.md).
+ */
+#define SALVO_UDP_TX_BURST 256
+
 /* Defaults: one thread, burst 32, one flow, stamps on, 5 s timeout, loopback. */
 void salvo_cfg_init(struct salvo_cfg *cfg);
 
