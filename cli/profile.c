@@ -114,6 +114,7 @@ struct knobs {
 	const char *type, *iface, *pcap;
 	unsigned int flows, vlan, prio, ttl, tos;
 	bool tcp_syn, qdisc, timing;
+	bool burst;	/* given */
 };
 
 /* Unknown keys are refused, so a typo does not pass silently. */
@@ -177,6 +178,7 @@ static int parse_common(struct salvo__profile_stream *s, json_t *o, struct knobs
 		return rc;
 	s->cfg.threads = threads ? threads : 1;
 	s->cfg.burst = burst ? burst : 32;
+	k->burst = json_object_get(o, "burst") != NULL;
 	s->cfg.stamp = stamp;
 	return 0;
 }
@@ -239,6 +241,8 @@ static int parse_udp(struct salvo__profile_stream *s, json_t *o, const struct kn
 	s->cfg.connect = true;
 	s->cfg.size = (uint32_t)size;
 	s->cfg.flows = k->flows;
+	if (!k->burst && !s->cfg.rate_pps && !s->cfg.rate_bps)
+		s->cfg.burst = SALVO_UDP_TX_BURST;	/* as udp send's */
 	return 0;
 }
 

@@ -573,31 +573,42 @@ EOF2
 # datagrams goes as 10 submissions of 256 (the vlen of each sendmmsg, the
 # to_submit of each io_uring_enter, strace), and tx.submissions says 10;
 # --burst 32 makes them 80 of 32; a paced send keeps its pacer's smaller
-# bursts.  The receiver counts every datagram.
+# bursts; a salvo run profile's unpaced udp stream batches as udp send,
+# and keeps a "burst" it gives.  The receiver counts every datagram.
 test_send_batch() {
-	local p b opt want
-	for b in syscall uring syscall:--burst=32 syscall:--rate=50k; do
-		opt=()
-		[ "${b#*:}" != "$b" ] && opt=("${b#*:}")
-		b=${b%%:*}
+	local p b opt cmd burst what
+	for b in syscall uring syscall:--burst=32 syscall:--rate=50k run run:32; do
+		opt=
+		[ "${b#*:}" != "$b" ] && opt=${b#*:}
+		b=${b%%:*} what=${b%%:*}
 		p=$(random_port)
 		salvo_bg "$TMP/sb.rx" udp recv "127.0.0.1:$p" --count 2560 --json -q
-		wait_udp_bound "$p" || { fail "$b ${opt[*]}: receiver never bound"; return; }
+		wait_udp_bound "$p" || { fail "$b $opt: receiver never bound"; return; }
+		if [ "$b" = run ]; then
+			burst=
+			[ -n "$opt" ] && burst=", \"burst\": $opt" opt=--burst=$opt
+			printf '{"streams": [{"type": "udp", "backend": "syscall", "dst": "127.0.0.1:%s", "size": 64, "count": 2560%s}]}\n' \
+				"$p" "$burst" >"$TMP/sb.profile"
+			cmd=("$SALVO" run "$TMP/sb.profile" -J)
+			b=syscall
+		else
+			cmd=("$SALVO" udp send -b "$b" --no-gso "127.0.0.1:$p" -n 2560 -q --json ${opt:+"$opt"})
+		fi
 		timeout -s KILL 60 strace -f -o "$TMP/sb.strace" -e trace=sendmmsg,io_uring_enter \
-			-e raw=sendmmsg,io_uring_enter "$SALVO" udp send -b "$b" --no-gso "127.0.0.1:$p" \
-			-n 2560 -q --json "${opt[@]}" >"$TMP/sb.json" 2>"$TMP/sb.err" ||
-			{ show "$TMP/sb.err"; fail "$b ${opt[*]}: udp send exited $?"; return; }
-		wait_pid "$SALVO_PID" 15000 || { show "$TMP/sb.rx.err"; fail "$b ${opt[*]}: receiver exited $?"; return; }
-		python3 - "$TMP/sb.json" "$TMP/sb.rx" "$TMP/sb.strace" "$b" "${opt[*]}" <<'EOF2' ||
+			-e raw=sendmmsg,io_uring_enter "${cmd[@]}" >"$TMP/sb.json" 2>"$TMP/sb.err" ||
+			{ show "$TMP/sb.err"; fail "${cmd[*]}: exited $?"; return; }
+		wait_pid "$SALVO_PID" 15000 || { show "$TMP/sb.rx.err"; fail "$b $opt: receiver exited $?"; return; }
+		python3 - "$TMP/sb.json" "$TMP/sb.rx" "$TMP/sb.strace" "$b" "$opt" "$what" <<'EOF2' ||
 import json, re, sys
-tx = json.load(open(sys.argv[1]))["tx"]; rx = json.load(open(sys.argv[2]))["rx"]
+d = json.load(open(sys.argv[1])); rx = json.load(open(sys.argv[2]))["rx"]
+tx = d["streams"][0]["report"]["tx"] if "streams" in d else d["tx"]
 t = open(sys.argv[3]).read(); be, opt = sys.argv[4], sys.argv[5]
 if be == "syscall":
     n = [int(v, 16) for v in re.findall(r"sendmmsg\(0x[0-9a-f]+, 0x[0-9a-f]+, (0x[0-9a-f]+),", t)]
 else:	# the bursts' submits: flags IORING_ENTER_REGISTERED_RING alone (no wait)
     n = [int(v, 16) for v in re.findall(r"io_uring_enter\((?:0x)?[0-9a-f]+, (0x[0-9a-f]+), 0, 0x10,", t)]
 print("  %s %s: %d calls, batches %r, tx.submissions %d, rx %d" %
-      (be, opt, len(n), sorted(set(n)), tx["submissions"], rx["packets"]))
+      (sys.argv[6], opt, len(n), sorted(set(n)), tx["submissions"], rx["packets"]))
 want = {"": [256] * 10, "--burst=32": [32] * 80}.get(opt)
 bad = rx["packets"] != 2560 or tx["packets"] != 2560 or sum(n) != 2560
 if want is not None:
@@ -606,7 +617,7 @@ else:	# paced: the pacer's bursts, far below 256
     bad = bad or max(n) >= 256 or len(n) < 20
 sys.exit(bad)
 EOF2
-		{ fail "$b ${opt[*]}: send batches"; return; }
+		{ fail "$what $opt: send batches"; return; }
 	done
 }
 
