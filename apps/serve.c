@@ -164,8 +164,6 @@ static void data_cfg(struct salvo_cfg *cfg, const struct salvo_ctl_msg *p, const
 		cfg->bytes = p->tcp ? p->bytes : 0;
 		cfg->duration_ns = p->duration_ms * NSEC_PER_MSEC;
 		cfg->rate_pps = p->rate_pps;
-		if (!p->tcp && !p->rate_pps)
-			cfg->burst = SALVO_UDP_TX_BURST;	/* as udp send's */
 		cfg->flows = p->tcp ? 1 : p->flows;
 		cfg->streams = p->streams;
 	} else {
@@ -176,10 +174,9 @@ static void data_cfg(struct salvo_cfg *cfg, const struct salvo_ctl_msg *p, const
 		if (p->tcp) {
 			cfg->stamp = false;
 			cfg->size = 128 * 1024;
-		} else {
-			cfg->burst = SALVO_UDP_RX_BURST;	/* as udp recv's */
 		}
 	}
+	cfg->burst = salvo_cfg_udp_burst(cfg);	/* as udp send's and udp recv's */
 }
 
 struct data_side {

@@ -243,9 +243,9 @@ static int udp_send_run(void *o, int argc, char **argv)
 		return salvo_usage_error(NULL, "--gso and --no-gso exclude each other");
 	gso_decide(u, &cfg, &gso);
 	/* Unpaced: the larger burst (cfg.h).  A pacer's bursts are its own. */
-	if (!u->c.burst && !cfg.rate_pps && !cfg.rate_bps) {
-		cfg.burst = SALVO_UDP_TX_BURST;
-		if (cfg.gso)
+	if (!u->c.burst) {
+		cfg.burst = salvo_cfg_udp_burst(&cfg);
+		if (cfg.gso && cfg.burst == SALVO_UDP_TX_BURST)
 			snprintf(gso.why + strlen(gso.why), sizeof(gso.why) - strlen(gso.why),
 				 "; %u datagrams a submission (--burst)", SALVO_UDP_TX_BURST);
 	}
@@ -360,8 +360,6 @@ static int udp_recv_run(void *o, int argc, char **argv)
 
 	salvo_cfg_init(&cfg);
 	salvo_cli_common_apply(&u->c, &cfg);
-	if (!u->c.burst)
-		cfg.burst = SALVO_UDP_RX_BURST;
 	rc = salvo_cli_busy_poll_apply(u->busy_poll, u->busy_poll_us, u->busy_poll_us_seen, &cfg);
 	if (rc)
 		return rc;
@@ -371,6 +369,8 @@ static int udp_recv_run(void *o, int argc, char **argv)
 	cfg.listen = true;
 	cfg.gro = u->gro;
 	cfg.rcvbuf = (unsigned int)u->rcvbuf;
+	if (!u->c.burst)
+		cfg.burst = salvo_cfg_udp_burst(&cfg);
 	if (salvo_addr_parse_bind(argc ? argv[0] : "6667", "127.0.0.1", true, &cfg.local, err,
 				  sizeof(err)))
 		return salvo_usage_error(NULL, "%s", err);

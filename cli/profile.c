@@ -241,8 +241,8 @@ static int parse_udp(struct salvo__profile_stream *s, json_t *o, const struct kn
 	s->cfg.connect = true;
 	s->cfg.size = (uint32_t)size;
 	s->cfg.flows = k->flows;
-	if (!k->burst && !s->cfg.rate_pps && !s->cfg.rate_bps)
-		s->cfg.burst = SALVO_UDP_TX_BURST;	/* as udp send's */
+	if (!k->burst)
+		s->cfg.burst = salvo_cfg_udp_burst(&s->cfg);	/* as udp send's */
 	return 0;
 }
 

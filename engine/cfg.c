@@ -42,6 +42,17 @@ void salvo_cfg_init(struct salvo_cfg *cfg)
 	cfg->cpu_base = 0;
 }
 
+unsigned int salvo_cfg_udp_burst(const struct salvo_cfg *cfg)
+{
+	if (cfg->proto != SALVO_PROTO_UDP)
+		return cfg->burst;
+	if (cfg->dir == SALVO_DIR_RX)
+		return SALVO_UDP_RX_BURST;
+	if ((cfg->dir & SALVO_DIR_TX) && !cfg->listen && !cfg->rate_pps && !cfg->rate_bps)
+		return SALVO_UDP_TX_BURST;
+	return cfg->burst;
+}
+
 int salvo_cfg_finish(struct salvo_cfg *cfg, char *err, size_t errlen)
 {
 	if (cfg->threads < 1 || cfg->threads > 256) {

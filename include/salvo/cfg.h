@@ -164,6 +164,14 @@ struct salvo_cfg {
  */
 #define SALVO_UDP_TX_BURST 256
 
+/*
+ * The burst a UDP cfg gets when none was given: SALVO_UDP_RX_BURST for a
+ * receiver (dir RX alone), SALVO_UDP_TX_BURST for an unpaced sender, else
+ * cfg->burst as it is (a pacer's bursts are its own; echo keeps 32).
+ * Called once dir and the rate are set, by every command that builds one.
+ */
+unsigned int salvo_cfg_udp_burst(const struct salvo_cfg *cfg);
+
 /* Defaults: one thread, burst 32, one flow, stamps on, 5 s timeout, loopback. */
 void salvo_cfg_init(struct salvo_cfg *cfg);
 
