@@ -27,7 +27,7 @@ static const char *text(json_t *o, const char *key, char *buf, size_t len)
 {
 	json_t *v = json_object_get(o, key);
 
-	if (!v || json_is_null(v))
+	if (!v)
 		return NULL;
 	if (json_is_string(v))
 		return json_string_value(v);
@@ -117,7 +117,10 @@ struct knobs {
 	bool burst;	/* given */
 };
 
-/* Unknown keys are refused, so a typo does not pass silently. */
+/*
+ * Unknown keys are refused, so a typo does not pass silently; so is null,
+ * which would otherwise mean "absent" to some keys and a wrong type to others.
+ */
 static int check_keys(json_t *o, char *err, size_t errlen)
 {
 	const char *key;
@@ -134,6 +137,11 @@ static int check_keys(json_t *o, char *err, size_t errlen)
 			;
 		if (!stream_keys[i]) {
 			snprintf(err, errlen, "unknown key \"%s\" (docs/profiles.md lists them)", key);
+			return -EINVAL;
+		}
+		if (json_is_null(val)) {
+			snprintf(err, errlen, "\"%s\": null is not a value: give one or leave the key out",
+				 key);
 			return -EINVAL;
 		}
 	}

@@ -236,6 +236,8 @@ test_profile_refusals() {
 	refuse 2 "no \"count\" or \"duration\"" run "$TMP/unbounded.json"
 	profile key "{\"streams\": [ { $u, \"count\": 1, \"rtae\": 5 } ] }"
 	refuse 2 "unknown key \"rtae\"" run "$TMP/key.json"
+	profile null "{\"streams\": [ { $u, \"count\": 1, \"size\": null } ] }"
+	refuse 2 "\"size\": null is not a value" run "$TMP/null.json"
 	profile backend "{\"streams\": [ { $u, \"count\": 1, \"backend\": \"foo\" } ] }"
 	refuse 2 "unknown backend 'foo'" run "$TMP/backend.json"
 	profile type "{\"streams\": [ { \"type\": \"sctp\", \"count\": 1 } ] }"
