@@ -42,16 +42,17 @@ static const char *text(json_t *o, const char *key, char *buf, size_t len)
 	return "";	/* wrong type: the parser below says so */
 }
 
-static int uint_of(json_t *o, const char *key, unsigned int max, unsigned int *out, char *err,
-		   size_t errlen)
+/* An integer min..max; absent leaves *out as it is. */
+static int uint_of(json_t *o, const char *key, unsigned int min, unsigned int max,
+		   unsigned int *out, char *err, size_t errlen)
 {
 	json_t *v = json_object_get(o, key);
 
 	if (!v)
 		return 0;
-	if (!json_is_integer(v) || json_integer_value(v) < 0 ||
+	if (!json_is_integer(v) || json_integer_value(v) < min ||
 	    (uint64_t)json_integer_value(v) > max) {
-		snprintf(err, errlen, "\"%s\" must be an integer 0..%u", key, max);
+		snprintf(err, errlen, "\"%s\" must be an integer %u..%u", key, min, max);
 		return -EINVAL;
 	}
 	*out = (unsigned int)json_integer_value(v);
@@ -172,20 +173,21 @@ static int parse_common(struct salvo__profile_stream *s, json_t *o, struct knobs
 		k->type = "raw";
 	if ((rc = salvo_cli_backend_check(s->cfg.backend, err, errlen)))
 		return -EINVAL;
-	if ((rc = uint_of(o, "threads", 256, &threads, err, errlen)) ||
-	    (rc = uint_of(o, "burst", 1024, &burst, err, errlen)) ||
-	    (rc = uint_of(o, "flows", 65535, &k->flows, err, errlen)) ||
-	    (rc = uint_of(o, "vlan", 4094, &k->vlan, err, errlen)) ||
-	    (rc = uint_of(o, "vlan_prio", 7, &k->prio, err, errlen)) ||
-	    (rc = uint_of(o, "ttl", 255, &k->ttl, err, errlen)) ||
-	    (rc = uint_of(o, "tos", 255, &k->tos, err, errlen)) ||
+	/* threads and burst as --threads and --burst: 0 is refused, not a default. */
+	if ((rc = uint_of(o, "threads", 1, 256, &threads, err, errlen)) ||
+	    (rc = uint_of(o, "burst", 1, 1024, &burst, err, errlen)) ||
+	    (rc = uint_of(o, "flows", 0, 65535, &k->flows, err, errlen)) ||
+	    (rc = uint_of(o, "vlan", 0, 4094, &k->vlan, err, errlen)) ||
+	    (rc = uint_of(o, "vlan_prio", 0, 7, &k->prio, err, errlen)) ||
+	    (rc = uint_of(o, "ttl", 0, 255, &k->ttl, err, errlen)) ||
+	    (rc = uint_of(o, "tos", 0, 255, &k->tos, err, errlen)) ||
 	    (rc = bool_of(o, "tcp_syn", &k->tcp_syn, err, errlen)) ||
 	    (rc = bool_of(o, "stamp", &stamp, err, errlen)) ||
 	    (rc = bool_of(o, "qdisc", &k->qdisc, err, errlen)) ||
 	    (rc = bool_of(o, "pcap_timing", &k->timing, err, errlen)))
 		return rc;
-	s->cfg.threads = threads ? threads : 1;
-	s->cfg.burst = burst ? burst : 32;
+	s->cfg.threads = threads;
+	s->cfg.burst = burst;
 	k->burst = json_object_get(o, "burst") != NULL;
 	s->cfg.stamp = stamp;
 	return 0;

@@ -12,8 +12,9 @@
  *  - an accepted profile has 1..64 streams, a duplicate key never passes,
  *    no accepted stream holds a null (docs/profiles.md: leave the key out),
  *    and each accepted stream has its fields within the documented ranges:
- *    threads 1..256, burst 1..1024, a count > 0 or a duration, at most one of
- *    a frame rate and a bit rate (one exactly when "rate" is given), a
+ *    threads 1..256 and burst 1..1024 (as written when given), a count > 0
+ *    or a duration, at most one of a frame rate and a bit rate (one exactly
+ *    when "rate" is given), a
  *    documented and registered backend, its name (printable, 1..64 bytes)
  *    and type as written, "name"/"type"/"backend"/"iface"/"pcap" strings, raw
  *    vlan 0..4094, priority 0..7, flows 1..65535; a udp stream, once
@@ -165,6 +166,11 @@ static void check_stream(struct salvo__profile_stream *s, const struct salvo__pr
 		CHECK(!has_key(o, string_keys[k]) || json_is_string(json_object_get(o, string_keys[k])));
 	CHECK(s->cfg.threads >= 1 && s->cfg.threads <= 256);
 	CHECK(s->cfg.burst >= 1 && s->cfg.burst <= 1024);
+	/* Given, they are what was written: never a default in place of a 0 or of the value. */
+	if (has_key(o, "threads"))
+		CHECK(s->cfg.threads == json_integer_value(json_object_get(o, "threads")));
+	if (has_key(o, "burst"))
+		CHECK(s->cfg.burst == json_integer_value(json_object_get(o, "burst")));
 	/* Bounded: a count > 0, or a duration (the stream's, the profile's or --duration). */
 	CHECK(s->cfg.count > 0 || s->cfg.duration_ns > 0);
 	if (has_key(o, "count"))

@@ -246,6 +246,8 @@ test_profile_refusals() {
 	refuse 2 "needs \"dst\"" run "$TMP/nodst.json"
 	profile threads "{\"streams\": [ { $u, \"count\": 1, \"threads\": \"two\" } ] }"
 	refuse 2 "\"threads\"" run "$TMP/threads.json"
+	profile burst0 "{\"streams\": [ { $u, \"count\": 1, \"burst\": 0 } ] }"
+	refuse 2 "\"burst\" must be an integer 1..1024" run "$TMP/burst0.json"
 	profile dur "{\"duration\": 5, \"streams\": [ { $u } ] }"
 	refuse 2 "\"duration\"" run "$TMP/dur.json"
 	# Found by tests/fuzz/fuzz_profile.c: a 4 GiB + 64 size sent 64-byte
